@@ -1,0 +1,219 @@
+// Ip/ owns addressing, routing, IPv4/IPv6 input and output, fragmentation, reassembly and ICMP.
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
+
+namespace TunStack.Ip;
+
+/// <summary>
+/// An IPv4 or IPv6 address as a 17-byte value (no allocation, unlike <see cref="IPAddress"/>).
+/// IPv4 addresses keep their family: 10.0.0.1 and ::ffff:10.0.0.1 are different values.
+/// </summary>
+public readonly struct IpAddress : IEquatable<IpAddress>
+{
+    private readonly ulong _high;
+    private readonly ulong _low;
+    private readonly bool _isV6;
+
+    private IpAddress(ulong high, ulong low, bool isV6)
+    {
+        _high = high;
+        _low = low;
+        _isV6 = isV6;
+    }
+
+    /// <summary>0.0.0.0.</summary>
+    public static IpAddress AnyV4 => default;
+
+    /// <summary>::.</summary>
+    public static IpAddress AnyV6 => new(0, 0, true);
+
+    /// <summary>255.255.255.255.</summary>
+    public static IpAddress BroadcastV4 => FromV4(0xFFFF_FFFF);
+
+    /// <summary>True for IPv6.</summary>
+    public bool IsV6 => _isV6;
+
+    /// <summary>True for IPv4.</summary>
+    public bool IsV4 => !_isV6;
+
+    /// <summary>The IPv4 address as a big-endian integer (only for IPv4).</summary>
+    public uint V4 => (uint)_low;
+
+    /// <summary>An IPv4 address from its big-endian integer.</summary>
+    public static IpAddress FromV4(uint address) => new(0, address, false);
+
+    /// <summary>An IPv4 address from 4 bytes.</summary>
+    public static IpAddress FromV4(ReadOnlySpan<byte> bytes) => FromV4(BinaryPrimitives.ReadUInt32BigEndian(bytes));
+
+    /// <summary>An IPv6 address from 16 bytes.</summary>
+    public static IpAddress FromV6(ReadOnlySpan<byte> bytes)
+        => new(BinaryPrimitives.ReadUInt64BigEndian(bytes), BinaryPrimitives.ReadUInt64BigEndian(bytes[8..]), true);
+
+    /// <summary>Converts from the BCL type.</summary>
+    public static IpAddress FromIPAddress(IPAddress address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        Span<byte> bytes = stackalloc byte[16];
+        address.TryWriteBytes(bytes, out int written);
+        return written == 4 ? FromV4(bytes) : FromV6(bytes);
+    }
+
+    /// <summary>Parses dotted-quad or IPv6 text.</summary>
+    public static bool TryParse(string? text, out IpAddress address)
+    {
+        address = default;
+        if (text is null || !IPAddress.TryParse(text, out IPAddress? parsed))
+        {
+            return false;
+        }
+
+        address = FromIPAddress(parsed);
+        return true;
+    }
+
+    /// <summary>Parses dotted-quad or IPv6 text, throwing <see cref="FormatException"/> on bad input.</summary>
+    public static IpAddress Parse(string text) => TryParse(text, out IpAddress a) ? a : throw new FormatException($"'{text}' is not an IPv4 or IPv6 address.");
+
+    /// <summary>Converts to the BCL type (allocates).</summary>
+    public IPAddress ToIPAddress()
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        int n = WriteTo(bytes);
+        return new IPAddress(bytes[..n]);
+    }
+
+    /// <summary>The address family.</summary>
+    public AddressFamily Family => _isV6 ? AddressFamily.InterNetworkV6 : AddressFamily.InterNetwork;
+
+    /// <summary>Bytes on the wire: 4 or 16.</summary>
+    public int Length => _isV6 ? 16 : 4;
+
+    /// <summary>Writes 4 or 16 bytes; returns the count.</summary>
+    public int WriteTo(Span<byte> destination)
+    {
+        if (!_isV6)
+        {
+            BinaryPrimitives.WriteUInt32BigEndian(destination, (uint)_low);
+            return 4;
+        }
+
+        BinaryPrimitives.WriteUInt64BigEndian(destination, _high);
+        BinaryPrimitives.WriteUInt64BigEndian(destination[8..], _low);
+        return 16;
+    }
+
+    /// <summary>0.0.0.0 or ::.</summary>
+    public bool IsUnspecified => _high == 0 && _low == 0;
+
+    /// <summary>224.0.0.0/4 or ff00::/8.</summary>
+    public bool IsMulticast => _isV6 ? (_high >> 56) == 0xFF : ((uint)_low >> 28) == 0xE;
+
+    /// <summary>255.255.255.255.</summary>
+    public bool IsLimitedBroadcast => !_isV6 && (uint)_low == 0xFFFF_FFFF;
+
+    /// <summary>127.0.0.0/8 or ::1.</summary>
+    public bool IsLoopback => _isV6 ? _high == 0 && _low == 1 : ((uint)_low >> 24) == 127;
+
+    /// <summary>fe80::/10.</summary>
+    public bool IsLinkLocalV6 => _isV6 && (_high >> 54) == 0x3FA;
+
+    /// <summary>An IPv4-mapped IPv6 address (::ffff:0:0/96).</summary>
+    public bool IsV4Mapped => _isV6 && _high == 0 && (_low >> 32) == 0xFFFF;
+
+    /// <summary>The high 64 bits (IPv6) for prefix arithmetic.</summary>
+    internal ulong High => _high;
+
+    /// <summary>The low 64 bits (IPv6) or the IPv4 value.</summary>
+    internal ulong Low => _low;
+
+    internal static IpAddress FromParts(ulong high, ulong low, bool isV6) => new(high, low, isV6);
+
+    /// <inheritdoc/>
+    public bool Equals(IpAddress other) => _high == other._high && _low == other._low && _isV6 == other._isV6;
+
+    /// <inheritdoc/>
+    public override bool Equals(object? obj) => obj is IpAddress other && Equals(other);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(_high, _low, _isV6);
+
+    /// <summary>Equality.</summary>
+    public static bool operator ==(IpAddress a, IpAddress b) => a.Equals(b);
+
+    /// <summary>Inequality.</summary>
+    public static bool operator !=(IpAddress a, IpAddress b) => !a.Equals(b);
+
+    /// <inheritdoc/>
+    public override string ToString() => ToIPAddress().ToString();
+}
+
+/// <summary>An address and port.</summary>
+/// <param name="Address">The address.</param>
+/// <param name="Port">The port.</param>
+public readonly record struct IpEndpoint(IpAddress Address, ushort Port)
+{
+    /// <inheritdoc/>
+    public override string ToString() => Address.IsV6 ? $"[{Address}]:{Port}" : $"{Address}:{Port}";
+}
+
+/// <summary>A network prefix in CIDR form; also used for an interface address with its on-link prefix.</summary>
+/// <param name="Address">The address (host bits may be set for interface addresses).</param>
+/// <param name="Length">Prefix length in bits.</param>
+public readonly record struct IpPrefix(IpAddress Address, int Length)
+{
+    /// <summary>Parses "a.b.c.d/n" or "x::y/n"; without "/n" the prefix is a host prefix (/32 or /128).</summary>
+    public static bool TryParse(string? text, out IpPrefix prefix)
+    {
+        prefix = default;
+        if (string.IsNullOrEmpty(text))
+        {
+            return false;
+        }
+
+        int slash = text.IndexOf('/', StringComparison.Ordinal);
+        string addressText = slash < 0 ? text : text[..slash];
+        if (!IpAddress.TryParse(addressText, out IpAddress address))
+        {
+            return false;
+        }
+
+        int max = address.IsV6 ? 128 : 32;
+        int length = max;
+        if (slash >= 0 && (!int.TryParse(text.AsSpan(slash + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out length) || length > max))
+        {
+            return false;
+        }
+
+        prefix = new IpPrefix(address, length);
+        return true;
+    }
+
+    /// <summary>Parses CIDR text, throwing <see cref="FormatException"/> with the reason on bad input.</summary>
+    public static IpPrefix Parse(string text) => TryParse(text, out IpPrefix p) ? p : throw new FormatException($"'{text}' is not an address with an optional /prefix-length (for example 10.0.0.2/24 or fd00::2/64).");
+
+    /// <summary>True when <paramref name="address"/> is of the same family and inside the prefix.</summary>
+    public bool Contains(IpAddress address)
+    {
+        if (address.IsV6 != Address.IsV6)
+        {
+            return false;
+        }
+
+        if (!address.IsV6)
+        {
+            uint mask = Length == 0 ? 0 : uint.MaxValue << (32 - Length);
+            return (address.V4 & mask) == (Address.V4 & mask);
+        }
+
+        ulong highMask = Length == 0 ? 0 : Length >= 64 ? ulong.MaxValue : ulong.MaxValue << (64 - Length);
+        ulong lowMask = Length <= 64 ? 0 : Length == 128 ? ulong.MaxValue : ulong.MaxValue << (128 - Length);
+        return (address.High & highMask) == (Address.High & highMask) && (address.Low & lowMask) == (Address.Low & lowMask);
+    }
+
+    /// <summary>The IPv4 directed broadcast address of the prefix (all host bits set); only for IPv4 prefixes shorter than /31.</summary>
+    public IpAddress DirectedBroadcast => IpAddress.FromV4(Address.V4 | (Length == 0 ? uint.MaxValue : ~(uint.MaxValue << (32 - Length))));
+
+    /// <inheritdoc/>
+    public override string ToString() => $"{Address}/{Length}";
+}

@@ -1,0 +1,44 @@
+namespace TunStack.Ip;
+
+/// <summary>A validated datagram handed by the IP layer to a transport.</summary>
+internal readonly ref struct IpDatagram
+{
+    public IpDatagram(ReadOnlySpan<byte> datagram, ReadOnlySpan<byte> payload, IpAddress source, IpAddress destination, byte protocol, bool toGroup)
+    {
+        Datagram = datagram;
+        Payload = payload;
+        Source = source;
+        Destination = destination;
+        Protocol = protocol;
+        ToBroadcastOrMulticast = toGroup;
+    }
+
+    /// <summary>The whole IP packet, header first (what an ICMP error quotes).</summary>
+    public ReadOnlySpan<byte> Datagram { get; }
+
+    /// <summary>The transport header and data.</summary>
+    public ReadOnlySpan<byte> Payload { get; }
+
+    public IpAddress Source { get; }
+
+    public IpAddress Destination { get; }
+
+    public byte Protocol { get; }
+
+    /// <summary>Sent to a broadcast or multicast address (no ICMP errors about it, RFC 1122 3.2.2).</summary>
+    public bool ToBroadcastOrMulticast { get; }
+
+    public bool IsV6 => Source.IsV6;
+}
+
+/// <summary>An ICMP error about a datagram the stack sent, decoded from its quote.</summary>
+internal readonly record struct IcmpError(StackError Error, IpAddress ReportedBy, IpAddress QuotedSource, IpAddress QuotedDestination, byte QuotedProtocol, int Mtu);
+
+/// <summary>A transport protocol the IP layer delivers to (UDP now; TCP plugs in the same way).</summary>
+internal interface ITransportHandler
+{
+    void Receive(in IpDatagram datagram);
+
+    /// <summary>An ICMP error quoting one of our datagrams; <paramref name="quotedTransport"/> is at least 8 bytes.</summary>
+    void ReceiveIcmpError(in IcmpError error, ReadOnlySpan<byte> quotedTransport);
+}

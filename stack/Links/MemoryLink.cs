@@ -1,0 +1,81 @@
+using TunStack.Storage;
+
+namespace TunStack.Links;
+
+/// <summary>
+/// One end of an in-process wire between two stacks. What one end transmits, the other receives,
+/// through a bounded queue per direction (a full queue drops and counts, like a NIC ring).
+/// Safe for two stacks driven from two threads.
+/// </summary>
+public sealed class MemoryLink : ILink
+{
+    private readonly PacketQueue _inbound;
+    private readonly PacketQueue _outbound;
+    private MemoryLink? _peer;
+    private long _dropped;
+
+    private MemoryLink(int mtu, PacketQueue inbound, PacketQueue outbound)
+    {
+        Mtu = mtu;
+        _inbound = inbound;
+        _outbound = outbound;
+    }
+
+    /// <summary>Creates both ends of a wire.</summary>
+    /// <param name="mtu">Largest packet carried.</param>
+    /// <param name="queueCapacity">Packets each direction buffers before dropping.</param>
+    public static (MemoryLink A, MemoryLink B) CreatePair(int mtu = 1500, int queueCapacity = 4096)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(mtu, 1280);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(mtu, 65535);
+        var aToB = new PacketQueue(queueCapacity, mtu);
+        var bToA = new PacketQueue(queueCapacity, mtu);
+        var a = new MemoryLink(mtu, bToA, aToB);
+        var b = new MemoryLink(mtu, aToB, bToA);
+        a._peer = b;
+        b._peer = a;
+        return (a, b);
+    }
+
+    /// <inheritdoc/>
+    public int Mtu { get; }
+
+    /// <inheritdoc/>
+    public Action? ReceiveReady { get; set; }
+
+    /// <summary>Packets this end transmitted that the wire dropped (queue full or larger than the MTU).</summary>
+    public long Dropped => Interlocked.Read(ref _dropped);
+
+    /// <summary>Packets waiting for this end to receive.</summary>
+    public int Pending => _inbound.Count;
+
+    /// <inheritdoc/>
+    public int Receive(PacketBatch batch, Instant now) => _inbound.DequeueInto(batch);
+
+    /// <inheritdoc/>
+    public void Transmit(PacketBatch batch, Instant now)
+    {
+        int sent = 0;
+        for (int i = 0; i < batch.Count; i++)
+        {
+            if (_outbound.TryEnqueue(batch[i]))
+            {
+                sent++;
+            }
+            else
+            {
+                Interlocked.Increment(ref _dropped);
+            }
+        }
+
+        if (sent > 0)
+        {
+            _peer?.ReceiveReady?.Invoke();
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+    }
+}

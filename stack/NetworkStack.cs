@@ -1,0 +1,146 @@
+// NetworkStack owns one stack instance: its link, IP/ICMP/UDP layers, timers and counters.
+// It has no thread and no clock: a host calls Poll(now) and sleeps until the returned deadline
+// or until the link or an application has work (ARCHITECTURE rules 1 and 2).
+using System.Net.Sockets;
+using TunStack.Ip;
+using TunStack.Links;
+using TunStack.Storage;
+using TunStack.Udp;
+
+namespace TunStack;
+
+/// <summary>
+/// A user-space TCP/UDP/IP stack over one <see cref="ILink"/>. Single-threaded: every member is
+/// called from the owner thread. Sends queue packets that leave at the next <see cref="Poll"/>.
+/// </summary>
+public sealed class NetworkStack
+{
+    private readonly ILink _link;
+    private readonly StackOptions _options;
+    private readonly IpLayer _ip;
+    private readonly UdpLayer _udp;
+    private readonly PacketBatch _rx;
+    private readonly TimerWheel _timers;
+    private Instant _now;
+
+    /// <summary>Creates a stack on <paramref name="link"/> with <paramref name="options"/>, starting at time <paramref name="start"/>.</summary>
+    public NetworkStack(ILink link, StackOptions options, Instant start = default)
+    {
+        ArgumentNullException.ThrowIfNull(link);
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.EphemeralPortFirst > options.EphemeralPortLast || options.EphemeralPortFirst == 0)
+        {
+            throw new ArgumentException("The ephemeral port range must be non-empty and exclude port 0.", nameof(options));
+        }
+
+        _link = link;
+        _options = options;
+        _now = start;
+        var random = options.RandomSeed is int seed ? new Random(seed) : new Random();
+        _timers = new TimerWheel(start);
+        _ip = new IpLayer(Counters, options, link, _timers, random);
+        _ip.SetTime(start);
+        _udp = new UdpLayer(_ip, Counters, options, random);
+        _ip.Udp = _udp;
+        _rx = new PacketBatch(options.BatchSize, link.Mtu);
+    }
+
+    /// <summary>Counters for every drop reason and protocol event.</summary>
+    public StackCounters Counters { get; } = new();
+
+    /// <summary>The stack's options.</summary>
+    public StackOptions Options => _options;
+
+    /// <summary>The link the stack sends and receives on.</summary>
+    public ILink Link => _link;
+
+    /// <summary>The stack's addresses with their prefixes.</summary>
+    public IReadOnlyList<IpPrefix> Addresses => _ip.Addresses;
+
+    /// <summary>The route table (longest-prefix match).</summary>
+    public RouteTable Routes => _ip.Routes;
+
+    /// <summary>The time of the latest <see cref="Poll"/>.</summary>
+    public Instant Now => _now;
+
+    /// <summary>Scheduled timers (reassembly now; TCP timers later).</summary>
+    public TimerWheel Timers => _timers;
+
+    /// <summary>Datagrams being reassembled (IPv4, IPv6) and the bytes they hold.</summary>
+    public (int V4, int V6, int Bytes) Reassembly => (_ip.ReassemblerV4.InProgress, _ip.ReassemblerV6.InProgress, _ip.ReassemblerV4.MemoryUsed + _ip.ReassemblerV6.MemoryUsed);
+
+    /// <summary>Adds an address (with its on-link prefix).</summary>
+    public void AddAddress(IpPrefix address) => _ip.AddAddress(address);
+
+    /// <summary>True when <paramref name="address"/> is one of the stack's addresses.</summary>
+    public bool IsLocalAddress(IpAddress address) => _ip.IsLocal(address);
+
+    /// <summary>
+    /// Runs the stack at time <paramref name="now"/>: fires due timers, handles received packets
+    /// (at most <see cref="StackOptions.PollBudget"/>), and hands queued packets to the link.
+    /// Returns when it next needs to run without new input: <paramref name="now"/> itself if work
+    /// is left over, else the earliest timer or link deadline (<see cref="Instant.MaxValue"/> for none).
+    /// </summary>
+    public Instant Poll(Instant now)
+    {
+        if (now > _now)
+        {
+            _now = now;
+        }
+
+        _ip.SetTime(_now);
+        _timers.Advance(_now);
+
+        int handled = 0;
+        bool more = true;
+        while (more && handled < _options.PollBudget)
+        {
+            _rx.Clear();
+            int n = _ip.HasLoopbackPending ? _ip.DrainLoopback(_rx) : 0;
+            int fromLink = _link.Receive(_rx, _now);
+            Counters.Add(Counter.LinkReceived, fromLink);
+            n += fromLink;
+            for (int i = 0; i < _rx.Count; i++)
+            {
+                _ip.Input(_rx[i]);
+            }
+
+            handled += _rx.Count;
+            more = _rx.IsFull || _ip.HasLoopbackPending;
+            _ip.Flush();
+            if (n == 0)
+            {
+                break;
+            }
+        }
+
+        _ip.Flush();
+        if (more || _ip.HasLoopbackPending)
+        {
+            return _now;
+        }
+
+        return Instant.Min(_timers.NextDeadline, _link.NextDeadline);
+    }
+
+    /// <summary>Opens a UDP endpoint of <paramref name="family"/> (InterNetwork, or InterNetworkV6 for dual-stack).</summary>
+    public UdpEndpoint OpenUdp(AddressFamily family = AddressFamily.InterNetwork)
+    {
+        if (family is not (AddressFamily.InterNetwork or AddressFamily.InterNetworkV6))
+        {
+            throw new ArgumentOutOfRangeException(nameof(family), family, "UDP endpoints are InterNetwork or InterNetworkV6.");
+        }
+
+        return _udp.Open(family);
+    }
+
+    /// <summary>
+    /// Opens an ICMP echo endpoint for <paramref name="identifier"/>; null when another endpoint
+    /// already owns it.
+    /// </summary>
+    public IcmpEchoEndpoint? OpenEcho(ushort identifier)
+    {
+        var endpoint = new IcmpEchoEndpoint(_ip.Icmp, identifier, 64 * 1024);
+        return _ip.Icmp.OpenEcho(endpoint) == StackError.None ? endpoint : null;
+    }
+}

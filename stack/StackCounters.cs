@@ -1,0 +1,199 @@
+namespace TunStack;
+
+/// <summary>
+/// Every drop reason and protocol event the stack counts (like Linux <c>nstat</c>). Drops are named
+/// for their reason; <see cref="StackCounters.Snapshot"/> gives them by name.
+/// </summary>
+public enum Counter
+{
+    /// <summary>Packets read from the link.</summary>
+    LinkReceived,
+    /// <summary>Packets written to the link.</summary>
+    LinkSent,
+    /// <summary>Dropped: neither IPv4 nor IPv6 (version nibble).</summary>
+    LinkUnknownVersion,
+
+    /// <summary>IPv4 datagrams received.</summary>
+    Ipv4Received,
+    /// <summary>Dropped: shorter than 20 bytes.</summary>
+    Ipv4Truncated,
+    /// <summary>Dropped: IHL below 5 or beyond the buffer.</summary>
+    Ipv4BadHeaderLength,
+    /// <summary>Dropped: Total Length below IHL or beyond the buffer.</summary>
+    Ipv4BadLength,
+    /// <summary>Dropped: header checksum (RFC 1122 3.2.1.2).</summary>
+    Ipv4BadChecksum,
+    /// <summary>Dropped: malformed option (Parameter Problem sent).</summary>
+    Ipv4BadOptions,
+    /// <summary>Dropped: source is broadcast, multicast, unspecified or loopback (RFC 1122 3.2.1.3).</summary>
+    Ipv4BadSource,
+    /// <summary>Dropped: destination is not one of ours.</summary>
+    Ipv4NotForUs,
+    /// <summary>Dropped: protocol with no handler (Protocol Unreachable sent).</summary>
+    Ipv4UnknownProtocol,
+    /// <summary>Datagrams handed to a transport.</summary>
+    Ipv4Delivered,
+    /// <summary>Datagrams sent.</summary>
+    Ipv4Sent,
+    /// <summary>Fragments received.</summary>
+    Ipv4FragmentsReceived,
+    /// <summary>Datagrams reassembled.</summary>
+    Ipv4Reassembled,
+    /// <summary>Fragments created on output.</summary>
+    Ipv4FragmentsCreated,
+    /// <summary>Dropped on output: larger than the MTU with DF set.</summary>
+    Ipv4OutputTooBigDontFragment,
+
+    /// <summary>IPv6 packets received.</summary>
+    Ipv6Received,
+    /// <summary>Dropped: shorter than 40 bytes.</summary>
+    Ipv6Truncated,
+    /// <summary>Dropped: Payload Length beyond the buffer, or a jumbogram.</summary>
+    Ipv6BadLength,
+    /// <summary>Dropped: multicast, unspecified-with-transport or loopback source (RFC 4291 2.7).</summary>
+    Ipv6BadSource,
+    /// <summary>Dropped: destination is not one of ours.</summary>
+    Ipv6NotForUs,
+    /// <summary>Dropped: truncated or malformed extension header.</summary>
+    Ipv6BadExtensionHeader,
+    /// <summary>Dropped: more extension headers than the walk allows.</summary>
+    Ipv6TooManyExtensionHeaders,
+    /// <summary>Dropped: an unrecognized option with action 01 (RFC 8200 4.2).</summary>
+    Ipv6OptionDiscarded,
+    /// <summary>Dropped with Parameter Problem (unrecognized header, option, routing type, bad field).</summary>
+    Ipv6ParameterProblem,
+    /// <summary>Dropped: No Next Header (RFC 8200 4.7).</summary>
+    Ipv6NoNextHeader,
+    /// <summary>Dropped: first fragment without the whole header chain (RFC 7112).</summary>
+    Ipv6IncompleteHeaderChain,
+    /// <summary>Packets handed to a transport.</summary>
+    Ipv6Delivered,
+    /// <summary>Packets sent.</summary>
+    Ipv6Sent,
+    /// <summary>Fragments received.</summary>
+    Ipv6FragmentsReceived,
+    /// <summary>Packets reassembled.</summary>
+    Ipv6Reassembled,
+    /// <summary>Atomic fragments (offset 0, M clear) processed as whole packets (RFC 6946).</summary>
+    Ipv6AtomicFragments,
+    /// <summary>Fragments created on output.</summary>
+    Ipv6FragmentsCreated,
+
+    /// <summary>Dropped: a fragment partially overlaps received data (RFC 5722); the datagram is discarded.</summary>
+    ReassemblyOverlap,
+    /// <summary>Dropped: a fragment of a datagram already discarded for overlap.</summary>
+    ReassemblyDiscardedDatagram,
+    /// <summary>Dropped: reassembled size would exceed 65,535 bytes.</summary>
+    ReassemblyOversize,
+    /// <summary>Dropped: non-final fragment length not a multiple of 8, or a conflicting last fragment.</summary>
+    ReassemblyBadFragment,
+    /// <summary>Datagrams abandoned at the reassembly timeout.</summary>
+    ReassemblyTimeout,
+    /// <summary>Datagrams evicted to stay under the reassembly memory cap.</summary>
+    ReassemblyMemoryEvicted,
+    /// <summary>Dropped: more fragments in one datagram than allowed.</summary>
+    ReassemblyTooManyFragments,
+    /// <summary>Duplicate or subset fragments accepted and ignored.</summary>
+    ReassemblyDuplicate,
+
+    /// <summary>ICMP/ICMPv6 messages received.</summary>
+    IcmpReceived,
+    /// <summary>Dropped: shorter than the ICMP header.</summary>
+    IcmpTruncated,
+    /// <summary>Dropped: checksum.</summary>
+    IcmpBadChecksum,
+    /// <summary>Echo requests received.</summary>
+    IcmpEchoRequests,
+    /// <summary>Echo replies sent.</summary>
+    IcmpEchoRepliesSent,
+    /// <summary>Echo requests sent.</summary>
+    IcmpEchoRequestsSent,
+    /// <summary>Echo replies received.</summary>
+    IcmpEchoRepliesReceived,
+    /// <summary>Dropped: echo reply with no endpoint for its identifier.</summary>
+    IcmpEchoNoEndpoint,
+    /// <summary>Ignored: echo request to a broadcast/multicast IPv4 address (Linux icmp_echo_ignore_broadcasts).</summary>
+    IcmpBroadcastEchoIgnored,
+    /// <summary>ICMP errors received.</summary>
+    IcmpErrorsReceived,
+    /// <summary>ICMP errors sent.</summary>
+    IcmpErrorsSent,
+    /// <summary>Not sent: the token bucket was empty.</summary>
+    IcmpErrorsRateLimited,
+    /// <summary>Not sent: RFC 1122 3.2.2 / RFC 4443 2.4(e) forbids an error about this packet.</summary>
+    IcmpErrorsSuppressed,
+    /// <summary>Ignored: ICMP types the stack does not act on.</summary>
+    IcmpIgnored,
+    /// <summary>Ignored: Router Solicitations/Advertisements and redirects.</summary>
+    Icmpv6RouterDiscoveryIgnored,
+    /// <summary>Ignored: Neighbor Solicitations/Advertisements (a TUN link has no link layer).</summary>
+    Icmpv6NeighborDiscoveryIgnored,
+    /// <summary>Ignored: MLD queries and reports.</summary>
+    Icmpv6MldIgnored,
+
+    /// <summary>UDP datagrams received.</summary>
+    UdpReceived,
+    /// <summary>Dropped: shorter than 8 bytes.</summary>
+    UdpTruncated,
+    /// <summary>Dropped: Length field disagrees with the packet.</summary>
+    UdpBadLength,
+    /// <summary>Dropped: checksum.</summary>
+    UdpBadChecksum,
+    /// <summary>Dropped: zero checksum over IPv6 (RFC 8200 8.1).</summary>
+    UdpZeroChecksumV6,
+    /// <summary>Dropped: no endpoint on the port (Port Unreachable sent unless suppressed).</summary>
+    UdpNoPort,
+    /// <summary>Dropped: the endpoint's receive queue was full.</summary>
+    UdpReceiveQueueFull,
+    /// <summary>Datagrams queued to an endpoint.</summary>
+    UdpDelivered,
+    /// <summary>Datagrams sent.</summary>
+    UdpSent,
+    /// <summary>ICMP errors matched to a UDP endpoint.</summary>
+    UdpIcmpErrors,
+
+    /// <summary>Segments received while no TCP engine is attached.</summary>
+    TcpNoEngine,
+
+    /// <summary>Dropped on output: no route to the destination.</summary>
+    OutputNoRoute,
+    /// <summary>Dropped on output: no source address of the destination's family.</summary>
+    OutputNoSource,
+    /// <summary>Dropped on output: the loopback queue (packets to the stack's own addresses) was full.</summary>
+    OutputLoopbackQueueFull,
+}
+
+/// <summary>
+/// The stack's counters: one <see cref="long"/> per <see cref="Counter"/>. Incremented only by the
+/// stack's owner thread; a snapshot read from another thread may be a moment stale.
+/// </summary>
+public sealed class StackCounters
+{
+    private static readonly string[] s_names = Enum.GetNames<Counter>();
+    private readonly long[] _values = new long[s_names.Length];
+
+    /// <summary>Adds one.</summary>
+    public void Increment(Counter counter) => _values[(int)counter]++;
+
+    /// <summary>Adds <paramref name="amount"/>.</summary>
+    public void Add(Counter counter, long amount) => _values[(int)counter] += amount;
+
+    /// <summary>The current value.</summary>
+    public long this[Counter counter] => Volatile.Read(ref _values[(int)counter]);
+
+    /// <summary>All counters by name, in declaration order (allocates; not for the hot path).</summary>
+    public IReadOnlyDictionary<string, long> Snapshot(bool includeZero = false)
+    {
+        var result = new Dictionary<string, long>();
+        for (int i = 0; i < _values.Length; i++)
+        {
+            long v = Volatile.Read(ref _values[i]);
+            if (v != 0 || includeZero)
+            {
+                result[s_names[i]] = v;
+            }
+        }
+
+        return result;
+    }
+}

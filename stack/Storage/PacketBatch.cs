@@ -1,0 +1,86 @@
+// Storage/ owns the stack's memory: fixed packet slots reused for every batch, byte rings for
+// queues, so the steady-state path never allocates (ARCHITECTURE rule 3).
+namespace TunStack.Storage;
+
+/// <summary>
+/// A reusable batch of packets exchanged with an <see cref="Links.ILink"/>: a fixed number of slots,
+/// each a preallocated buffer of <see cref="SlotCapacity"/> bytes. A producer asks for the next free
+/// slot, writes into it, and commits the length; a consumer reads <see cref="this[int]"/> and then
+/// calls <see cref="Clear"/>. Nothing is allocated after construction.
+/// </summary>
+public sealed class PacketBatch
+{
+    private readonly byte[][] _slots;
+    private readonly int[] _lengths;
+    private readonly long[] _timestamps;
+
+    /// <summary>Creates a batch of <paramref name="capacity"/> slots of <paramref name="slotCapacity"/> bytes.</summary>
+    public PacketBatch(int capacity, int slotCapacity)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(slotCapacity, 1);
+        _slots = new byte[capacity][];
+        for (int i = 0; i < capacity; i++)
+        {
+            _slots[i] = new byte[slotCapacity];
+        }
+
+        _lengths = new int[capacity];
+        _timestamps = new long[capacity];
+        SlotCapacity = slotCapacity;
+    }
+
+    /// <summary>Number of slots.</summary>
+    public int Capacity => _slots.Length;
+
+    /// <summary>Bytes each slot holds.</summary>
+    public int SlotCapacity { get; }
+
+    /// <summary>Committed packets.</summary>
+    public int Count { get; private set; }
+
+    /// <summary>True when every slot is committed.</summary>
+    public bool IsFull => Count == _slots.Length;
+
+    /// <summary>The committed packet at <paramref name="index"/>.</summary>
+    public Span<byte> this[int index]
+    {
+        get
+        {
+            ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)index, (uint)Count, nameof(index));
+            return _slots[index].AsSpan(0, _lengths[index]);
+        }
+    }
+
+    /// <summary>The writable space of the next free slot; empty when the batch is full.</summary>
+    public Span<byte> NextFree => IsFull ? Span<byte>.Empty : _slots[Count];
+
+    /// <summary>Commits <paramref name="length"/> bytes written into <see cref="NextFree"/>.</summary>
+    public void Commit(int length)
+    {
+        if (IsFull || (uint)length > (uint)SlotCapacity)
+        {
+            throw new InvalidOperationException("PacketBatch.Commit without a free slot or with a length beyond the slot.");
+        }
+
+        _lengths[Count] = length;
+        _timestamps[Count] = 0;
+        Count++;
+    }
+
+    /// <summary>Copies a packet into the next free slot; false when the batch is full or the packet does not fit.</summary>
+    public bool TryAdd(ReadOnlySpan<byte> packet)
+    {
+        if (IsFull || packet.Length > SlotCapacity)
+        {
+            return false;
+        }
+
+        packet.CopyTo(_slots[Count]);
+        Commit(packet.Length);
+        return true;
+    }
+
+    /// <summary>Empties the batch (the slots stay allocated).</summary>
+    public void Clear() => Count = 0;
+}

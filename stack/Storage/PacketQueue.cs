@@ -1,0 +1,88 @@
+namespace TunStack.Storage;
+
+/// <summary>
+/// A bounded FIFO of packets in preallocated slots; thread-safe so that two stacks on two threads
+/// can share it. Enqueue copies; a full queue refuses (the caller counts the drop).
+/// </summary>
+public sealed class PacketQueue
+{
+    private readonly byte[][] _slots;
+    private readonly int[] _lengths;
+    private readonly object _lock = new();
+    private int _head;
+    private int _count;
+
+    /// <summary>Creates a queue of <paramref name="capacity"/> packets of at most <paramref name="packetCapacity"/> bytes.</summary>
+    public PacketQueue(int capacity, int packetCapacity)
+    {
+        _slots = new byte[capacity][];
+        for (int i = 0; i < capacity; i++)
+        {
+            _slots[i] = new byte[packetCapacity];
+        }
+
+        _lengths = new int[capacity];
+        PacketCapacity = packetCapacity;
+    }
+
+    /// <summary>Largest packet a slot holds.</summary>
+    public int PacketCapacity { get; }
+
+    /// <summary>Packets waiting.</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _count;
+            }
+        }
+    }
+
+    /// <summary>Copies a packet in; false when full or too large.</summary>
+    public bool TryEnqueue(ReadOnlySpan<byte> packet)
+    {
+        if (packet.Length > PacketCapacity)
+        {
+            return false;
+        }
+
+        lock (_lock)
+        {
+            if (_count == _slots.Length)
+            {
+                return false;
+            }
+
+            int tail = (_head + _count) % _slots.Length;
+            packet.CopyTo(_slots[tail]);
+            _lengths[tail] = packet.Length;
+            _count++;
+            return true;
+        }
+    }
+
+    /// <summary>Moves packets into <paramref name="batch"/> until it is full; returns the count moved.</summary>
+    public int DequeueInto(PacketBatch batch)
+    {
+        int moved = 0;
+        lock (_lock)
+        {
+            while (_count > 0 && !batch.IsFull)
+            {
+                ReadOnlySpan<byte> packet = _slots[_head].AsSpan(0, _lengths[_head]);
+                if (!batch.TryAdd(packet))
+                {
+                    break;
+                }
+
+                _head = (_head + 1) % _slots.Length;
+                _count--;
+                moved++;
+            }
+        }
+
+        return moved;
+    }
+}

@@ -1,0 +1,260 @@
+// Udp/ owns RFC 768 UDP: the endpoint table, demultiplexing, checksums and datagram queues.
+using System.Net.Sockets;
+using TunStack.Ip;
+using TunStack.Storage;
+using TunStack.Wire;
+
+namespace TunStack.Udp;
+
+/// <summary>UDP for one stack: endpoint table, input, output.</summary>
+internal sealed class UdpLayer : ITransportHandler
+{
+    /// <summary>Largest UDP payload over IPv4: 65,535 - 20 - 8.</summary>
+    public const int MaxPayloadV4 = 65507;
+
+    /// <summary>Largest UDP payload over IPv6 without jumbograms: 65,535 - 8.</summary>
+    public const int MaxPayloadV6 = 65527;
+
+    private readonly IpLayer _ip;
+    private readonly StackCounters _counters;
+    private readonly StackOptions _options;
+    private readonly Random _random;
+    private readonly Dictionary<ushort, List<UdpEndpoint>> _ports = new();
+    private readonly byte[] _scratch = new byte[UdpDatagram.HeaderLength + MaxPayloadV6];
+
+    public UdpLayer(IpLayer ip, StackCounters counters, StackOptions options, Random random)
+    {
+        _ip = ip;
+        _counters = counters;
+        _options = options;
+        _random = random;
+    }
+
+    public UdpEndpoint Open(AddressFamily family) => new(this, family, _options.UdpReceiveQueueBytes);
+
+    public void Receive(in IpDatagram datagram)
+    {
+        _counters.Increment(Counter.UdpReceived);
+        if (!UdpDatagram.TryCreate(datagram.Payload, out UdpDatagram udp, out WireError error))
+        {
+            _counters.Increment(error == WireError.Truncated ? Counter.UdpTruncated : Counter.UdpBadLength);
+            return;
+        }
+
+        if (udp.Checksum == 0)
+        {
+            // RFC 768: zero means "no checksum" over IPv4; RFC 8200 8.1: never allowed over IPv6.
+            if (datagram.IsV6)
+            {
+                _counters.Increment(Counter.UdpZeroChecksumV6);
+                return;
+            }
+        }
+        else if (!udp.IsChecksumValid(PseudoHeader(datagram.Source, datagram.Destination, udp.Length)))
+        {
+            _counters.Increment(Counter.UdpBadChecksum);
+            return;
+        }
+
+        UdpEndpoint? endpoint = Lookup(datagram.Destination, udp.DestinationPort, datagram.Source, udp.SourcePort);
+        if (endpoint is null)
+        {
+            _counters.Increment(Counter.UdpNoPort);
+            // RFC 1122 4.1.3.1: Port Unreachable (suppressed for groups by the ICMP rules).
+            if (datagram.IsV6)
+            {
+                _ip.Icmp.SendErrorFor(datagram, 0, Icmpv6Type.DestinationUnreachable, Icmpv6Type.CodePortUnreachable, 0);
+            }
+            else
+            {
+                _ip.Icmp.SendErrorFor(datagram, 0, Icmpv4Type.DestinationUnreachable, Icmpv4Type.CodePortUnreachable, 0);
+            }
+
+            return;
+        }
+
+        if (!endpoint.Enqueue(new IpEndpoint(datagram.Source, udp.SourcePort), udp.Payload))
+        {
+            _counters.Increment(Counter.UdpReceiveQueueFull);
+            return;
+        }
+
+        _counters.Increment(Counter.UdpDelivered);
+    }
+
+    public void ReceiveIcmpError(in IcmpError error, ReadOnlySpan<byte> quotedTransport)
+    {
+        // The quote is a datagram we sent: its source is our endpoint, its destination the peer.
+        ushort localPort = (ushort)((quotedTransport[0] << 8) | quotedTransport[1]);
+        ushort remotePort = (ushort)((quotedTransport[2] << 8) | quotedTransport[3]);
+        UdpEndpoint? endpoint = Lookup(error.QuotedSource, localPort, error.QuotedDestination, remotePort);
+        // Like Linux without IP_RECVERR: only a connected endpoint learns of the error.
+        if (endpoint?.RemoteEndpoint is { } remote && remote.Address == error.QuotedDestination && remote.Port == remotePort)
+        {
+            _counters.Increment(Counter.UdpIcmpErrors);
+            endpoint.SetPendingError(error.Error);
+        }
+    }
+
+    /// <summary>
+    /// Demultiplexing: the endpoint connected to exactly this 4-tuple, else one bound to the
+    /// destination address, else a wildcard-bound one (best match wins; ties go to the first bound).
+    /// </summary>
+    private UdpEndpoint? Lookup(IpAddress localAddress, ushort localPort, IpAddress remoteAddress, ushort remotePort)
+    {
+        if (!_ports.TryGetValue(localPort, out List<UdpEndpoint>? candidates))
+        {
+            return null;
+        }
+
+        UdpEndpoint? best = null;
+        int bestScore = -1;
+        foreach (UdpEndpoint e in candidates)
+        {
+            if (!e.AcceptsFamily(localAddress))
+            {
+                continue;
+            }
+
+            IpAddress bound = e.LocalEndpoint!.Value.Address;
+            bool specific = !bound.IsUnspecified;
+            if (specific && bound != localAddress)
+            {
+                continue;
+            }
+
+            bool connected = e.RemoteEndpoint is not null;
+            if (connected && (e.RemoteEndpoint!.Value.Address != remoteAddress || e.RemoteEndpoint.Value.Port != remotePort))
+            {
+                continue;
+            }
+
+            int score = (connected ? 2 : 0) + (specific ? 1 : 0);
+            if (score > bestScore)
+            {
+                best = e;
+                bestScore = score;
+            }
+        }
+
+        return best;
+    }
+
+    public StackError Bind(UdpEndpoint endpoint, IpEndpoint local)
+    {
+        if (!local.Address.IsUnspecified && !_ip.IsLocal(local.Address))
+        {
+            return StackError.AddressNotAvailable;
+        }
+
+        ushort port = local.Port;
+        if (port == 0)
+        {
+            // RFC 6056 3.3.1 (Algorithm 1): a random start, then the next free port in the range.
+            int first = _options.EphemeralPortFirst;
+            int count = _options.EphemeralPortLast - first + 1;
+            int start = _random.Next(count);
+            bool found = false;
+            for (int i = 0; i < count && !found; i++)
+            {
+                port = (ushort)(first + (start + i) % count);
+                found = !Conflicts(endpoint, local.Address, port);
+            }
+
+            if (!found)
+            {
+                return StackError.AddressNotAvailable;
+            }
+        }
+        else if (Conflicts(endpoint, local.Address, port))
+        {
+            return StackError.AddressInUse;
+        }
+
+        if (!_ports.TryGetValue(port, out List<UdpEndpoint>? list))
+        {
+            list = new List<UdpEndpoint>(1);
+            _ports.Add(port, list);
+        }
+
+        list.Add(endpoint);
+        endpoint.LocalEndpoint = new IpEndpoint(local.Address, port);
+        return StackError.None;
+    }
+
+    private bool Conflicts(UdpEndpoint endpoint, IpAddress address, ushort port)
+    {
+        if (!_ports.TryGetValue(port, out List<UdpEndpoint>? list))
+        {
+            return false;
+        }
+
+        foreach (UdpEndpoint other in list)
+        {
+            IpAddress bound = other.LocalEndpoint!.Value.Address;
+            bool familiesOverlap = endpoint.Overlaps(other);
+            bool addressesOverlap = bound.IsUnspecified || address.IsUnspecified || bound == address;
+            if (familiesOverlap && addressesOverlap)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    public void Unbind(UdpEndpoint endpoint)
+    {
+        if (endpoint.LocalEndpoint is { } local && _ports.TryGetValue(local.Port, out List<UdpEndpoint>? list))
+        {
+            list.Remove(endpoint);
+            if (list.Count == 0)
+            {
+                _ports.Remove(local.Port);
+            }
+        }
+    }
+
+    public StackError Send(UdpEndpoint endpoint, IpEndpoint remote, ReadOnlySpan<byte> payload)
+    {
+        if (payload.Length > (remote.Address.IsV6 ? MaxPayloadV6 : MaxPayloadV4))
+        {
+            return StackError.MessageTooLong;
+        }
+
+        IpAddress source = endpoint.LocalEndpoint!.Value.Address;
+        if (source.IsUnspecified)
+        {
+            StackError error = _ip.SelectSource(remote.Address, out source);
+            if (error != StackError.None)
+            {
+                return error;
+            }
+        }
+
+        int length = UdpDatagram.HeaderLength + payload.Length;
+        Span<byte> datagram = _scratch.AsSpan(0, length);
+        payload.CopyTo(datagram[UdpDatagram.HeaderLength..]);
+        new UdpHeader(endpoint.LocalEndpoint.Value.Port, remote.Port, (ushort)length).WriteTo(datagram, PseudoHeader(source, remote.Address, length));
+        StackError sent = _ip.Output(source, remote.Address, IpProtocol.Udp, datagram);
+        if (sent == StackError.None)
+        {
+            _counters.Increment(Counter.UdpSent);
+        }
+
+        return sent;
+    }
+
+    public bool IsLocalAddress(IpAddress address) => _ip.IsLocal(address);
+
+    private static uint PseudoHeader(IpAddress source, IpAddress destination, int length)
+    {
+        Span<byte> s = stackalloc byte[16];
+        Span<byte> d = stackalloc byte[16];
+        int n = source.WriteTo(s);
+        destination.WriteTo(d);
+        return source.IsV6
+            ? InternetChecksum.PseudoHeaderV6(s, d, IpProtocol.Udp, length)
+            : InternetChecksum.PseudoHeaderV4(s[..n], d[..n], IpProtocol.Udp, length);
+    }
+}

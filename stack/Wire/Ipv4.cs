@@ -1,0 +1,231 @@
+// RFC 791: Internet Protocol, version 4.
+using System.Buffers.Binary;
+
+namespace TunStack.Wire;
+
+/// <summary>
+/// A read-only view of an IPv4 datagram. <see cref="TryCreate(ReadOnlySpan{byte}, out Ipv4Packet, out WireError)"/>
+/// checks version, IHL and total length against the buffer; afterwards no accessor throws.
+/// Bytes past Total Length (link padding) are excluded from <see cref="Datagram"/>.
+/// </summary>
+public readonly ref struct Ipv4Packet
+{
+    /// <summary>Length of a header without options.</summary>
+    public const int MinHeaderLength = 20;
+
+    private readonly ReadOnlySpan<byte> _bytes;
+
+    private Ipv4Packet(ReadOnlySpan<byte> bytes) => _bytes = bytes;
+
+    /// <summary>Validates lengths and creates the view.</summary>
+    public static bool TryCreate(ReadOnlySpan<byte> buffer, out Ipv4Packet packet, out WireError error)
+    {
+        packet = default;
+        if (buffer.Length < MinHeaderLength)
+        {
+            error = WireError.Truncated;
+            return false;
+        }
+
+        if (buffer[0] >> 4 != 4)
+        {
+            error = WireError.BadVersion;
+            return false;
+        }
+
+        int headerLength = (buffer[0] & 0x0F) * 4;
+        int totalLength = BinaryPrimitives.ReadUInt16BigEndian(buffer[2..]);
+        // RFC 791 3.1: IHL is at least 5; RFC 1122 3.2.1.8: total length covers the header.
+        if (headerLength < MinHeaderLength || headerLength > buffer.Length)
+        {
+            error = WireError.BadHeaderLength;
+            return false;
+        }
+
+        if (totalLength < headerLength || totalLength > buffer.Length)
+        {
+            error = WireError.BadLength;
+            return false;
+        }
+
+        packet = new Ipv4Packet(buffer[..totalLength]);
+        error = WireError.None;
+        return true;
+    }
+
+    /// <summary>Creates the view, discarding the reason for a refusal.</summary>
+    public static bool TryCreate(ReadOnlySpan<byte> buffer, out Ipv4Packet packet) => TryCreate(buffer, out packet, out _);
+
+    /// <summary>The datagram, header through the end of Total Length.</summary>
+    public ReadOnlySpan<byte> Datagram => _bytes;
+
+    /// <summary>Header length in bytes (IHL * 4).</summary>
+    public int HeaderLength => (_bytes[0] & 0x0F) * 4;
+
+    /// <summary>The header including options.</summary>
+    public ReadOnlySpan<byte> Header => _bytes[..HeaderLength];
+
+    /// <summary>The options area (possibly empty).</summary>
+    public ReadOnlySpan<byte> Options => _bytes[MinHeaderLength..HeaderLength];
+
+    /// <summary>The payload (fragment data when fragmented).</summary>
+    public ReadOnlySpan<byte> Payload => _bytes[HeaderLength..];
+
+    /// <summary>Type of service / DSCP+ECN byte.</summary>
+    public byte TypeOfService => _bytes[1];
+
+    /// <summary>Total Length.</summary>
+    public int TotalLength => _bytes.Length;
+
+    /// <summary>Identification.</summary>
+    public ushort Identification => BinaryPrimitives.ReadUInt16BigEndian(_bytes[4..]);
+
+    /// <summary>The DF flag.</summary>
+    public bool DontFragment => (_bytes[6] & 0x40) != 0;
+
+    /// <summary>The MF flag.</summary>
+    public bool MoreFragments => (_bytes[6] & 0x20) != 0;
+
+    /// <summary>The reserved flag bit, which must be zero (RFC 791 3.1).</summary>
+    public bool ReservedFlag => (_bytes[6] & 0x80) != 0;
+
+    /// <summary>Fragment offset in bytes.</summary>
+    public int FragmentOffset => (BinaryPrimitives.ReadUInt16BigEndian(_bytes[6..]) & 0x1FFF) * 8;
+
+    /// <summary>True when this datagram is a fragment (MF set or a nonzero offset).</summary>
+    public bool IsFragment => MoreFragments || FragmentOffset != 0;
+
+    /// <summary>Time to live.</summary>
+    public byte TimeToLive => _bytes[8];
+
+    /// <summary>Protocol.</summary>
+    public byte Protocol => _bytes[9];
+
+    /// <summary>Header checksum as carried.</summary>
+    public ushort HeaderChecksum => BinaryPrimitives.ReadUInt16BigEndian(_bytes[10..]);
+
+    /// <summary>Source address (4 bytes).</summary>
+    public ReadOnlySpan<byte> Source => _bytes.Slice(12, 4);
+
+    /// <summary>Destination address (4 bytes).</summary>
+    public ReadOnlySpan<byte> Destination => _bytes.Slice(16, 4);
+
+    /// <summary>RFC 1122 3.2.1.2: the header checksum verifies.</summary>
+    public bool IsChecksumValid => InternetChecksum.IsValid(InternetChecksum.Add(0, Header));
+
+    /// <summary>
+    /// Walks the options (RFC 791 3.1): EOL ends the list, NOP is one byte, every other option has
+    /// a length of at least 2 that stays inside the header. On failure <paramref name="pointer"/> is
+    /// the header offset of the offending byte, for an ICMP Parameter Problem.
+    /// </summary>
+    public bool TryValidateOptions(out int pointer)
+    {
+        ReadOnlySpan<byte> options = Options;
+        int i = 0;
+        while (i < options.Length)
+        {
+            byte kind = options[i];
+            if (kind == 0)
+            {
+                break;
+            }
+
+            if (kind == 1)
+            {
+                i++;
+                continue;
+            }
+
+            if (i + 1 >= options.Length)
+            {
+                pointer = MinHeaderLength + i;
+                return false;
+            }
+
+            int length = options[i + 1];
+            if (length < 2 || i + length > options.Length)
+            {
+                pointer = MinHeaderLength + i + 1;
+                return false;
+            }
+
+            i += length;
+        }
+
+        pointer = 0;
+        return true;
+    }
+}
+
+/// <summary>An IPv4 header without options, as the stack writes it.</summary>
+public record struct Ipv4Header
+{
+    /// <summary>Type of service.</summary>
+    public byte TypeOfService;
+    /// <summary>Total Length: header plus payload.</summary>
+    public ushort TotalLength;
+    /// <summary>Identification.</summary>
+    public ushort Identification;
+    /// <summary>DF flag.</summary>
+    public bool DontFragment;
+    /// <summary>MF flag.</summary>
+    public bool MoreFragments;
+    /// <summary>Fragment offset in bytes (a multiple of 8).</summary>
+    public int FragmentOffset;
+    /// <summary>Time to live.</summary>
+    public byte TimeToLive;
+    /// <summary>Protocol number.</summary>
+    public byte Protocol;
+    /// <summary>Source address, network order as a big-endian integer.</summary>
+    public uint Source;
+    /// <summary>Destination address, network order as a big-endian integer.</summary>
+    public uint Destination;
+    /// <summary>Length of the options that followed the parsed header (0 for written headers).</summary>
+    public int OptionsLength;
+
+    /// <summary>Parses the header of a validated view.</summary>
+    public static bool TryParse(ReadOnlySpan<byte> buffer, out Ipv4Header header)
+    {
+        header = default;
+        if (!Ipv4Packet.TryCreate(buffer, out Ipv4Packet p))
+        {
+            return false;
+        }
+
+        header = new Ipv4Header
+        {
+            TypeOfService = p.TypeOfService,
+            TotalLength = (ushort)p.TotalLength,
+            Identification = p.Identification,
+            DontFragment = p.DontFragment,
+            MoreFragments = p.MoreFragments,
+            FragmentOffset = p.FragmentOffset,
+            TimeToLive = p.TimeToLive,
+            Protocol = p.Protocol,
+            Source = BinaryPrimitives.ReadUInt32BigEndian(p.Source),
+            Destination = BinaryPrimitives.ReadUInt32BigEndian(p.Destination),
+            OptionsLength = p.HeaderLength - Ipv4Packet.MinHeaderLength,
+        };
+        return true;
+    }
+
+    /// <summary>Writes the 20-byte header with its checksum; returns the bytes written.</summary>
+    public readonly int WriteTo(Span<byte> destination)
+    {
+        Span<byte> h = destination[..Ipv4Packet.MinHeaderLength];
+        h[0] = 0x45;
+        h[1] = TypeOfService;
+        BinaryPrimitives.WriteUInt16BigEndian(h[2..], TotalLength);
+        BinaryPrimitives.WriteUInt16BigEndian(h[4..], Identification);
+        int flagsOffset = (DontFragment ? 0x4000 : 0) | (MoreFragments ? 0x2000 : 0) | ((FragmentOffset >> 3) & 0x1FFF);
+        BinaryPrimitives.WriteUInt16BigEndian(h[6..], (ushort)flagsOffset);
+        h[8] = TimeToLive;
+        h[9] = Protocol;
+        h[10] = 0;
+        h[11] = 0;
+        BinaryPrimitives.WriteUInt32BigEndian(h[12..], Source);
+        BinaryPrimitives.WriteUInt32BigEndian(h[16..], Destination);
+        BinaryPrimitives.WriteUInt16BigEndian(h[10..], InternetChecksum.Compute(h));
+        return Ipv4Packet.MinHeaderLength;
+    }
+}

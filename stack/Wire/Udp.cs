@@ -1,0 +1,98 @@
+// RFC 768: User Datagram Protocol.
+using System.Buffers.Binary;
+
+namespace TunStack.Wire;
+
+/// <summary>A read-only view of a UDP datagram; the Length field is checked against the buffer.</summary>
+public readonly ref struct UdpDatagram
+{
+    /// <summary>Length of the header.</summary>
+    public const int HeaderLength = 8;
+
+    private readonly ReadOnlySpan<byte> _bytes;
+
+    private UdpDatagram(ReadOnlySpan<byte> bytes) => _bytes = bytes;
+
+    /// <summary>Validates lengths and creates the view.</summary>
+    public static bool TryCreate(ReadOnlySpan<byte> buffer, out UdpDatagram datagram, out WireError error)
+    {
+        datagram = default;
+        if (buffer.Length < HeaderLength)
+        {
+            error = WireError.Truncated;
+            return false;
+        }
+
+        int length = BinaryPrimitives.ReadUInt16BigEndian(buffer[4..]);
+        // RFC 768: Length covers header and data, so it is at least 8; bytes past it are not the datagram's.
+        if (length < HeaderLength || length > buffer.Length)
+        {
+            error = WireError.BadLength;
+            return false;
+        }
+
+        datagram = new UdpDatagram(buffer[..length]);
+        error = WireError.None;
+        return true;
+    }
+
+    /// <summary>Creates the view, discarding the reason for a refusal.</summary>
+    public static bool TryCreate(ReadOnlySpan<byte> buffer, out UdpDatagram datagram) => TryCreate(buffer, out datagram, out _);
+
+    /// <summary>Header and data.</summary>
+    public ReadOnlySpan<byte> Datagram => _bytes;
+
+    /// <summary>Source port.</summary>
+    public ushort SourcePort => BinaryPrimitives.ReadUInt16BigEndian(_bytes);
+
+    /// <summary>Destination port.</summary>
+    public ushort DestinationPort => BinaryPrimitives.ReadUInt16BigEndian(_bytes[2..]);
+
+    /// <summary>Length field.</summary>
+    public int Length => _bytes.Length;
+
+    /// <summary>Checksum as carried (0 = none, IPv4 only).</summary>
+    public ushort Checksum => BinaryPrimitives.ReadUInt16BigEndian(_bytes[6..]);
+
+    /// <summary>The data.</summary>
+    public ReadOnlySpan<byte> Payload => _bytes[HeaderLength..];
+
+    /// <summary>True when the checksum verifies against the given pseudo-header sum.</summary>
+    public bool IsChecksumValid(uint pseudoHeader) => InternetChecksum.IsValid(InternetChecksum.Add(pseudoHeader, _bytes));
+}
+
+/// <summary>A UDP header as the stack writes it.</summary>
+/// <param name="SourcePort">Source port.</param>
+/// <param name="DestinationPort">Destination port.</param>
+/// <param name="Length">Header plus data length.</param>
+public readonly record struct UdpHeader(ushort SourcePort, ushort DestinationPort, ushort Length)
+{
+    /// <summary>Parses 8 bytes.</summary>
+    public static bool TryParse(ReadOnlySpan<byte> buffer, out UdpHeader header)
+    {
+        header = default;
+        if (!UdpDatagram.TryCreate(buffer, out UdpDatagram d))
+        {
+            return false;
+        }
+
+        header = new UdpHeader(d.SourcePort, d.DestinationPort, (ushort)d.Length);
+        return true;
+    }
+
+    /// <summary>
+    /// Writes the header at the start of <paramref name="datagram"/> (data already in place) and the
+    /// checksum over <paramref name="pseudoHeader"/> and the datagram. RFC 768: a computed checksum of
+    /// zero is sent as all ones, since zero means "no checksum".
+    /// </summary>
+    public void WriteTo(Span<byte> datagram, uint pseudoHeader)
+    {
+        BinaryPrimitives.WriteUInt16BigEndian(datagram, SourcePort);
+        BinaryPrimitives.WriteUInt16BigEndian(datagram[2..], DestinationPort);
+        BinaryPrimitives.WriteUInt16BigEndian(datagram[4..], Length);
+        datagram[6] = 0;
+        datagram[7] = 0;
+        ushort checksum = InternetChecksum.Finish(InternetChecksum.Add(pseudoHeader, datagram[..Length]));
+        BinaryPrimitives.WriteUInt16BigEndian(datagram[6..], checksum == 0 ? (ushort)0xFFFF : checksum);
+    }
+}
