@@ -26,9 +26,10 @@ public sealed class TimerEntry
 
 /// <summary>
 /// A hierarchical timing wheel (Varghese and Lauck): three levels of 256 slots with 1 ms, 256 ms
-/// and 65.5 s granularity cover 4.6 hours; later deadlines wait in the last level and are
-/// re-filed as time advances. Schedule and cancel are O(1); <see cref="NextDeadline"/> scans at
-/// most 768 slots and is cached between changes.
+/// and 65.5 s granularity cover 4.6 hours; later deadlines wait in the last slot of the last level
+/// and are re-filed as time advances. Schedule and cancel are O(1). A timer never fires before its
+/// deadline, nor later than the first <see cref="Advance"/> at or after it. <see cref="NextDeadline"/>
+/// scans at most 512 slots plus the top level and is cached between changes.
 /// </summary>
 public sealed class TimerWheel
 {
@@ -37,12 +38,16 @@ public sealed class TimerWheel
     private const int SlotMask = SlotCount - 1;
     private const int Levels = 3;
 
+    // Entries outside the wheel's slots live in one of three lists, identified by Level.
+    private const int DueList = Levels;          // due now, fired by the current Advance
+    private const int FiringList = Levels + 1;   // being fired; a callback may still cancel them
+    private const int DeferredList = Levels + 2; // scheduled for "now" from a callback: next Advance
+
     private readonly TimerEntry?[] _slots = new TimerEntry?[Levels * SlotCount];
+    private readonly TimerEntry?[] _lists = new TimerEntry?[3];
     private readonly int[] _levelCounts = new int[Levels];
-    private const int Firing = Levels + 1;
-    private TimerEntry? _due;
-    private TimerEntry? _firing;
     private long _currentTick;
+    private bool _firing;
     private Instant? _cachedNext;
 
     /// <summary>Creates a wheel whose time starts at <paramref name="start"/>.</summary>
@@ -92,9 +97,10 @@ public sealed class TimerWheel
         }
     }
 
-    /// <summary>Fires, in deadline order per millisecond, every timer due at or before <paramref name="now"/>.</summary>
+    /// <summary>Fires every timer whose deadline is at or before <paramref name="now"/>.</summary>
     public void Advance(Instant now)
     {
+        MoveList(DeferredList, DueList);
         long target = now.Microseconds / 1000;
         while (_currentTick < target)
         {
@@ -102,6 +108,19 @@ public sealed class TimerWheel
             {
                 _currentTick = target;
                 break;
+            }
+
+            if (_levelCounts[0] == 0 && _lists[DueList - Levels] is null)
+            {
+                // Nothing in the lowest level: skip to just before the next boundary at which a
+                // higher level cascades (every 256 ticks, or every 65,536 when level 1 is empty too).
+                long mask = _levelCounts[1] == 0 ? (1L << (2 * SlotBits)) - 1 : SlotMask;
+                long lastBeforeBoundary = _currentTick | mask;
+                if (lastBeforeBoundary > _currentTick)
+                {
+                    _currentTick = Math.Min(lastBeforeBoundary, target);
+                    continue;
+                }
             }
 
             _currentTick++;
@@ -115,68 +134,70 @@ public sealed class TimerWheel
                 Cascade(1, (int)((_currentTick >> SlotBits) & SlotMask));
             }
 
-            CollectSlot(0, (int)(_currentTick & SlotMask));
+            CollectSlot((int)(_currentTick & SlotMask));
             FireDue(now);
         }
 
-        // Timers scheduled for the current or a past millisecond land in the due list.
+        // Deadlines are rounded up to whole ticks, so the next tick's slot can hold entries already
+        // due when "now" lies inside the current millisecond: take those too.
+        for (TimerEntry? e = _slots[(int)((_currentTick + 1) & SlotMask)]; e is not null;)
+        {
+            TimerEntry? following = e.Next;
+            if (e.Deadline <= now)
+            {
+                Unlink(e);
+                Push(e, DueList);
+            }
+
+            e = following;
+        }
+
         FireDue(now);
         _cachedNext = null;
     }
 
     private void FireDue(Instant now)
     {
-        // Fire only what is due now; a callback that reschedules for "now" lands in _due and fires
-        // on the next Advance, so this loop is bounded. Entries being fired sit in _firing, where a
-        // callback can still cancel them.
-        _firing = _due;
-        _due = null;
-        for (TimerEntry? e = _firing; e is not null; e = e.Next)
+        MoveList(DueList, FiringList);
+        _firing = true;
+        try
         {
-            e.Level = Firing;
-        }
-
-        while (_firing is not null)
-        {
-            TimerEntry entry = _firing;
-            _firing = entry.Next;
-            if (_firing is not null)
+            while (_lists[FiringList - Levels] is TimerEntry entry)
             {
-                _firing.Previous = null;
+                Unlink(entry);
+                Count--;
+                entry.Fire(now);
             }
-
-            entry.Next = null;
-            entry.Level = -1;
-            Count--;
-            entry.Fire(now);
+        }
+        finally
+        {
+            _firing = false;
         }
     }
 
-    private void CollectSlot(int level, int slot)
+    private void MoveList(int from, int to)
     {
-        int index = level * SlotCount + slot;
-        TimerEntry? entry = _slots[index];
-        _slots[index] = null;
+        TimerEntry? e = _lists[from - Levels];
+        _lists[from - Levels] = null;
+        while (e is not null)
+        {
+            TimerEntry? next = e.Next;
+            Push(e, to);
+            e = next;
+        }
+    }
+
+    private void CollectSlot(int slot)
+    {
+        TimerEntry? entry = _slots[slot];
+        _slots[slot] = null;
         while (entry is not null)
         {
             TimerEntry? next = entry.Next;
-            _levelCounts[level]--;
-            PushDue(entry);
+            _levelCounts[0]--;
+            Push(entry, DueList);
             entry = next;
         }
-    }
-
-    private void PushDue(TimerEntry entry)
-    {
-        entry.Level = Levels;
-        entry.Previous = null;
-        entry.Next = _due;
-        if (_due is not null)
-        {
-            _due.Previous = entry;
-        }
-
-        _due = entry;
     }
 
     private void Cascade(int level, int slot)
@@ -189,11 +210,22 @@ public sealed class TimerWheel
             TimerEntry? next = entry.Next;
             _levelCounts[level]--;
             entry.Level = -1;
-            entry.Next = null;
-            entry.Previous = null;
             Insert(entry);
             entry = next;
         }
+    }
+
+    private void Push(TimerEntry entry, int list)
+    {
+        entry.Level = list;
+        entry.Previous = null;
+        entry.Next = _lists[list - Levels];
+        if (entry.Next is not null)
+        {
+            entry.Next.Previous = entry;
+        }
+
+        _lists[list - Levels] = entry;
     }
 
     private void Insert(TimerEntry entry)
@@ -201,17 +233,19 @@ public sealed class TimerWheel
         // Round up so a timer never fires before its deadline.
         long tick = (entry.Deadline.Microseconds + 999) / 1000;
         long delta = tick - _currentTick;
-        int level;
-        long slotTick;
         if (delta <= 0)
         {
-            PushDue(entry);
+            // Due already. From inside a callback it waits for the next Advance, so a timer that
+            // keeps rescheduling itself for "now" cannot make one Advance loop forever.
+            Push(entry, _firing ? DeferredList : DueList);
             return;
         }
 
         // A level-L slot covers one aligned range of 256^L ticks; an entry goes to the lowest level
         // whose ranges ahead of the current one (1..255 ranges away) include its tick, so every
         // slot is collected or cascaded exactly when time enters its range.
+        int level;
+        long slotTick;
         if (delta < SlotCount)
         {
             level = 0;
@@ -245,39 +279,27 @@ public sealed class TimerWheel
 
     private void Unlink(TimerEntry entry)
     {
-        if (entry.Level >= Levels)
-        {
-            if (entry.Previous is null)
-            {
-                if (entry.Level == Levels)
-                {
-                    _due = entry.Next;
-                }
-                else
-                {
-                    _firing = entry.Next;
-                }
-            }
-        }
-        else
-        {
-            int index = entry.Level * SlotCount + entry.Slot;
-            if (entry.Previous is null)
-            {
-                _slots[index] = entry.Next;
-            }
-
-            _levelCounts[entry.Level]--;
-        }
-
         if (entry.Previous is not null)
         {
             entry.Previous.Next = entry.Next;
+        }
+        else if (entry.Level >= Levels)
+        {
+            _lists[entry.Level - Levels] = entry.Next;
+        }
+        else
+        {
+            _slots[entry.Level * SlotCount + entry.Slot] = entry.Next;
         }
 
         if (entry.Next is not null)
         {
             entry.Next.Previous = entry.Previous;
+        }
+
+        if (entry.Level < Levels)
+        {
+            _levelCounts[entry.Level]--;
         }
 
         entry.Next = null;
@@ -287,20 +309,23 @@ public sealed class TimerWheel
 
     private Instant ComputeNext()
     {
-        Instant best = MinOf(_due, Instant.MaxValue);
+        Instant best = Instant.MaxValue;
+        foreach (TimerEntry? head in _lists)
+        {
+            best = MinOf(head, best);
+        }
 
-        // Within a level slots are bucketed by absolute time, so the first non-empty slot ahead
-        // holds that level's earliest deadline; a higher level can still hold an earlier one than
-        // a lower level (it was filed before time moved on), hence the minimum over levels.
-        for (int level = 0; level < Levels; level++)
+        // Levels 0 and 1: slots hold disjoint ascending time ranges, so the first non-empty slot
+        // ahead holds the level's earliest deadline. A higher level can still hold an earlier
+        // deadline than a lower one (filed before time moved on), hence the minimum over levels.
+        for (int level = 0; level < 2; level++)
         {
             if (_levelCounts[level] == 0)
             {
                 continue;
             }
 
-            int shift = level * SlotBits;
-            long start = (_currentTick >> shift) + (level == 0 ? 0 : 1);
+            long start = (_currentTick >> (level * SlotBits)) + (level == 0 ? 0 : 1);
             for (int i = 0; i < SlotCount; i++)
             {
                 TimerEntry? head = _slots[level * SlotCount + (int)((start + i) & SlotMask)];
@@ -309,6 +334,15 @@ public sealed class TimerWheel
                     best = MinOf(head, best);
                     break;
                 }
+            }
+        }
+
+        // Level 2 also holds clamped far-future entries out of slot order: take all of it.
+        if (_levelCounts[2] > 0)
+        {
+            for (int i = 0; i < SlotCount; i++)
+            {
+                best = MinOf(_slots[2 * SlotCount + i], best);
             }
         }
 

@@ -394,14 +394,15 @@ internal sealed class IpLayer
         if (fragment.MoreFragments && data.Length % 8 != 0)
         {
             _counters.Increment(Counter.ReassemblyBadFragment);
-            Icmp.SendErrorFor(asReceived, fragment.FragmentOffset, Icmpv6Type.ParameterProblem, Icmpv6Type.CodeErroneousHeader, 4);
+            // RFC 8200 4.5 requires this error for any fragment, so it is not suppressed as a later fragment.
+            Icmp.SendErrorFor(asReceived, 0, Icmpv6Type.ParameterProblem, Icmpv6Type.CodeErroneousHeader, 4);
             return;
         }
 
         if (fragment.FragmentOffset + data.Length > 65535)
         {
             _counters.Increment(Counter.ReassemblyOversize);
-            Icmp.SendErrorFor(asReceived, fragment.FragmentOffset, Icmpv6Type.ParameterProblem, Icmpv6Type.CodeErroneousHeader, (uint)(at + 2));
+            Icmp.SendErrorFor(asReceived, 0, Icmpv6Type.ParameterProblem, Icmpv6Type.CodeErroneousHeader, (uint)(at + 2));
             return;
         }
 

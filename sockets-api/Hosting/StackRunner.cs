@@ -1,0 +1,137 @@
+// Hosting/ drives a NetworkStack with the real clock on one dedicated thread.
+using System.Diagnostics;
+using System.Threading.Channels;
+using TunStack.Links;
+
+namespace TunStack.Sockets.Hosting;
+
+/// <summary>
+/// Runs one <see cref="NetworkStack"/> on its own thread with the real (monotonic) clock: it polls
+/// the stack, then sleeps until the stack's next deadline, a link's <see cref="ILink.ReceiveReady"/>
+/// signal, or work posted with <see cref="Post"/>/<see cref="InvokeAsync{T}"/>. All stack access
+/// happens on that thread (ARCHITECTURE rule 2).
+/// </summary>
+public sealed class StackRunner : IDisposable
+{
+    private readonly NetworkStack _stack;
+    private readonly Channel<Action<NetworkStack>> _work = Channel.CreateUnbounded<Action<NetworkStack>>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly AutoResetEvent _wake = new(false);
+    private readonly Stopwatch _clock;
+    private readonly Thread _thread;
+    private volatile bool _stopping;
+    private Exception? _failure;
+
+    /// <summary>
+    /// Creates a runner and its stack on <paramref name="link"/>, the stack starting at the runner's
+    /// current time. Call <see cref="Start"/> to begin.
+    /// </summary>
+    public StackRunner(ILink link, StackOptions options, string name = "tunstack")
+    {
+        ArgumentNullException.ThrowIfNull(link);
+        _clock = Stopwatch.StartNew();
+        _stack = new NetworkStack(link, options, Now);
+        link.ReceiveReady = () => _wake.Set();
+        _thread = new Thread(Loop) { IsBackground = true, Name = name };
+    }
+
+    /// <summary>The stack's current time on the runner's clock.</summary>
+    public Instant Now => new(_clock.Elapsed.Ticks / TimeSpan.TicksPerMicrosecond);
+
+    /// <summary>What the host clock's Unix time was at Instant.Zero, for captures.</summary>
+    public long UnixMicrosecondsAtZero { get; } = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000;
+
+    /// <summary>Counters of the stack (safe to read from any thread; values may be a moment stale).</summary>
+    public StackCounters Counters => _stack.Counters;
+
+    /// <summary>Starts the loop thread.</summary>
+    public void Start() => _thread.Start();
+
+    /// <summary>Queues <paramref name="action"/> to run on the stack's thread.</summary>
+    public void Post(Action<NetworkStack> action)
+    {
+        ObjectDisposedException.ThrowIf(!_work.Writer.TryWrite(action), this);
+
+        _wake.Set();
+    }
+
+    /// <summary>Runs <paramref name="func"/> on the stack's thread and returns its result.</summary>
+    public Task<T> InvokeAsync<T>(Func<NetworkStack, T> func)
+    {
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Post(stack =>
+        {
+            try
+            {
+                done.SetResult(func(stack));
+            }
+            catch (Exception e)
+            {
+                done.SetException(e);
+            }
+        });
+        return done.Task;
+    }
+
+    /// <summary>Wakes the loop (for example after an application queued data).</summary>
+    public void Wake() => _wake.Set();
+
+    /// <summary>Stops the loop and waits for the thread; rethrows a failure of the loop.</summary>
+    public void Stop()
+    {
+        _stopping = true;
+        _work.Writer.TryComplete();
+        _wake.Set();
+        if (_thread.IsAlive && Thread.CurrentThread != _thread)
+        {
+            _thread.Join();
+        }
+
+        if (_failure is not null)
+        {
+            throw new InvalidOperationException("The stack loop failed.", _failure);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        _stopping = true;
+        _work.Writer.TryComplete();
+        _wake.Set();
+        if (_thread.IsAlive && Thread.CurrentThread != _thread)
+        {
+            _thread.Join();
+        }
+
+        _wake.Dispose();
+    }
+
+    private void Loop()
+    {
+        try
+        {
+            while (!_stopping)
+            {
+                while (_work.Reader.TryRead(out Action<NetworkStack>? action))
+                {
+                    action(_stack);
+                }
+
+                Instant now = Now;
+                Instant next = _stack.Poll(now);
+                if (next <= now)
+                {
+                    continue;
+                }
+
+                // Sleep to the deadline (capped so a stop request is seen within a second).
+                long waitMicros = Math.Min(next.Microseconds - now.Microseconds, 1_000_000);
+                _wake.WaitOne(TimeSpan.FromTicks(Math.Max(1, waitMicros) * TimeSpan.TicksPerMicrosecond));
+            }
+        }
+        catch (Exception e)
+        {
+            _failure = e;
+        }
+    }
+}

@@ -1,0 +1,64 @@
+using TunStack.Ip;
+using TunStack.Links;
+using TunStack.Storage;
+using TunStack.Udp;
+
+namespace TunStack.Tests;
+
+/// <summary>ARCHITECTURE rule 3: the steady-state packet path allocates nothing (measured, not timed).</summary>
+public class AllocationTests
+{
+    [Fact]
+    public void UdpIngressAndEchoEgress_SteadyState_ZeroBytesAllocated()
+    {
+        var probe = new Probe();
+        UdpEndpoint e = probe.Stack.OpenUdp();
+        e.Bind(new IpEndpoint(IpAddress.AnyV4, 7));
+        byte[] datagram = Packets.UdpPacket(Probe.PeerV4, Probe.StackV4, 1, 7, new byte[512]);
+        byte[] ping = Packets.EchoRequest(Probe.PeerV4, Probe.StackV4, 1, 1, new byte[56]);
+        (MemoryLink near, MemoryLink far) = MemoryLink.CreatePair();
+        var stack = new NetworkStack(near, Options(), Instant.Zero);
+        UdpEndpoint endpoint = stack.OpenUdp();
+        endpoint.Bind(new IpEndpoint(IpAddress.AnyV4, 7));
+        var input = new PacketBatch(2, 1500);
+        var output = new PacketBatch(64, 1500);
+        var buffer = new byte[2048];
+
+        void Round(int i)
+        {
+            input.Clear();
+            input.TryAdd(datagram);
+            input.TryAdd(ping);
+            far.Transmit(input, Instant.Zero);
+            stack.Poll(Instant.FromMilliseconds(i));
+            endpoint.TryReceiveFrom(buffer, out int n, out _, out IpEndpoint from);
+            endpoint.SendTo(buffer.AsSpan(0, n), from);
+            stack.Poll(Instant.FromMilliseconds(i));
+            output.Clear();
+            far.Receive(output, Instant.Zero);
+        }
+
+        for (int i = 0; i < 100; i++)
+        {
+            Round(i);
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 100; i < 10_100; i++)
+        {
+            Round(i);
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, allocated);
+        Assert.Equal(10_100, stack.Counters[Counter.UdpDelivered]);
+        Assert.Equal(10_100, stack.Counters[Counter.IcmpEchoRepliesSent]);
+    }
+
+    private static StackOptions Options()
+    {
+        var o = new StackOptions { RandomSeed = 1 };
+        o.Addresses.Add(IpPrefix.Parse("10.0.0.2/24"));
+        return o;
+    }
+}

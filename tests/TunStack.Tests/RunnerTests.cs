@@ -1,0 +1,76 @@
+using TunStack.Ip;
+using TunStack.Links;
+using TunStack.Sockets.Hosting;
+using TunStack.Udp;
+
+namespace TunStack.Tests;
+
+public class RunnerTests
+{
+    [Fact]
+    public async Task TwoRunners_RealClock_UdpRoundTripAndPing()
+    {
+        (MemoryLink a, MemoryLink b) = MemoryLink.CreatePair();
+        using var runnerA = new StackRunner(a, Options("10.1.0.1/24"), "stack-a");
+        using var runnerB = new StackRunner(b, Options("10.1.0.2/24"), "stack-b");
+        runnerA.Start();
+        runnerB.Start();
+
+        var received = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await runnerB.InvokeAsync(stack =>
+        {
+            UdpEndpoint server = stack.OpenUdp();
+            server.Bind(new IpEndpoint(IpAddress.AnyV4, 9));
+            var buffer = new byte[100];
+            server.Readable = () =>
+            {
+                server.TryReceiveFrom(buffer, out int n, out _, out _);
+                received.TrySetResult(System.Text.Encoding.ASCII.GetString(buffer, 0, n));
+            };
+            return 0;
+        });
+
+        IcmpEchoEndpoint ping = await runnerA.InvokeAsync(stack => stack.OpenEcho(7)!);
+        var replied = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        ping.Readable = () => replied.TrySetResult();
+        await runnerA.InvokeAsync(stack =>
+        {
+            UdpEndpoint client = stack.OpenUdp();
+            ping.SendRequest(IpAddress.Parse("10.1.0.2"), 1, "x"u8);
+            return client.SendTo("over a real clock"u8, new IpEndpoint(IpAddress.Parse("10.1.0.2"), 9));
+        });
+
+        Assert.Equal("over a real clock", await received.Task.WaitAsync(TimeSpan.FromSeconds(10)));
+        await replied.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        runnerA.Stop();
+        runnerB.Stop();
+    }
+
+    [Fact]
+    public async Task Runner_FiresTimersOnRealClock_ReassemblyExpires()
+    {
+        (MemoryLink a, MemoryLink b) = MemoryLink.CreatePair();
+        var options = Options("10.2.0.1/24");
+        options.ReassemblyTimeoutV4 = TimeSpan.FromMilliseconds(200);
+        using var runner = new StackRunner(a, options);
+        runner.Start();
+        var batch = new TunStack.Storage.PacketBatch(1, 1500);
+        batch.TryAdd(Packets.Ipv4(IpAddress.Parse("10.2.0.2"), IpAddress.Parse("10.2.0.1"), 17, new byte[64], 1, mf: true));
+        b.Transmit(batch, Instant.Zero);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (runner.Counters[Counter.ReassemblyTimeout] == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.Equal(1, runner.Counters[Counter.ReassemblyTimeout]);
+        runner.Stop();
+    }
+
+    private static StackOptions Options(string address)
+    {
+        var o = new StackOptions();
+        o.Addresses.Add(IpPrefix.Parse(address));
+        return o;
+    }
+}
