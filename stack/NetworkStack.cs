@@ -120,8 +120,11 @@ public sealed class NetworkStack
             return _now;
         }
 
-        return Instant.Min(_timers.NextDeadline, _link.NextDeadline);
+        return NextDeadline;
     }
+
+    /// <summary>When the stack next needs <see cref="Poll"/> without new input: the earliest timer or link deadline.</summary>
+    public Instant NextDeadline => Instant.Min(_timers.NextDeadline, _link.NextDeadline);
 
     /// <summary>Opens a UDP endpoint of <paramref name="family"/> (InterNetwork, or InterNetworkV6 for dual-stack).</summary>
     public UdpEndpoint OpenUdp(AddressFamily family = AddressFamily.InterNetwork)

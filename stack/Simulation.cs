@@ -57,16 +57,23 @@ public sealed class Simulation
     /// <summary>Polls every stack at the current time until all are idle; returns the earliest deadline.</summary>
     public Instant Settle()
     {
-        // Bounded: a round that moves no packet and leaves no work at this instant ends the loop.
+        // Bounded: stop after a round that received nothing and left no stack due at this instant.
+        // Deadlines are read after the whole round, since a stack polled late in the round can
+        // hand packets to one polled earlier.
         for (int round = 0; round < 1_000_000; round++)
         {
-            Instant next = Instant.MaxValue;
             bool moved = false;
             foreach (NetworkStack stack in _stacks)
             {
                 long before = stack.Counters[Counter.LinkReceived];
-                next = Instant.Min(next, stack.Poll(Clock.Now));
+                stack.Poll(Clock.Now);
                 moved |= stack.Counters[Counter.LinkReceived] != before;
+            }
+
+            Instant next = Instant.MaxValue;
+            foreach (NetworkStack stack in _stacks)
+            {
+                next = Instant.Min(next, stack.NextDeadline);
             }
 
             if (!moved && next > Clock.Now)

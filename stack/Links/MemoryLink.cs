@@ -49,6 +49,9 @@ public sealed class MemoryLink : ILink
     /// <summary>Packets waiting for this end to receive.</summary>
     public int Pending => _inbound.Count;
 
+    /// <summary>Packets already waiting make the link due at once (<see cref="Instant.Zero"/>).</summary>
+    public Instant NextDeadline => _inbound.Count > 0 ? Instant.Zero : Instant.MaxValue;
+
     /// <inheritdoc/>
     public int Receive(PacketBatch batch, Instant now) => _inbound.DequeueInto(batch);
 

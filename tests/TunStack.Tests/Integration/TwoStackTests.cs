@@ -61,6 +61,27 @@ public class TwoStackTests
     }
 
     [Fact]
+    public void DelayedLinksBothWays_PingRtt_IsTwiceTheDelay()
+    {
+        // Regression: the simulation must notice packets a link releases late in a round.
+        var delay = new Impairment { Delay = TimeSpan.FromMilliseconds(7) };
+        var net = new TwoStacks(wrapA: link => new ImpairedLink(link, Impairment.None, delay, 1), wrapB: link => new ImpairedLink(link, Impairment.None, delay, 2));
+        foreach ((NetworkStack from, IpAddress to) in new[] { (net.A, TwoStacks.B4), (net.B, TwoStacks.A6) })
+        {
+            IcmpEchoEndpoint ping = from.OpenEcho(9)!;
+            for (ushort seq = 1; seq <= 3; seq++)
+            {
+                Instant sent = net.Simulation.Clock.Now;
+                ping.SendRequest(to, seq, "x"u8);
+                Assert.True(net.Simulation.RunUntil(() => ping.PendingReplies > 0, TimeSpan.FromSeconds(1)));
+                Assert.Equal(TimeSpan.FromMilliseconds(14), net.Simulation.Clock.Now - sent);
+                Assert.True(ping.TryReceiveReply(new byte[8], out _, out ushort got, out _));
+                Assert.Equal(seq, got);
+            }
+        }
+    }
+
+    [Fact]
     public void UdpToClosedPort_ConnectedClient_SeesConnectionRefused()
     {
         var net = new TwoStacks();

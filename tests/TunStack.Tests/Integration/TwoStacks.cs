@@ -13,12 +13,12 @@ internal sealed class TwoStacks
     public static readonly IpAddress A6 = IpAddress.Parse("fd50::1");
     public static readonly IpAddress B6 = IpAddress.Parse("fd50::2");
 
-    public TwoStacks(int mtu = 1500, Func<ILink, ILink>? wrapA = null, Action<StackOptions>? configure = null)
+    public TwoStacks(int mtu = 1500, Func<ILink, ILink>? wrapA = null, Action<StackOptions>? configure = null, Func<ILink, ILink>? wrapB = null)
     {
         (MemoryLink a, MemoryLink b) = MemoryLink.CreatePair(mtu);
         Simulation = new Simulation();
         A = Simulation.Add(new NetworkStack(wrapA?.Invoke(a) ?? a, Options("192.168.50.1/24", "fd50::1/64", configure, 1), Simulation.Clock.Now));
-        B = Simulation.Add(new NetworkStack(b, Options("192.168.50.2/24", "fd50::2/64", configure, 2), Simulation.Clock.Now));
+        B = Simulation.Add(new NetworkStack(wrapB?.Invoke(b) ?? b, Options("192.168.50.2/24", "fd50::2/64", configure, 2), Simulation.Clock.Now));
     }
 
     private static StackOptions Options(string v4, string v6, Action<StackOptions>? configure, int seed)
