@@ -59,7 +59,10 @@ public readonly struct IpAddress : IEquatable<IpAddress>
         return written == 4 ? FromV4(bytes) : FromV6(bytes);
     }
 
-    /// <summary>Parses dotted-quad or IPv6 text.</summary>
+    /// <summary>
+    /// Parses a full dotted quad or IPv6 text. The inet_aton shorthands that <see cref="IPAddress.TryParse(string?, out IPAddress?)"/>
+    /// accepts ("10.1" for 10.0.0.1, hex or octal parts) are refused: a typo should not become an address.
+    /// </summary>
     public static bool TryParse(string? text, out IpAddress address)
     {
         address = default;
@@ -68,8 +71,20 @@ public readonly struct IpAddress : IEquatable<IpAddress>
             return false;
         }
 
+        if (!text.Contains(':', StringComparison.Ordinal) && !IsDottedQuad(text))
+        {
+            return false;
+        }
+
         address = FromIPAddress(parsed);
         return true;
+    }
+
+    private static bool IsDottedQuad(string text)
+    {
+        string[] parts = text.Split('.');
+        return parts.Length == 4 && parts.All(p => p.Length is > 0 and <= 3 && p.All(char.IsAsciiDigit)
+            && (p.Length == 1 || p[0] != '0') && int.Parse(p, System.Globalization.CultureInfo.InvariantCulture) <= 255);
     }
 
     /// <summary>Parses dotted-quad or IPv6 text, throwing <see cref="FormatException"/> on bad input.</summary>

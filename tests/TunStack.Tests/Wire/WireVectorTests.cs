@@ -231,6 +231,67 @@ public class WireVectorTests
         }
     }
 
+    private static readonly string[] s_dropWords =
+    {
+        "Bad", "Truncated", "NotForUs", "Unknown", "Discard", "Oversize", "Overlap", "Incomplete", "TooMany",
+        "ParameterProblem", "NoNextHeader", "NoPort", "ZeroChecksum", "QueueFull", "Evicted",
+    };
+
+    private static readonly Counter[] s_dropCounters = Enum.GetValues<Counter>()
+        .Where(c => s_dropWords.Any(w => c.ToString().Contains(w, StringComparison.Ordinal))).ToArray();
+
+    /// <summary>The byte ranges of a vector that a checksum the stack verifies protects.</summary>
+    private static List<(int Start, int End)> ProtectedRanges(byte[] packet)
+    {
+        var ranges = new List<(int, int)>();
+        var probe = new Probe();
+        if (packet[0] >> 4 == 4)
+        {
+            Assert.True(Ipv4Packet.TryCreate(packet, out Ipv4Packet ip));
+            ranges.Add((0, ip.HeaderLength)); // RFC 1122 3.2.1.2: header checksum
+            bool ours = probe.Stack.IsLocalAddress(IpAddress.FromV4(ip.Destination));
+            bool udpWithChecksum = ip.Protocol == IpProtocol.Udp && ip.Payload.Length >= 8 && (ip.Payload[6] | ip.Payload[7]) != 0;
+            if (ours && !ip.IsFragment && (ip.Protocol == IpProtocol.Icmp || udpWithChecksum))
+            {
+                ranges.Add((ip.HeaderLength, ip.TotalLength));
+            }
+        }
+        else
+        {
+            // IPv6 has no header checksum; the ICMPv6 and UDP checksums cover their message.
+            Assert.True(Ipv6Packet.TryCreate(packet, out Ipv6Packet ip));
+            Ipv6Chain chain = Ipv6Chain.Walk(ip.Datagram, 40, ip.NextHeader, 6);
+            bool ours = probe.Stack.IsLocalAddress(IpAddress.FromV6(ip.Destination)) || (chain.UpperProtocol == IpProtocol.IcmpV6 && ip.Destination[0] == 0xFF);
+            if (ours && chain.UpperProtocol is IpProtocol.IcmpV6 or IpProtocol.Udp)
+            {
+                ranges.Add((chain.UpperOffset, ip.Datagram.Length));
+            }
+        }
+
+        return ranges;
+    }
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void KnownGoodPacket_ByteUnderAChecksumCorrupted_DroppedAndCounted(string name)
+    {
+        byte[] bytes = Vectors.Get(name).Bytes;
+        var probe = new Probe();
+        foreach ((int start, int end) in ProtectedRanges(bytes))
+        {
+            for (int i = start; i < end; i++)
+            {
+                byte[] bad = (byte[])bytes.Clone();
+                bad[i] ^= 0xFF;
+                long before = s_dropCounters.Sum(c => probe[c]);
+                long delivered = probe[Counter.UdpDelivered] + probe[Counter.IcmpEchoRequests];
+                probe.Send(bad);
+                Assert.True(s_dropCounters.Sum(c => probe[c]) > before, $"{name}: byte {i} corrupted was not counted as a drop");
+                Assert.Equal(delivered, probe[Counter.UdpDelivered] + probe[Counter.IcmpEchoRequests]);
+            }
+        }
+    }
+
     [Fact]
     public void UdpDatagram_AnyByteCorrupted_NeverDeliveredAndCounted()
     {

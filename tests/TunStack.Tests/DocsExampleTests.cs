@@ -1,0 +1,86 @@
+using TunStack.Ip;
+using TunStack.Links;
+using TunStack.Sockets.Hosting;
+using TunStack.Udp;
+
+namespace TunStack.Tests;
+
+/// <summary>The examples of docs/using-the-core.md, verbatim, with assertions around them.</summary>
+public class DocsExampleTests
+{
+    [Fact]
+    public void TwoStacksOnAVirtualClock_PingAndUdp_Work()
+    {
+        (MemoryLink wireA, MemoryLink wireB) = MemoryLink.CreatePair(mtu: 1500);
+        var sim = new Simulation();
+        var optionsA = new StackOptions();
+        optionsA.Addresses.Add(IpPrefix.Parse("10.0.0.1/24"));
+        var optionsB = new StackOptions();
+        optionsB.Addresses.Add(IpPrefix.Parse("10.0.0.2/24"));
+        NetworkStack a = sim.Add(new NetworkStack(wireA, optionsA));
+        NetworkStack b = sim.Add(new NetworkStack(wireB, optionsB));
+
+        // Ping B from A.
+        IcmpEchoEndpoint ping = a.OpenEcho(identifier: 1)!;
+        ping.SendRequest(IpAddress.Parse("10.0.0.2"), sequence: 1, "hello"u8);
+        sim.RunUntil(() => ping.PendingReplies > 0, TimeSpan.FromSeconds(1));
+        ping.TryReceiveReply(new byte[64], out IpAddress from, out ushort seq, out int length);
+
+        // A UDP server on B, a client on A.
+        UdpEndpoint server = b.OpenUdp();
+        server.Bind(new IpEndpoint(IpAddress.AnyV4, 5353));
+        UdpEndpoint client = a.OpenUdp();
+        client.SendTo("question"u8, new IpEndpoint(IpAddress.Parse("10.0.0.2"), 5353));
+        sim.RunUntil(() => server.QueuedDatagrams > 0, TimeSpan.FromSeconds(1));
+        var buffer = new byte[2048];
+        server.TryReceiveFrom(buffer, out int copied, out int datagramLength, out IpEndpoint sender);
+
+        Assert.Equal((IpAddress.Parse("10.0.0.2"), (ushort)1, 5), (from, seq, length));
+        Assert.Equal("question"u8.ToArray(), buffer[..copied]);
+        Assert.Equal(copied, datagramLength);
+        Assert.Equal(IpAddress.Parse("10.0.0.1"), sender.Address);
+    }
+
+    [Fact]
+    public async Task RealClockOnItsOwnThread_InvokeAsync_Works()
+    {
+        (MemoryLink near, MemoryLink far) = MemoryLink.CreatePair();
+        var options = new StackOptions();
+        options.Addresses.Add(IpPrefix.Parse("10.7.0.1/24"));
+        using var runner = new StackRunner(near, options);
+        runner.Start();
+        int port = await runner.InvokeAsync(stack =>
+        {
+            UdpEndpoint e = stack.OpenUdp();
+            e.Bind(new IpEndpoint(IpAddress.AnyV4, 0));
+            return (int)e.LocalEndpoint!.Value.Port;
+        });
+        runner.Stop();
+
+        Assert.InRange(port, 32768, 60999);
+        _ = far;
+    }
+
+    [Fact]
+    public void CapturingAndImpairing_Compose()
+    {
+        (MemoryLink wireA, MemoryLink wireB) = MemoryLink.CreatePair();
+        var lossy = new Impairment { LossPercent = 1, Delay = TimeSpan.FromMilliseconds(10), ReorderPercent = 5 };
+        var impaired = new ImpairedLink(wireA, ingress: Impairment.None, egress: lossy, seed: 42);
+        string path = Path.Combine(Path.GetTempPath(), $"a-{Guid.NewGuid():N}.pcapng");
+        var captured = new CaptureLink(impaired, new PcapngWriter(File.Create(path)));
+        var options = new StackOptions();
+        options.Addresses.Add(IpPrefix.Parse("10.0.0.1/24"));
+        var stack = new NetworkStack(captured, options);
+        stack.OpenUdp().SendTo("x"u8, new IpEndpoint(IpAddress.Parse("10.0.0.9"), 9));
+        stack.Poll(Instant.Zero);
+        captured.Dispose(); // flushes the capture
+
+        Assert.True(new FileInfo(path).Length > 0);
+        Assert.True(Impairment.TryParse("loss=1%,delay=10ms,reorder=5%,seed=42", out var i, out int? seed, out string? error));
+        Assert.Equal((1.0, 42), (i.LossPercent, seed!.Value));
+        Assert.Null(error);
+        File.Delete(path);
+        _ = wireB;
+    }
+}
