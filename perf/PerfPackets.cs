@@ -33,11 +33,8 @@ internal static class PerfPackets
         var segment = new byte[20 + optionsLength + payload];
         options.WriteTo(segment.AsSpan(20));
         new Random(2).NextBytes(segment.AsSpan(20 + optionsLength));
-        Span<byte> s = stackalloc byte[4], d = stackalloc byte[4];
-        s_peer4.WriteTo(s);
-        s_self4.WriteTo(d);
         new TcpHeader { SourcePort = 40000, DestinationPort = 80, SequenceNumber = new SeqNumber(1), AcknowledgmentNumber = new SeqNumber(2), Flags = TcpFlags.Ack | TcpFlags.Psh, Window = 1000 }
-            .WriteTo(segment, optionsLength, InternetChecksum.PseudoHeaderV4(s, d, IpProtocol.Tcp, segment.Length));
+            .WriteTo(segment, optionsLength, PseudoHeader.Sum(s_peer4, s_self4, IpProtocol.Tcp, segment.Length));
         return Ipv4(IpProtocol.Tcp, segment);
     }
 
@@ -45,11 +42,7 @@ internal static class PerfPackets
     {
         var u = new byte[8 + payload];
         new Random(3).NextBytes(u.AsSpan(8));
-        Span<byte> s = stackalloc byte[16], d = stackalloc byte[16];
-        int n = src.WriteTo(s);
-        dst.WriteTo(d);
-        uint pseudo = src.IsV6 ? InternetChecksum.PseudoHeaderV6(s, d, IpProtocol.Udp, u.Length) : InternetChecksum.PseudoHeaderV4(s[..n], d[..n], IpProtocol.Udp, u.Length);
-        new UdpHeader(5000, 9, (ushort)u.Length).WriteTo(u, pseudo);
+        new UdpHeader(5000, 9, (ushort)u.Length).WriteTo(u, PseudoHeader.Sum(src, dst, IpProtocol.Udp, u.Length));
         return u;
     }
 

@@ -19,6 +19,7 @@ public sealed class StackRunner : IDisposable
     private readonly Stopwatch _clock;
     private readonly Thread _thread;
     private volatile bool _stopping;
+    private bool _disposed;
     private Exception? _failure;
 
     /// <summary>
@@ -78,14 +79,7 @@ public sealed class StackRunner : IDisposable
     /// <summary>Stops the loop and waits for the thread; rethrows a failure of the loop.</summary>
     public void Stop()
     {
-        _stopping = true;
-        _work.Writer.TryComplete();
-        _wake.Set();
-        if (_thread.IsAlive && Thread.CurrentThread != _thread)
-        {
-            _thread.Join();
-        }
-
+        Shutdown();
         if (_failure is not null)
         {
             throw new InvalidOperationException("The stack loop failed.", _failure);
@@ -95,15 +89,27 @@ public sealed class StackRunner : IDisposable
     /// <inheritdoc/>
     public void Dispose()
     {
+        Shutdown();
+        if (!_disposed)
+        {
+            _disposed = true;
+            _wake.Dispose();
+        }
+    }
+
+    private void Shutdown()
+    {
         _stopping = true;
         _work.Writer.TryComplete();
-        _wake.Set();
+        if (!_disposed)
+        {
+            _wake.Set();
+        }
+
         if (_thread.IsAlive && Thread.CurrentThread != _thread)
         {
             _thread.Join();
         }
-
-        _wake.Dispose();
     }
 
     private void Loop()

@@ -141,7 +141,7 @@ internal sealed class IcmpLayer
 
         Span<byte> reply = _message.AsSpan(0, message.Message.Length);
         message.Message.CopyTo(reply);
-        new IcmpHeader(replyType, 0, message.RestOfHeader).WriteTo(reply, PseudoHeader(source, request.Source, reply.Length));
+        new IcmpHeader(replyType, 0, message.RestOfHeader).WriteTo(reply, PseudoHeaderFor(source, request.Source, reply.Length));
         if (_ip.Output(source, request.Source, request.IsV6 ? IpProtocol.IcmpV6 : IpProtocol.Icmp, reply) == StackError.None)
         {
             _counters.Increment(Counter.IcmpEchoRepliesSent);
@@ -160,19 +160,9 @@ internal sealed class IcmpLayer
         endpoint.Deliver(new IpEndpoint(datagram.Source, message.SequenceNumber), message.Body);
     }
 
-    private static uint PseudoHeader(IpAddress source, IpAddress destination, int length)
-    {
-        if (!source.IsV6)
-        {
-            return 0;
-        }
-
-        Span<byte> s = stackalloc byte[16];
-        Span<byte> d = stackalloc byte[16];
-        source.WriteTo(s);
-        destination.WriteTo(d);
-        return InternetChecksum.PseudoHeaderV6(s, d, IpProtocol.IcmpV6, length);
-    }
+    // RFC 792: no pseudo-header for ICMPv4; RFC 4443 2.3: ICMPv6 includes one.
+    private static uint PseudoHeaderFor(IpAddress source, IpAddress destination, int length)
+        => source.IsV6 ? PseudoHeader.Sum(source, destination, IpProtocol.IcmpV6, length) : 0;
 
     /// <summary>Sends an ICMP error about a datagram whose header (and data) <paramref name="quote"/> holds.</summary>
     public void SendError(ReadOnlySpan<byte> quote, bool isV6, byte type, byte code, uint rest)
@@ -223,7 +213,7 @@ internal sealed class IcmpLayer
         int quoted = Math.Min(original.Datagram.Length, limit);
         Span<byte> message = _message.AsSpan(0, IcmpMessage.HeaderLength + quoted);
         original.Datagram[..quoted].CopyTo(message[IcmpMessage.HeaderLength..]);
-        new IcmpHeader(type, code, rest).WriteTo(message, PseudoHeader(from, to, message.Length));
+        new IcmpHeader(type, code, rest).WriteTo(message, PseudoHeaderFor(from, to, message.Length));
         if (_ip.Output(from, to, v6 ? IpProtocol.IcmpV6 : IpProtocol.Icmp, message) == StackError.None)
         {
             _counters.Increment(Counter.IcmpErrorsSent);
@@ -361,7 +351,7 @@ internal sealed class IcmpLayer
         Span<byte> message = _message.AsSpan(0, IcmpMessage.HeaderLength + data.Length);
         data.CopyTo(message[IcmpMessage.HeaderLength..]);
         byte type = destination.IsV6 ? Icmpv6Type.EchoRequest : Icmpv4Type.EchoRequest;
-        IcmpHeader.Echo(type, identifier, sequence).WriteTo(message, PseudoHeader(source, destination, message.Length));
+        IcmpHeader.Echo(type, identifier, sequence).WriteTo(message, PseudoHeaderFor(source, destination, message.Length));
         error = _ip.Output(source, destination, destination.IsV6 ? IpProtocol.IcmpV6 : IpProtocol.Icmp, message);
         if (error == StackError.None)
         {

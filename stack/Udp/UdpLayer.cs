@@ -50,7 +50,7 @@ internal sealed class UdpLayer : ITransportHandler
                 return;
             }
         }
-        else if (!udp.IsChecksumValid(PseudoHeader(datagram.Source, datagram.Destination, udp.Length)))
+        else if (!udp.IsChecksumValid(PseudoHeader.Sum(datagram.Source, datagram.Destination, IpProtocol.Udp, udp.Length)))
         {
             _counters.Increment(Counter.UdpBadChecksum);
             return;
@@ -235,7 +235,7 @@ internal sealed class UdpLayer : ITransportHandler
         int length = UdpDatagram.HeaderLength + payload.Length;
         Span<byte> datagram = _scratch.AsSpan(0, length);
         payload.CopyTo(datagram[UdpDatagram.HeaderLength..]);
-        new UdpHeader(endpoint.LocalEndpoint.Value.Port, remote.Port, (ushort)length).WriteTo(datagram, PseudoHeader(source, remote.Address, length));
+        new UdpHeader(endpoint.LocalEndpoint.Value.Port, remote.Port, (ushort)length).WriteTo(datagram, PseudoHeader.Sum(source, remote.Address, IpProtocol.Udp, length));
         StackError sent = _ip.Output(source, remote.Address, IpProtocol.Udp, datagram);
         if (sent == StackError.None)
         {
@@ -246,15 +246,4 @@ internal sealed class UdpLayer : ITransportHandler
     }
 
     public bool IsLocalAddress(IpAddress address) => _ip.IsLocal(address);
-
-    private static uint PseudoHeader(IpAddress source, IpAddress destination, int length)
-    {
-        Span<byte> s = stackalloc byte[16];
-        Span<byte> d = stackalloc byte[16];
-        int n = source.WriteTo(s);
-        destination.WriteTo(d);
-        return source.IsV6
-            ? InternetChecksum.PseudoHeaderV6(s, d, IpProtocol.Udp, length)
-            : InternetChecksum.PseudoHeaderV4(s[..n], d[..n], IpProtocol.Udp, length);
-    }
 }

@@ -134,13 +134,7 @@ internal static class Packets
         return src.IsV6 ? Ipv6(src, dst, IpProtocol.IcmpV6, m) : Ipv4(src, dst, IpProtocol.Icmp, m);
     }
 
-    public static uint PseudoHeader(IpAddress src, IpAddress dst, byte protocol, int length)
-    {
-        Span<byte> s = stackalloc byte[16], d = stackalloc byte[16];
-        int n = src.WriteTo(s);
-        dst.WriteTo(d);
-        return src.IsV6 ? InternetChecksum.PseudoHeaderV6(s, d, protocol, length) : InternetChecksum.PseudoHeaderV4(s[..n], d[..n], protocol, length);
-    }
+    public static uint PseudoHeader(IpAddress src, IpAddress dst, byte protocol, int length) => TunStack.Ip.PseudoHeader.Sum(src, dst, protocol, length);
 
     /// <summary>Splits an IPv4 datagram's payload into fragments of <paramref name="chunk"/> bytes (a multiple of 8).</summary>
     public static List<byte[]> FragmentV4(IpAddress src, IpAddress dst, byte protocol, byte[] payload, int chunk, ushort id)

@@ -67,6 +67,17 @@ public class RunnerTests
         runner.Stop();
     }
 
+    [Fact]
+    public void Runner_StopThenDisposeTwice_NoError()
+    {
+        (MemoryLink a, _) = MemoryLink.CreatePair();
+        var runner = new StackRunner(a, Options("10.3.0.1/24"));
+        runner.Start();
+        runner.Stop();
+        runner.Dispose();
+        runner.Dispose();
+    }
+
     private static StackOptions Options(string address)
     {
         var o = new StackOptions();
