@@ -16,7 +16,8 @@ public sealed class StackRunner : IDisposable
     private readonly NetworkStack _stack;
     private readonly Channel<Action<NetworkStack>> _work = Channel.CreateUnbounded<Action<NetworkStack>>(new UnboundedChannelOptions { SingleReader = true });
     private readonly AutoResetEvent _wake = new(false);
-    private readonly Stopwatch _clock;
+    private static readonly long s_epoch = Stopwatch.GetTimestamp();
+    private static readonly long s_unixMicrosecondsAtEpoch = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000;
     private readonly Thread _thread;
     private volatile bool _stopping;
     private bool _disposed;
@@ -29,17 +30,16 @@ public sealed class StackRunner : IDisposable
     public StackRunner(ILink link, StackOptions options, string name = "tunstack")
     {
         ArgumentNullException.ThrowIfNull(link);
-        _clock = Stopwatch.StartNew();
         _stack = new NetworkStack(link, options, Now);
         link.ReceiveReady = () => _wake.Set();
         _thread = new Thread(Loop) { IsBackground = true, Name = name };
     }
 
-    /// <summary>The stack's current time on the runner's clock.</summary>
-    public Instant Now => new(_clock.Elapsed.Ticks / TimeSpan.TicksPerMicrosecond);
+    /// <summary>The current time on the runners' clock (monotonic, shared by every runner in the process).</summary>
+    public static Instant Now => new(Stopwatch.GetElapsedTime(s_epoch).Ticks / TimeSpan.TicksPerMicrosecond);
 
-    /// <summary>What the host clock's Unix time was at Instant.Zero, for captures.</summary>
-    public long UnixMicrosecondsAtZero { get; } = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000;
+    /// <summary>The Unix time (µs) at the clock's <see cref="Instant.Zero"/>, for pcapng timestamps.</summary>
+    public static long UnixMicrosecondsAtZero => s_unixMicrosecondsAtEpoch;
 
     /// <summary>Counters of the stack (safe to read from any thread; values may be a moment stale).</summary>
     public StackCounters Counters => _stack.Counters;

@@ -5,11 +5,12 @@ namespace TunStack.Cli;
 /// <summary>Builds the tunstack command tree.</summary>
 public static class CommandLine
 {
-    /// <summary>The root command; <paramref name="output"/> receives what commands print.</summary>
-    public static RootCommand Build(TextWriter output)
+    /// <summary>The root command; <paramref name="output"/> and <paramref name="error"/> receive what commands print.</summary>
+    public static RootCommand Build(TextWriter output, TextWriter error)
     {
         var root = new RootCommand("TunStack: a user-space TCP/UDP/IP stack over a Linux TUN device.");
         root.Subcommands.Add(DemoCommand.Create(output));
+        root.Subcommands.Add(UpCommand.Create(output, error));
         return root;
     }
 
@@ -20,7 +21,7 @@ public static class CommandLine
     public static int Run(string[] args, TextWriter output, TextWriter error)
     {
         ArgumentNullException.ThrowIfNull(error);
-        ParseResult parsed = Build(output).Parse(args);
+        ParseResult parsed = Build(output, error).Parse(args);
         if (parsed.Errors.Count > 0)
         {
             error.WriteLine($"tunstack: {parsed.Errors[0].Message}");

@@ -1,0 +1,58 @@
+using System.Globalization;
+
+namespace TunStack.Cli;
+
+/// <summary>Log levels, most severe first.</summary>
+public enum LogLevel
+{
+    /// <summary>Failures.</summary>
+    Error,
+    /// <summary>Problems the daemon works around.</summary>
+    Warn,
+    /// <summary>Lifecycle events (the default).</summary>
+    Info,
+    /// <summary>Per-datagram detail.</summary>
+    Debug,
+}
+
+/// <summary>One line per event on a writer, no colour: "2026-11-22T00:30:00.123Z info  message".</summary>
+public sealed class ConsoleLog
+{
+    private readonly TextWriter _output;
+    private readonly object _lock = new();
+
+    /// <summary>Creates a log at <paramref name="level"/>.</summary>
+    public ConsoleLog(TextWriter output, LogLevel level)
+    {
+        _output = output;
+        Level = level;
+    }
+
+    /// <summary>The most detailed level written.</summary>
+    public LogLevel Level { get; }
+
+    /// <summary>Writes <paramref name="message"/> if <paramref name="level"/> is enabled.</summary>
+    public void Write(LogLevel level, string message)
+    {
+        if (level > Level)
+        {
+            return;
+        }
+
+        string line = string.Create(CultureInfo.InvariantCulture, $"{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} {level.ToString().ToLowerInvariant(),-5} {message}");
+        lock (_lock)
+        {
+            _output.WriteLine(line);
+            _output.Flush();
+        }
+    }
+
+    /// <summary>Info.</summary>
+    public void Info(string message) => Write(LogLevel.Info, message);
+
+    /// <summary>Debug.</summary>
+    public void Debug(string message) => Write(LogLevel.Debug, message);
+
+    /// <summary>Warn.</summary>
+    public void Warn(string message) => Write(LogLevel.Warn, message);
+}

@@ -1,0 +1,323 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using TunStack.Ip;
+using TunStack.Tun;
+
+namespace TunStack.Cli;
+
+/// <summary>
+/// The settings every TUN-backed command shares (up, ping, nc): from the command line, or a JSON
+/// file given with --config whose keys are the option names in camelCase (tun, addresses, peers,
+/// routes, mtu, netns, serve, capture, logLevel, disableKernelIpv6, queues, vnetHdr). Options on
+/// the command line win over the file.
+/// </summary>
+public sealed class TunSettings
+{
+    /// <summary>Default stack addresses.</summary>
+    public static readonly string[] DefaultAddresses = { "10.77.0.2/24", "fd77::2/64" };
+
+    /// <summary>TUN device name.</summary>
+    public string Tun { get; set; } = "tunstack0";
+    /// <summary>The stack's addresses (CIDR).</summary>
+    public List<string> Addresses { get; set; } = new();
+    /// <summary>The kernel's addresses on the TUN, one per family.</summary>
+    public List<string> Peers { get; set; } = new();
+    /// <summary>Routes: "CIDR" or "CIDR via GATEWAY".</summary>
+    public List<string> Routes { get; set; } = new();
+    /// <summary>Link MTU.</summary>
+    public int Mtu { get; set; } = 1500;
+    /// <summary>Network namespace, or null.</summary>
+    public string? Netns { get; set; }
+    /// <summary>Built-in services (up only).</summary>
+    public string Serve { get; set; } = "echo,discard,daytime,chargen";
+    /// <summary>pcapng capture file, or null.</summary>
+    public string? Capture { get; set; }
+    /// <summary>error, warn, info or debug.</summary>
+    public string LogLevel { get; set; } = "info";
+    /// <summary>Disable IPv6 on the kernel side of the TUN.</summary>
+    public bool DisableKernelIpv6 { get; set; }
+    /// <summary>TUN queues.</summary>
+    public int Queues { get; set; } = 1;
+    /// <summary>Open the TUN with a virtio-net header.</summary>
+    public bool VnetHdr { get; set; }
+
+    /// <summary>Parsed stack addresses (after <see cref="Validate"/>).</summary>
+    public List<IpPrefix> StackAddresses { get; } = new();
+    /// <summary>Kernel addresses with prefix lengths (after <see cref="Validate"/>).</summary>
+    public List<IpPrefix> KernelAddresses { get; } = new();
+    /// <summary>Parsed routes (after <see cref="Validate"/>).</summary>
+    public List<Route> StackRoutes { get; } = new();
+    /// <summary>Parsed services (after <see cref="Validate"/>).</summary>
+    public List<ServiceSpec> Services { get; } = new();
+    /// <summary>Parsed log level (after <see cref="Validate"/>).</summary>
+    public LogLevel Level { get; private set; } = Cli.LogLevel.Info;
+
+    /// <summary>Checks and parses everything; returns a one-line problem, or null when all is well.</summary>
+    public string? Validate(bool withServices)
+    {
+        if (!TunDevice.IsValidName(Tun))
+        {
+            return $"--tun: '{Tun}' is not a valid interface name (1-15 characters, no '/', ':' or spaces)";
+        }
+
+        if (Netns is not null && !NetworkNamespace.IsValidName(Netns))
+        {
+            return $"--netns: '{Netns}' is not a valid namespace name (letters, digits, '-', '_', '.')";
+        }
+
+        if (Mtu is < 1280 or > 65535)
+        {
+            return $"--mtu must be between 1280 and 65535, not {Mtu}";
+        }
+
+        if (Queues is < 1 or > 16)
+        {
+            return $"--queues must be between 1 and 16, not {Queues}";
+        }
+
+        if (!Enum.TryParse(LogLevel, ignoreCase: true, out LogLevel level) || !Enum.IsDefined(level) || int.TryParse(LogLevel, out _))
+        {
+            return $"--log-level must be error, warn, info or debug, not '{LogLevel}'";
+        }
+
+        Level = level;
+        foreach (string text in Addresses.Count > 0 ? Addresses : DefaultAddresses.ToList())
+        {
+            if (!IpPrefix.TryParse(text, out IpPrefix prefix) || prefix.Address.IsUnspecified || prefix.Address.IsMulticast)
+            {
+                return $"--address: '{text}' is not an address with a prefix length (for example 10.77.0.2/24 or fd77::2/64)";
+            }
+
+            StackAddresses.Add(prefix);
+        }
+
+        var peers = new List<IpAddress>();
+        foreach (string text in Peers)
+        {
+            if (!IpAddress.TryParse(text, out IpAddress peer))
+            {
+                return $"--peer: '{text}' is not an IPv4 or IPv6 address";
+            }
+
+            if (peers.Any(p => p.IsV6 == peer.IsV6))
+            {
+                return $"--peer: one kernel address per family ('{text}' is a second {(peer.IsV6 ? "IPv6" : "IPv4")} one)";
+            }
+
+            peers.Add(peer);
+        }
+
+        foreach (IGrouping<bool, IpPrefix> family in StackAddresses.GroupBy(a => a.Address.IsV6))
+        {
+            IpPrefix first = family.First();
+            IpAddress kernel = peers.FirstOrDefault(p => p.IsV6 == family.Key, default);
+            if (!peers.Any(p => p.IsV6 == family.Key))
+            {
+                kernel = DerivePeer(first);
+            }
+
+            if (StackAddresses.Any(a => a.Address == kernel))
+            {
+                return $"--peer: {kernel} is one of the stack's own addresses; the kernel side needs a different one";
+            }
+
+            KernelAddresses.Add(new IpPrefix(kernel, first.Length));
+        }
+
+        foreach (string text in Routes)
+        {
+            string[] parts = text.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (parts.Length is not (1 or 3) || !IpPrefix.TryParse(parts[0], out IpPrefix destination)
+                || (parts.Length == 3 && (parts[1] != "via" || !IpAddress.TryParse(parts[2], out _))))
+            {
+                return $"--route: '{text}' is not 'CIDR' or 'CIDR via GATEWAY'";
+            }
+
+            StackRoutes.Add(new Route(destination, parts.Length == 3 ? IpAddress.Parse(parts[2]) : null));
+        }
+
+        if (withServices)
+        {
+            string? problem = ServiceSpec.TryParseList(Serve, Services);
+            if (problem is not null)
+            {
+                return $"--serve: {problem}";
+            }
+        }
+
+        return null;
+    }
+
+    // The kernel side of a /24 at .2 is .1: the first host of the prefix, or the second if that is ours.
+    private static IpAddress DerivePeer(IpPrefix stack)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        int n = stack.Address.WriteTo(bytes);
+        Span<byte> network = bytes[..n];
+        for (int bit = stack.Length; bit < n * 8; bit++)
+        {
+            network[bit / 8] &= (byte)~(0x80 >> (bit % 8));
+        }
+
+        network[n - 1] |= 1;
+        IpAddress first = n == 4 ? IpAddress.FromV4(network) : IpAddress.FromV6(network);
+        if (first != stack.Address)
+        {
+            return first;
+        }
+
+        network[n - 1] = (byte)((network[n - 1] & ~3) | 2);
+        return n == 4 ? IpAddress.FromV4(network) : IpAddress.FromV6(network);
+    }
+
+    /// <summary>Builds the stack's options: addresses, on-link routes, and default (or given) routes through the TUN.</summary>
+    public StackOptions ToStackOptions()
+    {
+        var options = new StackOptions();
+        foreach (IpPrefix a in StackAddresses)
+        {
+            options.Addresses.Add(a);
+        }
+
+        if (StackRoutes.Count > 0)
+        {
+            foreach (IpPrefix a in StackAddresses)
+            {
+                options.Routes.Add(new Route(a));
+            }
+
+            foreach (Route r in StackRoutes)
+            {
+                options.Routes.Add(r);
+            }
+        }
+        else
+        {
+            // Everything not on-link goes to the kernel side of the TUN.
+            foreach (IpPrefix kernel in KernelAddresses)
+            {
+                options.Routes.Add(new Route(new IpPrefix(kernel.Address, kernel.Length)));
+                options.Routes.Add(new Route(new IpPrefix(kernel.Address.IsV6 ? IpAddress.AnyV6 : IpAddress.AnyV4, 0), kernel.Address));
+            }
+        }
+
+        return options;
+    }
+
+    /// <summary>What the TUN interface should be.</summary>
+    public TunInterfaceOptions ToInterfaceOptions() => new()
+    {
+        Device = new TunOptions
+        {
+            Name = Tun,
+            Mtu = Mtu,
+            Queues = Queues,
+            VnetHeader = VnetHdr,
+            DevicePath = Environment.GetEnvironmentVariable("TUNSTACK_TUN_DEVICE") ?? "/dev/net/tun",
+        },
+        KernelAddresses = KernelAddresses,
+        Namespace = Netns,
+        DisableKernelIpv6 = DisableKernelIpv6 || !StackAddresses.Any(a => a.Address.IsV6),
+    };
+
+    /// <summary>A one-line summary for the ready line.</summary>
+    public string Describe(TunInterface tun) => string.Create(CultureInfo.InvariantCulture,
+        $"tun {Tun}{(Netns is null ? string.Empty : $" in netns {Netns}")}{(tun.Attached ? " (attached)" : string.Empty)}, mtu {Mtu}; "
+        + $"stack {string.Join(' ', StackAddresses)}; kernel side {(tun.Attached ? "(as configured)" : string.Join(' ', KernelAddresses.Select(k => k.Address)))}");
+}
+
+/// <summary>The command-line options shared by the TUN-backed commands, bound to <see cref="TunSettings"/>.</summary>
+public sealed class TunCommandOptions
+{
+    private static readonly JsonSerializerOptions s_json = new() { PropertyNameCaseInsensitive = true, ReadCommentHandling = JsonCommentHandling.Skip };
+
+    private readonly Option<string> _tun = new("--tun") { Description = "TUN device: created, or attached to if a persistent one of that name exists (default tunstack0)." };
+    private readonly Option<string[]> _address = new("--address") { Description = "The stack's own address with prefix, repeatable (default 10.77.0.2/24 and fd77::2/64).", AllowMultipleArgumentsPerToken = false };
+    private readonly Option<string[]> _peer = new("--peer") { Description = "The kernel's address on the TUN, one per family (default: the first host of the stack's prefix)." };
+    private readonly Option<string[]> _route = new("--route") { Description = "A route, 'CIDR' or 'CIDR via GATEWAY', repeatable (default: everything through the TUN)." };
+    private readonly Option<int> _mtu = new("--mtu") { Description = "MTU, 1280-65535 (default 1500)." };
+    private readonly Option<string> _netns = new("--netns") { Description = "Network namespace to run in; created if missing and then removed on exit." };
+    private readonly Option<string> _capture = new("--capture") { Description = "Write every packet on the TUN as pcapng." };
+    private readonly Option<FileInfo> _config = new("--config") { Description = "JSON file with the same settings (command-line options win)." };
+    private readonly Option<string> _logLevel = new("--log-level") { Description = "error, warn, info (default) or debug." };
+    private readonly Option<bool> _disableIpv6 = new("--disable-kernel-ipv6") { Description = "Disable IPv6 on the kernel side of the TUN." };
+    private readonly Option<int> _queues = new("--queues") { Description = "TUN queues (IFF_MULTI_QUEUE when more than 1; default 1)." };
+    private readonly Option<bool> _vnetHdr = new("--vnet-hdr") { Description = "Open the TUN with a virtio-net header (IFF_VNET_HDR)." };
+
+    /// <summary>Adds the options to <paramref name="command"/>.</summary>
+    public void AddTo(Command command)
+    {
+        foreach (Option option in new Option[] { _tun, _address, _peer, _route, _mtu, _netns, _capture, _config, _logLevel, _disableIpv6, _queues, _vnetHdr })
+        {
+            command.Options.Add(option);
+        }
+    }
+
+    /// <summary>Reads the settings (config file first, then explicit options); returns a one-line problem or null.</summary>
+    public string? Bind(ParseResult result, out TunSettings settings)
+    {
+        settings = new TunSettings();
+        if (result.GetValue(_config) is { } file)
+        {
+            try
+            {
+                settings = JsonSerializer.Deserialize<TunSettings>(File.ReadAllText(file.FullName), s_json)
+                    ?? new TunSettings();
+            }
+            catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)
+            {
+                return $"--config {file.FullName}: {e.Message.Split('\n')[0]}";
+            }
+        }
+
+        if (result.GetResult(_tun) is not null)
+        {
+            settings.Tun = result.GetValue(_tun)!;
+        }
+
+        if (result.GetResult(_address) is not null)
+        {
+            settings.Addresses = result.GetValue(_address)!.ToList();
+        }
+
+        if (result.GetResult(_peer) is not null)
+        {
+            settings.Peers = result.GetValue(_peer)!.ToList();
+        }
+
+        if (result.GetResult(_route) is not null)
+        {
+            settings.Routes = result.GetValue(_route)!.ToList();
+        }
+
+        if (result.GetResult(_mtu) is not null)
+        {
+            settings.Mtu = result.GetValue(_mtu);
+        }
+
+        if (result.GetResult(_netns) is not null)
+        {
+            settings.Netns = result.GetValue(_netns);
+        }
+
+        if (result.GetResult(_capture) is not null)
+        {
+            settings.Capture = result.GetValue(_capture);
+        }
+
+        if (result.GetResult(_logLevel) is not null)
+        {
+            settings.LogLevel = result.GetValue(_logLevel)!;
+        }
+
+        if (result.GetResult(_queues) is not null)
+        {
+            settings.Queues = result.GetValue(_queues);
+        }
+
+        settings.DisableKernelIpv6 |= result.GetValue(_disableIpv6);
+        settings.VnetHdr |= result.GetValue(_vnetHdr);
+        return null;
+    }
+}

@@ -1,0 +1,135 @@
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text;
+using TunStack.Ip;
+using TunStack.Udp;
+
+namespace TunStack.Cli;
+
+/// <summary>A built-in service and its port.</summary>
+/// <param name="Name">echo, discard, daytime or chargen.</param>
+/// <param name="Port">The port it listens on.</param>
+public sealed record ServiceSpec(string Name, ushort Port)
+{
+    /// <summary>The services and their well-known ports (RFC 862, 863, 867, 864).</summary>
+    public static readonly IReadOnlyDictionary<string, ushort> WellKnown = new Dictionary<string, ushort>
+    {
+        ["echo"] = 7,
+        ["discard"] = 9,
+        ["daytime"] = 13,
+        ["chargen"] = 19,
+    };
+
+    /// <summary>Parses "echo,discard=9009,chargen"; returns the problem or null.</summary>
+    public static string? TryParseList(string text, List<ServiceSpec> into)
+    {
+        foreach (string item in (text ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            string[] parts = item.Split('=', 2);
+            string name = parts[0].ToLowerInvariant();
+            if (!WellKnown.TryGetValue(name, out ushort port))
+            {
+                return $"unknown service '{parts[0]}' (echo, discard, daytime, chargen)";
+            }
+
+            if (parts.Length == 2)
+            {
+                if (!int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int p) || p is < 1 or > 65535)
+                {
+                    return $"port '{parts[1]}' for {name} is out of range (1-65535)";
+                }
+
+                port = (ushort)p;
+            }
+
+            if (into.Any(s => s.Port == port))
+            {
+                return $"port {port} is given to two services";
+            }
+
+            into.Add(new ServiceSpec(name, port));
+        }
+
+        return null;
+    }
+}
+
+/// <summary>
+/// The built-in UDP services, run on the stack's thread: echo (RFC 862) returns each datagram,
+/// discard (RFC 863) counts and drops, daytime (RFC 867) answers with the date, chargen (RFC 864)
+/// answers with 0-512 characters of the rotating pattern.
+/// </summary>
+public sealed class UdpServices
+{
+    private static readonly byte[] s_pattern = Enumerable.Range(0, 95 * 2).Select(i => (byte)(' ' + i % 95)).ToArray();
+    private readonly List<(ServiceSpec Spec, UdpEndpoint Endpoint)> _endpoints = new();
+    private readonly Dictionary<string, (long Datagrams, long Bytes)> _statistics = new();
+    private readonly byte[] _buffer = new byte[65536];
+    private readonly Random _random = new();
+    private readonly ConsoleLog _log;
+
+    private UdpServices(ConsoleLog log) => _log = log;
+
+    /// <summary>Binds every service (dual-stack, all addresses); call on the stack's thread.</summary>
+    public static UdpServices Start(NetworkStack stack, IEnumerable<ServiceSpec> specs, ConsoleLog log)
+    {
+        var services = new UdpServices(log);
+        foreach (ServiceSpec spec in specs)
+        {
+            UdpEndpoint endpoint = stack.OpenUdp(AddressFamily.InterNetworkV6);
+            StackError error = endpoint.Bind(new IpEndpoint(IpAddress.AnyV6, spec.Port));
+            if (error != StackError.None)
+            {
+                throw new InvalidOperationException($"cannot bind udp {spec.Name} on port {spec.Port}: {error}");
+            }
+
+            services._statistics[spec.Name] = (0, 0);
+            endpoint.Readable = () => services.Serve(spec, endpoint);
+            services._endpoints.Add((spec, endpoint));
+        }
+
+        return services;
+    }
+
+    /// <summary>"echo:7 discard:9 ...".</summary>
+    public string Describe() => string.Join(' ', _endpoints.Select(e => $"{e.Spec.Name}:{e.Spec.Port}"));
+
+    /// <summary>"discard 3 datagrams 120 bytes; ..." (call on the stack's thread, or after it stopped).</summary>
+    public string Statistics() => string.Join("; ", _statistics.Select(s => $"udp {s.Key} {s.Value.Datagrams} datagrams {s.Value.Bytes} bytes"));
+
+    private void Serve(ServiceSpec spec, UdpEndpoint endpoint)
+    {
+        while (endpoint.TryReceiveFrom(_buffer, out int n, out _, out IpEndpoint from))
+        {
+            (long d, long b) = _statistics[spec.Name];
+            _statistics[spec.Name] = (d + 1, b + n);
+            _log.Debug($"udp {spec.Name}: {n} bytes from {from}");
+            switch (spec.Name)
+            {
+                case "echo":
+                    endpoint.SendTo(_buffer.AsSpan(0, n), from);
+                    break;
+                case "daytime":
+                    string now = DateTime.UtcNow.ToString("dddd, MMMM d, yyyy HH:mm:ss-'UTC'", CultureInfo.InvariantCulture) + "\r\n";
+                    endpoint.SendTo(Encoding.ASCII.GetBytes(now), from);
+                    break;
+                case "chargen":
+                    int length = _random.Next(0, 513);
+                    int start = _random.Next(95);
+                    int written = 0;
+                    while (written < length)
+                    {
+                        int line = Math.Min(72, length - written);
+                        s_pattern.AsSpan(start, line).CopyTo(_buffer.AsSpan(written));
+                        written += line;
+                        start = (start + 1) % 95;
+                    }
+
+                    endpoint.SendTo(_buffer.AsSpan(0, length), from);
+                    break;
+                default:
+                    break; // discard
+            }
+        }
+    }
+}

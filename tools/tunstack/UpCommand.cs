@@ -1,0 +1,99 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using TunStack.Tun;
+
+namespace TunStack.Cli;
+
+/// <summary>
+/// <c>tunstack up</c>: the daemon. Owns a TUN interface (in a namespace if asked), runs the stack
+/// on it with the built-in services, logs one line per event, and on SIGINT/SIGTERM stops cleanly,
+/// flushes the capture and removes what it set up.
+/// </summary>
+public static class UpCommand
+{
+    /// <summary>Creates the command.</summary>
+    public static Command Create(TextWriter output, TextWriter error)
+    {
+        var tunOptions = new TunCommandOptions();
+        var serve = new Option<string>("--serve") { Description = "Built-in services, each with an optional port: echo,discard,daytime,chargen (default all; e.g. echo=7007,discard)." };
+        var command = new Command("up", "Run the stack on a TUN device as a daemon, serving echo/discard/daytime/chargen.");
+        tunOptions.AddTo(command);
+        command.Options.Add(serve);
+        command.SetAction(result =>
+        {
+            string? problem = tunOptions.Bind(result, out TunSettings settings);
+            if (result.GetResult(serve) is not null)
+            {
+                settings.Serve = result.GetValue(serve)!;
+            }
+
+            problem ??= settings.Validate(withServices: true);
+            if (problem is not null)
+            {
+                error.WriteLine($"tunstack: {problem}");
+                return 2;
+            }
+
+            return Run(settings, output, error, CancellationToken.None);
+        });
+        return command;
+    }
+
+    /// <summary>Runs the daemon until SIGINT/SIGTERM or <paramref name="stop"/>; returns the exit code.</summary>
+    public static int Run(TunSettings settings, TextWriter output, TextWriter error, CancellationToken stop)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var log = new ConsoleLog(output, settings.Level);
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        void OnSignal(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            log.Info($"{context.Signal} received: stopping");
+            stopping.Cancel();
+        }
+
+        using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+
+        TunSession session;
+        try
+        {
+            session = TunSession.Start(settings, log);
+        }
+        catch (Exception e) when (e is TunException or IOException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"tunstack: {e.Message}");
+            return 1;
+        }
+
+        using (session)
+        {
+            UdpServices services;
+            try
+            {
+                services = session.Runner.InvokeAsync(stack => UdpServices.Start(stack, settings.Services, log)).GetAwaiter().GetResult();
+            }
+            catch (InvalidOperationException e)
+            {
+                error.WriteLine($"tunstack: {e.Message}");
+                return 1;
+            }
+
+            string reach = settings.StackAddresses.First().Address.ToString();
+            string prefix = settings.Netns is null ? string.Empty : $"ip netns exec {settings.Netns} ";
+            log.Info($"ready: {settings.Describe(session.Interface)}; udp {services.Describe()}; try: {prefix}ping {reach}");
+            stopping.Token.WaitHandle.WaitOne();
+
+            string statistics = session.Runner.InvokeAsync(_ => services.Statistics()).GetAwaiter().GetResult();
+            log.Info(statistics);
+            log.Info($"counters: {string.Join(' ', session.Runner.Counters.Snapshot().Select(kv => $"{kv.Key}={kv.Value}"))}");
+            if (settings.Capture is not null)
+            {
+                log.Info($"capture: {settings.Capture} ({session.CapturedPackets} packets)");
+            }
+        }
+
+        log.Info(settings.Netns is not null ? $"stopped; removed what was set up in netns {settings.Netns}" : "stopped; removed what was set up");
+        return 0;
+    }
+}

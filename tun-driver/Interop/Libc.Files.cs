@@ -1,0 +1,44 @@
+using System.Runtime.InteropServices;
+
+namespace TunStack.Tun.Interop;
+
+internal static partial class Libc
+{
+    public const int O_RDWR = 0x2, O_NONBLOCK = 0x800, O_CLOEXEC = 0x80000, O_CREAT = 0x40, O_RDONLY = 0;
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Open(string path, int flags, int mode);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    public static partial int Close(int fd);
+
+    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
+    public static unsafe partial nint Read(int fd, byte* buffer, nuint count);
+
+    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
+    public static unsafe partial nint Write(int fd, byte* buffer, nuint count);
+
+    [LibraryImport("libc", EntryPoint = "writev", SetLastError = true)]
+    public static unsafe partial nint WriteVector(int fd, IoVector* vectors, int count);
+
+    [LibraryImport("libc", EntryPoint = "readv", SetLastError = true)]
+    public static unsafe partial nint ReadVector(int fd, IoVector* vectors, int count);
+
+    [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
+    public static unsafe partial int Ioctl(int fd, nuint request, void* argument);
+
+    [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
+    public static partial int Ioctl(int fd, nuint request, nint argument);
+
+    [LibraryImport("libc", EntryPoint = "eventfd", SetLastError = true)]
+    public static partial int EventFd(uint initial, int flags);
+
+    public const int EFD_NONBLOCK = 0x800, EFD_CLOEXEC = 0x80000;
+
+    [StructLayout(LayoutKind.Sequential)]
+    public unsafe struct IoVector
+    {
+        public byte* Base;
+        public nuint Length;
+    }
+}

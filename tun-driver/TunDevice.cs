@@ -1,0 +1,356 @@
+// The Linux TUN driver (Documentation/networking/tuntap.rst): /dev/net/tun, TUNSETIFF.
+using System.Runtime.InteropServices;
+using System.Text;
+using TunStack.Links;
+using TunStack.Storage;
+using TunStack.Tun.Interop;
+
+namespace TunStack.Tun;
+
+/// <summary>How to open a TUN device.</summary>
+public sealed record TunOptions
+{
+    /// <summary>Interface name (1-15 characters); a device of that name is attached to if it exists.</summary>
+    public string Name { get; init; } = "tunstack0";
+
+    /// <summary>MTU the stack uses on this link (the kernel side is configured separately).</summary>
+    public int Mtu { get; init; } = 1500;
+
+    /// <summary>Queues (IFF_MULTI_QUEUE when more than one; one descriptor per queue).</summary>
+    public int Queues { get; init; } = 1;
+
+    /// <summary>Open with IFF_VNET_HDR and TUNSETVNETHDRSZ: every packet carries a virtio_net_hdr.</summary>
+    public bool VnetHeader { get; init; }
+
+    /// <summary>The clone device (tests point it elsewhere to simulate a missing driver).</summary>
+    public string DevicePath { get; init; } = "/dev/net/tun";
+}
+
+/// <summary>
+/// A TUN device as an <see cref="ILink"/>: raw IPv4/IPv6 packets (IFF_TUN | IFF_NO_PI),
+/// nonblocking descriptors read and written by the stack's thread, and one small poll thread per
+/// queue that signals <see cref="ReceiveReady"/> when packets wait and then sleeps until the stack
+/// has drained them. Closing the last descriptor of a device this process created removes it.
+/// </summary>
+public sealed class TunDevice : ILink
+{
+    private const nuint TunSetIff = 0x400454ca;        // _IOW('T', 202, int)
+    private const nuint TunSetVnetHdrSz = 0x400454d8;  // _IOW('T', 216, int)
+    private const short IffTun = 0x0001, IffNoPi = 0x1000, IffMultiQueue = 0x0100, IffVnetHdr = 0x4000;
+    private const int IfNameSize = 16;
+
+    private readonly SafeFileDescriptor[] _queues;
+    private readonly SafeFileDescriptor _stop;
+    private readonly Thread[] _pollers;
+    private readonly ManualResetEventSlim[] _drained;
+    private readonly bool _vnet;
+    private readonly byte[] _vnetScratch = new byte[VirtioNetHeader.Length];
+    private readonly byte[] _vnetZero = new byte[VirtioNetHeader.Length];
+    private int _nextQueue;
+    private volatile bool _closing;
+
+    private TunDevice(string name, int mtu, SafeFileDescriptor[] queues, bool vnet, bool createdByUs)
+    {
+        Name = name;
+        Mtu = mtu;
+        _queues = queues;
+        _vnet = vnet;
+        CreatedByUs = createdByUs;
+        int stop = Libc.EventFd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
+        _stop = new SafeFileDescriptor(stop);
+        _drained = new ManualResetEventSlim[queues.Length];
+        _pollers = new Thread[queues.Length];
+        for (int i = 0; i < queues.Length; i++)
+        {
+            _drained[i] = new ManualResetEventSlim(true);
+            int queue = i;
+            _pollers[i] = new Thread(() => PollLoop(queue)) { IsBackground = true, Name = $"tun-poll-{i}" };
+        }
+    }
+
+    /// <summary>The interface name.</summary>
+    public string Name { get; }
+
+    /// <inheritdoc/>
+    public int Mtu { get; }
+
+    /// <summary>True when this process created the device (it disappears when closed); false when it attached to a persistent one.</summary>
+    public bool CreatedByUs { get; }
+
+    /// <summary>Packets read.</summary>
+    public long PacketsRead { get; private set; }
+
+    /// <summary>Packets written.</summary>
+    public long PacketsWritten { get; private set; }
+
+    /// <summary>Reads that failed with an error other than EAGAIN.</summary>
+    public long ReadErrors { get; private set; }
+
+    /// <summary>Packets the kernel refused to take (write failed); counted, never retried.</summary>
+    public long WriteDrops { get; private set; }
+
+    /// <inheritdoc/>
+    public Action? ReceiveReady { get; set; }
+
+    /// <summary>
+    /// Opens (creating or attaching to) a TUN device in the calling thread's network namespace.
+    /// Use <see cref="NetworkNamespace.Run{T}"/> to open one inside another namespace.
+    /// </summary>
+    public static TunDevice Open(TunOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (!IsValidName(options.Name))
+        {
+            throw new TunException($"invalid TUN device name '{options.Name}' (1-15 characters, no '/', ':' or whitespace)", Libc.EINVAL);
+        }
+
+        if (options.Queues is < 1 or > 64)
+        {
+            throw new TunException($"TUN queues must be 1-64, not {options.Queues}", Libc.EINVAL);
+        }
+
+        bool existed = Libc.InterfaceIndex(options.Name) != 0;
+        var queues = new SafeFileDescriptor[options.Queues];
+        try
+        {
+            for (int i = 0; i < queues.Length; i++)
+            {
+                queues[i] = OpenQueue(options);
+            }
+        }
+        catch
+        {
+            foreach (SafeFileDescriptor? q in queues)
+            {
+                q?.Dispose();
+            }
+
+            throw;
+        }
+
+        var device = new TunDevice(options.Name, options.Mtu, queues, options.VnetHeader, createdByUs: !existed);
+        device.Start();
+        return device;
+    }
+
+    /// <summary>Linux interface names: 1-15 bytes, not "." or "..", no '/', ':' or whitespace.</summary>
+    public static bool IsValidName(string? name)
+        => !string.IsNullOrEmpty(name) && Encoding.UTF8.GetByteCount(name) < IfNameSize && name != "." && name != ".."
+           && !name.Any(c => c is '/' or ':' || char.IsWhiteSpace(c));
+
+    private static unsafe SafeFileDescriptor OpenQueue(TunOptions options)
+    {
+        int fd = Libc.Open(options.DevicePath, Libc.O_RDWR | Libc.O_NONBLOCK | Libc.O_CLOEXEC, 0);
+        if (fd < 0)
+        {
+            int errno = Libc.LastError;
+            throw errno switch
+            {
+                Libc.ENOENT or Libc.ENODEV or Libc.ENXIO => new TunException(
+                    $"{options.DevicePath} does not exist: load the tun driver (modprobe tun) or create the node (mkdir -p /dev/net && mknod {options.DevicePath} c 10 200)", errno),
+                Libc.EPERM or Libc.EACCES => new TunException(TunException.CapabilityAdvice($"opening {options.DevicePath}") + $" ({Libc.Name(errno)})", errno),
+                _ => new TunException($"cannot open {options.DevicePath}: {Libc.Describe(errno)}", errno),
+            };
+        }
+
+        var handle = new SafeFileDescriptor(fd);
+        // struct ifreq: char ifr_name[IFNAMSIZ]; short ifr_flags; padded to 40 bytes.
+        byte* ifreq = stackalloc byte[40];
+        new Span<byte>(ifreq, 40).Clear();
+        Encoding.UTF8.GetBytes(options.Name, new Span<byte>(ifreq, IfNameSize - 1));
+        short flags = (short)(IffTun | IffNoPi | (options.Queues > 1 ? IffMultiQueue : 0) | (options.VnetHeader ? IffVnetHdr : 0));
+        *(short*)(ifreq + IfNameSize) = flags;
+        if (Libc.Ioctl(fd, TunSetIff, ifreq) != 0)
+        {
+            int errno = Libc.LastError;
+            handle.Dispose();
+            throw errno switch
+            {
+                Libc.EPERM or Libc.EACCES => new TunException(TunException.CapabilityAdvice($"creating TUN device {options.Name}") + $" ({Libc.Name(errno)})", errno),
+                Libc.EBUSY => new TunException($"TUN device {options.Name} is in use by another process (or was made with other queue flags)", errno),
+                Libc.EINVAL => new TunException($"{options.Name} exists but is not a TUN device of matching kind (tun, {(options.Queues > 1 ? "multi-queue" : "single queue")}): {Libc.Describe(errno)}", errno),
+                _ => new TunException($"TUNSETIFF {options.Name} failed: {Libc.Describe(errno)}", errno),
+            };
+        }
+
+        if (options.VnetHeader)
+        {
+            int size = VirtioNetHeader.Length;
+            if (Libc.Ioctl(fd, TunSetVnetHdrSz, &size) != 0)
+            {
+                int errno = Libc.LastError;
+                handle.Dispose();
+                throw new TunException($"TUNSETVNETHDRSZ on {options.Name} failed: {Libc.Describe(errno)}", errno);
+            }
+        }
+
+        return handle;
+    }
+
+    private void Start()
+    {
+        foreach (Thread poller in _pollers)
+        {
+            poller.Start();
+        }
+    }
+
+    /// <inheritdoc/>
+    public unsafe int Receive(PacketBatch batch, Instant now)
+    {
+        Libc.IoVector* vectors = stackalloc Libc.IoVector[2];
+        int received = 0;
+        for (int q = 0; q < _queues.Length && !batch.IsFull; q++)
+        {
+            int queue = (_nextQueue + q) % _queues.Length;
+            int fd = _queues[queue].Fd;
+            while (!batch.IsFull)
+            {
+                Span<byte> slot = batch.NextFree;
+                nint n;
+                fixed (byte* data = slot)
+                fixed (byte* header = _vnetScratch)
+                {
+                    if (_vnet)
+                    {
+                        vectors[0] = new Libc.IoVector { Base = header, Length = VirtioNetHeader.Length };
+                        vectors[1] = new Libc.IoVector { Base = data, Length = (nuint)slot.Length };
+                        n = Libc.ReadVector(fd, vectors, 2) - VirtioNetHeader.Length;
+                    }
+                    else
+                    {
+                        n = Libc.Read(fd, data, (nuint)slot.Length);
+                    }
+                }
+
+                if (n >= 0)
+                {
+                    batch.Commit((int)n);
+                    received++;
+                    PacketsRead++;
+                    continue;
+                }
+
+                int errno = Libc.LastError;
+                if (errno == Libc.EAGAIN)
+                {
+                    // Drained: let the poll thread wait for the next packet.
+                    _drained[queue].Set();
+                }
+                else if (errno != Libc.EINTR)
+                {
+                    ReadErrors++;
+                }
+
+                break;
+            }
+        }
+
+        _nextQueue = (_nextQueue + 1) % _queues.Length;
+        return received;
+    }
+
+    /// <inheritdoc/>
+    public unsafe void Transmit(PacketBatch batch, Instant now)
+    {
+        Libc.IoVector* vectors = stackalloc Libc.IoVector[2];
+        int fd = _queues[0].Fd;
+        for (int i = 0; i < batch.Count; i++)
+        {
+            Span<byte> packet = batch[i];
+            nint n;
+            fixed (byte* data = packet)
+            fixed (byte* header = _vnetZero)
+            {
+                if (_vnet)
+                {
+                    vectors[0] = new Libc.IoVector { Base = header, Length = VirtioNetHeader.Length };
+                    vectors[1] = new Libc.IoVector { Base = data, Length = (nuint)packet.Length };
+                    n = Libc.WriteVector(fd, vectors, 2);
+                }
+                else
+                {
+                    n = Libc.Write(fd, data, (nuint)packet.Length);
+                }
+            }
+
+            if (n < 0)
+            {
+                WriteDrops++;
+            }
+            else
+            {
+                PacketsWritten++;
+            }
+        }
+    }
+
+    private unsafe void PollLoop(int queue)
+    {
+        Libc.PollFd* fds = stackalloc Libc.PollFd[2];
+        while (!_closing)
+        {
+            // Wait until the stack has read everything, then sleep in poll() for the next packet.
+            _drained[queue].Wait();
+            if (_closing)
+            {
+                return;
+            }
+
+            _drained[queue].Reset();
+            fds[0] = new Libc.PollFd { Fd = _queues[queue].Fd, Events = Libc.POLLIN };
+            fds[1] = new Libc.PollFd { Fd = _stop.Fd, Events = Libc.POLLIN };
+            int ready = Libc.Poll(fds, 2, -1);
+            if (_closing || (ready > 0 && fds[1].ReturnedEvents != 0))
+            {
+                return;
+            }
+
+            if (ready > 0 && (fds[0].ReturnedEvents & (Libc.POLLERR | Libc.POLLHUP | Libc.POLLNVAL)) != 0)
+            {
+                return;
+            }
+
+            if (ready <= 0)
+            {
+                _drained[queue].Set();
+                continue;
+            }
+
+            ReceiveReady?.Invoke();
+        }
+    }
+
+    /// <inheritdoc/>
+    public unsafe void Dispose()
+    {
+        if (_closing)
+        {
+            return;
+        }
+
+        _closing = true;
+        ulong one = 1;
+        Libc.Write(_stop.Fd, (byte*)&one, sizeof(ulong));
+        foreach (ManualResetEventSlim drained in _drained)
+        {
+            drained.Set();
+        }
+
+        foreach (Thread poller in _pollers)
+        {
+            poller.Join();
+        }
+
+        foreach (SafeFileDescriptor queue in _queues)
+        {
+            queue.Dispose();
+        }
+
+        _stop.Dispose();
+        foreach (ManualResetEventSlim drained in _drained)
+        {
+            drained.Dispose();
+        }
+    }
+}

@@ -1,0 +1,30 @@
+// tun-driver/ owns the Linux side: the TUN device as an ILink, rtnetlink configuration, and
+// network namespaces. Errors carry a message a user can act on.
+namespace TunStack.Tun;
+
+/// <summary>A TUN, netlink or namespace operation failed; <see cref="Exception.Message"/> says what to do about it.</summary>
+public sealed class TunException : Exception
+{
+    /// <summary>Creates an exception with the errno that caused it (0 when none).</summary>
+    public TunException(string message, int errno = 0)
+        : base(message) => Errno = errno;
+
+    /// <summary>Creates an exception.</summary>
+    public TunException()
+    {
+    }
+
+    /// <summary>Creates an exception.</summary>
+    public TunException(string message, Exception inner)
+        : base(message, inner)
+    {
+    }
+
+    /// <summary>The errno behind the failure, or 0.</summary>
+    public int Errno { get; }
+
+    /// <summary>The advice for EPERM/EACCES: which capability and how to get it.</summary>
+    public static string CapabilityAdvice(string what)
+        => $"{what} needs CAP_NET_ADMIN: run as root (sudo), or grant the capability to the service "
+         + "(systemd: AmbientCapabilities=CAP_NET_ADMIN; see docs/daemon.md); 'tunstack demo' needs no privileges";
+}
