@@ -4,8 +4,15 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
+# tool -> Debian package, for the tests that use real peers and judges.
 packages=()
-command -v tshark >/dev/null 2>&1 || packages+=(tshark)
+need() { command -v "$1" >/dev/null 2>&1 || [ -x "$1" ] || packages+=("$2"); }
+need tshark tshark
+need ip iproute2
+need ping iputils-ping
+need socat socat
+need /usr/bin/python3 python3
+need setpriv util-linux
 if [ ${#packages[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     echo "test.sh: installing ${packages[*]}"

@@ -135,9 +135,10 @@ public sealed class NetworkNamespace
         File.Delete(Path);
     }
 
+    // Creating, entering and mounting namespaces needs CAP_SYS_ADMIN (and root's /run).
     private static TunException Failure(string what, int errno)
         => errno is Libc.EPERM or Libc.EACCES
-            ? new TunException(TunException.CapabilityAdvice(what.Replace("cannot ", string.Empty, StringComparison.Ordinal)) + $" ({Libc.Name(errno)})", errno)
+            ? new TunException(TunException.CapabilityAdvice(what.Replace("cannot ", string.Empty, StringComparison.Ordinal), "CAP_SYS_ADMIN") + $" ({Libc.Name(errno)})", errno)
             : new TunException($"{what}: {Libc.Describe(errno)}", errno);
 
     // Namespace changes affect only the calling thread, so they happen on a thread of their own

@@ -148,7 +148,9 @@ public sealed class TunDevice : ILink
             {
                 Libc.ENOENT or Libc.ENODEV or Libc.ENXIO => new TunException(
                     $"{options.DevicePath} does not exist: load the tun driver (modprobe tun) or create the node (mkdir -p /dev/net && mknod {options.DevicePath} c 10 200)", errno),
-                Libc.EPERM or Libc.EACCES => new TunException(TunException.CapabilityAdvice($"opening {options.DevicePath}") + $" ({Libc.Name(errno)})", errno),
+                Libc.EPERM or Libc.EACCES => new TunException(
+                    $"permission denied opening {options.DevicePath} ({Libc.Name(errno)}): run as root, or make it accessible (chmod 0666 {options.DevicePath}, the usual default) "
+                    + "and attach to a persistent TUN your user owns (docs/daemon.md); 'tunstack demo' needs no privileges", errno),
                 _ => new TunException($"cannot open {options.DevicePath}: {Libc.Describe(errno)}", errno),
             };
         }

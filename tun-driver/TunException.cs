@@ -23,8 +23,8 @@ public sealed class TunException : Exception
     /// <summary>The errno behind the failure, or 0.</summary>
     public int Errno { get; }
 
-    /// <summary>The advice for EPERM/EACCES: which capability and how to get it.</summary>
-    public static string CapabilityAdvice(string what)
-        => $"{what} needs CAP_NET_ADMIN: run as root (sudo), or grant the capability to the service "
-         + "(systemd: AmbientCapabilities=CAP_NET_ADMIN; see docs/daemon.md); 'tunstack demo' needs no privileges";
+    /// <summary>The advice for EPERM: which capability <paramref name="what"/> needs and how to get it.</summary>
+    public static string CapabilityAdvice(string what, string capability = "CAP_NET_ADMIN")
+        => $"{what} needs {capability}: run as root (sudo), or grant the capability to the service "
+         + $"(systemd: AmbientCapabilities={capability}; see docs/daemon.md); 'tunstack demo' needs no privileges";
 }

@@ -1,0 +1,133 @@
+using TunStack.Tests.Links;
+
+namespace TunStack.Tests.Tun;
+
+/// <summary>Every bad input to the TUN commands exits nonzero with one clear line.</summary>
+public class BadInputTests
+{
+    private static void AssertOneLine(int expectedCode, (int Code, string Output, string Errors) result, string expected)
+    {
+        Assert.True(result.Code == expectedCode, $"exit {result.Code}: {result.Output}{result.Errors}");
+        string line = Assert.Single(result.Errors.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("tunstack: ", line);
+        Assert.Contains(expected, line, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--address", "10.0.0.300/24", "--address: '10.0.0.300/24'")]
+    [InlineData("--address", "10.0.0.1/33", "--address")]
+    [InlineData("--peer", "nonsense", "--peer: 'nonsense'")]
+    [InlineData("--serve", "echo=70000", "out of range (1-65535)")]
+    [InlineData("--serve", "telnet", "unknown service 'telnet'")]
+    [InlineData("--tun", "name-that-is-far-too-long", "not a valid interface name")]
+    [InlineData("--mtu", "100", "--mtu must be between 1280 and 65535")]
+    [InlineData("--netns", "a/b", "not a valid namespace name")]
+    [InlineData("--log-level", "loud", "--log-level must be")]
+    [InlineData("--route", "10.0.0.0/8 through x", "--route")]
+    public void Up_BadArgument_ExitCode2OneLine(string option, string value, string expected)
+        => AssertOneLine(2, TunstackProcess.Run(null, "up", option, value), expected);
+
+    [Fact]
+    public void Up_ConfigFileMissing_ExitCode2OneLine()
+        => AssertOneLine(2, TunstackProcess.Run(null, "up", "--config", "/nonexistent/tunstack.json"), "--config");
+
+    [Fact]
+    public void Nc_TcpMode_SaysItNeedsTheTcpEngine()
+        => AssertOneLine(2, TunstackProcess.Run(null, "nc", "10.0.0.1", "80"), "TCP mode needs the TCP engine");
+
+    [Fact]
+    public void Ping_BadHost_ExitCode2()
+        => AssertOneLine(2, TunstackProcess.Run(null, "ping", "not-an-address"), "'not-an-address' is not an IPv4 or IPv6 address");
+
+    [SkippableFact]
+    public void Up_MissingDevTun_Simulated_SaysHowToLoadIt()
+    {
+        TunRequirements.Require();
+        string name = TestNamespace.NewName();
+        try
+        {
+            var environment = new Dictionary<string, string> { ["TUNSTACK_TUN_DEVICE"] = "/nonexistent/net/tun" };
+            AssertOneLine(1, TunstackProcess.RunWith(environment, null, "up", "--netns", name), "modprobe tun");
+            Assert.False(TestNamespace.Exists(name), "a failed start removes the namespace it created");
+        }
+        finally
+        {
+            if (TestNamespace.Exists(name))
+            {
+                CaptureTests.Run("ip", "netns", "del", name);
+            }
+        }
+    }
+
+    /// <summary>A private copy of the TUN clone device, mode 0666 as most distributions ship it (the host's node is left alone).</summary>
+    internal static string AccessibleTunNode()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"tstk-dev-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        string node = Path.Combine(dir, "tun");
+        Assert.Equal(0, CaptureTests.Run("mknod", "-m", "0666", node, "c", "10", "200").ExitCode);
+        CaptureTests.Run("chmod", "0755", dir);
+        return node;
+    }
+
+    private static string[] AsNobody(string node, params string[] args)
+        => new[] { "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "env", "DOTNET_CLI_HOME=/tmp", "HOME=/tmp",
+                   $"TUNSTACK_TUN_DEVICE={node}", "dotnet", Path.Combine(AppContext.BaseDirectory, "tunstack.dll") }.Concat(args).ToArray();
+
+    [SkippableFact]
+    public void Up_WithoutCapNetAdmin_NamesTheCapability()
+    {
+        TunRequirements.Require(("setpriv", "util-linux"));
+        using TestNamespace ns = TestNamespace.Create();
+        string node = AccessibleTunNode();
+        try
+        {
+            // Inside a namespace the test made, as an unprivileged user: TUNSETIFF is refused.
+            AssertOneLine(1, ns.Exec(AsNobody(node, "up")), "needs CAP_NET_ADMIN");
+            AssertOneLine(1, ns.Exec(AsNobody(node, "up")), "tunstack demo");
+            // Creating a namespace needs CAP_SYS_ADMIN, and the message says so.
+            AssertOneLine(1, ns.Exec(AsNobody(node, "up", "--netns", TestNamespace.NewName())), "needs CAP_SYS_ADMIN");
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(node)!, recursive: true);
+        }
+    }
+
+    [SkippableFact]
+    public void Up_AsUnprivilegedUser_AttachesToTheirPersistentTun()
+    {
+        // docs/daemon.md: root makes a persistent TUN owned by a user once; the user's daemon then
+        // attaches to it without any capability.
+        TunRequirements.Require(("setpriv", "util-linux"), ("ping", "iputils-ping"));
+        using TestNamespace ns = TestNamespace.Create();
+        Assert.Equal(0, ns.Exec("ip", "tuntap", "add", "dev", "tun1", "mode", "tun", "user", "65534").Code);
+        Assert.Equal(0, ns.Exec("ip", "addr", "add", "10.79.0.1/24", "dev", "tun1").Code);
+        Assert.Equal(0, ns.Exec("ip", "link", "set", "tun1", "up").Code);
+        string node = AccessibleTunNode();
+        using TunstackProcess daemon = TunstackProcess.StartCommand("ip", null, new[] { "netns", "exec", ns.Name }.Concat(AsNobody(node, "up", "--tun", "tun1", "--address", "10.79.0.2/24")).ToArray());
+        try
+        {
+            daemon.WaitForLine("ready:");
+            (int code, string output, _) = ns.Exec("ping", "-c", "2", "-i", "0.2", "-W", "2", "10.79.0.2");
+            Assert.True(code == 0, output);
+            // ip netns exec runs setpriv, which execs env and then dotnet: the PID is the daemon's.
+            Assert.Equal(0, daemon.Terminate());
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(node)!, recursive: true);
+        }
+    }
+
+    [SkippableFact]
+    public void Up_TunNameInUse_ExitCode1OneLine()
+    {
+        TunRequirements.Require();
+        using TestNamespace ns = TestNamespace.Create();
+        using TunstackProcess first = TunstackProcess.Start(null, "up", "--netns", ns.Name, "--tun", "tstk0");
+        first.WaitForLine("ready:");
+        AssertOneLine(1, TunstackProcess.Run(null, "up", "--netns", ns.Name, "--tun", "tstk0"), "in use");
+        Assert.Equal(0, first.Terminate());
+    }
+}

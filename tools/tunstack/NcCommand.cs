@@ -1,0 +1,198 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using TunStack.Ip;
+using TunStack.Tun;
+using TunStack.Udp;
+
+namespace TunStack.Cli;
+
+/// <summary>
+/// <c>tunstack nc</c>: netcat over the user-space stack on its own TUN. Connect mode
+/// <c>nc [-u] HOST PORT</c>, listen mode <c>nc -l [-u] PORT</c>; standard input goes to the peer
+/// and what the peer sends goes to standard output. UDP (-u) works now; TCP mode arrives with the
+/// TCP engine (issue #4). In UDP mode each read of standard input is one datagram; after standard
+/// input ends, nc waits --quiet seconds (default 1) for replies, then exits.
+/// </summary>
+public static class NcCommand
+{
+    /// <summary>Creates the command.</summary>
+    public static Command Create(TextWriter output, TextWriter error) => Create(Console.OpenStandardInput, Console.OpenStandardOutput, error);
+
+    /// <summary>Creates the command with the given standard streams (for tests).</summary>
+    public static Command Create(Func<Stream> stdin, Func<Stream> stdout, TextWriter error)
+    {
+        var tunOptions = new TunCommandOptions();
+        var udp = new Option<bool>("-u", "--udp") { Description = "UDP (datagrams) instead of TCP." };
+        var listen = new Option<bool>("-l", "--listen") { Description = "Listen on PORT instead of connecting." };
+        var quiet = new Option<double>("--quiet", "-q") { Description = "Seconds to wait for the peer after standard input ends (default 1).", DefaultValueFactory = _ => 1.0 };
+        var targets = new Argument<string[]>("target") { Description = "HOST PORT (connect) or PORT (listen).", Arity = new ArgumentArity(1, 2) };
+        var command = new Command("nc", "netcat over the user-space stack on its own TUN (UDP now; TCP with the TCP engine).") { udp, listen, quiet, targets };
+        tunOptions.AddTo(command);
+        command.SetAction(result =>
+        {
+            string? problem = tunOptions.Bind(result, out TunSettings settings) ?? settings.Validate(withServices: false);
+            string[] words = result.GetValue(targets)!;
+            bool isListen = result.GetValue(listen);
+            IpEndpoint remote = default;
+            ushort port = 0;
+            if (problem is null)
+            {
+                problem = isListen
+                    ? words.Length != 1 ? "listen mode takes one argument: PORT" : ParsePort(words[0], out port)
+                    : words.Length != 2 ? "connect mode takes two arguments: HOST PORT" : ParseRemote(words[0], words[1], out remote);
+            }
+
+            if (problem is null && !result.GetValue(udp))
+            {
+                problem = "TCP mode needs the TCP engine (issue #4), not yet built; use -u for UDP";
+            }
+
+            if (problem is not null)
+            {
+                error.WriteLine($"tunstack: {problem}");
+                return 2;
+            }
+
+            return RunUdp(settings, isListen, remote, port, TimeSpan.FromSeconds(result.GetValue(quiet)), stdin(), stdout(), error);
+        });
+        return command;
+    }
+
+    private static string? ParsePort(string text, out ushort port)
+    {
+        port = 0;
+        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int p) || p is < 1 or > 65535)
+        {
+            return $"port '{text}' is out of range (1-65535)";
+        }
+
+        port = (ushort)p;
+        return null;
+    }
+
+    private static string? ParseRemote(string host, string portText, out IpEndpoint remote)
+    {
+        remote = default;
+        if (!IpAddress.TryParse(host, out IpAddress address))
+        {
+            return $"'{host}' is not an IPv4 or IPv6 address";
+        }
+
+        string? problem = ParsePort(portText, out ushort port);
+        remote = new IpEndpoint(address, port);
+        return problem;
+    }
+
+    /// <summary>Runs UDP netcat; returns 0, or 1 on a setup failure or a refused connection.</summary>
+    public static int RunUdp(TunSettings settings, bool listen, IpEndpoint remote, ushort port, TimeSpan quiet, Stream input, Stream output, TextWriter error)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var log = new ConsoleLog(error, settings.Level == LogLevel.Info ? LogLevel.Warn : settings.Level);
+        using var interrupted = new CancellationTokenSource();
+        using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c =>
+        {
+            c.Cancel = true;
+            interrupted.Cancel();
+        });
+        TunSession session;
+        try
+        {
+            session = TunSession.Start(settings, log);
+        }
+        catch (Exception e) when (e is TunException or IOException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"tunstack: {e.Message}");
+            return 1;
+        }
+
+        using (session)
+        {
+            using var peerKnown = new ManualResetEventSlim(!listen);
+            long lastActivity = Environment.TickCount64;
+            StackError failure = StackError.None;
+            UdpEndpoint endpoint = session.Runner.InvokeAsync(stack =>
+            {
+                UdpEndpoint e = stack.OpenUdp(AddressFamily.InterNetworkV6);
+                var buffer = new byte[65536];
+                e.Readable = () =>
+                {
+                    while (e.TryReceiveFrom(buffer, out int n, out _, out IpEndpoint from))
+                    {
+                        if (listen && e.RemoteEndpoint is null)
+                        {
+                            // Like nc -l -u: the first sender becomes the peer.
+                            e.Connect(from);
+                            peerKnown.Set();
+                        }
+
+                        output.Write(buffer, 0, n);
+                        output.Flush();
+                        Interlocked.Exchange(ref lastActivity, Environment.TickCount64);
+                    }
+                };
+                e.ErrorRaised = () => failure = e.TakePendingError();
+                StackError bound = listen ? e.Bind(new IpEndpoint(IpAddress.AnyV6, port)) : e.Connect(remote);
+                if (bound != StackError.None)
+                {
+                    failure = bound;
+                }
+
+                return e;
+            }).GetAwaiter().GetResult();
+
+            if (failure != StackError.None)
+            {
+                error.WriteLine($"tunstack: nc: {Describe(failure)}");
+                return 1;
+            }
+
+            var chunk = new byte[65507];
+            while (!interrupted.IsCancellationRequested)
+            {
+                int n = input.Read(chunk, 0, chunk.Length);
+                if (n == 0)
+                {
+                    break;
+                }
+
+                peerKnown.Wait(interrupted.Token);
+                byte[] datagram = chunk[..n];
+                StackError sent = session.Runner.InvokeAsync(_ => endpoint.SendTo(datagram)).GetAwaiter().GetResult();
+                if (sent != StackError.None)
+                {
+                    error.WriteLine($"tunstack: nc: {Describe(sent)}");
+                    return 1;
+                }
+
+                Interlocked.Exchange(ref lastActivity, Environment.TickCount64);
+            }
+
+            // Standard input ended: wait until the peer has been quiet for the grace period.
+            while (!interrupted.IsCancellationRequested && Environment.TickCount64 - Interlocked.Read(ref lastActivity) < quiet.TotalMilliseconds)
+            {
+                Thread.Sleep(20);
+            }
+
+            StackError late = session.Runner.InvokeAsync(_ => failure).GetAwaiter().GetResult();
+            if (late != StackError.None)
+            {
+                error.WriteLine($"tunstack: nc: {Describe(late)}");
+                return 1;
+            }
+
+            return 0;
+        }
+    }
+
+    private static string Describe(StackError error) => error switch
+    {
+        StackError.ConnectionRefused => "connection refused (ICMP port unreachable)",
+        StackError.NetworkUnreachable => "network unreachable (no route)",
+        StackError.HostUnreachable => "host unreachable",
+        StackError.AddressInUse => "address in use",
+        StackError.MessageTooLong => "message too long",
+        _ => error.ToString(),
+    };
+}
