@@ -320,6 +320,17 @@ for i in range(10): s.sendto(b"d" * 100, ("10.77.0.2", 9009))
     }
 
     [SkippableFact]
+    public void Sigint_StopsCleanlyLikeSigterm()
+    {
+        TunRequirements.Require();
+        using TestNamespace ns = TestNamespace.Create();
+        using TunstackProcess daemon = StartDaemon(ns.Name);
+        Assert.Equal(0, daemon.Terminate(signal: "INT"));
+        Assert.Contains("SIGINT received: stopping", daemon.Output);
+        Assert.Contains("stopped; removed what was set up", daemon.Output);
+    }
+
+    [SkippableFact]
     public void ExistingNamespace_KeptAfterStop_DeviceGone()
     {
         TunRequirements.Require();

@@ -236,10 +236,10 @@ internal sealed class TunstackProcess : IDisposable
         return string.Empty;
     }
 
-    /// <summary>Sends SIGTERM (to this PID only) and waits for the exit code.</summary>
-    public int Terminate(int timeoutMs = 30_000)
+    /// <summary>Sends SIGTERM (or <paramref name="signal"/>) to this PID only and waits for the exit code.</summary>
+    public int Terminate(int timeoutMs = 30_000, string signal = "TERM")
     {
-        CaptureTests.Run("kill", "-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        CaptureTests.Run("kill", $"-{signal}", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
         Assert.True(_process.WaitForExit(timeoutMs), $"tunstack did not stop on SIGTERM. stdout:\n{Output}");
         _process.WaitForExit();
         return _process.ExitCode;
