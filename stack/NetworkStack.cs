@@ -1,10 +1,11 @@
 // NetworkStack owns one stack instance: its link, IP/ICMP/UDP layers, timers and counters.
 // It has no thread and no clock: a host calls Poll(now) and sleeps until the returned deadline
 // or until the link or an application has work (ARCHITECTURE rules 1 and 2).
-using System.Net.Sockets;
+using AddressFamily = System.Net.Sockets.AddressFamily;
 using TunStack.Ip;
 using TunStack.Links;
 using TunStack.Storage;
+using TunStack.Tcp;
 using TunStack.Udp;
 
 namespace TunStack;
@@ -19,6 +20,7 @@ public sealed class NetworkStack
     private readonly StackOptions _options;
     private readonly IpLayer _ip;
     private readonly UdpLayer _udp;
+    private readonly TcpLayer _tcp;
     private readonly PacketBatch _rx;
     private readonly TimerWheel _timers;
     private Instant _now;
@@ -42,6 +44,8 @@ public sealed class NetworkStack
         _ip.SetTime(start);
         _udp = new UdpLayer(_ip, Counters, options, random);
         _ip.Udp = _udp;
+        _tcp = new TcpLayer(_ip, Counters, options, _timers, random);
+        _ip.Tcp = _tcp;
         _rx = new PacketBatch(options.BatchSize, link.Mtu);
     }
 
@@ -123,6 +127,20 @@ public sealed class NetworkStack
         return NextDeadline;
     }
 
+    /// <summary>
+    /// Tells the stack the current time without doing any I/O. Hosts call it before running
+    /// application work between polls, so that what that work starts (a retransmission timer, a
+    /// connect) is timed from now rather than from the last <see cref="Poll"/>. Time never goes back.
+    /// </summary>
+    public void SetTime(Instant now)
+    {
+        if (now > _now)
+        {
+            _now = now;
+            _ip.SetTime(now);
+        }
+    }
+
     /// <summary>When the stack next needs <see cref="Poll"/> without new input: the earliest timer or link deadline.</summary>
     public Instant NextDeadline => Instant.Min(_timers.NextDeadline, _link.NextDeadline);
 
@@ -136,6 +154,32 @@ public sealed class NetworkStack
 
         return _udp.Open(family);
     }
+
+    /// <summary>
+    /// Listens for TCP connections on <paramref name="local"/> (port 0 picks an ephemeral port).
+    /// Errors: AddressNotAvailable, AddressInUse.
+    /// </summary>
+    public TcpListener? ListenTcp(IpEndpoint local, int backlog, out StackError error, bool v6Only = false)
+    {
+        var listener = new TcpListener(_tcp, backlog, v6Only, local.Address.IsV6 ? AddressFamily.InterNetworkV6 : AddressFamily.InterNetwork);
+        error = _tcp.Listen(listener, local);
+        return error == StackError.None ? listener : null;
+    }
+
+    /// <summary>
+    /// Starts a TCP connection to <paramref name="remote"/> (the handshake completes in later polls;
+    /// watch <see cref="TcpConnection.StateChanged"/>). A local address and port may be given; 0 picks one.
+    /// Errors: NetworkUnreachable, AddressNotAvailable, AddressInUse, NoBufferSpace (connection limit).
+    /// </summary>
+    public TcpConnection? ConnectTcp(IpEndpoint remote, out StackError error, IpAddress? localAddress = null, ushort localPort = 0)
+    {
+        var connection = new TcpConnection(_tcp, null);
+        error = _tcp.Connect(connection, remote, localAddress, localPort);
+        return error == StackError.None ? connection : null;
+    }
+
+    /// <summary>TCP connections in the table (TIME-WAIT included) and in TIME-WAIT.</summary>
+    public (int Connections, int TimeWait) TcpConnections => (_tcp.ConnectionCount, _tcp.TimeWaitCount);
 
     /// <summary>
     /// Opens an ICMP echo endpoint for <paramref name="identifier"/>; null when another endpoint

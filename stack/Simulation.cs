@@ -85,6 +85,16 @@ public sealed class Simulation
         throw new InvalidOperationException("Simulation did not settle: a stack keeps reporting work at the same instant.");
     }
 
+    /// <summary>Moves the clock to <paramref name="to"/> and tells every stack (see <see cref="NetworkStack.SetTime"/>).</summary>
+    public void AdvanceTo(Instant to)
+    {
+        Clock.AdvanceTo(to);
+        foreach (NetworkStack stack in _stacks)
+        {
+            stack.SetTime(Clock.Now);
+        }
+    }
+
     /// <summary>Runs until <paramref name="condition"/> holds or <paramref name="timeout"/> of virtual time passes; true if it held.</summary>
     public bool RunUntil(Func<bool> condition, TimeSpan timeout)
     {
@@ -100,12 +110,12 @@ public sealed class Simulation
 
             if (next >= end || next == Instant.MaxValue)
             {
-                Clock.AdvanceTo(end);
+                AdvanceTo(end);
                 Settle();
                 return condition();
             }
 
-            Clock.AdvanceTo(next);
+            AdvanceTo(next);
         }
     }
 

@@ -154,6 +154,60 @@ public enum Counter
 
     /// <summary>Segments received while no TCP engine is attached.</summary>
     TcpNoEngine,
+    /// <summary>TCP segments received.</summary>
+    TcpReceived,
+    /// <summary>TCP segments sent.</summary>
+    TcpSent,
+    /// <summary>Dropped: shorter than 20 bytes.</summary>
+    TcpTruncated,
+    /// <summary>Dropped: data offset below 5 or beyond the segment.</summary>
+    TcpBadHeaderLength,
+    /// <summary>Dropped: checksum.</summary>
+    TcpBadChecksum,
+    /// <summary>Dropped: sent to a broadcast or multicast address.</summary>
+    TcpToGroup,
+    /// <summary>No connection or listener: answered with RST (RFC 9293 3.10.7.1).</summary>
+    TcpNoConnection,
+    /// <summary>RST segments sent.</summary>
+    TcpResetsSent,
+    /// <summary>RST segments that reset a connection.</summary>
+    TcpResetsReceived,
+    /// <summary>Dropped: sequence number outside the receive window (answered with an ACK unless RST).</summary>
+    TcpOutOfWindow,
+    /// <summary>Dropped: ACK of data never sent (answered with an ACK).</summary>
+    TcpAckOfUnsentData,
+    /// <summary>Challenge ACKs sent (RFC 5961).</summary>
+    TcpChallengeAcks,
+    /// <summary>Challenge ACKs not sent: the per-stack rate limit was reached.</summary>
+    TcpChallengeAcksRateLimited,
+    /// <summary>Dropped: out-of-order data (no reassembly queue yet; answered with a duplicate ACK).</summary>
+    TcpOutOfOrderDropped,
+    /// <summary>Connections opened actively (connect).</summary>
+    TcpActiveOpens,
+    /// <summary>Connections opened passively (accepted handshakes).</summary>
+    TcpPassiveOpens,
+    /// <summary>Connections that reached ESTABLISHED.</summary>
+    TcpEstablished,
+    /// <summary>Segments retransmitted after a retransmission timeout.</summary>
+    TcpRetransmits,
+    /// <summary>Retransmission timeouts.</summary>
+    TcpTimeouts,
+    /// <summary>Connections aborted after too many retransmissions.</summary>
+    TcpTimeoutAborts,
+    /// <summary>Dropped SYN: the listener's accept queue was full (the client retries).</summary>
+    TcpListenOverflow,
+    /// <summary>Dropped SYN: the listener's SYN queue was full.</summary>
+    TcpSynQueueOverflow,
+    /// <summary>Dropped: the stack's connection limit was reached.</summary>
+    TcpConnectionLimit,
+    /// <summary>Connections that entered TIME-WAIT.</summary>
+    TcpTimeWaits,
+    /// <summary>Connections reset because data arrived after the application closed (RFC 9293 3.10.7.4).</summary>
+    TcpAbortOnData,
+    /// <summary>Connections reset by close with unread data (RFC 1122 4.2.2.13).</summary>
+    TcpAbortOnClose,
+    /// <summary>Zero-window probes sent.</summary>
+    TcpWindowProbes,
 
     /// <summary>Dropped on output: no route to the destination.</summary>
     OutputNoRoute,

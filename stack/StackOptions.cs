@@ -59,6 +59,52 @@ public sealed class StackOptions
     /// <summary>Packets handled per Poll before yielding (default 4096), so one Poll stays short.</summary>
     public int PollBudget { get; set; } = 4096;
 
+    /// <summary>TCP settings.</summary>
+    public TcpSettings Tcp { get; } = new();
+
     /// <summary>Seed for the stack's randomness (ephemeral ports, IP IDs); null = unpredictable. Set it for reproducible tests.</summary>
     public int? RandomSeed { get; set; }
+}
+
+/// <summary>TCP configuration of one stack (defaults follow Linux where it has one).</summary>
+public sealed class TcpSettings
+{
+    /// <summary>Send buffer per connection (default 256 KiB).</summary>
+    public int SendBufferSize { get; set; } = 256 * 1024;
+
+    /// <summary>Receive buffer per connection (default 256 KiB); sets the window scale this stack offers.</summary>
+    public int ReceiveBufferSize { get; set; } = 256 * 1024;
+
+    /// <summary>Largest backlog a listener may ask for (default 4096, Linux SOMAXCONN).</summary>
+    public int MaxBacklog { get; set; } = 4096;
+
+    /// <summary>Connections per stack, TIME-WAIT included (default 65536).</summary>
+    public int MaxConnections { get; set; } = 65536;
+
+    /// <summary>TIME-WAIT duration, 2*MSL (default 60 s, as Linux).</summary>
+    public TimeSpan TimeWaitDuration { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Initial retransmission timeout (RFC 6298 2.1: 1 s).</summary>
+    public TimeSpan InitialRto { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Minimum retransmission timeout (default 200 ms, as Linux).</summary>
+    public TimeSpan MinRto { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Maximum retransmission timeout (default 120 s, as Linux).</summary>
+    public TimeSpan MaxRto { get; set; } = TimeSpan.FromSeconds(120);
+
+    /// <summary>Retransmissions of data before the connection is aborted with TimedOut (default 15, Linux tcp_retries2).</summary>
+    public int MaxRetransmissions { get; set; } = 15;
+
+    /// <summary>SYN retransmissions before connect fails with TimedOut (default 6, Linux tcp_syn_retries).</summary>
+    public int MaxSynRetransmissions { get; set; } = 6;
+
+    /// <summary>SYN-ACK retransmissions for a half-open connection (default 5, Linux tcp_synack_retries).</summary>
+    public int MaxSynAckRetransmissions { get; set; } = 5;
+
+    /// <summary>Delayed-ACK timer (default 40 ms, as Linux's minimum).</summary>
+    public TimeSpan DelayedAck { get; set; } = TimeSpan.FromMilliseconds(40);
+
+    /// <summary>Challenge ACKs per second per stack (RFC 5961 7; default 1000, Linux tcp_challenge_ack_limit).</summary>
+    public int ChallengeAcksPerSecond { get; set; } = 1000;
 }

@@ -118,6 +118,8 @@ public sealed class StackRunner : IDisposable
         {
             while (!_stopping)
             {
+                // Application work runs at the current time, not the time of the last poll.
+                _stack.SetTime(Now);
                 while (_work.Reader.TryRead(out Action<NetworkStack>? action))
                 {
                     action(_stack);

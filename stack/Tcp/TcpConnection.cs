@@ -1,0 +1,882 @@
+// RFC 9293 3.10: the connection state machine. Every state change goes through SetState; segment
+// arrival is handled in one place (OnSegment) in the order of RFC 9293 3.10.7.
+using TunStack.Ip;
+using TunStack.Storage;
+using TunStack.Wire;
+
+namespace TunStack.Tcp;
+
+/// <summary>
+/// One TCP connection: the core's stream socket, which the sockets facade wraps. Use it only on the
+/// stack's owner thread. Data written with <see cref="Send"/> is buffered and sent as the peer's
+/// window allows; data received in order is buffered for <see cref="Receive"/>.
+/// </summary>
+public sealed class TcpConnection
+{
+    private const int MinSendMss = 48; // Linux tcp_min_snd_mss (CVE-2019-11477)
+
+    private readonly TcpLayer _layer;
+    private readonly RingBuffer _sendBuffer;
+    private readonly RingBuffer _receiveBuffer;
+    private readonly TimerEntry _retransmitTimer;
+    private readonly TimerEntry _delayedAckTimer;
+    private readonly TimerEntry _timeWaitTimer;
+
+    // RFC 9293 3.3.1 send and receive sequence variables.
+    private SeqNumber _iss, _sndUna, _sndNxt, _sndWl1, _sndWl2, _irs, _rcvNxt;
+    private uint _sndWnd;
+    private int _sndShift, _rcvShift;
+    private bool _windowScaling;
+    private int _mss = 536;
+    private SeqNumber _advertisedRight;
+
+    // Closing: FIN queued by the application, sent at _finSeq, acknowledged.
+    private bool _finQueued, _finSent, _finAcked, _finReceived, _applicationClosed;
+    private SeqNumber _finSeq;
+
+    // RFC 6298: RTT estimation with Karn's algorithm, backoff, retry count.
+    private TimeSpan _srtt, _rttvar, _rto;
+    private bool _hasRtt;
+    private bool _timing;
+    private SeqNumber _timedSeq;
+    private Instant _timedAt;
+    private int _retries;
+    private int _unackedSegments;
+
+    internal TcpConnection(TcpLayer layer, TcpListener? listener)
+    {
+        _layer = layer;
+        Listener = listener;
+        _sendBuffer = new RingBuffer(layer.Settings.SendBufferSize);
+        _receiveBuffer = new RingBuffer(layer.Settings.ReceiveBufferSize);
+        _retransmitTimer = new TimerEntry(OnRetransmitTimeout);
+        _delayedAckTimer = new TimerEntry(_ => SendAck());
+        _timeWaitTimer = new TimerEntry(_ => SetState(TcpState.Closed));
+        _rto = layer.Settings.InitialRto;
+        while ((layer.Settings.ReceiveBufferSize >> _rcvShift) > 65535 && _rcvShift < TcpOptions.MaxWindowScale)
+        {
+            _rcvShift++;
+        }
+    }
+
+    /// <summary>The connection's addresses and ports.</summary>
+    public TcpTuple Tuple { get; private set; }
+
+    /// <summary>The RFC 9293 state.</summary>
+    public TcpState State { get; private set; } = TcpState.Closed;
+
+    /// <summary>Why the connection failed (ConnectionRefused, ConnectionReset, TimedOut, ...), or None.</summary>
+    public StackError Error { get; private set; }
+
+    /// <summary>Bytes received and not yet read.</summary>
+    public int Available => _receiveBuffer.Count;
+
+    /// <summary>Room left in the send buffer.</summary>
+    public int SendSpace => _sendBuffer.Free;
+
+    /// <summary>True once the peer's FIN has been received (reads return 0 after the buffer drains).</summary>
+    public bool PeerClosed => _finReceived;
+
+    /// <summary>Disable Nagle's algorithm (TCP_NODELAY).</summary>
+    public bool NoDelay { get; set; }
+
+    /// <summary>The effective send MSS.</summary>
+    public int Mss => _mss;
+
+    /// <summary>Smoothed RTT (RFC 6298), zero before the first sample.</summary>
+    public TimeSpan SmoothedRtt => _srtt;
+
+    /// <summary>The current retransmission timeout.</summary>
+    public TimeSpan RetransmissionTimeout => _rto;
+
+    /// <summary>Called on the owner thread when data (or the peer's FIN) can be read.</summary>
+    public Action? Readable { get; set; }
+
+    /// <summary>Called on the owner thread when send space frees up.</summary>
+    public Action? Writable { get; set; }
+
+    /// <summary>Called on the owner thread after every state change.</summary>
+    public Action<TcpState>? StateChanged { get; set; }
+
+    internal TcpListener? Listener { get; set; }
+
+    /// <summary>
+    /// Appends data to the send buffer and sends what the window allows. Returns the bytes taken
+    /// (0 when the buffer is full: try again when <see cref="Writable"/> fires), or an error:
+    /// NotConnected before the handshake completes, Closed after Shutdown/Close, or the error that ended the connection.
+    /// </summary>
+    public int Send(ReadOnlySpan<byte> data, out StackError error)
+    {
+        error = StackError.None;
+        if (Error != StackError.None)
+        {
+            error = Error;
+            return 0;
+        }
+
+        if (_finQueued || _applicationClosed)
+        {
+            error = StackError.Closed;
+            return 0;
+        }
+
+        if (State is not (TcpState.Established or TcpState.CloseWait))
+        {
+            error = State is TcpState.SynSent or TcpState.SynReceived ? StackError.WouldBlock : StackError.NotConnected;
+            return 0;
+        }
+
+        int n = Math.Min(data.Length, _sendBuffer.Free);
+        _sendBuffer.TryWrite(data[..n]);
+        Output();
+        return n;
+    }
+
+    /// <summary>
+    /// Reads received data. Returns the bytes read; 0 with <paramref name="error"/> None means the
+    /// peer closed and everything has been read (EOF); WouldBlock means nothing is waiting yet.
+    /// </summary>
+    public int Receive(Span<byte> buffer, out StackError error, bool peek = false)
+    {
+        error = StackError.None;
+        int n = peek ? _receiveBuffer.Peek(buffer) : _receiveBuffer.Read(buffer);
+        if (n > 0)
+        {
+            if (!peek)
+            {
+                MaybeSendWindowUpdate();
+            }
+
+            return n;
+        }
+
+        if (Error != StackError.None)
+        {
+            error = Error;
+        }
+        else if (!_finReceived)
+        {
+            error = State is TcpState.Closed ? StackError.NotConnected : StackError.WouldBlock;
+        }
+
+        return 0;
+    }
+
+    /// <summary>Sends FIN after the buffered data; reading goes on (shutdown(SHUT_WR)).</summary>
+    public void Shutdown()
+    {
+        if (State is TcpState.Established or TcpState.CloseWait or TcpState.SynReceived && !_finQueued)
+        {
+            _finQueued = true;
+            Output();
+        }
+        else if (State == TcpState.SynSent)
+        {
+            SetState(TcpState.Closed);
+        }
+    }
+
+    /// <summary>
+    /// Closes: graceful (FIN after buffered data) unless received data is unread, in which case
+    /// the connection is reset (RFC 1122 4.2.2.13). Data arriving later is answered with RST.
+    /// </summary>
+    public void Close()
+    {
+        if (_applicationClosed)
+        {
+            return;
+        }
+
+        _applicationClosed = true;
+        if (_receiveBuffer.Count > 0 && State is not (TcpState.Closed or TcpState.TimeWait))
+        {
+            _layer.Counters.Increment(Counter.TcpAbortOnClose);
+            Abort();
+            return;
+        }
+
+        Shutdown();
+    }
+
+    /// <summary>Resets the connection at once (linger 0): RST to the peer, buffers dropped.</summary>
+    public void Abort()
+    {
+        _applicationClosed = true;
+        if (State is TcpState.SynReceived or TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2 or TcpState.CloseWait)
+        {
+            _layer.Send(Tuple, _sndNxt, default, TcpFlags.Rst, 0, TcpOptions.None, null, 0, 0);
+        }
+
+        SetState(TcpState.Closed);
+    }
+
+    internal void StartActive(TcpTuple tuple, SeqNumber iss)
+    {
+        Tuple = tuple;
+        _iss = iss;
+        _sndUna = iss;
+        _sndNxt = iss + 1;
+        _mss = Math.Max(MinSendMss, DefaultMss(tuple.Remote.Address));
+        SetState(TcpState.SynSent);
+        SendSyn(ack: false);
+        ArmRetransmit();
+    }
+
+    // RFC 9293 3.10.7.2 (LISTEN) for the listener: a SYN opens a connection in SYN-RECEIVED.
+    internal void StartPassive(TcpTuple tuple, TcpSegment syn, SeqNumber iss)
+    {
+        Tuple = tuple;
+        _iss = iss;
+        _irs = syn.SequenceNumber;
+        _rcvNxt = _irs + 1;
+        _sndUna = iss;
+        _sndNxt = iss + 1;
+        ApplySynOptions(syn);
+        _sndWnd = syn.Window; // RFC 7323 2.2: the window in a SYN is never scaled
+        _sndWl1 = syn.SequenceNumber;
+        _sndWl2 = syn.AcknowledgmentNumber;
+        SetState(TcpState.SynReceived);
+        SendSyn(ack: true);
+        ArmRetransmit();
+    }
+
+    private static int DefaultMss(IpAddress remote) => remote.IsV6 ? 1220 : 536; // RFC 9293 3.7.1
+
+    private void ApplySynOptions(TcpSegment syn)
+    {
+        TcpOptions options = TcpOptions.Parse(syn.Options);
+        int ours = _layer.MssFor(Tuple.Remote.Address);
+        // RFC 9293 3.7.1: an MSS of 0 is ignored (default used); tiny values are clamped up.
+        int theirs = options.Mss == 0 ? DefaultMss(Tuple.Remote.Address) : options.Mss;
+        _mss = Math.Max(MinSendMss, Math.Min(ours, theirs));
+        // RFC 7323 2.2: window scaling only when both SYNs carry the option.
+        _windowScaling = options.WindowScale >= 0;
+        _sndShift = _windowScaling ? options.WindowScale : 0;
+        if (!_windowScaling)
+        {
+            _rcvShift = 0;
+        }
+    }
+
+    private void SendSyn(bool ack)
+    {
+        TcpOptions options = TcpOptions.None;
+        options.Mss = (ushort)_layer.MssFor(Tuple.Remote.Address);
+        if (!ack || _windowScaling)
+        {
+            options.WindowScale = (sbyte)_rcvShift;
+        }
+
+        _layer.Send(Tuple, _iss, ack ? _rcvNxt : default, ack ? TcpFlags.Syn | TcpFlags.Ack : TcpFlags.Syn, (ushort)Math.Min(_receiveBuffer.Free, 65535), options, null, 0, 0);
+    }
+
+    /// <summary>RFC 9293 3.10.7: SEGMENT ARRIVES, for a connection in any state but LISTEN.</summary>
+    internal void OnSegment(TcpSegment seg)
+    {
+        TcpFlags flags = seg.Flags;
+        if (State == TcpState.SynSent)
+        {
+            OnSegmentInSynSent(seg);
+            return;
+        }
+
+        // First: the sequence number acceptability test (RFC 9293 3.10.7.4, four cases).
+        int length = seg.SegmentLength;
+        uint window = ReceiveWindow;
+        bool acceptable = length == 0
+            ? window == 0 ? seg.SequenceNumber == _rcvNxt : seg.SequenceNumber.IsInWindow(_rcvNxt, window)
+            : window != 0 && (seg.SequenceNumber.IsInWindow(_rcvNxt, window) || (seg.SequenceNumber + (length - 1)).IsInWindow(_rcvNxt, window));
+        if (!acceptable)
+        {
+            _layer.Counters.Increment(Counter.TcpOutOfWindow);
+            if ((flags & TcpFlags.Rst) == 0)
+            {
+                if (State == TcpState.TimeWait && (flags & TcpFlags.Fin) != 0)
+                {
+                    RestartTimeWait();
+                }
+
+                SendAck();
+            }
+
+            return;
+        }
+
+        // Second: RST (RFC 5961 3.2): exactly RCV.NXT resets; elsewhere in the window draws a challenge ACK.
+        if ((flags & TcpFlags.Rst) != 0)
+        {
+            if (seg.SequenceNumber != _rcvNxt)
+            {
+                if (_layer.TryChallengeAck())
+                {
+                    SendAck();
+                }
+
+                return;
+            }
+
+            _layer.Counters.Increment(Counter.TcpResetsReceived);
+            if (State == TcpState.SynReceived && Listener is not null)
+            {
+                // A passive open returns to LISTEN: this half-open connection just goes away.
+                SetState(TcpState.Closed);
+                return;
+            }
+
+            Fail(State is TcpState.SynReceived ? StackError.ConnectionRefused : State is TcpState.Closing or TcpState.LastAck or TcpState.TimeWait ? StackError.None : StackError.ConnectionReset);
+            return;
+        }
+
+        // Fourth: SYN in a synchronized state (RFC 5961 4.2): a challenge ACK, never a reset.
+        if ((flags & TcpFlags.Syn) != 0)
+        {
+            if (State == TcpState.SynReceived && seg.SequenceNumber == _irs)
+            {
+                SendSyn(ack: true); // the peer retransmitted its SYN: repeat our SYN-ACK
+                return;
+            }
+
+            if (_layer.TryChallengeAck())
+            {
+                SendAck();
+            }
+
+            return;
+        }
+
+        // Fifth: the ACK field.
+        if ((flags & TcpFlags.Ack) == 0)
+        {
+            return;
+        }
+
+        if (!ProcessAck(seg))
+        {
+            return;
+        }
+
+        // Seventh: segment text.
+        ReadOnlySpan<byte> payload = seg.Payload;
+        SeqNumber seq = seg.SequenceNumber;
+        if (payload.Length > 0 && State is TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2)
+        {
+            if (_applicationClosed)
+            {
+                // Nobody will read it: reset (RFC 9293 3.10.7.4 / RFC 1122 4.2.2.13, as Linux).
+                _layer.Counters.Increment(Counter.TcpAbortOnData);
+                _layer.Send(Tuple, _sndNxt, default, TcpFlags.Rst, 0, TcpOptions.None, null, 0, 0);
+                Fail(StackError.ConnectionReset);
+                return;
+            }
+
+            if (seq != _rcvNxt)
+            {
+                // Starts before RCV.NXT: trim the part already received; after it: out of order.
+                int already = _rcvNxt - seq;
+                if (already <= 0)
+                {
+                    _layer.Counters.Increment(Counter.TcpOutOfOrderDropped);
+                    SendAck();
+                    return;
+                }
+
+                payload = already < payload.Length ? payload[already..] : ReadOnlySpan<byte>.Empty;
+                seq = _rcvNxt;
+            }
+
+            int taken = Math.Min(payload.Length, _receiveBuffer.Free);
+            if (taken > 0)
+            {
+                _receiveBuffer.TryWrite(payload[..taken]);
+                _rcvNxt += taken;
+                Readable?.Invoke();
+            }
+
+            // RFC 9293 3.8.6.3 / RFC 1122 4.2.3.2: ACK at least every second full segment, else within the delayed-ACK time.
+            if (++_unackedSegments >= 2 || taken < payload.Length || (flags & TcpFlags.Psh) != 0 && taken < _mss)
+            {
+                SendAck();
+            }
+            else
+            {
+                _layer.Timers.Schedule(_delayedAckTimer, _layer.Now + _layer.Settings.DelayedAck);
+            }
+
+            if (taken < payload.Length)
+            {
+                return; // the rest did not fit; the FIN (if any) waits too
+            }
+        }
+
+        // Eighth: FIN.
+        if ((flags & TcpFlags.Fin) != 0 && seq + payload.Length == _rcvNxt && !_finReceived)
+        {
+            _finReceived = true;
+            _rcvNxt += 1;
+            SendAck();
+            Readable?.Invoke();
+            switch (State)
+            {
+                case TcpState.SynReceived:
+                case TcpState.Established:
+                    SetState(TcpState.CloseWait);
+                    break;
+                case TcpState.FinWait1:
+                    SetState(_finAcked ? TcpState.TimeWait : TcpState.Closing);
+                    break;
+                case TcpState.FinWait2:
+                    SetState(TcpState.TimeWait);
+                    break;
+            }
+        }
+        else if ((flags & TcpFlags.Fin) != 0 && State == TcpState.TimeWait)
+        {
+            SendAck();
+            RestartTimeWait();
+        }
+
+        Output();
+    }
+
+    // RFC 9293 3.10.7.3: SYN-SENT.
+    private void OnSegmentInSynSent(TcpSegment seg)
+    {
+        TcpFlags flags = seg.Flags;
+        bool hasAck = (flags & TcpFlags.Ack) != 0;
+        if (hasAck && (seg.AcknowledgmentNumber <= _iss || seg.AcknowledgmentNumber > _sndNxt))
+        {
+            if ((flags & TcpFlags.Rst) == 0)
+            {
+                _layer.Send(Tuple, seg.AcknowledgmentNumber, default, TcpFlags.Rst, 0, TcpOptions.None, null, 0, 0);
+            }
+
+            return;
+        }
+
+        if ((flags & TcpFlags.Rst) != 0)
+        {
+            // RFC 9293: a RST is acceptable here only if it acknowledges our SYN: connection refused.
+            if (hasAck)
+            {
+                _layer.Counters.Increment(Counter.TcpResetsReceived);
+                Fail(StackError.ConnectionRefused);
+            }
+
+            return;
+        }
+
+        if ((flags & TcpFlags.Syn) == 0)
+        {
+            return;
+        }
+
+        _irs = seg.SequenceNumber;
+        _rcvNxt = _irs + 1;
+        ApplySynOptions(seg);
+        _sndWnd = seg.Window;
+        _sndWl1 = seg.SequenceNumber;
+        _sndWl2 = seg.AcknowledgmentNumber;
+        if (hasAck)
+        {
+            _sndUna = seg.AcknowledgmentNumber;
+            TakeRttSample(seg.AcknowledgmentNumber);
+            _layer.Timers.Cancel(_retransmitTimer);
+            _retries = 0;
+            SetState(TcpState.Established);
+            SendAck();
+            Output();
+        }
+        else
+        {
+            // Simultaneous open (RFC 9293 3.5, figure 8): SYN-RECEIVED, answer with SYN-ACK.
+            SetState(TcpState.SynReceived);
+            SendSyn(ack: true);
+        }
+    }
+
+    // RFC 9293 3.10.7.4, fifth check. Returns false when the segment is to be dropped.
+    private bool ProcessAck(TcpSegment seg)
+    {
+        SeqNumber ack = seg.AcknowledgmentNumber;
+        if (State == TcpState.SynReceived)
+        {
+            if (!(ack > _sndUna && ack <= _sndNxt))
+            {
+                _layer.Send(Tuple, ack, default, TcpFlags.Rst, 0, TcpOptions.None, null, 0, 0);
+                return false;
+            }
+
+            if (Listener is not null && !Listener.CanAccept)
+            {
+                // Accept queue full (Linux, tcp_abort_on_overflow=0): ignore the ACK; our SYN-ACK
+                // is retransmitted and the handshake completes once there is room.
+                _layer.Counters.Increment(Counter.TcpListenOverflow);
+                return false;
+            }
+
+            _sndWnd = (uint)seg.Window << _sndShift;
+            _sndWl1 = seg.SequenceNumber;
+            _sndWl2 = ack;
+            SetState(TcpState.Established);
+        }
+
+        // RFC 5961 5.2: an ACK outside [SND.UNA - MAX.SND.WND, SND.NXT] draws an ACK and is dropped.
+        if (ack > _sndNxt)
+        {
+            _layer.Counters.Increment(Counter.TcpAckOfUnsentData);
+            SendAck();
+            return false;
+        }
+
+        if (ack > _sndUna)
+        {
+            int acked = ack - _sndUna;
+            int dataAcked = acked;
+            if (_sndUna == _iss)
+            {
+                dataAcked--; // our SYN
+            }
+
+            if (_finSent && ack == _finSeq + 1)
+            {
+                _finAcked = true;
+                dataAcked--;
+            }
+
+            _sendBuffer.Skip(Math.Max(0, dataAcked));
+            _sndUna = ack;
+            TakeRttSample(ack);
+            _retries = 0;
+            if (_sndUna == _sndNxt)
+            {
+                _layer.Timers.Cancel(_retransmitTimer);
+            }
+            else
+            {
+                ArmRetransmit(restart: true);
+            }
+
+            if (dataAcked > 0)
+            {
+                Writable?.Invoke();
+            }
+        }
+
+        // RFC 9293 3.10.7.4: update the send window from this segment if it is not older.
+        if (_sndWl1 < seg.SequenceNumber || (_sndWl1 == seg.SequenceNumber && _sndWl2 <= ack))
+        {
+            _sndWnd = (uint)seg.Window << _sndShift;
+            _sndWl1 = seg.SequenceNumber;
+            _sndWl2 = ack;
+        }
+
+        if (_finAcked)
+        {
+            switch (State)
+            {
+                case TcpState.FinWait1:
+                    SetState(TcpState.FinWait2);
+                    break;
+                case TcpState.Closing:
+                    SetState(TcpState.TimeWait);
+                    break;
+                case TcpState.LastAck:
+                    SetState(TcpState.Closed);
+                    return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Sends what the window and Nagle allow, then a FIN when closing and everything is sent.</summary>
+    private void Output()
+    {
+        if (State is not (TcpState.Established or TcpState.CloseWait or TcpState.FinWait1 or TcpState.Closing or TcpState.LastAck))
+        {
+            return;
+        }
+
+        while (true)
+        {
+            int sent = _sndNxt - _sndUna - (_finSent ? 1 : 0);
+            int unsent = _sendBuffer.Count - sent;
+            long usable = (long)_sndWnd - (_sndNxt - _sndUna);
+            if (unsent > 0 && !_finSent)
+            {
+                int length = (int)Math.Min(Math.Min(_mss, unsent), Math.Max(0, usable));
+                if (length <= 0)
+                {
+                    if (_sndWnd == 0 && _sndNxt == _sndUna)
+                    {
+                        ArmRetransmit(); // the persist timer: a zero-window probe follows
+                    }
+
+                    return;
+                }
+
+                // RFC 1122 4.2.3.4 / RFC 896: with data in flight, hold a small segment unless NoDelay.
+                if (length < _mss && _sndNxt != _sndUna && !NoDelay)
+                {
+                    return;
+                }
+
+                bool last = length == unsent;
+                _layer.Send(Tuple, _sndNxt, _rcvNxt, TcpFlags.Ack | (last ? TcpFlags.Psh : 0), AdvertisedWindow(), TcpOptions.None, _sendBuffer, sent, length);
+                AckSent();
+                if (!_timing)
+                {
+                    _timing = true;
+                    _timedSeq = _sndNxt;
+                    _timedAt = _layer.Now;
+                }
+
+                _sndNxt += length;
+                ArmRetransmit();
+                continue;
+            }
+
+            if (_finQueued && !_finSent && unsent == 0)
+            {
+                _finSeq = _sndNxt;
+                _finSent = true;
+                _layer.Send(Tuple, _sndNxt, _rcvNxt, TcpFlags.Fin | TcpFlags.Ack, AdvertisedWindow(), TcpOptions.None, null, 0, 0);
+                AckSent();
+                _sndNxt += 1;
+                ArmRetransmit();
+                if (State == TcpState.Established)
+                {
+                    SetState(TcpState.FinWait1);
+                }
+                else if (State == TcpState.CloseWait)
+                {
+                    SetState(TcpState.LastAck);
+                }
+            }
+
+            return;
+        }
+    }
+
+    // RFC 6298 5: on expiry retransmit the earliest unacknowledged segment, back off, restart.
+    private void OnRetransmitTimeout(Instant now)
+    {
+        if (State is TcpState.Closed or TcpState.TimeWait or TcpState.Listen)
+        {
+            return;
+        }
+
+        int limit = State switch
+        {
+            TcpState.SynSent => _layer.Settings.MaxSynRetransmissions,
+            TcpState.SynReceived => _layer.Settings.MaxSynAckRetransmissions,
+            _ => _layer.Settings.MaxRetransmissions,
+        };
+        if (_retries >= limit)
+        {
+            _layer.Counters.Increment(Counter.TcpTimeoutAborts);
+            if (State == TcpState.SynReceived && Listener is not null)
+            {
+                SetState(TcpState.Closed);
+                return;
+            }
+
+            Fail(StackError.TimedOut);
+            return;
+        }
+
+        _retries++;
+        _layer.Counters.Increment(Counter.TcpTimeouts);
+        _rto = TimeSpan.FromTicks(Math.Min(_rto.Ticks * 2, _layer.Settings.MaxRto.Ticks)); // RFC 6298 5.5
+        _timing = false; // Karn: no RTT sample from retransmitted data
+        switch (State)
+        {
+            case TcpState.SynSent:
+                SendSyn(ack: false);
+                break;
+            case TcpState.SynReceived:
+                SendSyn(ack: true);
+                break;
+            default:
+                if (_sndWnd == 0 && _sndNxt == _sndUna && _sendBuffer.Count > 0 && !_finSent)
+                {
+                    // RFC 9293 3.8.6.1: probe a zero window with one byte.
+                    _layer.Counters.Increment(Counter.TcpWindowProbes);
+                    _layer.Send(Tuple, _sndNxt, _rcvNxt, TcpFlags.Ack, AdvertisedWindow(), TcpOptions.None, _sendBuffer, 0, 1);
+                    _retries = 0; // a probed zero window is not a dead peer
+                    break;
+                }
+
+                // Go back to SND.UNA and send again (the FIN too, if it was lost).
+                _layer.Counters.Increment(Counter.TcpRetransmits);
+                _sndNxt = _sndUna;
+                if (_finSent && !_finAcked)
+                {
+                    _finSent = false;
+                }
+
+                uint savedWindow = _sndWnd;
+                _sndWnd = Math.Max(_sndWnd, (uint)_mss); // at least one segment goes out
+                Output();
+                _sndWnd = savedWindow;
+                break;
+        }
+
+        ArmRetransmit(restart: true);
+    }
+
+    internal void OnIcmpError(StackError error, SeqNumber quotedSequence)
+    {
+        // RFC 5927 4.1: accept the error only if the quoted sequence number is in flight.
+        if (!quotedSequence.IsBetweenInclusive(_sndUna, _sndNxt - 1) && !(State == TcpState.SynSent && quotedSequence == _iss))
+        {
+            return;
+        }
+
+        // RFC 1122 4.2.3.9: hard errors abort a connection still opening; otherwise they are soft.
+        if (State == TcpState.SynSent && error is StackError.ConnectionRefused or StackError.HostUnreachable or StackError.NetworkUnreachable or StackError.ProtocolUnreachable)
+        {
+            Fail(error == StackError.ProtocolUnreachable ? StackError.ConnectionRefused : error);
+        }
+    }
+
+    private void TakeRttSample(SeqNumber ack)
+    {
+        if (!_timing || ack <= _timedSeq)
+        {
+            return;
+        }
+
+        _timing = false;
+        TimeSpan r = _layer.Now - _timedAt;
+        if (!_hasRtt)
+        {
+            // RFC 6298 2.2.
+            _srtt = r;
+            _rttvar = r / 2;
+            _hasRtt = true;
+        }
+        else
+        {
+            // RFC 6298 2.3 with alpha = 1/8, beta = 1/4.
+            _rttvar = (_rttvar * 3 / 4) + (Abs(_srtt - r) / 4);
+            _srtt = (_srtt * 7 / 8) + (r / 8);
+        }
+
+        TimeSpan rto = _srtt + TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(1).Ticks, (_rttvar * 4).Ticks));
+        _rto = Clamp(rto, _layer.Settings.MinRto, _layer.Settings.MaxRto);
+    }
+
+    private static TimeSpan Abs(TimeSpan t) => t < TimeSpan.Zero ? -t : t;
+
+    private static TimeSpan Clamp(TimeSpan t, TimeSpan min, TimeSpan max) => t < min ? min : t > max ? max : t;
+
+    private void ArmRetransmit(bool restart = false)
+    {
+        if (restart || !_retransmitTimer.IsScheduled)
+        {
+            _layer.Timers.Schedule(_retransmitTimer, _layer.Now + _rto);
+        }
+    }
+
+    private uint ReceiveWindow => (uint)Math.Min(_receiveBuffer.Free, 65535 << _rcvShift);
+
+    private ushort AdvertisedWindow()
+    {
+        uint window = ReceiveWindow;
+        _advertisedRight = _rcvNxt + (int)(window >> _rcvShift << _rcvShift);
+        return (ushort)(window >> _rcvShift);
+    }
+
+    private void AckSent()
+    {
+        _unackedSegments = 0;
+        _layer.Timers.Cancel(_delayedAckTimer);
+    }
+
+    private void SendAck()
+    {
+        if (State is TcpState.Closed or TcpState.Listen or TcpState.SynSent)
+        {
+            return;
+        }
+
+        _layer.Send(Tuple, _sndNxt, _rcvNxt, TcpFlags.Ack, AdvertisedWindow(), TcpOptions.None, null, 0, 0);
+        AckSent();
+    }
+
+    // RFC 1122 4.2.3.3 (receiver SWS avoidance): announce a larger window only once it has grown
+    // by at least min(MSS, half the buffer).
+    private void MaybeSendWindowUpdate()
+    {
+        if (State is not (TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2))
+        {
+            return;
+        }
+
+        int growth = (_rcvNxt + (int)ReceiveWindow) - _advertisedRight;
+        if (growth >= Math.Min(_mss, _receiveBuffer.Capacity / 2))
+        {
+            SendAck();
+        }
+    }
+
+    private void RestartTimeWait() => _layer.Timers.Schedule(_timeWaitTimer, _layer.Now + _layer.Settings.TimeWaitDuration);
+
+    private void Fail(StackError error)
+    {
+        Error = error;
+        SetState(TcpState.Closed);
+        Readable?.Invoke();
+        Writable?.Invoke();
+    }
+
+    /// <summary>The one place state changes (ARCHITECTURE rule 5): counts, arms and cancels timers, notifies.</summary>
+    private void SetState(TcpState next)
+    {
+        TcpState previous = State;
+        if (previous == next)
+        {
+            return;
+        }
+
+        State = next;
+        switch (next)
+        {
+            case TcpState.Established:
+                _layer.Counters.Increment(Counter.TcpEstablished);
+                if (previous == TcpState.SynReceived)
+                {
+                    _layer.Timers.Cancel(_retransmitTimer);
+                    _retries = 0;
+                    Listener?.OnEstablished(this);
+                }
+
+                break;
+            case TcpState.TimeWait:
+                _layer.Counters.Increment(Counter.TcpTimeWaits);
+                _layer.TimeWaitCount++;
+                _layer.Timers.Cancel(_retransmitTimer);
+                _layer.Timers.Cancel(_delayedAckTimer);
+                RestartTimeWait();
+                break;
+            case TcpState.Closed:
+                if (previous == TcpState.TimeWait)
+                {
+                    _layer.TimeWaitCount--;
+                }
+
+                _layer.Timers.Cancel(_retransmitTimer);
+                _layer.Timers.Cancel(_delayedAckTimer);
+                _layer.Timers.Cancel(_timeWaitTimer);
+                _layer.Unregister(this);
+                Listener?.OnClosed(this);
+                break;
+        }
+
+        StateChanged?.Invoke(next);
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => $"{Tuple} {State}";
+}

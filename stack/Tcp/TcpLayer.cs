@@ -1,0 +1,337 @@
+// RFC 9293: demultiplexing to connections and listeners, RSTs for segments that belong to none,
+// ISNs (RFC 6528), segment output, and ICMP errors checked as RFC 5927 asks.
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using TunStack.Ip;
+using TunStack.Storage;
+using TunStack.Wire;
+
+namespace TunStack.Tcp;
+
+/// <summary>TCP for one stack.</summary>
+internal sealed class TcpLayer : ITransportHandler
+{
+    private readonly IpLayer _ip;
+    private readonly StackCounters _counters;
+    private readonly StackOptions _options;
+    private readonly Random _random;
+    private readonly byte[] _isnKey = new byte[32];
+    private readonly byte[] _segment = new byte[TcpSegment.MinHeaderLength + 40 + 65535];
+    private readonly Dictionary<TcpTuple, TcpConnection> _connections = new();
+    private readonly Dictionary<ushort, List<TcpListener>> _listeners = new();
+    private readonly IcmpRateLimiter _challengeAcks;
+
+    public TcpLayer(IpLayer ip, StackCounters counters, StackOptions options, TimerWheel timers, Random random)
+    {
+        _ip = ip;
+        _counters = counters;
+        _options = options;
+        Timers = timers;
+        _random = random;
+        random.NextBytes(_isnKey);
+        _challengeAcks = new IcmpRateLimiter(options.Tcp.ChallengeAcksPerSecond, options.Tcp.ChallengeAcksPerSecond);
+    }
+
+    public TimerWheel Timers { get; }
+
+    public StackCounters Counters => _counters;
+
+    public TcpSettings Settings => _options.Tcp;
+
+    public Instant Now => _ip.Now;
+
+    public int ConnectionCount => _connections.Count;
+
+    public int TimeWaitCount { get; set; }
+
+    public void Receive(in IpDatagram datagram)
+    {
+        _counters.Increment(Counter.TcpReceived);
+        if (!TcpSegment.TryCreate(datagram.Payload, out TcpSegment segment, out WireError error))
+        {
+            _counters.Increment(error == WireError.Truncated ? Counter.TcpTruncated : Counter.TcpBadHeaderLength);
+            return;
+        }
+
+        if (!segment.IsChecksumValid(PseudoHeader.Sum(datagram.Source, datagram.Destination, IpProtocol.Tcp, datagram.Payload.Length)))
+        {
+            _counters.Increment(Counter.TcpBadChecksum);
+            return;
+        }
+
+        // RFC 1122 4.2.3.10: a segment to a broadcast or multicast address is dropped.
+        if (datagram.ToBroadcastOrMulticast)
+        {
+            _counters.Increment(Counter.TcpToGroup);
+            return;
+        }
+
+        var tuple = new TcpTuple(new IpEndpoint(datagram.Destination, segment.DestinationPort), new IpEndpoint(datagram.Source, segment.SourcePort));
+        if (_connections.TryGetValue(tuple, out TcpConnection? connection))
+        {
+            connection.OnSegment(segment);
+            return;
+        }
+
+        TcpListener? listener = FindListener(datagram.Destination, segment.DestinationPort, datagram.Source);
+        if (listener is not null)
+        {
+            listener.OnSegment(tuple, segment);
+            return;
+        }
+
+        _counters.Increment(Counter.TcpNoConnection);
+        SendResetFor(tuple, segment);
+    }
+
+    /// <summary>
+    /// RFC 9293 3.10.7.1 (CLOSED): a segment with RST is dropped; with ACK the reset is
+    /// &lt;SEQ=SEG.ACK&gt;&lt;CTL=RST&gt;; otherwise &lt;SEQ=0&gt;&lt;ACK=SEG.SEQ+SEG.LEN&gt;&lt;CTL=RST,ACK&gt;.
+    /// </summary>
+    public void SendResetFor(TcpTuple tuple, TcpSegment segment)
+    {
+        if ((segment.Flags & TcpFlags.Rst) != 0)
+        {
+            return;
+        }
+
+        if ((segment.Flags & TcpFlags.Ack) != 0)
+        {
+            Send(tuple, segment.AcknowledgmentNumber, default, TcpFlags.Rst, 0, TcpOptions.None, null, 0, 0);
+        }
+        else
+        {
+            Send(tuple, default, segment.SequenceNumber + segment.SegmentLength, TcpFlags.Rst | TcpFlags.Ack, 0, TcpOptions.None, null, 0, 0);
+        }
+    }
+
+    public void ReceiveIcmpError(in IcmpError error, ReadOnlySpan<byte> quotedTransport)
+    {
+        var tuple = new TcpTuple(
+            new IpEndpoint(error.QuotedSource, BinaryPrimitives.ReadUInt16BigEndian(quotedTransport)),
+            new IpEndpoint(error.QuotedDestination, BinaryPrimitives.ReadUInt16BigEndian(quotedTransport[2..])));
+        if (_connections.TryGetValue(tuple, out TcpConnection? connection))
+        {
+            connection.OnIcmpError(error.Error, new SeqNumber(BinaryPrimitives.ReadUInt32BigEndian(quotedTransport[4..])));
+        }
+    }
+
+    private TcpListener? FindListener(IpAddress local, ushort port, IpAddress remote)
+    {
+        if (!_listeners.TryGetValue(port, out List<TcpListener>? list))
+        {
+            return null;
+        }
+
+        TcpListener? wildcard = null;
+        foreach (TcpListener l in list)
+        {
+            if (!l.AcceptsFamily(remote))
+            {
+                continue;
+            }
+
+            if (l.LocalEndpoint.Address == local)
+            {
+                return l;
+            }
+
+            if (l.LocalEndpoint.Address.IsUnspecified)
+            {
+                wildcard = l;
+            }
+        }
+
+        return wildcard;
+    }
+
+    public StackError Listen(TcpListener listener, IpEndpoint local)
+    {
+        if (!local.Address.IsUnspecified && !_ip.IsLocal(local.Address))
+        {
+            return StackError.AddressNotAvailable;
+        }
+
+        ushort port = local.Port;
+        if (port == 0 && !TryEphemeralPort(local.Address, out port))
+        {
+            return StackError.AddressNotAvailable;
+        }
+
+        if (_listeners.TryGetValue(port, out List<TcpListener>? list)
+            && list.Any(l => l.LocalEndpoint.Address.IsUnspecified || local.Address.IsUnspecified || l.LocalEndpoint.Address == local.Address))
+        {
+            return StackError.AddressInUse;
+        }
+
+        if (list is null)
+        {
+            list = new List<TcpListener>(1);
+            _listeners.Add(port, list);
+        }
+
+        listener.LocalEndpoint = new IpEndpoint(local.Address, port);
+        list.Add(listener);
+        return StackError.None;
+    }
+
+    public void StopListening(TcpListener listener)
+    {
+        if (_listeners.TryGetValue(listener.LocalEndpoint.Port, out List<TcpListener>? list))
+        {
+            list.Remove(listener);
+            if (list.Count == 0)
+            {
+                _listeners.Remove(listener.LocalEndpoint.Port);
+            }
+        }
+    }
+
+    /// <summary>Opens a connection to <paramref name="remote"/> (RFC 9293 3.10.1, active OPEN).</summary>
+    public StackError Connect(TcpConnection connection, IpEndpoint remote, IpAddress? localAddress, ushort localPort)
+    {
+        IpAddress source;
+        if (localAddress is { } given && !given.IsUnspecified)
+        {
+            source = given;
+        }
+        else
+        {
+            StackError routed = _ip.SelectSource(remote.Address, out source);
+            if (routed != StackError.None)
+            {
+                return routed;
+            }
+        }
+
+        if (localPort == 0 && !TryEphemeralPort(source, out localPort, remote))
+        {
+            return StackError.AddressNotAvailable;
+        }
+
+        var tuple = new TcpTuple(new IpEndpoint(source, localPort), remote);
+        if (_connections.ContainsKey(tuple))
+        {
+            return StackError.AddressInUse;
+        }
+
+        if (_connections.Count >= _options.Tcp.MaxConnections)
+        {
+            _counters.Increment(Counter.TcpConnectionLimit);
+            return StackError.NoBufferSpace;
+        }
+
+        _connections.Add(tuple, connection);
+        _counters.Increment(Counter.TcpActiveOpens);
+        connection.StartActive(tuple, InitialSequenceNumber(tuple));
+        return StackError.None;
+    }
+
+    /// <summary>Registers a half-open connection made by a listener; false at the connection limit.</summary>
+    public bool Register(TcpConnection connection)
+    {
+        if (_connections.Count >= _options.Tcp.MaxConnections)
+        {
+            _counters.Increment(Counter.TcpConnectionLimit);
+            return false;
+        }
+
+        _connections.Add(connection.Tuple, connection);
+        return true;
+    }
+
+    public void Unregister(TcpConnection connection)
+    {
+        if (_connections.TryGetValue(connection.Tuple, out TcpConnection? current) && current == connection)
+        {
+            _connections.Remove(connection.Tuple);
+        }
+    }
+
+    // RFC 6056 algorithm 1 over the ephemeral range; a port is free for this remote when no
+    // connection uses the 4-tuple and no listener holds it.
+    private bool TryEphemeralPort(IpAddress local, out ushort port, IpEndpoint? remote = null)
+    {
+        int first = _options.EphemeralPortFirst;
+        int count = _options.EphemeralPortLast - first + 1;
+        int start = _random.Next(count);
+        for (int i = 0; i < count; i++)
+        {
+            ushort candidate = (ushort)(first + (start + i) % count);
+            if (_listeners.ContainsKey(candidate))
+            {
+                continue;
+            }
+
+            if (remote is { } r ? !_connections.ContainsKey(new TcpTuple(new IpEndpoint(local, candidate), r)) : !_connections.Keys.Any(t => t.Local.Port == candidate))
+            {
+                port = candidate;
+                return true;
+            }
+        }
+
+        port = 0;
+        return false;
+    }
+
+    /// <summary>RFC 6528 3: ISN = M + F(localip, localport, remoteip, remoteport, secretkey), M a 4 µs clock.</summary>
+    public SeqNumber InitialSequenceNumber(TcpTuple tuple)
+    {
+        Span<byte> input = stackalloc byte[36];
+        int n = tuple.Local.Address.WriteTo(input);
+        BinaryPrimitives.WriteUInt16BigEndian(input[n..], tuple.Local.Port);
+        n += 2;
+        n += tuple.Remote.Address.WriteTo(input[n..]);
+        BinaryPrimitives.WriteUInt16BigEndian(input[n..], tuple.Remote.Port);
+        n += 2;
+        Span<byte> hash = stackalloc byte[32];
+        HMACSHA256.HashData(_isnKey, input[..n], hash);
+        uint m = (uint)(Now.Microseconds / 4);
+        return new SeqNumber(m + BinaryPrimitives.ReadUInt32BigEndian(hash));
+    }
+
+    /// <summary>RFC 5961 7: challenge ACKs are rate-limited per stack.</summary>
+    public bool TryChallengeAck()
+    {
+        if (_challengeAcks.TryTake(Now))
+        {
+            _counters.Increment(Counter.TcpChallengeAcks);
+            return true;
+        }
+
+        _counters.Increment(Counter.TcpChallengeAcksRateLimited);
+        return false;
+    }
+
+    public int MssFor(IpAddress remote) => _ip.Mtu - (remote.IsV6 ? Ipv6Packet.HeaderLength : Ipv4Packet.MinHeaderLength) - TcpSegment.MinHeaderLength;
+
+    /// <summary>Builds and sends one segment; its data comes from <paramref name="data"/> at <paramref name="offset"/>.</summary>
+    public void Send(TcpTuple tuple, SeqNumber sequence, SeqNumber acknowledgment, TcpFlags flags, ushort window, in TcpOptions options,
+        RingBuffer? data, int offset, int length)
+    {
+        int optionsLength = options.WriteTo(_segment.AsSpan(TcpSegment.MinHeaderLength));
+        int headerLength = TcpSegment.MinHeaderLength + optionsLength;
+        if (length > 0)
+        {
+            data!.Peek(_segment.AsSpan(headerLength, length), offset);
+        }
+
+        Span<byte> segment = _segment.AsSpan(0, headerLength + length);
+        new TcpHeader
+        {
+            SourcePort = tuple.Local.Port,
+            DestinationPort = tuple.Remote.Port,
+            SequenceNumber = sequence,
+            AcknowledgmentNumber = acknowledgment,
+            Flags = flags,
+            Window = window,
+        }.WriteTo(segment, optionsLength, PseudoHeader.Sum(tuple.Local.Address, tuple.Remote.Address, IpProtocol.Tcp, segment.Length));
+        _counters.Increment(Counter.TcpSent);
+        if ((flags & TcpFlags.Rst) != 0)
+        {
+            _counters.Increment(Counter.TcpResetsSent);
+        }
+
+        _ip.Output(tuple.Local.Address, tuple.Remote.Address, IpProtocol.Tcp, segment);
+    }
+}

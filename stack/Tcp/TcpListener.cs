@@ -1,0 +1,135 @@
+using TunStack.Ip;
+using TunStack.Wire;
+
+namespace TunStack.Tcp;
+
+/// <summary>
+/// A listening TCP endpoint: a SYN queue of half-open connections and an accept queue of
+/// established ones, each bounded by the backlog (clamped to <see cref="TcpSettings.MaxBacklog"/>).
+/// When the accept queue is full new SYNs are dropped and counted, and the clients retry (Linux behaviour).
+/// </summary>
+public sealed class TcpListener
+{
+    private readonly TcpLayer _layer;
+    private readonly HashSet<TcpConnection> _synQueue = new();
+    private readonly Queue<TcpConnection> _acceptQueue = new();
+    private bool _closed;
+
+    internal TcpListener(TcpLayer layer, int backlog, bool v6Only, System.Net.Sockets.AddressFamily family)
+    {
+        _layer = layer;
+        // listen(2): the backlog is clamped to SOMAXCONN; 0 still allows one connection, as Linux.
+        Backlog = Math.Clamp(backlog, 1, layer.Settings.MaxBacklog);
+        V6Only = v6Only;
+        Family = family;
+    }
+
+    /// <summary>The bound address and port.</summary>
+    public IpEndpoint LocalEndpoint { get; internal set; }
+
+    /// <summary>The effective backlog.</summary>
+    public int Backlog { get; }
+
+    /// <summary>Address family (an InterNetworkV6 listener also takes IPv4 unless <see cref="V6Only"/>).</summary>
+    public System.Net.Sockets.AddressFamily Family { get; }
+
+    /// <summary>IPV6_V6ONLY.</summary>
+    public bool V6Only { get; }
+
+    /// <summary>Established connections waiting for <see cref="TryAccept"/>.</summary>
+    public int PendingCount => _acceptQueue.Count;
+
+    /// <summary>Half-open connections.</summary>
+    public int HalfOpenCount => _synQueue.Count;
+
+    /// <summary>Called on the owner thread when a connection is ready to accept.</summary>
+    public Action? Readable { get; set; }
+
+    internal bool CanAccept => _acceptQueue.Count < Backlog;
+
+    internal bool AcceptsFamily(IpAddress remote) => Family == System.Net.Sockets.AddressFamily.InterNetworkV6 ? remote.IsV6 || !V6Only : remote.IsV4;
+
+    /// <summary>Takes the next established connection; false when none is waiting.</summary>
+    public bool TryAccept(out TcpConnection? connection) => _acceptQueue.TryDequeue(out connection);
+
+    /// <summary>Stops listening: pending and half-open connections are reset.</summary>
+    public void Close()
+    {
+        if (_closed)
+        {
+            return;
+        }
+
+        _closed = true;
+        _layer.StopListening(this);
+        foreach (TcpConnection c in _synQueue.ToList().Concat(_acceptQueue))
+        {
+            c.Listener = null;
+            c.Abort();
+        }
+
+        _synQueue.Clear();
+        _acceptQueue.Clear();
+    }
+
+    // RFC 9293 3.10.7.2: LISTEN.
+    internal void OnSegment(TcpTuple tuple, TcpSegment segment)
+    {
+        TcpFlags flags = segment.Flags;
+        if ((flags & TcpFlags.Rst) != 0)
+        {
+            return;
+        }
+
+        if ((flags & TcpFlags.Ack) != 0)
+        {
+            _layer.SendResetFor(tuple, segment);
+            return;
+        }
+
+        if ((flags & TcpFlags.Syn) == 0)
+        {
+            return;
+        }
+
+        if (!CanAccept)
+        {
+            _layer.Counters.Increment(Counter.TcpListenOverflow);
+            return;
+        }
+
+        if (_synQueue.Count >= Backlog)
+        {
+            _layer.Counters.Increment(Counter.TcpSynQueueOverflow);
+            return;
+        }
+
+        var connection = new TcpConnection(_layer, this);
+        connection.StartPassive(tuple, segment, _layer.InitialSequenceNumber(tuple));
+        if (!_layer.Register(connection))
+        {
+            return;
+        }
+
+        _synQueue.Add(connection);
+        _layer.Counters.Increment(Counter.TcpPassiveOpens);
+    }
+
+    internal void OnEstablished(TcpConnection connection)
+    {
+        _synQueue.Remove(connection);
+        _acceptQueue.Enqueue(connection);
+        Readable?.Invoke();
+    }
+
+    internal void OnClosed(TcpConnection connection)
+    {
+        if (_synQueue.Remove(connection))
+        {
+            return;
+        }
+
+        // A connection reset while waiting in the accept queue stays there; accept() returns it
+        // and the first read reports the reset, as on Linux.
+    }
+}
