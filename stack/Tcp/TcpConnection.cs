@@ -517,6 +517,9 @@ public sealed class TcpConnection
             _sndWnd = (uint)seg.Window << _sndShift;
             _sndWl1 = seg.SequenceNumber;
             _sndWl2 = ack;
+            // Our SYN is acknowledged. SND.UNA moves before the state change, because entering
+            // ESTABLISHED wakes the application (accept), which may send at once.
+            _sndUna = ack;
             SetState(TcpState.Established);
         }
 

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using TunStack.Ip;
+using TunStack.Tcp;
 using TunStack.Tun;
 using TunStack.Udp;
 
@@ -11,9 +12,9 @@ namespace TunStack.Cli;
 /// <summary>
 /// <c>tunstack nc</c>: netcat over the user-space stack on its own TUN. Connect mode
 /// <c>nc [-u] HOST PORT</c>, listen mode <c>nc -l [-u] PORT</c>; standard input goes to the peer
-/// and what the peer sends goes to standard output. UDP (-u) works now; TCP mode arrives with the
-/// TCP engine (issue #4). In UDP mode each read of standard input is one datagram; after standard
-/// input ends, nc waits --quiet seconds (default 1) for replies, then exits.
+/// and what the peer sends goes to standard output. TCP: the end of standard input sends FIN and
+/// nc exits once the peer has closed too. UDP: each read of standard input is one datagram; after
+/// standard input ends, nc waits --quiet seconds (default 1) for replies, then exits.
 /// </summary>
 public static class NcCommand
 {
@@ -28,7 +29,7 @@ public static class NcCommand
         var listen = new Option<bool>("-l", "--listen") { Description = "Listen on PORT instead of connecting." };
         var quiet = new Option<double>("--quiet", "-q") { Description = "Seconds to wait for the peer after standard input ends (default 1).", DefaultValueFactory = _ => 1.0 };
         var targets = new Argument<string[]>("target") { Description = "HOST PORT (connect) or PORT (listen).", Arity = new ArgumentArity(1, 2) };
-        var command = new Command("nc", "netcat over the user-space stack on its own TUN (UDP now; TCP with the TCP engine).") { udp, listen, quiet, targets };
+        var command = new Command("nc", "netcat over the user-space stack on its own TUN (TCP, or UDP with -u).") { udp, listen, quiet, targets };
         tunOptions.AddTo(command);
         command.SetAction(result =>
         {
@@ -44,18 +45,15 @@ public static class NcCommand
                     : words.Length != 2 ? "connect mode takes two arguments: HOST PORT" : ParseRemote(words[0], words[1], out remote);
             }
 
-            if (problem is null && !result.GetValue(udp))
-            {
-                problem = "TCP mode needs the TCP engine (issue #4), not yet built; use -u for UDP";
-            }
-
             if (problem is not null)
             {
                 error.WriteLine($"tunstack: {problem}");
                 return 2;
             }
 
-            return RunUdp(settings, isListen, remote, port, TimeSpan.FromSeconds(result.GetValue(quiet)), stdin(), stdout(), error);
+            return result.GetValue(udp)
+                ? RunUdp(settings, isListen, remote, port, TimeSpan.FromSeconds(result.GetValue(quiet)), stdin(), stdout(), error)
+                : RunTcp(settings, isListen, remote, port, stdin(), stdout(), error);
         });
         return command;
     }
@@ -186,9 +184,166 @@ public static class NcCommand
         }
     }
 
+    /// <summary>Runs TCP netcat; returns 0 after both directions ended cleanly, 1 on a failure or reset.</summary>
+    public static int RunTcp(TunSettings settings, bool listen, IpEndpoint remote, ushort port, Stream input, Stream output, TextWriter error)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var log = new ConsoleLog(error, settings.Level == LogLevel.Info ? LogLevel.Warn : settings.Level);
+        using var interrupted = new CancellationTokenSource();
+        using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c =>
+        {
+            c.Cancel = true;
+            interrupted.Cancel();
+        });
+        TunSession session;
+        try
+        {
+            session = TunSession.Start(settings, log);
+        }
+        catch (Exception e) when (e is TunException or IOException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"tunstack: {e.Message}");
+            return 1;
+        }
+
+        using (session)
+        {
+            var connected = new TaskCompletionSource<TcpConnectionHandle>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var done = new TaskCompletionSource<StackError>(TaskCreationOptions.RunContinuationsAsynchronously);
+            using var writable = new SemaphoreSlim(0);
+            StackError setup = session.Runner.InvokeAsync(stack =>
+            {
+                void Attach(TcpConnection c)
+                {
+                    var buffer = new byte[65536];
+                    c.Readable = () =>
+                    {
+                        int n;
+                        StackError e;
+                        while ((n = c.Receive(buffer, out e)) > 0)
+                        {
+                            output.Write(buffer, 0, n);
+                        }
+
+                        output.Flush();
+                        // None after the data is end of stream; anything but WouldBlock ends the session.
+                        if (e != StackError.WouldBlock)
+                        {
+                            done.TrySetResult(e);
+                        }
+                    };
+                    c.Writable = () => writable.Release();
+                    c.StateChanged = state =>
+                    {
+                        if (state == TcpState.Established)
+                        {
+                            connected.TrySetResult(new TcpConnectionHandle(c));
+                        }
+                        else if (state == TcpState.Closed && c.Error != StackError.None)
+                        {
+                            connected.TrySetException(new IOException(Describe(c.Error)));
+                            done.TrySetResult(c.Error);
+                        }
+                    };
+                }
+
+                if (listen)
+                {
+                    TunStack.Tcp.TcpListener? listener = stack.ListenTcp(new IpEndpoint(IpAddress.AnyV6, port), 1, out StackError e);
+                    if (listener is null)
+                    {
+                        return e;
+                    }
+
+                    listener.Readable = () =>
+                    {
+                        if (listener.TryAccept(out TcpConnection? c))
+                        {
+                            Attach(c!);
+                            listener.Close();
+                            connected.TrySetResult(new TcpConnectionHandle(c!));
+                        }
+                    };
+                    return StackError.None;
+                }
+
+                TcpConnection? connection = stack.ConnectTcp(remote, out StackError error);
+                if (connection is not null)
+                {
+                    Attach(connection);
+                }
+
+                return error;
+            }).GetAwaiter().GetResult();
+            if (setup != StackError.None)
+            {
+                error.WriteLine($"tunstack: nc: {Describe(setup)}");
+                return 1;
+            }
+
+            TcpConnection conn;
+            try
+            {
+                conn = connected.Task.WaitAsync(interrupted.Token).GetAwaiter().GetResult().Connection;
+            }
+            catch (Exception e) when (e is IOException or OperationCanceledException)
+            {
+                error.WriteLine($"tunstack: nc: {e.Message}");
+                return 1;
+            }
+
+            // Standard input to the peer, as fast as the send buffer takes it; FIN at its end.
+            var chunk = new byte[64 * 1024];
+            while (!interrupted.IsCancellationRequested && !done.Task.IsCompleted)
+            {
+                int n = input.Read(chunk, 0, chunk.Length);
+                if (n == 0)
+                {
+                    session.Runner.InvokeAsync(_ =>
+                    {
+                        conn.Shutdown();
+                        return 0;
+                    }).GetAwaiter().GetResult();
+                    break;
+                }
+
+                int offset = 0;
+                while (offset < n && !done.Task.IsCompleted)
+                {
+                    int start = offset;
+                    (int taken, StackError e) = session.Runner.InvokeAsync(_ => (conn.Send(chunk.AsSpan(start, n - start), out StackError se), se)).GetAwaiter().GetResult();
+                    if (e != StackError.None)
+                    {
+                        error.WriteLine($"tunstack: nc: {Describe(e)}");
+                        return 1;
+                    }
+
+                    offset += taken;
+                    if (taken == 0)
+                    {
+                        writable.Wait(100);
+                    }
+                }
+            }
+
+            StackError result = done.Task.WaitAsync(interrupted.Token).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : StackError.None).GetAwaiter().GetResult();
+            if (result != StackError.None)
+            {
+                error.WriteLine($"tunstack: nc: {Describe(result)}");
+                return 1;
+            }
+
+            return 0;
+        }
+    }
+
+    private sealed record TcpConnectionHandle(TcpConnection Connection);
+
     private static string Describe(StackError error) => error switch
     {
-        StackError.ConnectionRefused => "connection refused (ICMP port unreachable)",
+        StackError.ConnectionRefused => "connection refused",
+        StackError.ConnectionReset => "connection reset by peer",
+        StackError.TimedOut => "connection timed out",
         StackError.NetworkUnreachable => "network unreachable (no route)",
         StackError.HostUnreachable => "host unreachable",
         StackError.AddressInUse => "address in use",

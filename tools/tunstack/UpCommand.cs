@@ -16,7 +16,7 @@ public static class UpCommand
     {
         var tunOptions = new TunCommandOptions();
         var serve = new Option<string>("--serve") { Description = "Built-in services, each with an optional port: echo,discard,daytime,chargen (default all; e.g. echo=7007,discard)." };
-        var command = new Command("up", "Run the stack on a TUN device as a daemon, serving echo/discard/daytime/chargen.");
+        var command = new Command("up", "Run the stack on a TUN device as a daemon, serving echo/discard/daytime/chargen over TCP and UDP.");
         tunOptions.AddTo(command);
         command.Options.Add(serve);
         command.SetAction(result =>
@@ -69,9 +69,11 @@ public static class UpCommand
         using (session)
         {
             UdpServices services;
+            TcpServices tcpServices;
             try
             {
                 services = session.Runner.InvokeAsync(stack => UdpServices.Start(stack, settings.Services, log)).GetAwaiter().GetResult();
+                tcpServices = session.Runner.InvokeAsync(stack => TcpServices.Start(stack, settings.Services, log)).GetAwaiter().GetResult();
             }
             catch (InvalidOperationException e)
             {
@@ -81,10 +83,10 @@ public static class UpCommand
 
             string reach = settings.StackAddresses.First().Address.ToString();
             string prefix = settings.Netns is null ? string.Empty : $"ip netns exec {settings.Netns} ";
-            log.Info($"ready: {settings.Describe(session.Interface)}; udp {services.Describe()}; try: {prefix}ping {reach}");
+            log.Info($"ready: {settings.Describe(session.Interface)}; tcp {tcpServices.Describe()}; udp {services.Describe()}; try: {prefix}ping {reach}");
             stopping.Token.WaitHandle.WaitOne();
 
-            string statistics = session.Runner.InvokeAsync(_ => services.Statistics()).GetAwaiter().GetResult();
+            string statistics = session.Runner.InvokeAsync(_ => tcpServices.Statistics() + "; " + services.Statistics()).GetAwaiter().GetResult();
             log.Info(statistics);
             log.Info($"counters: {string.Join(' ', session.Runner.Counters.Snapshot().Select(kv => $"{kv.Key}={kv.Value}"))}");
             if (settings.Capture is not null)

@@ -276,6 +276,30 @@ public class TcpTests
     }
 
     [Fact]
+    public void ServerSendsFromAcceptCallback_Rfc9293Sec3_10_7_4_FirstByteNotLost()
+    {
+        // Regression: entering ESTABLISHED from SYN-RECEIVED woke the application before SND.UNA
+        // moved past the SYN, so a full segment sent from the accept callback (as chargen does)
+        // went out one byte off. (A small send hid it: Nagle held it back.)
+        var data = new byte[3000];
+        new Random(5).NextBytes(data);
+        var net = new TwoStacks();
+        TcpListener listener = net.B.ListenTcp(new IpEndpoint(IpAddress.AnyV4, 19), 4, out _)!;
+        listener.Readable = () =>
+        {
+            while (listener.TryAccept(out TcpConnection? s))
+            {
+                s!.Send(data, out _);
+            }
+        };
+        TcpConnection client = net.A.ConnectTcp(new IpEndpoint(TwoStacks.B4, 19), out _)!;
+        Assert.True(net.Simulation.RunUntil(() => client.Available == data.Length, TimeSpan.FromSeconds(5)));
+        var buffer = new byte[data.Length];
+        client.Receive(buffer, out _);
+        Assert.Equal(data, buffer);
+    }
+
+    [Fact]
     public void ListenErrors_PortInUse_NotOurAddress()
     {
         var net = new TwoStacks();

@@ -32,8 +32,8 @@ public class BadInputTests
         => AssertOneLine(2, TunstackProcess.Run(null, "up", "--config", "/nonexistent/tunstack.json"), "--config");
 
     [Fact]
-    public void Nc_TcpMode_SaysItNeedsTheTcpEngine()
-        => AssertOneLine(2, TunstackProcess.Run(null, "nc", "10.0.0.1", "80"), "TCP mode needs the TCP engine");
+    public void Nc_ListenWithTwoArguments_ExitCode2()
+        => AssertOneLine(2, TunstackProcess.Run(null, "nc", "-l", "10.0.0.1", "80"), "listen mode takes one argument");
 
     [Fact]
     public void Ping_BadHost_ExitCode2()

@@ -1,0 +1,171 @@
+using TunStack.Tests.Links;
+
+namespace TunStack.Tests.Tun;
+
+/// <summary>TCP between the user-space stack and the Linux kernel's TCP, through a real TUN in a namespace the test creates.</summary>
+public class TcpThroughTunTests
+{
+    // A kernel TCP client: sends SIZE random bytes to HOST:PORT (echo) on one thread, reads them
+    // back on another, prints "SIZE same" when the SHA-256 of both match.
+    private const string EchoClient = """
+import socket, sys, hashlib, os, threading
+host, port, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+count = int(sys.argv[4]) if len(sys.argv) > 4 else 1
+def one(results, i):
+    family = socket.AF_INET6 if ':' in host else socket.AF_INET
+    s = socket.create_connection((host, port), timeout=60)
+    data = os.urandom(size)
+    def sender():
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+    t = threading.Thread(target=sender); t.start()
+    got = hashlib.sha256(); n = 0
+    while True:
+        chunk = s.recv(1 << 20)
+        if not chunk: break
+        got.update(chunk); n += len(chunk)
+    t.join(); s.close()
+    results[i] = f"{n} {'same' if got.digest() == hashlib.sha256(data).digest() else 'different'}"
+results = [None] * count
+threads = [threading.Thread(target=one, args=(results, i)) for i in range(count)]
+for t in threads: t.start()
+for t in threads: t.join()
+print("\n".join(results))
+""";
+
+    private static TunstackProcess StartDaemon(string netns, params string[] extra)
+    {
+        TunstackProcess daemon = TunstackProcess.Start(null, new[] { "up", "--netns", netns }.Concat(extra).ToArray());
+        daemon.WaitForLine("ready:");
+        return daemon;
+    }
+
+    [SkippableFact]
+    public void KernelClientsToTcpServices_EchoDaytimeChargenDiscard_V4AndV6()
+    {
+        TunRequirements.Require(("socat", "socat"));
+        using TestNamespace ns = TestNamespace.Create();
+        using TunstackProcess daemon = StartDaemon(ns.Name);
+        foreach (string target in new[] { "TCP4:10.77.0.2", "TCP6:[fd77::2]" })
+        {
+            (int code, string output, string errors) = ns.Exec("sh", "-c", $"echo 'tcp echo works' | socat -t 5 - {target}:7");
+            Assert.True(code == 0, errors);
+            Assert.Equal("tcp echo works", output.Trim());
+            (_, output, _) = ns.Exec("socat", "-u", $"{target}:13", "-");
+            Assert.Contains("UTC", output);
+            (_, output, _) = ns.Exec("sh", "-c", $"socat -u {target}:19 - 2>/dev/null | head -c 7400");
+            Assert.Equal(7400, output.Length);
+            Assert.StartsWith(" !\"#$%&'()*+,-./0123456789", output);
+        }
+
+        (int c, _, string e) = ns.Exec("sh", "-c", "head -c 10000000 /dev/zero | socat -u - TCP4:10.77.0.2:9");
+        Assert.True(c == 0, e);
+        Thread.Sleep(300);
+        Assert.Equal(0, daemon.Terminate());
+        Assert.Contains("tcp discard 1 connections 10000000 bytes in", daemon.Output);
+    }
+
+    [SkippableFact]
+    public void KernelEcho20MegabytesEachWay_Sha256Matches_V4AndV6()
+    {
+        TunRequirements.Require(("/usr/bin/python3", "python3"));
+        using TestNamespace ns = TestNamespace.Create();
+        using TunstackProcess daemon = StartDaemon(ns.Name);
+        foreach (string host in new[] { "10.77.0.2", "fd77::2" })
+        {
+            (int code, string output, string errors) = ns.Python(EchoClient, host, "7", "20000000");
+            Assert.True(code == 0, errors);
+            Assert.Equal("20000000 same", output.Trim());
+        }
+
+        (_, string ss, _) = ns.Exec("ss", "-tin");
+        Assert.Equal(0, daemon.Terminate());
+        Assert.Contains("tcp echo 2 connections 40000000 bytes in 40000000 bytes out", daemon.Output);
+        _ = ss;
+    }
+
+    [SkippableFact]
+    public void FiftyConcurrentKernelClients_EachEchoedExactly()
+    {
+        TunRequirements.Require(("/usr/bin/python3", "python3"));
+        using TestNamespace ns = TestNamespace.Create();
+        using TunstackProcess daemon = StartDaemon(ns.Name);
+        (int code, string output, string errors) = ns.Python(EchoClient, "10.77.0.2", "7", "100000", "50");
+        Assert.True(code == 0, errors);
+        string[] lines = output.Trim().Split('\n');
+        Assert.Equal(50, lines.Length);
+        Assert.All(lines, l => Assert.Equal("100000 same", l));
+        Assert.Equal(0, daemon.Terminate());
+    }
+
+    [SkippableFact]
+    public void TunstackNcTcp_ToKernelSocatEcho_BytesIdentical_RefusedPortReported()
+    {
+        TunRequirements.Require(("socat", "socat"));
+        using TestNamespace ns = TestNamespace.Create();
+        using var server = ns.Start("socat", "TCP-LISTEN:5555,reuseaddr,fork", "EXEC:cat");
+        try
+        {
+            Thread.Sleep(200);
+            string text = string.Concat(Enumerable.Range(0, 60_000).Select(i => $"line {i}\n"));
+            (int code, string output, string errors) = TunstackProcess.Run(text, "nc", "10.77.0.1", "5555", "--netns", ns.Name);
+            Assert.True(code == 0, errors);
+            Assert.Equal(text, output);
+
+            (code, _, errors) = TunstackProcess.Run("x\n", "nc", "10.77.0.1", "5999", "--netns", ns.Name);
+            Assert.Equal(1, code);
+            Assert.Contains("connection refused", errors);
+        }
+        finally
+        {
+            server.Kill();
+            server.WaitForExit();
+        }
+    }
+
+    [SkippableFact]
+    public void TunstackNcTcpListen_KernelSocatConnects_DataBothWays()
+    {
+        TunRequirements.Require(("socat", "socat"));
+        using TestNamespace ns = TestNamespace.Create();
+        using TunstackProcess listener = TunstackProcess.Start(null, "nc", "-l", "6001", "--netns", ns.Name);
+        for (int i = 0; i < 100 && !ns.Exec("ip", "addr", "show").Output.Contains("10.77.0.1", StringComparison.Ordinal); i++)
+        {
+            Thread.Sleep(100);
+        }
+
+        Thread.Sleep(300);
+        (int code, _, string errors) = ns.Exec("sh", "-c", "echo 'from the kernel' | socat -t 2 - TCP4:10.77.0.2:6001");
+        Assert.True(code == 0, errors);
+        listener.WaitForLine("from the kernel");
+    }
+
+    [SkippableFact]
+    public void TcpCapture_ReadByTshark_NoMalformedAndNoAckedUnseenSegment()
+    {
+        TunRequirements.Require(("/usr/bin/python3", "python3"));
+        string tshark = CaptureTests.RequireTool("tshark", "tshark");
+        string file = Path.Combine(Path.GetTempPath(), $"tunstack-tcp-{Guid.NewGuid():N}.pcapng");
+        try
+        {
+            using TestNamespace ns = TestNamespace.Create();
+            using (TunstackProcess daemon = StartDaemon(ns.Name, "--capture", file))
+            {
+                Assert.Equal("2000000 same", ns.Python(EchoClient, "10.77.0.2", "7", "2000000").Output.Trim());
+                Assert.Equal("300000 same", ns.Python(EchoClient, "fd77::2", "7", "300000").Output.Trim());
+                Assert.Equal(0, daemon.Terminate());
+            }
+
+            (int code, string output, string errors) = CaptureTests.Run(tshark, "-r", file, "-Y", "_ws.malformed || tcp.analysis.ack_lost_segment || tcp.checksum.status == 0",
+                "-o", "tcp.check_checksum:TRUE");
+            Assert.True(code == 0, errors);
+            Assert.True(string.IsNullOrWhiteSpace(output), output);
+            (code, output, _) = CaptureTests.Run(tshark, "-r", file, "-Y", "tcp", "-T", "fields", "-e", "frame.number");
+            Assert.True(output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length > 100);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+}

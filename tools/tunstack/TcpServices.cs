@@ -1,0 +1,169 @@
+using System.Globalization;
+using System.Text;
+using TunStack.Ip;
+using TunStack.Tcp;
+
+namespace TunStack.Cli;
+
+/// <summary>
+/// The built-in TCP services, run on the stack's thread: echo (RFC 862) returns everything,
+/// discard (RFC 863) reads and drops, chargen (RFC 864) sends the rotating character pattern until
+/// the client closes, daytime (RFC 867) sends the date and closes.
+/// </summary>
+public sealed class TcpServices
+{
+    private static readonly byte[] s_chargen = BuildChargen();
+    private readonly Dictionary<string, (long Connections, long BytesIn, long BytesOut)> _statistics = new();
+    private readonly List<(ServiceSpec Spec, TcpListener Listener)> _listeners = new();
+    private readonly byte[] _buffer = new byte[64 * 1024];
+    private readonly ConsoleLog _log;
+
+    private TcpServices(ConsoleLog log) => _log = log;
+
+    /// <summary>Listens for every service (dual-stack, all addresses); call on the stack's thread.</summary>
+    public static TcpServices Start(NetworkStack stack, IEnumerable<ServiceSpec> specs, ConsoleLog log)
+    {
+        var services = new TcpServices(log);
+        foreach (ServiceSpec spec in specs)
+        {
+            TcpListener listener = stack.ListenTcp(new IpEndpoint(IpAddress.AnyV6, spec.Port), 4096, out StackError error)
+                ?? throw new InvalidOperationException($"cannot listen on tcp {spec.Name} port {spec.Port}: {error}");
+            services._statistics[spec.Name] = (0, 0, 0);
+            listener.Readable = () => services.Accept(spec, listener);
+            services._listeners.Add((spec, listener));
+        }
+
+        return services;
+    }
+
+    /// <summary>"echo:7 discard:9 ...".</summary>
+    public string Describe() => string.Join(' ', _listeners.Select(l => $"{l.Spec.Name}:{l.Spec.Port}"));
+
+    /// <summary>Per-service totals (call on the stack's thread).</summary>
+    public string Statistics() => string.Join("; ", _statistics.Select(s => $"tcp {s.Key} {s.Value.Connections} connections {s.Value.BytesIn} bytes in {s.Value.BytesOut} bytes out"));
+
+    private void Count(string name, long connections, long bytesIn, long bytesOut)
+    {
+        (long c, long i, long o) = _statistics[name];
+        _statistics[name] = (c + connections, i + bytesIn, o + bytesOut);
+    }
+
+    private void Accept(ServiceSpec spec, TcpListener listener)
+    {
+        while (listener.TryAccept(out TcpConnection? connection))
+        {
+            TcpConnection c = connection!;
+            Count(spec.Name, 1, 0, 0);
+            _log.Debug($"tcp {spec.Name}: connection from {c.Tuple.Remote}");
+            switch (spec.Name)
+            {
+                case "echo":
+                    c.Readable = () => Echo(c);
+                    c.Writable = () => Echo(c);
+                    Echo(c);
+                    break;
+                case "discard":
+                    c.Readable = () => Discard(c);
+                    Discard(c);
+                    break;
+                case "chargen":
+                    int position = 0;
+                    c.Writable = () => position = Chargen(c, position);
+                    c.Readable = () => Discard(c, closeOnEof: true, name: "chargen");
+                    position = Chargen(c, position);
+                    break;
+                default:
+                    byte[] now = Encoding.ASCII.GetBytes(DateTime.UtcNow.ToString("dddd, MMMM d, yyyy HH:mm:ss-'UTC'", CultureInfo.InvariantCulture) + "\r\n");
+                    c.Send(now, out _);
+                    Count("daytime", 0, 0, now.Length);
+                    c.Readable = () => Discard(c, closeOnEof: true, name: "daytime");
+                    c.Close();
+                    break;
+            }
+        }
+    }
+
+    // Reads only what the send buffer can take back, so nothing is ever held here.
+    private void Echo(TcpConnection c)
+    {
+        while (true)
+        {
+            int room = Math.Min(_buffer.Length, c.SendSpace);
+            if (room == 0)
+            {
+                return;
+            }
+
+            int n = c.Receive(_buffer.AsSpan(0, room), out StackError error);
+            if (n > 0)
+            {
+                c.Send(_buffer.AsSpan(0, n), out _);
+                Count("echo", 0, n, n);
+                continue;
+            }
+
+            if (error == StackError.None)
+            {
+                c.Close(); // the client closed and everything was echoed
+            }
+
+            return;
+        }
+    }
+
+    private void Discard(TcpConnection c, bool closeOnEof = true, string name = "discard")
+    {
+        int n;
+        StackError error;
+        while ((n = c.Receive(_buffer, out error)) > 0)
+        {
+            Count(name, 0, n, 0);
+        }
+
+        if (error == StackError.None && closeOnEof)
+        {
+            c.Close();
+        }
+    }
+
+    private int Chargen(TcpConnection c, int position)
+    {
+        if (c.State is not (TcpState.Established or TcpState.CloseWait))
+        {
+            return position;
+        }
+
+        while (c.SendSpace > 0)
+        {
+            int n = c.Send(s_chargen.AsSpan(position, Math.Min(c.SendSpace, s_chargen.Length / 2)), out StackError error);
+            if (n == 0 || error != StackError.None)
+            {
+                break;
+            }
+
+            Count("chargen", 0, 0, n);
+            position = (position + n) % (s_chargen.Length / 2);
+        }
+
+        return position;
+    }
+
+    // RFC 864: lines of 72 printable characters, each starting one character later. Twice the
+    // period so that any window of half the array is contiguous text.
+    private static byte[] BuildChargen()
+    {
+        var one = new List<byte>();
+        for (int line = 0; line < 95; line++)
+        {
+            for (int i = 0; i < 72; i++)
+            {
+                one.Add((byte)(' ' + (line + i) % 95));
+            }
+
+            one.Add((byte)'\r');
+            one.Add((byte)'\n');
+        }
+
+        return one.Concat(one).ToArray();
+    }
+}
