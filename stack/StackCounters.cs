@@ -180,8 +180,12 @@ public enum Counter
     TcpChallengeAcks,
     /// <summary>Challenge ACKs not sent: the per-stack rate limit was reached.</summary>
     TcpChallengeAcksRateLimited,
-    /// <summary>Dropped: out-of-order data (no reassembly queue yet; answered with a duplicate ACK).</summary>
+    /// <summary>Out-of-order segments held until the gap before them fills.</summary>
+    TcpOutOfOrderQueued,
+    /// <summary>Dropped: out-of-order data beyond the window or the range bound (answered with an ACK).</summary>
     TcpOutOfOrderDropped,
+    /// <summary>Dropped: timestamp older than TS.Recent (RFC 7323 5.3 PAWS; answered with an ACK).</summary>
+    TcpPawsRejected,
     /// <summary>Connections opened actively (connect).</summary>
     TcpActiveOpens,
     /// <summary>Connections opened passively (accepted handshakes).</summary>

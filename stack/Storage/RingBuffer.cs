@@ -41,6 +41,32 @@ public sealed class RingBuffer
         return true;
     }
 
+    /// <summary>
+    /// Writes <paramref name="data"/> <paramref name="offset"/> bytes past the end of the readable
+    /// data without making it readable (out-of-order data waiting for the gap before it);
+    /// false (nothing written) when it would not fit in the free space.
+    /// </summary>
+    public bool TryWriteAt(int offset, ReadOnlySpan<byte> data)
+    {
+        if (offset < 0 || offset + data.Length > Free)
+        {
+            return false;
+        }
+
+        int at = (_head + Count + offset) % _buffer.Length;
+        int first = Math.Min(data.Length, _buffer.Length - at);
+        data[..first].CopyTo(_buffer.AsSpan(at));
+        data[first..].CopyTo(_buffer);
+        return true;
+    }
+
+    /// <summary>Makes <paramref name="count"/> bytes already written past the end (with <see cref="TryWriteAt"/>) readable.</summary>
+    public void Commit(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, Free);
+        Count += count;
+    }
+
     /// <summary>Copies up to <paramref name="destination"/>.Length bytes from <paramref name="offset"/> past the head without consuming.</summary>
     public int Peek(Span<byte> destination, int offset = 0)
     {
@@ -63,11 +89,8 @@ public sealed class RingBuffer
         int n = Math.Min(count, Count);
         _head = (_head + n) % _buffer.Length;
         Count -= n;
-        if (Count == 0)
-        {
-            _head = 0;
-        }
-
+        // The head is never reset when the ring empties: data written past the end with
+        // TryWriteAt must stay where it is.
         return n;
     }
 

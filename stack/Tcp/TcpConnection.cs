@@ -14,6 +14,8 @@ namespace TunStack.Tcp;
 public sealed class TcpConnection
 {
     private const int MinSendMss = 48; // Linux tcp_min_snd_mss (CVE-2019-11477)
+    private const int MaxOutOfOrderRanges = 32; // separate holes tracked; beyond that segments are dropped
+    private const int TimestampOptionLength = 12;
 
     private readonly TcpLayer _layer;
     private readonly RingBuffer _sendBuffer;
@@ -29,6 +31,13 @@ public sealed class TcpConnection
     private bool _windowScaling;
     private int _mss = 536;
     private SeqNumber _advertisedRight;
+
+    // RFC 2018 SACK and RFC 7323 timestamps, when both SYNs carried them.
+    private bool _sackPermitted, _timestamps;
+    private uint _tsRecent, _tsOffset;
+    private SeqNumber _lastAckSent;
+    private readonly Assembler _outOfOrder = new(MaxOutOfOrderRanges);
+    private SeqNumber? _outOfOrderFin;
 
     // Closing: FIN queued by the application, sent at _finSeq, acknowledged.
     private bool _finQueued, _finSent, _finAcked, _finReceived, _applicationClosed;
@@ -80,8 +89,17 @@ public sealed class TcpConnection
     /// <summary>Disable Nagle's algorithm (TCP_NODELAY).</summary>
     public bool NoDelay { get; set; }
 
-    /// <summary>The effective send MSS.</summary>
-    public int Mss => _mss;
+    /// <summary>The effective send MSS: the largest payload per segment (timestamps included).</summary>
+    public int Mss => _mss - (_timestamps ? TimestampOptionLength : 0);
+
+    /// <summary>True when timestamps (RFC 7323) were negotiated.</summary>
+    public bool TimestampsEnabled => _timestamps;
+
+    /// <summary>True when SACK (RFC 2018) was negotiated.</summary>
+    public bool SackEnabled => _sackPermitted;
+
+    /// <summary>True when window scaling (RFC 7323 2) was negotiated.</summary>
+    public bool WindowScalingEnabled => _windowScaling;
 
     /// <summary>Smoothed RTT (RFC 6298), zero before the first sample.</summary>
     public TimeSpan SmoothedRtt => _srtt;
@@ -214,6 +232,7 @@ public sealed class TcpConnection
     {
         Tuple = tuple;
         _iss = iss;
+        _tsOffset = iss.Value * 2654435761u; // RFC 7323 5.4: a per-connection timestamp offset
         _sndUna = iss;
         _sndNxt = iss + 1;
         _mss = Math.Max(MinSendMss, DefaultMss(tuple.Remote.Address));
@@ -227,8 +246,10 @@ public sealed class TcpConnection
     {
         Tuple = tuple;
         _iss = iss;
+        _tsOffset = iss.Value * 2654435761u; // RFC 7323 5.4: a per-connection timestamp offset
         _irs = syn.SequenceNumber;
         _rcvNxt = _irs + 1;
+        _lastAckSent = _rcvNxt; // the SYN-ACK acknowledges the SYN
         _sndUna = iss;
         _sndNxt = iss + 1;
         ApplySynOptions(syn);
@@ -256,6 +277,36 @@ public sealed class TcpConnection
         {
             _rcvShift = 0;
         }
+
+        // RFC 2018 2 and RFC 7323 3.2: used only when the SYN carried them (and ours offers them).
+        _sackPermitted = options.SackPermitted;
+        _timestamps = options.HasTimestamps;
+        if (_timestamps)
+        {
+            _tsRecent = options.TimestampValue;
+        }
+    }
+
+    private uint TimestampNow => (uint)(_layer.Now.Microseconds / 1000) + _tsOffset;
+
+    // Options on every non-SYN segment: timestamps if negotiated; SACK blocks only on pure ACKs,
+    // so a data segment never grows past the MSS.
+    private TcpOptions SegmentOptions(bool withSack)
+    {
+        TcpOptions options = TcpOptions.None;
+        if (_timestamps)
+        {
+            options.HasTimestamps = true;
+            options.TimestampValue = TimestampNow;
+            options.TimestampEcho = _tsRecent;
+        }
+
+        if (withSack && _sackPermitted && _outOfOrder.Count > 0)
+        {
+            _outOfOrder.WriteSackBlocks(ref options, _timestamps ? 3 : 4);
+        }
+
+        return options;
     }
 
     private void SendSyn(bool ack)
@@ -265,6 +316,14 @@ public sealed class TcpConnection
         if (!ack || _windowScaling)
         {
             options.WindowScale = (sbyte)_rcvShift;
+        }
+
+        options.SackPermitted = !ack || _sackPermitted;
+        if (!ack || _timestamps)
+        {
+            options.HasTimestamps = true;
+            options.TimestampValue = TimestampNow;
+            options.TimestampEcho = ack ? _tsRecent : 0;
         }
 
         _layer.Send(Tuple, _iss, ack ? _rcvNxt : default, ack ? TcpFlags.Syn | TcpFlags.Ack : TcpFlags.Syn, (ushort)Math.Min(_receiveBuffer.Free, 65535), options, null, 0, 0);
@@ -277,6 +336,15 @@ public sealed class TcpConnection
         if (State == TcpState.SynSent)
         {
             OnSegmentInSynSent(seg);
+            return;
+        }
+
+        // RFC 7323 5.3 (PAWS): a segment whose TSval is older than TS.Recent is a stale duplicate.
+        TcpOptions received = _timestamps ? TcpOptions.Parse(seg.Options) : TcpOptions.None;
+        if (_timestamps && received.HasTimestamps && (flags & TcpFlags.Rst) == 0 && unchecked((int)(received.TimestampValue - _tsRecent)) < 0)
+        {
+            _layer.Counters.Increment(Counter.TcpPawsRejected);
+            SendAck();
             return;
         }
 
@@ -300,6 +368,12 @@ public sealed class TcpConnection
             }
 
             return;
+        }
+
+        // RFC 7323 4.3: TS.Recent follows acceptable segments that cover the last ACK we sent.
+        if (_timestamps && received.HasTimestamps && seg.SequenceNumber <= _lastAckSent)
+        {
+            _tsRecent = received.TimestampValue;
         }
 
         // Second: RST (RFC 5961 3.2): exactly RCV.NXT resets; elsewhere in the window draws a challenge ACK.
@@ -371,15 +445,14 @@ public sealed class TcpConnection
 
             if (seq != _rcvNxt)
             {
-                // Starts before RCV.NXT: trim the part already received; after it: out of order.
                 int already = _rcvNxt - seq;
-                if (already <= 0)
+                if (already < 0)
                 {
-                    _layer.Counters.Increment(Counter.TcpOutOfOrderDropped);
-                    SendAck();
+                    QueueOutOfOrder(seq, payload, (flags & TcpFlags.Fin) != 0);
                     return;
                 }
 
+                // Starts before RCV.NXT: trim the part already received.
                 payload = already < payload.Length ? payload[already..] : ReadOnlySpan<byte>.Empty;
                 seq = _rcvNxt;
             }
@@ -387,13 +460,23 @@ public sealed class TcpConnection
             int taken = Math.Min(payload.Length, _receiveBuffer.Free);
             if (taken > 0)
             {
-                _receiveBuffer.TryWrite(payload[..taken]);
+                _receiveBuffer.TryWriteAt(0, payload[..taken]);
+                _receiveBuffer.Commit(taken);
                 _rcvNxt += taken;
+                // Data held out of order may now follow on without a gap.
+                int joined = _outOfOrder.Count > 0 ? _outOfOrder.TakeContiguous(_rcvNxt) : 0;
+                if (joined > 0)
+                {
+                    _receiveBuffer.Commit(joined);
+                    _rcvNxt += joined;
+                    _unackedSegments = 2; // a filled hole is acknowledged at once (RFC 5681 4.2)
+                }
+
                 Readable?.Invoke();
             }
 
             // RFC 9293 3.8.6.3 / RFC 1122 4.2.3.2: ACK at least every second full segment, else within the delayed-ACK time.
-            if (++_unackedSegments >= 2 || taken < payload.Length || (flags & TcpFlags.Psh) != 0 && taken < _mss)
+            if (++_unackedSegments >= 2 || taken < payload.Length || (flags & TcpFlags.Psh) != 0 && taken < Mss)
             {
                 SendAck();
             }
@@ -405,6 +488,13 @@ public sealed class TcpConnection
             if (taken < payload.Length)
             {
                 return; // the rest did not fit; the FIN (if any) waits too
+            }
+
+            if (_outOfOrderFin is { } pendingFin && pendingFin == _rcvNxt)
+            {
+                flags |= TcpFlags.Fin;
+                seq = _rcvNxt;
+                payload = ReadOnlySpan<byte>.Empty;
             }
         }
 
@@ -436,6 +526,30 @@ public sealed class TcpConnection
         }
 
         Output();
+    }
+
+    // Out-of-order data is written into the receive ring past its end and remembered by range;
+    // RFC 5681 4.2 / RFC 9293 3.10.7.4: an out-of-order segment is acknowledged at once.
+    private void QueueOutOfOrder(SeqNumber seq, ReadOnlySpan<byte> payload, bool fin)
+    {
+        int offset = seq - _rcvNxt;
+        int room = _receiveBuffer.Free - offset;
+        int n = Math.Min(payload.Length, room);
+        if (n > 0 && _outOfOrder.TryAdd(seq, seq + n))
+        {
+            _receiveBuffer.TryWriteAt(offset, payload[..n]);
+            _layer.Counters.Increment(Counter.TcpOutOfOrderQueued);
+            if (fin && n == payload.Length)
+            {
+                _outOfOrderFin = seq + n;
+            }
+        }
+        else
+        {
+            _layer.Counters.Increment(Counter.TcpOutOfOrderDropped);
+        }
+
+        SendAck();
     }
 
     // RFC 9293 3.10.7.3: SYN-SENT.
@@ -607,7 +721,7 @@ public sealed class TcpConnection
             long usable = (long)_sndWnd - (_sndNxt - _sndUna);
             if (unsent > 0 && !_finSent)
             {
-                int length = (int)Math.Min(Math.Min(_mss, unsent), Math.Max(0, usable));
+                int length = (int)Math.Min(Math.Min(Mss, unsent), Math.Max(0, usable));
                 if (length <= 0)
                 {
                     if (_sndWnd == 0 && _sndNxt == _sndUna)
@@ -619,13 +733,13 @@ public sealed class TcpConnection
                 }
 
                 // RFC 1122 4.2.3.4 / RFC 896: with data in flight, hold a small segment unless NoDelay.
-                if (length < _mss && _sndNxt != _sndUna && !NoDelay)
+                if (length < Mss && _sndNxt != _sndUna && !NoDelay)
                 {
                     return;
                 }
 
                 bool last = length == unsent;
-                _layer.Send(Tuple, _sndNxt, _rcvNxt, TcpFlags.Ack | (last ? TcpFlags.Psh : 0), AdvertisedWindow(), TcpOptions.None, _sendBuffer, sent, length);
+                _layer.Send(Tuple, _sndNxt, _rcvNxt, TcpFlags.Ack | (last ? TcpFlags.Psh : 0), AdvertisedWindow(), SegmentOptions(withSack: false), _sendBuffer, sent, length);
                 AckSent();
                 if (!_timing)
                 {
@@ -643,7 +757,7 @@ public sealed class TcpConnection
             {
                 _finSeq = _sndNxt;
                 _finSent = true;
-                _layer.Send(Tuple, _sndNxt, _rcvNxt, TcpFlags.Fin | TcpFlags.Ack, AdvertisedWindow(), TcpOptions.None, null, 0, 0);
+                _layer.Send(Tuple, _sndNxt, _rcvNxt, TcpFlags.Fin | TcpFlags.Ack, AdvertisedWindow(), SegmentOptions(withSack: false), null, 0, 0);
                 AckSent();
                 _sndNxt += 1;
                 ArmRetransmit();
@@ -705,7 +819,7 @@ public sealed class TcpConnection
                 {
                     // RFC 9293 3.8.6.1: probe a zero window with one byte.
                     _layer.Counters.Increment(Counter.TcpWindowProbes);
-                    _layer.Send(Tuple, _sndNxt, _rcvNxt, TcpFlags.Ack, AdvertisedWindow(), TcpOptions.None, _sendBuffer, 0, 1);
+                    _layer.Send(Tuple, _sndNxt, _rcvNxt, TcpFlags.Ack, AdvertisedWindow(), SegmentOptions(withSack: false), _sendBuffer, 0, 1);
                     _retries = 0; // a probed zero window is not a dead peer
                     break;
                 }
@@ -719,7 +833,7 @@ public sealed class TcpConnection
                 }
 
                 uint savedWindow = _sndWnd;
-                _sndWnd = Math.Max(_sndWnd, (uint)_mss); // at least one segment goes out
+                _sndWnd = Math.Max(_sndWnd, (uint)Mss); // at least one segment goes out
                 Output();
                 _sndWnd = savedWindow;
                 break;
@@ -793,6 +907,7 @@ public sealed class TcpConnection
 
     private void AckSent()
     {
+        _lastAckSent = _rcvNxt;
         _unackedSegments = 0;
         _layer.Timers.Cancel(_delayedAckTimer);
     }
@@ -804,7 +919,7 @@ public sealed class TcpConnection
             return;
         }
 
-        _layer.Send(Tuple, _sndNxt, _rcvNxt, TcpFlags.Ack, AdvertisedWindow(), TcpOptions.None, null, 0, 0);
+        _layer.Send(Tuple, _sndNxt, _rcvNxt, TcpFlags.Ack, AdvertisedWindow(), SegmentOptions(withSack: true), null, 0, 0);
         AckSent();
     }
 
@@ -818,7 +933,7 @@ public sealed class TcpConnection
         }
 
         int growth = (_rcvNxt + (int)ReceiveWindow) - _advertisedRight;
-        if (growth >= Math.Min(_mss, _receiveBuffer.Capacity / 2))
+        if (growth >= Math.Min(Mss, _receiveBuffer.Capacity / 2))
         {
             SendAck();
         }

@@ -61,7 +61,10 @@ public class TcpTests
     {
         (TwoStacks net, TcpConnection client, TcpConnection server) = Connected(v6: v6);
         Assert.Equal(client.Tuple.Local, server.Tuple.Remote);
-        Assert.Equal(1460 - (v6 ? 20 : 0), client.Mss);
+        // MSS from the MTU (1460 / 1440), less 12 bytes of timestamp option on every segment.
+        Assert.Equal(1448 - (v6 ? 20 : 0), client.Mss);
+        Assert.True(client.TimestampsEnabled && client.SackEnabled && client.WindowScalingEnabled);
+        Assert.True(server.TimestampsEnabled && server.SackEnabled && server.WindowScalingEnabled);
         Assert.Equal(1, net.A.Counters[Counter.TcpActiveOpens]);
         Assert.Equal(1, net.B.Counters[Counter.TcpPassiveOpens]);
     }
@@ -198,6 +201,20 @@ public class TcpTests
         byte[] got = Transfer(net.Simulation, client, server, data, TimeSpan.FromMinutes(20));
         Assert.Equal(SHA256.HashData(data), SHA256.HashData(got));
         Assert.True(net.A.Counters[Counter.TcpRetransmits] > 0);
+    }
+
+    [Fact]
+    public void ReorderAndDuplication_OutOfOrderQueueAndSack_TransferExactWithoutTimeouts()
+    {
+        var messy = new Impairment { ReorderPercent = 10, DuplicatePercent = 5, Delay = TimeSpan.FromMilliseconds(5) };
+        var net = new TwoStacks(wrapA: link => new ImpairedLink(link, Impairment.None, messy, 21));
+        (_, TcpConnection client, TcpConnection server) = Connected(net);
+        var data = new byte[2 * 1024 * 1024];
+        new Random(4).NextBytes(data);
+        byte[] got = Transfer(net.Simulation, client, server, data, TimeSpan.FromMinutes(5));
+        Assert.Equal(SHA256.HashData(data), SHA256.HashData(got));
+        Assert.True(net.B.Counters[Counter.TcpOutOfOrderQueued] > 0, "reordered segments were held, not dropped");
+        Assert.Equal(0, net.B.Counters[Counter.TcpOutOfOrderDropped]);
     }
 
     [Fact]
