@@ -1,0 +1,270 @@
+using TunStack.Ip;
+using TunStack.Tcp;
+using TunStack.Wire;
+
+namespace TunStack.Tests.Tcp;
+
+/// <summary>Segment by segment against the stack, each test naming state, event, outcome and the clause it checks.</summary>
+public class TcpSegmentTests
+{
+    public static IEnumerable<object[]> SynchronizedStates => new[]
+    {
+        TcpState.Established, TcpState.CloseWait, TcpState.FinWait1, TcpState.FinWait2, TcpState.Closing, TcpState.LastAck, TcpState.TimeWait,
+    }.Select(s => new object[] { s });
+
+    [Theory]
+    [MemberData(nameof(SynchronizedStates))]
+    public void AnySynchronizedState_RstAtRcvNxt_Rfc5961Sec3_2_ConnectionClosed(TcpState state)
+    {
+        RawPeer p = RawPeer.InState(state);
+        Assert.Empty(p.Send(TcpFlags.Rst, p.Nxt, default));
+        Assert.Equal(TcpState.Closed, p.Connection!.State);
+    }
+
+    [Theory]
+    [MemberData(nameof(SynchronizedStates))]
+    public void AnySynchronizedState_RstInWindowNotAtRcvNxt_Rfc5961Sec3_2_ChallengeAckStateKept(TcpState state)
+    {
+        RawPeer p = RawPeer.InState(state);
+        SentSegment ack = Assert.Single(p.Send(TcpFlags.Rst, p.Nxt + 100, default));
+        Assert.Equal(TcpFlags.Ack, ack.Flags);
+        Assert.Equal(p.Nxt, ack.Ack); // the challenge ACK carries RCV.NXT
+        Assert.Equal(state, p.Connection!.State);
+        Assert.Equal(1, p.Probe[Counter.TcpChallengeAcks]);
+    }
+
+    [Theory]
+    [MemberData(nameof(SynchronizedStates))]
+    public void AnySynchronizedState_RstOutOfWindow_Rfc5961Sec3_2_DroppedSilently(TcpState state)
+    {
+        RawPeer p = RawPeer.InState(state);
+        Assert.Empty(p.Send(TcpFlags.Rst, p.Nxt + 10_000_000, default));
+        Assert.Equal(state, p.Connection!.State);
+    }
+
+    [Theory]
+    [MemberData(nameof(SynchronizedStates))]
+    public void AnySynchronizedState_SynInWindow_Rfc5961Sec4_2_ChallengeAckNotReset(TcpState state)
+    {
+        RawPeer p = RawPeer.InState(state);
+        List<SentSegment> replies = p.Send(TcpFlags.Syn, p.Nxt, default);
+        if (state != TcpState.TimeWait)
+        {
+            SentSegment ack = Assert.Single(replies);
+            Assert.Equal(TcpFlags.Ack, ack.Flags);
+        }
+
+        Assert.Equal(state, p.Connection!.State);
+        Assert.DoesNotContain(replies, r => r.Has(TcpFlags.Rst));
+    }
+
+    [Fact]
+    public void Established_ChallengeAcks_Rfc5961Sec7_RateLimitedPerStack()
+    {
+        RawPeer p = RawPeer.Established();
+        int sent = 0;
+        for (int i = 0; i < 1100; i++)
+        {
+            sent += p.Send(TcpFlags.Rst, p.Nxt + 1 + i, default).Count;
+        }
+
+        Assert.Equal(1000, sent);
+        Assert.Equal(100, p.Probe[Counter.TcpChallengeAcksRateLimited]);
+    }
+
+    [Fact]
+    public void Established_AckOfUnsentData_Rfc9293Sec3_10_7_4_AckSentSegmentDropped()
+    {
+        RawPeer p = RawPeer.Established();
+        SentSegment ack = Assert.Single(p.Send(TcpFlags.Ack, p.Nxt, p.StackNxt + 5000, "ignored"u8));
+        Assert.Equal(TcpFlags.Ack, ack.Flags);
+        Assert.Equal(p.Nxt, ack.Ack); // the data was not taken
+        Assert.Equal(0, p.Connection!.Available);
+        Assert.Equal(1, p.Probe[Counter.TcpAckOfUnsentData]);
+    }
+
+    [Fact]
+    public void Established_SegmentLeftOfWindow_Rfc9293Sec3_10_7_4_DuplicateAckedNotDelivered()
+    {
+        RawPeer p = RawPeer.Established();
+        p.Send(TcpFlags.Ack | TcpFlags.Psh, "hello"u8);
+        Assert.Equal(5, p.Connection!.Available);
+        // The same bytes again (an old duplicate): acknowledged, not delivered twice.
+        SentSegment ack = Assert.Single(p.Send(TcpFlags.Ack | TcpFlags.Psh, p.Nxt - 5, p.StackNxt, "hello"u8));
+        Assert.Equal(p.Nxt, ack.Ack);
+        Assert.Equal(5, p.Connection.Available);
+    }
+
+    [Fact]
+    public void Established_OutOfOrderThenGapFilled_Rfc9293Sec3_10_7_4_DeliveredInOrderWithSack()
+    {
+        RawPeer p = RawPeer.Established();
+        SentSegment dup = Assert.Single(p.Send(TcpFlags.Ack, p.Nxt + 5, p.StackNxt, "world"u8));
+        Assert.Equal(p.Nxt, dup.Ack); // immediate duplicate ACK for the hole
+        Assert.Equal(0, p.Connection!.Available);
+        p.Send(TcpFlags.Ack, "hello"u8);
+        p.Nxt += 5;
+        var buffer = new byte[10];
+        Assert.Equal(10, p.Connection.Receive(buffer, out _));
+        Assert.Equal("helloworld"u8.ToArray(), buffer);
+    }
+
+    [Fact]
+    public void Established_DataAcrossSequenceWrap_Rfc9293Sec3_4_AcceptedInOrder()
+    {
+        // RFC 9293 3.4: sequence numbers wrap at 2^32; the peer's ISN puts RCV.NXT 3 bytes before the wrap.
+        RawPeer p = RawPeer.Established(peerIss: uint.MaxValue - 3);
+        Assert.Equal(new SeqNumber(uint.MaxValue - 2), p.Nxt);
+        p.Send(TcpFlags.Ack, "abcdefgh"u8);
+        SentSegment ack = p.Send(TcpFlags.Ack | TcpFlags.Psh, "ijkl"u8).Last();
+        Assert.Equal(new SeqNumber(9), ack.Ack);
+        Assert.Equal(12, p.Connection!.Available);
+    }
+
+    [Fact]
+    public void Established_PawsOldTimestamp_Rfc7323Sec5_3_DroppedWithAck()
+    {
+        RawPeer p = RawPeer.Established(timestamps: true);
+        p.TsVal = 2000;
+        p.Send(TcpFlags.Ack, "new"u8);
+        Assert.Equal(3, p.Connection!.Available);
+        p.TsVal = 1500; // older than TS.Recent
+        SentSegment ack = Assert.Single(p.Send(TcpFlags.Ack, "old"u8));
+        Assert.Equal(TcpFlags.Ack, ack.Flags);
+        Assert.Equal(3, p.Connection.Available);
+        Assert.Equal(1, p.Probe[Counter.TcpPawsRejected]);
+    }
+
+    [Fact]
+    public void Established_ZeroWindowAdvertised_Rfc9293Sec3_8_6_1_StackProbesWithOneByte()
+    {
+        RawPeer p = RawPeer.Established();
+        p.Send(TcpFlags.Ack, p.Nxt, p.StackNxt, default, window: 0);
+        p.Connection!.Send(new byte[100], out _);
+        Assert.Empty(p.Probe.Poll());
+        List<SentSegment> probe = p.Decode(p.Probe.Advance(TimeSpan.FromSeconds(1.1)));
+        SentSegment one = Assert.Single(probe);
+        Assert.Equal(1, one.PayloadLength);
+        Assert.Equal(1, p.Probe[Counter.TcpWindowProbes]);
+    }
+
+    [Fact]
+    public void SynReceived_RstAtRcvNxt_Rfc9293Sec3_10_7_4_HalfOpenConnectionGoneListenerStays()
+    {
+        var p = new RawPeer(new Probe());
+        TcpListener listener = p.Probe.Stack.ListenTcp(new IpEndpoint(IpAddress.AnyV4, RawPeer.StackPort), 8, out _)!;
+        p.Send(TcpFlags.Syn, new SeqNumber(100), default);
+        Assert.Equal(1, listener.HalfOpenCount);
+        Assert.Empty(p.Send(TcpFlags.Rst, new SeqNumber(101), default));
+        Assert.Equal(0, listener.HalfOpenCount);
+        Assert.Single(p.Send(TcpFlags.Syn, new SeqNumber(900), default)); // still listening
+    }
+
+    [Fact]
+    public void SynSent_RstAcceptingOurSyn_Rfc9293Sec3_10_7_3_ConnectionRefused()
+    {
+        var probe = new Probe();
+        TcpConnection c = probe.Stack.ConnectTcp(new IpEndpoint(Probe.PeerV4, RawPeer.PeerPort), out _)!;
+        var p = new RawPeer(probe);
+        SentSegment syn = Assert.Single(p.Decode(probe.Poll()));
+        Assert.True(syn.Has(TcpFlags.Syn));
+        // An RST without ACK is ignored in SYN-SENT; with an ACK of our SYN it refuses.
+        probe.Send(RawSegmentTo(c, TcpFlags.Rst, new SeqNumber(0), default));
+        Assert.Equal(TcpState.SynSent, c.State);
+        probe.Send(RawSegmentTo(c, TcpFlags.Rst | TcpFlags.Ack, new SeqNumber(0), syn.Seq + 1));
+        Assert.Equal(TcpState.Closed, c.State);
+        Assert.Equal(StackError.ConnectionRefused, c.Error);
+    }
+
+    [Fact]
+    public void SynSent_AckOfSomethingElse_Rfc9293Sec3_10_7_3_ResetSentStaysSynSent()
+    {
+        var probe = new Probe();
+        TcpConnection c = probe.Stack.ConnectTcp(new IpEndpoint(Probe.PeerV4, RawPeer.PeerPort), out _)!;
+        var p = new RawPeer(probe);
+        SentSegment syn = Assert.Single(p.Decode(probe.Poll()));
+        SentSegment rst = Assert.Single(p.Decode(probe.Send(RawSegmentTo(c, TcpFlags.Syn | TcpFlags.Ack, new SeqNumber(7), syn.Seq + 1000))));
+        Assert.Equal(TcpFlags.Rst, rst.Flags);
+        Assert.Equal(syn.Seq + 1000, rst.Seq); // <SEQ=SEG.ACK><CTL=RST>
+        Assert.Equal(TcpState.SynSent, c.State);
+    }
+
+    [Fact]
+    public void SimultaneousOpen_Rfc9293Figure8_SynReceivedThenEstablished()
+    {
+        var probe = new Probe();
+        TcpConnection c = probe.Stack.ConnectTcp(new IpEndpoint(Probe.PeerV4, RawPeer.PeerPort), out _)!;
+        var p = new RawPeer(probe);
+        SentSegment syn = Assert.Single(p.Decode(probe.Poll()));
+        // The peer's own SYN (no ACK) crosses ours.
+        SentSegment synAck = Assert.Single(p.Decode(probe.Send(RawSegmentTo(c, TcpFlags.Syn, new SeqNumber(3000), default))));
+        Assert.True(synAck.Has(TcpFlags.Syn | TcpFlags.Ack));
+        Assert.Equal(TcpState.SynReceived, c.State);
+        probe.Send(RawSegmentTo(c, TcpFlags.Syn | TcpFlags.Ack, new SeqNumber(3000), syn.Seq + 1));
+        probe.Send(RawSegmentTo(c, TcpFlags.Ack, new SeqNumber(3001), syn.Seq + 1));
+        Assert.Equal(TcpState.Established, c.State);
+    }
+
+    [Fact]
+    public void Listen_AckSegment_Rfc9293Sec3_10_7_2_ResetWithSeqOfAck()
+    {
+        var p = new RawPeer(new Probe());
+        p.Probe.Stack.ListenTcp(new IpEndpoint(IpAddress.AnyV4, RawPeer.StackPort), 8, out _);
+        SentSegment rst = Assert.Single(p.Send(TcpFlags.Ack, new SeqNumber(1), new SeqNumber(777)));
+        Assert.Equal(TcpFlags.Rst, rst.Flags);
+        Assert.Equal(new SeqNumber(777), rst.Seq);
+        Assert.Empty(p.Send(TcpFlags.Rst, new SeqNumber(1), default)); // RST in LISTEN: ignored
+    }
+
+    [Fact]
+    public void Closed_Syn_Rfc9293Sec3_10_7_1_RstAckWithAckOfSegment()
+    {
+        var p = new RawPeer(new Probe());
+        SentSegment rst = Assert.Single(p.Send(TcpFlags.Syn, new SeqNumber(41), default, "data"u8));
+        Assert.Equal(TcpFlags.Rst | TcpFlags.Ack, rst.Flags);
+        Assert.Equal(new SeqNumber(0), rst.Seq);
+        Assert.Equal(new SeqNumber(41 + 1 + 4), rst.Ack); // SEG.SEQ + SEG.LEN
+        Assert.Equal(1, p.Probe[Counter.TcpNoConnection]);
+    }
+
+    [Fact]
+    public void Any_DataOffsetBeyondSegment_DroppedAndCounted()
+    {
+        var p = new RawPeer(new Probe());
+        byte[] packet = p.Build(TcpFlags.Syn, new SeqNumber(1), default);
+        packet[20 + 12] = 0xF0; // data offset 15 words = 60 bytes, in a 20-byte segment
+        Assert.Empty(p.Probe.Send(packet));
+        Assert.Equal(1, p.Probe[Counter.TcpBadHeaderLength]);
+    }
+
+    [Fact]
+    public void Any_BadChecksum_DroppedAndCounted()
+    {
+        var p = new RawPeer(new Probe());
+        byte[] packet = p.Build(TcpFlags.Syn, new SeqNumber(1), default);
+        packet[^1] ^= 0xFF;
+        Assert.Empty(p.Probe.Send(packet));
+        Assert.Equal(1, p.Probe[Counter.TcpBadChecksum]);
+    }
+
+    [Fact]
+    public void TimeWait_RetransmittedFin_Rfc9293Sec3_10_7_4_AckedAndTimerRestarted()
+    {
+        RawPeer p = RawPeer.InState(TcpState.TimeWait);
+        p.Probe.Advance(TimeSpan.FromSeconds(50));
+        SentSegment ack = Assert.Single(p.Send(TcpFlags.Fin | TcpFlags.Ack, p.Nxt - 1, p.StackNxt));
+        Assert.Equal(TcpFlags.Ack, ack.Flags);
+        p.Probe.Advance(TimeSpan.FromSeconds(50));
+        Assert.Equal(TcpState.TimeWait, p.Connection!.State);
+        p.Probe.Advance(TimeSpan.FromSeconds(11));
+        Assert.Equal(TcpState.Closed, p.Connection.State);
+    }
+
+    private static byte[] RawSegmentTo(TcpConnection c, TcpFlags flags, SeqNumber seq, SeqNumber ack)
+    {
+        var segment = new byte[20];
+        new TcpHeader { SourcePort = c.Tuple.Remote.Port, DestinationPort = c.Tuple.Local.Port, SequenceNumber = seq, AcknowledgmentNumber = ack, Flags = flags, Window = 65535 }
+            .WriteTo(segment, 0, Packets.PseudoHeader(Probe.PeerV4, c.Tuple.Local.Address, IpProtocol.Tcp, 20));
+        return Packets.Ipv4(Probe.PeerV4, c.Tuple.Local.Address, IpProtocol.Tcp, segment);
+    }
+}
