@@ -212,6 +212,18 @@ public enum Counter
     TcpAbortOnClose,
     /// <summary>Zero-window probes sent.</summary>
     TcpWindowProbes,
+    /// <summary>Keepalive probes sent.</summary>
+    TcpKeepAliveProbes,
+    /// <summary>Connections dropped after unanswered keepalive probes.</summary>
+    TcpKeepAliveTimeouts,
+    /// <summary>Connections aborted by the user timeout (RFC 5482).</summary>
+    TcpUserTimeouts,
+    /// <summary>Orphaned connections closed by the FIN-WAIT-2 timeout.</summary>
+    TcpFinWait2Timeouts,
+    /// <summary>Connections that skipped TIME-WAIT because the TIME-WAIT bound was reached.</summary>
+    TcpTimeWaitOverflow,
+    /// <summary>Closes turned into resets because the orphan bound was reached.</summary>
+    TcpOrphanOverflow,
 
     /// <summary>Dropped on output: no route to the destination.</summary>
     OutputNoRoute,

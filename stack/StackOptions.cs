@@ -107,4 +107,22 @@ public sealed class TcpSettings
 
     /// <summary>Challenge ACKs per second per stack (RFC 5961 7; default 1000, Linux tcp_challenge_ack_limit).</summary>
     public int ChallengeAcksPerSecond { get; set; } = 1000;
+
+    /// <summary>Keepalive: idle time before the first probe (default 2 h, Linux tcp_keepalive_time). Keepalive itself is off unless a connection turns it on.</summary>
+    public TimeSpan KeepAliveIdle { get; set; } = TimeSpan.FromHours(2);
+
+    /// <summary>Keepalive: time between probes (default 75 s, Linux tcp_keepalive_intvl).</summary>
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(75);
+
+    /// <summary>Keepalive: unanswered probes before the connection is dropped (default 9, Linux tcp_keepalive_probes).</summary>
+    public int KeepAliveProbes { get; set; } = 9;
+
+    /// <summary>How long an orphaned connection (closed by the application) may wait in FIN-WAIT-2 (default 60 s, Linux tcp_fin_timeout).</summary>
+    public TimeSpan FinWait2Timeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>TIME-WAIT entries per stack; past it a closing connection skips TIME-WAIT (default 65,536, like Linux tcp_max_tw_buckets).</summary>
+    public int MaxTimeWait { get; set; } = 65536;
+
+    /// <summary>Orphaned connections per stack; past it a close resets instead (default 65,536, like Linux tcp_max_orphans).</summary>
+    public int MaxOrphans { get; set; } = 65536;
 }

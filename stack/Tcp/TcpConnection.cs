@@ -23,6 +23,11 @@ public sealed class TcpConnection
     private readonly TimerEntry _retransmitTimer;
     private readonly TimerEntry _delayedAckTimer;
     private readonly TimerEntry _timeWaitTimer;
+    private readonly TimerEntry _keepAliveTimer;
+    private int _keepAliveProbesSent;
+    private bool _keepAlive;
+    private bool _orphan;
+    private Instant _oldestUnackedAt;
 
     // RFC 9293 3.3.1 send and receive sequence variables.
     private SeqNumber _iss, _sndUna, _sndNxt, _sndWl1, _sndWl2, _irs, _rcvNxt;
@@ -60,7 +65,11 @@ public sealed class TcpConnection
         _receiveBuffer = new RingBuffer(layer.Settings.ReceiveBufferSize);
         _retransmitTimer = new TimerEntry(OnRetransmitTimeout);
         _delayedAckTimer = new TimerEntry(_ => SendAck());
-        _timeWaitTimer = new TimerEntry(_ => SetState(TcpState.Closed));
+        _timeWaitTimer = new TimerEntry(_ => OnStateTimer());
+        _keepAliveTimer = new TimerEntry(OnKeepAliveTimer);
+        KeepAliveIdle = layer.Settings.KeepAliveIdle;
+        KeepAliveInterval = layer.Settings.KeepAliveInterval;
+        KeepAliveProbes = layer.Settings.KeepAliveProbes;
         _rto = layer.Settings.InitialRto;
         while ((layer.Settings.ReceiveBufferSize >> _rcvShift) > 65535 && _rcvShift < TcpOptions.MaxWindowScale)
         {
@@ -117,6 +126,36 @@ public sealed class TcpConnection
     public Action<TcpState>? StateChanged { get; set; }
 
     internal TcpListener? Listener { get; set; }
+
+    /// <summary>SO_KEEPALIVE: probe an idle connection and drop it with TimedOut when the probes go unanswered. Off by default.</summary>
+    public bool KeepAlive
+    {
+        get => _keepAlive;
+        set
+        {
+            _keepAlive = value;
+            if (value)
+            {
+                ArmKeepAlive();
+            }
+            else
+            {
+                _layer.Timers.Cancel(_keepAliveTimer);
+            }
+        }
+    }
+
+    /// <summary>TCP_KEEPIDLE: idle time before the first probe.</summary>
+    public TimeSpan KeepAliveIdle { get; set; }
+
+    /// <summary>TCP_KEEPINTVL: time between probes.</summary>
+    public TimeSpan KeepAliveInterval { get; set; }
+
+    /// <summary>TCP_KEEPCNT: unanswered probes before the connection is dropped.</summary>
+    public int KeepAliveProbes { get; set; }
+
+    /// <summary>TCP_USER_TIMEOUT (RFC 5482): abort with TimedOut when sent data stays unacknowledged this long; zero = off.</summary>
+    public TimeSpan UserTimeout { get; set; }
 
     /// <summary>
     /// Appends data to the send buffer and sends what the window allows. Returns the bytes taken
@@ -211,6 +250,19 @@ public sealed class TcpConnection
             _layer.Counters.Increment(Counter.TcpAbortOnClose);
             Abort();
             return;
+        }
+
+        if (State is not (TcpState.Closed or TcpState.TimeWait or TcpState.SynSent))
+        {
+            if (_layer.OrphanCount >= _layer.Settings.MaxOrphans)
+            {
+                _layer.Counters.Increment(Counter.TcpOrphanOverflow);
+                Abort();
+                return;
+            }
+
+            _orphan = true;
+            _layer.OrphanCount++;
         }
 
         Shutdown();
@@ -368,6 +420,12 @@ public sealed class TcpConnection
             }
 
             return;
+        }
+
+        _keepAliveProbesSent = 0;
+        if (_keepAlive)
+        {
+            ArmKeepAlive();
         }
 
         // RFC 7323 4.3: TS.Recent follows acceptable segments that cover the last ACK we sent.
@@ -662,6 +720,7 @@ public sealed class TcpConnection
 
             _sendBuffer.Skip(Math.Max(0, dataAcked));
             _sndUna = ack;
+            _oldestUnackedAt = _layer.Now;
             TakeRttSample(ack);
             _retries = 0;
             if (_sndUna == _sndNxt)
@@ -739,6 +798,11 @@ public sealed class TcpConnection
                 }
 
                 bool last = length == unsent;
+                if (_sndNxt == _sndUna)
+                {
+                    _oldestUnackedAt = _layer.Now;
+                }
+
                 _layer.Send(Tuple, _sndNxt, _rcvNxt, TcpFlags.Ack | (last ? TcpFlags.Psh : 0), AdvertisedWindow(), SegmentOptions(withSack: false), _sendBuffer, sent, length);
                 AckSent();
                 if (!_timing)
@@ -789,6 +853,14 @@ public sealed class TcpConnection
             TcpState.SynReceived => _layer.Settings.MaxSynAckRetransmissions,
             _ => _layer.Settings.MaxRetransmissions,
         };
+        // RFC 5482: the user timeout bounds how long data may stay unacknowledged.
+        if (UserTimeout > TimeSpan.Zero && State is not (TcpState.SynSent or TcpState.SynReceived) && now - _oldestUnackedAt >= UserTimeout)
+        {
+            _layer.Counters.Increment(Counter.TcpUserTimeouts);
+            Fail(StackError.TimedOut);
+            return;
+        }
+
         if (_retries >= limit)
         {
             _layer.Counters.Increment(Counter.TcpTimeoutAborts);
@@ -941,6 +1013,47 @@ public sealed class TcpConnection
 
     private void RestartTimeWait() => _layer.Timers.Schedule(_timeWaitTimer, _layer.Now + _layer.Settings.TimeWaitDuration);
 
+    // The state timer ends TIME-WAIT, or an orphan's wait in FIN-WAIT-2.
+    private void OnStateTimer()
+    {
+        if (State == TcpState.FinWait2)
+        {
+            _layer.Counters.Increment(Counter.TcpFinWait2Timeouts);
+        }
+
+        SetState(TcpState.Closed);
+    }
+
+    private void ArmKeepAlive()
+    {
+        if (State is TcpState.Established or TcpState.CloseWait)
+        {
+            _layer.Timers.Schedule(_keepAliveTimer, _layer.Now + (_keepAliveProbesSent == 0 ? KeepAliveIdle : KeepAliveInterval));
+        }
+    }
+
+    // RFC 1122 4.2.3.6: a keepalive probe is a segment with SEG.SEQ = SND.NXT-1 and no data, which
+    // the peer must acknowledge; unanswered probes end the connection.
+    private void OnKeepAliveTimer(Instant now)
+    {
+        if (!_keepAlive || State is not (TcpState.Established or TcpState.CloseWait))
+        {
+            return;
+        }
+
+        if (_keepAliveProbesSent >= KeepAliveProbes)
+        {
+            _layer.Counters.Increment(Counter.TcpKeepAliveTimeouts);
+            Fail(StackError.TimedOut);
+            return;
+        }
+
+        _keepAliveProbesSent++;
+        _layer.Counters.Increment(Counter.TcpKeepAliveProbes);
+        _layer.Send(Tuple, _sndUna - 1, _rcvNxt, TcpFlags.Ack, AdvertisedWindow(), SegmentOptions(withSack: false), null, 0, 0);
+        _layer.Timers.Schedule(_keepAliveTimer, now + KeepAliveInterval);
+    }
+
     private void Fail(StackError error)
     {
         Error = error;
@@ -961,8 +1074,20 @@ public sealed class TcpConnection
         State = next;
         switch (next)
         {
+            case TcpState.FinWait2:
+                if (_orphan)
+                {
+                    _layer.Timers.Schedule(_timeWaitTimer, _layer.Now + _layer.Settings.FinWait2Timeout);
+                }
+
+                break;
             case TcpState.Established:
                 _layer.Counters.Increment(Counter.TcpEstablished);
+                if (_keepAlive)
+                {
+                    ArmKeepAlive();
+                }
+
                 if (previous == TcpState.SynReceived)
                 {
                     _layer.Timers.Cancel(_retransmitTimer);
@@ -971,9 +1096,17 @@ public sealed class TcpConnection
                 }
 
                 break;
+            case TcpState.TimeWait when _layer.TimeWaitCount >= _layer.Settings.MaxTimeWait:
+                // The TIME-WAIT bound is reached: close at once (as Linux past tcp_max_tw_buckets).
+                _layer.Counters.Increment(Counter.TcpTimeWaitOverflow);
+                State = previous;
+                SetState(TcpState.Closed);
+                return;
             case TcpState.TimeWait:
                 _layer.Counters.Increment(Counter.TcpTimeWaits);
                 _layer.TimeWaitCount++;
+                ReleaseOrphan();
+                _layer.Timers.Cancel(_keepAliveTimer);
                 _layer.Timers.Cancel(_retransmitTimer);
                 _layer.Timers.Cancel(_delayedAckTimer);
                 RestartTimeWait();
@@ -987,12 +1120,23 @@ public sealed class TcpConnection
                 _layer.Timers.Cancel(_retransmitTimer);
                 _layer.Timers.Cancel(_delayedAckTimer);
                 _layer.Timers.Cancel(_timeWaitTimer);
+                _layer.Timers.Cancel(_keepAliveTimer);
+                ReleaseOrphan();
                 _layer.Unregister(this);
                 Listener?.OnClosed(this);
                 break;
         }
 
         StateChanged?.Invoke(next);
+    }
+
+    private void ReleaseOrphan()
+    {
+        if (_orphan)
+        {
+            _orphan = false;
+            _layer.OrphanCount--;
+        }
     }
 
     /// <inheritdoc/>

@@ -44,6 +44,8 @@ internal sealed class TcpLayer : ITransportHandler
 
     public int TimeWaitCount { get; set; }
 
+    public int OrphanCount { get; set; }
+
     public void Receive(in IpDatagram datagram)
     {
         _counters.Increment(Counter.TcpReceived);

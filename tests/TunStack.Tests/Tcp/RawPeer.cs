@@ -22,7 +22,7 @@ internal sealed class RawPeer
 
     public Probe Probe { get; }
 
-    public TcpConnection? Connection { get; private set; }
+    public TcpConnection? Connection { get; set; }
 
     public TcpListener? Listener { get; private set; }
 

@@ -1,0 +1,162 @@
+using TunStack.Ip;
+using TunStack.Tcp;
+using TunStack.Wire;
+
+namespace TunStack.Tests.Tcp;
+
+/// <summary>Keepalive, user timeout, FIN-WAIT-2 timeout, TIME-WAIT and orphan bounds, ICMP errors.</summary>
+public class TcpTimerTests
+{
+    [Fact]
+    public void Established_KeepAliveToSilentPeer_Rfc1122Sec4_2_3_6_ProbesThenTimedOut()
+    {
+        RawPeer p = RawPeer.Established();
+        TcpConnection c = p.Connection!;
+        c.KeepAliveIdle = TimeSpan.FromSeconds(10);
+        c.KeepAliveInterval = TimeSpan.FromSeconds(2);
+        c.KeepAliveProbes = 3;
+        c.KeepAlive = true;
+        Assert.Empty(p.Probe.Advance(TimeSpan.FromSeconds(9)));
+        SentSegment probe = Assert.Single(p.Decode(p.Probe.Advance(TimeSpan.FromSeconds(1.1))));
+        Assert.Equal(p.StackNxt - 1, probe.Seq); // SEG.SEQ = SND.NXT - 1, no data
+        Assert.Equal(0, probe.PayloadLength);
+        p.Probe.Advance(TimeSpan.FromSeconds(2.1));
+        p.Probe.Advance(TimeSpan.FromSeconds(2.1));
+        Assert.Equal(TcpState.Established, c.State);
+        p.Probe.Advance(TimeSpan.FromSeconds(2.1));
+        Assert.Equal(TcpState.Closed, c.State);
+        Assert.Equal(StackError.TimedOut, c.Error);
+        Assert.Equal(3, p.Probe[Counter.TcpKeepAliveProbes]);
+    }
+
+    [Fact]
+    public void Established_KeepAliveAnswered_ConnectionStays()
+    {
+        RawPeer p = RawPeer.Established();
+        TcpConnection c = p.Connection!;
+        c.KeepAliveIdle = TimeSpan.FromSeconds(10);
+        c.KeepAliveInterval = TimeSpan.FromSeconds(2);
+        c.KeepAliveProbes = 2;
+        c.KeepAlive = true;
+        for (int i = 0; i < 5; i++)
+        {
+            Assert.Single(p.Decode(p.Probe.Advance(TimeSpan.FromSeconds(10.5))));
+            p.Send(TcpFlags.Ack); // the peer answers the probe
+        }
+
+        Assert.Equal(TcpState.Established, c.State);
+    }
+
+    [Fact]
+    public void Established_KeepAliveOffByDefault_NoProbes()
+    {
+        RawPeer p = RawPeer.Established();
+        Assert.False(p.Connection!.KeepAlive);
+        Assert.Empty(p.Probe.Advance(TimeSpan.FromHours(3)));
+        Assert.Equal(TcpState.Established, p.Connection.State);
+    }
+
+    [Fact]
+    public void Established_UserTimeout_Rfc5482_AbortsBeforeRetriesRunOut()
+    {
+        RawPeer p = RawPeer.Established();
+        TcpConnection c = p.Connection!;
+        c.UserTimeout = TimeSpan.FromSeconds(5);
+        c.Send("never acknowledged"u8, out _);
+        for (int i = 0; i < 10 && c.State != TcpState.Closed; i++)
+        {
+            p.Probe.Advance(TimeSpan.FromSeconds(2));
+        }
+
+        Assert.Equal(TcpState.Closed, c.State);
+        Assert.Equal(StackError.TimedOut, c.Error);
+        Assert.Equal(1, p.Probe[Counter.TcpUserTimeouts]);
+        Assert.True(p.Probe[Counter.TcpTimeouts] < 15);
+    }
+
+    [Fact]
+    public void FinWait2_OrphanedAndPeerSilent_ClosedAfterFinTimeout()
+    {
+        RawPeer p = RawPeer.InState(TcpState.FinWait2);
+        p.Probe.Advance(TimeSpan.FromSeconds(59));
+        Assert.Equal(TcpState.FinWait2, p.Connection!.State);
+        p.Probe.Advance(TimeSpan.FromSeconds(2));
+        Assert.Equal(TcpState.Closed, p.Connection.State);
+        Assert.Equal(1, p.Probe[Counter.TcpFinWait2Timeouts]);
+    }
+
+    [Fact]
+    public void TimeWaitBound_Reached_ConnectionSkipsTimeWait()
+    {
+        // With the default bound the connection enters TIME-WAIT; with a bound of 0 it closes at once.
+        RawPeer q = RawPeer.InState(TcpState.FinWait2);
+        q.Send(TcpFlags.Fin | TcpFlags.Ack);
+        Assert.Equal(TcpState.TimeWait, q.Connection!.State);
+
+        RawPeer r = Bounded(o => o.Tcp.MaxTimeWait = 0);
+        r.Connection!.Close();
+        r.Decode(r.Probe.Poll());
+        r.Send(TcpFlags.Ack);
+        r.Send(TcpFlags.Fin | TcpFlags.Ack);
+        Assert.Equal(TcpState.Closed, r.Connection.State);
+        Assert.Equal(1, r.Probe[Counter.TcpTimeWaitOverflow]);
+    }
+
+    [Fact]
+    public void OrphanBound_Reached_CloseResets()
+    {
+        RawPeer r = Bounded(o => o.Tcp.MaxOrphans = 0);
+        r.Connection!.Close();
+        SentSegment rst = Assert.Single(r.Decode(r.Probe.Poll()));
+        Assert.True(rst.Has(TcpFlags.Rst));
+        Assert.Equal(1, r.Probe[Counter.TcpOrphanOverflow]);
+    }
+
+    private static RawPeer Bounded(Action<StackOptions> configure)
+    {
+        var p = new RawPeer(new Probe(configure));
+        var listener = p.Probe.Stack.ListenTcp(new IpEndpoint(IpAddress.AnyV4, RawPeer.StackPort), 8, out _)!;
+        p.Nxt = new SeqNumber(100);
+        p.Send(TcpFlags.Syn, p.Nxt, default);
+        p.Nxt += 1;
+        p.Send(TcpFlags.Ack);
+        Assert.True(listener.TryAccept(out TcpConnection? c));
+        p.Connection = c;
+        return p;
+    }
+
+    [Fact]
+    public void SynSent_IcmpPortUnreachable_Rfc1122Sec4_2_3_9_ConnectionRefused()
+    {
+        var probe = new Probe();
+        TcpConnection c = probe.Stack.ConnectTcp(new IpEndpoint(Probe.PeerV4, 81), out _)!;
+        byte[] syn = Assert.Single(probe.Poll());
+        byte[] icmp = Packets.Icmp(Probe.PeerV4, Probe.StackV4, Icmpv4Type.DestinationUnreachable, Icmpv4Type.CodePortUnreachable, 0, syn);
+        probe.Send(Packets.Ipv4(Probe.PeerV4, Probe.StackV4, IpProtocol.Icmp, icmp));
+        Assert.Equal(TcpState.Closed, c.State);
+        Assert.Equal(StackError.ConnectionRefused, c.Error);
+    }
+
+    [Fact]
+    public void SynSent_IcmpQuotingWrongSequence_Rfc5927Sec4_1_Ignored()
+    {
+        var probe = new Probe();
+        TcpConnection c = probe.Stack.ConnectTcp(new IpEndpoint(Probe.PeerV4, 81), out _)!;
+        byte[] syn = Assert.Single(probe.Poll());
+        syn[20 + 4] ^= 0x80; // a quoted sequence number that was never sent
+        byte[] icmp = Packets.Icmp(Probe.PeerV4, Probe.StackV4, Icmpv4Type.DestinationUnreachable, Icmpv4Type.CodePortUnreachable, 0, syn);
+        probe.Send(Packets.Ipv4(Probe.PeerV4, Probe.StackV4, IpProtocol.Icmp, icmp));
+        Assert.Equal(TcpState.SynSent, c.State);
+    }
+
+    [Fact]
+    public void Established_IcmpUnreachable_Rfc1122Sec4_2_3_9_SoftErrorConnectionStays()
+    {
+        RawPeer p = RawPeer.Established();
+        p.Connection!.Send("x"u8, out _);
+        byte[] data = Assert.Single(p.Probe.Poll());
+        byte[] icmp = Packets.Icmp(Probe.PeerV4, Probe.StackV4, Icmpv4Type.DestinationUnreachable, 1, 0, data);
+        p.Probe.Send(Packets.Ipv4(Probe.PeerV4, Probe.StackV4, IpProtocol.Icmp, icmp));
+        Assert.Equal(TcpState.Established, p.Connection.State);
+    }
+}
