@@ -200,8 +200,14 @@ public enum Counter
     TcpTimeoutAborts,
     /// <summary>Dropped SYN: the listener's accept queue was full (the client retries).</summary>
     TcpListenOverflow,
-    /// <summary>Dropped SYN: the listener's SYN queue was full.</summary>
+    /// <summary>Dropped SYN: the listener's SYN queue was full (and SYN cookies are off).</summary>
     TcpSynQueueOverflow,
+    /// <summary>SYN-ACKs sent with a SYN cookie because the SYN queue was full (RFC 4987).</summary>
+    TcpSynCookiesSent,
+    /// <summary>Connections completed from a valid SYN cookie.</summary>
+    TcpSynCookiesValid,
+    /// <summary>ACKs to a listener whose cookie did not validate (answered with RST).</summary>
+    TcpSynCookiesInvalid,
     /// <summary>Dropped: the stack's connection limit was reached.</summary>
     TcpConnectionLimit,
     /// <summary>Connections that entered TIME-WAIT.</summary>

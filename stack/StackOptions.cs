@@ -123,6 +123,9 @@ public sealed class TcpSettings
     /// <summary>TIME-WAIT entries per stack; past it a closing connection skips TIME-WAIT (default 65,536, like Linux tcp_max_tw_buckets).</summary>
     public int MaxTimeWait { get; set; } = 65536;
 
+    /// <summary>Answer SYNs with SYN cookies (RFC 4987) when a listener's SYN queue is full (default on, as Linux tcp_syncookies=1).</summary>
+    public bool SynCookies { get; set; } = true;
+
     /// <summary>Orphaned connections per stack; past it a close resets instead (default 65,536, like Linux tcp_max_orphans).</summary>
     public int MaxOrphans { get; set; } = 65536;
 }

@@ -71,10 +71,19 @@ public sealed class TcpConnection
         KeepAliveInterval = layer.Settings.KeepAliveInterval;
         KeepAliveProbes = layer.Settings.KeepAliveProbes;
         _rto = layer.Settings.InitialRto;
-        while ((layer.Settings.ReceiveBufferSize >> _rcvShift) > 65535 && _rcvShift < TcpOptions.MaxWindowScale)
+        _rcvShift = ReceiveShift(layer.Settings.ReceiveBufferSize);
+    }
+
+    /// <summary>The window scale that lets a window of <paramref name="bufferSize"/> bytes be advertised (RFC 7323 2.3, at most 14).</summary>
+    internal static int ReceiveShift(int bufferSize)
+    {
+        int shift = 0;
+        while ((bufferSize >> shift) > 65535 && shift < TcpOptions.MaxWindowScale)
         {
-            _rcvShift++;
+            shift++;
         }
+
+        return shift;
     }
 
     /// <summary>The connection's addresses and ports.</summary>
@@ -311,6 +320,44 @@ public sealed class TcpConnection
         SetState(TcpState.SynReceived);
         SendSyn(ack: true);
         ArmRetransmit();
+    }
+
+    // RFC 4987 3.6: a handshake completed from a SYN cookie starts with what the cookie carried.
+    internal void StartFromCookie(TcpTuple tuple, SeqNumber iss, SeqNumber irs, int mss, int windowScale, bool sack, in TcpOptions ackOptions)
+    {
+        Tuple = tuple;
+        _iss = iss;
+        _irs = irs;
+        _rcvNxt = irs + 1;
+        _lastAckSent = _rcvNxt;
+        _sndUna = iss + 1;
+        _sndNxt = iss + 1;
+        _mss = Math.Max(MinSendMss, mss);
+        _windowScaling = windowScale >= 0;
+        _sndShift = _windowScaling ? windowScale : 0;
+        if (!_windowScaling)
+        {
+            _rcvShift = 0;
+        }
+
+        _sackPermitted = sack;
+        _timestamps = ackOptions.HasTimestamps;
+        _tsRecent = ackOptions.TimestampValue;
+        _tsOffset = iss.Value; // continues the TSval clock of the cookie SYN-ACK, so the peer's PAWS accepts us
+        State = TcpState.SynReceived;
+    }
+
+    // Enters ESTABLISHED (waking the listener) and handles what the completing ACK carried (data, FIN).
+    internal void EstablishFromCookie(TcpSegment ack)
+    {
+        _sndWnd = (uint)ack.Window << _sndShift;
+        _sndWl1 = ack.SequenceNumber;
+        _sndWl2 = ack.AcknowledgmentNumber;
+        SetState(TcpState.Established);
+        if (ack.Payload.Length > 0 || (ack.Flags & TcpFlags.Fin) != 0)
+        {
+            OnSegment(ack);
+        }
     }
 
     private static int DefaultMss(IpAddress remote) => remote.IsV6 ? 1220 : 536; // RFC 9293 3.7.1

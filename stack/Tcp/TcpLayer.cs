@@ -292,6 +292,74 @@ internal sealed class TcpLayer : ITransportHandler
         return new SeqNumber(m + BinaryPrimitives.ReadUInt32BigEndian(hash));
     }
 
+    // RFC 4987 3.6 / Linux syncookies: MSS values a cookie can carry, by index (3 bits).
+    private static readonly ushort[] s_cookieMssV4 = { 536, 1200, 1300, 1400, 1440, 1452, 1460, 8960 };
+    private static readonly ushort[] s_cookieMssV6 = { 1220, 1280, 1300, 1400, 1420, 1432, 1440, 8940 };
+    private const int CookiePeriodSeconds = 64;
+
+    /// <summary>
+    /// A SYN cookie (RFC 4987 3.6): 8 bits of a 64-second counter, 3 bits of MSS index, and 21 bits
+    /// of a keyed hash of the 4-tuple, the counter, the client's ISN and the index, which must
+    /// match exactly (so a cookie off by a little never validates).
+    /// </summary>
+    public SeqNumber SynCookie(TcpTuple tuple, SeqNumber clientIsn, int mss)
+    {
+        ushort[] table = tuple.Remote.Address.IsV6 ? s_cookieMssV6 : s_cookieMssV4;
+        int index = 0;
+        while (index + 1 < table.Length && table[index + 1] <= mss)
+        {
+            index++;
+        }
+
+        uint counter = (uint)(Now.Microseconds / 1_000_000 / CookiePeriodSeconds);
+        uint hash = CookieHash(tuple, clientIsn, counter, (uint)index);
+        return new SeqNumber(((counter & 0xFF) << 24) | ((uint)index << 21) | (hash & 0x1FFFFF));
+    }
+
+    /// <summary>Checks a cookie returned in SEG.ACK - 1 (current or previous period); gives the MSS it carries.</summary>
+    public bool TryValidateSynCookie(TcpTuple tuple, SeqNumber clientIsn, SeqNumber cookie, out int mss)
+    {
+        ushort[] table = tuple.Remote.Address.IsV6 ? s_cookieMssV6 : s_cookieMssV4;
+        uint now = (uint)(Now.Microseconds / 1_000_000 / CookiePeriodSeconds);
+        for (uint counter = now; counter + 1 >= now && counter <= now; counter--)
+        {
+            uint index = (cookie.Value >> 21) & 0x7;
+            if ((cookie.Value >> 24) == (counter & 0xFF) && (cookie.Value & 0x1FFFFF) == (CookieHash(tuple, clientIsn, counter, index) & 0x1FFFFF))
+            {
+                mss = table[index];
+                return true;
+            }
+
+            if (counter == 0)
+            {
+                break;
+            }
+        }
+
+        mss = 0;
+        return false;
+    }
+
+    private uint CookieHash(TcpTuple tuple, SeqNumber clientIsn, uint counter, uint index)
+    {
+        Span<byte> input = stackalloc byte[48];
+        int n = tuple.Local.Address.WriteTo(input);
+        BinaryPrimitives.WriteUInt16BigEndian(input[n..], tuple.Local.Port);
+        n += 2;
+        n += tuple.Remote.Address.WriteTo(input[n..]);
+        BinaryPrimitives.WriteUInt16BigEndian(input[n..], tuple.Remote.Port);
+        n += 2;
+        BinaryPrimitives.WriteUInt32BigEndian(input[n..], clientIsn.Value);
+        n += 4;
+        BinaryPrimitives.WriteUInt32BigEndian(input[n..], counter);
+        n += 4;
+        BinaryPrimitives.WriteUInt32BigEndian(input[n..], index);
+        n += 4;
+        Span<byte> hash = stackalloc byte[32];
+        HMACSHA256.HashData(_isnKey, input[..n], hash);
+        return BinaryPrimitives.ReadUInt32BigEndian(hash);
+    }
+
     /// <summary>RFC 5961 7: challenge ACKs are rate-limited per stack.</summary>
     public bool TryChallengeAck()
     {

@@ -83,6 +83,18 @@ public sealed class TcpListener
 
         if ((flags & TcpFlags.Ack) != 0)
         {
+            // RFC 4987 3.6: an ACK (ACK|PSH, ACK|FIN) may complete a handshake answered with a
+            // cookie; a SYN|ACK or anything that does not validate is reset as LISTEN requires.
+            if ((flags & TcpFlags.Syn) == 0 && _layer.Settings.SynCookies && TryCompleteFromCookie(tuple, segment))
+            {
+                return;
+            }
+
+            if ((flags & TcpFlags.Syn) == 0 && _layer.Settings.SynCookies)
+            {
+                _layer.Counters.Increment(Counter.TcpSynCookiesInvalid);
+            }
+
             _layer.SendResetFor(tuple, segment);
             return;
         }
@@ -100,6 +112,12 @@ public sealed class TcpListener
 
         if (_synQueue.Count >= Backlog)
         {
+            if (_layer.Settings.SynCookies)
+            {
+                SendCookieSynAck(tuple, segment);
+                return;
+            }
+
             _layer.Counters.Increment(Counter.TcpSynQueueOverflow);
             return;
         }
@@ -113,6 +131,69 @@ public sealed class TcpListener
 
         _synQueue.Add(connection);
         _layer.Counters.Increment(Counter.TcpPassiveOpens);
+    }
+
+    // Low 6 bits of our TSval in a cookie SYN-ACK: window scale + 1 (0 = none) in bits 0-3, SACK in
+    // bit 4 (as Linux does), so that they survive without state when the client echoes TSval.
+    private const uint CookieOptionMask = 0x3F;
+
+    private void SendCookieSynAck(TcpTuple tuple, TcpSegment syn)
+    {
+        TcpOptions theirs = TcpOptions.Parse(syn.Options);
+        int ourMss = _layer.MssFor(tuple.Remote.Address);
+        int mss = Math.Min(ourMss, theirs.Mss == 0 ? (tuple.Remote.Address.IsV6 ? 1220 : 536) : theirs.Mss);
+        SeqNumber cookie = _layer.SynCookie(tuple, syn.SequenceNumber, mss);
+        TcpOptions options = TcpOptions.None;
+        options.Mss = (ushort)ourMss;
+        int shift = TcpConnection.ReceiveShift(_layer.Settings.ReceiveBufferSize);
+        if (theirs.HasTimestamps)
+        {
+            // Without timestamps there is nowhere to keep window scale and SACK: both are off (Linux does the same).
+            options.HasTimestamps = true;
+            uint encoded = (uint)(theirs.WindowScale >= 0 ? (shift + 1) : 0) | (theirs.SackPermitted ? 0x10u : 0);
+            options.TimestampValue = (((uint)(_layer.Now.Microseconds / 1000) + cookie.Value) & ~CookieOptionMask) | encoded;
+            options.TimestampEcho = theirs.TimestampValue;
+            options.SackPermitted = theirs.SackPermitted;
+            if (theirs.WindowScale >= 0)
+            {
+                options.WindowScale = (sbyte)shift;
+            }
+        }
+
+        _layer.Counters.Increment(Counter.TcpSynCookiesSent);
+        _layer.Send(tuple, cookie, syn.SequenceNumber + 1, TcpFlags.Syn | TcpFlags.Ack, 65535, options, null, 0, 0);
+    }
+
+    private bool TryCompleteFromCookie(TcpTuple tuple, TcpSegment ack)
+    {
+        SeqNumber cookie = ack.AcknowledgmentNumber - 1;
+        SeqNumber clientIsn = ack.SequenceNumber - 1;
+        if (!_layer.TryValidateSynCookie(tuple, clientIsn, cookie, out int mss) || !CanAccept)
+        {
+            return false;
+        }
+
+        TcpOptions options = TcpOptions.Parse(ack.Options);
+        int windowScale = -1;
+        bool sack = false;
+        if (options.HasTimestamps)
+        {
+            uint encoded = options.TimestampEcho & CookieOptionMask;
+            windowScale = (int)(encoded & 0xF) - 1;
+            sack = (encoded & 0x10) != 0;
+        }
+
+        var connection = new TcpConnection(_layer, this);
+        connection.StartFromCookie(tuple, cookie, clientIsn, mss, windowScale, sack, options);
+        if (!_layer.Register(connection))
+        {
+            return false;
+        }
+
+        _layer.Counters.Increment(Counter.TcpSynCookiesValid);
+        _layer.Counters.Increment(Counter.TcpPassiveOpens);
+        connection.EstablishFromCookie(ack);
+        return true;
     }
 
     internal void OnEstablished(TcpConnection connection)

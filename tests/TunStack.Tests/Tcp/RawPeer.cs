@@ -38,6 +38,9 @@ internal sealed class RawPeer
 
     public uint StackTsVal { get; private set; }
 
+    /// <summary>The peer's source port (several raw peers can share one probe).</summary>
+    public ushort SourcePort { get; set; } = PeerPort;
+
     public byte[] Build(TcpFlags flags, SeqNumber seq, SeqNumber ack, ReadOnlySpan<byte> payload = default, ushort window = 65535, TcpOptions? options = null)
     {
         TcpOptions o = options ?? TcpOptions.None;
@@ -53,7 +56,7 @@ internal sealed class RawPeer
         var segment = new byte[20 + optionsLength + payload.Length];
         optionBytes.AsSpan(0, optionsLength).CopyTo(segment.AsSpan(20));
         payload.CopyTo(segment.AsSpan(20 + optionsLength));
-        new TcpHeader { SourcePort = PeerPort, DestinationPort = StackPort, SequenceNumber = seq, AcknowledgmentNumber = ack, Flags = flags, Window = window }
+        new TcpHeader { SourcePort = SourcePort, DestinationPort = StackPort, SequenceNumber = seq, AcknowledgmentNumber = ack, Flags = flags, Window = window }
             .WriteTo(segment, optionsLength, Packets.PseudoHeader(Probe.PeerV4, Probe.StackV4, IpProtocol.Tcp, segment.Length));
         return Packets.Ipv4(Probe.PeerV4, Probe.StackV4, IpProtocol.Tcp, segment);
     }
