@@ -168,9 +168,17 @@ public sealed class TcpListener
     {
         SeqNumber cookie = ack.AcknowledgmentNumber - 1;
         SeqNumber clientIsn = ack.SequenceNumber - 1;
-        if (!_layer.TryValidateSynCookie(tuple, clientIsn, cookie, out int mss) || !CanAccept)
+        if (!_layer.TryValidateSynCookie(tuple, clientIsn, cookie, out int mss))
         {
             return false;
+        }
+
+        if (!CanAccept)
+        {
+            // Valid, but no room: drop it silently as Linux does; the client's next segment (its
+            // data, which still carries the cookie) completes the connection once there is room.
+            _layer.Counters.Increment(Counter.TcpListenOverflow);
+            return true;
         }
 
         TcpOptions options = TcpOptions.Parse(ack.Options);
