@@ -13,6 +13,7 @@ need ping iputils-ping
 need socat socat
 need /usr/bin/python3 python3
 need setpriv util-linux
+need hping3 hping3
 if [ ${#packages[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     echo "test.sh: installing ${packages[*]}"

@@ -85,6 +85,17 @@ public class TcpTests
     }
 
     [Fact]
+    public void HundredMegabytesEachWay_Sha256Matches()
+    {
+        (TwoStacks net, TcpConnection client, TcpConnection server) = Connected();
+        var data = new byte[100 * 1000 * 1000];
+        new Random(9).NextBytes(data);
+        byte[] expected = SHA256.HashData(data);
+        Assert.Equal(expected, SHA256.HashData(Transfer(net.Simulation, client, server, data, TimeSpan.FromMinutes(30))));
+        Assert.Equal(expected, SHA256.HashData(Transfer(net.Simulation, server, client, data, TimeSpan.FromMinutes(30))));
+    }
+
+    [Fact]
     public void GracefulClose_Rfc9293Sec3_6_ActiveCloserEndsInTimeWaitFor2Msl()
     {
         (TwoStacks net, TcpConnection client, TcpConnection server) = Connected();
@@ -346,7 +357,7 @@ public class TcpTests
                 };
             }
         };
-        var clients = Enumerable.Range(0, 300).Select(i => net.A.ConnectTcp(new IpEndpoint(TwoStacks.B4, 7), out _)!).ToList();
+        var clients = Enumerable.Range(0, 1000).Select(i => net.A.ConnectTcp(new IpEndpoint(TwoStacks.B4, 7), out _)!).ToList();
         Assert.True(net.Simulation.RunUntil(() => clients.All(c => c.State == TcpState.Established), TimeSpan.FromSeconds(10)));
         for (int i = 0; i < clients.Count; i++)
         {

@@ -236,7 +236,10 @@ internal sealed class TunstackProcess : IDisposable
         return string.Empty;
     }
 
-    /// <summary>Sends SIGTERM (or <paramref name="signal"/>) to this PID only and waits for the exit code.</summary>
+    /// <summary>
+    /// Sends SIGTERM (or <paramref name="signal"/>; CONT just waits for a process that ends on its own)
+    /// to this PID only and waits for the exit code.
+    /// </summary>
     public int Terminate(int timeoutMs = 30_000, string signal = "TERM")
     {
         CaptureTests.Run("kill", $"-{signal}", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
