@@ -218,6 +218,8 @@ public enum Counter
     TcpAbortOnClose,
     /// <summary>Zero-window probes sent.</summary>
     TcpWindowProbes,
+    /// <summary>Urgent (out-of-band) bytes received.</summary>
+    TcpUrgentReceived,
     /// <summary>Keepalive probes sent.</summary>
     TcpKeepAliveProbes,
     /// <summary>Connections dropped after unanswered keepalive probes.</summary>

@@ -29,6 +29,17 @@ public sealed class TcpConnection
     private bool _orphan;
     private Instant _oldestUnackedAt;
 
+    // Urgent data (RFC 9293 3.8.5 with RFC 6093's pointer: the byte after the urgent data), as
+    // Linux/BSD: one byte taken out of the stream, readable with MSG_OOB, the stream marked where it was.
+    private SeqNumber _sndUp;
+    private bool _sndUrgent;
+    private SeqNumber _rcvUp;
+    private bool _rcvUrgentPending;
+    private int _oobByte = -1;
+    private long _streamWritten;
+    private long _streamRead;
+    private long _urgentMark = -1;
+
     // RFC 9293 3.3.1 send and receive sequence variables.
     private SeqNumber _iss, _sndUna, _sndNxt, _sndWl1, _sndWl2, _irs, _rcvNxt;
     private uint _sndWnd;
@@ -205,7 +216,17 @@ public sealed class TcpConnection
     public int Receive(Span<byte> buffer, out StackError error, bool peek = false)
     {
         error = StackError.None;
+        if (_urgentMark > _streamRead && _urgentMark - _streamRead < buffer.Length)
+        {
+            buffer = buffer[..(int)(_urgentMark - _streamRead)]; // a read stops at the mark, as on Linux
+        }
+
         int n = peek ? _receiveBuffer.Peek(buffer) : _receiveBuffer.Read(buffer);
+        if (!peek)
+        {
+            _streamRead += n;
+        }
+
         if (n > 0)
         {
             if (!peek)
@@ -227,6 +248,52 @@ public sealed class TcpConnection
 
         return 0;
     }
+
+    /// <summary>
+    /// Sends one byte of urgent data (send with MSG_OOB): it is appended to the stream and the
+    /// segments up to it carry URG with the urgent pointer after it (RFC 6093). Returns 1, or 0
+    /// when the send buffer is full.
+    /// </summary>
+    public int SendUrgent(byte value, out StackError error)
+    {
+        // Mark before sending, so that the segment carrying the byte already has URG.
+        SeqNumber previousUp = _sndUp;
+        bool previousUrgent = _sndUrgent;
+        _sndUp = _sndUna + _sendBuffer.Count + 1;
+        _sndUrgent = true;
+        ReadOnlySpan<byte> one = stackalloc byte[] { value };
+        int n = Send(one, out error);
+        if (n == 0)
+        {
+            _sndUp = previousUp;
+            _sndUrgent = previousUrgent;
+        }
+
+        return n;
+    }
+
+    /// <summary>Takes the out-of-band byte (recv with MSG_OOB); false (EINVAL on Linux) when none is waiting.</summary>
+    public bool TryReceiveUrgent(out byte value, bool peek = false)
+    {
+        value = _oobByte < 0 ? (byte)0 : (byte)_oobByte;
+        if (_oobByte < 0)
+        {
+            return false;
+        }
+
+        if (!peek)
+        {
+            _oobByte = -1;
+        }
+
+        return true;
+    }
+
+    /// <summary>True when the next byte to read is where the urgent byte was (SIOCATMARK).</summary>
+    public bool AtMark => _urgentMark >= 0 && _streamRead == _urgentMark;
+
+    /// <summary>True when an out-of-band byte is waiting (poll's POLLPRI).</summary>
+    public bool HasUrgentData => _oobByte >= 0;
 
     /// <summary>Sends FIN after the buffered data; reading goes on (shutdown(SHUT_WR)).</summary>
     public void Shutdown()
@@ -534,6 +601,17 @@ public sealed class TcpConnection
             return;
         }
 
+        // Sixth: the URG bit (RFC 9293 3.10.7.4; pointer per RFC 6093: the byte after the urgent data).
+        if ((flags & TcpFlags.Urg) != 0 && seg.UrgentPointer > 0 && State is TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2)
+        {
+            SeqNumber up = seg.SequenceNumber + seg.UrgentPointer;
+            if (!_rcvUrgentPending || up > _rcvUp)
+            {
+                _rcvUp = up;
+                _rcvUrgentPending = up > _rcvNxt;
+            }
+        }
+
         // Seventh: segment text.
         ReadOnlySpan<byte> payload = seg.Payload;
         SeqNumber seq = seg.SequenceNumber;
@@ -565,14 +643,13 @@ public sealed class TcpConnection
             int taken = Math.Min(payload.Length, _receiveBuffer.Free);
             if (taken > 0)
             {
-                _receiveBuffer.TryWriteAt(0, payload[..taken]);
-                _receiveBuffer.Commit(taken);
-                _rcvNxt += taken;
+                WriteInOrder(payload[..taken]);
                 // Data held out of order may now follow on without a gap.
                 int joined = _outOfOrder.Count > 0 ? _outOfOrder.TakeContiguous(_rcvNxt) : 0;
                 if (joined > 0)
                 {
                     _receiveBuffer.Commit(joined);
+                    _streamWritten += joined;
                     _rcvNxt += joined;
                     _unackedSegments = 2; // a filled hole is acknowledged at once (RFC 5681 4.2)
                 }
@@ -631,6 +708,34 @@ public sealed class TcpConnection
         }
 
         Output();
+    }
+
+    // Writes in-order data at RCV.NXT; the urgent byte (at RCV.UP - 1) is taken out of the stream
+    // into the out-of-band slot and the stream is marked there.
+    private void WriteInOrder(ReadOnlySpan<byte> data)
+    {
+        int urgentAt = _rcvUrgentPending ? (_rcvUp - 1) - _rcvNxt : -1;
+        if (urgentAt >= 0 && urgentAt < data.Length && _outOfOrder.Count == 0)
+        {
+            _receiveBuffer.TryWriteAt(0, data[..urgentAt]);
+            _receiveBuffer.Commit(urgentAt);
+            _streamWritten += urgentAt;
+            _oobByte = data[urgentAt];
+            _urgentMark = _streamWritten;
+            _rcvUrgentPending = false;
+            int rest = data.Length - urgentAt - 1;
+            _receiveBuffer.TryWriteAt(0, data.Slice(urgentAt + 1, rest));
+            _receiveBuffer.Commit(rest);
+            _streamWritten += rest;
+            _rcvNxt += data.Length;
+            _layer.Counters.Increment(Counter.TcpUrgentReceived);
+            return;
+        }
+
+        _receiveBuffer.TryWriteAt(0, data);
+        _receiveBuffer.Commit(data.Length);
+        _streamWritten += data.Length;
+        _rcvNxt += data.Length;
     }
 
     // Out-of-order data is written into the receive ring past its end and remembered by range;
@@ -768,6 +873,10 @@ public sealed class TcpConnection
             _sendBuffer.Skip(Math.Max(0, dataAcked));
             _sndUna = ack;
             _oldestUnackedAt = _layer.Now;
+            if (_sndUrgent && _sndUna >= _sndUp)
+            {
+                _sndUrgent = false; // the urgent data is acknowledged
+            }
             TakeRttSample(ack);
             _retries = 0;
             if (_sndUna == _sndNxt)
@@ -850,7 +959,9 @@ public sealed class TcpConnection
                     _oldestUnackedAt = _layer.Now;
                 }
 
-                _layer.Send(Tuple, _sndNxt, _rcvNxt, TcpFlags.Ack | (last ? TcpFlags.Psh : 0), AdvertisedWindow(), SegmentOptions(withSack: false), _sendBuffer, sent, length);
+                bool urgent = _sndUrgent && _sndUp > _sndNxt;
+                ushort pointer = urgent ? (ushort)Math.Min(_sndUp - _sndNxt, 65535) : (ushort)0;
+                _layer.Send(Tuple, _sndNxt, _rcvNxt, TcpFlags.Ack | (last ? TcpFlags.Psh : 0) | (urgent ? TcpFlags.Urg : 0), AdvertisedWindow(), SegmentOptions(withSack: false), _sendBuffer, sent, length, pointer);
                 AckSent();
                 if (!_timing)
                 {

@@ -377,7 +377,7 @@ internal sealed class TcpLayer : ITransportHandler
 
     /// <summary>Builds and sends one segment; its data comes from <paramref name="data"/> at <paramref name="offset"/>.</summary>
     public void Send(TcpTuple tuple, SeqNumber sequence, SeqNumber acknowledgment, TcpFlags flags, ushort window, in TcpOptions options,
-        RingBuffer? data, int offset, int length)
+        RingBuffer? data, int offset, int length, ushort urgentPointer = 0)
     {
         int optionsLength = options.WriteTo(_segment.AsSpan(TcpSegment.MinHeaderLength));
         int headerLength = TcpSegment.MinHeaderLength + optionsLength;
@@ -395,6 +395,7 @@ internal sealed class TcpLayer : ITransportHandler
             AcknowledgmentNumber = acknowledgment,
             Flags = flags,
             Window = window,
+            UrgentPointer = urgentPointer,
         }.WriteTo(segment, optionsLength, PseudoHeader.Sum(tuple.Local.Address, tuple.Remote.Address, IpProtocol.Tcp, segment.Length));
         _counters.Increment(Counter.TcpSent);
         if ((flags & TcpFlags.Rst) != 0)
