@@ -7,6 +7,7 @@ using TunStack.Links;
 using TunStack.Storage;
 using TunStack.Tcp;
 using TunStack.Udp;
+using TunStack.Wire;
 
 namespace TunStack;
 
@@ -177,6 +178,16 @@ public sealed class NetworkStack
         error = _tcp.Connect(connection, remote, localAddress, localPort);
         return error == StackError.None ? connection : null;
     }
+
+    /// <summary>Tests only: fixes every TCP ISN (see <see cref="TcpLayer.FixedInitialSequenceNumber"/>).</summary>
+    internal uint? FixedTcpIsnForTests
+    {
+        get => _tcp.FixedInitialSequenceNumber;
+        set => _tcp.FixedInitialSequenceNumber = value;
+    }
+
+    /// <summary>RFC 6528 ISN for a tuple at the current time (for tests of the generator).</summary>
+    internal SeqNumber TcpInitialSequenceNumber(TcpTuple tuple) => _tcp.InitialSequenceNumber(tuple);
 
     /// <summary>TCP connections in the table (TIME-WAIT included) and in TIME-WAIT.</summary>
     public (int Connections, int TimeWait) TcpConnections => (_tcp.ConnectionCount, _tcp.TimeWaitCount);

@@ -176,6 +176,8 @@ public enum Counter
     TcpOutOfWindow,
     /// <summary>Dropped: ACK of data never sent (answered with an ACK).</summary>
     TcpAckOfUnsentData,
+    /// <summary>Dropped: ACK older than SND.UNA - MAX.SND.WND (RFC 5961 5.2; answered with an ACK).</summary>
+    TcpAckTooOld,
     /// <summary>Challenge ACKs sent (RFC 5961).</summary>
     TcpChallengeAcks,
     /// <summary>Challenge ACKs not sent: the per-stack rate limit was reached.</summary>

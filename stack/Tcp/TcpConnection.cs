@@ -43,6 +43,7 @@ public sealed class TcpConnection
     // RFC 9293 3.3.1 send and receive sequence variables.
     private SeqNumber _iss, _sndUna, _sndNxt, _sndWl1, _sndWl2, _irs, _rcvNxt;
     private uint _sndWnd;
+    private uint _maxSndWnd; // MAX.SND.WND of RFC 5961 5.2: the largest window the peer has offered
     private int _sndShift, _rcvShift;
     private bool _windowScaling;
     private int _mss = 536;
@@ -855,6 +856,13 @@ public sealed class TcpConnection
             return false;
         }
 
+        if (ack < _sndUna - (int)Math.Min(_maxSndWnd, int.MaxValue))
+        {
+            _layer.Counters.Increment(Counter.TcpAckTooOld);
+            SendAck();
+            return false;
+        }
+
         if (ack > _sndUna)
         {
             int acked = ack - _sndUna;
@@ -901,6 +909,8 @@ public sealed class TcpConnection
             _sndWl1 = seg.SequenceNumber;
             _sndWl2 = ack;
         }
+
+        _maxSndWnd = Math.Max(_maxSndWnd, _sndWnd);
 
         if (_finAcked)
         {

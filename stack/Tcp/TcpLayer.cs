@@ -276,9 +276,17 @@ internal sealed class TcpLayer : ITransportHandler
         return false;
     }
 
+    /// <summary>Tests only: when set, every ISN is this value (to put sequence wrap-around where a test wants it).</summary>
+    internal uint? FixedInitialSequenceNumber { get; set; }
+
     /// <summary>RFC 6528 3: ISN = M + F(localip, localport, remoteip, remoteport, secretkey), M a 4 µs clock.</summary>
     public SeqNumber InitialSequenceNumber(TcpTuple tuple)
     {
+        if (FixedInitialSequenceNumber is uint fixedIsn)
+        {
+            return new SeqNumber(fixedIsn);
+        }
+
         Span<byte> input = stackalloc byte[36];
         int n = tuple.Local.Address.WriteTo(input);
         BinaryPrimitives.WriteUInt16BigEndian(input[n..], tuple.Local.Port);

@@ -24,7 +24,7 @@ internal sealed class RawPeer
 
     public TcpConnection? Connection { get; set; }
 
-    public TcpListener? Listener { get; private set; }
+    public TcpListener? Listener { get; set; }
 
     /// <summary>The peer's next sequence number.</summary>
     public SeqNumber Nxt { get; set; }

@@ -24,7 +24,7 @@ public class TcpTests
     }
 
     /// <summary>Moves <paramref name="data"/> from one side to the other, reading as it arrives.</summary>
-    private static byte[] Transfer(Simulation sim, TcpConnection from, TcpConnection to, byte[] data, TimeSpan timeout)
+    internal static byte[] Transfer(Simulation sim, TcpConnection from, TcpConnection to, byte[] data, TimeSpan timeout)
     {
         var received = new MemoryStream();
         var buffer = new byte[65536];
