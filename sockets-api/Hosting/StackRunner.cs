@@ -14,6 +14,7 @@ namespace TunStack.Sockets.Hosting;
 public sealed class StackRunner : IDisposable
 {
     private readonly NetworkStack _stack;
+    private readonly ILink _link;
     private readonly Channel<Action<NetworkStack>> _work = Channel.CreateUnbounded<Action<NetworkStack>>(new UnboundedChannelOptions { SingleReader = true });
     private readonly AutoResetEvent _wake = new(false);
     private static readonly long s_epoch = Stopwatch.GetTimestamp();
@@ -31,7 +32,8 @@ public sealed class StackRunner : IDisposable
     {
         ArgumentNullException.ThrowIfNull(link);
         _stack = new NetworkStack(link, options, Now);
-        link.ReceiveReady = () => _wake.Set();
+        _link = link;
+        link.ReceiveReady = Wake;
         _thread = new Thread(Loop) { IsBackground = true, Name = name };
     }
 
@@ -73,8 +75,21 @@ public sealed class StackRunner : IDisposable
         return done.Task;
     }
 
-    /// <summary>Wakes the loop (for example after an application queued data).</summary>
-    public void Wake() => _wake.Set();
+    /// <summary>
+    /// Wakes the loop (for example after an application queued data). Safe from any thread at any
+    /// time, also while or after the runner is disposed (a link's poll thread may still call it).
+    /// </summary>
+    public void Wake()
+    {
+        try
+        {
+            _wake.Set();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Stopped: nothing to wake.
+        }
+    }
 
     /// <summary>Stops the loop and waits for the thread; rethrows a failure of the loop.</summary>
     public void Stop()
@@ -93,6 +108,7 @@ public sealed class StackRunner : IDisposable
         if (!_disposed)
         {
             _disposed = true;
+            _link.ReceiveReady = null;
             _wake.Dispose();
         }
     }
@@ -101,10 +117,7 @@ public sealed class StackRunner : IDisposable
     {
         _stopping = true;
         _work.Writer.TryComplete();
-        if (!_disposed)
-        {
-            _wake.Set();
-        }
+        Wake();
 
         if (_thread.IsAlive && Thread.CurrentThread != _thread)
         {

@@ -67,7 +67,7 @@ public sealed class TcpConnection
     private SeqNumber _timedSeq;
     private Instant _timedAt;
     private int _retries;
-    private int _unackedSegments;
+    private int _unackedBytes;
 
     internal TcpConnection(TcpLayer layer, TcpListener? listener)
     {
@@ -652,14 +652,17 @@ public sealed class TcpConnection
                     _receiveBuffer.Commit(joined);
                     _streamWritten += joined;
                     _rcvNxt += joined;
-                    _unackedSegments = 2; // a filled hole is acknowledged at once (RFC 5681 4.2)
+                    _unackedBytes = int.MaxValue / 2; // a filled hole is acknowledged at once (RFC 5681 4.2)
                 }
 
                 Readable?.Invoke();
             }
 
-            // RFC 9293 3.8.6.3 / RFC 1122 4.2.3.2: ACK at least every second full segment, else within the delayed-ACK time.
-            if (++_unackedSegments >= 2 || taken < payload.Length || (flags & TcpFlags.Psh) != 0 && taken < Mss)
+            // RFC 9293 3.8.6.3 / RFC 1122 4.2.3.2: ACK at least every second full-sized segment's
+            // worth of data (counted in bytes, so a GRO-coalesced segment counts for what it holds),
+            // else within the delayed-ACK time.
+            _unackedBytes += taken;
+            if (_unackedBytes >= 2 * Mss || taken < payload.Length || (flags & TcpFlags.Psh) != 0 && taken < Mss)
             {
                 SendAck();
             }
@@ -1148,7 +1151,7 @@ public sealed class TcpConnection
     private void AckSent()
     {
         _lastAckSent = _rcvNxt;
-        _unackedSegments = 0;
+        _unackedBytes = 0;
         _layer.Timers.Cancel(_delayedAckTimer);
     }
 

@@ -248,6 +248,52 @@ public class TcpSegmentTests
     }
 
     [Fact]
+    public void SynReceived_UnacceptableAck_Rfc9293Sec3_10_7_4_ResetWithSeqOfAck()
+    {
+        var p = new RawPeer(new Probe());
+        TcpListener listener = p.Probe.Stack.ListenTcp(new IpEndpoint(IpAddress.AnyV4, RawPeer.StackPort), 8, out _)!;
+        SentSegment synAck = Assert.Single(p.Send(TcpFlags.Syn, new SeqNumber(100), default));
+        SentSegment rst = Assert.Single(p.Send(TcpFlags.Ack, new SeqNumber(101), synAck.Seq + 50));
+        Assert.Equal(TcpFlags.Rst, rst.Flags);
+        Assert.Equal(synAck.Seq + 50, rst.Seq);
+        Assert.Equal(0, listener.PendingCount);
+    }
+
+    [Fact]
+    public void CloseWait_MoreText_Rfc9293Sec3_10_7_4_Ignored()
+    {
+        // "This should not occur, since a FIN has been received from the remote side. Ignore the segment text."
+        RawPeer p = RawPeer.InState(TcpState.CloseWait);
+        p.Send(TcpFlags.Ack | TcpFlags.Psh, p.Nxt, p.StackNxt, "late"u8);
+        Assert.Equal(0, p.Connection!.Available);
+        Assert.Equal(TcpState.CloseWait, p.Connection.State);
+    }
+
+    [Fact]
+    public void Established_GroCoalescedSegmentLargerThanMss_AcceptedWithoutChange()
+    {
+        // The offload issue will hand the stack GRO-coalesced segments bigger than the MSS; the
+        // engine already takes any in-window segment whole (here over a 65,535-byte MTU link).
+        var p = new RawPeer(new Probe(mtu: 65535));
+        p.Listener = p.Probe.Stack.ListenTcp(new IpEndpoint(IpAddress.AnyV4, RawPeer.StackPort), 8, out _);
+        TcpOptions o = TcpOptions.None;
+        o.Mss = 1460;
+        o.WindowScale = 7;
+        SentSegment synAck = Assert.Single(p.Send(TcpFlags.Syn, new SeqNumber(1), default, options: o));
+        p.Nxt = new SeqNumber(2);
+        p.StackNxt = synAck.Seq + 1;
+        p.Send(TcpFlags.Ack);
+        Assert.True(p.Listener!.TryAccept(out TcpConnection? c));
+        var big = new byte[30_000];
+        new Random(1).NextBytes(big);
+        SentSegment ack = p.Send(TcpFlags.Ack | TcpFlags.Psh, big).Last();
+        Assert.Equal(p.Nxt, ack.Ack);
+        var got = new byte[big.Length];
+        Assert.Equal(big.Length, c!.Receive(got, out _));
+        Assert.Equal(big, got);
+    }
+
+    [Fact]
     public void TimeWait_RetransmittedFin_Rfc9293Sec3_10_7_4_AckedAndTimerRestarted()
     {
         RawPeer p = RawPeer.InState(TcpState.TimeWait);
