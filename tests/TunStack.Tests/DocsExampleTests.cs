@@ -1,6 +1,7 @@
 using TunStack.Ip;
 using TunStack.Links;
 using TunStack.Sockets.Hosting;
+using TunStack.Tcp;
 using TunStack.Udp;
 
 namespace TunStack.Tests;
@@ -82,5 +83,55 @@ public class DocsExampleTests
         Assert.Null(error);
         File.Delete(path);
         _ = wireB;
+    }
+
+    [Fact]
+    public void TcpListenConnectExchangeClose_AsDocumented()
+    {
+        var sim = new Simulation();
+        (MemoryLink wireA, MemoryLink wireB) = MemoryLink.CreatePair();
+        var optionsA = new StackOptions();
+        optionsA.Addresses.Add(IpPrefix.Parse("10.0.0.1/24"));
+        var optionsB = new StackOptions();
+        optionsB.Addresses.Add(IpPrefix.Parse("10.0.0.2/24"));
+        NetworkStack client = sim.Add(new NetworkStack(wireA, optionsA));
+        NetworkStack server = sim.Add(new NetworkStack(wireB, optionsB));
+
+        TcpListener listener = server.ListenTcp(new IpEndpoint(IpAddress.AnyV4, 7), backlog: 16, out StackError error)!;
+        listener.Readable = () =>
+        {
+            while (listener.TryAccept(out TcpConnection? accepted))
+            {
+                TcpConnection c = accepted!;
+                var buffer = new byte[4096];
+                c.Readable = () =>
+                {
+                    int n;
+                    StackError e;
+                    while ((n = c.Receive(buffer, out e)) > 0)
+                    {
+                        c.Send(buffer.AsSpan(0, n), out _);   // echo
+                    }
+
+                    if (n == 0 && e == StackError.None)
+                    {
+                        c.Close();                             // the client closed: close our side too
+                    }
+                };
+            }
+        };
+
+        TcpConnection connection = client.ConnectTcp(new IpEndpoint(IpAddress.Parse("10.0.0.2"), 7), out error)!;
+        sim.RunUntil(() => connection.State == TcpState.Established, TimeSpan.FromSeconds(5));
+        connection.Send("hello, tcp"u8, out error);
+        sim.RunUntil(() => connection.Available == 10, TimeSpan.FromSeconds(5));
+        var reply = new byte[10];
+        connection.Receive(reply, out error);
+        connection.Close();
+        sim.RunUntil(() => connection.State == TcpState.TimeWait, TimeSpan.FromSeconds(5));
+
+        Assert.Equal("hello, tcp"u8.ToArray(), reply);
+        Assert.Equal(StackError.None, error);
+        Assert.Equal(TcpState.TimeWait, connection.State);
     }
 }
