@@ -288,12 +288,7 @@ internal sealed class TcpLayer : ITransportHandler
         }
 
         Span<byte> input = stackalloc byte[36];
-        int n = tuple.Local.Address.WriteTo(input);
-        BinaryPrimitives.WriteUInt16BigEndian(input[n..], tuple.Local.Port);
-        n += 2;
-        n += tuple.Remote.Address.WriteTo(input[n..]);
-        BinaryPrimitives.WriteUInt16BigEndian(input[n..], tuple.Remote.Port);
-        n += 2;
+        int n = WriteTuple(input, tuple);
         Span<byte> hash = stackalloc byte[32];
         HMACSHA256.HashData(_isnKey, input[..n], hash);
         uint m = (uint)(Now.Microseconds / 4);
@@ -351,12 +346,7 @@ internal sealed class TcpLayer : ITransportHandler
     private uint CookieHash(TcpTuple tuple, SeqNumber clientIsn, uint counter, uint index)
     {
         Span<byte> input = stackalloc byte[48];
-        int n = tuple.Local.Address.WriteTo(input);
-        BinaryPrimitives.WriteUInt16BigEndian(input[n..], tuple.Local.Port);
-        n += 2;
-        n += tuple.Remote.Address.WriteTo(input[n..]);
-        BinaryPrimitives.WriteUInt16BigEndian(input[n..], tuple.Remote.Port);
-        n += 2;
+        int n = WriteTuple(input, tuple);
         BinaryPrimitives.WriteUInt32BigEndian(input[n..], clientIsn.Value);
         n += 4;
         BinaryPrimitives.WriteUInt32BigEndian(input[n..], counter);
@@ -366,6 +356,17 @@ internal sealed class TcpLayer : ITransportHandler
         Span<byte> hash = stackalloc byte[32];
         HMACSHA256.HashData(_isnKey, input[..n], hash);
         return BinaryPrimitives.ReadUInt32BigEndian(hash);
+    }
+
+    // The 4-tuple as bytes (addresses and ports, network order): the input of the keyed hashes.
+    private static int WriteTuple(Span<byte> destination, TcpTuple tuple)
+    {
+        int n = tuple.Local.Address.WriteTo(destination);
+        BinaryPrimitives.WriteUInt16BigEndian(destination[n..], tuple.Local.Port);
+        n += 2;
+        n += tuple.Remote.Address.WriteTo(destination[n..]);
+        BinaryPrimitives.WriteUInt16BigEndian(destination[n..], tuple.Remote.Port);
+        return n + 2;
     }
 
     /// <summary>RFC 5961 7: challenge ACKs are rate-limited per stack.</summary>

@@ -87,24 +87,12 @@ public static class NcCommand
     public static int RunUdp(TunSettings settings, bool listen, IpEndpoint remote, ushort port, TimeSpan quiet, Stream input, Stream output, TextWriter error)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        var log = new ConsoleLog(error, settings.Level == LogLevel.Info ? LogLevel.Warn : settings.Level);
-        using var interrupted = new CancellationTokenSource();
-        using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c =>
+        if (!TunSession.TryStart(settings, TunSession.CommandLog(settings, error), error, out TunSession? session, PosixSignal.SIGINT))
         {
-            c.Cancel = true;
-            interrupted.Cancel();
-        });
-        TunSession session;
-        try
-        {
-            session = TunSession.Start(settings, log);
-        }
-        catch (Exception e) when (e is TunException or IOException or UnauthorizedAccessException)
-        {
-            error.WriteLine($"tunstack: {e.Message}");
             return 1;
         }
 
+        CancellationToken interrupted = session!.Stopping;
         using (session)
         {
             using var peerKnown = new ManualResetEventSlim(!listen);
@@ -155,7 +143,7 @@ public static class NcCommand
                     break;
                 }
 
-                peerKnown.Wait(interrupted.Token);
+                peerKnown.Wait(interrupted);
                 byte[] datagram = chunk[..n];
                 StackError sent = session.Runner.InvokeAsync(_ => endpoint.SendTo(datagram)).GetAwaiter().GetResult();
                 if (sent != StackError.None)
@@ -188,24 +176,12 @@ public static class NcCommand
     public static int RunTcp(TunSettings settings, bool listen, IpEndpoint remote, ushort port, Stream input, Stream output, TextWriter error)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        var log = new ConsoleLog(error, settings.Level == LogLevel.Info ? LogLevel.Warn : settings.Level);
-        using var interrupted = new CancellationTokenSource();
-        using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c =>
+        if (!TunSession.TryStart(settings, TunSession.CommandLog(settings, error), error, out TunSession? session, PosixSignal.SIGINT))
         {
-            c.Cancel = true;
-            interrupted.Cancel();
-        });
-        TunSession session;
-        try
-        {
-            session = TunSession.Start(settings, log);
-        }
-        catch (Exception e) when (e is TunException or IOException or UnauthorizedAccessException)
-        {
-            error.WriteLine($"tunstack: {e.Message}");
             return 1;
         }
 
+        CancellationToken interrupted = session!.Stopping;
         using (session)
         {
             var connected = new TaskCompletionSource<TcpConnectionHandle>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -284,7 +260,7 @@ public static class NcCommand
             TcpConnection conn;
             try
             {
-                conn = connected.Task.WaitAsync(interrupted.Token).GetAwaiter().GetResult().Connection;
+                conn = connected.Task.WaitAsync(interrupted).GetAwaiter().GetResult().Connection;
             }
             catch (Exception e) when (e is IOException or OperationCanceledException)
             {
@@ -326,7 +302,7 @@ public static class NcCommand
                 }
             }
 
-            StackError result = done.Task.WaitAsync(interrupted.Token).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : StackError.None).GetAwaiter().GetResult();
+            StackError result = done.Task.WaitAsync(interrupted).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : StackError.None).GetAwaiter().GetResult();
             if (result != StackError.None)
             {
                 error.WriteLine($"tunstack: nc: {Describe(result)}");

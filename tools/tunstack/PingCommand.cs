@@ -55,24 +55,12 @@ public static class PingCommand
     public static int Run(TunSettings settings, IpAddress target, int count, TimeSpan interval, int size, TimeSpan timeout, TextWriter output, TextWriter error)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        var log = new ConsoleLog(error, settings.Level == LogLevel.Info ? LogLevel.Warn : settings.Level);
-        using var stopping = new CancellationTokenSource();
-        using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c =>
+        if (!TunSession.TryStart(settings, TunSession.CommandLog(settings, error), error, out TunSession? session, PosixSignal.SIGINT))
         {
-            c.Cancel = true;
-            stopping.Cancel();
-        });
-        TunSession session;
-        try
-        {
-            session = TunSession.Start(settings, log);
-        }
-        catch (Exception e) when (e is TunException or IOException or UnauthorizedAccessException)
-        {
-            error.WriteLine($"tunstack: {e.Message}");
             return 1;
         }
 
+        CancellationToken stopping = session!.Stopping;
         using (session)
         {
             var sent = new Dictionary<ushort, Instant>();

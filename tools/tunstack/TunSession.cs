@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using TunStack.Links;
 using TunStack.Sockets.Hosting;
 using TunStack.Tun;
@@ -12,13 +13,16 @@ namespace TunStack.Cli;
 public sealed class TunSession : IDisposable
 {
     private readonly CaptureLink? _capture;
+    private readonly CancellationTokenSource _stopping;
+    private readonly List<PosixSignalRegistration> _signals = new();
     private bool _disposed;
 
-    private TunSession(TunInterface tun, CaptureLink? capture, StackRunner runner)
+    private TunSession(TunInterface tun, CaptureLink? capture, StackRunner runner, CancellationTokenSource stopping)
     {
         Interface = tun;
         _capture = capture;
         Runner = runner;
+        _stopping = stopping;
     }
 
     /// <summary>The TUN interface.</summary>
@@ -27,11 +31,16 @@ public sealed class TunSession : IDisposable
     /// <summary>The running stack.</summary>
     public StackRunner Runner { get; }
 
+    /// <summary>Cancelled when a stop signal (SIGINT, and SIGTERM for the daemon) arrives.</summary>
+    public CancellationToken Stopping => _stopping.Token;
+
     /// <summary>Packets captured so far (0 without a capture).</summary>
     public long CapturedPackets => _capture?.Writer.PacketCount ?? 0;
 
     /// <summary>Sets up and starts; throws <see cref="TunException"/> or <see cref="IOException"/> with a message for the user.</summary>
-    public static TunSession Start(TunSettings settings, ConsoleLog log)
+    public static TunSession Start(TunSettings settings, ConsoleLog log) => Start(settings, log, new CancellationTokenSource());
+
+    private static TunSession Start(TunSettings settings, ConsoleLog log, CancellationTokenSource stopping)
     {
         ArgumentNullException.ThrowIfNull(settings);
         TunInterface tun = TunInterface.Open(settings.ToInterfaceOptions(), log.Info);
@@ -47,7 +56,7 @@ public sealed class TunSession : IDisposable
 
             var runner = new StackRunner(link, settings.ToStackOptions(), "tunstack-stack");
             runner.Start();
-            return new TunSession(tun, capture, runner);
+            return new TunSession(tun, capture, runner, stopping);
         }
         catch
         {
@@ -56,6 +65,42 @@ public sealed class TunSession : IDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// The start shared by the TUN commands: registers the stop signals first (so one arriving
+    /// during setup is not lost), starts the session, and on failure prints "tunstack: reason" to
+    /// <paramref name="error"/> and returns false (exit code 1 for the caller).
+    /// </summary>
+    public static bool TryStart(TunSettings settings, ConsoleLog log, TextWriter error, out TunSession? session, params PosixSignal[] stopSignals)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        var stopping = new CancellationTokenSource();
+        var registrations = stopSignals.Select(signal => PosixSignalRegistration.Create(signal, context =>
+        {
+            context.Cancel = true;
+            log.Info($"{context.Signal} received: stopping");
+            stopping.Cancel();
+        })).ToList();
+        try
+        {
+            session = Start(settings, log, stopping);
+        }
+        catch (Exception e) when (e is TunException or IOException or UnauthorizedAccessException)
+        {
+            registrations.ForEach(r => r.Dispose());
+            stopping.Dispose();
+            error.WriteLine($"tunstack: {e.Message}");
+            session = null;
+            return false;
+        }
+
+        session._signals.AddRange(registrations);
+        return true;
+    }
+
+    /// <summary>The log of a one-job command (ping, nc): warnings and errors only, unless a level is asked for.</summary>
+    public static ConsoleLog CommandLog(TunSettings settings, TextWriter error)
+        => new(error, settings.Level == LogLevel.Info ? LogLevel.Warn : settings.Level);
 
     /// <inheritdoc/>
     public void Dispose()
@@ -66,6 +111,8 @@ public sealed class TunSession : IDisposable
         }
 
         _disposed = true;
+        _signals.ForEach(r => r.Dispose());
+        _stopping.Dispose();
         Runner.Dispose();
         _capture?.Writer.Dispose();
         Interface.Dispose();

@@ -44,28 +44,12 @@ public static class UpCommand
     {
         ArgumentNullException.ThrowIfNull(settings);
         var log = new ConsoleLog(output, settings.Level);
-        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        void OnSignal(PosixSignalContext context)
+        if (!TunSession.TryStart(settings, log, error, out TunSession? session, PosixSignal.SIGINT, PosixSignal.SIGTERM))
         {
-            context.Cancel = true;
-            log.Info($"{context.Signal} received: stopping");
-            stopping.Cancel();
-        }
-
-        using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
-        using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-
-        TunSession session;
-        try
-        {
-            session = TunSession.Start(settings, log);
-        }
-        catch (Exception e) when (e is TunException or IOException or UnauthorizedAccessException)
-        {
-            error.WriteLine($"tunstack: {e.Message}");
             return 1;
         }
 
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(stop, session!.Stopping);
         using (session)
         {
             UdpServices services;

@@ -30,12 +30,7 @@ for size in map(int, sys.argv[3:]):
     print(len(back), "same" if back == data else "different")
 """;
 
-    private static TunstackProcess StartDaemon(string netns, params string[] extra)
-    {
-        TunstackProcess daemon = TunstackProcess.Start(null, new[] { "up", "--netns", netns }.Concat(extra).ToArray());
-        daemon.WaitForLine("ready:");
-        return daemon;
-    }
+    private static TunstackProcess StartDaemon(string netns, params string[] extra) => TunstackProcess.StartDaemon(netns, extra);
 
     [SkippableFact]
     public void KernelPingsStack_V4AndV6_Replies()

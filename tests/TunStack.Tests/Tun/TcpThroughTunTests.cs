@@ -33,12 +33,7 @@ for t in threads: t.join()
 print("\n".join(results))
 """;
 
-    private static TunstackProcess StartDaemon(string netns, params string[] extra)
-    {
-        TunstackProcess daemon = TunstackProcess.Start(null, new[] { "up", "--netns", netns }.Concat(extra).ToArray());
-        daemon.WaitForLine("ready:");
-        return daemon;
-    }
+    private static TunstackProcess StartDaemon(string netns, params string[] extra) => TunstackProcess.StartDaemon(netns, extra);
 
     [SkippableFact]
     public void KernelClientsToTcpServices_EchoDaytimeChargenDiscard_V4AndV6()
@@ -264,7 +259,10 @@ print("\n".join(results))
                 Assert.Equal(0, daemon.Terminate());
             }
 
-            (int code, string output, string errors) = CaptureTests.Run(tshark, "-r", file, "-Y", "_ws.malformed || tcp.analysis.ack_lost_segment || tcp.checksum.status == 0",
+            // Checksums are judged on the stack's own segments: the kernel now and then writes the
+            // valid non-canonical 0xFFFF (RFC 1624 3), which tshark flags.
+            (int code, string output, string errors) = CaptureTests.Run(tshark, "-r", file, "-Y",
+                "_ws.malformed || tcp.analysis.ack_lost_segment || (tcp.checksum.status == 0 && (ip.src == 10.77.0.2 || ipv6.src == fd77::2))",
                 "-o", "tcp.check_checksum:TRUE");
             Assert.True(code == 0, errors);
             Assert.True(string.IsNullOrWhiteSpace(output), output);

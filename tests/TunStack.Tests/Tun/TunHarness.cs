@@ -174,6 +174,14 @@ internal sealed class TunstackProcess : IDisposable
         return new TunstackProcess(Process.Start(psi)!);
     }
 
+    /// <summary>Starts <c>tunstack up --netns NETNS ...</c> and waits for its ready line.</summary>
+    public static TunstackProcess StartDaemon(string netns, params string[] extra)
+    {
+        TunstackProcess daemon = Start(null, new[] { "up", "--netns", netns }.Concat(extra).ToArray());
+        daemon.WaitForLine("ready:");
+        return daemon;
+    }
+
     /// <summary>Runs to completion (with standard input) and returns exit code, stdout, stderr.</summary>
     public static (int Code, string Output, string Errors) Run(string? input, params string[] args) => RunWith(null, input, args);
 
