@@ -1060,9 +1060,13 @@ public sealed class TcpConnection
             default:
                 if (_sndWnd == 0 && _sndNxt == _sndUna && _sendBuffer.Count > 0 && !_finSent)
                 {
-                    // RFC 9293 3.8.6.1: probe a zero window with one byte.
+                    // Zero-window probe (RFC 9293 3.8.6.1 / RFC 1122 4.2.2.17) in Linux's form: no
+                    // data, SEG.SEQ = SND.UNA - 1, which the peer must answer with an ACK carrying its
+                    // current window. (RFC 9293 suggests one new octet; a byte taken while the
+                    // window reopens was then acknowledged beyond SND.NXT and the ACK, window and
+                    // all, was dropped: a stall. This form has no byte in doubt.)
                     _layer.Counters.Increment(Counter.TcpWindowProbes);
-                    _layer.Send(Tuple, _sndNxt, _rcvNxt, TcpFlags.Ack, AdvertisedWindow(), SegmentOptions(withSack: false), _sendBuffer, 0, 1);
+                    _layer.Send(Tuple, _sndUna - 1, _rcvNxt, TcpFlags.Ack, AdvertisedWindow(), SegmentOptions(withSack: false), null, 0, 0);
                     _retries = 0; // a probed zero window is not a dead peer
                     break;
                 }

@@ -136,7 +136,7 @@ public class TcpSegmentTests
     }
 
     [Fact]
-    public void Established_ZeroWindowAdvertised_Rfc9293Sec3_8_6_1_StackProbesWithOneByte()
+    public void Established_ZeroWindowAdvertised_Rfc1122Sec4_2_2_17_StackProbes()
     {
         RawPeer p = RawPeer.Established();
         p.Send(TcpFlags.Ack, p.Nxt, p.StackNxt, default, window: 0);
@@ -144,8 +144,29 @@ public class TcpSegmentTests
         Assert.Empty(p.Probe.Poll());
         List<SentSegment> probe = p.Decode(p.Probe.Advance(TimeSpan.FromSeconds(1.1)));
         SentSegment one = Assert.Single(probe);
-        Assert.Equal(1, one.PayloadLength);
+        Assert.Equal(0, one.PayloadLength);
+        Assert.Equal(p.StackNxt - 1, one.Seq); // SND.UNA - 1
         Assert.Equal(1, p.Probe[Counter.TcpWindowProbes]);
+    }
+
+    [Fact]
+    public void ZeroWindow_WindowReopensAroundTheProbe_Rfc1122Sec4_2_2_17_SenderCarriesOn()
+    {
+        // Regression for a stall: a 1-byte probe not counted as sent, taken by a peer whose window
+        // had just reopened, was acknowledged beyond SND.NXT, and that ACK (window update included)
+        // was dropped. The probe now carries no data and the peer's answer reopens the window.
+        RawPeer p = RawPeer.Established();
+        p.Send(TcpFlags.Ack, p.Nxt, p.StackNxt, default, window: 0);
+        p.Connection!.Send(new byte[100], out _);
+        Assert.Empty(p.Probe.Poll());
+        SentSegment probe = Assert.Single(p.Decode(p.Probe.Advance(TimeSpan.FromSeconds(1.1))));
+        Assert.Equal(0, probe.PayloadLength); // Linux's probe: SEG.SEQ = SND.UNA - 1, no data
+        // The window has reopened: the peer's answer to the probe carries it, and the data follows.
+        List<SentSegment> rest = p.Send(TcpFlags.Ack, p.Nxt, probe.Seq + 1, default, window: 65535);
+        SentSegment data = Assert.Single(rest);
+        Assert.Equal(probe.Seq + 1, data.Seq);
+        Assert.Equal(100, data.PayloadLength);
+        Assert.Equal(0, p.Probe[Counter.TcpAckOfUnsentData]);
     }
 
     [Fact]
