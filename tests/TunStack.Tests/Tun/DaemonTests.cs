@@ -171,13 +171,7 @@ for i in range(10): s.sendto(b"d" * 100, ("10.77.0.2", 9009))
         TunRequirements.Require(("socat", "socat"));
         using TestNamespace ns = TestNamespace.Create();
         using TunstackProcess listener = TunstackProcess.Start(null, "nc", "-u", "-l", "6000", "--netns", ns.Name, "-q", "3");
-        // Wait until the stack's address is on the TUN before sending.
-        for (int i = 0; i < 100 && !ns.Exec("ip", "addr", "show").Output.Contains("10.77.0.1", StringComparison.Ordinal); i++)
-        {
-            Thread.Sleep(100);
-        }
-
-        Thread.Sleep(300);
+        ns.WaitForAddress("10.77.0.1");
         ns.Exec("sh", "-c", $"echo 'to the listener' | socat -t 1 - UDP4:{Stack4}:6000");
         listener.WaitForLine("to the listener");
     }

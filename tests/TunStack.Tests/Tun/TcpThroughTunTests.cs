@@ -126,12 +126,7 @@ print("\n".join(results))
                 string toStack = Path.Combine(dir, "stack.bin");
                 using (TunstackProcess listener = TunstackProcess.StartCommand("sh", null, "-c", $"dotnet {dll} nc -l 6000 --netns {ns.Name} < /dev/null > {toStack}"))
                 {
-                    for (int i = 0; i < 100 && !ns.Exec("ip", "addr", "show").Output.Contains(kernel, StringComparison.Ordinal); i++)
-                    {
-                        Thread.Sleep(100);
-                    }
-
-                    Thread.Sleep(500);
+                    ns.WaitForAddress(kernel);
                     (int code, _, string errors) = ns.Exec("socat", "-u", $"OPEN:{input}", $"{socatFamily}:{(stack.Contains(':', StringComparison.Ordinal) ? $"[{stack}]" : stack)}:6000");
                     Assert.True(code == 0, errors);
                     Assert.Equal(0, listener.Terminate(signal: "CONT", timeoutMs: 60_000));
@@ -232,12 +227,7 @@ print("\n".join(results))
         TunRequirements.Require(("socat", "socat"));
         using TestNamespace ns = TestNamespace.Create();
         using TunstackProcess listener = TunstackProcess.Start(null, "nc", "-l", "6001", "--netns", ns.Name);
-        for (int i = 0; i < 100 && !ns.Exec("ip", "addr", "show").Output.Contains("10.77.0.1", StringComparison.Ordinal); i++)
-        {
-            Thread.Sleep(100);
-        }
-
-        Thread.Sleep(300);
+        ns.WaitForAddress("10.77.0.1");
         (int code, _, string errors) = ns.Exec("sh", "-c", "echo 'from the kernel' | socat -t 2 - TCP4:10.77.0.2:6001");
         Assert.True(code == 0, errors);
         listener.WaitForLine("from the kernel");

@@ -83,6 +83,20 @@ internal sealed class TestNamespace : IDisposable
     public (int Code, string Output, string Errors) Exec(params string[] command)
         => CaptureTests.Run("ip", new[] { "netns", "exec", Name }.Concat(command).ToArray());
 
+    /// <summary>
+    /// Waits (up to 10 s) until <paramref name="address"/> is configured in the namespace, i.e. a
+    /// tunstack process has brought its TUN up, plus a moment for the stack to start serving.
+    /// </summary>
+    public void WaitForAddress(string address)
+    {
+        for (int i = 0; i < 100 && !Exec("ip", "addr", "show").Output.Contains(address, StringComparison.Ordinal); i++)
+        {
+            Thread.Sleep(100);
+        }
+
+        Thread.Sleep(500);
+    }
+
     /// <summary>Runs a Python 3 script inside the namespace (Debian's /usr/bin/python3).</summary>
     public (int Code, string Output, string Errors) Python(string script, params string[] args)
         => Exec(new[] { "/usr/bin/python3", "-c", script }.Concat(args).ToArray());
