@@ -101,10 +101,12 @@ public sealed class NetworkStack
         while (more && handled < _options.PollBudget)
         {
             _rx.Clear();
-            int n = _ip.HasLoopbackPending ? _ip.DrainLoopback(_rx) : 0;
-            int fromLink = _link.Receive(_rx, _now);
-            Counters.Add(Counter.LinkReceived, fromLink);
-            n += fromLink;
+            if (_ip.HasLoopbackPending)
+            {
+                _ip.DrainLoopback(_rx);
+            }
+
+            Counters.Add(Counter.LinkReceived, _link.Receive(_rx, _now));
             for (int i = 0; i < _rx.Count; i++)
             {
                 _ip.Input(_rx[i]);
@@ -113,7 +115,7 @@ public sealed class NetworkStack
             handled += _rx.Count;
             more = _rx.IsFull || _ip.HasLoopbackPending;
             _ip.Flush();
-            if (n == 0)
+            if (_rx.Count == 0)
             {
                 break;
             }

@@ -213,12 +213,8 @@ public sealed class TcpListener
 
     internal void OnClosed(TcpConnection connection)
     {
-        if (_synQueue.Remove(connection))
-        {
-            return;
-        }
-
-        // A connection reset while waiting in the accept queue stays there; accept() returns it
-        // and the first read reports the reset, as on Linux.
+        // Only a half-open connection leaves: one reset while waiting in the accept queue stays
+        // there; accept() returns it and the first read reports the reset, as on Linux.
+        _synQueue.Remove(connection);
     }
 }

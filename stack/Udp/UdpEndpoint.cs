@@ -88,7 +88,7 @@ public sealed class UdpEndpoint
             return StackError.AddressFamilyNotSupported;
         }
 
-        StackError error = EnsureBound(remote.Address);
+        StackError error = EnsureBound();
         if (error != StackError.None)
         {
             return error;
@@ -130,7 +130,7 @@ public sealed class UdpEndpoint
             return pending;
         }
 
-        StackError error = EnsureBound(target.Value.Address);
+        StackError error = EnsureBound();
         return error != StackError.None ? error : _layer.Send(this, target.Value, payload);
     }
 
@@ -192,7 +192,7 @@ public sealed class UdpEndpoint
         return (thisV4 && otherV4) || (thisV6 && otherV6);
     }
 
-    private StackError EnsureBound(IpAddress forDestination)
+    private StackError EnsureBound()
     {
         if (LocalEndpoint is not null)
         {
