@@ -15,7 +15,7 @@ internal sealed class IcmpLayer
 
     private readonly IpLayer _ip;
     private readonly StackCounters _counters;
-    private readonly IcmpRateLimiter _rateLimiter;
+    private readonly TokenBucket _rateLimiter;
     private readonly byte[] _message = new byte[65535];
     private readonly Dictionary<ushort, IcmpEchoEndpoint> _echoEndpoints = new();
 
@@ -23,7 +23,7 @@ internal sealed class IcmpLayer
     {
         _ip = ip;
         _counters = counters;
-        _rateLimiter = new IcmpRateLimiter(options.IcmpErrorsPerSecond, options.IcmpErrorBurst);
+        _rateLimiter = new TokenBucket(options.IcmpErrorsPerSecond, options.IcmpErrorBurst);
     }
 
     public void Receive(in IpDatagram datagram)

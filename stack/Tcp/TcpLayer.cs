@@ -19,7 +19,7 @@ internal sealed class TcpLayer : ITransportHandler
     private readonly byte[] _segment = new byte[TcpSegment.MinHeaderLength + 40 + 65535];
     private readonly Dictionary<TcpTuple, TcpConnection> _connections = new();
     private readonly Dictionary<ushort, List<TcpListener>> _listeners = new();
-    private readonly IcmpRateLimiter _challengeAcks;
+    private readonly TokenBucket _challengeAcks;
 
     public TcpLayer(IpLayer ip, StackCounters counters, StackOptions options, TimerWheel timers, Random random)
     {
@@ -29,7 +29,7 @@ internal sealed class TcpLayer : ITransportHandler
         Timers = timers;
         _random = random;
         random.NextBytes(_isnKey);
-        _challengeAcks = new IcmpRateLimiter(options.Tcp.ChallengeAcksPerSecond, options.Tcp.ChallengeAcksPerSecond);
+        _challengeAcks = new TokenBucket(options.Tcp.ChallengeAcksPerSecond, options.Tcp.ChallengeAcksPerSecond);
     }
 
     public TimerWheel Timers { get; }

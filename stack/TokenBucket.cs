@@ -1,17 +1,18 @@
-namespace TunStack.Ip;
+namespace TunStack;
 
 /// <summary>
-/// Token bucket for ICMP errors (RFC 1812 4.3.2.8, RFC 4443 2.4(f)): refilled at
-/// <c>perSecond</c>, holding at most <c>burst</c> tokens. Per stack instance, driven by the stack's time.
+/// A token bucket on the stack's time: refilled at <c>perSecond</c>, holding at most <c>burst</c>
+/// tokens. Per stack instance; it limits ICMP errors (RFC 1812 4.3.2.8, RFC 4443 2.4(f)) and TCP
+/// challenge ACKs (RFC 5961 7).
 /// </summary>
-internal sealed class IcmpRateLimiter
+internal sealed class TokenBucket
 {
     private readonly double _perMicrosecond;
     private readonly double _burst;
     private double _tokens;
     private Instant _last;
 
-    public IcmpRateLimiter(int perSecond, int burst)
+    public TokenBucket(int perSecond, int burst)
     {
         _perMicrosecond = perSecond / 1_000_000.0;
         _burst = Math.Max(1, burst);
