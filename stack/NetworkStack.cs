@@ -172,13 +172,35 @@ public sealed class NetworkStack
     /// <summary>
     /// Starts a TCP connection to <paramref name="remote"/> (the handshake completes in later polls;
     /// watch <see cref="TcpConnection.StateChanged"/>). A local address and port may be given; 0 picks one.
+    /// Buffer sizes of 0 take <see cref="TcpSettings"/>' sizes.
     /// Errors: NetworkUnreachable, AddressNotAvailable, AddressInUse, NoBufferSpace (connection limit).
     /// </summary>
-    public TcpConnection? ConnectTcp(IpEndpoint remote, out StackError error, IpAddress? localAddress = null, ushort localPort = 0)
+    public TcpConnection? ConnectTcp(IpEndpoint remote, out StackError error, IpAddress? localAddress = null, ushort localPort = 0, int sendBufferSize = 0, int receiveBufferSize = 0)
     {
-        var connection = new TcpConnection(_tcp, null);
+        var connection = new TcpConnection(_tcp, null, sendBufferSize, receiveBufferSize);
         error = _tcp.Connect(connection, remote, localAddress, localPort);
         return error == StackError.None ? connection : null;
+    }
+
+    /// <summary>
+    /// Reserves a TCP local address and port (bind(2) on a stream socket); port 0 picks an
+    /// ephemeral one, returned in <paramref name="bound"/>. Errors: AddressNotAvailable (not a local
+    /// address, or no ephemeral port left), AddressInUse (a listener, another binding or a
+    /// connection holds it; <paramref name="reuseAddress"/> lets bindings share and ignores connections).
+    /// </summary>
+    public StackError BindTcp(IpEndpoint local, bool reuseAddress, out IpEndpoint bound) => _tcp.Bind(local, reuseAddress, out bound);
+
+    /// <summary>Releases a reservation made by <see cref="BindTcp"/> with the same arguments.</summary>
+    public void UnbindTcp(IpEndpoint bound, bool reuseAddress) => _tcp.Unbind(bound, reuseAddress);
+
+    /// <summary>
+    /// Hands packets that application calls queued (a send, a connect) to the link at once, instead
+    /// of at the next <see cref="Poll"/>. Returns true when looped-back packets wait for a poll.
+    /// </summary>
+    public bool FlushOutput()
+    {
+        _ip.Flush();
+        return _ip.HasLoopbackPending;
     }
 
     /// <summary>Tests only: fixes every TCP ISN (see <see cref="TcpLayer.FixedInitialSequenceNumber"/>).</summary>

@@ -5,14 +5,31 @@ using TunStack.Links;
 
 namespace TunStack.Sockets.Hosting;
 
+/// <summary>How a <see cref="StackRunner"/> tells time.</summary>
+public enum StackClock
+{
+    /// <summary>The monotonic real clock (<see cref="StackRunner.Now"/>).</summary>
+    Real,
+
+    /// <summary>
+    /// A virtual clock that starts at zero and, whenever the stack has been idle for a moment of
+    /// real time (no packet, no application call, nothing due), jumps straight to the stack's next
+    /// deadline. Retransmission backoff, TIME-WAIT and keepalive run in milliseconds: for tests and
+    /// for the protocol lab, never for a stack that talks to a real peer.
+    /// </summary>
+    Virtual,
+}
+
 /// <summary>
-/// Runs one <see cref="NetworkStack"/> on its own thread with the real (monotonic) clock: it polls
-/// the stack, then sleeps until the stack's next deadline, a link's <see cref="ILink.ReceiveReady"/>
-/// signal, or work posted with <see cref="Post"/>/<see cref="InvokeAsync{T}"/>. All stack access
-/// happens on that thread (ARCHITECTURE rule 2).
+/// Runs one <see cref="NetworkStack"/> on its own thread: it polls the stack, then sleeps until the
+/// stack's next deadline, a link's <see cref="ILink.ReceiveReady"/> signal, or work posted with
+/// <see cref="Post"/>/<see cref="InvokeAsync{T}"/>. The stack is touched by one thread at a time
+/// (ARCHITECTURE rule 2): the loop holds <see cref="Gate"/> while it polls and releases it while it
+/// sleeps; the sockets facade takes the same gate for its short calls (<see cref="Enter"/>).
 /// </summary>
 public sealed class StackRunner : IDisposable
 {
+    private static readonly TimeSpan s_virtualIdle = TimeSpan.FromMilliseconds(2);
     private readonly NetworkStack _stack;
     private readonly ILink _link;
     private readonly Channel<Action<NetworkStack>> _work = Channel.CreateUnbounded<Action<NetworkStack>>(new UnboundedChannelOptions { SingleReader = true });
@@ -20,6 +37,10 @@ public sealed class StackRunner : IDisposable
     private static readonly long s_epoch = Stopwatch.GetTimestamp();
     private static readonly long s_unixMicrosecondsAtEpoch = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000;
     private readonly Thread _thread;
+    private readonly StackClock _clock;
+    private Instant _virtualNow;
+    private Instant _sleepingUntil;
+    private volatile bool _activity;
     private volatile bool _stopping;
     private bool _disposed;
     private Exception? _failure;
@@ -28,33 +49,74 @@ public sealed class StackRunner : IDisposable
     /// Creates a runner and its stack on <paramref name="link"/>, the stack starting at the runner's
     /// current time. Call <see cref="Start"/> to begin.
     /// </summary>
-    public StackRunner(ILink link, StackOptions options, string name = "tunstack")
+    public StackRunner(ILink link, StackOptions options, string name = "tunstack", StackClock clock = StackClock.Real)
     {
         ArgumentNullException.ThrowIfNull(link);
-        _stack = new NetworkStack(link, options, Now);
+        _clock = clock;
+        _stack = new NetworkStack(link, options, CurrentTime);
         _link = link;
         link.ReceiveReady = Wake;
         _thread = new Thread(Loop) { IsBackground = true, Name = name };
     }
 
-    /// <summary>The current time on the runners' clock (monotonic, shared by every runner in the process).</summary>
+    /// <summary>The current time on the real clock (monotonic, shared by every runner in the process).</summary>
     public static Instant Now => new(Stopwatch.GetElapsedTime(s_epoch).Ticks / TimeSpan.TicksPerMicrosecond);
 
-    /// <summary>The Unix time (µs) at the clock's <see cref="Instant.Zero"/>, for pcapng timestamps.</summary>
+    /// <summary>The Unix time (µs) at the real clock's <see cref="Instant.Zero"/>, for pcapng timestamps.</summary>
     public static long UnixMicrosecondsAtZero => s_unixMicrosecondsAtEpoch;
+
+    /// <summary>The time on this runner's clock (<see cref="Now"/>, or the virtual time).</summary>
+    public Instant CurrentTime => _clock == StackClock.Real ? Now : _virtualNow;
+
+    /// <summary>Which clock this runner uses.</summary>
+    public StackClock Clock => _clock;
 
     /// <summary>Counters of the stack (safe to read from any thread; values may be a moment stale).</summary>
     public StackCounters Counters => _stack.Counters;
 
+    /// <summary>The lock that gives one thread at a time the stack.</summary>
+    internal object Gate { get; } = new();
+
     /// <summary>Starts the loop thread.</summary>
     public void Start() => _thread.Start();
+
+    /// <summary>
+    /// Gives the calling thread the stack, at the current time, until <see cref="StackCall.Dispose"/>:
+    /// <c>using (StackCall call = runner.Enter()) { ... call.Stack ... }</c>. On leaving, packets the
+    /// call queued go to the link at once, and the loop is woken if the call moved a deadline before
+    /// the loop's wake-up or left looped-back packets. Keep calls short: the loop waits for them.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The runner is stopping.</exception>
+    public StackCall Enter()
+    {
+        Monitor.Enter(Gate);
+        if (_stopping)
+        {
+            Monitor.Exit(Gate);
+            throw new ObjectDisposedException(nameof(StackRunner), "The stack is stopped.");
+        }
+
+        _stack.SetTime(CurrentTime);
+        return new StackCall(this, _stack);
+    }
+
+    internal void Exit()
+    {
+        bool wake = _stack.FlushOutput() || _stack.NextDeadline < _sleepingUntil;
+        _activity = true;
+        Monitor.Exit(Gate);
+        if (wake)
+        {
+            Wake();
+        }
+    }
 
     /// <summary>Queues <paramref name="action"/> to run on the stack's thread.</summary>
     public void Post(Action<NetworkStack> action)
     {
         ObjectDisposedException.ThrowIf(!_work.Writer.TryWrite(action), this);
 
-        _wake.Set();
+        Wake();
     }
 
     /// <summary>Runs <paramref name="func"/> on the stack's thread and returns its result.</summary>
@@ -81,6 +143,7 @@ public sealed class StackRunner : IDisposable
     /// </summary>
     public void Wake()
     {
+        _activity = true;
         try
         {
             _wake.Set();
@@ -131,17 +194,31 @@ public sealed class StackRunner : IDisposable
         {
             while (!_stopping)
             {
-                // Application work runs at the current time, not the time of the last poll.
-                _stack.SetTime(Now);
-                while (_work.Reader.TryRead(out Action<NetworkStack>? action))
+                Instant now;
+                Instant next;
+                lock (Gate)
                 {
-                    action(_stack);
+                    // Application work runs at the current time, not the time of the last poll.
+                    _stack.SetTime(CurrentTime);
+                    while (_work.Reader.TryRead(out Action<NetworkStack>? action))
+                    {
+                        action(_stack);
+                    }
+
+                    now = CurrentTime;
+                    next = _stack.Poll(now);
+                    _sleepingUntil = next;
+                    _activity = false;
                 }
 
-                Instant now = Now;
-                Instant next = _stack.Poll(now);
                 if (next <= now)
                 {
+                    continue;
+                }
+
+                if (_clock == StackClock.Virtual)
+                {
+                    SleepVirtual(next);
                     continue;
                 }
 
@@ -155,4 +232,39 @@ public sealed class StackRunner : IDisposable
             _failure = e;
         }
     }
+
+    // Virtual time: wait a moment of real time for activity; if none came, jump to the deadline.
+    private void SleepVirtual(Instant next)
+    {
+        if (_wake.WaitOne(next == Instant.MaxValue ? TimeSpan.FromSeconds(1) : s_virtualIdle) || next == Instant.MaxValue)
+        {
+            return;
+        }
+
+        lock (Gate)
+        {
+            if (!_activity && next > _virtualNow)
+            {
+                _virtualNow = next;
+            }
+        }
+    }
+}
+
+/// <summary>A stretch of time in which the calling thread has the stack to itself (see <see cref="StackRunner.Enter"/>).</summary>
+public readonly ref struct StackCall
+{
+    private readonly StackRunner _runner;
+
+    internal StackCall(StackRunner runner, NetworkStack stack)
+    {
+        _runner = runner;
+        Stack = stack;
+    }
+
+    /// <summary>The stack, usable until <see cref="Dispose"/>.</summary>
+    public NetworkStack Stack { get; }
+
+    /// <summary>Flushes what the call queued and gives the stack back.</summary>
+    public void Dispose() => _runner.Exit();
 }

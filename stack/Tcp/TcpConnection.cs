@@ -69,12 +69,14 @@ public sealed class TcpConnection
     private int _retries;
     private int _unackedBytes;
 
-    internal TcpConnection(TcpLayer layer, TcpListener? listener)
+    internal TcpConnection(TcpLayer layer, TcpListener? listener, int sendBufferSize = 0, int receiveBufferSize = 0)
     {
         _layer = layer;
         Listener = listener;
-        _sendBuffer = new RingBuffer(layer.Settings.SendBufferSize);
-        _receiveBuffer = new RingBuffer(layer.Settings.ReceiveBufferSize);
+        sendBufferSize = sendBufferSize > 0 ? sendBufferSize : listener?.SendBufferSize ?? layer.Settings.SendBufferSize;
+        receiveBufferSize = receiveBufferSize > 0 ? receiveBufferSize : listener?.ReceiveBufferSize ?? layer.Settings.ReceiveBufferSize;
+        _sendBuffer = new RingBuffer(sendBufferSize);
+        _receiveBuffer = new RingBuffer(receiveBufferSize);
         _retransmitTimer = new TimerEntry(OnRetransmitTimeout);
         _delayedAckTimer = new TimerEntry(_ => SendAck());
         _timeWaitTimer = new TimerEntry(_ => OnStateTimer());
@@ -83,7 +85,7 @@ public sealed class TcpConnection
         KeepAliveInterval = layer.Settings.KeepAliveInterval;
         KeepAliveProbes = layer.Settings.KeepAliveProbes;
         _rto = layer.Settings.InitialRto;
-        _rcvShift = ReceiveShift(layer.Settings.ReceiveBufferSize);
+        _rcvShift = ReceiveShift(receiveBufferSize);
     }
 
     /// <summary>The window scale that lets a window of <paramref name="bufferSize"/> bytes be advertised (RFC 7323 2.3, at most 14).</summary>
@@ -112,6 +114,12 @@ public sealed class TcpConnection
 
     /// <summary>Room left in the send buffer.</summary>
     public int SendSpace => _sendBuffer.Free;
+
+    /// <summary>Size of the send buffer (SO_SNDBUF).</summary>
+    public int SendBufferSize => _sendBuffer.Capacity;
+
+    /// <summary>Size of the receive buffer (SO_RCVBUF); it bounds the advertised window.</summary>
+    public int ReceiveBufferSize => _receiveBuffer.Capacity;
 
     /// <summary>True once the peer's FIN has been received (reads return 0 after the buffer drains).</summary>
     public bool PeerClosed => _finReceived;

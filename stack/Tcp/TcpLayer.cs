@@ -19,6 +19,7 @@ internal sealed class TcpLayer : ITransportHandler
     private readonly byte[] _segment = new byte[TcpSegment.MinHeaderLength + 40 + 65535];
     private readonly Dictionary<TcpTuple, TcpConnection> _connections = new();
     private readonly Dictionary<ushort, List<TcpListener>> _listeners = new();
+    private readonly Dictionary<ushort, List<(IpAddress Address, bool ReuseAddress)>> _bindings = new();
     private readonly TokenBucket _challengeAcks;
 
     public TcpLayer(IpLayer ip, StackCounters counters, StackOptions options, TimerWheel timers, Random random)
@@ -189,6 +190,91 @@ internal sealed class TcpLayer : ITransportHandler
         }
     }
 
+    /// <summary>
+    /// Reserves a local address and port for a socket that is bound but not yet listening or
+    /// connected (bind(2)). Port 0 picks an ephemeral port. As on Linux, a port held by a listener
+    /// is always in use; one held by another binding or by a connection (TIME-WAIT included) is in
+    /// use unless <paramref name="reuseAddress"/> is set (for a binding: on both sides).
+    /// </summary>
+    public StackError Bind(IpEndpoint local, bool reuseAddress, out IpEndpoint bound)
+    {
+        bound = default;
+        if (!local.Address.IsUnspecified && !_ip.IsLocal(local.Address))
+        {
+            return StackError.AddressNotAvailable;
+        }
+
+        ushort port = local.Port;
+        if (port == 0)
+        {
+            if (!TryEphemeralPort(local.Address, out port))
+            {
+                return StackError.AddressNotAvailable;
+            }
+        }
+        else if (IsBindingInUse(local, reuseAddress))
+        {
+            return StackError.AddressInUse;
+        }
+
+        if (!_bindings.TryGetValue(port, out List<(IpAddress Address, bool ReuseAddress)>? list))
+        {
+            list = new List<(IpAddress, bool)>(1);
+            _bindings.Add(port, list);
+        }
+
+        bound = new IpEndpoint(local.Address, port);
+        list.Add((local.Address, reuseAddress));
+        return StackError.None;
+    }
+
+    /// <summary>Releases a reservation made by <see cref="Bind"/>.</summary>
+    public void Unbind(IpEndpoint bound, bool reuseAddress)
+    {
+        if (_bindings.TryGetValue(bound.Port, out List<(IpAddress Address, bool ReuseAddress)>? list))
+        {
+            list.Remove((bound.Address, reuseAddress));
+            if (list.Count == 0)
+            {
+                _bindings.Remove(bound.Port);
+            }
+        }
+    }
+
+    private static bool Overlaps(IpAddress a, IpAddress b) => a.IsUnspecified || b.IsUnspecified || a == b;
+
+    private bool IsBindingInUse(IpEndpoint local, bool reuseAddress)
+    {
+        if (_listeners.TryGetValue(local.Port, out List<TcpListener>? listeners)
+            && listeners.Exists(l => Overlaps(l.LocalEndpoint.Address, local.Address)))
+        {
+            return true;
+        }
+
+        if (_bindings.TryGetValue(local.Port, out List<(IpAddress Address, bool ReuseAddress)>? bindings)
+            && bindings.Exists(b => Overlaps(b.Address, local.Address) && !(reuseAddress && b.ReuseAddress)))
+        {
+            return true;
+        }
+
+        if (reuseAddress)
+        {
+            return false;
+        }
+
+        // A linear walk: binds to a fixed port are rare next to segments, and this keeps the
+        // connection table a single dictionary.
+        foreach (TcpTuple tuple in _connections.Keys)
+        {
+            if (tuple.Local.Port == local.Port && Overlaps(tuple.Local.Address, local.Address))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Opens a connection to <paramref name="remote"/> (RFC 9293 3.10.1, active OPEN).</summary>
     public StackError Connect(TcpConnection connection, IpEndpoint remote, IpAddress? localAddress, ushort localPort)
     {
@@ -260,7 +346,7 @@ internal sealed class TcpLayer : ITransportHandler
         for (int i = 0; i < count; i++)
         {
             ushort candidate = (ushort)(first + (start + i) % count);
-            if (_listeners.ContainsKey(candidate))
+            if (_listeners.ContainsKey(candidate) || _bindings.ContainsKey(candidate))
             {
                 continue;
             }

@@ -1,0 +1,474 @@
+// send/recv/sendto/recvfrom: one non-blocking attempt under the gate (TrySend/TryReceive...),
+// wrapped by blocking loops here and by async loops in StackSocket.Async.cs.
+using System.Net;
+using System.Net.Sockets;
+using TunStack.Ip;
+using TunStack.Sockets.Hosting;
+using TunStack.Tcp;
+
+namespace TunStack.Sockets;
+
+public sealed partial class StackSocket
+{
+    private const int MaxUdpPayload = 65_507;
+    private const SocketFlags SupportedReceiveFlags = SocketFlags.Peek | SocketFlags.OutOfBand | StackSocketFlags.WaitAll | StackSocketFlags.DontWait;
+    private const SocketFlags SupportedSendFlags = SocketFlags.OutOfBand | SocketFlags.DontRoute | StackSocketFlags.DontWait;
+
+    /// <summary>send(2) with no flags.</summary>
+    public int Send(ReadOnlySpan<byte> buffer) => Send(buffer, SocketFlags.None);
+
+    /// <summary>
+    /// send(2). A blocking stream send returns when everything is in the send buffer (or the
+    /// SendTimeout passed with part of it); a nonblocking one takes what fits, WouldBlock when
+    /// nothing does. OutOfBand sends the last byte as urgent data (MSG_OOB).
+    /// </summary>
+    /// <exception cref="SocketException">WouldBlock, ConnectionReset (once, after the peer reset),
+    /// Shutdown (EPIPE: after shutdown(Send) or a reset already reported), NotConnected,
+    /// DestinationAddressRequired / MessageSize on a datagram socket.</exception>
+    public int Send(ReadOnlySpan<byte> buffer, SocketFlags socketFlags)
+    {
+        int n = Send(buffer, socketFlags, out SocketError error);
+        return error == SocketError.Success ? n : throw SocketErrors.Exception(error);
+    }
+
+    /// <summary>send(2) without exceptions: the error (WouldBlock included) comes back in <paramref name="errorCode"/>.</summary>
+    public int Send(ReadOnlySpan<byte> buffer, SocketFlags socketFlags, out SocketError errorCode)
+    {
+        CheckFlags(socketFlags, SupportedSendFlags);
+        if (_udp is not null)
+        {
+            errorCode = SendToCore(buffer, null);
+            return errorCode == SocketError.Success ? buffer.Length : 0;
+        }
+
+        bool blocking = Blocking && (socketFlags & StackSocketFlags.DontWait) == 0;
+        int total = 0;
+        while (true)
+        {
+            using (StackCall call = Enter())
+            {
+                while (true)
+                {
+                    int n = TrySendStream(buffer[total..], socketFlags, out errorCode);
+                    total += n;
+                    if (errorCode != SocketError.Success || n == 0 || total == buffer.Length)
+                    {
+                        break;
+                    }
+                }
+
+                if (total == buffer.Length && errorCode == SocketError.Success)
+                {
+                    return total;
+                }
+
+                if (errorCode != SocketError.WouldBlock || !blocking)
+                {
+                    return ResultOrPartial(total, ref errorCode); // an error, or EAGAIN (with what was taken)
+                }
+
+                _writable.ArmBlocking();
+            }
+
+            if (!_writable.WaitBlocking(SendTimeout))
+            {
+                errorCode = total > 0 ? SocketError.Success : SocketError.TimedOut;
+                return total;
+            }
+
+            if (Volatile.Read(ref _closed))
+            {
+                errorCode = SocketError.OperationAborted;
+                return total;
+            }
+        }
+    }
+
+    /// <summary>recv(2) with no flags.</summary>
+    public int Receive(Span<byte> buffer) => Receive(buffer, SocketFlags.None);
+
+    /// <summary>
+    /// recv(2): returns the bytes read, 0 at end of stream. Flags: Peek (MSG_PEEK),
+    /// OutOfBand (MSG_OOB: the urgent byte), <see cref="StackSocketFlags.WaitAll"/>,
+    /// <see cref="StackSocketFlags.DontWait"/>. A read stops at the out-of-band mark. On a datagram
+    /// socket it reads one datagram (truncated to the buffer).
+    /// </summary>
+    /// <exception cref="SocketException">WouldBlock, TimedOut (ReceiveTimeout), ConnectionReset (once),
+    /// NotConnected, InvalidArgument (OutOfBand with no urgent byte waiting).</exception>
+    public int Receive(Span<byte> buffer, SocketFlags socketFlags)
+    {
+        int n = Receive(buffer, socketFlags, out SocketError error);
+        return error == SocketError.Success ? n : throw SocketErrors.Exception(error);
+    }
+
+    /// <summary>recv(2) without exceptions: the error (WouldBlock included) comes back in <paramref name="errorCode"/>.</summary>
+    public int Receive(Span<byte> buffer, SocketFlags socketFlags, out SocketError errorCode)
+    {
+        CheckFlags(socketFlags, SupportedReceiveFlags);
+        if (_udp is not null)
+        {
+            EndPoint from = UnspecifiedEndPoint.Instance;
+            SocketFlags flags = socketFlags;
+            return ReceiveFromCore(buffer, ref flags, ref from, out errorCode);
+        }
+
+        bool blocking = Blocking && (socketFlags & StackSocketFlags.DontWait) == 0;
+        bool waitAll = (socketFlags & StackSocketFlags.WaitAll) != 0 && (socketFlags & (SocketFlags.Peek | SocketFlags.OutOfBand)) == 0;
+        int total = 0;
+        while (true)
+        {
+            using (StackCall call = Enter())
+            {
+                if (buffer.Length == 0)
+                {
+                    errorCode = SocketError.Success;
+                    return 0;
+                }
+
+                while (true)
+                {
+                    int n = TryReceiveStream(buffer[total..], socketFlags, out errorCode);
+                    total += n;
+                    if (errorCode == SocketError.Success && n > 0)
+                    {
+                        if (!waitAll || total == buffer.Length)
+                        {
+                            return total;
+                        }
+
+                        continue; // MSG_WAITALL: take what else is there before waiting
+                    }
+
+                    break;
+                }
+
+                if (errorCode != SocketError.WouldBlock || !blocking)
+                {
+                    return ResultOrPartial(total, ref errorCode); // end of stream, an error, or EAGAIN
+                }
+
+                _readable.ArmBlocking();
+            }
+
+            if (!_readable.WaitBlocking(ReceiveTimeout))
+            {
+                errorCode = total > 0 ? SocketError.Success : SocketError.TimedOut;
+                return total;
+            }
+
+            if (Volatile.Read(ref _closed))
+            {
+                errorCode = SocketError.OperationAborted;
+                return total;
+            }
+        }
+    }
+
+    /// <summary>sendto(2): one datagram to <paramref name="remoteEP"/> (on a stream socket the address is ignored, as on Linux).</summary>
+    /// <exception cref="SocketException">MessageSize (over 65,507 bytes), NetworkUnreachable, AddressFamilyNotSupported.</exception>
+    public int SendTo(ReadOnlySpan<byte> buffer, SocketFlags socketFlags, EndPoint remoteEP)
+    {
+        ArgumentNullException.ThrowIfNull(remoteEP);
+        if (_udp is null)
+        {
+            return Send(buffer, socketFlags);
+        }
+
+        CheckFlags(socketFlags, SupportedSendFlags);
+        SocketError error = SendToCore(buffer, FromEndPoint(remoteEP));
+        return error == SocketError.Success ? buffer.Length : throw SocketErrors.Exception(error);
+    }
+
+    /// <summary>sendto(2) with no flags.</summary>
+    public int SendTo(ReadOnlySpan<byte> buffer, EndPoint remoteEP) => SendTo(buffer, SocketFlags.None, remoteEP);
+
+    /// <summary>
+    /// recvfrom(2): one datagram and its sender (in <paramref name="remoteEP"/>). A datagram longer
+    /// than the buffer is truncated and the rest discarded (see <see cref="ReceiveMessageFrom"/> to
+    /// learn that it was).
+    /// </summary>
+    public int ReceiveFrom(Span<byte> buffer, SocketFlags socketFlags, ref EndPoint remoteEP)
+    {
+        SocketFlags flags = socketFlags;
+        int n = ReceiveFromCore(buffer, ref flags, ref remoteEP, out SocketError error);
+        return error == SocketError.Success ? n : throw SocketErrors.Exception(error);
+    }
+
+    /// <summary>recvfrom(2) with no flags.</summary>
+    public int ReceiveFrom(Span<byte> buffer, ref EndPoint remoteEP) => ReceiveFrom(buffer, SocketFlags.None, ref remoteEP);
+
+    /// <summary>
+    /// recvmsg(2) for one datagram: like <see cref="ReceiveFrom(Span{byte}, SocketFlags, ref EndPoint)"/>,
+    /// and <paramref name="socketFlags"/> comes back with <see cref="SocketFlags.Truncated"/> (MSG_TRUNC)
+    /// when the datagram was longer than the buffer.
+    /// </summary>
+    public int ReceiveMessageFrom(Span<byte> buffer, ref SocketFlags socketFlags, ref EndPoint remoteEP)
+    {
+        int n = ReceiveFromCore(buffer, ref socketFlags, ref remoteEP, out SocketError error);
+        return error == SocketError.Success ? n : throw SocketErrors.Exception(error);
+    }
+
+    private int ReceiveFromCore(Span<byte> buffer, ref SocketFlags socketFlags, ref EndPoint remoteEP, out SocketError errorCode)
+    {
+        CheckFlags(socketFlags, SupportedReceiveFlags);
+        if (_udp is null)
+        {
+            int n = Receive(buffer, socketFlags, out errorCode);
+            if (errorCode == SocketError.Success && RemoteEndPoint is { } peer)
+            {
+                remoteEP = peer;
+            }
+
+            return n;
+        }
+
+        bool blocking = Blocking && (socketFlags & StackSocketFlags.DontWait) == 0;
+        while (true)
+        {
+            using (StackCall call = Enter())
+            {
+                int n = TryReceiveDatagram(buffer, socketFlags, out IpEndpoint from, out bool truncated, out errorCode);
+                if (errorCode != SocketError.WouldBlock)
+                {
+                    if (errorCode == SocketError.Success)
+                    {
+                        remoteEP = ToEndPoint(from);
+                        socketFlags = truncated ? (socketFlags | SocketFlags.Truncated) : (socketFlags & ~SocketFlags.Truncated);
+                    }
+
+                    return n;
+                }
+
+                if (!blocking)
+                {
+                    return 0;
+                }
+
+                _readable.ArmBlocking();
+            }
+
+            if (!_readable.WaitBlocking(ReceiveTimeout))
+            {
+                errorCode = SocketError.TimedOut;
+                return 0;
+            }
+
+            if (Volatile.Read(ref _closed))
+            {
+                errorCode = SocketError.OperationAborted;
+                return 0;
+            }
+        }
+    }
+
+    private void ConnectDatagram(EndPoint remoteEP)
+    {
+        if (remoteEP.AddressFamily == AddressFamily.Unspecified)
+        {
+            using StackCall call = Enter();
+            _udp!.Disconnect();
+            return;
+        }
+
+        IpEndpoint remote = FromEndPoint(remoteEP);
+        using (StackCall call = Enter())
+        {
+            ThrowIf(_udp!.Connect(remote));
+        }
+    }
+
+    private SocketError SendToCore(ReadOnlySpan<byte> buffer, IpEndpoint? remote)
+    {
+        if (buffer.Length > MaxUdpPayload)
+        {
+            return SocketError.MessageSize;
+        }
+
+        using StackCall call = Enter();
+        if (_shutdownSend)
+        {
+            return SocketError.Shutdown;
+        }
+
+        StackError pending = _udp!.TakePendingError();
+        if (pending != StackError.None)
+        {
+            return SocketErrors.ToSocketError(pending);
+        }
+
+        return SocketErrors.ToSocketError(_udp.SendTo(buffer, remote));
+    }
+
+    // ---- one attempt, under the gate -----------------------------------------------------
+
+    private int TrySendStream(ReadOnlySpan<byte> buffer, SocketFlags flags, out SocketError errorCode)
+    {
+        UpdateConnecting();
+        if (_connection is null)
+        {
+            errorCode = _pendingError != StackError.None ? SocketErrors.ToSocketError(TakePendingError()) : SocketError.NotConnected;
+            return 0;
+        }
+
+        if (_shutdownSend)
+        {
+            errorCode = SocketError.Shutdown; // EPIPE
+            return 0;
+        }
+
+        if (_connection.Error != StackError.None)
+        {
+            // The first call after a reset reports it; later writes get EPIPE, as on Linux.
+            errorCode = _fatalReported ? SocketError.Shutdown : SocketErrors.ToSocketError(_connection.Error);
+            _fatalReported = true;
+            return 0;
+        }
+
+        if (_connecting)
+        {
+            errorCode = SocketError.WouldBlock;
+            return 0;
+        }
+
+        int n;
+        StackError error;
+        if ((flags & SocketFlags.OutOfBand) != 0 && buffer.Length > 0)
+        {
+            // MSG_OOB: everything goes, the last byte is the urgent one.
+            if (_connection.SendSpace < buffer.Length)
+            {
+                errorCode = SocketError.WouldBlock;
+                return 0;
+            }
+
+            n = _connection.Send(buffer[..^1], out error);
+            if (error == StackError.None)
+            {
+                n += _connection.SendUrgent(buffer[^1], out error);
+            }
+        }
+        else
+        {
+            n = _connection.Send(buffer, out error);
+        }
+
+        if (error == StackError.Closed || (error == StackError.NotConnected && _connection.State != TcpState.Closed))
+        {
+            errorCode = SocketError.Shutdown; // EPIPE: the connection is closing
+            return n;
+        }
+
+        errorCode = error != StackError.None ? SocketErrors.ToSocketError(error) : n > 0 || buffer.Length == 0 ? SocketError.Success : SocketError.WouldBlock;
+        return n;
+    }
+
+    private int TryReceiveStream(Span<byte> buffer, SocketFlags flags, out SocketError errorCode)
+    {
+        UpdateConnecting();
+        if (_connection is null)
+        {
+            errorCode = _pendingError != StackError.None ? SocketErrors.ToSocketError(TakePendingError()) : SocketError.NotConnected;
+            return 0;
+        }
+
+        if ((flags & SocketFlags.OutOfBand) != 0)
+        {
+            if (_connection.TryReceiveUrgent(out byte value, (flags & SocketFlags.Peek) != 0))
+            {
+                if (buffer.Length > 0)
+                {
+                    buffer[0] = value;
+                }
+
+                errorCode = SocketError.Success;
+                return 1;
+            }
+
+            errorCode = SocketError.InvalidArgument; // Linux: no urgent byte waiting
+            return 0;
+        }
+
+        if (_shutdownReceive)
+        {
+            errorCode = SocketError.Success;
+            return 0;
+        }
+
+        int n = _connection.Receive(buffer, out StackError error, (flags & SocketFlags.Peek) != 0);
+        if (n > 0)
+        {
+            errorCode = SocketError.Success;
+            return n;
+        }
+
+        if (error is StackError.None)
+        {
+            errorCode = SocketError.Success; // end of stream
+            return 0;
+        }
+
+        if (error == StackError.WouldBlock)
+        {
+            errorCode = SocketError.WouldBlock;
+            return 0;
+        }
+
+        if (error == StackError.NotConnected)
+        {
+            errorCode = _accepted || _connection.State == TcpState.Closed ? SocketError.Success : SocketError.NotConnected;
+            return 0;
+        }
+
+        // A fatal error is reported once; then reads see end of stream, as on Linux.
+        errorCode = _fatalReported ? SocketError.Success : SocketErrors.ToSocketError(error);
+        _fatalReported = true;
+        return 0;
+    }
+
+    private int TryReceiveDatagram(Span<byte> buffer, SocketFlags flags, out IpEndpoint from, out bool truncated, out SocketError errorCode)
+    {
+        from = default;
+        truncated = false;
+        StackError pending = _udp!.TakePendingError();
+        if (pending != StackError.None)
+        {
+            errorCode = SocketErrors.ToSocketError(pending);
+            return 0;
+        }
+
+        if (_shutdownReceive && _udp.QueuedDatagrams == 0)
+        {
+            errorCode = SocketError.Success;
+            return 0;
+        }
+
+        if (_udp.TryReceiveFrom(buffer, out int copied, out int length, out from, (flags & SocketFlags.Peek) != 0))
+        {
+            truncated = length > copied;
+            errorCode = SocketError.Success;
+            return copied;
+        }
+
+        errorCode = SocketError.WouldBlock;
+        return 0;
+    }
+
+    private static int ResultOrPartial(int total, ref SocketError errorCode)
+    {
+        if (total > 0 && errorCode != SocketError.Success)
+        {
+            // Part of the data went (or came): report it; the error shows on the next call.
+            errorCode = SocketError.Success;
+        }
+
+        return total;
+    }
+
+    private static void CheckFlags(SocketFlags flags, SocketFlags supported)
+    {
+        if ((flags & ~supported) != 0)
+        {
+            throw SocketErrors.Exception(SocketError.OperationNotSupported);
+        }
+    }
+}

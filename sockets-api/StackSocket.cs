@@ -1,0 +1,936 @@
+// The POSIX/Linux sockets API over the stack, shaped like System.Net.Sockets.Socket.
+// Every call takes the stack through StackRunner.Enter (one thread at a time, rule 2); blocking
+// and async waits park on a ReadinessSignal that the stack's callbacks wake.
+using System.Net;
+using System.Net.Sockets;
+using TunStack.Ip;
+using TunStack.Sockets.Hosting;
+using TunStack.Tcp;
+using TunStack.Udp;
+using TcpListener = TunStack.Tcp.TcpListener;
+
+namespace TunStack.Sockets;
+
+/// <summary>
+/// A socket on a <see cref="StackHost"/>: a TCP stream socket or a UDP datagram socket, IPv4 or
+/// IPv6 (dual-mode with v4-mapped addresses unless <see cref="DualMode"/> is off). Members mirror
+/// <see cref="Socket"/>; the semantics are those of POSIX and Linux (docs/sockets.md). Errors are
+/// <see cref="SocketException"/>s with the matching <see cref="SocketError"/>; the <c>out SocketError</c>
+/// overloads report EAGAIN and friends without an exception. One reader and one writer at a time;
+/// <see cref="Dispose"/> from any thread wakes blocked callers with OperationAborted.
+/// </summary>
+public sealed partial class StackSocket : IDisposable
+{
+    private const int MaxBufferSize = 16 * 1024 * 1024;
+    private const int MinBufferSize = 2048;
+    private readonly StackHost _host;
+    private readonly StackRunner _runner;
+    private readonly ReadinessSignal _readable;
+    private readonly ReadinessSignal _writable;
+    private readonly Action _onReadable;
+    private readonly Action _onWritable;
+    private readonly Action<TcpState> _onStateChanged;
+
+    // Stream sockets: a reservation from bind(), then a listener or a connection.
+    private IpEndpoint? _binding;
+    private bool _bindingReuse;
+    private TcpListener? _listener;
+    private TcpConnection? _connection;
+    private bool _accepted;
+    private bool _connecting;
+
+    // Datagram sockets.
+    private readonly UdpEndpoint? _udp;
+
+    private StackError _pendingError;   // SO_ERROR: reported once, by the next call or GetSocketOption(Error)
+    private bool _fatalReported;         // the connection's fatal error has been reported once (then EPIPE / EOF)
+    private bool _shutdownSend;
+    private bool _shutdownReceive;
+    private bool _closed;
+    private bool _reuseAddress;
+    private bool _dualMode;
+    private bool _noDelay;
+    private bool _keepAlive;
+    private int _sendBufferSize;
+    private int _receiveBufferSize;
+    private LingerOption _linger = new(false, 0);
+
+    internal StackSocket(StackHost host, AddressFamily addressFamily, SocketType socketType, ProtocolType protocolType)
+    {
+        if (addressFamily is not (AddressFamily.InterNetwork or AddressFamily.InterNetworkV6))
+        {
+            throw SocketErrors.Exception(SocketError.AddressFamilyNotSupported);
+        }
+
+        bool stream = socketType == SocketType.Stream && protocolType is ProtocolType.Tcp or ProtocolType.Unspecified;
+        bool datagram = socketType == SocketType.Dgram && protocolType is ProtocolType.Udp or ProtocolType.Unspecified;
+        if (!stream && !datagram)
+        {
+            throw SocketErrors.Exception(socketType is SocketType.Stream or SocketType.Dgram ? SocketError.ProtocolNotSupported : SocketError.SocketNotSupported);
+        }
+
+        _host = host;
+        _runner = host.Runner;
+        _readable = new ReadinessSignal(_runner.Gate);
+        _writable = new ReadinessSignal(_runner.Gate);
+        _onReadable = OnReadable;
+        _onWritable = OnWritable;
+        _onStateChanged = _ => OnStateChanged();
+        AddressFamily = addressFamily;
+        SocketType = socketType;
+        ProtocolType = stream ? ProtocolType.Tcp : ProtocolType.Udp;
+        _dualMode = addressFamily == AddressFamily.InterNetworkV6;
+        _sendBufferSize = host.Options.Tcp.SendBufferSize;
+        _receiveBufferSize = stream ? host.Options.Tcp.ReceiveBufferSize : host.Options.UdpReceiveQueueBytes;
+        if (datagram)
+        {
+            using StackCall call = _runner.Enter();
+            _udp = call.Stack.OpenUdp(addressFamily);
+            _udp.V6Only = !_dualMode;
+            _udp.Readable = _onReadable;
+            _udp.ErrorRaised = OnStateChangedAction;
+        }
+    }
+
+    // An accepted connection.
+    private StackSocket(StackHost host, StackSocket listener, TcpConnection connection)
+        : this(host, listener.AddressFamily, SocketType.Stream, ProtocolType.Tcp)
+    {
+        _connection = connection;
+        _accepted = true;
+        _dualMode = listener._dualMode;
+        _noDelay = listener._noDelay;
+        _keepAlive = listener._keepAlive;
+        _sendBufferSize = listener._sendBufferSize;
+        _receiveBufferSize = listener._receiveBufferSize;
+        _linger = listener._linger;
+        Wire(connection);
+    }
+
+    private Action OnStateChangedAction => () => OnStateChanged();
+
+    /// <summary>Tests: a caller is parked waiting to read (or accept).</summary>
+    internal bool IsReaderWaiting
+    {
+        get
+        {
+            lock (_runner.Gate)
+            {
+                return _readable.IsArmed;
+            }
+        }
+    }
+
+    /// <summary>InterNetwork or InterNetworkV6.</summary>
+    public AddressFamily AddressFamily { get; }
+
+    /// <summary>Stream or Dgram.</summary>
+    public SocketType SocketType { get; }
+
+    /// <summary>Tcp or Udp.</summary>
+    public ProtocolType ProtocolType { get; }
+
+    /// <summary>The host the socket lives on.</summary>
+    public StackHost Host => _host;
+
+    /// <summary>Whether calls block (true, the default) or fail with WouldBlock (O_NONBLOCK).</summary>
+    public bool Blocking { get; set; } = true;
+
+    /// <summary>Milliseconds a blocking receive (or accept) waits before TimedOut; 0 or -1 waits for ever (SO_RCVTIMEO).</summary>
+    public int ReceiveTimeout { get; set; }
+
+    /// <summary>Milliseconds a blocking send (or connect) waits before TimedOut; 0 or -1 waits for ever (SO_SNDTIMEO).</summary>
+    public int SendTimeout { get; set; }
+
+    /// <summary>True when the socket has a local address (bind, listen, connect or send did it).</summary>
+    public bool IsBound
+    {
+        get
+        {
+            using StackCall call = Enter();
+            return LocalIpEndpoint is not null;
+        }
+    }
+
+    /// <summary>True for a connected stream socket, or a datagram socket with a default peer.</summary>
+    public bool Connected
+    {
+        get
+        {
+            using StackCall call = Enter();
+            UpdateConnecting();
+            return _udp is not null ? _udp.RemoteEndpoint is not null : _connection is { State: not (TcpState.SynSent or TcpState.Closed) };
+        }
+    }
+
+    /// <summary>The local address (getsockname); null when unbound.</summary>
+    public EndPoint? LocalEndPoint
+    {
+        get
+        {
+            using StackCall call = Enter();
+            return LocalIpEndpoint is { } local ? ToEndPoint(local) : null;
+        }
+    }
+
+    /// <summary>The peer address (getpeername); null when not connected.</summary>
+    public EndPoint? RemoteEndPoint
+    {
+        get
+        {
+            using StackCall call = Enter();
+            UpdateConnecting();
+            return RemoteIpEndpoint is { } remote ? ToEndPoint(remote) : null;
+        }
+    }
+
+    /// <summary>getpeername(2): the peer, or ENOTCONN (SocketError.NotConnected).</summary>
+    public EndPoint GetPeerName() => RemoteEndPoint ?? throw SocketErrors.Exception(SocketError.NotConnected);
+
+    /// <summary>
+    /// FIONREAD: unread bytes on a stream socket; the size of the next datagram on a datagram
+    /// socket (0 for a zero-length datagram or none).
+    /// </summary>
+    public int Available
+    {
+        get
+        {
+            using StackCall call = Enter();
+            return _udp is not null ? Math.Max(0, _udp.NextDatagramLength) : _connection?.Available ?? 0;
+        }
+    }
+
+    /// <summary>TCP_NODELAY: send small segments without waiting (Nagle off).</summary>
+    public bool NoDelay
+    {
+        get => _noDelay;
+        set
+        {
+            using StackCall call = Enter();
+            _noDelay = value;
+            if (_connection is not null)
+            {
+                _connection.NoDelay = value;
+            }
+        }
+    }
+
+    /// <summary>SO_LINGER: with Enabled and 0 seconds, Close resets the connection (RST); with more, a blocking Close waits up to that long for the data to go.</summary>
+    public LingerOption LingerState
+    {
+        get => _linger;
+        set => _linger = value ?? throw new ArgumentNullException(nameof(value));
+    }
+
+    /// <summary>SO_RCVBUF in bytes (2 KiB to 16 MiB); for a stream socket it takes effect when set before connect or listen.</summary>
+    public int ReceiveBufferSize
+    {
+        get => _connection?.ReceiveBufferSize ?? _receiveBufferSize;
+        set => _receiveBufferSize = ClampBuffer(value);
+    }
+
+    /// <summary>SO_SNDBUF in bytes (2 KiB to 16 MiB); for a stream socket it takes effect when set before connect or listen.</summary>
+    public int SendBufferSize
+    {
+        get => _connection?.SendBufferSize ?? _sendBufferSize;
+        set => _sendBufferSize = ClampBuffer(value);
+    }
+
+    /// <summary>For an InterNetworkV6 socket: also IPv4, as v4-mapped addresses (IPV6_V6ONLY off). Set before bind/connect.</summary>
+    public bool DualMode
+    {
+        get => _dualMode;
+        set
+        {
+            if (AddressFamily != AddressFamily.InterNetworkV6)
+            {
+                throw new NotSupportedException("DualMode applies to InterNetworkV6 sockets.");
+            }
+
+            using StackCall call = Enter();
+            if (LocalIpEndpoint is not null)
+            {
+                throw SocketErrors.Exception(SocketError.InvalidArgument);
+            }
+
+            _dualMode = value;
+            if (_udp is not null)
+            {
+                _udp.V6Only = !value;
+            }
+        }
+    }
+
+    /// <summary>
+    /// SIOCATMARK: true when the next byte to read is where the out-of-band byte was sent, so
+    /// everything before the mark has been read.
+    /// </summary>
+    public bool AtMark
+    {
+        get
+        {
+            using StackCall call = Enter();
+            return _connection?.AtMark ?? false;
+        }
+    }
+
+    /// <summary>The TCP state of a stream socket's connection (Closed without one, Listen for a listener).</summary>
+    public TcpState TcpState
+    {
+        get
+        {
+            using StackCall call = Enter();
+            return _listener is not null ? TcpState.Listen : _connection?.State ?? TcpState.Closed;
+        }
+    }
+
+    /// <summary>bind(2): gives the socket a local address; port 0 picks an ephemeral port.</summary>
+    /// <exception cref="SocketException">AddressNotAvailable (not one of the stack's addresses, or no
+    /// ephemeral port left), AddressAlreadyInUse, InvalidArgument (already bound), AddressFamilyNotSupported.</exception>
+    public void Bind(EndPoint localEP)
+    {
+        IpEndpoint local = FromEndPoint(localEP);
+        using StackCall call = Enter();
+        if (LocalIpEndpoint is not null)
+        {
+            throw SocketErrors.Exception(SocketError.InvalidArgument);
+        }
+
+        StackError error;
+        if (_udp is not null)
+        {
+            error = _udp.Bind(local);
+        }
+        else
+        {
+            error = call.Stack.BindTcp(local, _reuseAddress, out IpEndpoint bound);
+            if (error == StackError.None)
+            {
+                _binding = bound;
+                _bindingReuse = _reuseAddress;
+            }
+        }
+
+        ThrowIf(error);
+    }
+
+    /// <summary>
+    /// listen(2): marks a stream socket passive. Without bind, an ephemeral port is picked (read it
+    /// from <see cref="LocalEndPoint"/>). The backlog is clamped to [1, SOMAXCONN]; calling again changes nothing but succeeds.
+    /// </summary>
+    /// <exception cref="SocketException">OperationNotSupported on a datagram socket; InvalidArgument on a
+    /// connected or accepted socket; AddressAlreadyInUse.</exception>
+    public void Listen(int backlog = 4096)
+    {
+        using StackCall call = Enter();
+        if (_udp is not null)
+        {
+            throw SocketErrors.Exception(SocketError.OperationNotSupported);
+        }
+
+        if (_listener is not null)
+        {
+            return;
+        }
+
+        if (_connection is not null || _accepted)
+        {
+            throw SocketErrors.Exception(SocketError.InvalidArgument);
+        }
+
+        if (_binding is null)
+        {
+            IpAddress any = AddressFamily == AddressFamily.InterNetworkV6 ? IpAddress.AnyV6 : IpAddress.AnyV4;
+            ThrowIf(call.Stack.BindTcp(new IpEndpoint(any, 0), _reuseAddress, out IpEndpoint bound));
+            _binding = bound;
+            _bindingReuse = _reuseAddress;
+        }
+
+        IpEndpoint local = _binding.Value;
+        call.Stack.UnbindTcp(local, _bindingReuse);
+        TcpListener? listener = call.Stack.ListenTcp(local, backlog, out StackError error, v6Only: AddressFamily == AddressFamily.InterNetworkV6 && !_dualMode);
+        if (listener is null)
+        {
+            call.Stack.BindTcp(local, _bindingReuse, out _);
+            ThrowIf(error);
+            return;
+        }
+
+        _binding = null;
+        listener.SendBufferSize = _sendBufferSize;
+        listener.ReceiveBufferSize = _receiveBufferSize;
+        listener.Readable = _onReadable;
+        _listener = listener;
+    }
+
+    /// <summary>
+    /// accept(2): the next connection whose handshake completed, as a new connected socket; the
+    /// peer address is its <see cref="RemoteEndPoint"/>. Blocks unless nonblocking (then WouldBlock).
+    /// </summary>
+    /// <exception cref="SocketException">InvalidArgument when not listening; OperationNotSupported on a
+    /// datagram socket; WouldBlock; TimedOut (ReceiveTimeout).</exception>
+    public StackSocket Accept()
+    {
+        while (true)
+        {
+            using (StackCall call = Enter())
+            {
+                StackSocket? accepted = TryAccept(out SocketError error);
+                if (accepted is not null)
+                {
+                    return accepted;
+                }
+
+                if (error != SocketError.WouldBlock || !Blocking)
+                {
+                    throw SocketErrors.Exception(error);
+                }
+
+                _readable.ArmBlocking();
+            }
+
+            WaitOrThrow(_readable, ReceiveTimeout);
+        }
+    }
+
+    /// <summary>
+    /// connect(2). A stream socket starts the handshake and, when blocking, waits for its outcome;
+    /// nonblocking, it throws InProgress and completion shows as writable in <see cref="Poll(int, SelectMode)"/>
+    /// with the result in SO_ERROR. A datagram socket records a default peer (a second connect
+    /// changes it; <see cref="UnspecifiedEndPoint"/> dissolves it).
+    /// </summary>
+    /// <exception cref="SocketException">ConnectionRefused, TimedOut, NetworkUnreachable,
+    /// HostUnreachable, AddressNotAvailable, InProgress, AlreadyInProgress, IsConnected.</exception>
+    public void Connect(EndPoint remoteEP)
+    {
+        ArgumentNullException.ThrowIfNull(remoteEP);
+        if (_udp is not null)
+        {
+            ConnectDatagram(remoteEP);
+            return;
+        }
+
+        IpEndpoint remote = FromEndPoint(remoteEP);
+        using (StackCall call = Enter())
+        {
+            StartConnect(call.Stack, remote);
+            if (!Blocking)
+            {
+                throw SocketErrors.Exception(SocketError.InProgress);
+            }
+        }
+
+        while (true)
+        {
+            using (StackCall call = Enter())
+            {
+                if (HandshakeFinished())
+                {
+                    return;
+                }
+
+                _writable.ArmBlocking();
+            }
+
+            WaitOrThrow(_writable, SendTimeout);
+        }
+    }
+
+    /// <summary>shutdown(2): Send sends FIN after the buffered data while reading goes on; Receive makes reads return 0.</summary>
+    /// <exception cref="SocketException">NotConnected on a stream socket without a connection.</exception>
+    public void Shutdown(SocketShutdown how)
+    {
+        using StackCall call = Enter();
+        UpdateConnecting();
+        if (_udp is null && _connection is null)
+        {
+            throw SocketErrors.Exception(SocketError.NotConnected);
+        }
+
+        if (how is SocketShutdown.Send or SocketShutdown.Both)
+        {
+            _shutdownSend = true;
+            _connection?.Shutdown();
+        }
+
+        if (how is SocketShutdown.Receive or SocketShutdown.Both)
+        {
+            _shutdownReceive = true;
+        }
+
+        WakeAll();
+    }
+
+    /// <summary>Closes the socket (same as <see cref="Dispose"/>).</summary>
+    public void Close() => Dispose();
+
+    /// <summary>
+    /// close(2): a connection is closed gracefully (FIN after the buffered data), reset when
+    /// unread data is waiting or <see cref="LingerState"/> is enabled with 0 seconds; a listener's
+    /// pending connections are reset. Blocked callers wake with OperationAborted.
+    /// </summary>
+    public void Dispose()
+    {
+        TcpConnection? lingering = null;
+        using (StackCall call = _runner.Enter())
+        {
+            if (_closed)
+            {
+                return;
+            }
+
+            _closed = true;
+            if (_binding is { } bound)
+            {
+                call.Stack.UnbindTcp(bound, _bindingReuse);
+                _binding = null;
+            }
+
+            if (_listener is not null)
+            {
+                _listener.Readable = null;
+                _listener.Close();
+            }
+
+            if (_connection is not null)
+            {
+                _connection.Readable = null;
+                _connection.Writable = null;
+                _connection.StateChanged = null;
+                if (_linger is { Enabled: true, LingerTime: 0 })
+                {
+                    _connection.Abort();
+                }
+                else
+                {
+                    _connection.Close();
+                    if (_linger.Enabled && Blocking)
+                    {
+                        lingering = _connection;
+                    }
+                }
+            }
+
+            if (_udp is not null)
+            {
+                _udp.Readable = null;
+                _udp.ErrorRaised = null;
+                _udp.Close();
+            }
+
+            WakeAll();
+        }
+
+        if (lingering is not null)
+        {
+            Linger(lingering);
+        }
+    }
+
+    // SO_LINGER with a time: wait (polling the state at 10 ms) until everything sent was acknowledged.
+    private void Linger(TcpConnection connection)
+    {
+        DateTime deadline = DateTime.UtcNow.AddSeconds(_linger.LingerTime);
+        while (DateTime.UtcNow < deadline)
+        {
+            using (StackCall call = _runner.Enter())
+            {
+                if (connection.State is TcpState.Closed or TcpState.TimeWait or TcpState.FinWait2)
+                {
+                    return;
+                }
+            }
+
+            Thread.Sleep(10);
+        }
+    }
+
+    /// <summary>Sets an option: Socket/ReuseAddress, KeepAlive, Linger, ReceiveBuffer, SendBuffer, ReceiveTimeout, SendTimeout; Tcp/NoDelay; IPv6/IPv6Only.</summary>
+    public void SetSocketOption(SocketOptionLevel optionLevel, SocketOptionName optionName, int optionValue)
+    {
+        switch (optionLevel, optionName)
+        {
+            case (SocketOptionLevel.Socket, SocketOptionName.ReuseAddress):
+                _reuseAddress = optionValue != 0;
+                break;
+            case (SocketOptionLevel.Socket, SocketOptionName.KeepAlive):
+                using (StackCall call = Enter())
+                {
+                    _keepAlive = optionValue != 0;
+                    if (_connection is not null)
+                    {
+                        _connection.KeepAlive = _keepAlive;
+                    }
+                }
+
+                break;
+            case (SocketOptionLevel.Socket, SocketOptionName.ReceiveBuffer):
+                ReceiveBufferSize = optionValue;
+                break;
+            case (SocketOptionLevel.Socket, SocketOptionName.SendBuffer):
+                SendBufferSize = optionValue;
+                break;
+            case (SocketOptionLevel.Socket, SocketOptionName.ReceiveTimeout):
+                ReceiveTimeout = optionValue;
+                break;
+            case (SocketOptionLevel.Socket, SocketOptionName.SendTimeout):
+                SendTimeout = optionValue;
+                break;
+            case (SocketOptionLevel.Tcp, SocketOptionName.NoDelay):
+                NoDelay = optionValue != 0;
+                break;
+            case (SocketOptionLevel.IPv6, SocketOptionName.IPv6Only):
+                DualMode = optionValue == 0;
+                break;
+            default:
+                throw SocketErrors.Exception(SocketError.ProtocolOption);
+        }
+    }
+
+    /// <summary>Sets a boolean option (see <see cref="SetSocketOption(SocketOptionLevel, SocketOptionName, int)"/>).</summary>
+    public void SetSocketOption(SocketOptionLevel optionLevel, SocketOptionName optionName, bool optionValue)
+        => SetSocketOption(optionLevel, optionName, optionValue ? 1 : 0);
+
+    /// <summary>Sets SO_LINGER from a <see cref="LingerOption"/>.</summary>
+    public void SetSocketOption(SocketOptionLevel optionLevel, SocketOptionName optionName, object optionValue)
+    {
+        if (optionLevel == SocketOptionLevel.Socket && optionName == SocketOptionName.Linger && optionValue is LingerOption linger)
+        {
+            LingerState = linger;
+            return;
+        }
+
+        SetSocketOption(optionLevel, optionName, Convert.ToInt32(optionValue, System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>
+    /// Reads an option. Socket/Error is SO_ERROR: the pending error as a <see cref="SocketError"/>
+    /// value (0 for none), cleared by reading it. Also ReuseAddress, KeepAlive, buffers, timeouts,
+    /// Type, AcceptConnection; Tcp/NoDelay; IPv6/IPv6Only.
+    /// </summary>
+    public int GetSocketOption(SocketOptionLevel optionLevel, SocketOptionName optionName)
+    {
+        switch (optionLevel, optionName)
+        {
+            case (SocketOptionLevel.Socket, SocketOptionName.Error):
+                using (StackCall call = Enter())
+                {
+                    UpdateConnecting();
+                    StackError error = TakePendingError();
+                    return (int)SocketErrors.ToSocketError(error);
+                }
+
+            case (SocketOptionLevel.Socket, SocketOptionName.ReuseAddress):
+                return _reuseAddress ? 1 : 0;
+            case (SocketOptionLevel.Socket, SocketOptionName.KeepAlive):
+                return _keepAlive ? 1 : 0;
+            case (SocketOptionLevel.Socket, SocketOptionName.ReceiveBuffer):
+                return ReceiveBufferSize;
+            case (SocketOptionLevel.Socket, SocketOptionName.SendBuffer):
+                return SendBufferSize;
+            case (SocketOptionLevel.Socket, SocketOptionName.ReceiveTimeout):
+                return ReceiveTimeout;
+            case (SocketOptionLevel.Socket, SocketOptionName.SendTimeout):
+                return SendTimeout;
+            case (SocketOptionLevel.Socket, SocketOptionName.Type):
+                return (int)SocketType;
+            case (SocketOptionLevel.Socket, SocketOptionName.AcceptConnection):
+                using (StackCall call = Enter())
+                {
+                    return _listener is null ? 0 : 1;
+                }
+
+            case (SocketOptionLevel.Tcp, SocketOptionName.NoDelay):
+                return _noDelay ? 1 : 0;
+            case (SocketOptionLevel.IPv6, SocketOptionName.IPv6Only):
+                return _dualMode ? 0 : 1;
+            default:
+                throw SocketErrors.Exception(SocketError.ProtocolOption);
+        }
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => $"{SocketType} {LocalEndPoint?.ToString() ?? "unbound"} -> {RemoteEndPoint?.ToString() ?? "none"}";
+
+    // ---- under the gate --------------------------------------------------------------------
+
+    private StackCall Enter()
+    {
+        StackCall call = _runner.Enter();
+        if (_closed)
+        {
+            call.Dispose();
+            throw new ObjectDisposedException(nameof(StackSocket));
+        }
+
+        return call;
+    }
+
+    private IpEndpoint? LocalIpEndpoint
+        => _udp is not null ? _udp.LocalEndpoint
+            : _listener is not null ? _listener.LocalEndpoint
+            : _connection is not null ? _connection.Tuple.Local
+            : _binding;
+
+    private IpEndpoint? RemoteIpEndpoint
+        => _udp is not null ? _udp.RemoteEndpoint
+            : _connection is { State: not (TcpState.SynSent or TcpState.Closed) } c ? c.Tuple.Remote
+            : _connection is { State: TcpState.Closed } closed && closed.Error == StackError.None ? closed.Tuple.Remote
+            : null;
+
+    private StackSocket? TryAccept(out SocketError error)
+    {
+        if (_udp is not null)
+        {
+            error = SocketError.OperationNotSupported;
+            return null;
+        }
+
+        if (_listener is null)
+        {
+            error = SocketError.InvalidArgument;
+            return null;
+        }
+
+        if (_listener.TryAccept(out TcpConnection? connection))
+        {
+            error = SocketError.Success;
+            return new StackSocket(_host, this, connection!);
+        }
+
+        error = SocketError.WouldBlock;
+        return null;
+    }
+
+    private void StartConnect(NetworkStack stack, IpEndpoint remote)
+    {
+        UpdateConnecting();
+        if (_listener is not null || _connection is { State: not TcpState.Closed })
+        {
+            throw SocketErrors.Exception(_connecting ? SocketError.AlreadyInProgress : SocketError.IsConnected);
+        }
+
+        if (_connection is not null)
+        {
+            // A connection that ended: Linux lets the socket connect again only after a failed attempt.
+            throw SocketErrors.Exception(SocketError.IsConnected);
+        }
+
+        IpAddress? localAddress = null;
+        ushort localPort = 0;
+        if (_binding is { } bound)
+        {
+            localAddress = bound.Address.IsUnspecified ? null : bound.Address;
+            localPort = bound.Port;
+            stack.UnbindTcp(bound, _bindingReuse);
+        }
+
+        TcpConnection? connection = stack.ConnectTcp(remote, out StackError error, localAddress, localPort, _sendBufferSize, _receiveBufferSize);
+        if (connection is null)
+        {
+            if (_binding is { } again)
+            {
+                stack.BindTcp(again, _bindingReuse, out _);
+            }
+
+            ThrowIf(error);
+            return;
+        }
+
+        _binding = null;
+        _pendingError = StackError.None;
+        _fatalReported = false;
+        _connection = connection;
+        _connecting = true;
+        connection.NoDelay = _noDelay;
+        connection.KeepAlive = _keepAlive;
+        Wire(connection);
+    }
+
+    /// <summary>Moves a finished handshake out of "connecting"; true while it is still in progress.</summary>
+    private bool UpdateConnecting()
+    {
+        if (!_connecting || _connection is null)
+        {
+            return false;
+        }
+
+        if (_connection.State == TcpState.SynSent)
+        {
+            return true;
+        }
+
+        _connecting = false;
+        if (_connection.State == TcpState.Closed && _connection.Error != StackError.None)
+        {
+            // The attempt failed: the error goes to SO_ERROR (and to a blocking connect), and the
+            // socket may connect again.
+            _pendingError = _connection.Error;
+            Unwire(_connection);
+            _connection = null;
+        }
+
+        return false;
+    }
+
+    /// <summary>For connect: true once the handshake is over; throws the error when it failed (leaving SO_ERROR clear).</summary>
+    private bool HandshakeFinished()
+    {
+        if (UpdateConnecting())
+        {
+            return false;
+        }
+
+        if (_connection is null)
+        {
+            StackError failed = _pendingError;
+            _pendingError = StackError.None;
+            ThrowIf(failed == StackError.None ? StackError.ConnectionRefused : failed);
+        }
+
+        return true;
+    }
+
+    private StackError TakePendingError()
+    {
+        StackError error = _pendingError;
+        _pendingError = StackError.None;
+        if (error == StackError.None && _udp is not null)
+        {
+            error = _udp.TakePendingError();
+        }
+
+        if (error == StackError.None && _connection is { Error: not StackError.None } c && !_fatalReported)
+        {
+            _fatalReported = true;
+            error = c.Error;
+        }
+
+        return error;
+    }
+
+    private void Wire(TcpConnection connection)
+    {
+        connection.Readable = _onReadable;
+        connection.Writable = _onWritable;
+        connection.StateChanged = _onStateChanged;
+    }
+
+    private static void Unwire(TcpConnection connection)
+    {
+        connection.Readable = null;
+        connection.Writable = null;
+        connection.StateChanged = null;
+    }
+
+    private void OnReadable()
+    {
+        _readable.Signal();
+        PollWaiters.Notify();
+    }
+
+    private void OnWritable()
+    {
+        _writable.Signal();
+        PollWaiters.Notify();
+    }
+
+    private void OnStateChanged() => WakeAll();
+
+    private void WakeAll()
+    {
+        _readable.Signal();
+        _writable.Signal();
+        PollWaiters.Notify();
+    }
+
+    // Outside the gate: waits, then throws when the time is up or the socket was closed meanwhile.
+    private void WaitOrThrow(ReadinessSignal signal, int timeoutMilliseconds)
+    {
+        if (!signal.WaitBlocking(timeoutMilliseconds))
+        {
+            throw SocketErrors.Exception(SocketError.TimedOut);
+        }
+
+        ThrowIfClosedWhileWaiting();
+    }
+
+    private void ThrowIfClosedWhileWaiting()
+    {
+        if (Volatile.Read(ref _closed))
+        {
+            throw SocketErrors.Exception(SocketError.OperationAborted);
+        }
+    }
+
+    private static void ThrowIf(StackError error)
+    {
+        if (error != StackError.None)
+        {
+            throw SocketErrors.Exception(SocketErrors.ToSocketError(error));
+        }
+    }
+
+    private static int ClampBuffer(int value) => Math.Clamp(value, MinBufferSize, MaxBufferSize);
+
+    private IpEndpoint FromEndPoint(EndPoint endPoint)
+    {
+        ArgumentNullException.ThrowIfNull(endPoint);
+        if (endPoint is not IPEndPoint ip)
+        {
+            throw SocketErrors.Exception(SocketError.AddressFamilyNotSupported);
+        }
+
+        IPAddress address = ip.Address;
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+            if (AddressFamily == AddressFamily.InterNetworkV6 && !_dualMode)
+            {
+                throw SocketErrors.Exception(SocketError.NetworkUnreachable);
+            }
+        }
+
+        if (address.AddressFamily == AddressFamily.InterNetworkV6 && AddressFamily == AddressFamily.InterNetwork)
+        {
+            throw SocketErrors.Exception(SocketError.AddressFamilyNotSupported);
+        }
+
+        if (address.AddressFamily == AddressFamily.InterNetwork && AddressFamily == AddressFamily.InterNetworkV6)
+        {
+            if (!_dualMode)
+            {
+                throw SocketErrors.Exception(SocketError.AddressFamilyNotSupported);
+            }
+
+            // An unspecified IPv4 address on a dual-mode socket means the IPv6 wildcard (both families).
+            if (address.Equals(IPAddress.Any))
+            {
+                return new IpEndpoint(IpAddress.AnyV6, (ushort)ip.Port);
+            }
+        }
+
+        return new IpEndpoint(IpAddress.FromIPAddress(address), (ushort)ip.Port);
+    }
+
+    private IPEndPoint ToEndPoint(IpEndpoint endpoint)
+    {
+        IPAddress address = endpoint.Address.ToIPAddress();
+        if (AddressFamily == AddressFamily.InterNetworkV6 && address.AddressFamily == AddressFamily.InterNetwork)
+        {
+            address = address.MapToIPv6();
+        }
+
+        return new IPEndPoint(address, endpoint.Port);
+    }
+}
+
+/// <summary>An address of family AF_UNSPEC: connecting a datagram socket to it dissolves its default peer.</summary>
+public sealed class UnspecifiedEndPoint : EndPoint
+{
+    /// <summary>The one instance.</summary>
+    public static UnspecifiedEndPoint Instance { get; } = new();
+
+    /// <inheritdoc/>
+    public override AddressFamily AddressFamily => AddressFamily.Unspecified;
+}
