@@ -14,6 +14,8 @@ need socat socat
 need /usr/bin/python3 python3
 need setpriv util-linux
 need hping3 hping3
+need curl curl
+need wrk wrk
 if [ ${#packages[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     echo "test.sh: installing ${packages[*]}"

@@ -213,6 +213,9 @@ public sealed class NetworkStack
     /// <summary>RFC 6528 ISN for a tuple at the current time (for tests of the generator).</summary>
     internal SeqNumber TcpInitialSequenceNumber(TcpTuple tuple) => _tcp.InitialSequenceNumber(tuple);
 
+    /// <summary>The TCP connections in the table now (TIME-WAIT included), for status pages; read them on the stack's thread.</summary>
+    public IReadOnlyList<TcpConnection> ListTcpConnections() => _tcp.SnapshotConnections();
+
     /// <summary>TCP connections in the table (TIME-WAIT included) and in TIME-WAIT.</summary>
     public (int Connections, int TimeWait) TcpConnections => (_tcp.ConnectionCount, _tcp.TimeWaitCount);
 

@@ -267,14 +267,12 @@ public sealed class StackConnectionListenerFactory : IConnectionListenerFactory,
 
     private sealed class StackConnectionContext : ConnectionContext, IConnectionEndPointFeature, IConnectionIdFeature, IConnectionTransportFeature, IConnectionItemsFeature, IConnectionLifetimeFeature
     {
-        private readonly StackSocket _socket;
         private readonly StackDuplexPipe _pipe;
         private readonly CancellationTokenSource _closed = new();
         private int _disposed;
 
         public StackConnectionContext(StackSocket socket, string id)
         {
-            _socket = socket;
             _pipe = new StackDuplexPipe(socket);
             ConnectionId = id;
             Transport = _pipe;
@@ -305,8 +303,7 @@ public sealed class StackConnectionListenerFactory : IConnectionListenerFactory,
         // Abort resets the connection (linger 0), as Kestrel's socket transport does.
         public override void Abort(ConnectionAbortedException abortReason)
         {
-            _socket.LingerState = new LingerOption(true, 0);
-            _socket.Dispose();
+            _pipe.Abort();
             Close();
         }
 

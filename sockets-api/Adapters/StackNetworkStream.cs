@@ -1,5 +1,4 @@
 // A Stream over a connected stream socket, as System.Net.Sockets.NetworkStream is over Socket.
-using System.IO.Pipelines;
 using System.Net.Sockets;
 
 namespace TunStack.Sockets;
@@ -140,83 +139,3 @@ public sealed class StackNetworkStream : Stream
     }
 }
 
-/// <summary>
-/// System.IO.Pipelines over a connected stream socket: <see cref="Input"/> reads from it,
-/// <see cref="Output"/> writes to it; completing Output shuts the sending side (FIN).
-/// </summary>
-public sealed class StackDuplexPipe : IDuplexPipe, IAsyncDisposable
-{
-    private readonly StackNetworkStream _stream;
-
-    /// <summary>Wraps <paramref name="socket"/>; disposing the pipe closes the socket.</summary>
-    public StackDuplexPipe(StackSocket socket, StreamPipeReaderOptions? readerOptions = null, StreamPipeWriterOptions? writerOptions = null)
-    {
-        _stream = new StackNetworkStream(socket, ownsSocket: true);
-        Input = PipeReader.Create(_stream, readerOptions ?? new StreamPipeReaderOptions(leaveOpen: true));
-        Output = new ShutdownOnCompletePipeWriter(PipeWriter.Create(_stream, writerOptions ?? new StreamPipeWriterOptions(leaveOpen: true)), socket);
-    }
-
-    /// <summary>The socket.</summary>
-    public StackSocket Socket => _stream.Socket;
-
-    /// <inheritdoc/>
-    public PipeReader Input { get; }
-
-    /// <inheritdoc/>
-    public PipeWriter Output { get; }
-
-    /// <summary>Completes both pipes and closes the socket.</summary>
-    public async ValueTask DisposeAsync()
-    {
-        await Input.CompleteAsync().ConfigureAwait(false);
-        await Output.CompleteAsync().ConfigureAwait(false);
-        await _stream.DisposeAsync().ConfigureAwait(false);
-    }
-
-    // Completing the writer flushes it and sends FIN (shutdown(SHUT_WR)), so the peer sees EOF.
-    private sealed class ShutdownOnCompletePipeWriter : PipeWriter
-    {
-        private readonly PipeWriter _inner;
-        private readonly StackSocket _socket;
-
-        public ShutdownOnCompletePipeWriter(PipeWriter inner, StackSocket socket)
-        {
-            _inner = inner;
-            _socket = socket;
-        }
-
-        public override void Advance(int bytes) => _inner.Advance(bytes);
-
-        public override void CancelPendingFlush() => _inner.CancelPendingFlush();
-
-        public override void Complete(Exception? exception = null)
-        {
-            _inner.Complete(exception);
-            ShutdownSend();
-        }
-
-        public override async ValueTask CompleteAsync(Exception? exception = null)
-        {
-            await _inner.CompleteAsync(exception).ConfigureAwait(false);
-            ShutdownSend();
-        }
-
-        public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default) => _inner.FlushAsync(cancellationToken);
-
-        public override Memory<byte> GetMemory(int sizeHint = 0) => _inner.GetMemory(sizeHint);
-
-        public override Span<byte> GetSpan(int sizeHint = 0) => _inner.GetSpan(sizeHint);
-
-        private void ShutdownSend()
-        {
-            try
-            {
-                _socket.Shutdown(SocketShutdown.Send);
-            }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException)
-            {
-                // Already closed or never connected: nothing to shut.
-            }
-        }
-    }
-}

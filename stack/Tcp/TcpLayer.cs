@@ -43,6 +43,8 @@ internal sealed class TcpLayer : ITransportHandler
 
     public int ConnectionCount => _connections.Count;
 
+    public List<TcpConnection> SnapshotConnections() => new(_connections.Values);
+
     public int TimeWaitCount { get; set; }
 
     public int OrphanCount { get; set; }

@@ -24,7 +24,7 @@ public sealed class TcpServices
     public static TcpServices Start(NetworkStack stack, IEnumerable<ServiceSpec> specs, ConsoleLog log)
     {
         var services = new TcpServices(log);
-        foreach (ServiceSpec spec in specs)
+        foreach (ServiceSpec spec in specs.Where(s => !ServiceSpec.IsHttp(s.Name)))
         {
             TcpListener listener = stack.ListenTcp(new IpEndpoint(IpAddress.AnyV6, spec.Port), 4096, out StackError error)
                 ?? throw new InvalidOperationException($"cannot listen on tcp {spec.Name} port {spec.Port}: {error}");

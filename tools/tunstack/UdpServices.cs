@@ -18,7 +18,11 @@ public sealed record ServiceSpec(string Name, ushort Port)
         ["discard"] = 9,
         ["daytime"] = 13,
         ["chargen"] = 19,
+        ["http"] = 80,
     };
+
+    /// <summary>Services that are TCP only (served by ASP.NET Core through the stack).</summary>
+    public static bool IsHttp(string name) => name == "http";
 
     /// <summary>Parses "echo,discard=9009,chargen"; returns the problem or null.</summary>
     public static string? TryParseList(string text, List<ServiceSpec> into)
@@ -29,7 +33,7 @@ public sealed record ServiceSpec(string Name, ushort Port)
             string name = parts[0].ToLowerInvariant();
             if (!WellKnown.TryGetValue(name, out ushort port))
             {
-                return $"unknown service '{parts[0]}' (echo, discard, daytime, chargen)";
+                return $"unknown service '{parts[0]}' (echo, discard, daytime, chargen, http)";
             }
 
             if (parts.Length == 2)
@@ -74,7 +78,7 @@ public sealed class UdpServices
     public static UdpServices Start(NetworkStack stack, IEnumerable<ServiceSpec> specs, ConsoleLog log)
     {
         var services = new UdpServices(log);
-        foreach (ServiceSpec spec in specs)
+        foreach (ServiceSpec spec in specs.Where(s => !ServiceSpec.IsHttp(s.Name)))
         {
             UdpEndpoint endpoint = stack.OpenUdp(AddressFamily.InterNetworkV6);
             StackError error = endpoint.Bind(new IpEndpoint(IpAddress.AnyV6, spec.Port));

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
+using TunStack.Sockets;
 using TunStack.Tun;
 
 namespace TunStack.Cli;
@@ -15,7 +16,7 @@ public static class UpCommand
     public static Command Create(TextWriter output, TextWriter error)
     {
         var tunOptions = new TunCommandOptions();
-        var serve = new Option<string>("--serve") { Description = "Built-in services, each with an optional port: echo,discard,daytime,chargen (default all; e.g. echo=7007,discard)." };
+        var serve = new Option<string>("--serve") { Description = "Built-in services, each with an optional port: echo,discard,daytime,chargen (default these four; e.g. echo=7007,discard) and http (port 80: an ASP.NET Core status page and /api/stats over the stack)." };
         var command = new Command("up", "Run the stack on a TUN device as a daemon, serving echo/discard/daytime/chargen over TCP and UDP.");
         tunOptions.AddTo(command);
         command.Options.Add(serve);
@@ -54,12 +55,18 @@ public static class UpCommand
         {
             UdpServices services;
             TcpServices tcpServices;
+            HttpService? http = null;
+            using var host = StackHost.Attach(session.Runner, settings.ToStackOptions());
             try
             {
                 services = session.Runner.InvokeAsync(stack => UdpServices.Start(stack, settings.Services, log)).GetAwaiter().GetResult();
                 tcpServices = session.Runner.InvokeAsync(stack => TcpServices.Start(stack, settings.Services, log)).GetAwaiter().GetResult();
+                if (settings.Services.FirstOrDefault(s => ServiceSpec.IsHttp(s.Name)) is { } webSpec)
+                {
+                    http = HttpService.StartAsync(host, webSpec.Port, log).GetAwaiter().GetResult();
+                }
             }
-            catch (InvalidOperationException e)
+            catch (Exception e) when (e is InvalidOperationException or IOException)
             {
                 error.WriteLine($"tunstack: {e.Message}");
                 return 1;
@@ -67,8 +74,14 @@ public static class UpCommand
 
             string reach = settings.StackAddresses.First().Address.ToString();
             string prefix = settings.Netns is null ? string.Empty : $"ip netns exec {settings.Netns} ";
-            log.Info($"ready: {settings.Describe(session.Interface)}; tcp {tcpServices.Describe()}; udp {services.Describe()}; try: {prefix}ping {reach}");
+            string web = http is null ? string.Empty : $"; http:{http.Port} (HTTP/1.1 and h2c)";
+            log.Info($"ready: {settings.Describe(session.Interface)}; tcp {tcpServices.Describe()}{web}; udp {services.Describe()}; try: {prefix}ping {reach}");
             stopping.Token.WaitHandle.WaitOne();
+
+            if (http is not null)
+            {
+                http.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
 
             string statistics = session.Runner.InvokeAsync(_ => tcpServices.Statistics() + "; " + services.Statistics()).GetAwaiter().GetResult();
             log.Info(statistics);

@@ -1,6 +1,7 @@
 // The .NET adapters over one in-memory stack: Kestrel serving through UseTunStack and HttpClient
 // dialling through CreateHttpHandler talk over the stack's own address (no kernel involved).
 using System.Buffers;
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
@@ -52,6 +53,30 @@ public class AdapterTests
         using HttpResponseMessage echoed = await client.PostAsync("/echo", new ByteArrayContent(big));
         Assert.Equal(big, await echoed.Content.ReadAsByteArrayAsync());
         await app.StopAsync();
+    }
+
+    [Fact]
+    public async Task Kestrel_ClientsResetMidConnection_StopCompletesPromptly()
+    {
+        using var h = new SocketHost(StackClock.Real);
+        WebApplication app = await StartWebApp(h.Host, 8082);
+        for (int i = 0; i < 20; i++)
+        {
+            using StackSocket client = h.Tcp();
+            client.Connect(SocketHost.At(8082));
+            client.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"u8);
+            if (i % 2 == 0)
+            {
+                await Task.Delay(20); // let the response arrive unread: closing then resets
+            }
+
+            client.LingerState = new LingerOption(true, 0);
+        }
+
+        var stopping = Stopwatch.StartNew();
+        await app.StopAsync().WaitAsync(TimeSpan.FromSeconds(20));
+        await app.DisposeAsync();
+        Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(5), $"Kestrel took {stopping.Elapsed} to stop");
     }
 
     [Fact]

@@ -1,0 +1,133 @@
+// System.IO.Pipelines over a connected stream socket: two pipes and two loops, as Kestrel's own
+// socket transport does, so that a failed or reset connection completes both pipes instead of
+// leaving a writer stuck half-flushed.
+using System.IO.Pipelines;
+using System.Net.Sockets;
+
+namespace TunStack.Sockets;
+
+/// <summary>
+/// An <see cref="IDuplexPipe"/> over a connected <see cref="StackSocket"/>: a receive loop fills
+/// <see cref="Input"/> from the socket (completing it at end of stream, or with the error), a send
+/// loop drains <see cref="Output"/> into the socket; completing Output sends FIN (shutdown(Send))
+/// once everything written has been taken by the socket. Disposing closes the socket.
+/// </summary>
+public sealed class StackDuplexPipe : IDuplexPipe, IAsyncDisposable
+{
+    private const int MinimumReadSize = 4096;
+    private readonly Pipe _input;
+    private readonly Pipe _output;
+    private readonly Task _receiving;
+    private readonly Task _sending;
+    private int _disposed;
+
+    /// <summary>Starts the loops on <paramref name="socket"/>; <paramref name="pauseWriterThreshold"/> bounds the bytes buffered in each direction.</summary>
+    public StackDuplexPipe(StackSocket socket, long pauseWriterThreshold = 1024 * 1024)
+    {
+        ArgumentNullException.ThrowIfNull(socket);
+        Socket = socket;
+        var options = new PipeOptions(pauseWriterThreshold: pauseWriterThreshold, resumeWriterThreshold: pauseWriterThreshold / 2, useSynchronizationContext: false);
+        _input = new Pipe(options);
+        _output = new Pipe(options);
+        _receiving = Task.Run(ReceiveLoop);
+        _sending = Task.Run(SendLoop);
+    }
+
+    /// <summary>The socket.</summary>
+    public StackSocket Socket { get; }
+
+    /// <inheritdoc/>
+    public PipeReader Input => _input.Reader;
+
+    /// <inheritdoc/>
+    public PipeWriter Output => _output.Writer;
+
+    /// <summary>Resets the connection (linger 0) and ends both loops; pending reads and writes fail.</summary>
+    public void Abort()
+    {
+        try
+        {
+            Socket.LingerState = new LingerOption(true, 0);
+            Socket.Dispose();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Closed already.
+        }
+    }
+
+    /// <summary>Completes both pipes, waits for what was written to be taken by the socket, and closes it.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _output.Writer.CompleteAsync().ConfigureAwait(false);
+        await _input.Reader.CompleteAsync().ConfigureAwait(false);
+        await _sending.ConfigureAwait(false);
+        Socket.Dispose();
+        await _receiving.ConfigureAwait(false);
+    }
+
+    private async Task ReceiveLoop()
+    {
+        Exception? error = null;
+        try
+        {
+            while (true)
+            {
+                Memory<byte> memory = _input.Writer.GetMemory(MinimumReadSize);
+                int n = await Socket.ReceiveAsync(memory).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    break; // end of stream
+                }
+
+                _input.Writer.Advance(n);
+                FlushResult flushed = await _input.Writer.FlushAsync().ConfigureAwait(false);
+                if (flushed.IsCompleted || flushed.IsCanceled)
+                {
+                    break; // the reader is done
+                }
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            error = new IOException(e is ObjectDisposedException ? "The connection was closed locally." : e.Message, e);
+        }
+
+        await _input.Writer.CompleteAsync(error).ConfigureAwait(false);
+    }
+
+    private async Task SendLoop()
+    {
+        Exception? error = null;
+        try
+        {
+            while (true)
+            {
+                ReadResult result = await _output.Reader.ReadAsync().ConfigureAwait(false);
+                foreach (ReadOnlyMemory<byte> segment in result.Buffer)
+                {
+                    await Socket.SendAsync(segment).ConfigureAwait(false);
+                }
+
+                _output.Reader.AdvanceTo(result.Buffer.End);
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    break;
+                }
+            }
+
+            Socket.Shutdown(SocketShutdown.Send);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            error = new IOException(e.Message, e);
+        }
+
+        await _output.Reader.CompleteAsync(error).ConfigureAwait(false);
+    }
+}
