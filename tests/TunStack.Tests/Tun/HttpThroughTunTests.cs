@@ -54,6 +54,14 @@ public class HttpThroughTunTests
     }
 
     [SkippableFact]
+    public async Task EmbeddedAppExample_OnTunInItsOwnNamespace_ServesAndFetches_RemovesNamespace()
+    {
+        TunRequirements.Require();
+        Assert.Equal("hello 10.60.0.2 over HTTP/1.1", await Examples.EmbeddedApp.RunOnTunAsync());
+        Assert.False(TestNamespace.Exists("embedded-app"));
+    }
+
+    [SkippableFact]
     public async Task EmbeddedHost_HttpClientThroughTheStack_ToPythonHttpServerOnKernelSide()
     {
         TunRequirements.Require();
