@@ -1,14 +1,41 @@
+using System.Net;
+using System.Net.Sockets;
 using TunStack.Ip;
 using TunStack.Links;
+using TunStack.Sockets;
 using TunStack.Sockets.Hosting;
 using TunStack.Tcp;
 using TunStack.Udp;
+using TcpListener = TunStack.Tcp.TcpListener;
 
 namespace TunStack.Tests;
 
-/// <summary>The examples of docs/using-the-core.md, verbatim, with assertions around them.</summary>
+/// <summary>The examples of docs/using-the-core.md and docs/sockets.md, verbatim, with assertions around them.</summary>
 public class DocsExampleTests
 {
+    [Fact]
+    public void SocketsPage_FirstProgram()
+    {
+        var options = new StackOptions();
+        options.Addresses.Add(IpPrefix.Parse("10.9.0.1/24"));
+        (MemoryLink link, MemoryLink far) = MemoryLink.CreatePair();     // or StackHost.StartOnTun(...)
+        using StackHost host = StackHost.Start(link, options);
+
+        using StackSocket listener = host.CreateSocket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Listen(16);                                              // no bind: an ephemeral port
+        var at = (IPEndPoint)listener.LocalEndPoint!;
+
+        using StackSocket client = host.CreateSocket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        client.Connect(new IPEndPoint(IPAddress.Parse("10.9.0.1"), at.Port));   // through the stack's own address
+        using StackSocket server = listener.Accept();
+        client.Send("hello"u8);
+        var buffer = new byte[5];
+        server.Receive(buffer, StackSocketFlags.WaitAll);                 // "hello"
+
+        Assert.Equal("hello"u8.ToArray(), buffer);
+        Assert.NotNull(far);
+    }
+
     [Fact]
     public void TwoStacksOnAVirtualClock_PingAndUdp_Work()
     {
