@@ -3,9 +3,23 @@
 //       dotnet run -c Release --project perf -- memory           (memory per TCP connection)
 using BenchmarkDotNet.Running;
 
+//       dotnet run -c Release --project perf -- facade           (sockets facade: RTT percentiles, connection rate)
+//       dotnet run -c Release --project perf -- kestrel-kernel ADDRESS PORT   (the /hello app on Kestrel's own sockets, for wrk)
 if (args.Length > 0 && args[0] == "memory")
 {
     TunStack.Perf.ConnectionMemory.Run();
+    return;
+}
+
+if (args.Length > 0 && args[0] == "facade")
+{
+    await TunStack.Perf.FacadeMeasurements.Run();
+    return;
+}
+
+if (args.Length == 3 && args[0] == "kestrel-kernel")
+{
+    await TunStack.Perf.KernelKestrel.Run(System.Net.IPAddress.Parse(args[1]), int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture));
     return;
 }
 

@@ -14,7 +14,7 @@ namespace TunStack.Cli;
 /// <summary>
 /// The daemon's built-in web app (<c>--serve http</c>): ASP.NET Core on Kestrel, with Kestrel's
 /// transport being the user-space stack (UseTunStack). "/" is an HTML status page, "/api/stats"
-/// the counters and the TCP connection list as JSON. HTTP/1.1 and h2c share the port.
+/// the counters and the TCP connection list as JSON, "/hello" a fixed line for load tests. HTTP/1.1 and h2c share the port.
 /// </summary>
 public sealed class HttpService : IAsyncDisposable
 {
@@ -40,6 +40,7 @@ public sealed class HttpService : IAsyncDisposable
         WebApplication app = builder.Build();
         app.MapGet("/", () => Results.Content(StatusPage(host), "text/html; charset=utf-8"));
         app.MapGet("/api/stats", () => Results.Json(Statistics.Take(host)));
+        app.MapGet("/hello", () => "hello from TunStack\n"); // a fixed small answer, for load tests (docs/perf.md)
         app.Use(async (context, next) =>
         {
             try
