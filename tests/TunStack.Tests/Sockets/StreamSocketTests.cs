@@ -415,6 +415,28 @@ public class StreamSocketTests
     }
 
     [Fact]
+    public void BlockingSend_PeerNotReading_HonoursSendTimeout_ReturnsWhatWasTaken()
+    {
+        using var h = new SocketHost(StackClock.Real);
+        using StackSocket listener = h.Tcp();
+        listener.ReceiveBufferSize = 4096;
+        listener.Bind(SocketHost.At(101));
+        listener.Listen(1);
+        using StackSocket client = h.Tcp();
+        client.SendBufferSize = 4096;
+        client.Connect(SocketHost.At(101));
+        using StackSocket server = listener.Accept();
+        client.SendTimeout = 200;
+
+        // SO_SNDTIMEO: a blocking send that cannot finish returns the bytes taken (as Linux does)...
+        int taken = client.Send(new byte[1_000_000]);
+        Assert.InRange(taken, 1, 64 * 1024);
+
+        // ...and when it can take nothing at all, it fails with TimedOut.
+        Assert.Equal(SocketError.TimedOut, ErrorOf(() => client.Send(new byte[1_000_000])));
+    }
+
+    [Fact]
     public async Task Close_WakesBlockedReader_WithOperationAborted()
     {
         using var h = new SocketHost();
