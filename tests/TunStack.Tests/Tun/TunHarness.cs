@@ -192,7 +192,16 @@ internal sealed class TunstackProcess : IDisposable
     public static TunstackProcess StartDaemon(string netns, params string[] extra)
     {
         TunstackProcess daemon = Start(null, new[] { "up", "--netns", netns }.Concat(extra).ToArray());
-        daemon.WaitForLine("ready:");
+        try
+        {
+            daemon.WaitForLine("ready:");
+        }
+        catch
+        {
+            daemon.Dispose(); // no ready line: end the process we started rather than leak it
+            throw;
+        }
+
         return daemon;
     }
 
