@@ -198,6 +198,22 @@ public enum Counter
     TcpRetransmits,
     /// <summary>Retransmission timeouts.</summary>
     TcpTimeouts,
+    /// <summary>Loss recoveries entered on duplicate ACKs or SACK (fast retransmit, RFC 5681 3.2 / RFC 6675).</summary>
+    TcpFastRecoveries,
+    /// <summary>Segments retransmitted during fast recovery.</summary>
+    TcpFastRetransmits,
+    /// <summary>Partial ACKs during recovery (RFC 6582).</summary>
+    TcpPartialAcks,
+    /// <summary>New segments sent by limited transmit on the first two duplicate ACKs (RFC 3042).</summary>
+    TcpLimitedTransmits,
+    /// <summary>SACK blocks received.</summary>
+    TcpSackBlocksReceived,
+    /// <summary>SACK blocks not kept: the scoreboard's range bound was reached.</summary>
+    TcpSackScoreboardFull,
+    /// <summary>D-SACK blocks received (RFC 2883: the peer got a segment twice).</summary>
+    TcpDsackReceived,
+    /// <summary>Restarts of cwnd after an idle period (RFC 5681 4.1).</summary>
+    TcpIdleRestarts,
     /// <summary>Connections aborted after too many retransmissions.</summary>
     TcpTimeoutAborts,
     /// <summary>Dropped SYN: the listener's accept queue was full (the client retries).</summary>

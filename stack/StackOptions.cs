@@ -69,6 +69,9 @@ public sealed class StackOptions
 /// <summary>TCP configuration of one stack (defaults follow Linux where it has one).</summary>
 public sealed class TcpSettings
 {
+    /// <summary>Congestion control of new connections (default CUBIC, as Linux); per connection see <see cref="TunStack.Tcp.TcpConnection.CongestionAlgorithm"/>.</summary>
+    public TunStack.Tcp.CongestionAlgorithm CongestionControl { get; set; } = TunStack.Tcp.CongestionAlgorithm.Cubic;
+
     /// <summary>Send buffer per connection (default 256 KiB).</summary>
     public int SendBufferSize { get; set; } = 256 * 1024;
 

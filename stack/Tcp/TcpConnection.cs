@@ -69,6 +69,20 @@ public sealed class TcpConnection
     private int _retries;
     private int _unackedBytes;
 
+    // Loss recovery (RFC 5681 3.2, RFC 6582 NewReno, RFC 6675 SACK, RFC 3042) and congestion control.
+    private const int DupThresh = 3; // RFC 5681 3.2 / RFC 6675 2
+    private CongestionControl _cc;
+    private readonly SackScoreboard _scoreboard = new();
+    private int _dupAcks;
+    private bool _inRecovery;
+    private SeqNumber _recoveryPoint;   // RFC 6582 "recover" / RFC 6675 RecoveryPoint: SND.NXT when the loss was found
+    private SeqNumber _highRxt;         // RFC 6675 HighRxt: end of the highest retransmission in this recovery
+    private int _renoSacked;            // without SACK: segments the duplicate ACKs say have left the network
+    private bool _limitedTransmit;
+    private SeqNumber _roundEnd;        // HyStart++ rounds: a round ends when this is acknowledged
+    private TimeSpan _minRtt = TimeSpan.MaxValue;
+    private Instant _lastDataSentAt;
+
     internal TcpConnection(TcpLayer layer, TcpListener? listener, int sendBufferSize = 0, int receiveBufferSize = 0)
     {
         _layer = layer;
@@ -86,6 +100,7 @@ public sealed class TcpConnection
         KeepAliveProbes = layer.Settings.KeepAliveProbes;
         _rto = layer.Settings.InitialRto;
         _rcvShift = ReceiveShift(receiveBufferSize);
+        _cc = CongestionControl.Create(layer.Settings.CongestionControl, 536);
     }
 
     /// <summary>The window scale that lets a window of <paramref name="bufferSize"/> bytes be advertised (RFC 7323 2.3, at most 14).</summary>
@@ -144,6 +159,30 @@ public sealed class TcpConnection
 
     /// <summary>The current retransmission timeout.</summary>
     public TimeSpan RetransmissionTimeout => _rto;
+
+    /// <summary>The congestion control algorithm; switching keeps the current window and threshold.</summary>
+    public CongestionAlgorithm CongestionAlgorithm
+    {
+        get => _cc.Algorithm;
+        set
+        {
+            if (value != _cc.Algorithm)
+            {
+                CongestionControl next = CongestionControl.Create(value, _cc.Mss);
+                next.Restore(_cc.Cwnd, _cc.Ssthresh);
+                _cc = next;
+            }
+        }
+    }
+
+    /// <summary>The congestion window in bytes.</summary>
+    public int CongestionWindow => _cc.Cwnd;
+
+    /// <summary>The slow start threshold in bytes (int.MaxValue / 2 until the first loss).</summary>
+    public int SlowStartThreshold => _cc.Ssthresh;
+
+    /// <summary>True during fast recovery.</summary>
+    public bool InRecovery => _inRecovery;
 
     /// <summary>Called on the owner thread when data (or the peer's FIN) can be read.</summary>
     public Action? Readable { get; set; }
@@ -515,7 +554,7 @@ public sealed class TcpConnection
         }
 
         // RFC 7323 5.3 (PAWS): a segment whose TSval is older than TS.Recent is a stale duplicate.
-        TcpOptions received = _timestamps ? TcpOptions.Parse(seg.Options) : TcpOptions.None;
+        TcpOptions received = _timestamps || _sackPermitted ? TcpOptions.Parse(seg.Options) : TcpOptions.None;
         if (_timestamps && received.HasTimestamps && (flags & TcpFlags.Rst) == 0 && unchecked((int)(received.TimestampValue - _tsRecent)) < 0)
         {
             _layer.Counters.Increment(Counter.TcpPawsRejected);
@@ -605,7 +644,7 @@ public sealed class TcpConnection
             return;
         }
 
-        if (!ProcessAck(seg))
+        if (!ProcessAck(seg, received))
         {
             return;
         }
@@ -831,7 +870,7 @@ public sealed class TcpConnection
     }
 
     // RFC 9293 3.10.7.4, fifth check. Returns false when the segment is to be dropped.
-    private bool ProcessAck(TcpSegment seg)
+    private bool ProcessAck(TcpSegment seg, in TcpOptions received)
     {
         SeqNumber ack = seg.AcknowledgmentNumber;
         if (State == TcpState.SynReceived)
@@ -874,6 +913,10 @@ public sealed class TcpConnection
             return false;
         }
 
+        bool sackNews = _sackPermitted && received.SackCount > 0 && TakeSackBlocks(received, ack);
+        bool windowUnchanged = ((uint)seg.Window << _sndShift) == _sndWnd;
+        int flightBefore = _sndNxt - _sndUna;
+
         if (ack > _sndUna)
         {
             int acked = ack - _sndUna;
@@ -896,8 +939,10 @@ public sealed class TcpConnection
             {
                 _sndUrgent = false; // the urgent data is acknowledged
             }
-            TakeRttSample(ack);
+            TimeSpan rttSample = TakeRttSample(ack);
             _retries = 0;
+            _scoreboard.AdvanceTo(ack);
+            OnNewAck(ack, Math.Max(0, dataAcked), rttSample);
             if (_sndUna == _sndNxt)
             {
                 _layer.Timers.Cancel(_retransmitTimer);
@@ -911,6 +956,13 @@ public sealed class TcpConnection
             {
                 Writable?.Invoke();
             }
+        }
+
+        else if (ack == _sndUna && flightBefore > 0 && seg.Payload.Length == 0 && (seg.Flags & (TcpFlags.Syn | TcpFlags.Fin)) == 0
+            && windowUnchanged && (!_sackPermitted || sackNews))
+        {
+            // RFC 5681 2 (a)-(e), and for a SACK sender new SACK information (RFC 6675 2).
+            OnDuplicateAck();
         }
 
         // RFC 9293 3.10.7.4: update the send window from this segment if it is not older.
@@ -952,6 +1004,12 @@ public sealed class TcpConnection
 
         while (true)
         {
+            // RFC 6675 5 step (C): in recovery, lost segments go first while cwnd - pipe allows.
+            if (_inRecovery && _cc.Cwnd - Pipe() >= Mss && RetransmitLostHole())
+            {
+                continue;
+            }
+
             int sent = _sndNxt - _sndUna - (_finSent ? 1 : 0);
             int unsent = _sendBuffer.Count - sent;
             long usable = (long)_sndWnd - (_sndNxt - _sndUna);
@@ -966,6 +1024,30 @@ public sealed class TcpConnection
                     }
 
                     return;
+                }
+
+                // RFC 5681 4.1: after an idle period longer than the RTO, restart from the initial window.
+                if (_sndNxt == _sndUna && _lastDataSentAt != default && _layer.Now - _lastDataSentAt > _rto)
+                {
+                    _layer.Counters.Increment(Counter.TcpIdleRestarts);
+                    _cc.OnIdleRestart();
+                    _lastDataSentAt = default;
+                }
+
+                // RFC 5681 3.1: no more than cwnd in flight (the pipe, in recovery); RFC 3042 lets
+                // the first two duplicate ACKs each send one new segment beyond it (up to cwnd + 2*SMSS).
+                long cwndRoom = _limitedTransmit
+                    ? (long)_cc.Cwnd + (2L * Mss) - (_sndNxt - _sndUna)
+                    : (long)_cc.Cwnd - Pipe();
+                if (cwndRoom < length)
+                {
+                    return; // window-limited: ACKs will open it
+                }
+
+                if (_limitedTransmit)
+                {
+                    _limitedTransmit = false;
+                    _layer.Counters.Increment(Counter.TcpLimitedTransmits);
                 }
 
                 // RFC 1122 4.2.3.4 / RFC 896: with data in flight, hold a small segment unless NoDelay.
@@ -992,6 +1074,7 @@ public sealed class TcpConnection
                 }
 
                 _sndNxt += length;
+                _lastDataSentAt = _layer.Now;
                 ArmRetransmit();
                 continue;
             }
@@ -1016,6 +1099,248 @@ public sealed class TcpConnection
 
             return;
         }
+    }
+
+    // RFC 2018 / RFC 6675 2: record the peer's SACK blocks; true when one told something new.
+    // RFC 2883: a first block below the cumulative ACK is a D-SACK (a duplicate arrived).
+    private bool TakeSackBlocks(in TcpOptions received, SeqNumber ack)
+    {
+        bool news = false;
+        for (int i = 0; i < received.SackCount; i++)
+        {
+            SackBlock block = received.GetSack(i);
+            _layer.Counters.Increment(Counter.TcpSackBlocksReceived);
+            if (block.Right <= ack || (i == 0 && block.Right <= _sndUna))
+            {
+                _layer.Counters.Increment(Counter.TcpDsackReceived);
+                continue;
+            }
+
+            // Only what is in flight can be SACKed; anything else is ignored (RFC 6675 is silent;
+            // Linux drops such blocks too).
+            SeqNumber left = block.Left < ack ? ack : block.Left;
+            SeqNumber right = block.Right > _sndNxt ? _sndNxt : block.Right;
+            if (right <= left || block.Left > _sndNxt)
+            {
+                continue;
+            }
+
+            int before = _scoreboard.Count;
+            if (_scoreboard.Add(left, right))
+            {
+                news = true;
+            }
+            else if (before == SackScoreboard.MaxRanges && !_scoreboard.IsSacked(left, right - left))
+            {
+                _layer.Counters.Increment(Counter.TcpSackScoreboardFull);
+            }
+        }
+
+        return news;
+    }
+
+    // New data acknowledged: recovery bookkeeping, or window growth outside recovery.
+    private void OnNewAck(SeqNumber ack, int dataAcked, TimeSpan rttSample)
+    {
+        _limitedTransmit = false;
+        bool roundEnd = ack >= _roundEnd;
+        if (roundEnd)
+        {
+            _roundEnd = _sndNxt;
+        }
+
+        if (_inRecovery)
+        {
+            if (ack >= _recoveryPoint)
+            {
+                // RFC 6582 3.2 step 3 / RFC 6675 5: a full acknowledgment ends recovery.
+                _inRecovery = false;
+                _dupAcks = 0;
+                _renoSacked = 0;
+                _cc.OnRecoveryEnd(_sndNxt - _sndUna);
+                return;
+            }
+
+            // RFC 6582 3.2 step 5: a partial ACK. Without SACK the next unacknowledged segment is
+            // lost too (it goes out from Output); the duplicate ACKs it accounted for shrink.
+            _layer.Counters.Increment(Counter.TcpPartialAcks);
+            if (!_sackPermitted)
+            {
+                _renoSacked = Math.Max(0, _renoSacked - (dataAcked + Mss - 1) / Mss);
+                RetransmitLostHole(force: true); // "retransmit the first unacknowledged segment" at once
+            }
+
+            return;
+        }
+
+        _dupAcks = 0;
+        _cc.OnAck(dataAcked, _layer.Now, rttSample, _minRtt, roundEnd);
+    }
+
+    private void OnDuplicateAck()
+    {
+        _dupAcks++;
+        if (_inRecovery)
+        {
+            if (!_sackPermitted)
+            {
+                _renoSacked++; // RFC 6582 3.2 step 4: a segment has left the network
+            }
+
+            return; // Output, after the ACK, sends what the pipe allows
+        }
+
+        bool lost = _dupAcks >= DupThresh || (_sackPermitted && _scoreboard.Count > 0 && IsLost(_sndUna));
+        if (!lost)
+        {
+            // RFC 3042: on the first two duplicate ACKs, one new segment each if the windows allow.
+            _limitedTransmit = true;
+            return;
+        }
+
+        // RFC 6582 3.2 step 1 / 4.1: no new recovery for losses from before the last one (or an RTO).
+        if (_sndUna < _recoveryPoint)
+        {
+            return;
+        }
+
+        EnterRecovery();
+    }
+
+    // RFC 6675 5 steps 4.1-4.3 (RFC 5681 3.2 steps 2-3 without SACK).
+    private void EnterRecovery()
+    {
+        _layer.Counters.Increment(Counter.TcpFastRecoveries);
+        _inRecovery = true;
+        _recoveryPoint = _sndNxt;
+        _highRxt = _sndUna;
+        _renoSacked = _sackPermitted ? 0 : _dupAcks;
+        _cc.OnLoss(_sndNxt - _sndUna, _layer.Now);
+        _timing = false; // Karn: the timed segment may be the lost one
+        RetransmitLostHole(force: true);
+    }
+
+    // RFC 6675 2 IsLost: more than (DupThresh - 1) * SMSS bytes SACKed above the sequence number.
+    private bool IsLost(SeqNumber seq) => _scoreboard.SackedAbove(seq) > (DupThresh - 1) * Mss;
+
+    /// <summary>
+    /// RFC 6675 4 SetPipe: the bytes still in the network. Outside recovery, SND.NXT - SND.UNA.
+    /// With SACK: every unSACKed byte not deemed lost, plus every retransmitted byte below HighRxt.
+    /// Without SACK: the flight less the segments the duplicate ACKs accounted for, less the first
+    /// segment until it is retransmitted.
+    /// </summary>
+    private int Pipe()
+    {
+        int flight = _sndNxt - _sndUna;
+        if (!_inRecovery)
+        {
+            return flight;
+        }
+
+        if (!_sackPermitted || _scoreboard.Count == 0)
+        {
+            int pipe = flight - (_renoSacked * Mss);
+            if (_highRxt <= _sndUna)
+            {
+                pipe -= Math.Min(Mss, flight);
+            }
+
+            return Math.Max(0, pipe);
+        }
+
+        // Walk the holes from the top, so the bytes SACKed above each hole accumulate as we go.
+        int total = 0;
+        int sackedAbove = 0;
+        SeqNumber holeEnd = _sndNxt;
+        for (int i = _scoreboard.Count; i >= 0; i--)
+        {
+            SeqNumber holeStart = i == 0 ? _sndUna : _scoreboard.Right(i - 1);
+            if (holeEnd > holeStart)
+            {
+                bool lost = sackedAbove > (DupThresh - 1) * Mss;
+                if (!lost)
+                {
+                    total += holeEnd - holeStart;
+                }
+
+                if (_highRxt > holeStart)
+                {
+                    SeqNumber end = _highRxt < holeEnd ? _highRxt : holeEnd;
+                    total += end - holeStart; // retransmitted and (still) in flight
+                }
+            }
+
+            if (i > 0)
+            {
+                sackedAbove += _scoreboard.Right(i - 1) - _scoreboard.Left(i - 1);
+                holeEnd = _scoreboard.Left(i - 1);
+            }
+        }
+
+        return total;
+    }
+
+    /// <summary>
+    /// RFC 6675 4 NextSeg rule 1: retransmits the first segment of the lowest hole above HighRxt
+    /// that is deemed lost (without SACK: the segment at SND.UNA, once per partial ACK). With
+    /// <paramref name="force"/> (entering recovery) the first hole goes whatever the pipe says.
+    /// </summary>
+    private bool RetransmitLostHole(bool force = false)
+    {
+        SeqNumber dataEnd = _sndUna + _sendBuffer.Count;
+        SeqNumber start = _highRxt > _sndUna ? _highRxt : _sndUna;
+        SeqNumber holeEnd;
+        if (!_sackPermitted || _scoreboard.Count == 0)
+        {
+            if (_highRxt > _sndUna)
+            {
+                return false;
+            }
+
+            holeEnd = _sndNxt;
+        }
+        else
+        {
+            holeEnd = start;
+            bool found = false;
+            for (int i = 0; i < _scoreboard.Count; i++)
+            {
+                if (start < _scoreboard.Left(i))
+                {
+                    holeEnd = _scoreboard.Left(i);
+                    found = true;
+                    break;
+                }
+
+                if (start < _scoreboard.Right(i))
+                {
+                    start = _scoreboard.Right(i);
+                }
+            }
+
+            if (!found || (!force && !IsLost(start)))
+            {
+                return false;
+            }
+        }
+
+        if (holeEnd > dataEnd)
+        {
+            holeEnd = dataEnd;
+        }
+
+        int length = Math.Min(Mss, holeEnd - start);
+        if (length <= 0)
+        {
+            return false;
+        }
+
+        _layer.Counters.Increment(Counter.TcpFastRetransmits);
+        _layer.Send(Tuple, start, _rcvNxt, TcpFlags.Ack, AdvertisedWindow(), SegmentOptions(withSack: false), _sendBuffer, start - _sndUna, length, 0);
+        AckSent();
+        _highRxt = start + length;
+        ArmRetransmit();
+        return true;
     }
 
     // RFC 6298 5: on expiry retransmit the earliest unacknowledged segment, back off, restart.
@@ -1079,6 +1404,19 @@ public sealed class TcpConnection
                     break;
                 }
 
+                // RFC 5681 3.1 (4)-(5): the first timeout of an episode sets ssthresh from the flight;
+                // every timeout sets cwnd to one segment. Recovery and the scoreboard are abandoned
+                // (RFC 6675 5.1; RFC 2018 lets the receiver renege), and RFC 6582 4.1: losses below
+                // the old SND.NXT will not start a fast recovery.
+                _cc.OnRetransmitTimeout(_sndNxt - _sndUna, now, firstInEpisode: _retries == 1);
+
+                _recoveryPoint = _sndNxt;
+                _inRecovery = false;
+                _dupAcks = 0;
+                _renoSacked = 0;
+                _limitedTransmit = false;
+                _scoreboard.Clear();
+
                 // Go back to SND.UNA and send again (the FIN too, if it was lost).
                 _layer.Counters.Increment(Counter.TcpRetransmits);
                 _sndNxt = _sndUna;
@@ -1112,11 +1450,12 @@ public sealed class TcpConnection
         }
     }
 
-    private void TakeRttSample(SeqNumber ack)
+    // Returns the sample taken (TimeSpan.Zero for none).
+    private TimeSpan TakeRttSample(SeqNumber ack)
     {
         if (!_timing || ack <= _timedSeq)
         {
-            return;
+            return TimeSpan.Zero;
         }
 
         _timing = false;
@@ -1137,6 +1476,12 @@ public sealed class TcpConnection
 
         TimeSpan rto = _srtt + TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(1).Ticks, (_rttvar * 4).Ticks));
         _rto = Clamp(rto, _layer.Settings.MinRto, _layer.Settings.MaxRto);
+        if (r < _minRtt)
+        {
+            _minRtt = r;
+        }
+
+        return r;
     }
 
     private static TimeSpan Abs(TimeSpan t) => t < TimeSpan.Zero ? -t : t;
@@ -1266,6 +1611,9 @@ public sealed class TcpConnection
                 break;
             case TcpState.Established:
                 _layer.Counters.Increment(Counter.TcpEstablished);
+                _cc.SetMss(Mss, beforeData: true); // RFC 6928: IW counted in the negotiated MSS
+                _recoveryPoint = _sndNxt;
+                _roundEnd = _sndNxt;
                 if (_keepAlive)
                 {
                     ArmKeepAlive();

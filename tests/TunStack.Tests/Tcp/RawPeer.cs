@@ -92,7 +92,7 @@ internal sealed class RawPeer
             }
 
             result.Add(new SentSegment(s.Flags, s.SequenceNumber, s.AcknowledgmentNumber, s.Payload.Length, s.Window, o));
-            if (s.SegmentLength > 0 && s.SequenceNumber + s.SegmentLength > StackNxt)
+            if ((s.Flags & TcpFlags.Syn) != 0 || (s.SegmentLength > 0 && s.SequenceNumber + s.SegmentLength > StackNxt))
             {
                 StackNxt = s.SequenceNumber + s.SegmentLength;
             }
@@ -105,13 +105,15 @@ internal sealed class RawPeer
     /// A connection in ESTABLISHED through a passive open: the stack listens on port 80, the peer
     /// sends SYN with <paramref name="peerIss"/>, the stack answers SYN-ACK, the peer ACKs.
     /// </summary>
-    public static RawPeer Established(uint peerIss = 5000, bool timestamps = false)
+    public static RawPeer Established(uint peerIss = 5000, bool timestamps = false, bool sack = false, Action<StackOptions>? configure = null, uint? stackIss = null)
     {
-        var peer = new RawPeer(new Probe());
+        var peer = new RawPeer(new Probe(configure));
+        peer.Probe.Stack.FixedTcpIsnForTests = stackIss;
         peer.Listener = peer.Probe.Stack.ListenTcp(new IpEndpoint(IpAddress.AnyV4, StackPort), 8, out _)!;
         TcpOptions syn = TcpOptions.None;
         syn.Mss = 1460;
         syn.WindowScale = 0;
+        syn.SackPermitted = sack;
         if (timestamps)
         {
             syn.HasTimestamps = true;

@@ -1,0 +1,200 @@
+// Loss recovery and congestion control, segment by segment with the test as the peer
+// (RFC 5681, RFC 6928, RFC 3042, RFC 6582, RFC 6675, RFC 9438, RFC 9406).
+using TunStack.Tcp;
+using TunStack.Wire;
+
+namespace TunStack.Tests.Tcp;
+
+public class LossRecoveryTests
+{
+    private const int Mss = 1460;
+
+    private static RawPeer Sender(bool sack, CongestionAlgorithm algorithm = CongestionAlgorithm.NewReno, uint? stackIss = null)
+        => RawPeer.Established(sack: sack, configure: o => o.Tcp.CongestionControl = algorithm, stackIss: stackIss);
+
+    private static List<SentSegment> Data(List<SentSegment> segments) => segments.Where(s => s.PayloadLength > 0).ToList();
+
+    private static List<SentSegment> Ack(RawPeer p, SeqNumber ack, params (SeqNumber Left, SeqNumber Right)[] sacks)
+    {
+        TcpOptions o = TcpOptions.None;
+        foreach ((SeqNumber l, SeqNumber r) in sacks)
+        {
+            o.AddSack(new SackBlock(l, r));
+        }
+
+        return p.Send(TcpFlags.Ack, p.Nxt, ack, options: o);
+    }
+
+    [Fact]
+    public void Established_BulkSendWithoutAcks_SendsTenSegments_Rfc6928InitialWindow()
+    {
+        RawPeer p = Sender(sack: false);
+        Assert.Equal(14600, p.Connection!.CongestionWindow); // min(10*1460, max(2*1460, 14600))
+        p.Connection.Send(new byte[40 * Mss], out _);
+        List<SentSegment> burst = Data(p.Decode(p.Probe.Poll()));
+        Assert.Equal(10, burst.Count);
+        Assert.All(burst, s => Assert.Equal(Mss, s.PayloadLength));
+    }
+
+    [Fact]
+    public void SlowStart_EachAckOfOneSegment_GrowsCwndByOneSmss_Rfc5681()
+    {
+        RawPeer p = Sender(sack: false);
+        p.Connection!.Send(new byte[40 * Mss], out _);
+        List<SentSegment> burst = Data(p.Decode(p.Probe.Poll()));
+        SeqNumber first = burst[0].Seq;
+        List<SentSegment> more = Data(Ack(p, first + Mss));
+        Assert.Equal(14600 + Mss, p.Connection.CongestionWindow);
+        Assert.Equal(2, more.Count); // one acked segment frees one slot, the growth adds another
+    }
+
+    [Fact]
+    public void Established_ThreeDuplicateAcks_FastRetransmitAndLimitedTransmit_NewReno_Rfc5681_Rfc3042()
+    {
+        RawPeer p = Sender(sack: false);
+        p.Connection!.Send(new byte[40 * Mss], out _);
+        List<SentSegment> burst = Data(p.Decode(p.Probe.Poll()));
+        SeqNumber lost = burst[0].Seq; // the first segment never arrives
+
+        // RFC 3042: each of the first two duplicate ACKs lets one new segment go.
+        List<SentSegment> first = Data(Ack(p, lost));
+        List<SentSegment> second = Data(Ack(p, lost));
+        Assert.Single(first);
+        Assert.Single(second);
+        Assert.Equal(burst[^1].Seq + Mss, first[0].Seq);
+        Assert.Equal(2, p.Probe[Counter.TcpLimitedTransmits]);
+
+        // RFC 5681 3.2 step 2-3: the third retransmits the lost segment; ssthresh = FlightSize / 2.
+        List<SentSegment> third = Data(Ack(p, lost));
+        Assert.Contains(third, s => s.Seq == lost && s.PayloadLength == Mss);
+        Assert.True(p.Connection.InRecovery);
+        Assert.Equal(12 * Mss / 2, p.Connection.SlowStartThreshold);
+        Assert.Equal(1, p.Probe[Counter.TcpFastRecoveries]);
+
+        // The full ACK ends recovery with cwnd = min(ssthresh, FlightSize + SMSS) (RFC 6582 3.2 step 3).
+        Ack(p, burst[^1].Seq + (3 * Mss));
+        Assert.False(p.Connection.InRecovery);
+        Assert.True(p.Connection.CongestionWindow <= p.Connection.SlowStartThreshold);
+        Assert.Equal(0, p.Probe[Counter.TcpTimeouts]);
+    }
+
+    [Fact]
+    public void FastRecovery_PartialAck_RetransmitsNextHoleAtOnce_Rfc6582()
+    {
+        RawPeer p = Sender(sack: false);
+        p.Connection!.Send(new byte[40 * Mss], out _);
+        List<SentSegment> burst = Data(p.Decode(p.Probe.Poll()));
+        SeqNumber lost1 = burst[0].Seq, lost2 = burst[4].Seq; // two segments of one window lost
+        for (int i = 0; i < 3; i++)
+        {
+            Ack(p, lost1);
+        }
+
+        Assert.True(p.Connection.InRecovery);
+
+        // The retransmission of the first loss arrives: the ACK covers up to the second loss only.
+        List<SentSegment> reply = Data(Ack(p, lost2));
+        Assert.Contains(reply, s => s.Seq == lost2); // RFC 6582 3.2 step 5: retransmit the first unacknowledged segment
+        Assert.True(p.Connection.InRecovery);
+        Assert.Equal(1, p.Probe[Counter.TcpPartialAcks]);
+        Assert.Equal(1, p.Probe[Counter.TcpFastRecoveries]); // one reduction for the whole window
+    }
+
+    [Fact]
+    public void Sack_HolesRetransmitted_SackedSegmentsNot_Rfc6675()
+    {
+        RawPeer p = Sender(sack: true);
+        Assert.True(p.Connection!.SackEnabled);
+        p.Connection.Send(new byte[40 * Mss], out _);
+        List<SentSegment> burst = Data(p.Decode(p.Probe.Poll()));
+        SeqNumber una = burst[0].Seq;
+        SeqNumber S(int i) => una + (i * Mss);
+
+        // Segments 0 and 2 are lost; 1 and 3..6 arrive and are SACKed.
+        var retransmitted = new List<SentSegment>();
+        retransmitted.AddRange(Data(Ack(p, una, (S(1), S(2)))));
+        retransmitted.AddRange(Data(Ack(p, una, (S(3), S(4)), (S(1), S(2)))));
+        retransmitted.AddRange(Data(Ack(p, una, (S(3), S(5)), (S(1), S(2)))));
+        retransmitted.AddRange(Data(Ack(p, una, (S(3), S(6)), (S(1), S(2)))));
+        retransmitted.AddRange(Data(Ack(p, una, (S(3), S(7)), (S(1), S(2)))));
+        for (int k = 8; k <= 12; k++)
+        {
+            // More of the window arrives; as the pipe drains, cwnd lets the second hole go (RFC 6675 5 (C)).
+            retransmitted.AddRange(Data(Ack(p, una, (S(3), S(k)), (S(1), S(2)))));
+        }
+
+        Assert.True(p.Connection.InRecovery);
+        List<SeqNumber> resent = retransmitted.Where(s => s.Seq < S(10)).Select(s => s.Seq).ToList();
+        Assert.Contains(S(0), resent);
+        Assert.Contains(S(2), resent);
+        Assert.DoesNotContain(S(1), resent);
+        Assert.DoesNotContain(S(3), resent);
+        Assert.Equal(resent.Count, resent.Distinct().Count()); // each hole once
+        Assert.Equal(0, p.Probe[Counter.TcpTimeouts]);
+    }
+
+    [Fact]
+    public void RetransmissionTimeout_CwndToOneSegment_SsthreshFromFlight_Rfc5681()
+    {
+        RawPeer p = Sender(sack: false);
+        p.Connection!.Send(new byte[40 * Mss], out _);
+        Data(p.Decode(p.Probe.Poll()));
+        List<SentSegment> afterRto = Data(p.Decode(p.Probe.Advance(TimeSpan.FromSeconds(1.5))));
+        Assert.Single(afterRto); // cwnd = 1 SMSS: only the first segment again
+        Assert.Equal(Mss, p.Connection.CongestionWindow);
+        Assert.Equal(10 * Mss / 2, p.Connection.SlowStartThreshold);
+
+        // A second timeout of the same segment keeps ssthresh (RFC 5681 3.1, equation 4 applies once).
+        Data(p.Decode(p.Probe.Advance(TimeSpan.FromSeconds(3))));
+        Assert.Equal(10 * Mss / 2, p.Connection.SlowStartThreshold);
+    }
+
+    [Fact]
+    public void SackRecovery_AcrossSequenceWrap_RetransmitsTheHoleThatStraddles2Pow32()
+    {
+        // The stack's ISN puts 2^32 inside the third segment of the first burst.
+        RawPeer p = Sender(sack: true, stackIss: uint.MaxValue - (2 * Mss) - 100);
+        p.Connection!.Send(new byte[40 * Mss], out _);
+        List<SentSegment> burst = Data(p.Decode(p.Probe.Poll()));
+        SeqNumber una = burst[0].Seq;
+        SeqNumber S(int i) => una + (i * Mss);
+        Assert.True(S(3).Value < S(2).Value); // raw values wrapped between segments 2 and 3
+
+        var resent = new List<SentSegment>();
+        for (int k = 4; k <= 12; k++)
+        {
+            resent.AddRange(Data(Ack(p, S(2), (S(3), S(k)))));
+        }
+
+        Assert.Contains(resent, s => s.Seq == S(2) && s.PayloadLength == Mss);
+        Assert.DoesNotContain(resent, s => s.Seq == S(3));
+        Assert.Equal(0, p.Probe[Counter.TcpTimeouts]);
+    }
+
+    [Fact]
+    public void Scoreboard_MergesBoundsAndAdvances_ModuloTwoPow32()
+    {
+        var board = new SackScoreboard();
+        var near = new SeqNumber(uint.MaxValue - 1000);
+        Assert.True(board.Add(near + 2000, near + 4000));
+        Assert.True(board.Add(near + 500, near + 1500));
+        Assert.False(board.Add(near + 600, near + 1400)); // nothing new
+        Assert.Equal(3000, board.SackedBytes);
+        Assert.Equal(2000, board.SackedAbove(near + 1500));
+        Assert.True(board.Add(near + 1500, near + 2000)); // bridges the two ranges
+        Assert.Equal(1, board.Count);
+        board.AdvanceTo(near + 1000);
+        Assert.Equal(3000, board.SackedBytes);
+        Assert.Equal(near + 4000, board.HighSack);
+
+        // Bounded: past MaxRanges disjoint ranges, a new one is refused rather than growing the board.
+        board.Clear();
+        for (int i = 0; i < SackScoreboard.MaxRanges; i++)
+        {
+            Assert.True(board.Add(near + (i * 100), near + (i * 100) + 10));
+        }
+
+        Assert.False(board.Add(near + 100_000, near + 100_010));
+        Assert.Equal(SackScoreboard.MaxRanges, board.Count);
+    }
+}
