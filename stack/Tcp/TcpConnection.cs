@@ -59,6 +59,8 @@ public sealed class TcpConnection
     // Closing: FIN queued by the application, sent at _finSeq, acknowledged.
     private bool _finQueued, _finSent, _finAcked, _finReceived, _applicationClosed;
     private SeqNumber _finSeq;
+    private bool _finEverSent;
+    private SeqNumber _sndMax; // the highest SND.NXT so far: after a go-back-N retransmission, ACKs up to here are valid (as BSD's snd_max)
 
     // RFC 6298: RTT estimation with Karn's algorithm, backoff, retry count.
     private TimeSpan _srtt, _rttvar, _rto;
@@ -411,6 +413,7 @@ public sealed class TcpConnection
         _tsOffset = iss.Value * 2654435761u; // RFC 7323 5.4: a per-connection timestamp offset
         _sndUna = iss;
         _sndNxt = iss + 1;
+        _sndMax = _sndNxt;
         _mss = Math.Max(MinSendMss, DefaultMss(tuple.Remote.Address));
         SetState(TcpState.SynSent);
         SendSyn(ack: false);
@@ -428,6 +431,7 @@ public sealed class TcpConnection
         _lastAckSent = _rcvNxt; // the SYN-ACK acknowledges the SYN
         _sndUna = iss;
         _sndNxt = iss + 1;
+        _sndMax = _sndNxt;
         ApplySynOptions(syn);
         _sndWnd = syn.Window; // RFC 7323 2.2: the window in a SYN is never scaled
         _sndWl1 = syn.SequenceNumber;
@@ -447,6 +451,7 @@ public sealed class TcpConnection
         _lastAckSent = _rcvNxt;
         _sndUna = iss + 1;
         _sndNxt = iss + 1;
+        _sndMax = _sndNxt;
         _mss = Math.Max(MinSendMss, mss);
         _windowScaling = windowScale >= 0;
         _sndShift = _windowScaling ? windowScale : 0;
@@ -899,7 +904,7 @@ public sealed class TcpConnection
         }
 
         // RFC 5961 5.2: an ACK outside [SND.UNA - MAX.SND.WND, SND.NXT] draws an ACK and is dropped.
-        if (ack > _sndNxt)
+        if (ack > _sndMax)
         {
             _layer.Counters.Increment(Counter.TcpAckOfUnsentData);
             SendAck();
@@ -926,14 +931,20 @@ public sealed class TcpConnection
                 dataAcked--; // our SYN
             }
 
-            if (_finSent && ack == _finSeq + 1)
+            if (_finEverSent && ack == _finSeq + 1)
             {
+                _finSent = true; // acknowledged before its retransmission went out
                 _finAcked = true;
                 dataAcked--;
             }
 
             _sendBuffer.Skip(Math.Max(0, dataAcked));
             _sndUna = ack;
+            if (_sndNxt < ack)
+            {
+                _sndNxt = ack; // data sent before a go-back-N retransmission was acknowledged after all
+            }
+
             _oldestUnackedAt = _layer.Now;
             if (_sndUrgent && _sndUna >= _sndUp)
             {
@@ -1074,6 +1085,11 @@ public sealed class TcpConnection
                 }
 
                 _sndNxt += length;
+                if (_sndNxt > _sndMax)
+                {
+                    _sndMax = _sndNxt;
+                }
+
                 _lastDataSentAt = _layer.Now;
                 ArmRetransmit();
                 continue;
@@ -1083,9 +1099,15 @@ public sealed class TcpConnection
             {
                 _finSeq = _sndNxt;
                 _finSent = true;
+                _finEverSent = true;
                 _layer.Send(Tuple, _sndNxt, _rcvNxt, TcpFlags.Fin | TcpFlags.Ack, AdvertisedWindow(), SegmentOptions(withSack: false), null, 0, 0);
                 AckSent();
                 _sndNxt += 1;
+                if (_sndNxt > _sndMax)
+                {
+                    _sndMax = _sndNxt;
+                }
+
                 ArmRetransmit();
                 if (State == TcpState.Established)
                 {
@@ -1119,8 +1141,8 @@ public sealed class TcpConnection
             // Only what is in flight can be SACKed; anything else is ignored (RFC 6675 is silent;
             // Linux drops such blocks too).
             SeqNumber left = block.Left < ack ? ack : block.Left;
-            SeqNumber right = block.Right > _sndNxt ? _sndNxt : block.Right;
-            if (right <= left || block.Left > _sndNxt)
+            SeqNumber right = block.Right > _sndMax ? _sndMax : block.Right;
+            if (right <= left || block.Left > _sndMax)
             {
                 continue;
             }

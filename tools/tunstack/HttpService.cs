@@ -98,12 +98,12 @@ public sealed class HttpService : IAsyncDisposable
             ArgumentNullException.ThrowIfNull(host);
             using StackCall call = host.Runner.Enter();
             var rows = call.Stack.ListTcpConnections()
-                .Select(c => new ConnectionRow(c.Tuple.Local.ToString(), c.Tuple.Remote.ToString(), c.State.ToString(), c.Available, c.SmoothedRtt.TotalMilliseconds))
+                .Select(c => new ConnectionRow(c.Tuple.Local.ToString(), c.Tuple.Remote.ToString(), c.State.ToString(), c.Available, c.SmoothedRtt.TotalMilliseconds, c.RetransmissionTimeout.TotalMilliseconds, c.CongestionWindow, c.SlowStartThreshold, c.InRecovery, c.SendSpace))
                 .ToList();
             return new Statistics(call.Stack.Addresses.Select(a => a.ToString()).ToList(), host.Counters.Snapshot(), rows, call.Stack.TcpConnections.TimeWait);
         }
     }
 
     /// <summary>One TCP connection in /api/stats.</summary>
-    public sealed record ConnectionRow(string Local, string Remote, string State, int Unread, double SrttMs);
+    public sealed record ConnectionRow(string Local, string Remote, string State, int Unread, double SrttMs, double RtoMs, int Cwnd, int Ssthresh, bool InRecovery, int SendSpace);
 }

@@ -150,6 +150,23 @@ public class LossRecoveryTests
     }
 
     [Fact]
+    public void AfterRto_AckForDataSentBeforeGoBackN_IsAccepted_NotAckOfUnsentData()
+    {
+        // The segments arrived; only their ACKs were late. After the RTO the sender went back to
+        // SND.UNA (cwnd 1 SMSS), so the late ACK is above the current SND.NXT but below the
+        // highest ever sent: RFC 9293's "ACK of something not yet sent" must not drop it, or the
+        // connection stalls behind ever longer RTOs (found with 200 kernel clients under load).
+        RawPeer p = Sender(sack: false);
+        p.Connection!.Send(new byte[10 * Mss], out _);
+        List<SentSegment> burst = Data(p.Decode(p.Probe.Poll()));
+        Assert.Equal(10, burst.Count);
+        Assert.Single(Data(p.Decode(p.Probe.Advance(TimeSpan.FromSeconds(1.5)))));
+        Ack(p, burst[^1].Seq + Mss);
+        Assert.Equal(0, p.Probe[Counter.TcpAckOfUnsentData]);
+        Assert.Equal(p.Connection.SendBufferSize, p.Connection.SendSpace); // everything acknowledged
+    }
+
+    [Fact]
     public void SackRecovery_AcrossSequenceWrap_RetransmitsTheHoleThatStraddles2Pow32()
     {
         // The stack's ISN puts 2^32 inside the third segment of the first burst.
