@@ -85,6 +85,17 @@ public sealed class TcpConnection
     private TimeSpan _minRtt = TimeSpan.MaxValue;
     private Instant _lastDataSentAt;
 
+    // tcp_info statistics.
+    private long _bytesSent, _bytesRetransmitted, _bytesAcked, _retransmitSegments, _timeouts, _recoveries, _lostSegments, _undos;
+    private long _roundStartAcked;
+
+    // RFC 3708 / RFC 2883: undo of a loss episode whose retransmissions all prove needless.
+    private bool _undoArmed;
+    private int _undoCwnd, _undoSsthresh, _undoRetransmissions;
+    private SeqNumber _undoMarker;
+    private Instant _roundStartAt;
+    private double _deliveryRate;
+
     internal TcpConnection(TcpLayer layer, TcpListener? listener, int sendBufferSize = 0, int receiveBufferSize = 0)
     {
         _layer = layer;
@@ -185,6 +196,12 @@ public sealed class TcpConnection
 
     /// <summary>True during fast recovery.</summary>
     public bool InRecovery => _inRecovery;
+
+    /// <summary>State and statistics now, like Linux's tcp_info.</summary>
+    public TcpConnectionInfo GetInfo() => new(
+        State, _cc.Algorithm, Mss, _srtt, _rttvar, _minRtt, _rto, _cc.Cwnd, _cc.Ssthresh, _inRecovery, _sndNxt - _sndUna,
+        _bytesSent, _bytesRetransmitted, _bytesAcked, _streamWritten, _retransmitSegments, _timeouts, _recoveries, _lostSegments,
+        _scoreboard.SackedBytes, _undos, _deliveryRate);
 
     /// <summary>Called on the owner thread when data (or the peer's FIN) can be read.</summary>
     public Action? Readable { get; set; }
@@ -950,7 +967,9 @@ public sealed class TcpConnection
             {
                 _sndUrgent = false; // the urgent data is acknowledged
             }
-            TimeSpan rttSample = TakeRttSample(ack);
+            TimeSpan rttSample = _timestamps && received.HasTimestamps && received.TimestampEcho != 0
+                ? TakeTimestampRttSample(received.TimestampEcho)
+                : TakeRttSample(ack);
             _retries = 0;
             _scoreboard.AdvanceTo(ack);
             OnNewAck(ack, Math.Max(0, dataAcked), rttSample);
@@ -1084,6 +1103,14 @@ public sealed class TcpConnection
                     _timedAt = _layer.Now;
                 }
 
+                _bytesSent += length;
+                if (_sndNxt < _sndMax)
+                {
+                    _bytesRetransmitted += length; // going back over data sent before (after an RTO)
+                    _retransmitSegments++;
+                    CountRetransmissionForUndo();
+                }
+
                 _sndNxt += length;
                 if (_sndNxt > _sndMax)
                 {
@@ -1135,6 +1162,7 @@ public sealed class TcpConnection
             if (block.Right <= ack || (i == 0 && block.Right <= _sndUna))
             {
                 _layer.Counters.Increment(Counter.TcpDsackReceived);
+                OnDuplicateReported(block);
                 continue;
             }
 
@@ -1165,10 +1193,19 @@ public sealed class TcpConnection
     private void OnNewAck(SeqNumber ack, int dataAcked, TimeSpan rttSample)
     {
         _limitedTransmit = false;
+        _bytesAcked += dataAcked;
         bool roundEnd = ack >= _roundEnd;
         if (roundEnd)
         {
             _roundEnd = _sndNxt;
+            TimeSpan elapsed = _layer.Now - _roundStartAt;
+            if (elapsed > TimeSpan.Zero && _roundStartAt != default)
+            {
+                _deliveryRate = (_bytesAcked - _roundStartAcked) / elapsed.TotalSeconds;
+            }
+
+            _roundStartAcked = _bytesAcked;
+            _roundStartAt = _layer.Now;
         }
 
         if (_inRecovery)
@@ -1229,10 +1266,54 @@ public sealed class TcpConnection
         EnterRecovery();
     }
 
+    // RFC 3708 2: the window is about to be reduced for a loss; remember it, so that the reduction
+    // can be undone if D-SACKs show that every retransmission of this episode was needless.
+    private void ArmUndo()
+    {
+        _undoArmed = true;
+        _undoCwnd = _cc.Cwnd;
+        _undoSsthresh = _cc.Ssthresh;
+        _undoRetransmissions = 0;
+        _undoMarker = _sndUna;
+    }
+
+    private void CountRetransmissionForUndo()
+    {
+        if (_undoArmed)
+        {
+            _undoRetransmissions++;
+        }
+    }
+
+    // RFC 2883 4.2 / RFC 3708 3.2: a D-SACK for data of the current episode means one of its
+    // retransmissions was needless; when that has been shown for all of them, undo the reduction.
+    private void OnDuplicateReported(SackBlock block)
+    {
+        if (!_undoArmed || block.Left < _undoMarker || block.Right > _sndMax)
+        {
+            return;
+        }
+
+        if (--_undoRetransmissions > 0)
+        {
+            return;
+        }
+
+        _undoArmed = false;
+        _undos++;
+        _layer.Counters.Increment(Counter.TcpSpuriousRetransmissionUndos);
+        _cc.Restore(_undoCwnd, _undoSsthresh);
+        _inRecovery = false;
+        _dupAcks = 0;
+        _renoSacked = 0;
+    }
+
     // RFC 6675 5 steps 4.1-4.3 (RFC 5681 3.2 steps 2-3 without SACK).
     private void EnterRecovery()
     {
         _layer.Counters.Increment(Counter.TcpFastRecoveries);
+        _recoveries++;
+        ArmUndo();
         _inRecovery = true;
         _recoveryPoint = _sndNxt;
         _highRxt = _sndUna;
@@ -1358,6 +1439,11 @@ public sealed class TcpConnection
         }
 
         _layer.Counters.Increment(Counter.TcpFastRetransmits);
+        _bytesSent += length;
+        _bytesRetransmitted += length;
+        _retransmitSegments++;
+        _lostSegments++;
+        CountRetransmissionForUndo();
         _layer.Send(Tuple, start, _rcvNxt, TcpFlags.Ack, AdvertisedWindow(), SegmentOptions(withSack: false), _sendBuffer, start - _sndUna, length, 0);
         AckSent();
         _highRxt = start + length;
@@ -1401,6 +1487,7 @@ public sealed class TcpConnection
         }
 
         _retries++;
+        _timeouts++;
         _layer.Counters.Increment(Counter.TcpTimeouts);
         _rto = TimeSpan.FromTicks(Math.Min(_rto.Ticks * 2, _layer.Settings.MaxRto.Ticks)); // RFC 6298 5.5
         _timing = false; // Karn: no RTT sample from retransmitted data
@@ -1430,6 +1517,11 @@ public sealed class TcpConnection
                 // every timeout sets cwnd to one segment. Recovery and the scoreboard are abandoned
                 // (RFC 6675 5.1; RFC 2018 lets the receiver renege), and RFC 6582 4.1: losses below
                 // the old SND.NXT will not start a fast recovery.
+                if (_retries == 1)
+                {
+                    ArmUndo();
+                }
+
                 _cc.OnRetransmitTimeout(_sndNxt - _sndUna, now, firstInEpisode: _retries == 1);
 
                 _recoveryPoint = _sndNxt;
@@ -1481,7 +1573,26 @@ public sealed class TcpConnection
         }
 
         _timing = false;
-        TimeSpan r = _layer.Now - _timedAt;
+        return UpdateRtt(_layer.Now - _timedAt);
+    }
+
+    // RFC 7323 4.1 (RTTM): with timestamps every ACK that advances SND.UNA gives a sample, the
+    // retransmitted ones too (the echo is of the segment that arrived), at the TS clock's 1 ms grain.
+    private TimeSpan TakeTimestampRttSample(uint echo)
+    {
+        uint elapsed = unchecked(TimestampNow - echo);
+        if (elapsed > int.MaxValue)
+        {
+            return TimeSpan.Zero; // an echo from the future: ignore
+        }
+
+        _timing = false;
+        return UpdateRtt(TimeSpan.FromMilliseconds(elapsed));
+    }
+
+    // RFC 6298 2.2-2.4: SRTT, RTTVAR and RTO from a sample.
+    private TimeSpan UpdateRtt(TimeSpan r)
+    {
         if (!_hasRtt)
         {
             // RFC 6298 2.2.

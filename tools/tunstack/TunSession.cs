@@ -48,6 +48,13 @@ public sealed class TunSession : IDisposable
         try
         {
             ILink link = tun.Device;
+            if (settings.Impaired)
+            {
+                // Between the TUN and the capture: the capture shows what the stack really got and sent.
+                link = new ImpairedLink(link, settings.Ingress, settings.Egress, settings.ImpairSeed);
+                log.Info($"impairing: in {settings.Ingress}; out {settings.Egress}; seed {settings.ImpairSeed}");
+            }
+
             if (settings.Capture is { } path)
             {
                 capture = new CaptureLink(link, new PcapngWriter(new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read), StackRunner.UnixMicrosecondsAtZero, settings.Tun));

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using TunStack.Ip;
+using TunStack.Links;
 using TunStack.Tun;
 
 namespace TunStack.Cli;
@@ -41,6 +42,21 @@ public sealed class TunSettings
     public int Queues { get; set; } = 1;
     /// <summary>Open the TUN with a virtio-net header.</summary>
     public bool VnetHdr { get; set; }
+    /// <summary>Impairment of both directions, "loss=1%,delay=10ms,..." (ImpairedLink), or null.</summary>
+    public string? Impair { get; set; }
+    /// <summary>Impairment of what the stack receives (overrides <see cref="Impair"/> for that direction).</summary>
+    public string? ImpairIn { get; set; }
+    /// <summary>Impairment of what the stack sends (overrides <see cref="Impair"/> for that direction).</summary>
+    public string? ImpairOut { get; set; }
+
+    /// <summary>Parsed ingress impairment (after <see cref="Validate"/>); None when not impaired.</summary>
+    public Impairment Ingress { get; private set; } = Impairment.None;
+    /// <summary>Parsed egress impairment (after <see cref="Validate"/>).</summary>
+    public Impairment Egress { get; private set; } = Impairment.None;
+    /// <summary>Seed of the impairment (seed=N in the text; 1 when not given, so runs repeat).</summary>
+    public int ImpairSeed { get; private set; } = 1;
+    /// <summary>True when any direction is impaired.</summary>
+    public bool Impaired => Impair is not null || ImpairIn is not null || ImpairOut is not null;
 
     /// <summary>Parsed stack addresses (after <see cref="Validate"/>).</summary>
     public List<IpPrefix> StackAddresses { get; } = new();
@@ -135,6 +151,23 @@ public sealed class TunSettings
             }
 
             StackRoutes.Add(new Route(destination, parts.Length == 3 ? IpAddress.Parse(parts[2]) : null));
+        }
+
+        foreach ((string option, string? text, bool ingress, bool egress) in new[] { ("--impair", Impair, true, true), ("--impair-in", ImpairIn, true, false), ("--impair-out", ImpairOut, false, true) })
+        {
+            if (text is null)
+            {
+                continue;
+            }
+
+            if (!Impairment.TryParse(text, out Impairment parsed, out int? seed, out string? error))
+            {
+                return $"{option}: {error}";
+            }
+
+            ImpairSeed = seed ?? ImpairSeed;
+            Ingress = ingress ? parsed : Ingress;
+            Egress = egress ? parsed : Egress;
         }
 
         if (withServices)
@@ -244,11 +277,14 @@ public sealed class TunCommandOptions
     private readonly Option<bool> _disableIpv6 = new("--disable-kernel-ipv6") { Description = "Disable IPv6 on the kernel side of the TUN." };
     private readonly Option<int> _queues = new("--queues") { Description = "TUN queues (IFF_MULTI_QUEUE when more than 1; default 1)." };
     private readonly Option<bool> _vnetHdr = new("--vnet-hdr") { Description = "Open the TUN with a virtio-net header (IFF_VNET_HDR)." };
+    private readonly Option<string> _impair = new("--impair") { Description = "Impair both directions: loss=1%,delay=10ms,jitter=2ms,reorder=5%,dup=1%,corrupt=0.1%,rate=100mbit,seed=N (reproducible from the seed)." };
+    private readonly Option<string> _impairIn = new("--impair-in") { Description = "Impair only what the stack receives (same syntax as --impair)." };
+    private readonly Option<string> _impairOut = new("--impair-out") { Description = "Impair only what the stack sends (same syntax as --impair)." };
 
     /// <summary>Adds the options to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
     {
-        foreach (Option option in new Option[] { _tun, _address, _peer, _route, _mtu, _netns, _capture, _config, _logLevel, _disableIpv6, _queues, _vnetHdr })
+        foreach (Option option in new Option[] { _tun, _address, _peer, _route, _mtu, _netns, _capture, _config, _logLevel, _disableIpv6, _queues, _vnetHdr, _impair, _impairIn, _impairOut })
         {
             command.Options.Add(option);
         }
@@ -314,6 +350,21 @@ public sealed class TunCommandOptions
         if (result.GetResult(_queues) is not null)
         {
             settings.Queues = result.GetValue(_queues);
+        }
+
+        if (result.GetResult(_impair) is not null)
+        {
+            settings.Impair = result.GetValue(_impair);
+        }
+
+        if (result.GetResult(_impairIn) is not null)
+        {
+            settings.ImpairIn = result.GetValue(_impairIn);
+        }
+
+        if (result.GetResult(_impairOut) is not null)
+        {
+            settings.ImpairOut = result.GetValue(_impairOut);
         }
 
         settings.DisableKernelIpv6 |= result.GetValue(_disableIpv6);

@@ -214,7 +214,20 @@ public class AsyncAndPollTests
             Assert.Equal(ba, gotAtA);
         }
     }
+}
 
+/// <summary>
+/// Counts the bytes every thread allocates, so it runs alone: a collection with parallelization
+/// disabled waits for the other tests and keeps them out while it measures.
+/// </summary>
+[CollectionDefinition(nameof(ProcessWideAllocation), DisableParallelization = true)]
+public sealed class ProcessWideAllocation
+{
+}
+
+[Collection(nameof(ProcessWideAllocation))]
+public class FacadeAllocationTests
+{
     [Fact]
     public async Task AsyncEcho_SteadyState_AllocatesNothingPerRoundTrip()
     {

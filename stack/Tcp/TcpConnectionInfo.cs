@@ -1,0 +1,56 @@
+namespace TunStack.Tcp;
+
+/// <summary>
+/// A snapshot of one connection's state and statistics, like Linux's <c>struct tcp_info</c>
+/// (<c>ss -ti</c>). Byte counts are totals since the connection opened.
+/// </summary>
+/// <param name="State">RFC 9293 state.</param>
+/// <param name="Algorithm">Congestion control in use.</param>
+/// <param name="Mss">Send MSS (payload bytes per segment).</param>
+/// <param name="SmoothedRtt">SRTT (RFC 6298); zero before the first sample.</param>
+/// <param name="RttVariance">RTTVAR (RFC 6298).</param>
+/// <param name="MinRtt">Lowest RTT sample seen.</param>
+/// <param name="RetransmissionTimeout">Current RTO, backoff included.</param>
+/// <param name="CongestionWindow">cwnd in bytes.</param>
+/// <param name="SlowStartThreshold">ssthresh in bytes (int.MaxValue / 2 before the first loss).</param>
+/// <param name="InRecovery">True during fast recovery.</param>
+/// <param name="BytesInFlight">SND.NXT - SND.UNA.</param>
+/// <param name="BytesSent">Payload bytes sent, retransmissions included (tcpi_bytes_sent).</param>
+/// <param name="BytesRetransmitted">Payload bytes retransmitted (tcpi_bytes_retrans).</param>
+/// <param name="BytesAcked">Payload bytes acknowledged by the peer (tcpi_bytes_acked).</param>
+/// <param name="BytesReceived">Payload bytes received in order (tcpi_bytes_received).</param>
+/// <param name="Retransmits">Segments retransmitted (tcpi_total_retrans).</param>
+/// <param name="Timeouts">Retransmission timeouts.</param>
+/// <param name="FastRecoveries">Fast recoveries entered.</param>
+/// <param name="Lost">Segments deemed lost and retransmitted by fast recovery or RACK (tcpi_lost, cumulative).</param>
+/// <param name="SackedBytes">Bytes SACKed above SND.UNA now.</param>
+/// <param name="SpuriousUndos">Window reductions undone because D-SACK showed the retransmissions were needless.</param>
+/// <param name="DeliveryRateBytesPerSecond">Bytes acknowledged over the last round trip, per second (tcpi_delivery_rate).</param>
+public readonly record struct TcpConnectionInfo(
+    TcpState State,
+    CongestionAlgorithm Algorithm,
+    int Mss,
+    TimeSpan SmoothedRtt,
+    TimeSpan RttVariance,
+    TimeSpan MinRtt,
+    TimeSpan RetransmissionTimeout,
+    int CongestionWindow,
+    int SlowStartThreshold,
+    bool InRecovery,
+    int BytesInFlight,
+    long BytesSent,
+    long BytesRetransmitted,
+    long BytesAcked,
+    long BytesReceived,
+    long Retransmits,
+    long Timeouts,
+    long FastRecoveries,
+    long Lost,
+    int SackedBytes,
+    long SpuriousUndos,
+    double DeliveryRateBytesPerSecond)
+{
+    /// <summary>One line in the manner of <c>ss -ti</c>.</summary>
+    public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"{State} {Algorithm.ToString().ToLowerInvariant()} mss:{Mss} rtt:{SmoothedRtt.TotalMilliseconds:0.###}/{RttVariance.TotalMilliseconds:0.###} minrtt:{(MinRtt == TimeSpan.MaxValue ? 0 : MinRtt.TotalMilliseconds):0.###} rto:{RetransmissionTimeout.TotalMilliseconds:0} cwnd:{CongestionWindow / Math.Max(1, Mss)} ssthresh:{(SlowStartThreshold >= int.MaxValue / 2 ? "inf" : (SlowStartThreshold / Math.Max(1, Mss)).ToString(System.Globalization.CultureInfo.InvariantCulture))} bytes_sent:{BytesSent} bytes_retrans:{BytesRetransmitted} bytes_acked:{BytesAcked} bytes_received:{BytesReceived} retrans:{Retransmits} timeouts:{Timeouts} recoveries:{FastRecoveries} lost:{Lost} sacked:{SackedBytes} undo:{SpuriousUndos} delivery_rate:{DeliveryRateBytesPerSecond * 8 / 1e6:0.##}Mbps{(InRecovery ? " recovering" : string.Empty)}");
+}
