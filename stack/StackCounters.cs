@@ -214,6 +214,8 @@ public enum Counter
     TcpDsackReceived,
     /// <summary>Restarts of cwnd after an idle period (RFC 5681 4.1).</summary>
     TcpIdleRestarts,
+    /// <summary>Send MSS lowered by an ICMP fragmentation-needed / packet-too-big (RFC 1191, RFC 8201).</summary>
+    TcpPathMtuReductions,
     /// <summary>Window reductions undone: D-SACKs showed every retransmission of the episode was needless (RFC 3708).</summary>
     TcpSpuriousRetransmissionUndos,
     /// <summary>Connections aborted after too many retransmissions.</summary>

@@ -1549,11 +1549,17 @@ public sealed class TcpConnection
         ArmRetransmit(restart: true);
     }
 
-    internal void OnIcmpError(StackError error, SeqNumber quotedSequence)
+    internal void OnIcmpError(StackError error, SeqNumber quotedSequence, int mtu = 0)
     {
         // RFC 5927 4.1: accept the error only if the quoted sequence number is in flight.
-        if (!quotedSequence.IsBetweenInclusive(_sndUna, _sndNxt - 1) && !(State == TcpState.SynSent && quotedSequence == _iss))
+        if (!quotedSequence.IsBetweenInclusive(_sndUna, _sndMax - 1) && !(State == TcpState.SynSent && quotedSequence == _iss))
         {
+            return;
+        }
+
+        if (error == StackError.MessageTooLong)
+        {
+            LowerPathMtu(mtu);
             return;
         }
 
@@ -1561,6 +1567,45 @@ public sealed class TcpConnection
         if (State == TcpState.SynSent && error is StackError.ConnectionRefused or StackError.HostUnreachable or StackError.NetworkUnreachable or StackError.ProtocolUnreachable)
         {
             Fail(error == StackError.ProtocolUnreachable ? StackError.ConnectionRefused : error);
+        }
+    }
+
+    // RFC 1191 6.3 / RFC 8201 4 (and RFC 5927 5.2's care): a smaller path MTU lowers the send MSS,
+    // never raises it; IPv4 is floored at 552 bytes (Linux's min_pmtu: a forged tiny MTU cannot
+    // shrink segments to nothing), IPv6 at its minimum link MTU of 1280. Segments already in
+    // flight were too big and dropped: send them again at the new size (go back to SND.UNA).
+    private void LowerPathMtu(int mtu)
+    {
+        bool v6 = Tuple.Remote.Address.IsV6;
+        int floor = v6 ? 1280 : 552;
+        if (mtu <= 0)
+        {
+            mtu = v6 ? 1280 : 576; // RFC 1191 5: an old router sent no MTU; assume the minimum
+        }
+
+        mtu = Math.Max(mtu, floor);
+        int mss = mtu - (v6 ? Ipv6Packet.HeaderLength : Ipv4Packet.MinHeaderLength) - TcpSegment.MinHeaderLength;
+        mss = Math.Max(MinSendMss, mss);
+        if (mss >= _mss)
+        {
+            return;
+        }
+
+        _mss = mss;
+        _cc.SetMss(Mss, beforeData: false);
+        _layer.Counters.Increment(Counter.TcpPathMtuReductions);
+        if (State is TcpState.Established or TcpState.CloseWait or TcpState.FinWait1 or TcpState.Closing or TcpState.LastAck && _sndNxt != _sndUna)
+        {
+            _sndNxt = _sndUna;
+            if (_finSent && !_finAcked)
+            {
+                _finSent = false;
+            }
+
+            _scoreboard.Clear();
+            _inRecovery = false;
+            _timing = false;
+            Output();
         }
     }
 

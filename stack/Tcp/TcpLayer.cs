@@ -117,7 +117,7 @@ internal sealed class TcpLayer : ITransportHandler
             new IpEndpoint(error.QuotedDestination, BinaryPrimitives.ReadUInt16BigEndian(quotedTransport[2..])));
         if (_connections.TryGetValue(tuple, out TcpConnection? connection))
         {
-            connection.OnIcmpError(error.Error, new SeqNumber(BinaryPrimitives.ReadUInt32BigEndian(quotedTransport[4..])));
+            connection.OnIcmpError(error.Error, new SeqNumber(BinaryPrimitives.ReadUInt32BigEndian(quotedTransport[4..])), error.Mtu);
         }
     }
 
@@ -500,6 +500,7 @@ internal sealed class TcpLayer : ITransportHandler
             _counters.Increment(Counter.TcpResetsSent);
         }
 
-        _ip.Output(tuple.Local.Address, tuple.Remote.Address, IpProtocol.Tcp, segment);
+        // RFC 1191 3: path MTU discovery, so segments are never fragmented on the way (IPv6 never is).
+        _ip.Output(tuple.Local.Address, tuple.Remote.Address, IpProtocol.Tcp, segment, dontFragment: true);
     }
 }

@@ -9,7 +9,7 @@ namespace TunStack.Tests.Tcp;
 /// <summary>Two stacks over a MemoryLink on a virtual clock: the RFC 9293 engine end to end.</summary>
 public class TcpTests
 {
-    private static (TwoStacks Net, TcpConnection Client, TcpConnection Server) Connected(TwoStacks? net = null, bool v6 = false, int port = 8080)
+    internal static (TwoStacks Net, TcpConnection Client, TcpConnection Server) Connected(TwoStacks? net = null, bool v6 = false, int port = 8080)
     {
         net ??= new TwoStacks();
         TcpListener listener = net.B.ListenTcp(new IpEndpoint(v6 ? IpAddress.AnyV6 : IpAddress.AnyV4, (ushort)port), 16, out StackError e)!;
@@ -24,7 +24,7 @@ public class TcpTests
     }
 
     /// <summary>Moves <paramref name="data"/> from one side to the other, reading as it arrives.</summary>
-    internal static byte[] Transfer(Simulation sim, TcpConnection from, TcpConnection to, byte[] data, TimeSpan timeout)
+    internal static byte[] Transfer(Simulation sim, TcpConnection from, TcpConnection to, byte[] data, TimeSpan timeout, Action<int>? onProgress = null)
     {
         var received = new MemoryStream();
         var buffer = new byte[65536];
@@ -36,6 +36,7 @@ public class TcpTests
             {
                 offset += from.Send(data.AsSpan(offset), out StackError error);
                 Assert.Equal(StackError.None, error);
+                onProgress?.Invoke(offset);
             }
 
             int n;
