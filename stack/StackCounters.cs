@@ -214,6 +214,12 @@ public enum Counter
     TcpDsackReceived,
     /// <summary>Restarts of cwnd after an idle period (RFC 5681 4.1).</summary>
     TcpIdleRestarts,
+    /// <summary>Tail loss probes sent (RFC 8985 7).</summary>
+    TcpLossProbes,
+    /// <summary>Tail loss probes whose retransmission repaired a loss (RFC 8985 7.4).</summary>
+    TcpLossProbeRecoveries,
+    /// <summary>Segments RACK deemed lost by time (RFC 8985 6.2).</summary>
+    TcpRackLosses,
     /// <summary>Send MSS lowered by an ICMP fragmentation-needed / packet-too-big (RFC 1191, RFC 8201).</summary>
     TcpPathMtuReductions,
     /// <summary>Window reductions undone: D-SACKs showed every retransmission of the episode was needless (RFC 3708).</summary>

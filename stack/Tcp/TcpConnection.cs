@@ -93,6 +93,22 @@ public sealed class TcpConnection
     private bool _undoArmed;
     private int _undoCwnd, _undoSsthresh, _undoRetransmissions;
     private SeqNumber _undoMarker;
+
+    // RFC 8985 RACK-TLP (SACK connections): the segments in flight with their send times, the most
+    // recently sent segment known delivered, the reordering window, and the tail loss probe.
+    private readonly SentSegments _sent;
+    private readonly Action<SentSegments.Entry> _onDelivered;
+    private readonly TimerEntry _rackTimer;
+    private Instant _rackXmitTs;
+    private long _rackOrder;
+    private TimeSpan _rackRtt;
+    private SeqNumber _rackFack;
+    private bool _rackReorderingSeen;
+    private bool _ptoArmed;          // the retransmission timer is set for a probe timeout, not an RTO
+    private bool _tlpInFlight;       // a probe was sent and not yet answered
+    private SeqNumber _tlpEndSeq;
+    private bool _tlpWasRetransmission;
+    private bool _probeSegment;
     private Instant _roundStartAt;
     private double _deliveryRate;
 
@@ -114,6 +130,9 @@ public sealed class TcpConnection
         _rto = layer.Settings.InitialRto;
         _rcvShift = ReceiveShift(receiveBufferSize);
         _cc = CongestionControl.Create(layer.Settings.CongestionControl, 536);
+        _sent = new SentSegments((sendBufferSize / 512) + 64);
+        _onDelivered = OnRackDelivered;
+        _rackTimer = new TimerEntry(_ => OnRackTimer());
     }
 
     /// <summary>The window scale that lets a window of <paramref name="bufferSize"/> bytes be advertised (RFC 7323 2.3, at most 14).</summary>
@@ -972,6 +991,11 @@ public sealed class TcpConnection
                 : TakeRttSample(ack);
             _retries = 0;
             _scoreboard.AdvanceTo(ack);
+            if (_sackPermitted)
+            {
+                _sent.AckTo(ack, _onDelivered);
+            }
+
             OnNewAck(ack, Math.Max(0, dataAcked), rttSample);
             if (_sndUna == _sndNxt)
             {
@@ -993,6 +1017,11 @@ public sealed class TcpConnection
         {
             // RFC 5681 2 (a)-(e), and for a SACK sender new SACK information (RFC 6675 2).
             OnDuplicateAck();
+        }
+
+        if (_sackPermitted && _sndNxt != _sndUna)
+        {
+            RackDetectLoss();
         }
 
         // RFC 9293 3.10.7.4: update the send window from this segment if it is not older.
@@ -1066,8 +1095,8 @@ public sealed class TcpConnection
 
                 // RFC 5681 3.1: no more than cwnd in flight (the pipe, in recovery); RFC 3042 lets
                 // the first two duplicate ACKs each send one new segment beyond it (up to cwnd + 2*SMSS).
-                long cwndRoom = _limitedTransmit
-                    ? (long)_cc.Cwnd + (2L * Mss) - (_sndNxt - _sndUna)
+                long cwndRoom = _probeSegment ? length
+                    : _limitedTransmit ? (long)_cc.Cwnd + (2L * Mss) - (_sndNxt - _sndUna)
                     : (long)_cc.Cwnd - Pipe();
                 if (cwndRoom < length)
                 {
@@ -1104,6 +1133,11 @@ public sealed class TcpConnection
                 }
 
                 _bytesSent += length;
+                if (_sackPermitted && !(_sndNxt < _sndMax && _sent.Resent(_sndNxt, length, _layer.Now)))
+                {
+                    _sent.Append(_sndNxt, length, _layer.Now);
+                }
+
                 if (_sndNxt < _sndMax)
                 {
                     _bytesRetransmitted += length; // going back over data sent before (after an RTO)
@@ -1119,6 +1153,11 @@ public sealed class TcpConnection
 
                 _lastDataSentAt = _layer.Now;
                 ArmRetransmit();
+                if (_probeSegment)
+                {
+                    return;
+                }
+
                 continue;
             }
 
@@ -1176,6 +1215,7 @@ public sealed class TcpConnection
             }
 
             int before = _scoreboard.Count;
+            _sent.MarkSacked(left, right, _onDelivered);
             if (_scoreboard.Add(left, right))
             {
                 news = true;
@@ -1249,7 +1289,9 @@ public sealed class TcpConnection
             return; // Output, after the ACK, sends what the pipe allows
         }
 
-        bool lost = _dupAcks >= DupThresh || (_sackPermitted && _scoreboard.Count > 0 && IsLost(_sndUna));
+        // RFC 8985: with SACK, RACK finds losses by time (RackDetectLoss, after every ACK);
+        // without, the third duplicate ACK does (RFC 5681 3.2).
+        bool lost = !_sackPermitted && _dupAcks >= DupThresh;
         if (!lost)
         {
             // RFC 3042: on the first two duplicate ACKs, one new segment each if the windows allow.
@@ -1320,122 +1362,80 @@ public sealed class TcpConnection
         _renoSacked = _sackPermitted ? 0 : _dupAcks;
         _cc.OnLoss(_sndNxt - _sndUna, _layer.Now);
         _timing = false; // Karn: the timed segment may be the lost one
+        _tlpInFlight = false;
         RetransmitLostHole(force: true);
+        ArmRetransmit(restart: true); // an RTO now, not a probe timeout
     }
-
-    // RFC 6675 2 IsLost: more than (DupThresh - 1) * SMSS bytes SACKed above the sequence number.
-    private bool IsLost(SeqNumber seq) => _scoreboard.SackedAbove(seq) > (DupThresh - 1) * Mss;
 
     /// <summary>
     /// RFC 6675 4 SetPipe: the bytes still in the network. Outside recovery, SND.NXT - SND.UNA.
-    /// With SACK: every unSACKed byte not deemed lost, plus every retransmitted byte below HighRxt.
+    /// With SACK: the flight less what is SACKed and what is deemed lost and not yet sent again
+    /// (RFC 8985 marks; Linux's packets_out - sacked_out - lost_out + retrans_out, in bytes).
     /// Without SACK: the flight less the segments the duplicate ACKs accounted for, less the first
     /// segment until it is retransmitted.
     /// </summary>
     private int Pipe()
     {
         int flight = _sndNxt - _sndUna;
+        if (_sackPermitted)
+        {
+            return Math.Max(0, flight - _sent.SackedBytes - _sent.LostBytes);
+        }
+
         if (!_inRecovery)
         {
             return flight;
         }
 
-        if (!_sackPermitted || _scoreboard.Count == 0)
+        int pipe = flight - (_renoSacked * Mss);
+        if (_highRxt <= _sndUna)
         {
-            int pipe = flight - (_renoSacked * Mss);
-            if (_highRxt <= _sndUna)
-            {
-                pipe -= Math.Min(Mss, flight);
-            }
-
-            return Math.Max(0, pipe);
+            pipe -= Math.Min(Mss, flight);
         }
 
-        // Walk the holes from the top, so the bytes SACKed above each hole accumulate as we go.
-        int total = 0;
-        int sackedAbove = 0;
-        SeqNumber holeEnd = _sndNxt;
-        for (int i = _scoreboard.Count; i >= 0; i--)
-        {
-            SeqNumber holeStart = i == 0 ? _sndUna : _scoreboard.Right(i - 1);
-            if (holeEnd > holeStart)
-            {
-                bool lost = sackedAbove > (DupThresh - 1) * Mss;
-                if (!lost)
-                {
-                    total += holeEnd - holeStart;
-                }
-
-                if (_highRxt > holeStart)
-                {
-                    SeqNumber end = _highRxt < holeEnd ? _highRxt : holeEnd;
-                    total += end - holeStart; // retransmitted and (still) in flight
-                }
-            }
-
-            if (i > 0)
-            {
-                sackedAbove += _scoreboard.Right(i - 1) - _scoreboard.Left(i - 1);
-                holeEnd = _scoreboard.Left(i - 1);
-            }
-        }
-
-        return total;
+        return Math.Max(0, pipe);
     }
 
     /// <summary>
-    /// RFC 6675 4 NextSeg rule 1: retransmits the first segment of the lowest hole above HighRxt
-    /// that is deemed lost (without SACK: the segment at SND.UNA, once per partial ACK). With
-    /// <paramref name="force"/> (entering recovery) the first hole goes whatever the pipe says.
+    /// RFC 6675 4 NextSeg rule 1: retransmits the lowest segment deemed lost (with SACK: marked by
+    /// RACK; without: the segment at SND.UNA, once per partial ACK). With <paramref name="force"/>
+    /// (entering NewReno recovery) it goes whatever the pipe says.
     /// </summary>
     private bool RetransmitLostHole(bool force = false)
     {
-        SeqNumber dataEnd = _sndUna + _sendBuffer.Count;
-        SeqNumber start = _highRxt > _sndUna ? _highRxt : _sndUna;
-        SeqNumber holeEnd;
-        if (!_sackPermitted || _scoreboard.Count == 0)
+        SeqNumber start;
+        int length;
+        if (_sackPermitted)
         {
-            if (_highRxt > _sndUna)
+            int i = 0;
+            while (i < _sent.Count && !_sent[i].Is(SentSegments.Marks.Lost))
+            {
+                i++;
+            }
+
+            if (i == _sent.Count)
             {
                 return false;
             }
 
-            holeEnd = _sndNxt;
+            start = _sent[i].Start;
+            length = Math.Min(Mss, _sent[i].Length);
         }
         else
         {
-            holeEnd = start;
-            bool found = false;
-            for (int i = 0; i < _scoreboard.Count; i++)
-            {
-                if (start < _scoreboard.Left(i))
-                {
-                    holeEnd = _scoreboard.Left(i);
-                    found = true;
-                    break;
-                }
-
-                if (start < _scoreboard.Right(i))
-                {
-                    start = _scoreboard.Right(i);
-                }
-            }
-
-            if (!found || (!force && !IsLost(start)))
+            if (_highRxt > _sndUna && !force)
             {
                 return false;
             }
+
+            start = _sndUna;
+            length = Math.Min(Mss, _sndNxt - _sndUna);
         }
 
-        if (holeEnd > dataEnd)
-        {
-            holeEnd = dataEnd;
-        }
-
-        int length = Math.Min(Mss, holeEnd - start);
+        length = Math.Min(length, _sendBuffer.Count - (start - _sndUna));
         if (length <= 0)
         {
-            return false;
+            return false; // only the FIN is outstanding there: the RTO resends it
         }
 
         _layer.Counters.Increment(Counter.TcpFastRetransmits);
@@ -1446,9 +1446,137 @@ public sealed class TcpConnection
         CountRetransmissionForUndo();
         _layer.Send(Tuple, start, _rcvNxt, TcpFlags.Ack, AdvertisedWindow(), SegmentOptions(withSack: false), _sendBuffer, start - _sndUna, length, 0);
         AckSent();
-        _highRxt = start + length;
+        if (_sackPermitted)
+        {
+            _sent.Resent(start, length, _layer.Now);
+        }
+
+        if (start + length > _highRxt)
+        {
+            _highRxt = start + length;
+        }
+
         ArmRetransmit();
         return true;
+    }
+
+    // RFC 8985 6.2 step 2-3: a newly delivered (cumulatively ACKed or SACKed) segment updates
+    // RACK.xmit_ts / end_seq / rtt, unless it was retransmitted and the ACK may be for the original.
+    private void OnRackDelivered(SentSegments.Entry e)
+    {
+        TimeSpan rtt = _layer.Now - e.SentAt;
+        if (e.Is(SentSegments.Marks.Retransmitted) && rtt < (_minRtt == TimeSpan.MaxValue ? TimeSpan.Zero : _minRtt))
+        {
+            return; // RFC 8985 6.2 step 2: possibly an ACK of the original transmission
+        }
+
+        // "Sent after": a later time, or the same instant and later in transmission order (RFC 8985
+        // breaks ties by end sequence; the order also handles a retransmission sent in the same tick).
+        if (e.SentAt > _rackXmitTs || (e.SentAt == _rackXmitTs && e.Order > _rackOrder))
+        {
+            _rackXmitTs = e.SentAt;
+            _rackOrder = e.Order;
+            _rackRtt = rtt;
+        }
+
+        // Step 3: delivered below a segment already delivered later in sequence, never retransmitted: reordering.
+        if (e.End < _rackFack && !e.Is(SentSegments.Marks.Retransmitted))
+        {
+            _rackReorderingSeen = true;
+        }
+        else if (e.End > _rackFack)
+        {
+            _rackFack = e.End;
+        }
+
+        if (_tlpInFlight && e.End >= _tlpEndSeq)
+        {
+            OnTlpAnswered();
+        }
+    }
+
+    // RFC 8985 6.2 step 4: the reordering window.
+    private TimeSpan RackReorderingWindow()
+    {
+        if (!_rackReorderingSeen && (_inRecovery || _sent.SackedBytes >= DupThresh * Mss))
+        {
+            return TimeSpan.Zero;
+        }
+
+        TimeSpan quarter = _minRtt == TimeSpan.MaxValue ? TimeSpan.Zero : _minRtt / 4;
+        return _hasRtt && quarter > _srtt ? _srtt : quarter;
+    }
+
+    /// <summary>
+    /// RFC 8985 6.2 step 5: every segment sent before the most recently delivered one, and not
+    /// delivered within RACK.rtt + reo_wnd of its sending, is lost; for the others a timer is set
+    /// to look again when they would be. Entering recovery follows the first loss (RFC 8985 6.3).
+    /// </summary>
+    private void RackDetectLoss()
+    {
+        if (_rackOrder == 0)
+        {
+            return;
+        }
+
+        TimeSpan window = _rackRtt + RackReorderingWindow();
+        Instant now = _layer.Now;
+        TimeSpan wait = TimeSpan.Zero;
+        bool anyLost = false;
+        for (int i = 0; i < _sent.Count; i++)
+        {
+            ref SentSegments.Entry e = ref _sent[i];
+            bool sentBefore = e.SentAt < _rackXmitTs || (e.SentAt == _rackXmitTs && e.Order < _rackOrder);
+            if (!sentBefore)
+            {
+                if (!e.Is(SentSegments.Marks.Retransmitted))
+                {
+                    break; // later entries were sent later still
+                }
+
+                continue;
+            }
+
+            if (e.Is(SentSegments.Marks.Sacked | SentSegments.Marks.Lost))
+            {
+                continue;
+            }
+
+            TimeSpan remaining = e.SentAt + window - now;
+            if (remaining <= TimeSpan.Zero)
+            {
+                if (_sent.MarkLost(i))
+                {
+                    anyLost = true;
+                    _layer.Counters.Increment(Counter.TcpRackLosses);
+                }
+            }
+            else if (remaining > wait)
+            {
+                wait = remaining;
+            }
+        }
+
+        if (wait > TimeSpan.Zero)
+        {
+            _layer.Timers.Schedule(_rackTimer, now + wait);
+        }
+
+        if (anyLost && !_inRecovery && _sndUna >= _recoveryPoint)
+        {
+            EnterRecovery();
+        }
+    }
+
+    private void OnRackTimer()
+    {
+        if (State is TcpState.Closed or TcpState.TimeWait || _sndNxt == _sndUna)
+        {
+            return;
+        }
+
+        RackDetectLoss();
+        Output();
     }
 
     // RFC 6298 5: on expiry retransmit the earliest unacknowledged segment, back off, restart.
@@ -1458,6 +1586,21 @@ public sealed class TcpConnection
         {
             return;
         }
+
+        if (_ptoArmed)
+        {
+            _ptoArmed = false;
+            if (CanProbe())
+            {
+                SendLossProbe();
+            }
+
+            // Either way the RTO proper follows (recovery may have begun since the probe was set).
+            ArmRetransmit(restart: true);
+            return;
+        }
+
+        _tlpInFlight = false;
 
         int limit = State switch
         {
@@ -1530,6 +1673,8 @@ public sealed class TcpConnection
                 _renoSacked = 0;
                 _limitedTransmit = false;
                 _scoreboard.Clear();
+                _sent.Clear(); // RFC 8985 6.3: after an RTO everything outstanding is sent again
+                _layer.Timers.Cancel(_rackTimer);
 
                 // Go back to SND.UNA and send again (the FIN too, if it was lost).
                 _layer.Counters.Increment(Counter.TcpRetransmits);
@@ -1603,6 +1748,7 @@ public sealed class TcpConnection
             }
 
             _scoreboard.Clear();
+            _sent.Clear();
             _inRecovery = false;
             _timing = false;
             Output();
@@ -1664,13 +1810,81 @@ public sealed class TcpConnection
 
     private static TimeSpan Abs(TimeSpan t) => t < TimeSpan.Zero ? -t : t;
 
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
     private static TimeSpan Clamp(TimeSpan t, TimeSpan min, TimeSpan max) => t < min ? min : t > max ? max : t;
 
     private void ArmRetransmit(bool restart = false)
     {
         if (restart || !_retransmitTimer.IsScheduled)
         {
-            _layer.Timers.Schedule(_retransmitTimer, _layer.Now + _rto);
+            // RFC 8985 7.2: while nothing is being recovered, a probe timeout (2 SRTT, plus the
+            // worst-case delayed ACK when one segment is out) comes before the RTO.
+            _ptoArmed = CanProbe();
+            TimeSpan wait = _rto;
+            if (_ptoArmed)
+            {
+                TimeSpan pto = _hasRtt ? Max(2 * _srtt, TimeSpan.FromMilliseconds(10)) : TimeSpan.FromSeconds(1); // 10 ms floor as Linux
+                if (_sndNxt - _sndUna <= Mss)
+                {
+                    pto += TimeSpan.FromMilliseconds(200); // WCDelAckT
+                }
+
+                wait = pto < _rto ? pto : _rto;
+            }
+
+            _layer.Timers.Schedule(_retransmitTimer, _layer.Now + wait);
+        }
+    }
+
+    private bool CanProbe() => _sackPermitted && !_inRecovery && !_tlpInFlight && _retries == 0 && _sndNxt != _sndUna
+        && State is TcpState.Established or TcpState.CloseWait;
+
+    // RFC 8985 7.3: the probe is one new segment if the receive window allows, else the last
+    // segment sent again; either way an ACK (with SACK) follows that lets RACK see a tail loss.
+    private void SendLossProbe()
+    {
+        _layer.Counters.Increment(Counter.TcpLossProbes);
+        _tlpInFlight = true;
+        int sent = _sndNxt - _sndUna - (_finSent ? 1 : 0);
+        int unsent = _sendBuffer.Count - sent;
+        long room = (long)_sndWnd - (_sndNxt - _sndUna);
+        if (unsent > 0 && !_finSent && room >= Math.Min(Mss, unsent))
+        {
+            _tlpWasRetransmission = false;
+            _probeSegment = true; // one new segment, not held back by cwnd
+            Output();
+            _probeSegment = false;
+        }
+        else if (_sent.Count > 0)
+        {
+            _tlpWasRetransmission = true;
+            ref SentSegments.Entry last = ref _sent[_sent.Count - 1];
+            int length = Math.Min(Math.Min(Mss, last.Length), _sendBuffer.Count - (last.Start - _sndUna));
+            if (length > 0)
+            {
+                SeqNumber start = last.End - length;
+                _bytesSent += length;
+                _bytesRetransmitted += length;
+                _retransmitSegments++;
+                _layer.Send(Tuple, start, _rcvNxt, TcpFlags.Ack, AdvertisedWindow(), SegmentOptions(withSack: false), _sendBuffer, start - _sndUna, length, 0);
+                AckSent();
+            }
+        }
+
+        _tlpEndSeq = _sndNxt;
+    }
+
+    // RFC 8985 7.4: the probe was answered. If it was a retransmission that repaired a loss (its
+    // ACK is not a D-SACK), the loss still calls for the congestion response.
+    private void OnTlpAnswered()
+    {
+        _tlpInFlight = false;
+        if (_tlpWasRetransmission)
+        {
+            _layer.Counters.Increment(Counter.TcpLossProbeRecoveries);
+            ArmUndo();
+            _cc.OnLoss(_sndNxt - _sndUna, _layer.Now);
         }
     }
 
@@ -1830,6 +2044,7 @@ public sealed class TcpConnection
                 _layer.Timers.Cancel(_delayedAckTimer);
                 _layer.Timers.Cancel(_timeWaitTimer);
                 _layer.Timers.Cancel(_keepAliveTimer);
+                _layer.Timers.Cancel(_rackTimer);
                 ReleaseOrphan();
                 _layer.Unregister(this);
                 Listener?.OnClosed(this);
