@@ -80,8 +80,8 @@ public sealed partial class StackSocket : IDisposable
         SocketType = socketType;
         ProtocolType = stream ? ProtocolType.Tcp : ProtocolType.Udp;
         _dualMode = addressFamily == AddressFamily.InterNetworkV6;
-        _sendBufferSize = host.Options.Tcp.SendBufferSize;
-        _receiveBufferSize = stream ? host.Options.Tcp.ReceiveBufferSize : host.Options.UdpReceiveQueueBytes;
+        _sendBufferSize = 0;    // 0: the stack's default, auto-tuned (SO_SNDBUF unset)
+        _receiveBufferSize = 0;
         if (datagram)
         {
             using StackCall call = _runner.Enter();
@@ -222,17 +222,21 @@ public sealed partial class StackSocket : IDisposable
         set => _linger = value ?? throw new ArgumentNullException(nameof(value));
     }
 
-    /// <summary>SO_RCVBUF in bytes (2 KiB to 16 MiB); for a stream socket it takes effect when set before connect or listen.</summary>
+    /// <summary>
+    /// SO_RCVBUF in bytes (2 KiB to 16 MiB); for a stream socket it takes effect when set before
+    /// connect or listen, and turns auto-tuning off for it (as on Linux). Unset, it reads the
+    /// current (auto-tuned) size.
+    /// </summary>
     public int ReceiveBufferSize
     {
-        get => _connection?.ReceiveBufferSize ?? _receiveBufferSize;
+        get => _connection?.ReceiveBufferSize ?? (_receiveBufferSize > 0 ? _receiveBufferSize : _udp is not null ? _host.Options.UdpReceiveQueueBytes : _host.Options.Tcp.ReceiveBufferSize);
         set => _receiveBufferSize = ClampBuffer(value);
     }
 
-    /// <summary>SO_SNDBUF in bytes (2 KiB to 16 MiB); for a stream socket it takes effect when set before connect or listen.</summary>
+    /// <summary>SO_SNDBUF in bytes (2 KiB to 16 MiB), as <see cref="ReceiveBufferSize"/> for sending.</summary>
     public int SendBufferSize
     {
-        get => _connection?.SendBufferSize ?? _sendBufferSize;
+        get => _connection?.SendBufferSize ?? (_sendBufferSize > 0 ? _sendBufferSize : _host.Options.Tcp.SendBufferSize);
         set => _sendBufferSize = ClampBuffer(value);
     }
 

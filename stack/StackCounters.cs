@@ -212,8 +212,12 @@ public enum Counter
     TcpSackScoreboardFull,
     /// <summary>D-SACK blocks received (RFC 2883: the peer got a segment twice).</summary>
     TcpDsackReceived,
-    /// <summary>Restarts of cwnd after an idle period (RFC 5681 4.1).</summary>
+    /// <summary>Windows halved after going unused for the non-validated period (RFC 7661 4.4).</summary>
     TcpIdleRestarts,
+    /// <summary>Receive buffers grown by auto-tuning.</summary>
+    TcpReceiveBufferGrowths,
+    /// <summary>Send buffers grown by auto-tuning.</summary>
+    TcpSendBufferGrowths,
     /// <summary>Tail loss probes sent (RFC 8985 7).</summary>
     TcpLossProbes,
     /// <summary>Tail loss probes whose retransmission repaired a loss (RFC 8985 7.4).</summary>

@@ -72,6 +72,19 @@ public sealed class TcpSettings
     /// <summary>Congestion control of new connections (default CUBIC, as Linux); per connection see <see cref="TunStack.Tcp.TcpConnection.CongestionAlgorithm"/>.</summary>
     public TunStack.Tcp.CongestionAlgorithm CongestionControl { get; set; } = TunStack.Tcp.CongestionAlgorithm.Cubic;
 
+    /// <summary>
+    /// Grow a connection's buffers with its needs (receive: twice what the application reads per
+    /// round trip, Linux's dynamic right-sizing; send: twice cwnd), from the sizes below up to
+    /// <see cref="ReceiveBufferMax"/>/<see cref="SendBufferMax"/>. A size set on the socket turns it off for that buffer.
+    /// </summary>
+    public bool AutoTuneBuffers { get; set; } = true;
+
+    /// <summary>Largest auto-tuned receive buffer (default 4 MiB); the window scale offered is sized for it.</summary>
+    public int ReceiveBufferMax { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>Largest auto-tuned send buffer (default 4 MiB).</summary>
+    public int SendBufferMax { get; set; } = 4 * 1024 * 1024;
+
     /// <summary>Send buffer per connection (default 256 KiB).</summary>
     public int SendBufferSize { get; set; } = 256 * 1024;
 

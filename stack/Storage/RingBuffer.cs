@@ -6,7 +6,7 @@ namespace TunStack.Storage;
 /// </summary>
 public sealed class RingBuffer
 {
-    private readonly byte[] _buffer;
+    private byte[] _buffer;
     private int _head;
 
     /// <summary>Creates a ring of <paramref name="capacity"/> bytes.</summary>
@@ -96,6 +96,26 @@ public sealed class RingBuffer
 
     /// <summary>Copies and consumes up to <paramref name="destination"/>.Length bytes.</summary>
     public int Read(Span<byte> destination) => Skip(Peek(destination));
+
+    /// <summary>
+    /// Grows the ring to <paramref name="capacity"/> bytes, keeping every byte where the reader
+    /// and <see cref="TryWriteAt"/> expect it (also the ones parked past the end). Allocates: call
+    /// it seldom (buffer auto-tuning), never per packet.
+    /// </summary>
+    public void Grow(int capacity)
+    {
+        if (capacity <= _buffer.Length)
+        {
+            return;
+        }
+
+        var grown = new byte[capacity];
+        int first = _buffer.Length - _head;
+        _buffer.AsSpan(_head, first).CopyTo(grown);
+        _buffer.AsSpan(0, _head).CopyTo(grown.AsSpan(first));
+        _buffer = grown;
+        _head = 0;
+    }
 
     /// <summary>Empties the ring.</summary>
     public void Clear()

@@ -97,10 +97,14 @@ internal abstract class CongestionControl
     }
 
     /// <summary>
-    /// RFC 5681 4.1: after an idle period longer than the RTO, cwnd restarts from
-    /// min(IW, cwnd) so a long-quiet connection does not burst a stale window.
+    /// RFC 7661 4.4: the window went unvalidated for the whole non-validated period: halve it
+    /// (not below the initial window), with ssthresh no lower than 3/4 of the old window.
     /// </summary>
-    public void OnIdleRestart() => Cwnd = Math.Min(Cwnd, InitialWindow(Mss));
+    public void OnNonValidatedPeriodEnd()
+    {
+        Ssthresh = Math.Max(Ssthresh, 3 * Cwnd / 4);
+        Cwnd = Math.Max(InitialWindow(Mss), Cwnd / 2);
+    }
 
     /// <summary>RFC 5681 3.1: slow start grows cwnd by min(N, SMSS) per ACK (L = 1 of RFC 3465).</summary>
     protected void SlowStart(int ackedBytes) => Cwnd = (int)Math.Min((long)Cwnd + Math.Min(ackedBytes, Mss), int.MaxValue / 2);

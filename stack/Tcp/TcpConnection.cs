@@ -85,6 +85,18 @@ public sealed class TcpConnection
     private TimeSpan _minRtt = TimeSpan.MaxValue;
     private Instant _lastDataSentAt;
 
+    // RFC 7661 congestion window validation: cwnd grows only when the flight used at least half
+    // of it in the last round trips; an unused window ages out after the non-validated period.
+    private static readonly TimeSpan NonValidatedPeriod = TimeSpan.FromMinutes(5);
+    private int _roundMaxFlight, _lastRoundMaxFlight;
+    private Instant _nonValidatedSince;
+
+    // Buffer auto-tuning (Linux tcp_rcv_space_adjust / tcp_sndbuf_expand).
+    private readonly bool _autoTuneSend, _autoTuneReceive;
+    private Instant _rcvSpaceStart;
+    private long _rcvSpaceRead;
+    private TimeSpan _rcvRtt;
+
     // tcp_info statistics.
     private long _bytesSent, _bytesRetransmitted, _bytesAcked, _retransmitSegments, _timeouts, _recoveries, _lostSegments, _undos;
     private long _roundStartAcked;
@@ -116,8 +128,13 @@ public sealed class TcpConnection
     {
         _layer = layer;
         Listener = listener;
-        sendBufferSize = sendBufferSize > 0 ? sendBufferSize : listener?.SendBufferSize ?? layer.Settings.SendBufferSize;
-        receiveBufferSize = receiveBufferSize > 0 ? receiveBufferSize : listener?.ReceiveBufferSize ?? layer.Settings.ReceiveBufferSize;
+        sendBufferSize = sendBufferSize > 0 ? sendBufferSize : listener?.SendBufferSize ?? 0;
+        receiveBufferSize = receiveBufferSize > 0 ? receiveBufferSize : listener?.ReceiveBufferSize ?? 0;
+        _autoTuneSend = sendBufferSize <= 0 && layer.Settings.AutoTuneBuffers;
+        _autoTuneReceive = receiveBufferSize <= 0 && layer.Settings.AutoTuneBuffers;
+        int requestedReceive = receiveBufferSize;
+        sendBufferSize = sendBufferSize > 0 ? sendBufferSize : layer.Settings.SendBufferSize;
+        receiveBufferSize = receiveBufferSize > 0 ? receiveBufferSize : layer.Settings.ReceiveBufferSize;
         _sendBuffer = new RingBuffer(sendBufferSize);
         _receiveBuffer = new RingBuffer(receiveBufferSize);
         _retransmitTimer = new TimerEntry(OnRetransmitTimeout);
@@ -128,12 +145,19 @@ public sealed class TcpConnection
         KeepAliveInterval = layer.Settings.KeepAliveInterval;
         KeepAliveProbes = layer.Settings.KeepAliveProbes;
         _rto = layer.Settings.InitialRto;
-        _rcvShift = ReceiveShift(receiveBufferSize);
+        _rcvShift = ReceiveShiftFor(layer.Settings, requestedReceive);
         _cc = CongestionControl.Create(layer.Settings.CongestionControl, 536);
         _sent = new SentSegments((sendBufferSize / 512) + 64);
         _onDelivered = OnRackDelivered;
         _rackTimer = new TimerEntry(_ => OnRackTimer());
     }
+
+    /// <summary>
+    /// The window scale offered for a receive buffer of <paramref name="requested"/> bytes (0: the
+    /// default, auto-tuned up to <see cref="TcpSettings.ReceiveBufferMax"/>, so scaled for that).
+    /// </summary>
+    internal static int ReceiveShiftFor(TcpSettings settings, int requested)
+        => ReceiveShift(requested > 0 ? requested : settings.AutoTuneBuffers ? Math.Max(settings.ReceiveBufferSize, settings.ReceiveBufferMax) : settings.ReceiveBufferSize);
 
     /// <summary>The window scale that lets a window of <paramref name="bufferSize"/> bytes be advertised (RFC 7323 2.3, at most 14).</summary>
     internal static int ReceiveShift(int bufferSize)
@@ -311,6 +335,7 @@ public sealed class TcpConnection
         if (!peek)
         {
             _streamRead += n;
+            TuneReceiveBuffer();
         }
 
         if (n > 0)
@@ -601,6 +626,17 @@ public sealed class TcpConnection
             _layer.Counters.Increment(Counter.TcpPawsRejected);
             SendAck();
             return;
+        }
+
+        // The receiver's RTT for buffer auto-tuning (Linux tcp_rcv_rtt_measure_ts): data echoing our timestamp.
+        if (_timestamps && received.HasTimestamps && received.TimestampEcho != 0 && seg.Payload.Length > 0)
+        {
+            uint ms = unchecked(TimestampNow - received.TimestampEcho);
+            if (ms is > 0 and < int.MaxValue)
+            {
+                TimeSpan sample = TimeSpan.FromMilliseconds(ms);
+                _rcvRtt = _rcvRtt == TimeSpan.Zero ? sample : ((_rcvRtt * 7) + sample) / 8;
+            }
         }
 
         // First: the sequence number acceptability test (RFC 9293 3.10.7.4, four cases).
@@ -1085,12 +1121,13 @@ public sealed class TcpConnection
                     return;
                 }
 
-                // RFC 5681 4.1: after an idle period longer than the RTO, restart from the initial window.
-                if (_sndNxt == _sndUna && _lastDataSentAt != default && _layer.Now - _lastDataSentAt > _rto)
+                // RFC 7661 4.3-4.4 (which replaces RFC 5681 4.1's restart after idle): a window not
+                // validated by use for the non-validated period (5 minutes) is halved, not below IW.
+                if (_nonValidatedSince != default && _layer.Now - _nonValidatedSince > NonValidatedPeriod)
                 {
                     _layer.Counters.Increment(Counter.TcpIdleRestarts);
-                    _cc.OnIdleRestart();
-                    _lastDataSentAt = default;
+                    _cc.OnNonValidatedPeriodEnd();
+                    _nonValidatedSince = _layer.Now;
                 }
 
                 // RFC 5681 3.1: no more than cwnd in flight (the pipe, in recovery); RFC 3042 lets
@@ -1152,6 +1189,11 @@ public sealed class TcpConnection
                 }
 
                 _lastDataSentAt = _layer.Now;
+                if (_sndNxt - _sndUna > _roundMaxFlight)
+                {
+                    _roundMaxFlight = _sndNxt - _sndUna;
+                }
+
                 ArmRetransmit();
                 if (_probeSegment)
                 {
@@ -1238,6 +1280,8 @@ public sealed class TcpConnection
         if (roundEnd)
         {
             _roundEnd = _sndNxt;
+            _lastRoundMaxFlight = _roundMaxFlight;
+            _roundMaxFlight = _sndNxt - _sndUna;
             TimeSpan elapsed = _layer.Now - _roundStartAt;
             if (elapsed > TimeSpan.Zero && _roundStartAt != default)
             {
@@ -1273,7 +1317,65 @@ public sealed class TcpConnection
         }
 
         _dupAcks = 0;
-        _cc.OnAck(dataAcked, _layer.Now, rttSample, _minRtt, roundEnd);
+
+        // RFC 7661 4.3: the validated phase is pipeACK >= cwnd / 2 (here: the largest flight of
+        // this or the last round trip); otherwise the window is not grown by application-limited ACKs.
+        if (2L * Math.Max(_roundMaxFlight, _lastRoundMaxFlight) >= _cc.Cwnd)
+        {
+            _nonValidatedSince = default;
+            _cc.OnAck(dataAcked, _layer.Now, rttSample, _minRtt, roundEnd);
+            TuneSendBuffer();
+        }
+        else if (_nonValidatedSince == default)
+        {
+            _nonValidatedSince = _layer.Now;
+        }
+    }
+
+    // Linux's dynamic right-sizing (tcp_rcv_space_adjust): once per receiver RTT, if the
+    // application read more than half the buffer in that time, the buffer (and so the window)
+    // grows to twice that plus 16 segments, up to ReceiveBufferMax.
+    private void TuneReceiveBuffer()
+    {
+        if (!_autoTuneReceive)
+        {
+            return;
+        }
+
+        Instant now = _layer.Now;
+        TimeSpan rtt = _rcvRtt > TimeSpan.Zero ? _rcvRtt : _hasRtt && _srtt > TimeSpan.Zero ? _srtt : TimeSpan.FromMilliseconds(100);
+        if (_rcvSpaceStart == default)
+        {
+            _rcvSpaceStart = now;
+            _rcvSpaceRead = _streamRead;
+            return;
+        }
+
+        if (now - _rcvSpaceStart < rtt)
+        {
+            return;
+        }
+
+        long copied = _streamRead - _rcvSpaceRead;
+        _rcvSpaceStart = now;
+        _rcvSpaceRead = _streamRead;
+        long want = Math.Min(_layer.Settings.ReceiveBufferMax, (2 * copied) + (16L * Mss));
+        if (want > _receiveBuffer.Capacity)
+        {
+            _receiveBuffer.Grow((int)Math.Min(_layer.Settings.ReceiveBufferMax, Math.Max(want, 2L * _receiveBuffer.Capacity)));
+            _layer.Counters.Increment(Counter.TcpReceiveBufferGrowths);
+        }
+    }
+
+    // Linux tcp_sndbuf_expand: a send buffer of at least twice cwnd, so the window is never
+    // limited by the buffer while the application keeps it full.
+    private void TuneSendBuffer()
+    {
+        if (_autoTuneSend && _sendBuffer.Capacity < _layer.Settings.SendBufferMax && 2L * _cc.Cwnd > _sendBuffer.Capacity)
+        {
+            _sendBuffer.Grow((int)Math.Min(_layer.Settings.SendBufferMax, Math.Max(2L * _cc.Cwnd, 2L * _sendBuffer.Capacity)));
+            _layer.Counters.Increment(Counter.TcpSendBufferGrowths);
+        }
     }
 
     private void OnDuplicateAck()

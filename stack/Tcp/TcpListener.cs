@@ -22,8 +22,6 @@ public sealed class TcpListener
         Backlog = Math.Clamp(backlog, 1, layer.Settings.MaxBacklog);
         V6Only = v6Only;
         Family = family;
-        SendBufferSize = layer.Settings.SendBufferSize;
-        ReceiveBufferSize = layer.Settings.ReceiveBufferSize;
     }
 
     /// <summary>The bound address and port.</summary>
@@ -38,10 +36,10 @@ public sealed class TcpListener
     /// <summary>IPV6_V6ONLY.</summary>
     public bool V6Only { get; }
 
-    /// <summary>Send buffer size of the connections this listener makes (SO_SNDBUF inherited by accept).</summary>
+    /// <summary>Send buffer size of the connections this listener makes (SO_SNDBUF inherited by accept); 0: the default, auto-tuned.</summary>
     public int SendBufferSize { get; set; }
 
-    /// <summary>Receive buffer size of the connections this listener makes (SO_RCVBUF inherited by accept).</summary>
+    /// <summary>Receive buffer size of the connections this listener makes (SO_RCVBUF inherited by accept); 0: the default, auto-tuned.</summary>
     public int ReceiveBufferSize { get; set; }
 
     /// <summary>Established connections waiting for <see cref="TryAccept"/>.</summary>
@@ -153,7 +151,7 @@ public sealed class TcpListener
         SeqNumber cookie = _layer.SynCookie(tuple, syn.SequenceNumber, mss);
         TcpOptions options = TcpOptions.None;
         options.Mss = (ushort)ourMss;
-        int shift = TcpConnection.ReceiveShift(ReceiveBufferSize);
+        int shift = TcpConnection.ReceiveShiftFor(_layer.Settings, ReceiveBufferSize);
         if (theirs.HasTimestamps)
         {
             // Without timestamps there is nowhere to keep window scale and SACK: both are off (Linux does the same).

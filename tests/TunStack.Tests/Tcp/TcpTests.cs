@@ -245,7 +245,7 @@ public class TcpTests
     [Fact]
     public void ZeroWindow_ReceiverStopsReading_SenderProbesThenResumes()
     {
-        var net = new TwoStacks(configure: o => o.Tcp.ReceiveBufferSize = 16 * 1024);
+        var net = new TwoStacks(configure: o => { o.Tcp.ReceiveBufferSize = 16 * 1024; o.Tcp.AutoTuneBuffers = false; });
         (_, TcpConnection client, TcpConnection server) = Connected(net);
         var data = new byte[64 * 1024];
         new Random(3).NextBytes(data);
