@@ -33,13 +33,31 @@ internal sealed class SentSegments
         public readonly bool Is(Marks m) => (Marks & m) != 0;
     }
 
-    private readonly Entry[] _ring;
+    private Entry[] _ring;
     private int _head;
     private long _transmissions;
 
     public SentSegments(int capacity) => _ring = new Entry[Math.Max(16, capacity)];
 
     public int Count { get; private set; }
+
+    /// <summary>Room for <paramref name="capacity"/> entries (the send buffer grew); allocates, so seldom.</summary>
+    public void Grow(int capacity)
+    {
+        if (capacity <= _ring.Length)
+        {
+            return;
+        }
+
+        var grown = new Entry[capacity];
+        for (int i = 0; i < Count; i++)
+        {
+            grown[i] = this[i];
+        }
+
+        _ring = grown;
+        _head = 0;
+    }
 
     /// <summary>Bytes of entries SACKed (RFC 6675 / Linux sacked_out, in bytes).</summary>
     public int SackedBytes { get; private set; }
