@@ -16,6 +16,7 @@ need setpriv util-linux
 need hping3 hping3
 need curl curl
 need wrk wrk
+need nft nftables
 if [ ${#packages[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     echo "test.sh: installing ${packages[*]}"

@@ -104,7 +104,11 @@ public sealed class TcpServices
 
             if (error == StackError.None)
             {
-                c.Close(); // the client closed and everything was echoed
+                // The client closed and everything read was echoed: nothing more to do here.
+                _log.Debug($"tcp echo: {c.Tuple.Remote} done: {c.GetInfo()}");
+                c.Readable = null;
+                c.Writable = null;
+                c.Close();
             }
 
             return;

@@ -157,7 +157,7 @@ print("\n".join(results))
                 using var client = ns.Start("/usr/bin/python3", "-c", "import socket,time; s=socket.create_connection(('10.77.0.2',7)); s.sendall(b'x'*100000); time.sleep(2)");
                 Thread.Sleep(800);
                 (_, string ss, _) = ns.Exec("ss", "-tin", "dst", "10.77.0.2");
-                Assert.Matches(@"wscale:3,\d+", ss); // our scale 3 as the kernel sees it, and its own
+                Assert.Matches(@"wscale:7,\d+", ss); // our scale 7 (sized for the 4 MiB auto-tuning maximum) as the kernel sees it, and its own
                 client.WaitForExit(10_000);
                 Assert.Equal(0, daemon.Terminate());
             }
