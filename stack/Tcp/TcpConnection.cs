@@ -1194,7 +1194,9 @@ public sealed class TcpConnection
                     _roundMaxFlight = _sndNxt - _sndUna;
                 }
 
-                ArmRetransmit();
+                // RFC 8985 7.2: new data restarts the probe timeout (for the flight as it is now);
+                // an RTO, once running, is not restarted by sending (RFC 6298 5.1).
+                ArmRetransmit(restart: CanProbe());
                 if (_probeSegment)
                 {
                     return;
@@ -1972,6 +1974,7 @@ public sealed class TcpConnection
                 _retransmitSegments++;
                 _layer.Send(Tuple, start, _rcvNxt, TcpFlags.Ack, AdvertisedWindow(), SegmentOptions(withSack: false), _sendBuffer, start - _sndUna, length, 0);
                 AckSent();
+                _sent.Resent(start, length, _layer.Now);
             }
         }
 
