@@ -3,11 +3,18 @@
 //       dotnet run -c Release --project perf -- memory           (memory per TCP connection)
 using BenchmarkDotNet.Running;
 
+//       dotnet run -c Release --project perf -- goodput [docs/cwnd-rtt.svg]   (NewReno and CUBIC over a lossy path; cwnd/RTT plot)
 //       dotnet run -c Release --project perf -- facade           (sockets facade: RTT percentiles, connection rate)
 //       dotnet run -c Release --project perf -- kestrel-kernel ADDRESS PORT   (the /hello app on Kestrel's own sockets, for wrk)
 if (args.Length > 0 && args[0] == "memory")
 {
     TunStack.Perf.ConnectionMemory.Run();
+    return;
+}
+
+if (args.Length > 0 && args[0] == "goodput")
+{
+    TunStack.Perf.LossyPathGoodput.Run(args.Length > 1 ? args[1] : null);
     return;
 }
 
