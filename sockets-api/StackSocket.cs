@@ -54,6 +54,7 @@ public sealed partial class StackSocket : IDisposable
     private int _sendBufferSize;
     private int _receiveBufferSize;
     private LingerOption _linger = new(false, 0);
+    private CongestionAlgorithm? _congestionAlgorithm;
 
     internal StackSocket(StackHost host, AddressFamily addressFamily, SocketType socketType, ProtocolType protocolType)
     {
@@ -275,6 +276,33 @@ public sealed partial class StackSocket : IDisposable
         {
             using StackCall call = Enter();
             return _connection?.AtMark ?? false;
+        }
+    }
+
+    /// <summary>getsockopt(TCP_INFO): the connection's state and statistics (rtt, cwnd, retransmits, ...); null without a connection.</summary>
+    public TcpConnectionInfo? GetTcpInfo()
+    {
+        using StackCall call = Enter();
+        return _connection?.GetInfo();
+    }
+
+    /// <summary>TCP_CONGESTION: the connection's congestion control (set before or after connect).</summary>
+    public CongestionAlgorithm CongestionAlgorithm
+    {
+        get
+        {
+            using StackCall call = Enter();
+            return _connection?.CongestionAlgorithm ?? _congestionAlgorithm ?? _host.Options.Tcp.CongestionControl;
+        }
+
+        set
+        {
+            using StackCall call = Enter();
+            _congestionAlgorithm = value;
+            if (_connection is not null)
+            {
+                _connection.CongestionAlgorithm = value;
+            }
         }
     }
 
@@ -748,6 +776,11 @@ public sealed partial class StackSocket : IDisposable
         _connecting = true;
         connection.NoDelay = _noDelay;
         connection.KeepAlive = _keepAlive;
+        if (_congestionAlgorithm is { } algorithm)
+        {
+            connection.CongestionAlgorithm = algorithm;
+        }
+
         Wire(connection);
     }
 

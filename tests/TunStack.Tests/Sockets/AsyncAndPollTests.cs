@@ -169,6 +169,26 @@ public class AsyncAndPollTests
     }
 
     [Fact]
+    public void TcpInfo_AndCongestionAlgorithm_ThroughTheSocket()
+    {
+        using var h = new SocketHost(StackClock.Real);
+        using StackSocket listener = h.Listen(218);
+        using StackSocket client = h.Tcp();
+        client.CongestionAlgorithm = TunStack.Tcp.CongestionAlgorithm.NewReno;
+        Assert.Null(client.GetTcpInfo());
+        client.Connect(SocketHost.At(218));
+        using StackSocket server = listener.Accept();
+        client.Send(new byte[10_000]);
+        server.Receive(new byte[10_000], StackSocketFlags.WaitAll);
+        TunStack.Tcp.TcpConnectionInfo info = client.GetTcpInfo()!.Value;
+        Assert.Equal(TunStack.Tcp.CongestionAlgorithm.NewReno, info.Algorithm);
+        Assert.Equal(TunStack.Tcp.TcpState.Established, info.State);
+        Assert.Equal(10_000, info.BytesSent);
+        Assert.Equal(10_000, server.GetTcpInfo()!.Value.BytesReceived);
+        Assert.Equal(TunStack.Tcp.CongestionAlgorithm.Cubic, server.CongestionAlgorithm);
+    }
+
+    [Fact]
     public void Select_RemovesSocketsThatAreNotReady()
     {
         using var h = new SocketHost();
