@@ -24,6 +24,9 @@ public class BadInputTests
     [InlineData("--netns", "a/b", "not a valid namespace name")]
     [InlineData("--log-level", "loud", "--log-level must be")]
     [InlineData("--route", "10.0.0.0/8 through x", "--route")]
+    [InlineData("--impair", "loss=lots", "--impair: impairment 'loss=lots' has a bad value")]
+    [InlineData("--impair-in", "latency=5ms", "--impair-in: unknown impairment 'latency'")]
+    [InlineData("--impair-out", "loss", "--impair-out: impairment item 'loss' is not key=value")]
     public void Up_BadArgument_ExitCode2OneLine(string option, string value, string expected)
         => AssertOneLine(2, TunstackProcess.Run(null, "up", option, value), expected);
 
