@@ -242,7 +242,7 @@ public sealed class TcpConnection
 
     /// <summary>State and statistics now, like Linux's tcp_info.</summary>
     public TcpConnectionInfo GetInfo() => new(
-        State, _cc.Algorithm, Mss, _srtt, _rttvar, _minRtt, _rto, _cc.Cwnd, _cc.Ssthresh, _inRecovery, _sndNxt - _sndUna,
+        State, _cc.Algorithm, Mss, _srtt, _rttvar, _minRtt, _rto, _cc.Cwnd, _cc.Ssthresh, _inRecovery, _sndNxt - _sndUna, Pipe(),
         _bytesSent, _bytesRetransmitted, _bytesAcked, _streamWritten, _retransmitSegments, _timeouts, _recoveries, _lostSegments,
         _scoreboard.SackedBytes, _undos, _deliveryRate);
 
@@ -1512,13 +1512,18 @@ public sealed class TcpConnection
         int length;
         if (_sackPermitted)
         {
-            int i = 0;
-            while (i < _sent.Count && !_sent[i].Is(SentSegments.Marks.Lost))
+            int i = -1;
+            var candidates = new UnsackedEntries(this);
+            while (candidates.MoveNext())
             {
-                i++;
+                if (_sent[candidates.Current].Is(SentSegments.Marks.Lost))
+                {
+                    i = candidates.Current;
+                    break;
+                }
             }
 
-            if (i == _sent.Count)
+            if (i < 0)
             {
                 return false;
             }
@@ -1628,8 +1633,10 @@ public sealed class TcpConnection
         Instant now = _layer.Now;
         TimeSpan wait = TimeSpan.Zero;
         bool anyLost = false;
-        for (int i = 0; i < _sent.Count; i++)
+        var candidates = new UnsackedEntries(this);
+        while (candidates.MoveNext())
         {
+            int i = candidates.Current;
             ref SentSegments.Entry e = ref _sent[i];
             bool sentBefore = e.SentAt < _rackXmitTs || (e.SentAt == _rackXmitTs && e.Order < _rackOrder);
             if (!sentBefore)
@@ -1670,6 +1677,57 @@ public sealed class TcpConnection
         if (anyLost && !_inRecovery && _sndUna >= _recoveryPoint)
         {
             EnterRecovery();
+        }
+    }
+
+    /// <summary>
+    /// The log entries in the holes between SACKed ranges, in sequence order. The scoreboard has at
+    /// most 32 ranges, so a walk costs O(32 log n) plus the entries it visits, which are never the
+    /// SACKed ones: no ACK pays for a long run of SACKed segments.
+    /// </summary>
+    private struct UnsackedEntries
+    {
+        private readonly TcpConnection _connection;
+        private int _hole;
+        private int _index;
+        private SeqNumber _holeEnd;
+
+        public UnsackedEntries(TcpConnection connection)
+        {
+            _connection = connection;
+            _hole = -1;
+            _index = -1;
+            Current = -1;
+        }
+
+        public int Current { get; private set; }
+
+        public bool MoveNext()
+        {
+            SentSegments log = _connection._sent;
+            SackScoreboard board = _connection._scoreboard;
+            while (true)
+            {
+                if (_index >= 0 && ++_index < log.Count && log[_index].Start < _holeEnd)
+                {
+                    Current = _index;
+                    return true;
+                }
+
+                if (++_hole > board.Count)
+                {
+                    return false;
+                }
+
+                SeqNumber start = _hole == 0 ? _connection._sndUna : board.Right(_hole - 1);
+                _holeEnd = _hole < board.Count ? board.Left(_hole) : _connection._sndMax;
+                _index = _holeEnd > start ? log.Find(start) : -1;
+                if (_index >= 0)
+                {
+                    Current = _index;
+                    return true;
+                }
+            }
         }
     }
 

@@ -15,6 +15,7 @@ namespace TunStack.Tcp;
 /// <param name="SlowStartThreshold">ssthresh in bytes (int.MaxValue / 2 before the first loss).</param>
 /// <param name="InRecovery">True during fast recovery.</param>
 /// <param name="BytesInFlight">SND.NXT - SND.UNA.</param>
+/// <param name="Pipe">RFC 6675 pipe: the bytes still in the network (in flight, less SACKed and deemed lost, retransmissions counted).</param>
 /// <param name="BytesSent">Payload bytes sent, retransmissions included (tcpi_bytes_sent).</param>
 /// <param name="BytesRetransmitted">Payload bytes retransmitted (tcpi_bytes_retrans).</param>
 /// <param name="BytesAcked">Payload bytes acknowledged by the peer (tcpi_bytes_acked).</param>
@@ -38,6 +39,7 @@ public readonly record struct TcpConnectionInfo(
     int SlowStartThreshold,
     bool InRecovery,
     int BytesInFlight,
+    int Pipe,
     long BytesSent,
     long BytesRetransmitted,
     long BytesAcked,
@@ -52,5 +54,5 @@ public readonly record struct TcpConnectionInfo(
 {
     /// <summary>One line in the manner of <c>ss -ti</c>.</summary>
     public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture,
-        $"{State} {Algorithm.ToString().ToLowerInvariant()} mss:{Mss} rtt:{SmoothedRtt.TotalMilliseconds:0.###}/{RttVariance.TotalMilliseconds:0.###} minrtt:{(MinRtt == TimeSpan.MaxValue ? 0 : MinRtt.TotalMilliseconds):0.###} rto:{RetransmissionTimeout.TotalMilliseconds:0} cwnd:{CongestionWindow / Math.Max(1, Mss)} ssthresh:{(SlowStartThreshold >= int.MaxValue / 2 ? "inf" : (SlowStartThreshold / Math.Max(1, Mss)).ToString(System.Globalization.CultureInfo.InvariantCulture))} bytes_sent:{BytesSent} bytes_retrans:{BytesRetransmitted} bytes_acked:{BytesAcked} bytes_received:{BytesReceived} retrans:{Retransmits} timeouts:{Timeouts} recoveries:{FastRecoveries} lost:{Lost} sacked:{SackedBytes} undo:{SpuriousUndos} delivery_rate:{DeliveryRateBytesPerSecond * 8 / 1e6:0.##}Mbps{(InRecovery ? " recovering" : string.Empty)}");
+        $"{State} {Algorithm.ToString().ToLowerInvariant()} mss:{Mss} rtt:{SmoothedRtt.TotalMilliseconds:0.###}/{RttVariance.TotalMilliseconds:0.###} minrtt:{(MinRtt == TimeSpan.MaxValue ? 0 : MinRtt.TotalMilliseconds):0.###} rto:{RetransmissionTimeout.TotalMilliseconds:0} cwnd:{CongestionWindow / Math.Max(1, Mss)} pipe:{Pipe} ssthresh:{(SlowStartThreshold >= int.MaxValue / 2 ? "inf" : (SlowStartThreshold / Math.Max(1, Mss)).ToString(System.Globalization.CultureInfo.InvariantCulture))} bytes_sent:{BytesSent} bytes_retrans:{BytesRetransmitted} bytes_acked:{BytesAcked} bytes_received:{BytesReceived} retrans:{Retransmits} timeouts:{Timeouts} recoveries:{FastRecoveries} lost:{Lost} sacked:{SackedBytes} undo:{SpuriousUndos} delivery_rate:{DeliveryRateBytesPerSecond * 8 / 1e6:0.##}Mbps{(InRecovery ? " recovering" : string.Empty)}");
 }

@@ -125,6 +125,12 @@ public class LossRecoveryTests
         }
 
         Assert.True(p.Connection.InRecovery);
+
+        // RFC 6675 SetPipe: in flight, less what is SACKed (segment 1 and the run from 3, up to what
+        // was sent), the two holes having been retransmitted and so counted again.
+        TcpConnectionInfo info = p.Connection.GetInfo();
+        Assert.True(info.SackedBytes >= 8 * Mss, $"{info.SackedBytes} SACKed");
+        Assert.Equal(info.BytesInFlight - info.SackedBytes, info.Pipe);
         List<SeqNumber> resent = retransmitted.Where(s => s.Seq < S(10)).Select(s => s.Seq).ToList();
         Assert.Contains(S(0), resent);
         Assert.Contains(S(2), resent);
