@@ -37,7 +37,15 @@ internal sealed class SentSegments
     private int _head;
     private long _transmissions;
 
-    public SentSegments(int capacity) => _ring = new Entry[Math.Max(16, capacity)];
+    /// <summary>Starts small (idle connections pay little) and doubles as segments go out, up to <see cref="MaxCapacity"/>.</summary>
+    public SentSegments(int maxCapacity)
+    {
+        _ring = new Entry[16];
+        MaxCapacity = Math.Max(16, maxCapacity);
+    }
+
+    /// <summary>The most entries the log may hold (one per segment the send buffer can have in flight).</summary>
+    public int MaxCapacity { get; set; }
 
     public int Count { get; private set; }
 
@@ -81,9 +89,19 @@ internal sealed class SentSegments
     /// <summary>Records new data [start, start + length) sent at <paramref name="now"/>; false when full or not contiguous.</summary>
     public bool Append(SeqNumber start, int length, Instant now)
     {
-        if (Count == _ring.Length || (Count > 0 && End != start))
+        if (Count > 0 && End != start)
         {
             return false;
+        }
+
+        if (Count == _ring.Length)
+        {
+            if (_ring.Length >= MaxCapacity)
+            {
+                return false;
+            }
+
+            Grow(Math.Min(MaxCapacity, _ring.Length * 2));
         }
 
         ref Entry e = ref _ring[(_head + Count) % _ring.Length];
@@ -248,7 +266,12 @@ internal sealed class SentSegments
     {
         if (Count == _ring.Length)
         {
-            return false;
+            if (_ring.Length >= MaxCapacity)
+            {
+                return false;
+            }
+
+            Grow(Math.Min(MaxCapacity, _ring.Length * 2));
         }
 
         for (int j = Count; j > i + 1; j--)

@@ -1376,7 +1376,7 @@ public sealed class TcpConnection
         if (_autoTuneSend && _sendBuffer.Capacity < _layer.Settings.SendBufferMax && 2L * _cc.Cwnd > _sendBuffer.Capacity)
         {
             _sendBuffer.Grow((int)Math.Min(_layer.Settings.SendBufferMax, Math.Max(2L * _cc.Cwnd, 2L * _sendBuffer.Capacity)));
-            _sent.Grow((_sendBuffer.Capacity / 512) + 64); // one entry per segment in flight
+            _sent.MaxCapacity = (_sendBuffer.Capacity / 512) + 64; // one entry per segment in flight
             _layer.Counters.Increment(Counter.TcpSendBufferGrowths);
         }
     }
