@@ -31,6 +31,9 @@ public sealed class ConsoleLog
     /// <summary>The most detailed level written.</summary>
     public LogLevel Level { get; }
 
+    /// <summary>True when debug lines are written: check it before building an expensive message.</summary>
+    public bool IsDebug => Level >= LogLevel.Debug;
+
     /// <summary>Writes <paramref name="message"/> if <paramref name="level"/> is enabled.</summary>
     public void Write(LogLevel level, string message)
     {

@@ -54,7 +54,11 @@ public sealed class TcpServices
         {
             TcpConnection c = connection!;
             Count(spec.Name, 1, 0, 0);
-            _log.Debug($"tcp {spec.Name}: connection from {c.Tuple.Remote}");
+            if (_log.IsDebug)
+            {
+                _log.Debug($"tcp {spec.Name}: connection from {c.Tuple.Remote}");
+            }
+
             switch (spec.Name)
             {
                 case "echo":
@@ -105,7 +109,11 @@ public sealed class TcpServices
             if (error == StackError.None)
             {
                 // The client closed and everything read was echoed: nothing more to do here.
-                _log.Debug($"tcp echo: {c.Tuple.Remote} done: {c.GetInfo()}");
+                if (_log.IsDebug)
+                {
+                    _log.Debug($"tcp echo: {c.Tuple.Remote} done: {c.GetInfo()}");
+                }
+
                 c.Readable = null;
                 c.Writable = null;
                 c.Close();
