@@ -46,17 +46,9 @@ public sealed partial class StackSocket
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask ConnectAsync(EndPoint remoteEP, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(remoteEP);
-        if (_udp is not null)
+        if (!BeginConnect(remoteEP))
         {
-            ConnectDatagram(remoteEP);
             return;
-        }
-
-        IpEndpoint remote = FromEndPoint(remoteEP);
-        using (StackCall call = Enter())
-        {
-            StartConnect(call.Stack, remote);
         }
 
         while (true)

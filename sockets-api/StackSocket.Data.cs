@@ -70,16 +70,10 @@ public sealed partial class StackSocket
                 _writable.ArmBlocking();
             }
 
-            if (!_writable.WaitBlocking(SendTimeout))
+            errorCode = Wait(_writable, SendTimeout);
+            if (errorCode != SocketError.Success)
             {
-                errorCode = total > 0 ? SocketError.Success : SocketError.TimedOut;
-                return total;
-            }
-
-            if (Volatile.Read(ref _closed))
-            {
-                errorCode = SocketError.OperationAborted;
-                return total;
+                return PartialAfterWait(total, ref errorCode);
             }
         }
     }
@@ -150,16 +144,10 @@ public sealed partial class StackSocket
                 _readable.ArmBlocking();
             }
 
-            if (!_readable.WaitBlocking(ReceiveTimeout))
+            errorCode = Wait(_readable, ReceiveTimeout);
+            if (errorCode != SocketError.Success)
             {
-                errorCode = total > 0 ? SocketError.Success : SocketError.TimedOut;
-                return total;
-            }
-
-            if (Volatile.Read(ref _closed))
-            {
-                errorCode = SocketError.OperationAborted;
-                return total;
+                return PartialAfterWait(total, ref errorCode);
             }
         }
     }
@@ -247,15 +235,9 @@ public sealed partial class StackSocket
                 _readable.ArmBlocking();
             }
 
-            if (!_readable.WaitBlocking(ReceiveTimeout))
+            errorCode = Wait(_readable, ReceiveTimeout);
+            if (errorCode != SocketError.Success)
             {
-                errorCode = SocketError.TimedOut;
-                return 0;
-            }
-
-            if (Volatile.Read(ref _closed))
-            {
-                errorCode = SocketError.OperationAborted;
                 return 0;
             }
         }
@@ -451,6 +433,18 @@ public sealed partial class StackSocket
 
         errorCode = SocketError.WouldBlock;
         return 0;
+    }
+
+    // A blocking call whose wait ended without readiness: part of the data moved before a timeout
+    // is a success (SO_RCVTIMEO/SO_SNDTIMEO as Linux); a close is reported whatever moved.
+    private static int PartialAfterWait(int total, ref SocketError errorCode)
+    {
+        if (errorCode == SocketError.TimedOut && total > 0)
+        {
+            errorCode = SocketError.Success;
+        }
+
+        return total;
     }
 
     private static int ResultOrPartial(int total, ref SocketError errorCode)

@@ -435,21 +435,14 @@ public sealed partial class StackSocket : IDisposable
     /// HostUnreachable, AddressNotAvailable, InProgress, AlreadyInProgress, IsConnected.</exception>
     public void Connect(EndPoint remoteEP)
     {
-        ArgumentNullException.ThrowIfNull(remoteEP);
-        if (_udp is not null)
+        if (!BeginConnect(remoteEP))
         {
-            ConnectDatagram(remoteEP);
             return;
         }
 
-        IpEndpoint remote = FromEndPoint(remoteEP);
-        using (StackCall call = Enter())
+        if (!Blocking)
         {
-            StartConnect(call.Stack, remote);
-            if (!Blocking)
-            {
-                throw SocketErrors.Exception(SocketError.InProgress);
-            }
+            throw SocketErrors.Exception(SocketError.InProgress);
         }
 
         while (true)
@@ -734,6 +727,23 @@ public sealed partial class StackSocket : IDisposable
         return null;
     }
 
+    // connect(2)'s first half for both forms: a datagram socket is connected at once (false); a
+    // stream socket starts its handshake (true: the caller waits for it, or not).
+    private bool BeginConnect(EndPoint remoteEP)
+    {
+        ArgumentNullException.ThrowIfNull(remoteEP);
+        if (_udp is not null)
+        {
+            ConnectDatagram(remoteEP);
+            return false;
+        }
+
+        IpEndpoint remote = FromEndPoint(remoteEP);
+        using StackCall call = Enter();
+        StartConnect(call.Stack, remote);
+        return true;
+    }
+
     private void StartConnect(NetworkStack stack, IpEndpoint remote)
     {
         UpdateConnecting();
@@ -884,13 +894,19 @@ public sealed partial class StackSocket : IDisposable
     // Outside the gate: waits, then throws when the time is up or the socket was closed meanwhile.
     private void WaitOrThrow(ReadinessSignal signal, int timeoutMilliseconds)
     {
-        if (!signal.WaitBlocking(timeoutMilliseconds))
+        SocketError error = Wait(signal, timeoutMilliseconds);
+        if (error != SocketError.Success)
         {
-            throw SocketErrors.Exception(SocketError.TimedOut);
+            throw SocketErrors.Exception(error);
         }
-
-        ThrowIfClosedWhileWaiting();
     }
+
+    // Outside the gate: waits for the armed signal; TimedOut when the time is up,
+    // OperationAborted when the socket was closed meanwhile.
+    private SocketError Wait(ReadinessSignal signal, int timeoutMilliseconds)
+        => !signal.WaitBlocking(timeoutMilliseconds) ? SocketError.TimedOut
+            : Volatile.Read(ref _closed) ? SocketError.OperationAborted
+            : SocketError.Success;
 
     private void ThrowIfClosedWhileWaiting()
     {

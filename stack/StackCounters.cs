@@ -213,7 +213,7 @@ public enum Counter
     /// <summary>D-SACK blocks received (RFC 2883: the peer got a segment twice).</summary>
     TcpDsackReceived,
     /// <summary>Windows halved after going unused for the non-validated period (RFC 7661 4.4).</summary>
-    TcpIdleRestarts,
+    TcpCwndValidationHalvings,
     /// <summary>Receive buffers grown by auto-tuning.</summary>
     TcpReceiveBufferGrowths,
     /// <summary>Send buffers grown by auto-tuning.</summary>

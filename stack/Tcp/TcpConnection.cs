@@ -83,7 +83,6 @@ public sealed class TcpConnection
     private bool _limitedTransmit;
     private SeqNumber _roundEnd;        // HyStart++ rounds: a round ends when this is acknowledged
     private TimeSpan _minRtt = TimeSpan.MaxValue;
-    private Instant _lastDataSentAt;
 
     // RFC 7661 congestion window validation: cwnd grows only when the flight used at least half
     // of it in the last round trips; an unused window ages out after the non-validated period.
@@ -1125,7 +1124,7 @@ public sealed class TcpConnection
                 // validated by use for the non-validated period (5 minutes) is halved, not below IW.
                 if (_nonValidatedSince != default && _layer.Now - _nonValidatedSince > NonValidatedPeriod)
                 {
-                    _layer.Counters.Increment(Counter.TcpIdleRestarts);
+                    _layer.Counters.Increment(Counter.TcpCwndValidationHalvings);
                     _cc.OnNonValidatedPeriodEnd();
                     _nonValidatedSince = _layer.Now;
                 }
@@ -1188,7 +1187,6 @@ public sealed class TcpConnection
                     _sndMax = _sndNxt;
                 }
 
-                _lastDataSentAt = _layer.Now;
                 if (_sndNxt - _sndUna > _roundMaxFlight)
                 {
                     _roundMaxFlight = _sndNxt - _sndUna;
@@ -1549,18 +1547,9 @@ public sealed class TcpConnection
         }
 
         _layer.Counters.Increment(Counter.TcpFastRetransmits);
-        _bytesSent += length;
-        _bytesRetransmitted += length;
-        _retransmitSegments++;
         _lostSegments++;
         CountRetransmissionForUndo();
-        _layer.Send(Tuple, start, _rcvNxt, TcpFlags.Ack, AdvertisedWindow(), SegmentOptions(withSack: false), _sendBuffer, start - _sndUna, length, 0);
-        AckSent();
-        if (_sackPermitted)
-        {
-            _sent.Resent(start, length, _layer.Now);
-        }
-
+        Resend(start, length);
         if (start + length > _highRxt)
         {
             _highRxt = start + length;
@@ -1568,6 +1557,21 @@ public sealed class TcpConnection
 
         ArmRetransmit();
         return true;
+    }
+
+    // Sends [start, start + length) of the send buffer again (a fast retransmission or a loss
+    // probe): counted in tcp_info, and its new send time recorded for RACK.
+    private void Resend(SeqNumber start, int length)
+    {
+        _bytesSent += length;
+        _bytesRetransmitted += length;
+        _retransmitSegments++;
+        _layer.Send(Tuple, start, _rcvNxt, TcpFlags.Ack, AdvertisedWindow(), SegmentOptions(withSack: false), _sendBuffer, start - _sndUna, length, 0);
+        AckSent();
+        if (_sackPermitted)
+        {
+            _sent.Resent(start, length, _layer.Now);
+        }
     }
 
     // RFC 8985 6.2 step 2-3: a newly delivered (cumulatively ACKed or SACKed) segment updates
@@ -1829,23 +1833,9 @@ public sealed class TcpConnection
                 }
 
                 _cc.OnRetransmitTimeout(_sndNxt - _sndUna, now, firstInEpisode: _retries == 1);
-
                 _recoveryPoint = _sndNxt;
-                _inRecovery = false;
-                _dupAcks = 0;
-                _renoSacked = 0;
-                _limitedTransmit = false;
-                _scoreboard.Clear();
-                _sent.Clear(); // RFC 8985 6.3: after an RTO everything outstanding is sent again
-                _layer.Timers.Cancel(_rackTimer);
-
-                // Go back to SND.UNA and send again (the FIN too, if it was lost).
                 _layer.Counters.Increment(Counter.TcpRetransmits);
-                _sndNxt = _sndUna;
-                if (_finSent && !_finAcked)
-                {
-                    _finSent = false;
-                }
+                GoBackToUnacknowledged(); // RFC 8985 6.3: after an RTO everything outstanding is sent again
 
                 uint savedWindow = _sndWnd;
                 _sndWnd = Math.Max(_sndWnd, (uint)Mss); // at least one segment goes out
@@ -1904,18 +1894,30 @@ public sealed class TcpConnection
         _layer.Counters.Increment(Counter.TcpPathMtuReductions);
         if (State is TcpState.Established or TcpState.CloseWait or TcpState.FinWait1 or TcpState.Closing or TcpState.LastAck && _sndNxt != _sndUna)
         {
-            _sndNxt = _sndUna;
-            if (_finSent && !_finAcked)
-            {
-                _finSent = false;
-            }
-
-            _scoreboard.Clear();
-            _sent.Clear();
-            _inRecovery = false;
             _timing = false;
+            GoBackToUnacknowledged();
             Output();
         }
+    }
+
+    // Go-back-N (after an RTO or a path MTU drop): everything from SND.UNA is sent again, the FIN
+    // too if it was not acknowledged; recovery, the SACK scoreboard and the segment log start
+    // over. ACKs up to the highest sequence sent stay acceptable (_sndMax).
+    private void GoBackToUnacknowledged()
+    {
+        _sndNxt = _sndUna;
+        if (_finSent && !_finAcked)
+        {
+            _finSent = false;
+        }
+
+        _inRecovery = false;
+        _dupAcks = 0;
+        _renoSacked = 0;
+        _limitedTransmit = false;
+        _scoreboard.Clear();
+        _sent.Clear();
+        _layer.Timers.Cancel(_rackTimer);
     }
 
     // Returns the sample taken (TimeSpan.Zero for none).
@@ -2026,13 +2028,7 @@ public sealed class TcpConnection
             int length = Math.Min(Math.Min(Mss, last.Length), _sendBuffer.Count - (last.Start - _sndUna));
             if (length > 0)
             {
-                SeqNumber start = last.End - length;
-                _bytesSent += length;
-                _bytesRetransmitted += length;
-                _retransmitSegments++;
-                _layer.Send(Tuple, start, _rcvNxt, TcpFlags.Ack, AdvertisedWindow(), SegmentOptions(withSack: false), _sendBuffer, start - _sndUna, length, 0);
-                AckSent();
-                _sent.Resent(start, length, _layer.Now);
+                Resend(last.End - length, length);
             }
         }
 

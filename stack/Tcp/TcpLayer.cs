@@ -164,7 +164,7 @@ internal sealed class TcpLayer : ITransportHandler
         }
 
         if (_listeners.TryGetValue(port, out List<TcpListener>? list)
-            && list.Any(l => l.LocalEndpoint.Address.IsUnspecified || local.Address.IsUnspecified || l.LocalEndpoint.Address == local.Address))
+            && list.Exists(l => Overlaps(l.LocalEndpoint.Address, local.Address)))
         {
             return StackError.AddressInUse;
         }
