@@ -102,11 +102,11 @@ internal sealed class TcpLayer : ITransportHandler
 
         if ((segment.Flags & TcpFlags.Ack) != 0)
         {
-            Send(tuple, segment.AcknowledgmentNumber, default, TcpFlags.Rst, 0, TcpOptions.None, null, 0, 0);
+            Send(OutgoingSegment.Control(tuple, segment.AcknowledgmentNumber, default, TcpFlags.Rst));
         }
         else
         {
-            Send(tuple, default, segment.SequenceNumber + segment.SegmentLength, TcpFlags.Rst | TcpFlags.Ack, 0, TcpOptions.None, null, 0, 0);
+            Send(OutgoingSegment.Control(tuple, default, segment.SequenceNumber + segment.SegmentLength, TcpFlags.Rst | TcpFlags.Ack));
         }
     }
 
@@ -472,30 +472,30 @@ internal sealed class TcpLayer : ITransportHandler
 
     public int MssFor(IpAddress remote) => _ip.Mtu - (remote.IsV6 ? Ipv6Packet.HeaderLength : Ipv4Packet.MinHeaderLength) - TcpSegment.MinHeaderLength;
 
-    /// <summary>Builds and sends one segment; its data comes from <paramref name="data"/> at <paramref name="offset"/>.</summary>
-    public void Send(TcpTuple tuple, SeqNumber sequence, SeqNumber acknowledgment, TcpFlags flags, ushort window, in TcpOptions options,
-        RingBuffer? data, int offset, int length, ushort urgentPointer = 0)
+    /// <summary>Builds and sends one segment; its data is copied from the send buffer straight into place.</summary>
+    public void Send(in OutgoingSegment s)
     {
-        int optionsLength = options.WriteTo(_segment.AsSpan(TcpSegment.MinHeaderLength));
+        int optionsLength = s.Options.WriteTo(_segment.AsSpan(TcpSegment.MinHeaderLength));
         int headerLength = TcpSegment.MinHeaderLength + optionsLength;
-        if (length > 0)
+        if (s.DataLength > 0)
         {
-            data!.Peek(_segment.AsSpan(headerLength, length), offset);
+            s.Data!.Peek(_segment.AsSpan(headerLength, s.DataLength), s.DataOffset);
         }
 
-        Span<byte> segment = _segment.AsSpan(0, headerLength + length);
+        Span<byte> segment = _segment.AsSpan(0, headerLength + s.DataLength);
+        TcpTuple tuple = s.Tuple;
         new TcpHeader
         {
             SourcePort = tuple.Local.Port,
             DestinationPort = tuple.Remote.Port,
-            SequenceNumber = sequence,
-            AcknowledgmentNumber = acknowledgment,
-            Flags = flags,
-            Window = window,
-            UrgentPointer = urgentPointer,
+            SequenceNumber = s.Sequence,
+            AcknowledgmentNumber = s.Acknowledgment,
+            Flags = s.Flags,
+            Window = s.Window,
+            UrgentPointer = s.UrgentPointer,
         }.WriteTo(segment, optionsLength, PseudoHeader.Sum(tuple.Local.Address, tuple.Remote.Address, IpProtocol.Tcp, segment.Length));
         _counters.Increment(Counter.TcpSent);
-        if ((flags & TcpFlags.Rst) != 0)
+        if ((s.Flags & TcpFlags.Rst) != 0)
         {
             _counters.Increment(Counter.TcpResetsSent);
         }

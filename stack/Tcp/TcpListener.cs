@@ -151,7 +151,7 @@ public sealed class TcpListener
         SeqNumber cookie = _layer.SynCookie(tuple, syn.SequenceNumber, mss);
         TcpOptions options = TcpOptions.None;
         options.Mss = (ushort)ourMss;
-        int shift = TcpConnection.ReceiveShiftFor(_layer.Settings, ReceiveBufferSize);
+        int shift = TcpReceiver.ShiftFor(_layer.Settings, ReceiveBufferSize);
         if (theirs.HasTimestamps)
         {
             // Without timestamps there is nowhere to keep window scale and SACK: both are off (Linux does the same).
@@ -167,7 +167,15 @@ public sealed class TcpListener
         }
 
         _layer.Counters.Increment(Counter.TcpSynCookiesSent);
-        _layer.Send(tuple, cookie, syn.SequenceNumber + 1, TcpFlags.Syn | TcpFlags.Ack, 65535, options, null, 0, 0);
+        _layer.Send(new OutgoingSegment
+        {
+            Tuple = tuple,
+            Sequence = cookie,
+            Acknowledgment = syn.SequenceNumber + 1,
+            Flags = TcpFlags.Syn | TcpFlags.Ack,
+            Window = 65535,
+            Options = options,
+        });
     }
 
     private bool TryCompleteFromCookie(TcpTuple tuple, TcpSegment ack)

@@ -27,12 +27,3 @@ public enum TcpState
     /// <summary>Waiting 2*MSL so that old duplicates die out.</summary>
     TimeWait,
 }
-
-/// <summary>A TCP connection's identity: local and remote address and port.</summary>
-/// <param name="Local">Local endpoint.</param>
-/// <param name="Remote">Remote endpoint.</param>
-public readonly record struct TcpTuple(Ip.IpEndpoint Local, Ip.IpEndpoint Remote)
-{
-    /// <inheritdoc/>
-    public override string ToString() => $"{Local} <-> {Remote}";
-}

@@ -1,6 +1,7 @@
 // Loss recovery and congestion control, segment by segment with the test as the peer
 // (RFC 5681, RFC 6928, RFC 3042, RFC 6582, RFC 6675, RFC 9438, RFC 9406).
 using TunStack.Tcp;
+using TunStack.Tcp.Recovery;
 using TunStack.Links;
 using TunStack.Wire;
 
@@ -248,7 +249,7 @@ public class WindowAndBufferTuningTests
         var delay = new Impairment { Delay = TimeSpan.FromMilliseconds(25) };
         var net = new TunStack.Tests.Integration.TwoStacks(wrapA: link => new ImpairedLink(link, delay, delay, 1));
         (_, TcpConnection client, TcpConnection server) = TcpTests.Connected(net);
-        Assert.Equal(7, TcpConnection.ReceiveShiftFor(new TcpSettings(), 0)); // scaled for ReceiveBufferMax (4 MiB)
+        Assert.Equal(7, TcpReceiver.ShiftFor(new TcpSettings(), 0)); // scaled for ReceiveBufferMax (4 MiB)
         var data = new byte[24 * 1024 * 1024];
         new Random(3).NextBytes(data);
         Instant start = net.Simulation.Clock.Now;

@@ -2,7 +2,7 @@
 // is SACKed, deemed lost, or was retransmitted; RFC 6675's pipe follows from the same marks.
 using TunStack.Wire;
 
-namespace TunStack.Tcp;
+namespace TunStack.Tcp.Recovery;
 
 /// <summary>
 /// The segments in flight, in sequence order, contiguous from SND.UNA to the highest sequence sent:

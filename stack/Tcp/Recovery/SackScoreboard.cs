@@ -2,7 +2,7 @@
 // no ACK costs more than O(MaxRanges) however the peer shapes its SACK blocks.
 using TunStack.Wire;
 
-namespace TunStack.Tcp;
+namespace TunStack.Tcp.Recovery;
 
 /// <summary>
 /// Sorted, disjoint SACKed ranges [Left, Right) above the cumulative ACK. At most

@@ -1,0 +1,40 @@
+// RFC 5681 3.1: NewReno's window (recovery itself, RFC 6582, is Recovery/NewRenoRecovery).
+namespace TunStack.Tcp.Congestion;
+
+/// <summary>RFC 5681 NewReno window: slow start, then one SMSS per cwnd of data acknowledged; halve on loss.</summary>
+internal sealed class NewRenoCongestionControl : CongestionControl
+{
+    private long _bytesAckedInAvoidance;
+
+    public NewRenoCongestionControl(int mss)
+        : base(mss)
+    {
+    }
+
+    public override CongestionAlgorithm Algorithm => CongestionAlgorithm.NewReno;
+
+    public override void OnAck(int ackedBytes, Instant now, TimeSpan rttSample, TimeSpan minRtt, bool roundEnd)
+    {
+        if (InSlowStart)
+        {
+            SlowStart(ackedBytes);
+            return;
+        }
+
+        // RFC 5681 3.1 (3): byte counting, cwnd += SMSS once a cwnd's worth has been acknowledged.
+        _bytesAckedInAvoidance += ackedBytes;
+        if (_bytesAckedInAvoidance >= Cwnd)
+        {
+            _bytesAckedInAvoidance -= Cwnd;
+            Cwnd += Mss;
+        }
+    }
+
+    public override void OnLoss(int flightSize, Instant now)
+    {
+        // RFC 5681 3.1 (4): ssthresh = max(FlightSize / 2, 2*SMSS).
+        Ssthresh = Math.Max(flightSize / 2, 2 * Mss);
+        Cwnd = Ssthresh;
+        _bytesAckedInAvoidance = 0;
+    }
+}

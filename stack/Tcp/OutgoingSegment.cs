@@ -1,0 +1,34 @@
+// What one outgoing segment carries, built by the connection and written by TcpLayer.Send (the
+// role of gVisor's tcpFields): one value passed by reference instead of ten arguments.
+using TunStack.Storage;
+using TunStack.Wire;
+
+namespace TunStack.Tcp;
+
+/// <summary>
+/// The fields of a segment to send. Its data, if any, is <see cref="DataLength"/> bytes of
+/// <see cref="Data"/> at <see cref="DataOffset"/>, copied straight into the segment.
+/// </summary>
+internal struct OutgoingSegment
+{
+    public TcpTuple Tuple;
+    public SeqNumber Sequence;
+    public SeqNumber Acknowledgment;
+    public TcpFlags Flags;
+    public ushort Window;
+    public ushort UrgentPointer;
+    public TcpOptions Options;
+    public RingBuffer? Data;
+    public int DataOffset;
+    public int DataLength;
+
+    /// <summary>A bare control segment: no window, no options, no data (the RSTs of RFC 9293 3.10.7.1).</summary>
+    public static OutgoingSegment Control(TcpTuple tuple, SeqNumber sequence, SeqNumber acknowledgment, TcpFlags flags) => new()
+    {
+        Tuple = tuple,
+        Sequence = sequence,
+        Acknowledgment = acknowledgment,
+        Flags = flags,
+        Options = TcpOptions.None,
+    };
+}

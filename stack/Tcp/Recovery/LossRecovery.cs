@@ -1,0 +1,289 @@
+// Loss recovery behind one interface (as gVisor's lossRecovery): what both kinds share is here:
+// fast recovery's entry and exit (RFC 5681 3.2, RFC 6582, RFC 6675 5), limited transmit
+// (RFC 3042), and the undo of needless window reductions (RFC 3708 with RFC 2883 D-SACK).
+// SackRecovery (RFC 6675 + RFC 8985 RACK-TLP) and NewRenoRecovery (RFC 6582) say how losses are
+// found, what the pipe is, and which segment goes next.
+using TunStack.Wire;
+
+namespace TunStack.Tcp.Recovery;
+
+/// <summary>
+/// One connection's loss recovery: told of every ACK and transmission by the sender, it decides
+/// when fast recovery starts and ends and which lost segment is retransmitted next.
+/// </summary>
+internal abstract class LossRecovery
+{
+    /// <summary>RFC 5681 3.2 / RFC 6675 2: DupThresh.</summary>
+    public const int DupThresh = 3;
+
+    private bool _undoArmed;
+    private int _undoCwnd, _undoSsthresh, _undoRetransmissions;
+    private SeqNumber _undoMarker;
+
+    protected LossRecovery(TcpConnection connection) => Connection = connection;
+
+    protected TcpConnection Connection { get; }
+
+    protected TcpSender Sender => Connection.Sender;
+
+    /// <summary>True during fast recovery.</summary>
+    public bool InRecovery { get; private set; }
+
+    /// <summary>RFC 6582 "recover" / RFC 6675 RecoveryPoint: SND.NXT when the loss was found (or at an RTO).</summary>
+    public SeqNumber RecoveryPoint { get; set; }
+
+    /// <summary>RFC 6675 HighRxt: the end of the highest retransmission in this recovery.</summary>
+    protected SeqNumber HighRxt { get; private set; }
+
+    /// <summary>Duplicate ACKs in a row.</summary>
+    protected int DupAcks { get; private set; }
+
+    /// <summary>RFC 3042: one new segment may go beyond cwnd for this duplicate ACK.</summary>
+    public bool LimitedTransmit { get; set; }
+
+    /// <summary>Fast recoveries entered (tcp_info).</summary>
+    public long Recoveries { get; private set; }
+
+    /// <summary>Segments deemed lost and retransmitted (tcpi_lost, cumulative).</summary>
+    public long LostSegments { get; private set; }
+
+    /// <summary>Window reductions undone.</summary>
+    public long Undos { get; private set; }
+
+    /// <summary>Bytes SACKed above SND.UNA now (0 without SACK).</summary>
+    public virtual int SackedBytes => 0;
+
+    /// <summary>RFC 6675 4 SetPipe: the bytes still in the network.</summary>
+    public abstract int Pipe();
+
+    /// <summary>The ACK's SACK blocks (RFC 2018); true when one told something new.</summary>
+    public virtual bool OnSackBlocks(in TcpOptions received, SeqNumber ack) => false;
+
+    /// <summary>The cumulative ACK reached <paramref name="ack"/> (SND.UNA has moved there).</summary>
+    public virtual void OnCumulativeAck(SeqNumber ack)
+    {
+    }
+
+    /// <summary>
+    /// An ACK that moved nothing, with data in flight, no data, SYN or FIN, and the window
+    /// unchanged (RFC 5681 2 (a)-(e)): is it a duplicate ACK? <paramref name="sackNews"/> tells
+    /// whether its SACK blocks said something new (RFC 6675 2).
+    /// </summary>
+    public abstract bool IsDuplicateAck(bool sackNews);
+
+    /// <summary>Looks for losses after an ACK, with data in flight (RFC 8985 with SACK).</summary>
+    public virtual void DetectLoss()
+    {
+    }
+
+    /// <summary>A new or go-back-N segment [seq, seq + length) went out; <paramref name="sentBefore"/> when it had been sent before.</summary>
+    public virtual void OnDataSent(SeqNumber seq, int length, bool sentBefore)
+    {
+    }
+
+    /// <summary>[start, start + length) was retransmitted (a fast retransmission or a probe).</summary>
+    public virtual void OnResent(SeqNumber start, int length)
+    {
+    }
+
+    /// <summary>RFC 8985 7.2: may a tail loss probe be scheduled now?</summary>
+    public virtual bool CanProbe() => false;
+
+    /// <summary>RFC 8985 7.3: the probe timeout fired; send a probe.</summary>
+    public virtual void SendLossProbe()
+    {
+    }
+
+    /// <summary>A retransmission timeout (not a probe timeout) fired.</summary>
+    public virtual void OnRetransmitTimeout()
+    {
+    }
+
+    /// <summary>The send buffer grew to <paramref name="capacity"/> bytes.</summary>
+    public virtual void OnSendBufferGrown(int capacity)
+    {
+    }
+
+    /// <summary>Go-back-N (after an RTO or a path MTU drop): recovery and everything known about the flight start over.</summary>
+    public virtual void Reset()
+    {
+        LeaveRecovery();
+        LimitedTransmit = false;
+    }
+
+    /// <summary>A duplicate ACK arrived.</summary>
+    public void OnDuplicateAck()
+    {
+        DupAcks++;
+        if (InRecovery)
+        {
+            OnDuplicateAckInRecovery();
+            return; // Output, after the ACK, sends what the pipe allows
+        }
+
+        if (!DuplicateAcksShowLoss)
+        {
+            // RFC 3042: on the first two duplicate ACKs, one new segment each if the windows allow.
+            LimitedTransmit = true;
+            return;
+        }
+
+        // RFC 6582 3.2 step 1 / 4.1: no new recovery for losses from before the last one (or an RTO).
+        if (Sender.Una < RecoveryPoint)
+        {
+            return;
+        }
+
+        EnterRecovery();
+    }
+
+    /// <summary>
+    /// New data acknowledged. In recovery: a full acknowledgment ends it, a partial one is handled
+    /// (true: the ACK was recovery's, the window does not grow). Outside: false.
+    /// </summary>
+    public bool OnNewAck(SeqNumber ack, int dataAcked)
+    {
+        LimitedTransmit = false;
+        if (!InRecovery)
+        {
+            DupAcks = 0;
+            return false;
+        }
+
+        if (ack >= RecoveryPoint)
+        {
+            // RFC 6582 3.2 step 3 / RFC 6675 5: a full acknowledgment ends recovery.
+            LeaveRecovery();
+            Sender.Congestion.OnRecoveryEnd(Sender.Nxt - Sender.Una);
+            return true;
+        }
+
+        // RFC 6582 3.2 step 5: a partial ACK.
+        Connection.Layer.Counters.Increment(Counter.TcpPartialAcks);
+        OnPartialAck(dataAcked);
+        return true;
+    }
+
+    /// <summary>RFC 6675 5 steps 4.1-4.3 (RFC 5681 3.2 steps 2-3 without SACK).</summary>
+    public void EnterRecovery()
+    {
+        TcpSender sender = Sender;
+        Connection.Layer.Counters.Increment(Counter.TcpFastRecoveries);
+        Recoveries++;
+        ArmUndo();
+        InRecovery = true;
+        RecoveryPoint = sender.Nxt;
+        HighRxt = sender.Una;
+        OnRecoveryEntered();
+        sender.Congestion.OnLoss(sender.Nxt - sender.Una, Connection.Layer.Now);
+        Connection.Rtt.StopTiming(); // Karn: the timed segment may be the lost one
+        RetransmitNext(force: true);
+        sender.ArmRetransmit(restart: true); // an RTO now, not a probe timeout
+    }
+
+    /// <summary>
+    /// RFC 6675 4 NextSeg rule 1: retransmits the lowest segment deemed lost. With
+    /// <paramref name="force"/> (entering recovery, a NewReno partial ACK) it goes whatever the pipe says.
+    /// </summary>
+    public bool RetransmitNext(bool force = false)
+    {
+        if (!TryNextLost(force, out SeqNumber start, out int length))
+        {
+            return false;
+        }
+
+        TcpSender sender = Sender;
+        length = Math.Min(length, sender.Buffered - (start - sender.Una));
+        if (length <= 0)
+        {
+            return false; // only the FIN is outstanding there: the RTO resends it
+        }
+
+        Connection.Layer.Counters.Increment(Counter.TcpFastRetransmits);
+        LostSegments++;
+        CountRetransmission();
+        sender.Resend(start, length);
+        if (start + length > HighRxt)
+        {
+            HighRxt = start + length;
+        }
+
+        sender.ArmRetransmit();
+        return true;
+    }
+
+    /// <summary>
+    /// RFC 3708 2: the window is about to be reduced for a loss; remember it, so that the
+    /// reduction can be undone if D-SACKs show that every retransmission of this episode was needless.
+    /// </summary>
+    public void ArmUndo()
+    {
+        _undoArmed = true;
+        _undoCwnd = Sender.Congestion.Cwnd;
+        _undoSsthresh = Sender.Congestion.Ssthresh;
+        _undoRetransmissions = 0;
+        _undoMarker = Sender.Una;
+    }
+
+    /// <summary>A retransmission of the current episode went out (RFC 3708 counts them).</summary>
+    public void CountRetransmission()
+    {
+        if (_undoArmed)
+        {
+            _undoRetransmissions++;
+        }
+    }
+
+    /// <summary>The lowest segment to retransmit, or false when none is due.</summary>
+    protected abstract bool TryNextLost(bool force, out SeqNumber start, out int length);
+
+    /// <summary>True when the duplicate ACKs so far alone show a loss (RFC 5681 3.2's third).</summary>
+    protected abstract bool DuplicateAcksShowLoss { get; }
+
+    protected virtual void OnDuplicateAckInRecovery()
+    {
+    }
+
+    protected virtual void OnRecoveryEntered()
+    {
+    }
+
+    protected virtual void OnPartialAck(int dataAcked)
+    {
+    }
+
+    /// <summary>Recovery ended (full ACK, undo, or go-back-N).</summary>
+    protected virtual void OnRecoveryLeft()
+    {
+    }
+
+    /// <summary>
+    /// RFC 2883 4.2 / RFC 3708 3.2: a D-SACK for data of the current episode means one of its
+    /// retransmissions was needless; when that has been shown for all of them, undo the reduction.
+    /// </summary>
+    protected void OnDuplicateReported(SackBlock block)
+    {
+        if (!_undoArmed || block.Left < _undoMarker || block.Right > Sender.Max)
+        {
+            return;
+        }
+
+        if (--_undoRetransmissions > 0)
+        {
+            return;
+        }
+
+        _undoArmed = false;
+        Undos++;
+        Connection.Layer.Counters.Increment(Counter.TcpSpuriousRetransmissionUndos);
+        Sender.Congestion.Restore(_undoCwnd, _undoSsthresh);
+        LeaveRecovery();
+    }
+
+    private void LeaveRecovery()
+    {
+        InRecovery = false;
+        DupAcks = 0;
+        OnRecoveryLeft();
+    }
+}

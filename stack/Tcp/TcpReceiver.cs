@@ -1,0 +1,366 @@
+// RFC 9293 3.3.1 receive sequence space and 3.10.7.4 (sixth and seventh checks): acceptability,
+// urgent data, in-order and out-of-order text, the advertised window (RFC 1122 4.2.3.3 SWS
+// avoidance), delayed ACKs (RFC 1122 4.2.3.2), and receive buffer auto-tuning.
+using TunStack.Storage;
+using TunStack.Wire;
+
+namespace TunStack.Tcp;
+
+/// <summary>
+/// The receiving half of one connection: RCV.NXT, the receive buffer with out-of-order data held
+/// past its end, the window it advertises, and when received data is acknowledged.
+/// </summary>
+internal sealed class TcpReceiver
+{
+    private const int MaxOutOfOrderRanges = 32; // separate holes tracked; beyond that segments are dropped
+
+    private readonly TcpConnection _c;
+    private readonly RingBuffer _buffer;
+    private readonly Assembler _outOfOrder = new(MaxOutOfOrderRanges);
+    private readonly bool _autoTune;
+    private SeqNumber? _outOfOrderFin;
+    private SeqNumber _advertisedRight;
+
+    // Urgent data (RFC 9293 3.8.5 with RFC 6093's pointer: the byte after the urgent data), as
+    // Linux/BSD: one byte taken out of the stream, readable with MSG_OOB, the stream marked where it was.
+    private SeqNumber _up;
+    private bool _urgentPending;
+    private int _oobByte = -1;
+    private long _urgentMark = -1;
+
+    // Buffer auto-tuning (Linux tcp_rcv_space_adjust).
+    private Instant _spaceStart;
+    private long _spaceRead;
+    private TimeSpan _rtt;
+
+    public TcpReceiver(TcpConnection connection, int bufferSize, bool autoTune, int shift)
+    {
+        _c = connection;
+        _buffer = new RingBuffer(bufferSize);
+        _autoTune = autoTune;
+        Shift = shift;
+    }
+
+    /// <summary>IRS: the peer's initial sequence number.</summary>
+    public SeqNumber Irs;
+
+    /// <summary>RCV.NXT.</summary>
+    public SeqNumber Nxt;
+
+    /// <summary>Our window scale (RFC 7323 2.2: Rcv.Wind.Shift).</summary>
+    public int Shift;
+
+    /// <summary>Last.ACK.sent of RFC 7323 4.3: the RCV.NXT our latest segment acknowledged.</summary>
+    public SeqNumber LastAckSent;
+
+    /// <summary>True once the peer's FIN has been received.</summary>
+    public bool FinReceived;
+
+    /// <summary>Bytes received in order since the connection opened (the stream position written).</summary>
+    public long StreamWritten { get; private set; }
+
+    /// <summary>Bytes read by the application so far.</summary>
+    public long StreamRead { get; private set; }
+
+    // Bytes received since our last ACK (counted in bytes, so a GRO-coalesced segment counts for what it holds).
+    private int _unackedBytes;
+
+    public int Available => _buffer.Count;
+
+    public int Capacity => _buffer.Capacity;
+
+    /// <summary>Out-of-order ranges held (for the SACK blocks of RFC 2018).</summary>
+    public Assembler OutOfOrder => _outOfOrder;
+
+    /// <summary>RCV.WND: the free buffer, at most what the scaled window field can say.</summary>
+    public uint Window => (uint)Math.Min(_buffer.Free, 65535 << Shift);
+
+    /// <summary>A SYN's window: never scaled (RFC 7323 2.2).</summary>
+    public ushort SynWindow => (ushort)Math.Min(_buffer.Free, 65535);
+
+    public bool AtMark => _urgentMark >= 0 && StreamRead == _urgentMark;
+
+    public bool HasUrgentData => _oobByte >= 0;
+
+    /// <summary>The window field of an outgoing segment; remembers the right edge it offers.</summary>
+    public ushort Advertise()
+    {
+        uint window = Window;
+        _advertisedRight = Nxt + (int)(window >> Shift << Shift);
+        return (ushort)(window >> Shift);
+    }
+
+    /// <summary>A segment acknowledging RCV.NXT went out: nothing is owed now.</summary>
+    public void OnAckSent()
+    {
+        LastAckSent = Nxt;
+        _unackedBytes = 0;
+        _c.Timers.Cancel(TcpTimer.DelayedAck);
+    }
+
+    /// <summary>RFC 9293 3.10.7.4, first check: the sequence number acceptability test (four cases).</summary>
+    public bool IsAcceptable(TcpSegment seg)
+    {
+        int length = seg.SegmentLength;
+        uint window = Window;
+        return length == 0
+            ? window == 0 ? seg.SequenceNumber == Nxt : seg.SequenceNumber.IsInWindow(Nxt, window)
+            : window != 0 && (seg.SequenceNumber.IsInWindow(Nxt, window) || (seg.SequenceNumber + (length - 1)).IsInWindow(Nxt, window));
+    }
+
+    /// <summary>The receiver's RTT for auto-tuning (Linux tcp_rcv_rtt_measure_ts): data echoing our timestamp, <paramref name="elapsedMs"/> ago.</summary>
+    public void MeasureRtt(uint elapsedMs)
+    {
+        if (elapsedMs is > 0 and < int.MaxValue)
+        {
+            TimeSpan sample = TimeSpan.FromMilliseconds(elapsedMs);
+            _rtt = _rtt == TimeSpan.Zero ? sample : ((_rtt * 7) + sample) / 8;
+        }
+    }
+
+    /// <summary>RFC 9293 3.10.7.4, sixth check: the urgent pointer (RFC 6093: the byte after the urgent data).</summary>
+    public void OnUrgentPointer(TcpSegment seg)
+    {
+        SeqNumber up = seg.SequenceNumber + seg.UrgentPointer;
+        if (!_urgentPending || up > _up)
+        {
+            _up = up;
+            _urgentPending = up > Nxt;
+        }
+    }
+
+    /// <summary>
+    /// RFC 9293 3.10.7.4, seventh check: segment text at <paramref name="seq"/>. In-order data is
+    /// written to the buffer, out-of-order data is held past its end, and an ACK is sent or
+    /// delayed. Returns false when the segment ends here (held out of order, or not all of it
+    /// fitted); otherwise <paramref name="seq"/>, <paramref name="payload"/> and
+    /// <paramref name="flags"/> say what is left for the FIN check (a held FIN now in order included).
+    /// </summary>
+    public bool ReceiveText(ref SeqNumber seq, ref ReadOnlySpan<byte> payload, ref TcpFlags flags)
+    {
+        if (seq != Nxt)
+        {
+            int already = Nxt - seq;
+            if (already < 0)
+            {
+                QueueOutOfOrder(seq, payload, (flags & TcpFlags.Fin) != 0);
+                return false;
+            }
+
+            // Starts before RCV.NXT: trim the part already received.
+            payload = already < payload.Length ? payload[already..] : ReadOnlySpan<byte>.Empty;
+            seq = Nxt;
+        }
+
+        int taken = Math.Min(payload.Length, _buffer.Free);
+        if (taken > 0)
+        {
+            WriteInOrder(payload[..taken]);
+            // Data held out of order may now follow on without a gap.
+            int joined = _outOfOrder.Count > 0 ? _outOfOrder.TakeContiguous(Nxt) : 0;
+            if (joined > 0)
+            {
+                _buffer.Commit(joined);
+                StreamWritten += joined;
+                Nxt += joined;
+                _unackedBytes = int.MaxValue / 2; // a filled hole is acknowledged at once (RFC 5681 4.2)
+            }
+
+            _c.Readable?.Invoke();
+        }
+
+        // RFC 9293 3.8.6.3 / RFC 1122 4.2.3.2: ACK at least every second full-sized segment's
+        // worth of data (counted in bytes, so a GRO-coalesced segment counts for what it holds),
+        // else within the delayed-ACK time.
+        int mss = _c.Mss;
+        _unackedBytes += taken;
+        if (_unackedBytes >= 2 * mss || taken < payload.Length || (flags & TcpFlags.Psh) != 0 && taken < mss)
+        {
+            _c.Sender.SendAck();
+        }
+        else
+        {
+            _c.Timers.Schedule(TcpTimer.DelayedAck, _c.Layer.Now + _c.Layer.Settings.DelayedAck);
+        }
+
+        if (taken < payload.Length)
+        {
+            return false; // the rest did not fit; the FIN (if any) waits too
+        }
+
+        if (_outOfOrderFin is { } pendingFin && pendingFin == Nxt)
+        {
+            flags |= TcpFlags.Fin;
+            seq = Nxt;
+            payload = ReadOnlySpan<byte>.Empty;
+        }
+
+        return true;
+    }
+
+    // Writes in-order data at RCV.NXT; the urgent byte (at RCV.UP - 1) is taken out of the stream
+    // into the out-of-band slot and the stream is marked there.
+    private void WriteInOrder(ReadOnlySpan<byte> data)
+    {
+        int urgentAt = _urgentPending ? (_up - 1) - Nxt : -1;
+        if (urgentAt >= 0 && urgentAt < data.Length && _outOfOrder.Count == 0)
+        {
+            _buffer.TryWriteAt(0, data[..urgentAt]);
+            _buffer.Commit(urgentAt);
+            StreamWritten += urgentAt;
+            _oobByte = data[urgentAt];
+            _urgentMark = StreamWritten;
+            _urgentPending = false;
+            int rest = data.Length - urgentAt - 1;
+            _buffer.TryWriteAt(0, data.Slice(urgentAt + 1, rest));
+            _buffer.Commit(rest);
+            StreamWritten += rest;
+            Nxt += data.Length;
+            _c.Layer.Counters.Increment(Counter.TcpUrgentReceived);
+            return;
+        }
+
+        _buffer.TryWriteAt(0, data);
+        _buffer.Commit(data.Length);
+        StreamWritten += data.Length;
+        Nxt += data.Length;
+    }
+
+    // Out-of-order data is written into the receive ring past its end and remembered by range;
+    // RFC 5681 4.2 / RFC 9293 3.10.7.4: an out-of-order segment is acknowledged at once.
+    private void QueueOutOfOrder(SeqNumber seq, ReadOnlySpan<byte> payload, bool fin)
+    {
+        int offset = seq - Nxt;
+        int room = _buffer.Free - offset;
+        int n = Math.Min(payload.Length, room);
+        if (n > 0 && _outOfOrder.TryAdd(seq, seq + n))
+        {
+            _buffer.TryWriteAt(offset, payload[..n]);
+            _c.Layer.Counters.Increment(Counter.TcpOutOfOrderQueued);
+            if (fin && n == payload.Length)
+            {
+                _outOfOrderFin = seq + n;
+            }
+        }
+        else
+        {
+            _c.Layer.Counters.Increment(Counter.TcpOutOfOrderDropped);
+        }
+
+        _c.Sender.SendAck();
+    }
+
+    /// <summary>
+    /// The application reads (or peeks at) received data. A read stops at the urgent mark, as on
+    /// Linux. Returns the bytes read.
+    /// </summary>
+    public int Read(Span<byte> buffer, bool peek)
+    {
+        if (_urgentMark > StreamRead && _urgentMark - StreamRead < buffer.Length)
+        {
+            buffer = buffer[..(int)(_urgentMark - StreamRead)]; // a read stops at the mark, as on Linux
+        }
+
+        int n = peek ? _buffer.Peek(buffer) : _buffer.Read(buffer);
+        if (!peek)
+        {
+            StreamRead += n;
+            TuneBuffer();
+            if (n > 0)
+            {
+                MaybeSendWindowUpdate();
+            }
+        }
+
+        return n;
+    }
+
+    /// <summary>Takes the out-of-band byte (recv with MSG_OOB); false when none is waiting.</summary>
+    public bool TryTakeUrgent(out byte value, bool peek)
+    {
+        value = _oobByte < 0 ? (byte)0 : (byte)_oobByte;
+        if (_oobByte < 0)
+        {
+            return false;
+        }
+
+        if (!peek)
+        {
+            _oobByte = -1;
+        }
+
+        return true;
+    }
+
+    // RFC 1122 4.2.3.3 (receiver SWS avoidance): announce a larger window only once it has grown
+    // by at least min(MSS, half the buffer).
+    private void MaybeSendWindowUpdate()
+    {
+        if (!_c.State.ReceivesText)
+        {
+            return;
+        }
+
+        int growth = (Nxt + (int)Window) - _advertisedRight;
+        if (growth >= Math.Min(_c.Mss, _buffer.Capacity / 2))
+        {
+            _c.Sender.SendAck();
+        }
+    }
+
+    // Linux's dynamic right-sizing (tcp_rcv_space_adjust): once per receiver RTT, if the
+    // application read more than half the buffer in that time, the buffer (and so the window)
+    // grows to twice that plus 16 segments, up to ReceiveBufferMax.
+    private void TuneBuffer()
+    {
+        if (!_autoTune)
+        {
+            return;
+        }
+
+        Instant now = _c.Layer.Now;
+        RttEstimator rtt = _c.Rtt;
+        TimeSpan interval = _rtt > TimeSpan.Zero ? _rtt : rtt.HasSample && rtt.Smoothed > TimeSpan.Zero ? rtt.Smoothed : TimeSpan.FromMilliseconds(100);
+        if (_spaceStart == default)
+        {
+            _spaceStart = now;
+            _spaceRead = StreamRead;
+            return;
+        }
+
+        if (now - _spaceStart < interval)
+        {
+            return;
+        }
+
+        long copied = StreamRead - _spaceRead;
+        _spaceStart = now;
+        _spaceRead = StreamRead;
+        int max = _c.Layer.Settings.ReceiveBufferMax;
+        long want = Math.Min(max, (2 * copied) + (16L * _c.Mss));
+        if (want > _buffer.Capacity)
+        {
+            _buffer.Grow((int)Math.Min(max, Math.Max(want, 2L * _buffer.Capacity)));
+            _c.Layer.Counters.Increment(Counter.TcpReceiveBufferGrowths);
+        }
+    }
+
+    /// <summary>
+    /// The window scale offered for a receive buffer of <paramref name="requested"/> bytes (0: the
+    /// default, auto-tuned up to <see cref="TcpSettings.ReceiveBufferMax"/>, so scaled for that).
+    /// </summary>
+    public static int ShiftFor(TcpSettings settings, int requested)
+        => ShiftForBuffer(requested > 0 ? requested : settings.AutoTuneBuffers ? Math.Max(settings.ReceiveBufferSize, settings.ReceiveBufferMax) : settings.ReceiveBufferSize);
+
+    /// <summary>The window scale that lets a window of <paramref name="bufferSize"/> bytes be advertised (RFC 7323 2.3, at most 14).</summary>
+    private static int ShiftForBuffer(int bufferSize)
+    {
+        int shift = 0;
+        while ((bufferSize >> shift) > 65535 && shift < TcpOptions.MaxWindowScale)
+        {
+            shift++;
+        }
+
+        return shift;
+    }
+}

@@ -1,0 +1,580 @@
+// RFC 9293 3.3.1 send sequence space and 3.8.6 (windows), with what decides when data goes:
+// segmentation, Nagle (RFC 896 / RFC 1122 4.2.3.4), the peer's window, cwnd (RFC 5681) with
+// limited transmit (RFC 3042) and RFC 7661 validation; the processing of ACKs for our data; the
+// retransmission timer (RFC 6298), the persist timer, and RFC 8985's probe timeout.
+using TunStack.Storage;
+using TunStack.Tcp.Congestion;
+using TunStack.Wire;
+
+namespace TunStack.Tcp;
+
+/// <summary>
+/// The sending half of one connection: the send buffer, SND.UNA/SND.NXT/SND.WND, the FIN,
+/// congestion control, and every segment the connection sends.
+/// </summary>
+internal sealed class TcpSender
+{
+    // RFC 7661 congestion window validation: cwnd grows only when the flight used at least half
+    // of it in the last round trips; an unused window ages out after the non-validated period.
+    private static readonly TimeSpan NonValidatedPeriod = TimeSpan.FromMinutes(5);
+
+    private readonly TcpConnection _c;
+    private readonly RingBuffer _buffer;
+    private readonly bool _autoTune;
+    private SeqNumber _finSeq;
+    private bool _finEverSent;
+    private bool _ptoArmed;         // the retransmission timer is set for a probe timeout, not an RTO
+    private bool _probeSegment;     // Output sends one new segment whatever cwnd says (a loss probe)
+
+    // Rounds (HyStart++ and RFC 7661): a round ends when the data outstanding at its start is acknowledged.
+    private SeqNumber _roundEnd;
+    private int _roundMaxFlight, _lastRoundMaxFlight;
+    private Instant _nonValidatedSince;
+    private Instant _roundStartAt;
+    private long _roundStartAcked;
+
+    public TcpSender(TcpConnection connection, int bufferSize, bool autoTune, CongestionControl congestion)
+    {
+        _c = connection;
+        _buffer = new RingBuffer(bufferSize);
+        _autoTune = autoTune;
+        Congestion = congestion;
+    }
+
+    /// <summary>ISS.</summary>
+    public SeqNumber Iss;
+
+    /// <summary>SND.UNA: the oldest unacknowledged sequence number.</summary>
+    public SeqNumber Una;
+
+    /// <summary>SND.NXT: the next sequence number to send.</summary>
+    public SeqNumber Nxt;
+
+    /// <summary>The highest SND.NXT so far: after a go-back-N retransmission, ACKs up to here are valid (BSD's snd_max).</summary>
+    public SeqNumber Max;
+
+    /// <summary>SND.WL1 and SND.WL2: the segment that last updated the window.</summary>
+    public SeqNumber Wl1, Wl2;
+
+    /// <summary>SND.WND, scaled.</summary>
+    public uint Wnd;
+
+    /// <summary>MAX.SND.WND of RFC 5961 5.2: the largest window the peer has offered.</summary>
+    public uint MaxWnd;
+
+    /// <summary>The peer's window scale (RFC 7323 2.2: Snd.Wind.Shift).</summary>
+    public int Shift;
+
+    /// <summary>The application asked for a FIN after its data (shutdown or close).</summary>
+    public bool FinQueued;
+
+    /// <summary>Our FIN is in the sequence space sent (cleared when a go-back-N resends it).</summary>
+    public bool FinSent;
+
+    /// <summary>Our FIN has been acknowledged.</summary>
+    public bool FinAcked;
+
+    /// <summary>The urgent pointer (RFC 6093: the byte after the urgent data) and whether it is still to be acknowledged.</summary>
+    public SeqNumber UrgentPointer;
+
+    /// <summary>True while sent urgent data is unacknowledged: segments up to it carry URG.</summary>
+    public bool Urgent;
+
+    /// <summary>Retransmissions since the last new acknowledgment (backoff count).</summary>
+    public int Retries;
+
+    /// <summary>When the oldest unacknowledged data was sent or last acknowledged (RFC 5482 user timeout).</summary>
+    public Instant OldestUnackedAt;
+
+    /// <summary>The congestion controller (replaced when the algorithm is switched).</summary>
+    public CongestionControl Congestion;
+
+    /// <summary>tcp_info statistics.</summary>
+    public long BytesSent, BytesRetransmitted, BytesAcked, RetransmitSegments, Timeouts;
+
+    /// <summary>Bytes acknowledged over the last round trip, per second (tcpi_delivery_rate).</summary>
+    public double DeliveryRate { get; private set; }
+
+    /// <summary>Bytes in the send buffer: unacknowledged and unsent.</summary>
+    public int Buffered => _buffer.Count;
+
+    public int Free => _buffer.Free;
+
+    public int Capacity => _buffer.Capacity;
+
+    /// <summary>Buffered bytes not yet sent (at SND.NXT and beyond).</summary>
+    public int Unsent => _buffer.Count - (Nxt - Una - (FinSent ? 1 : 0));
+
+    /// <summary>Starts the sequence space at <paramref name="iss"/>: our SYN is SND.UNA.</summary>
+    public void Start(SeqNumber iss)
+    {
+        Iss = iss;
+        Una = iss;
+        Nxt = iss + 1;
+        Max = Nxt;
+    }
+
+    /// <summary>Takes the send window from a segment (RFC 9293 3.10.7.4: SND.WND, SND.WL1, SND.WL2).</summary>
+    public void SetWindow(uint window, SeqNumber wl1, SeqNumber wl2)
+    {
+        Wnd = window;
+        Wl1 = wl1;
+        Wl2 = wl2;
+    }
+
+    /// <summary>The connection entered ESTABLISHED.</summary>
+    public void OnEstablished()
+    {
+        Congestion.SetMss(_c.Mss, beforeData: true); // RFC 6928: IW counted in the negotiated MSS
+        _c.Recovery.RecoveryPoint = Nxt;
+        _roundEnd = Nxt;
+    }
+
+    /// <summary>Appends application data and sends what the windows allow; returns the bytes taken.</summary>
+    public int Queue(ReadOnlySpan<byte> data)
+    {
+        int n = Math.Min(data.Length, _buffer.Free);
+        _buffer.TryWrite(data[..n]);
+        Output();
+        return n;
+    }
+
+    /// <summary>Sends what the window and Nagle allow, then a FIN when closing and everything is sent.</summary>
+    public void Output()
+    {
+        if (!_c.State.Sends)
+        {
+            return;
+        }
+
+        Recovery.LossRecovery recovery = _c.Recovery;
+        while (true)
+        {
+            // RFC 6675 5 step (C): in recovery, lost segments go first while cwnd - pipe allows.
+            if (recovery.InRecovery && Congestion.Cwnd - recovery.Pipe() >= _c.Mss && recovery.RetransmitNext())
+            {
+                continue;
+            }
+
+            int sent = Nxt - Una - (FinSent ? 1 : 0);
+            int unsent = _buffer.Count - sent;
+            long usable = (long)Wnd - (Nxt - Una);
+            if (unsent > 0 && !FinSent)
+            {
+                int mss = _c.Mss;
+                int length = (int)Math.Min(Math.Min(mss, unsent), Math.Max(0, usable));
+                if (length <= 0)
+                {
+                    if (Wnd == 0 && Nxt == Una)
+                    {
+                        ArmRetransmit(); // the persist timer: a zero-window probe follows
+                    }
+
+                    return;
+                }
+
+                Instant now = _c.Layer.Now;
+
+                // RFC 7661 4.3-4.4 (which replaces RFC 5681 4.1's restart after idle): a window not
+                // validated by use for the non-validated period (5 minutes) is halved, not below IW.
+                if (_nonValidatedSince != default && now - _nonValidatedSince > NonValidatedPeriod)
+                {
+                    _c.Layer.Counters.Increment(Counter.TcpCwndValidationHalvings);
+                    Congestion.OnNonValidatedPeriodEnd();
+                    _nonValidatedSince = now;
+                }
+
+                // RFC 5681 3.1: no more than cwnd in flight (the pipe, in recovery); RFC 3042 lets
+                // the first two duplicate ACKs each send one new segment beyond it (up to cwnd + 2*SMSS).
+                long cwndRoom = _probeSegment ? length
+                    : recovery.LimitedTransmit ? (long)Congestion.Cwnd + (2L * mss) - (Nxt - Una)
+                    : (long)Congestion.Cwnd - recovery.Pipe();
+                if (cwndRoom < length)
+                {
+                    return; // window-limited: ACKs will open it
+                }
+
+                if (recovery.LimitedTransmit)
+                {
+                    recovery.LimitedTransmit = false;
+                    _c.Layer.Counters.Increment(Counter.TcpLimitedTransmits);
+                }
+
+                // RFC 1122 4.2.3.4 / RFC 896: with data in flight, hold a small segment unless NoDelay.
+                if (length < mss && Nxt != Una && !_c.NoDelay)
+                {
+                    return;
+                }
+
+                bool last = length == unsent;
+                if (Nxt == Una)
+                {
+                    OldestUnackedAt = now;
+                }
+
+                bool urgent = Urgent && UrgentPointer > Nxt;
+                ushort pointer = urgent ? (ushort)Math.Min(UrgentPointer - Nxt, 65535) : (ushort)0;
+                Transmit(Nxt, TcpFlags.Ack | (last ? TcpFlags.Psh : 0) | (urgent ? TcpFlags.Urg : 0), sent, length, pointer);
+                _c.Rtt.StartTiming(Nxt, now);
+                BytesSent += length;
+                bool sentBefore = Nxt < Max;
+                recovery.OnDataSent(Nxt, length, sentBefore);
+                if (sentBefore)
+                {
+                    BytesRetransmitted += length; // going back over data sent before (after an RTO)
+                    RetransmitSegments++;
+                    recovery.CountRetransmission();
+                }
+
+                Nxt += length;
+                if (Nxt > Max)
+                {
+                    Max = Nxt;
+                }
+
+                if (Nxt - Una > _roundMaxFlight)
+                {
+                    _roundMaxFlight = Nxt - Una;
+                }
+
+                // RFC 8985 7.2: new data restarts the probe timeout (for the flight as it is now);
+                // an RTO, once running, is not restarted by sending (RFC 6298 5.1).
+                ArmRetransmit(restart: recovery.CanProbe());
+                if (_probeSegment)
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            if (FinQueued && !FinSent && unsent == 0)
+            {
+                _finSeq = Nxt;
+                FinSent = true;
+                _finEverSent = true;
+                Transmit(Nxt, TcpFlags.Fin | TcpFlags.Ack, 0, 0, 0);
+                Nxt += 1;
+                if (Nxt > Max)
+                {
+                    Max = Nxt;
+                }
+
+                ArmRetransmit();
+                _c.OnFinSent();
+            }
+
+            return;
+        }
+    }
+
+    /// <summary>RFC 8985 7.3: one new segment as a loss probe, whatever cwnd says.</summary>
+    public void SendProbeSegment()
+    {
+        _probeSegment = true;
+        Output();
+        _probeSegment = false;
+    }
+
+    /// <summary>
+    /// Sends [start, start + length) of the send buffer again (a fast retransmission or a loss
+    /// probe): counted in tcp_info, and its new send time recorded for RACK.
+    /// </summary>
+    public void Resend(SeqNumber start, int length)
+    {
+        BytesSent += length;
+        BytesRetransmitted += length;
+        RetransmitSegments++;
+        Transmit(start, TcpFlags.Ack, start - Una, length, 0);
+        _c.Recovery.OnResent(start, length);
+    }
+
+    /// <summary>Sends a pure ACK of RCV.NXT (with SACK blocks), once the connection is synchronized.</summary>
+    public void SendAck()
+    {
+        if (_c.State is TcpState.Closed or TcpState.Listen or TcpState.SynSent)
+        {
+            return;
+        }
+
+        Emit(Nxt, TcpFlags.Ack, withSack: true, 0, 0, 0);
+        _c.Receiver.OnAckSent();
+    }
+
+    /// <summary>
+    /// Sends an ACK at <paramref name="seq"/> that the peer must answer (a zero-window probe or a
+    /// keepalive probe, SEG.SEQ = SND.UNA - 1).
+    /// </summary>
+    public void SendProbe(SeqNumber seq) => Emit(seq, TcpFlags.Ack, withSack: false, 0, 0, 0);
+
+    /// <summary>Sends &lt;SEQ=<paramref name="seq"/>&gt;&lt;CTL=RST&gt;.</summary>
+    public void SendReset(SeqNumber seq) => _c.Layer.Send(OutgoingSegment.Control(_c.Tuple, seq, default, TcpFlags.Rst));
+
+    // A segment that carries data (or a FIN) and acknowledges RCV.NXT.
+    private void Transmit(SeqNumber seq, TcpFlags flags, int offset, int length, ushort urgentPointer)
+    {
+        Emit(seq, flags, withSack: false, offset, length, urgentPointer);
+        _c.Receiver.OnAckSent();
+    }
+
+    // A segment with ACK of RCV.NXT, our window and options, and data from the buffer at offset.
+    private void Emit(SeqNumber seq, TcpFlags flags, bool withSack, int offset, int length, ushort urgentPointer)
+    {
+        TcpReceiver receiver = _c.Receiver;
+        _c.Layer.Send(new OutgoingSegment
+        {
+            Tuple = _c.Tuple,
+            Sequence = seq,
+            Acknowledgment = receiver.Nxt,
+            Flags = flags,
+            Window = receiver.Advertise(),
+            Options = _c.SegmentOptions(withSack),
+            Data = _buffer,
+            DataOffset = offset,
+            DataLength = length,
+            UrgentPointer = urgentPointer,
+        });
+    }
+
+    /// <summary>
+    /// RFC 9293 3.10.7.4, fifth check, for an ACK within [SND.UNA - MAX.SND.WND, SND.MAX]: SACK
+    /// information, newly acknowledged data (RTT, recovery, cwnd, timers), duplicate ACKs, RACK,
+    /// and the send window update.
+    /// </summary>
+    public void OnAck(TcpSegment seg, in TcpOptions received)
+    {
+        SeqNumber ack = seg.AcknowledgmentNumber;
+        Recovery.LossRecovery recovery = _c.Recovery;
+        bool sackNews = recovery.OnSackBlocks(received, ack);
+        bool windowUnchanged = ((uint)seg.Window << Shift) == Wnd;
+        int flightBefore = Nxt - Una;
+
+        if (ack > Una)
+        {
+            int acked = ack - Una;
+            int dataAcked = acked;
+            if (Una == Iss)
+            {
+                dataAcked--; // our SYN
+            }
+
+            if (_finEverSent && ack == _finSeq + 1)
+            {
+                FinSent = true; // acknowledged before its retransmission went out
+                FinAcked = true;
+                dataAcked--;
+            }
+
+            _buffer.Skip(Math.Max(0, dataAcked));
+            Una = ack;
+            if (Nxt < ack)
+            {
+                Nxt = ack; // data sent before a go-back-N retransmission was acknowledged after all
+            }
+
+            Instant now = _c.Layer.Now;
+            OldestUnackedAt = now;
+            if (Urgent && Una >= UrgentPointer)
+            {
+                Urgent = false; // the urgent data is acknowledged
+            }
+
+            TimeSpan rttSample = _c.TimestampsEnabled && received.HasTimestamps && received.TimestampEcho != 0
+                ? _c.Rtt.SampleFromTimestamp(unchecked(_c.TimestampNow - received.TimestampEcho))
+                : _c.Rtt.SampleOnAck(ack, now);
+            Retries = 0;
+            recovery.OnCumulativeAck(ack);
+            OnNewAck(ack, Math.Max(0, dataAcked), rttSample);
+            if (Una == Nxt)
+            {
+                _c.Timers.Cancel(TcpTimer.Retransmit);
+            }
+            else
+            {
+                ArmRetransmit(restart: true);
+            }
+
+            if (dataAcked > 0)
+            {
+                _c.Writable?.Invoke();
+            }
+        }
+        else if (ack == Una && flightBefore > 0 && seg.Payload.Length == 0 && (seg.Flags & (TcpFlags.Syn | TcpFlags.Fin)) == 0
+            && windowUnchanged && recovery.IsDuplicateAck(sackNews))
+        {
+            // RFC 5681 2 (a)-(e), and for a SACK sender new SACK information (RFC 6675 2).
+            recovery.OnDuplicateAck();
+        }
+
+        if (Nxt != Una)
+        {
+            recovery.DetectLoss();
+        }
+
+        // RFC 9293 3.10.7.4: update the send window from this segment if it is not older.
+        if (Wl1 < seg.SequenceNumber || (Wl1 == seg.SequenceNumber && Wl2 <= ack))
+        {
+            SetWindow((uint)seg.Window << Shift, seg.SequenceNumber, ack);
+        }
+
+        MaxWnd = Math.Max(MaxWnd, Wnd);
+    }
+
+    // New data acknowledged: rounds, recovery bookkeeping, or window growth outside recovery.
+    private void OnNewAck(SeqNumber ack, int dataAcked, TimeSpan rttSample)
+    {
+        Instant now = _c.Layer.Now;
+        BytesAcked += dataAcked;
+        bool roundEnd = ack >= _roundEnd;
+        if (roundEnd)
+        {
+            _roundEnd = Nxt;
+            _lastRoundMaxFlight = _roundMaxFlight;
+            _roundMaxFlight = Nxt - Una;
+            TimeSpan elapsed = now - _roundStartAt;
+            if (elapsed > TimeSpan.Zero && _roundStartAt != default)
+            {
+                DeliveryRate = (BytesAcked - _roundStartAcked) / elapsed.TotalSeconds;
+            }
+
+            _roundStartAcked = BytesAcked;
+            _roundStartAt = now;
+        }
+
+        if (_c.Recovery.OnNewAck(ack, dataAcked))
+        {
+            return;
+        }
+
+        // RFC 7661 4.3: the validated phase is pipeACK >= cwnd / 2 (here: the largest flight of
+        // this or the last round trip); otherwise the window is not grown by application-limited ACKs.
+        if (2L * Math.Max(_roundMaxFlight, _lastRoundMaxFlight) >= Congestion.Cwnd)
+        {
+            _nonValidatedSince = default;
+            Congestion.OnAck(dataAcked, now, rttSample, _c.Rtt.Min, roundEnd);
+            TuneBuffer();
+        }
+        else if (_nonValidatedSince == default)
+        {
+            _nonValidatedSince = now;
+        }
+    }
+
+    // Linux tcp_sndbuf_expand: a send buffer of at least twice cwnd, so the window is never
+    // limited by the buffer while the application keeps it full.
+    private void TuneBuffer()
+    {
+        int max = _c.Layer.Settings.SendBufferMax;
+        if (_autoTune && _buffer.Capacity < max && 2L * Congestion.Cwnd > _buffer.Capacity)
+        {
+            _buffer.Grow((int)Math.Min(max, Math.Max(2L * Congestion.Cwnd, 2L * _buffer.Capacity)));
+            _c.Recovery.OnSendBufferGrown(_buffer.Capacity);
+            _c.Layer.Counters.Increment(Counter.TcpSendBufferGrowths);
+        }
+    }
+
+    /// <summary>
+    /// Sets the retransmission timer (unless running and not <paramref name="restart"/>). RFC 8985
+    /// 7.2: while nothing is being recovered, a probe timeout (2 SRTT, plus the worst-case delayed
+    /// ACK when one segment is out) comes before the RTO.
+    /// </summary>
+    public void ArmRetransmit(bool restart = false)
+    {
+        TcpTimers timers = _c.Timers;
+        if (restart || !timers.IsScheduled(TcpTimer.Retransmit))
+        {
+            RttEstimator rtt = _c.Rtt;
+            _ptoArmed = _c.Recovery.CanProbe();
+            TimeSpan wait = rtt.Rto;
+            if (_ptoArmed)
+            {
+                TimeSpan pto = rtt.HasSample ? Longer(2 * rtt.Smoothed, TimeSpan.FromMilliseconds(10)) : TimeSpan.FromSeconds(1); // 10 ms floor as Linux
+                if (Nxt - Una <= _c.Mss)
+                {
+                    pto += TimeSpan.FromMilliseconds(200); // WCDelAckT
+                }
+
+                wait = pto < rtt.Rto ? pto : rtt.Rto;
+            }
+
+            timers.Schedule(TcpTimer.Retransmit, _c.Layer.Now + wait);
+        }
+    }
+
+    /// <summary>
+    /// The retransmission timer fired: if it was set as a probe timeout (RFC 8985 7.3), the probe
+    /// goes (if still allowed) and the RTO proper is set; returns true. Otherwise false: an RTO.
+    /// </summary>
+    public bool OnProbeTimeout()
+    {
+        if (!_ptoArmed)
+        {
+            return false;
+        }
+
+        _ptoArmed = false;
+        if (_c.Recovery.CanProbe())
+        {
+            _c.Recovery.SendLossProbe();
+        }
+
+        // Either way the RTO proper follows (recovery may have begun since the probe was set).
+        ArmRetransmit(restart: true);
+        return true;
+    }
+
+    /// <summary>RFC 6298 5.4-5.6 for a synchronized connection: a zero-window probe, or go back and resend.</summary>
+    public void OnRetransmitTimeout(Instant now)
+    {
+        if (Wnd == 0 && Nxt == Una && _buffer.Count > 0 && !FinSent)
+        {
+            // Zero-window probe (RFC 9293 3.8.6.1 / RFC 1122 4.2.2.17) in Linux's form: no
+            // data, SEG.SEQ = SND.UNA - 1, which the peer must answer with an ACK carrying its
+            // current window. (RFC 9293 suggests one new octet; a byte taken while the
+            // window reopens was then acknowledged beyond SND.NXT and the ACK, window and
+            // all, was dropped: a stall. This form has no byte in doubt.)
+            _c.Layer.Counters.Increment(Counter.TcpWindowProbes);
+            SendProbe(Una - 1);
+            Retries = 0; // a probed zero window is not a dead peer
+            return;
+        }
+
+        // RFC 5681 3.1 (4)-(5): the first timeout of an episode sets ssthresh from the flight;
+        // every timeout sets cwnd to one segment. Recovery and the scoreboard are abandoned
+        // (RFC 6675 5.1; RFC 2018 lets the receiver renege), and RFC 6582 4.1: losses below
+        // the old SND.NXT will not start a fast recovery.
+        Recovery.LossRecovery recovery = _c.Recovery;
+        if (Retries == 1)
+        {
+            recovery.ArmUndo();
+        }
+
+        Congestion.OnRetransmitTimeout(Nxt - Una, now, firstInEpisode: Retries == 1);
+        recovery.RecoveryPoint = Nxt;
+        _c.Layer.Counters.Increment(Counter.TcpRetransmits);
+        GoBackToUnacknowledged(); // RFC 8985 6.3: after an RTO everything outstanding is sent again
+
+        uint savedWindow = Wnd;
+        Wnd = Math.Max(Wnd, (uint)_c.Mss); // at least one segment goes out
+        Output();
+        Wnd = savedWindow;
+    }
+
+    /// <summary>
+    /// Go-back-N (after an RTO or a path MTU drop): everything from SND.UNA is sent again, the FIN
+    /// too if it was not acknowledged; recovery, the SACK scoreboard and the segment log start
+    /// over. ACKs up to the highest sequence sent stay acceptable (<see cref="Max"/>).
+    /// </summary>
+    public void GoBackToUnacknowledged()
+    {
+        Nxt = Una;
+        if (FinSent && !FinAcked)
+        {
+            FinSent = false;
+        }
+
+        _c.Recovery.Reset();
+    }
+
+    private static TimeSpan Longer(TimeSpan a, TimeSpan b) => a > b ? a : b;
+}

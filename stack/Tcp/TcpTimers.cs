@@ -1,0 +1,37 @@
+// Every timer of a connection in one place: created with the connection, scheduled and cancelled
+// without allocating, and fired into one dispatch on the connection (TcpConnection.OnTimer).
+namespace TunStack.Tcp;
+
+/// <summary>The <see cref="TcpTimer"/>s of one connection on the stack's timer wheel.</summary>
+internal sealed class TcpTimers
+{
+    private const int Count = (int)TcpTimer.RackReordering + 1;
+    private readonly TimerWheel _wheel;
+    private readonly TimerEntry[] _entries = new TimerEntry[Count];
+
+    public TcpTimers(TimerWheel wheel, Action<TcpTimer, Instant> fire)
+    {
+        _wheel = wheel;
+        for (int i = 0; i < Count; i++)
+        {
+            var timer = (TcpTimer)i;
+            _entries[i] = new TimerEntry(now => fire(timer, now));
+        }
+    }
+
+    /// <summary>Sets <paramref name="timer"/> to fire at <paramref name="deadline"/> (rescheduling it if set).</summary>
+    public void Schedule(TcpTimer timer, Instant deadline) => _wheel.Schedule(_entries[(int)timer], deadline);
+
+    public void Cancel(TcpTimer timer) => _wheel.Cancel(_entries[(int)timer]);
+
+    public bool IsScheduled(TcpTimer timer) => _entries[(int)timer].IsScheduled;
+
+    /// <summary>Cancels every timer (the connection closed).</summary>
+    public void CancelAll()
+    {
+        foreach (TimerEntry entry in _entries)
+        {
+            _wheel.Cancel(entry);
+        }
+    }
+}

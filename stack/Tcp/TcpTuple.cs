@@ -1,0 +1,10 @@
+namespace TunStack.Tcp;
+
+/// <summary>A TCP connection's identity: local and remote address and port.</summary>
+/// <param name="Local">Local endpoint.</param>
+/// <param name="Remote">Remote endpoint.</param>
+public readonly record struct TcpTuple(Ip.IpEndpoint Local, Ip.IpEndpoint Remote)
+{
+    /// <inheritdoc/>
+    public override string ToString() => $"{Local} <-> {Remote}";
+}
