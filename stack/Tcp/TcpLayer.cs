@@ -1,7 +1,6 @@
 // RFC 9293: demultiplexing to connections and listeners, RSTs for segments that belong to none,
 // ISNs (RFC 6528), segment output, and ICMP errors checked as RFC 5927 asks.
 using System.Buffers.Binary;
-using System.Security.Cryptography;
 using TunStack.Ip;
 using TunStack.Storage;
 using TunStack.Wire;
@@ -15,7 +14,7 @@ internal sealed class TcpLayer : ITransportHandler
     private readonly StackCounters _counters;
     private readonly StackOptions _options;
     private readonly Random _random;
-    private readonly byte[] _isnKey = new byte[32];
+    private readonly TupleHash _tupleHash;
     private readonly byte[] _segment = new byte[TcpSegment.MinHeaderLength + 40 + 65535];
     private readonly Dictionary<TcpTuple, TcpConnection> _connections = new();
     private readonly Dictionary<ushort, List<TcpListener>> _listeners = new();
@@ -29,11 +28,15 @@ internal sealed class TcpLayer : ITransportHandler
         _options = options;
         Timers = timers;
         _random = random;
-        random.NextBytes(_isnKey);
+        _tupleHash = new TupleHash(random);
+        Cookies = new SynCookies(_tupleHash);
         _challengeAcks = new TokenBucket(options.Tcp.ChallengeAcksPerSecond, options.Tcp.ChallengeAcksPerSecond);
     }
 
     public TimerWheel Timers { get; }
+
+    /// <summary>RFC 4987 SYN cookies, keyed like the ISNs.</summary>
+    public SynCookies Cookies { get; }
 
     public StackCounters Counters => _counters;
 
@@ -375,86 +378,8 @@ internal sealed class TcpLayer : ITransportHandler
             return new SeqNumber(fixedIsn);
         }
 
-        Span<byte> input = stackalloc byte[36];
-        int n = WriteTuple(input, tuple);
-        Span<byte> hash = stackalloc byte[32];
-        HMACSHA256.HashData(_isnKey, input[..n], hash);
         uint m = (uint)(Now.Microseconds / 4);
-        return new SeqNumber(m + BinaryPrimitives.ReadUInt32BigEndian(hash));
-    }
-
-    // RFC 4987 3.6 / Linux syncookies: MSS values a cookie can carry, by index (3 bits).
-    private static readonly ushort[] s_cookieMssV4 = { 536, 1200, 1300, 1400, 1440, 1452, 1460, 8960 };
-    private static readonly ushort[] s_cookieMssV6 = { 1220, 1280, 1300, 1400, 1420, 1432, 1440, 8940 };
-    private const int CookiePeriodSeconds = 64;
-
-    /// <summary>
-    /// A SYN cookie (RFC 4987 3.6): 8 bits of a 64-second counter, 3 bits of MSS index, and 21 bits
-    /// of a keyed hash of the 4-tuple, the counter, the client's ISN and the index, which must
-    /// match exactly (so a cookie off by a little never validates).
-    /// </summary>
-    public SeqNumber SynCookie(TcpTuple tuple, SeqNumber clientIsn, int mss)
-    {
-        ushort[] table = tuple.Remote.Address.IsV6 ? s_cookieMssV6 : s_cookieMssV4;
-        int index = 0;
-        while (index + 1 < table.Length && table[index + 1] <= mss)
-        {
-            index++;
-        }
-
-        uint counter = (uint)(Now.Microseconds / 1_000_000 / CookiePeriodSeconds);
-        uint hash = CookieHash(tuple, clientIsn, counter, (uint)index);
-        return new SeqNumber(((counter & 0xFF) << 24) | ((uint)index << 21) | (hash & 0x1FFFFF));
-    }
-
-    /// <summary>Checks a cookie returned in SEG.ACK - 1 (current or previous period); gives the MSS it carries.</summary>
-    public bool TryValidateSynCookie(TcpTuple tuple, SeqNumber clientIsn, SeqNumber cookie, out int mss)
-    {
-        ushort[] table = tuple.Remote.Address.IsV6 ? s_cookieMssV6 : s_cookieMssV4;
-        uint now = (uint)(Now.Microseconds / 1_000_000 / CookiePeriodSeconds);
-        for (uint counter = now; counter + 1 >= now && counter <= now; counter--)
-        {
-            uint index = (cookie.Value >> 21) & 0x7;
-            if ((cookie.Value >> 24) == (counter & 0xFF) && (cookie.Value & 0x1FFFFF) == (CookieHash(tuple, clientIsn, counter, index) & 0x1FFFFF))
-            {
-                mss = table[index];
-                return true;
-            }
-
-            if (counter == 0)
-            {
-                break;
-            }
-        }
-
-        mss = 0;
-        return false;
-    }
-
-    private uint CookieHash(TcpTuple tuple, SeqNumber clientIsn, uint counter, uint index)
-    {
-        Span<byte> input = stackalloc byte[48];
-        int n = WriteTuple(input, tuple);
-        BinaryPrimitives.WriteUInt32BigEndian(input[n..], clientIsn.Value);
-        n += 4;
-        BinaryPrimitives.WriteUInt32BigEndian(input[n..], counter);
-        n += 4;
-        BinaryPrimitives.WriteUInt32BigEndian(input[n..], index);
-        n += 4;
-        Span<byte> hash = stackalloc byte[32];
-        HMACSHA256.HashData(_isnKey, input[..n], hash);
-        return BinaryPrimitives.ReadUInt32BigEndian(hash);
-    }
-
-    // The 4-tuple as bytes (addresses and ports, network order): the input of the keyed hashes.
-    private static int WriteTuple(Span<byte> destination, TcpTuple tuple)
-    {
-        int n = tuple.Local.Address.WriteTo(destination);
-        BinaryPrimitives.WriteUInt16BigEndian(destination[n..], tuple.Local.Port);
-        n += 2;
-        n += tuple.Remote.Address.WriteTo(destination[n..]);
-        BinaryPrimitives.WriteUInt16BigEndian(destination[n..], tuple.Remote.Port);
-        return n + 2;
+        return new SeqNumber(m + _tupleHash.Compute(tuple, ReadOnlySpan<uint>.Empty));
     }
 
     /// <summary>RFC 5961 7: challenge ACKs are rate-limited per stack.</summary>

@@ -139,32 +139,15 @@ public sealed class TcpListener
         _layer.Counters.Increment(Counter.TcpPassiveOpens);
     }
 
-    // Low 6 bits of our TSval in a cookie SYN-ACK: window scale + 1 (0 = none) in bits 0-3, SACK in
-    // bit 4 (as Linux does), so that they survive without state when the client echoes TSval.
-    private const uint CookieOptionMask = 0x3F;
-
+    // RFC 4987 3.6: the SYN-ACK of a SYN answered without state.
     private void SendCookieSynAck(TcpTuple tuple, TcpSegment syn)
     {
         TcpOptions theirs = TcpOptions.Parse(syn.Options);
         int ourMss = _layer.MssFor(tuple.Remote.Address);
         int mss = Math.Min(ourMss, theirs.Mss == 0 ? (tuple.Remote.Address.IsV6 ? 1220 : 536) : theirs.Mss);
-        SeqNumber cookie = _layer.SynCookie(tuple, syn.SequenceNumber, mss);
-        TcpOptions options = TcpOptions.None;
-        options.Mss = (ushort)ourMss;
+        SeqNumber cookie = _layer.Cookies.Create(tuple, syn.SequenceNumber, mss, _layer.Now);
         int shift = TcpReceiver.ShiftFor(_layer.Settings, ReceiveBufferSize);
-        if (theirs.HasTimestamps)
-        {
-            // Without timestamps there is nowhere to keep window scale and SACK: both are off (Linux does the same).
-            options.HasTimestamps = true;
-            uint encoded = (uint)(theirs.WindowScale >= 0 ? (shift + 1) : 0) | (theirs.SackPermitted ? 0x10u : 0);
-            options.TimestampValue = (((uint)(_layer.Now.Microseconds / 1000) + cookie.Value) & ~CookieOptionMask) | encoded;
-            options.TimestampEcho = theirs.TimestampValue;
-            options.SackPermitted = theirs.SackPermitted;
-            if (theirs.WindowScale >= 0)
-            {
-                options.WindowScale = (sbyte)shift;
-            }
-        }
+        TcpOptions options = SynCookies.SynAckOptions(theirs, ourMss, shift, cookie, _layer.Now);
 
         _layer.Counters.Increment(Counter.TcpSynCookiesSent);
         _layer.Send(new OutgoingSegment
@@ -178,11 +161,12 @@ public sealed class TcpListener
         });
     }
 
+    // RFC 4987 3.6: an ACK that returns a valid cookie completes the handshake.
     private bool TryCompleteFromCookie(TcpTuple tuple, TcpSegment ack)
     {
         SeqNumber cookie = ack.AcknowledgmentNumber - 1;
         SeqNumber clientIsn = ack.SequenceNumber - 1;
-        if (!_layer.TryValidateSynCookie(tuple, clientIsn, cookie, out int mss))
+        if (!_layer.Cookies.TryValidate(tuple, clientIsn, cookie, _layer.Now, out int mss))
         {
             return false;
         }
@@ -196,14 +180,7 @@ public sealed class TcpListener
         }
 
         TcpOptions options = TcpOptions.Parse(ack.Options);
-        int windowScale = -1;
-        bool sack = false;
-        if (options.HasTimestamps)
-        {
-            uint encoded = options.TimestampEcho & CookieOptionMask;
-            windowScale = (int)(encoded & 0xF) - 1;
-            sack = (encoded & 0x10) != 0;
-        }
+        SynCookies.DecodeOptions(options, out int windowScale, out bool sack);
 
         var connection = new TcpConnection(_layer, this);
         connection.StartFromCookie(tuple, cookie, clientIsn, mss, windowScale, sack, options);
