@@ -1,7 +1,6 @@
 // Udp/ owns RFC 768 UDP: the endpoint table, demultiplexing, checksums and datagram queues.
 using System.Net.Sockets;
 using TunStack.Ip;
-using TunStack.Storage;
 using TunStack.Wire;
 
 namespace TunStack.Udp;
