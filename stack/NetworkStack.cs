@@ -60,10 +60,10 @@ public sealed class NetworkStack
     public ILink Link => _link;
 
     /// <summary>The stack's addresses with their prefixes.</summary>
-    public IReadOnlyList<IpPrefix> Addresses => _ip.Addresses;
+    public IReadOnlyList<IpPrefix> Addresses => _ip.Addresses.Entries;
 
     /// <summary>The route table (longest-prefix match).</summary>
-    public RouteTable Routes => _ip.Routes;
+    public RouteTable Routes => _ip.Addresses.Routes;
 
     /// <summary>The time of the latest <see cref="Poll"/>.</summary>
     public Instant Now => _now;
@@ -75,10 +75,10 @@ public sealed class NetworkStack
     public (int V4, int V6, int Bytes) Reassembly => (_ip.ReassemblerV4.InProgress, _ip.ReassemblerV6.InProgress, _ip.ReassemblerV4.MemoryUsed + _ip.ReassemblerV6.MemoryUsed);
 
     /// <summary>Adds an address (with its on-link prefix).</summary>
-    public void AddAddress(IpPrefix address) => _ip.AddAddress(address);
+    public void AddAddress(IpPrefix address) => _ip.Addresses.Add(address);
 
     /// <summary>True when <paramref name="address"/> is one of the stack's addresses.</summary>
-    public bool IsLocalAddress(IpAddress address) => _ip.IsLocal(address);
+    public bool IsLocalAddress(IpAddress address) => _ip.Addresses.IsLocal(address);
 
     /// <summary>
     /// Runs the stack at time <paramref name="now"/>: fires due timers, handles received packets

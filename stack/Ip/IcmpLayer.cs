@@ -133,7 +133,7 @@ internal sealed class IcmpLayer
         // The reply goes from the address the request was sent to, or for a group request from
         // the address the route to the requester selects (RFC 4443 4.2).
         IpAddress source = request.Destination;
-        if (request.ToBroadcastOrMulticast && _ip.SelectSource(request.Source, out source) != StackError.None)
+        if (request.ToBroadcastOrMulticast && _ip.Addresses.SelectSource(request.Source, out source) != StackError.None)
         {
             return;
         }
@@ -175,7 +175,7 @@ internal sealed class IcmpLayer
         IpAddress destination = isV6 ? IpAddress.FromV6(quote.Slice(24, 16)) : IpAddress.FromV4(quote.Slice(16, 4));
         byte protocol = isV6 ? quote[6] : quote[9];
         int headerLength = isV6 ? Ipv6Packet.HeaderLength : (quote[0] & 0xF) * 4;
-        var original = new IpDatagram(quote, quote[Math.Min(headerLength, quote.Length)..], source, destination, protocol, destination.IsMulticast || (!isV6 && _ip.IsBroadcastV4(destination)));
+        var original = new IpDatagram(quote, quote[Math.Min(headerLength, quote.Length)..], source, destination, protocol, destination.IsMulticast || (!isV6 && _ip.Addresses.IsBroadcastV4(destination)));
         SendErrorFor(original, 0, type, code, rest);
     }
 
@@ -190,7 +190,7 @@ internal sealed class IcmpLayer
         bool v6 = original.IsV6;
         IpAddress to = original.Source;
         if (IsAboutIcmpError(original) || original.ToBroadcastOrMulticast || fragmentOffset != 0
-            || to.IsUnspecified || to.IsMulticast || to.IsLoopback || (!v6 && _ip.IsBroadcastV4(to)))
+            || to.IsUnspecified || to.IsMulticast || to.IsLoopback || (!v6 && _ip.Addresses.IsBroadcastV4(to)))
         {
             _counters.Increment(Counter.IcmpErrorsSuppressed);
             return;
@@ -203,7 +203,7 @@ internal sealed class IcmpLayer
         }
 
         IpAddress from = original.Destination;
-        if (!_ip.IsLocal(from) && _ip.SelectSource(to, out from) != StackError.None)
+        if (!_ip.Addresses.IsLocal(from) && _ip.Addresses.SelectSource(to, out from) != StackError.None)
         {
             return;
         }
@@ -336,7 +336,7 @@ internal sealed class IcmpLayer
 
     public StackError SendEchoRequest(IpAddress destination, ushort identifier, ushort sequence, ReadOnlySpan<byte> data)
     {
-        StackError error = _ip.SelectSource(destination, out IpAddress source);
+        StackError error = _ip.Addresses.SelectSource(destination, out IpAddress source);
         if (error != StackError.None)
         {
             return error;

@@ -152,7 +152,7 @@ internal sealed class TcpLayer : ITransportHandler
 
     public StackError Listen(TcpListener listener, IpEndpoint local)
     {
-        if (!local.Address.IsUnspecified && !_ip.IsLocal(local.Address))
+        if (!local.Address.IsUnspecified && !_ip.Addresses.IsLocal(local.Address))
         {
             return StackError.AddressNotAvailable;
         }
@@ -201,7 +201,7 @@ internal sealed class TcpLayer : ITransportHandler
     public StackError Bind(IpEndpoint local, bool reuseAddress, out IpEndpoint bound)
     {
         bound = default;
-        if (!local.Address.IsUnspecified && !_ip.IsLocal(local.Address))
+        if (!local.Address.IsUnspecified && !_ip.Addresses.IsLocal(local.Address))
         {
             return StackError.AddressNotAvailable;
         }
@@ -287,7 +287,7 @@ internal sealed class TcpLayer : ITransportHandler
         }
         else
         {
-            StackError routed = _ip.SelectSource(remote.Address, out source);
+            StackError routed = _ip.Addresses.SelectSource(remote.Address, out source);
             if (routed != StackError.None)
             {
                 return routed;

@@ -141,7 +141,7 @@ internal sealed class UdpLayer : ITransportHandler
 
     public StackError Bind(UdpEndpoint endpoint, IpEndpoint local)
     {
-        if (!local.Address.IsUnspecified && !_ip.IsLocal(local.Address))
+        if (!local.Address.IsUnspecified && !_ip.Addresses.IsLocal(local.Address))
         {
             return StackError.AddressNotAvailable;
         }
@@ -224,7 +224,7 @@ internal sealed class UdpLayer : ITransportHandler
         IpAddress source = endpoint.LocalEndpoint!.Value.Address;
         if (source.IsUnspecified)
         {
-            StackError error = _ip.SelectSource(remote.Address, out source);
+            StackError error = _ip.Addresses.SelectSource(remote.Address, out source);
             if (error != StackError.None)
             {
                 return error;
@@ -244,5 +244,5 @@ internal sealed class UdpLayer : ITransportHandler
         return sent;
     }
 
-    public bool IsLocalAddress(IpAddress address) => _ip.IsLocal(address);
+    public bool IsLocalAddress(IpAddress address) => _ip.Addresses.IsLocal(address);
 }
