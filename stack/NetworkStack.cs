@@ -4,6 +4,7 @@
 using AddressFamily = System.Net.Sockets.AddressFamily;
 using TunStack.Ip;
 using TunStack.Links;
+using TunStack.Ports;
 using TunStack.Storage;
 using TunStack.Tcp;
 using TunStack.Udp;
@@ -20,6 +21,7 @@ public sealed class NetworkStack
     private readonly ILink _link;
     private readonly StackOptions _options;
     private readonly IpLayer _ip;
+    private readonly PortTable _ports;
     private readonly UdpLayer _udp;
     private readonly TcpLayer _tcp;
     private readonly PacketBatch _rx;
@@ -43,9 +45,10 @@ public sealed class NetworkStack
         _timers = new TimerWheel(start);
         _ip = new IpLayer(Counters, options, link, _timers, random);
         _ip.SetTime(start);
-        _udp = new UdpLayer(_ip, Counters, options, random);
+        _ports = new PortTable(_ip.Addresses, options, random);
+        _udp = new UdpLayer(_ip, _ports, Counters, options);
         _ip.Udp = _udp;
-        _tcp = new TcpLayer(_ip, Counters, options, _timers, random);
+        _tcp = new TcpLayer(_ip, _ports, Counters, options, _timers, random);
         _ip.Tcp = _tcp;
         _rx = new PacketBatch(options.BatchSize, link.Mtu);
     }
@@ -188,10 +191,10 @@ public sealed class NetworkStack
     /// address, or no ephemeral port left), AddressInUse (a listener, another binding or a
     /// connection holds it; <paramref name="reuseAddress"/> lets bindings share and ignores connections).
     /// </summary>
-    public StackError BindTcp(IpEndpoint local, bool reuseAddress, out IpEndpoint bound) => _tcp.Bind(local, reuseAddress, out bound);
+    public StackError BindTcp(IpEndpoint local, bool reuseAddress, out IpEndpoint bound) => _ports.BindTcp(local, reuseAddress, out bound);
 
     /// <summary>Releases a reservation made by <see cref="BindTcp"/> with the same arguments.</summary>
-    public void UnbindTcp(IpEndpoint bound, bool reuseAddress) => _tcp.Unbind(bound, reuseAddress);
+    public void UnbindTcp(IpEndpoint bound, bool reuseAddress) => _ports.UnbindTcp(bound, reuseAddress);
 
     /// <summary>
     /// Hands packets that application calls queued (a send, a connect) to the link at once, instead
