@@ -1,6 +1,6 @@
-// NetworkStack owns one stack instance: its link, IP/ICMP/UDP layers, timers and counters.
-// It has no thread and no clock: a host calls Poll(now) and sleeps until the returned deadline
-// or until the link or an application has work (ARCHITECTURE rules 1 and 2).
+// NetworkStack owns one stack instance: its link, the IP layer (with ICMP), UDP, TCP, the port
+// table, timers and counters. It has no thread and no clock: a host calls Poll(now) and sleeps
+// until the returned deadline or until the link or an application has work (ARCHITECTURE rules 1 and 2).
 using AddressFamily = System.Net.Sockets.AddressFamily;
 using TunStack.Ip;
 using TunStack.Links;
@@ -71,7 +71,7 @@ public sealed class NetworkStack
     /// <summary>The time of the latest <see cref="Poll"/>.</summary>
     public Instant Now => _now;
 
-    /// <summary>Scheduled timers (reassembly now; TCP timers later).</summary>
+    /// <summary>Scheduled timers: reassembly timeouts and every TCP connection's timers.</summary>
     public TimerWheel Timers => _timers;
 
     /// <summary>Datagrams being reassembled (IPv4, IPv6) and the bytes they hold.</summary>

@@ -1,6 +1,6 @@
 namespace TunStack.Ip;
 
-/// <summary>A transport protocol the IP layer delivers to (UDP now; TCP plugs in the same way).</summary>
+/// <summary>A transport the IP layer delivers datagrams and ICMP errors to: <see cref="Udp.UdpLayer"/> and <see cref="Tcp.TcpLayer"/>.</summary>
 internal interface ITransportHandler
 {
     void Receive(in IpDatagram datagram);
