@@ -307,13 +307,7 @@ internal sealed class IcmpLayer
 
     private void Dispatch(in IcmpError error, ReadOnlySpan<byte> quotedTransport)
     {
-        ITransportHandler? handler = error.QuotedProtocol switch
-        {
-            IpProtocol.Udp => _ip.Udp,
-            IpProtocol.Tcp => _ip.Tcp,
-            _ => null,
-        };
-        handler?.ReceiveIcmpError(error, quotedTransport);
+        _ip.TransportFor(error.QuotedProtocol)?.ReceiveIcmpError(error, quotedTransport);
     }
 
     public StackError OpenEcho(IcmpEchoEndpoint endpoint)

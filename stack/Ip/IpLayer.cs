@@ -43,6 +43,14 @@ internal sealed class IpLayer
 
     public ITransportHandler? Tcp { get; set; }
 
+    /// <summary>The transport for an IP protocol number, or null (ICMP is not one).</summary>
+    public ITransportHandler? TransportFor(byte protocol) => protocol switch
+    {
+        IpProtocol.Udp => Udp,
+        IpProtocol.Tcp => Tcp,
+        _ => null,
+    };
+
     public int Mtu => _link.Mtu;
 
     public Instant Now => _now;
@@ -85,13 +93,6 @@ internal sealed class IpLayer
     public void Deliver(in IpDatagram datagram, byte protocol, int nextHeaderFieldOffset)
     {
         bool v6 = datagram.IsV6;
-        ITransportHandler? handler = protocol switch
-        {
-            IpProtocol.Udp => Udp,
-            IpProtocol.Tcp => Tcp,
-            _ => null,
-        };
-
         if (protocol == (v6 ? IpProtocol.IcmpV6 : IpProtocol.Icmp))
         {
             _counters.Increment(v6 ? Counter.Ipv6Delivered : Counter.Ipv4Delivered);
@@ -99,6 +100,7 @@ internal sealed class IpLayer
             return;
         }
 
+        ITransportHandler? handler = TransportFor(protocol);
         if (handler is null)
         {
             _counters.Increment(protocol == IpProtocol.Tcp ? Counter.TcpNoEngine : v6 ? Counter.Ipv6ParameterProblem : Counter.Ipv4UnknownProtocol);

@@ -50,68 +50,30 @@ public sealed class TunCommandOptions
             }
         }
 
-        if (result.GetResult(_tun) is not null)
-        {
-            settings.Tun = result.GetValue(_tun)!;
-        }
-
-        if (result.GetResult(_address) is not null)
-        {
-            settings.Addresses = result.GetValue(_address)!.ToList();
-        }
-
-        if (result.GetResult(_peer) is not null)
-        {
-            settings.Peers = result.GetValue(_peer)!.ToList();
-        }
-
-        if (result.GetResult(_route) is not null)
-        {
-            settings.Routes = result.GetValue(_route)!.ToList();
-        }
-
-        if (result.GetResult(_mtu) is not null)
-        {
-            settings.Mtu = result.GetValue(_mtu);
-        }
-
-        if (result.GetResult(_netns) is not null)
-        {
-            settings.Netns = result.GetValue(_netns);
-        }
-
-        if (result.GetResult(_capture) is not null)
-        {
-            settings.Capture = result.GetValue(_capture);
-        }
-
-        if (result.GetResult(_logLevel) is not null)
-        {
-            settings.LogLevel = result.GetValue(_logLevel)!;
-        }
-
-        if (result.GetResult(_queues) is not null)
-        {
-            settings.Queues = result.GetValue(_queues);
-        }
-
-        if (result.GetResult(_impair) is not null)
-        {
-            settings.Impair = result.GetValue(_impair);
-        }
-
-        if (result.GetResult(_impairIn) is not null)
-        {
-            settings.ImpairIn = result.GetValue(_impairIn);
-        }
-
-        if (result.GetResult(_impairOut) is not null)
-        {
-            settings.ImpairOut = result.GetValue(_impairOut);
-        }
-
+        TunSettings loaded = settings; // the lambdas cannot capture an out parameter
+        Override(result, _tun, value => loaded.Tun = value);
+        Override(result, _address, value => loaded.Addresses = value.ToList());
+        Override(result, _peer, value => loaded.Peers = value.ToList());
+        Override(result, _route, value => loaded.Routes = value.ToList());
+        Override(result, _mtu, value => loaded.Mtu = value);
+        Override(result, _netns, value => loaded.Netns = value);
+        Override(result, _capture, value => loaded.Capture = value);
+        Override(result, _logLevel, value => loaded.LogLevel = value);
+        Override(result, _queues, value => loaded.Queues = value);
+        Override(result, _impair, value => loaded.Impair = value);
+        Override(result, _impairIn, value => loaded.ImpairIn = value);
+        Override(result, _impairOut, value => loaded.ImpairOut = value);
         settings.DisableKernelIpv6 |= result.GetValue(_disableIpv6);
         settings.VnetHdr |= result.GetValue(_vnetHdr);
         return null;
+    }
+
+    // An option given on the command line wins over the config file's value.
+    private static void Override<T>(ParseResult result, Option<T> option, Action<T> set)
+    {
+        if (result.GetResult(option) is not null)
+        {
+            set(result.GetValue(option)!);
+        }
     }
 }
