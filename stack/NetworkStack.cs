@@ -1,9 +1,10 @@
-// NetworkStack owns one stack instance: its link, IP/ICMP/UDP layers, timers and counters.
-// It has no thread and no clock: a host calls Poll(now) and sleeps until the returned deadline
-// or until the link or an application has work (ARCHITECTURE rules 1 and 2).
+// NetworkStack owns one stack instance: its link, the IP layer (with ICMP), UDP, TCP, the port
+// table, timers and counters. It has no thread and no clock: a host calls Poll(now) and sleeps
+// until the returned deadline or until the link or an application has work (ARCHITECTURE rules 1 and 2).
 using AddressFamily = System.Net.Sockets.AddressFamily;
 using TunStack.Ip;
 using TunStack.Links;
+using TunStack.Ports;
 using TunStack.Storage;
 using TunStack.Tcp;
 using TunStack.Udp;
@@ -20,6 +21,7 @@ public sealed class NetworkStack
     private readonly ILink _link;
     private readonly StackOptions _options;
     private readonly IpLayer _ip;
+    private readonly PortTable _ports;
     private readonly UdpLayer _udp;
     private readonly TcpLayer _tcp;
     private readonly PacketBatch _rx;
@@ -43,9 +45,10 @@ public sealed class NetworkStack
         _timers = new TimerWheel(start);
         _ip = new IpLayer(Counters, options, link, _timers, random);
         _ip.SetTime(start);
-        _udp = new UdpLayer(_ip, Counters, options, random);
+        _ports = new PortTable(_ip.Addresses, options, random);
+        _udp = new UdpLayer(_ip, _ports, Counters, options);
         _ip.Udp = _udp;
-        _tcp = new TcpLayer(_ip, Counters, options, _timers, random);
+        _tcp = new TcpLayer(_ip, _ports, Counters, options, _timers, random);
         _ip.Tcp = _tcp;
         _rx = new PacketBatch(options.BatchSize, link.Mtu);
     }
@@ -60,25 +63,25 @@ public sealed class NetworkStack
     public ILink Link => _link;
 
     /// <summary>The stack's addresses with their prefixes.</summary>
-    public IReadOnlyList<IpPrefix> Addresses => _ip.Addresses;
+    public IReadOnlyList<IpPrefix> Addresses => _ip.Addresses.Entries;
 
     /// <summary>The route table (longest-prefix match).</summary>
-    public RouteTable Routes => _ip.Routes;
+    public RouteTable Routes => _ip.Addresses.Routes;
 
     /// <summary>The time of the latest <see cref="Poll"/>.</summary>
     public Instant Now => _now;
 
-    /// <summary>Scheduled timers (reassembly now; TCP timers later).</summary>
+    /// <summary>Scheduled timers: reassembly timeouts and every TCP connection's timers.</summary>
     public TimerWheel Timers => _timers;
 
     /// <summary>Datagrams being reassembled (IPv4, IPv6) and the bytes they hold.</summary>
     public (int V4, int V6, int Bytes) Reassembly => (_ip.ReassemblerV4.InProgress, _ip.ReassemblerV6.InProgress, _ip.ReassemblerV4.MemoryUsed + _ip.ReassemblerV6.MemoryUsed);
 
     /// <summary>Adds an address (with its on-link prefix).</summary>
-    public void AddAddress(IpPrefix address) => _ip.AddAddress(address);
+    public void AddAddress(IpPrefix address) => _ip.Addresses.Add(address);
 
     /// <summary>True when <paramref name="address"/> is one of the stack's addresses.</summary>
-    public bool IsLocalAddress(IpAddress address) => _ip.IsLocal(address);
+    public bool IsLocalAddress(IpAddress address) => _ip.Addresses.IsLocal(address);
 
     /// <summary>
     /// Runs the stack at time <paramref name="now"/>: fires due timers, handles received packets
@@ -188,10 +191,10 @@ public sealed class NetworkStack
     /// address, or no ephemeral port left), AddressInUse (a listener, another binding or a
     /// connection holds it; <paramref name="reuseAddress"/> lets bindings share and ignores connections).
     /// </summary>
-    public StackError BindTcp(IpEndpoint local, bool reuseAddress, out IpEndpoint bound) => _tcp.Bind(local, reuseAddress, out bound);
+    public StackError BindTcp(IpEndpoint local, bool reuseAddress, out IpEndpoint bound) => _ports.BindTcp(local, reuseAddress, out bound);
 
     /// <summary>Releases a reservation made by <see cref="BindTcp"/> with the same arguments.</summary>
-    public void UnbindTcp(IpEndpoint bound, bool reuseAddress) => _tcp.Unbind(bound, reuseAddress);
+    public void UnbindTcp(IpEndpoint bound, bool reuseAddress) => _ports.UnbindTcp(bound, reuseAddress);
 
     /// <summary>
     /// Hands packets that application calls queued (a send, a connect) to the link at once, instead

@@ -4,8 +4,8 @@ namespace TunStack.Tun;
 
 /// <summary>
 /// struct virtio_net_hdr (virtio spec 5.1.6), the 10-byte prefix of every packet on a TUN opened
-/// with IFF_VNET_HDR. Offloads (GSO, checksum) are negotiated by a later issue; until then the
-/// stack writes a zero header and ignores the one it reads. Little-endian, as TUN uses by default.
+/// with IFF_VNET_HDR. No offload (GSO, checksum) is negotiated: the stack writes a zero header and
+/// ignores the one it reads. Little-endian, as TUN uses by default.
 /// </summary>
 public record struct VirtioNetHeader
 {

@@ -2,7 +2,6 @@
 // that forbid errors about errors, groups and later fragments, rate limiting, and decoding of
 // received errors for the transports (RFC 5927 checks are the transports' part).
 using System.Buffers.Binary;
-using TunStack.Storage;
 using TunStack.Wire;
 
 namespace TunStack.Ip;
@@ -134,7 +133,7 @@ internal sealed class IcmpLayer
         // The reply goes from the address the request was sent to, or for a group request from
         // the address the route to the requester selects (RFC 4443 4.2).
         IpAddress source = request.Destination;
-        if (request.ToBroadcastOrMulticast && _ip.SelectSource(request.Source, out source) != StackError.None)
+        if (request.ToBroadcastOrMulticast && _ip.Addresses.SelectSource(request.Source, out source) != StackError.None)
         {
             return;
         }
@@ -176,7 +175,7 @@ internal sealed class IcmpLayer
         IpAddress destination = isV6 ? IpAddress.FromV6(quote.Slice(24, 16)) : IpAddress.FromV4(quote.Slice(16, 4));
         byte protocol = isV6 ? quote[6] : quote[9];
         int headerLength = isV6 ? Ipv6Packet.HeaderLength : (quote[0] & 0xF) * 4;
-        var original = new IpDatagram(quote, quote[Math.Min(headerLength, quote.Length)..], source, destination, protocol, destination.IsMulticast || (!isV6 && _ip.IsBroadcastV4(destination)));
+        var original = new IpDatagram(quote, quote[Math.Min(headerLength, quote.Length)..], source, destination, protocol, destination.IsMulticast || (!isV6 && _ip.Addresses.IsBroadcastV4(destination)));
         SendErrorFor(original, 0, type, code, rest);
     }
 
@@ -191,7 +190,7 @@ internal sealed class IcmpLayer
         bool v6 = original.IsV6;
         IpAddress to = original.Source;
         if (IsAboutIcmpError(original) || original.ToBroadcastOrMulticast || fragmentOffset != 0
-            || to.IsUnspecified || to.IsMulticast || to.IsLoopback || (!v6 && _ip.IsBroadcastV4(to)))
+            || to.IsUnspecified || to.IsMulticast || to.IsLoopback || (!v6 && _ip.Addresses.IsBroadcastV4(to)))
         {
             _counters.Increment(Counter.IcmpErrorsSuppressed);
             return;
@@ -204,7 +203,7 @@ internal sealed class IcmpLayer
         }
 
         IpAddress from = original.Destination;
-        if (!_ip.IsLocal(from) && _ip.SelectSource(to, out from) != StackError.None)
+        if (!_ip.Addresses.IsLocal(from) && _ip.Addresses.SelectSource(to, out from) != StackError.None)
         {
             return;
         }
@@ -308,13 +307,7 @@ internal sealed class IcmpLayer
 
     private void Dispatch(in IcmpError error, ReadOnlySpan<byte> quotedTransport)
     {
-        ITransportHandler? handler = error.QuotedProtocol switch
-        {
-            IpProtocol.Udp => _ip.Udp,
-            IpProtocol.Tcp => _ip.Tcp,
-            _ => null,
-        };
-        handler?.ReceiveIcmpError(error, quotedTransport);
+        _ip.TransportFor(error.QuotedProtocol)?.ReceiveIcmpError(error, quotedTransport);
     }
 
     public StackError OpenEcho(IcmpEchoEndpoint endpoint)
@@ -337,7 +330,7 @@ internal sealed class IcmpLayer
 
     public StackError SendEchoRequest(IpAddress destination, ushort identifier, ushort sequence, ReadOnlySpan<byte> data)
     {
-        StackError error = _ip.SelectSource(destination, out IpAddress source);
+        StackError error = _ip.Addresses.SelectSource(destination, out IpAddress source);
         if (error != StackError.None)
         {
             return error;
@@ -359,61 +352,5 @@ internal sealed class IcmpLayer
         }
 
         return error;
-    }
-}
-
-/// <summary>
-/// Sends ICMP/ICMPv6 echo requests with one identifier and queues the matching replies (what
-/// <c>ping</c> needs). Use it on the stack's owner thread; open one with <see cref="NetworkStack.OpenEcho(ushort)"/>.
-/// </summary>
-public sealed class IcmpEchoEndpoint
-{
-    private readonly IcmpLayer _icmp;
-    private readonly DatagramQueue _replies;
-
-    internal IcmpEchoEndpoint(IcmpLayer icmp, ushort identifier, int queueBytes)
-    {
-        _icmp = icmp;
-        Identifier = identifier;
-        _replies = new DatagramQueue(queueBytes);
-    }
-
-    /// <summary>The echo identifier this endpoint owns.</summary>
-    public ushort Identifier { get; }
-
-    /// <summary>Replies waiting.</summary>
-    public int PendingReplies => _replies.Count;
-
-    /// <summary>Called on the owner thread when a reply is queued.</summary>
-    public Action? Readable { get; set; }
-
-    /// <summary>Replies dropped because the queue was full.</summary>
-    public long Dropped { get; private set; }
-
-    /// <summary>Sends an echo request (ICMPv4 or ICMPv6 by the destination's family).</summary>
-    public StackError SendRequest(IpAddress destination, ushort sequence, ReadOnlySpan<byte> data)
-        => _icmp.SendEchoRequest(destination, Identifier, sequence, data);
-
-    /// <summary>Takes the next reply: who answered, its sequence number, and its data (truncated to <paramref name="buffer"/>).</summary>
-    public bool TryReceiveReply(Span<byte> buffer, out IpAddress from, out ushort sequence, out int length)
-    {
-        bool ok = _replies.TryDequeue(buffer, out _, out length, out IpEndpoint source);
-        from = source.Address;
-        sequence = source.Port;
-        return ok;
-    }
-
-    /// <summary>Stops receiving replies.</summary>
-    public void Close() => _icmp.CloseEcho(this);
-
-    internal void Deliver(IpEndpoint from, ReadOnlySpan<byte> data)
-    {
-        if (!_replies.TryEnqueue(from, data))
-        {
-            Dropped++;
-            return;
-        }
-
-        Readable?.Invoke();
     }
 }

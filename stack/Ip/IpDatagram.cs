@@ -30,15 +30,3 @@ internal readonly ref struct IpDatagram
 
     public bool IsV6 => Source.IsV6;
 }
-
-/// <summary>An ICMP error about a datagram the stack sent, decoded from its quote.</summary>
-internal readonly record struct IcmpError(StackError Error, IpAddress ReportedBy, IpAddress QuotedSource, IpAddress QuotedDestination, byte QuotedProtocol, int Mtu);
-
-/// <summary>A transport protocol the IP layer delivers to (UDP now; TCP plugs in the same way).</summary>
-internal interface ITransportHandler
-{
-    void Receive(in IpDatagram datagram);
-
-    /// <summary>An ICMP error quoting one of our datagrams; <paramref name="quotedTransport"/> is at least 8 bytes.</summary>
-    void ReceiveIcmpError(in IcmpError error, ReadOnlySpan<byte> quotedTransport);
-}

@@ -4,23 +4,6 @@ using System.Buffers;
 
 namespace TunStack.Ip;
 
-/// <summary>Identifies the datagram a fragment belongs to (RFC 791: src, dst, protocol, ID; RFC 8200: src, dst, ID).</summary>
-internal readonly record struct FragmentKey(IpAddress Source, IpAddress Destination, uint Identification, byte Protocol);
-
-/// <summary>What happened to a fragment.</summary>
-internal enum ReassemblyOutcome
-{
-    /// <summary>Stored; the datagram is still missing pieces.</summary>
-    Incomplete,
-    /// <summary>The datagram is whole and was written to the output buffer.</summary>
-    Complete,
-    /// <summary>Dropped (and counted).</summary>
-    Dropped,
-}
-
-/// <summary>Called when a datagram times out with its first fragment present: the quote for ICMP Time Exceeded.</summary>
-internal delegate void ReassemblyTimeoutHandler(ReadOnlySpan<byte> firstFragmentQuote, Instant now);
-
 /// <summary>
 /// Reassembles fragmented datagrams of one IP family. Bounded in datagrams, fragments per
 /// datagram and bytes across all datagrams; the oldest datagrams are evicted to admit new data.

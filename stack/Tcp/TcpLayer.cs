@@ -2,7 +2,7 @@
 // ISNs (RFC 6528), segment output, and ICMP errors checked as RFC 5927 asks.
 using System.Buffers.Binary;
 using TunStack.Ip;
-using TunStack.Storage;
+using TunStack.Ports;
 using TunStack.Wire;
 
 namespace TunStack.Tcp;
@@ -11,23 +11,22 @@ namespace TunStack.Tcp;
 internal sealed class TcpLayer : ITransportHandler
 {
     private readonly IpLayer _ip;
+    private readonly PortTable _ports;
     private readonly StackCounters _counters;
     private readonly StackOptions _options;
-    private readonly Random _random;
     private readonly TupleHash _tupleHash;
     private readonly byte[] _segment = new byte[TcpSegment.MinHeaderLength + 40 + 65535];
     private readonly Dictionary<TcpTuple, TcpConnection> _connections = new();
     private readonly Dictionary<ushort, List<TcpListener>> _listeners = new();
-    private readonly Dictionary<ushort, List<(IpAddress Address, bool ReuseAddress)>> _bindings = new();
     private readonly TokenBucket _challengeAcks;
 
-    public TcpLayer(IpLayer ip, StackCounters counters, StackOptions options, TimerWheel timers, Random random)
+    public TcpLayer(IpLayer ip, PortTable ports, StackCounters counters, StackOptions options, TimerWheel timers, Random random)
     {
         _ip = ip;
+        _ports = ports;
         _counters = counters;
         _options = options;
         Timers = timers;
-        _random = random;
         _tupleHash = new TupleHash(random);
         Cookies = new SynCookies(_tupleHash);
         _challengeAcks = new TokenBucket(options.Tcp.ChallengeAcksPerSecond, options.Tcp.ChallengeAcksPerSecond);
@@ -155,129 +154,34 @@ internal sealed class TcpLayer : ITransportHandler
 
     public StackError Listen(TcpListener listener, IpEndpoint local)
     {
-        if (!local.Address.IsUnspecified && !_ip.IsLocal(local.Address))
+        StackError error = _ports.ListenTcp(local, out IpEndpoint bound);
+        if (error != StackError.None)
         {
-            return StackError.AddressNotAvailable;
+            return error;
         }
 
-        ushort port = local.Port;
-        if (port == 0 && !TryEphemeralPort(local.Address, out port))
-        {
-            return StackError.AddressNotAvailable;
-        }
-
-        if (_listeners.TryGetValue(port, out List<TcpListener>? list)
-            && list.Exists(l => Overlaps(l.LocalEndpoint.Address, local.Address)))
-        {
-            return StackError.AddressInUse;
-        }
-
-        if (list is null)
+        if (!_listeners.TryGetValue(bound.Port, out List<TcpListener>? list))
         {
             list = new List<TcpListener>(1);
-            _listeners.Add(port, list);
+            _listeners.Add(bound.Port, list);
         }
 
-        listener.LocalEndpoint = new IpEndpoint(local.Address, port);
+        listener.LocalEndpoint = bound;
         list.Add(listener);
         return StackError.None;
     }
 
     public void StopListening(TcpListener listener)
     {
-        if (_listeners.TryGetValue(listener.LocalEndpoint.Port, out List<TcpListener>? list))
+        if (_listeners.TryGetValue(listener.LocalEndpoint.Port, out List<TcpListener>? list) && list.Remove(listener))
         {
-            list.Remove(listener);
             if (list.Count == 0)
             {
                 _listeners.Remove(listener.LocalEndpoint.Port);
             }
+
+            _ports.StopListeningTcp(listener.LocalEndpoint);
         }
-    }
-
-    /// <summary>
-    /// Reserves a local address and port for a socket that is bound but not yet listening or
-    /// connected (bind(2)). Port 0 picks an ephemeral port. As on Linux, a port held by a listener
-    /// is always in use; one held by another binding or by a connection (TIME-WAIT included) is in
-    /// use unless <paramref name="reuseAddress"/> is set (for a binding: on both sides).
-    /// </summary>
-    public StackError Bind(IpEndpoint local, bool reuseAddress, out IpEndpoint bound)
-    {
-        bound = default;
-        if (!local.Address.IsUnspecified && !_ip.IsLocal(local.Address))
-        {
-            return StackError.AddressNotAvailable;
-        }
-
-        ushort port = local.Port;
-        if (port == 0)
-        {
-            if (!TryEphemeralPort(local.Address, out port))
-            {
-                return StackError.AddressNotAvailable;
-            }
-        }
-        else if (IsBindingInUse(local, reuseAddress))
-        {
-            return StackError.AddressInUse;
-        }
-
-        if (!_bindings.TryGetValue(port, out List<(IpAddress Address, bool ReuseAddress)>? list))
-        {
-            list = new List<(IpAddress, bool)>(1);
-            _bindings.Add(port, list);
-        }
-
-        bound = new IpEndpoint(local.Address, port);
-        list.Add((local.Address, reuseAddress));
-        return StackError.None;
-    }
-
-    /// <summary>Releases a reservation made by <see cref="Bind"/>.</summary>
-    public void Unbind(IpEndpoint bound, bool reuseAddress)
-    {
-        if (_bindings.TryGetValue(bound.Port, out List<(IpAddress Address, bool ReuseAddress)>? list))
-        {
-            list.Remove((bound.Address, reuseAddress));
-            if (list.Count == 0)
-            {
-                _bindings.Remove(bound.Port);
-            }
-        }
-    }
-
-    private static bool Overlaps(IpAddress a, IpAddress b) => a.IsUnspecified || b.IsUnspecified || a == b;
-
-    private bool IsBindingInUse(IpEndpoint local, bool reuseAddress)
-    {
-        if (_listeners.TryGetValue(local.Port, out List<TcpListener>? listeners)
-            && listeners.Exists(l => Overlaps(l.LocalEndpoint.Address, local.Address)))
-        {
-            return true;
-        }
-
-        if (_bindings.TryGetValue(local.Port, out List<(IpAddress Address, bool ReuseAddress)>? bindings)
-            && bindings.Exists(b => Overlaps(b.Address, local.Address) && !(reuseAddress && b.ReuseAddress)))
-        {
-            return true;
-        }
-
-        if (reuseAddress)
-        {
-            return false;
-        }
-
-        // A linear walk: binds to a fixed port are rare next to segments, and this keeps the
-        // connection table a single dictionary.
-        foreach (TcpTuple tuple in _connections.Keys)
-        {
-            if (tuple.Local.Port == local.Port && Overlaps(tuple.Local.Address, local.Address))
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 
     /// <summary>Opens a connection to <paramref name="remote"/> (RFC 9293 3.10.1, active OPEN).</summary>
@@ -290,14 +194,16 @@ internal sealed class TcpLayer : ITransportHandler
         }
         else
         {
-            StackError routed = _ip.SelectSource(remote.Address, out source);
+            StackError routed = _ip.Addresses.SelectSource(remote.Address, out source);
             if (routed != StackError.None)
             {
                 return routed;
             }
         }
 
-        if (localPort == 0 && !TryEphemeralPort(source, out localPort, remote))
+        // The ephemeral port only has to make this 4-tuple unique: connections to different peers may share one.
+        if (localPort == 0 && !_ports.TryTcpConnectionPort((Connections: _connections, Source: source, Remote: remote),
+                static (s, port) => s.Connections.ContainsKey(new TcpTuple(new IpEndpoint(s.Source, port), s.Remote)), out localPort))
         {
             return StackError.AddressNotAvailable;
         }
@@ -314,7 +220,7 @@ internal sealed class TcpLayer : ITransportHandler
             return StackError.NoBufferSpace;
         }
 
-        _connections.Add(tuple, connection);
+        Add(tuple, connection);
         _counters.Increment(Counter.TcpActiveOpens);
         connection.StartActive(tuple, InitialSequenceNumber(tuple));
         return StackError.None;
@@ -329,7 +235,7 @@ internal sealed class TcpLayer : ITransportHandler
             return false;
         }
 
-        _connections.Add(connection.Tuple, connection);
+        Add(connection.Tuple, connection);
         return true;
     }
 
@@ -338,33 +244,15 @@ internal sealed class TcpLayer : ITransportHandler
         if (_connections.TryGetValue(connection.Tuple, out TcpConnection? current) && current == connection)
         {
             _connections.Remove(connection.Tuple);
+            _ports.RemoveTcpConnection(connection.Tuple.Local);
         }
     }
 
-    // RFC 6056 algorithm 1 over the ephemeral range; a port is free for this remote when no
-    // connection uses the 4-tuple and no listener holds it.
-    private bool TryEphemeralPort(IpAddress local, out ushort port, IpEndpoint? remote = null)
+    // The connection table and the port table change together: a connection holds its local port.
+    private void Add(TcpTuple tuple, TcpConnection connection)
     {
-        int first = _options.EphemeralPortFirst;
-        int count = _options.EphemeralPortLast - first + 1;
-        int start = _random.Next(count);
-        for (int i = 0; i < count; i++)
-        {
-            ushort candidate = (ushort)(first + (start + i) % count);
-            if (_listeners.ContainsKey(candidate) || _bindings.ContainsKey(candidate))
-            {
-                continue;
-            }
-
-            if (remote is { } r ? !_connections.ContainsKey(new TcpTuple(new IpEndpoint(local, candidate), r)) : !_connections.Keys.Any(t => t.Local.Port == candidate))
-            {
-                port = candidate;
-                return true;
-            }
-        }
-
-        port = 0;
-        return false;
+        _connections.Add(tuple, connection);
+        _ports.AddTcpConnection(tuple.Local);
     }
 
     /// <summary>Tests only: when set, every ISN is this value (to put sequence wrap-around where a test wants it).</summary>

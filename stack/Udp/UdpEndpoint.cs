@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using TunStack.Ip;
+using TunStack.Ports;
 using TunStack.Storage;
 
 namespace TunStack.Udp;
@@ -14,6 +15,7 @@ public sealed class UdpEndpoint
     private readonly UdpLayer _layer;
     private readonly DatagramQueue _queue;
     private StackError _pendingError;
+    private bool _v6Only;
 
     internal UdpEndpoint(UdpLayer layer, AddressFamily family, int queueBytes)
     {
@@ -26,7 +28,20 @@ public sealed class UdpEndpoint
     public AddressFamily Family { get; }
 
     /// <summary>For an InterNetworkV6 endpoint: refuse IPv4 traffic (IPV6_V6ONLY). Set before binding.</summary>
-    public bool V6Only { get; set; }
+    public bool V6Only
+    {
+        get => _v6Only;
+        set
+        {
+            IpFamilies before = Families;
+            _v6Only = value;
+            if (Families != before)
+            {
+                // Set after binding anyway: the endpoint's port claim covers what it now accepts.
+                _layer.FamiliesChanged(this, before);
+            }
+        }
+    }
 
     /// <summary>The bound address and port, or null before binding.</summary>
     public IpEndpoint? LocalEndpoint { get; internal set; }
@@ -183,14 +198,9 @@ public sealed class UdpEndpoint
     internal bool AcceptsFamily(IpAddress address)
         => Family == AddressFamily.InterNetworkV6 ? address.IsV6 || !V6Only : address.IsV4;
 
-    internal bool Overlaps(UdpEndpoint other)
-    {
-        bool thisV4 = Family == AddressFamily.InterNetwork || !V6Only;
-        bool thisV6 = Family == AddressFamily.InterNetworkV6;
-        bool otherV4 = other.Family == AddressFamily.InterNetwork || !other.V6Only;
-        bool otherV6 = other.Family == AddressFamily.InterNetworkV6;
-        return (thisV4 && otherV4) || (thisV6 && otherV6);
-    }
+    /// <summary>The families the endpoint takes traffic of, which its port claim covers.</summary>
+    internal IpFamilies Families
+        => Family == AddressFamily.InterNetworkV6 ? (V6Only ? IpFamilies.V6 : IpFamilies.Both) : IpFamilies.V4;
 
     private StackError EnsureBound()
     {

@@ -1,7 +1,7 @@
 // Udp/ owns RFC 768 UDP: the endpoint table, demultiplexing, checksums and datagram queues.
 using System.Net.Sockets;
 using TunStack.Ip;
-using TunStack.Storage;
+using TunStack.Ports;
 using TunStack.Wire;
 
 namespace TunStack.Udp;
@@ -16,18 +16,18 @@ internal sealed class UdpLayer : ITransportHandler
     public const int MaxPayloadV6 = 65527;
 
     private readonly IpLayer _ip;
+    private readonly PortTable _ports;
     private readonly StackCounters _counters;
     private readonly StackOptions _options;
-    private readonly Random _random;
-    private readonly Dictionary<ushort, List<UdpEndpoint>> _ports = new();
+    private readonly Dictionary<ushort, List<UdpEndpoint>> _endpointsByPort = new();
     private readonly byte[] _scratch = new byte[UdpDatagram.HeaderLength + MaxPayloadV6];
 
-    public UdpLayer(IpLayer ip, StackCounters counters, StackOptions options, Random random)
+    public UdpLayer(IpLayer ip, PortTable ports, StackCounters counters, StackOptions options)
     {
         _ip = ip;
+        _ports = ports;
         _counters = counters;
         _options = options;
-        _random = random;
     }
 
     public UdpEndpoint Open(AddressFamily family) => new(this, family, _options.UdpReceiveQueueBytes);
@@ -102,7 +102,7 @@ internal sealed class UdpLayer : ITransportHandler
     /// </summary>
     private UdpEndpoint? Lookup(IpAddress localAddress, ushort localPort, IpAddress remoteAddress, ushort remotePort)
     {
-        if (!_ports.TryGetValue(localPort, out List<UdpEndpoint>? candidates))
+        if (!_endpointsByPort.TryGetValue(localPort, out List<UdpEndpoint>? candidates))
         {
             return null;
         }
@@ -140,78 +140,45 @@ internal sealed class UdpLayer : ITransportHandler
         return best;
     }
 
+    /// <summary>Binds <paramref name="endpoint"/>; the port table decides conflicts and ephemeral ports.</summary>
     public StackError Bind(UdpEndpoint endpoint, IpEndpoint local)
     {
-        if (!local.Address.IsUnspecified && !_ip.IsLocal(local.Address))
+        StackError error = _ports.BindUdp(local, endpoint.Families, out IpEndpoint bound);
+        if (error != StackError.None)
         {
-            return StackError.AddressNotAvailable;
+            return error;
         }
 
-        ushort port = local.Port;
-        if (port == 0)
-        {
-            // RFC 6056 3.3.1 (Algorithm 1): a random start, then the next free port in the range.
-            int first = _options.EphemeralPortFirst;
-            int count = _options.EphemeralPortLast - first + 1;
-            int start = _random.Next(count);
-            bool found = false;
-            for (int i = 0; i < count && !found; i++)
-            {
-                port = (ushort)(first + (start + i) % count);
-                found = !Conflicts(endpoint, local.Address, port);
-            }
-
-            if (!found)
-            {
-                return StackError.AddressNotAvailable;
-            }
-        }
-        else if (Conflicts(endpoint, local.Address, port))
-        {
-            return StackError.AddressInUse;
-        }
-
-        if (!_ports.TryGetValue(port, out List<UdpEndpoint>? list))
+        if (!_endpointsByPort.TryGetValue(bound.Port, out List<UdpEndpoint>? list))
         {
             list = new List<UdpEndpoint>(1);
-            _ports.Add(port, list);
+            _endpointsByPort.Add(bound.Port, list);
         }
 
         list.Add(endpoint);
-        endpoint.LocalEndpoint = new IpEndpoint(local.Address, port);
+        endpoint.LocalEndpoint = bound;
         return StackError.None;
-    }
-
-    private bool Conflicts(UdpEndpoint endpoint, IpAddress address, ushort port)
-    {
-        if (!_ports.TryGetValue(port, out List<UdpEndpoint>? list))
-        {
-            return false;
-        }
-
-        foreach (UdpEndpoint other in list)
-        {
-            IpAddress bound = other.LocalEndpoint!.Value.Address;
-            bool familiesOverlap = endpoint.Overlaps(other);
-            bool addressesOverlap = bound.IsUnspecified || address.IsUnspecified || bound == address;
-            if (familiesOverlap && addressesOverlap)
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 
     public void Unbind(UdpEndpoint endpoint)
     {
-        if (endpoint.LocalEndpoint is { } local && _ports.TryGetValue(local.Port, out List<UdpEndpoint>? list))
+        if (endpoint.LocalEndpoint is { } local && _endpointsByPort.TryGetValue(local.Port, out List<UdpEndpoint>? list) && list.Remove(endpoint))
         {
-            list.Remove(endpoint);
             if (list.Count == 0)
             {
-                _ports.Remove(local.Port);
+                _endpointsByPort.Remove(local.Port);
             }
+
+            _ports.UnbindUdp(local, endpoint.Families);
+        }
+    }
+
+    /// <summary>A bound endpoint's families changed from <paramref name="before"/>: its port claim follows.</summary>
+    public void FamiliesChanged(UdpEndpoint endpoint, IpFamilies before)
+    {
+        if (endpoint.LocalEndpoint is { } local && _endpointsByPort.TryGetValue(local.Port, out List<UdpEndpoint>? list) && list.Contains(endpoint))
+        {
+            _ports.ChangeUdpFamilies(local, before, endpoint.Families);
         }
     }
 
@@ -225,7 +192,7 @@ internal sealed class UdpLayer : ITransportHandler
         IpAddress source = endpoint.LocalEndpoint!.Value.Address;
         if (source.IsUnspecified)
         {
-            StackError error = _ip.SelectSource(remote.Address, out source);
+            StackError error = _ip.Addresses.SelectSource(remote.Address, out source);
             if (error != StackError.None)
             {
                 return error;
@@ -244,6 +211,4 @@ internal sealed class UdpLayer : ITransportHandler
 
         return sent;
     }
-
-    public bool IsLocalAddress(IpAddress address) => _ip.IsLocal(address);
 }

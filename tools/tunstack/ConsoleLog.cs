@@ -2,19 +2,6 @@ using System.Globalization;
 
 namespace TunStack.Cli;
 
-/// <summary>Log levels, most severe first.</summary>
-public enum LogLevel
-{
-    /// <summary>Failures.</summary>
-    Error,
-    /// <summary>Problems the daemon works around.</summary>
-    Warn,
-    /// <summary>Lifecycle events (the default).</summary>
-    Info,
-    /// <summary>Per-datagram detail.</summary>
-    Debug,
-}
-
 /// <summary>One line per event on a writer, no colour: "2026-11-22T00:30:00.123Z info  message".</summary>
 public sealed class ConsoleLog
 {

@@ -1,10 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using TunStack.Ip;
 using TunStack.Tcp;
-using TunStack.Tun;
 using TunStack.Udp;
 
 namespace TunStack.Cli;
@@ -86,8 +84,7 @@ public static class NcCommand
     /// <summary>Runs UDP netcat; returns 0, or 1 on a setup failure or a refused connection.</summary>
     public static int RunUdp(TunSettings settings, bool listen, IpEndpoint remote, ushort port, TimeSpan quiet, Stream input, Stream output, TextWriter error)
     {
-        ArgumentNullException.ThrowIfNull(settings);
-        if (!TunSession.TryStart(settings, TunSession.CommandLog(settings, error), error, out TunSession? session, PosixSignal.SIGINT))
+        if (!TunSession.TryStartCommand(settings, error, out TunSession? session))
         {
             return 1;
         }
@@ -175,8 +172,7 @@ public static class NcCommand
     /// <summary>Runs TCP netcat; returns 0 after both directions ended cleanly, 1 on a failure or reset.</summary>
     public static int RunTcp(TunSettings settings, bool listen, IpEndpoint remote, ushort port, Stream input, Stream output, TextWriter error)
     {
-        ArgumentNullException.ThrowIfNull(settings);
-        if (!TunSession.TryStart(settings, TunSession.CommandLog(settings, error), error, out TunSession? session, PosixSignal.SIGINT))
+        if (!TunSession.TryStartCommand(settings, error, out TunSession? session))
         {
             return 1;
         }

@@ -1,9 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using TunStack.Ip;
 using TunStack.Sockets.Hosting;
-using TunStack.Tun;
 
 namespace TunStack.Cli;
 
@@ -54,8 +52,7 @@ public static class PingCommand
     /// <summary>Pings; returns 0 when at least one reply came back, 1 otherwise (as ping(8)).</summary>
     public static int Run(TunSettings settings, IpAddress target, int count, TimeSpan interval, int size, TimeSpan timeout, TextWriter output, TextWriter error)
     {
-        ArgumentNullException.ThrowIfNull(settings);
-        if (!TunSession.TryStart(settings, TunSession.CommandLog(settings, error), error, out TunSession? session, PosixSignal.SIGINT))
+        if (!TunSession.TryStartCommand(settings, error, out TunSession? session))
         {
             return 1;
         }

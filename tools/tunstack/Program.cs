@@ -1,2 +1,2 @@
-// tunstack: the one command-line tool (demo now; up, ping, nc arrive with the TUN driver issue).
+// tunstack: the one command-line tool: demo, up, ping and nc (see CommandLine).
 return TunStack.Cli.CommandLine.Run(args, Console.Out, Console.Error);

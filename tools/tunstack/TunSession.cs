@@ -105,9 +105,16 @@ public sealed class TunSession : IDisposable
         return true;
     }
 
-    /// <summary>The log of a one-job command (ping, nc): warnings and errors only, unless a level is asked for.</summary>
-    public static ConsoleLog CommandLog(TunSettings settings, TextWriter error)
-        => new(error, settings.Level == LogLevel.Info ? LogLevel.Warn : settings.Level);
+    /// <summary>
+    /// <see cref="TryStart"/> for a one-job command (ping, nc): Ctrl-C stops it, and its log shows
+    /// warnings and errors only, unless a level is asked for.
+    /// </summary>
+    public static bool TryStartCommand(TunSettings settings, TextWriter error, out TunSession? session)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var log = new ConsoleLog(error, settings.Level == LogLevel.Info ? LogLevel.Warn : settings.Level);
+        return TryStart(settings, log, error, out session, PosixSignal.SIGINT);
+    }
 
     /// <inheritdoc/>
     public void Dispose()

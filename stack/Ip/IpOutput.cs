@@ -1,0 +1,196 @@
+// RFC 791 and RFC 8200: output of both families with routing, the IP header, fragmentation to the
+// link MTU, the transmit batch and the loopback queue for the stack's own addresses.
+using TunStack.Links;
+using TunStack.Storage;
+using TunStack.Wire;
+
+namespace TunStack.Ip;
+
+/// <summary>
+/// IP output for one stack: writes each packet into the next slot of the transmit batch, which goes
+/// to the link on <see cref="Flush"/> (or as soon as it is full); packets to one of the stack's own
+/// addresses go to the loopback queue instead and are received at the next poll.
+/// </summary>
+internal sealed class IpOutput
+{
+    private readonly StackCounters _counters;
+    private readonly StackOptions _options;
+    private readonly ILink _link;
+    private readonly AddressTable _addresses;
+    private readonly PacketBatch _tx;
+    private readonly PacketQueue _loopback;
+    private ushort _nextIdV4;
+    private uint _nextIdV6;
+
+    public IpOutput(StackCounters counters, StackOptions options, ILink link, AddressTable addresses, Random random)
+    {
+        _counters = counters;
+        _options = options;
+        _link = link;
+        _addresses = addresses;
+        _tx = new PacketBatch(options.BatchSize, link.Mtu);
+        _loopback = new PacketQueue(256, link.Mtu);
+        _nextIdV4 = (ushort)random.Next();
+        _nextIdV6 = (uint)random.Next();
+    }
+
+    public bool HasLoopbackPending => _loopback.Count > 0;
+
+    /// <summary>
+    /// Sends a transport payload: routes it, adds the IP header and fragments it to the link MTU
+    /// (IPv4 unless <paramref name="dontFragment"/>; IPv6 with a Fragment header, RFC 8200 4.5).
+    /// Packets to one of the stack's own addresses loop back into its input.
+    /// </summary>
+    public StackError Send(IpAddress source, IpAddress destination, byte protocol, ReadOnlySpan<byte> payload, bool dontFragment, Instant now)
+    {
+        bool loopback = _addresses.IsLocal(destination);
+        if (!loopback && _addresses.Routes.Lookup(destination) is null)
+        {
+            _counters.Increment(Counter.OutputNoRoute);
+            return StackError.NetworkUnreachable;
+        }
+
+        return destination.IsV6
+            ? SendV6(source, destination, protocol, payload, loopback, now)
+            : SendV4(source, destination, protocol, payload, dontFragment, loopback, now);
+    }
+
+    private StackError SendV4(IpAddress source, IpAddress destination, byte protocol, ReadOnlySpan<byte> payload, bool dontFragment, bool loopback, Instant now)
+    {
+        int mtu = _link.Mtu;
+        if (Ipv4Packet.MinHeaderLength + payload.Length > 65535)
+        {
+            return StackError.MessageTooLong;
+        }
+
+        var header = new Ipv4Header
+        {
+            TimeToLive = _options.DefaultTtl,
+            Protocol = protocol,
+            Source = source.V4,
+            Destination = destination.V4,
+            DontFragment = dontFragment,
+            Identification = _nextIdV4++,
+        };
+
+        if (Ipv4Packet.MinHeaderLength + payload.Length <= mtu)
+        {
+            Span<byte> slot = NextSlot(now);
+            header.TotalLength = (ushort)(Ipv4Packet.MinHeaderLength + payload.Length);
+            header.WriteTo(slot);
+            payload.CopyTo(slot[Ipv4Packet.MinHeaderLength..]);
+            Emit(slot[..header.TotalLength], loopback, Counter.Ipv4Sent);
+            return StackError.None;
+        }
+
+        if (dontFragment)
+        {
+            _counters.Increment(Counter.Ipv4OutputTooBigDontFragment);
+            return StackError.MessageTooLong;
+        }
+
+        // RFC 791 3.2: every fragment but the last carries a multiple of 8 data bytes.
+        int chunk = (mtu - Ipv4Packet.MinHeaderLength) & ~7;
+        for (int offset = 0; offset < payload.Length; offset += chunk)
+        {
+            int length = Math.Min(chunk, payload.Length - offset);
+            Span<byte> slot = NextSlot(now);
+            header.FragmentOffset = offset;
+            header.MoreFragments = offset + length < payload.Length;
+            header.TotalLength = (ushort)(Ipv4Packet.MinHeaderLength + length);
+            header.WriteTo(slot);
+            payload.Slice(offset, length).CopyTo(slot[Ipv4Packet.MinHeaderLength..]);
+            _counters.Increment(Counter.Ipv4FragmentsCreated);
+            Emit(slot[..header.TotalLength], loopback, Counter.Ipv4Sent);
+        }
+
+        return StackError.None;
+    }
+
+    private StackError SendV6(IpAddress source, IpAddress destination, byte protocol, ReadOnlySpan<byte> payload, bool loopback, Instant now)
+    {
+        int mtu = _link.Mtu;
+        if (payload.Length > 65535)
+        {
+            return StackError.MessageTooLong;
+        }
+
+        Span<byte> src = stackalloc byte[16];
+        Span<byte> dst = stackalloc byte[16];
+        source.WriteTo(src);
+        destination.WriteTo(dst);
+        var header = new Ipv6Header { HopLimit = _options.DefaultHopLimit, NextHeader = protocol };
+
+        if (Ipv6Packet.HeaderLength + payload.Length <= mtu)
+        {
+            Span<byte> slot = NextSlot(now);
+            header.PayloadLength = (ushort)payload.Length;
+            header.WriteTo(slot, src, dst);
+            payload.CopyTo(slot[Ipv6Packet.HeaderLength..]);
+            Emit(slot[..(Ipv6Packet.HeaderLength + payload.Length)], loopback, Counter.Ipv6Sent);
+            return StackError.None;
+        }
+
+        // RFC 8200 4.5: fragments carry the IPv6 header and a Fragment header; all but the last
+        // fragment carry a multiple of 8 bytes. Identification from a per-stack counter.
+        int chunk = (mtu - Ipv6Packet.HeaderLength - Ipv6FragmentHeader.Length) & ~7;
+        var fragment = new Ipv6FragmentHeader { NextHeader = protocol, Identification = _nextIdV6++ };
+        header.NextHeader = IpProtocol.Fragment;
+        for (int offset = 0; offset < payload.Length; offset += chunk)
+        {
+            int length = Math.Min(chunk, payload.Length - offset);
+            Span<byte> slot = NextSlot(now);
+            header.PayloadLength = (ushort)(Ipv6FragmentHeader.Length + length);
+            header.WriteTo(slot, src, dst);
+            fragment.FragmentOffset = offset;
+            fragment.MoreFragments = offset + length < payload.Length;
+            fragment.WriteTo(slot[Ipv6Packet.HeaderLength..]);
+            payload.Slice(offset, length).CopyTo(slot[(Ipv6Packet.HeaderLength + Ipv6FragmentHeader.Length)..]);
+            _counters.Increment(Counter.Ipv6FragmentsCreated);
+            Emit(slot[..(Ipv6Packet.HeaderLength + Ipv6FragmentHeader.Length + length)], loopback, Counter.Ipv6Sent);
+        }
+
+        return StackError.None;
+    }
+
+    private Span<byte> NextSlot(Instant now)
+    {
+        if (_tx.IsFull)
+        {
+            Flush(now);
+        }
+
+        return _tx.NextFree;
+    }
+
+    private void Emit(ReadOnlySpan<byte> packet, bool loopback, Counter sent)
+    {
+        _counters.Increment(sent);
+        if (loopback)
+        {
+            // Built in the next free slot but not committed: the slot is reused.
+            if (!_loopback.TryEnqueue(packet))
+            {
+                _counters.Increment(Counter.OutputLoopbackQueueFull);
+            }
+
+            return;
+        }
+
+        _tx.Commit(packet.Length);
+        _counters.Increment(Counter.LinkSent);
+    }
+
+    /// <summary>Hands queued packets to the link.</summary>
+    public void Flush(Instant now)
+    {
+        if (_tx.Count > 0)
+        {
+            _link.Transmit(_tx, now);
+            _tx.Clear();
+        }
+    }
+
+    /// <summary>Moves looped-back packets into a batch for input.</summary>
+    public int DrainLoopback(PacketBatch batch) => _loopback.DequeueInto(batch);
+}
