@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging;
 using TunStack.Sockets;
+using TunStack.Sockets.AspNetCore;
 using TunStack.Sockets.Hosting;
 
 namespace TunStack.Tests.Sockets;
