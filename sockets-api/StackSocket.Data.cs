@@ -85,7 +85,10 @@ public sealed partial class StackSocket
     /// recv(2): returns the bytes read, 0 at end of stream. Flags: Peek (MSG_PEEK),
     /// OutOfBand (MSG_OOB: the urgent byte), <see cref="StackSocketFlags.WaitAll"/>,
     /// <see cref="StackSocketFlags.DontWait"/>. A read stops at the out-of-band mark. On a datagram
-    /// socket it reads one datagram (truncated to the buffer).
+    /// socket it reads one datagram (truncated to the buffer). On a stream socket an empty
+    /// <paramref name="buffer"/> reads nothing but still waits, as recv(2) with length 0 does on
+    /// Linux (and .NET's Socket.Receive there): 0 once the socket is readable, WouldBlock when
+    /// nonblocking, TimedOut after ReceiveTimeout, and a reset is reported.
     /// </summary>
     /// <exception cref="SocketException">WouldBlock, TimedOut (ReceiveTimeout), ConnectionReset (once),
     /// NotConnected, InvalidArgument (OutOfBand with no urgent byte waiting).</exception>
@@ -113,12 +116,6 @@ public sealed partial class StackSocket
         {
             using (StackCall call = Enter())
             {
-                if (buffer.Length == 0)
-                {
-                    errorCode = SocketError.Success;
-                    return 0;
-                }
-
                 while (true)
                 {
                     int n = TryReceiveStream(buffer[total..], socketFlags, out errorCode);
@@ -355,14 +352,16 @@ public sealed partial class StackSocket
 
         if ((flags & SocketFlags.OutOfBand) != 0)
         {
-            if (_connection.TryReceiveUrgent(out byte value, (flags & SocketFlags.Peek) != 0))
+            // An empty buffer takes nothing, as .NET's Socket.Receive does on Linux.
+            if (_connection.TryReceiveUrgent(out byte value, (flags & SocketFlags.Peek) != 0 || buffer.IsEmpty))
             {
-                if (buffer.Length > 0)
+                errorCode = SocketError.Success;
+                if (buffer.IsEmpty)
                 {
-                    buffer[0] = value;
+                    return 0;
                 }
 
-                errorCode = SocketError.Success;
+                buffer[0] = value;
                 return 1;
             }
 
@@ -373,6 +372,12 @@ public sealed partial class StackSocket
         if (_shutdownReceive)
         {
             errorCode = SocketError.Success;
+            return 0;
+        }
+
+        if (buffer.IsEmpty && _connection.Available > 0)
+        {
+            errorCode = SocketError.Success; // readable: a zero-byte read returns 0 and takes nothing (tcp_recvmsg with len 0)
             return 0;
         }
 

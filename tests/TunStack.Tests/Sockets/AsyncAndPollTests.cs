@@ -249,7 +249,14 @@ public sealed class ProcessWideAllocation
 public class FacadeAllocationTests
 {
     [Fact]
-    public async Task AsyncEcho_SteadyState_AllocatesNothingPerRoundTrip()
+    public Task AsyncEcho_SteadyState_AllocatesNothingPerRoundTrip() => EchoAllocatesNothingPerRoundTrip(zeroByteReceiveFirst: false);
+
+    // The echo side waits with a zero-byte receive before each read, as Kestrel's and
+    // StackDuplexPipe's receive loops do: the wait allocates nothing either.
+    [Fact]
+    public Task AsyncEcho_ZeroByteReceiveBeforeEachRead_AllocatesNothingPerRoundTrip() => EchoAllocatesNothingPerRoundTrip(zeroByteReceiveFirst: true);
+
+    private static async Task EchoAllocatesNothingPerRoundTrip(bool zeroByteReceiveFirst)
     {
         using var h = new SocketHost(StackClock.Real);
         (StackSocket a, StackSocket b) = h.Pair(217);
@@ -266,6 +273,11 @@ public class FacadeAllocationTests
             {
                 while (true)
                 {
+                    if (zeroByteReceiveFirst)
+                    {
+                        await b.ReceiveAsync(Memory<byte>.Empty);
+                    }
+
                     int n = await b.ReceiveAsync(echoBuffer);
                     if (n == 0)
                     {
