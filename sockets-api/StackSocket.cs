@@ -105,6 +105,7 @@ public sealed partial class StackSocket : IDisposable
         _sendBufferSize = listener._sendBufferSize;
         _receiveBufferSize = listener._receiveBufferSize;
         _linger = listener._linger;
+        ApplyConnectionOptions(); // inherited, and in effect (Linux clones them and arms keepalive)
         Wire(connection);
     }
 
@@ -780,7 +781,7 @@ public sealed partial class StackSocket : IDisposable
     }
 
     // The one place the socket's TCP options (TCP_NODELAY, SO_KEEPALIVE, TCP_CONGESTION) reach its
-    // connection: when connect makes it and when an option changes. Each is set only when it
+    // connection: when connect or accept makes it and when an option changes. Each is set only when it
     // differs, so that setting one does not disturb the others (turning keepalive on again does
     // not restart its timer, as Linux's tcp_set_keepalive).
     private void ApplyConnectionOptions()

@@ -103,6 +103,26 @@ public class StreamSocketTests
     }
 
     [Fact]
+    public void Accept_InheritsListenersNoDelayAndKeepAlive_AndTheConnectionRunsThem()
+    {
+        // As Linux, the accepted socket has the listener's TCP_NODELAY and SO_KEEPALIVE, and they are in effect.
+        using var h = new SocketHost();
+        using StackSocket listener = h.Tcp();
+        listener.NoDelay = true;
+        listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
+        listener.Bind(SocketHost.At(102));
+        listener.Listen(1);
+        using StackSocket client = h.Tcp();
+        client.Connect(SocketHost.At(102));
+        using StackSocket server = listener.Accept();
+        Assert.True(server.NoDelay);
+        Assert.Equal(1, server.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive));
+
+        // Only the accepted side has keepalive: after 2 h idle (virtual time) it probes.
+        Assert.True(SpinWait.SpinUntil(() => h.Host.Counters[Counter.TcpKeepAliveProbes] > 0, 10_000));
+    }
+
+    [Fact]
     public void PendingConnections_UpToBacklog_CompleteHandshakeBeforeAccept_ListenerPollsReadable()
     {
         using var h = new SocketHost();
