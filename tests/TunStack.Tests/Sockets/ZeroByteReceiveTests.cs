@@ -6,33 +6,35 @@
 using System.Net.Sockets;
 using TunStack.Sockets;
 using TunStack.Sockets.Hosting;
+using static TunStack.Tests.Sockets.SocketAssert;
 
 namespace TunStack.Tests.Sockets;
 
 public class ZeroByteReceiveTests
 {
-    private static SocketError ErrorOf(Action call) => Assert.Throws<SocketException>(call).SocketErrorCode;
+    // A zero-byte ReceiveAsync that found nothing and is parked on the socket's readiness.
+    private static ValueTask<int> ParkedZeroByteReceive(StackSocket socket, CancellationToken cancellationToken = default)
+    {
+        ValueTask<int> waiting = socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, cancellationToken);
+        Assert.True(SpinWait.SpinUntil(() => socket.IsReaderWaiting, 5000));
+        return waiting;
+    }
 
     [Fact]
     public async Task ZeroByteReceiveAsync_PendingUntilPeerSends_CompletesWithZero_DataStillReadable()
     {
         using var h = new SocketHost(StackClock.Real);
         (StackSocket client, StackSocket server) = h.Pair(400);
-        using (client)
-        using (server)
-        {
-            ValueTask<int> waiting = server.ReceiveAsync(Memory<byte>.Empty);
-            Assert.True(SpinWait.SpinUntil(() => server.IsReaderWaiting, 5000));
-            await Task.Delay(50);
-            Assert.False(waiting.IsCompleted);
+        ValueTask<int> waiting = ParkedZeroByteReceive(server);
+        await Task.Delay(50);
+        Assert.False(waiting.IsCompleted);
 
-            client.Send("hello"u8);
-            Assert.Equal(0, await waiting.AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
-            Assert.Equal(5, server.Available); // nothing was consumed
-            var buffer = new byte[5];
-            Assert.Equal(5, server.Receive(buffer, StackSocketFlags.WaitAll));
-            Assert.Equal("hello"u8.ToArray(), buffer);
-        }
+        client.Send("hello"u8);
+        Assert.Equal(0, await waiting.AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(5, server.Available); // nothing was consumed
+        var buffer = new byte[5];
+        Assert.Equal(5, server.Receive(buffer, StackSocketFlags.WaitAll));
+        Assert.Equal("hello"u8.ToArray(), buffer);
     }
 
     [Fact]
@@ -40,16 +42,12 @@ public class ZeroByteReceiveTests
     {
         using var h = new SocketHost();
         (StackSocket client, StackSocket server) = h.Pair(401);
-        using (client)
-        using (server)
-        {
-            client.Send("abc"u8);
-            Assert.True(SpinWait.SpinUntil(() => server.Available == 3, 5000));
-            ValueTask<int> ready = server.ReceiveAsync(Memory<byte>.Empty);
-            Assert.True(ready.IsCompletedSuccessfully);
-            Assert.Equal(0, await ready);
-            Assert.Equal(3, server.Available);
-        }
+        client.Send("abc"u8);
+        Assert.True(SpinWait.SpinUntil(() => server.Available == 3, 5000));
+        ValueTask<int> ready = server.ReceiveAsync(Memory<byte>.Empty);
+        Assert.True(ready.IsCompletedSuccessfully);
+        Assert.Equal(0, await ready);
+        Assert.Equal(3, server.Available);
     }
 
     [Fact]
@@ -57,15 +55,11 @@ public class ZeroByteReceiveTests
     {
         using var h = new SocketHost(StackClock.Real);
         (StackSocket client, StackSocket server) = h.Pair(402);
-        using (server)
-        {
-            ValueTask<int> waiting = server.ReceiveAsync(Memory<byte>.Empty);
-            Assert.True(SpinWait.SpinUntil(() => server.IsReaderWaiting, 5000));
-            client.Dispose(); // FIN
-            Assert.Equal(0, await waiting.AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
-            Assert.Equal(0, await server.ReceiveAsync(Memory<byte>.Empty)); // at EOF: completes at once
-            Assert.Equal(0, server.Receive(new byte[4]));
-        }
+        ValueTask<int> waiting = ParkedZeroByteReceive(server);
+        client.Dispose(); // FIN
+        Assert.Equal(0, await waiting.AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(0, await server.ReceiveAsync(Memory<byte>.Empty)); // at EOF: completes at once
+        Assert.Equal(0, server.Receive(new byte[4]));
     }
 
     [Fact]
@@ -73,18 +67,14 @@ public class ZeroByteReceiveTests
     {
         using var h = new SocketHost(StackClock.Real);
         (StackSocket client, StackSocket server) = h.Pair(403);
-        using (server)
-        {
-            ValueTask<int> waiting = server.ReceiveAsync(Memory<byte>.Empty);
-            Assert.True(SpinWait.SpinUntil(() => server.IsReaderWaiting, 5000));
-            client.LingerState = new LingerOption(true, 0);
-            client.Dispose(); // RST
-            Assert.Equal(0, await waiting.AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+        ValueTask<int> waiting = ParkedZeroByteReceive(server);
+        client.LingerState = new LingerOption(true, 0);
+        client.Dispose(); // RST
+        Assert.Equal(0, await waiting.AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
 
-            // The zero-byte receive took nothing, not even the error: the next call reports it once.
-            Assert.Equal(SocketError.ConnectionReset, ErrorOf(() => server.Receive(new byte[4])));
-            Assert.Equal(0, server.Receive(new byte[4]));
-        }
+        // The zero-byte receive took nothing, not even the error: the next call reports it once.
+        Assert.Equal(SocketError.ConnectionReset, ErrorOf(() => server.Receive(new byte[4])));
+        Assert.Equal(0, server.Receive(new byte[4]));
     }
 
     [Fact]
@@ -92,15 +82,12 @@ public class ZeroByteReceiveTests
     {
         using var h = new SocketHost(StackClock.Real);
         (StackSocket client, StackSocket server) = h.Pair(404);
-        using (server)
-        {
-            client.LingerState = new LingerOption(true, 0);
-            client.Dispose();
-            Assert.True(server.Poll(5_000_000, SelectMode.SelectError));
-            SocketException reset = await Assert.ThrowsAsync<SocketException>(async () => await server.ReceiveAsync(Memory<byte>.Empty));
-            Assert.Equal(SocketError.ConnectionReset, reset.SocketErrorCode);
-            Assert.Equal(0, await server.ReceiveAsync(Memory<byte>.Empty)); // reported: now end of stream
-        }
+        client.LingerState = new LingerOption(true, 0);
+        client.Dispose();
+        Assert.True(server.Poll(5_000_000, SelectMode.SelectError));
+        SocketException reset = await Assert.ThrowsAsync<SocketException>(async () => await server.ReceiveAsync(Memory<byte>.Empty));
+        Assert.Equal(SocketError.ConnectionReset, reset.SocketErrorCode);
+        Assert.Equal(0, await server.ReceiveAsync(Memory<byte>.Empty)); // reported: now end of stream
     }
 
     [Fact]
@@ -108,19 +95,14 @@ public class ZeroByteReceiveTests
     {
         using var h = new SocketHost(StackClock.Real);
         (StackSocket client, StackSocket server) = h.Pair(405);
-        using (client)
-        using (server)
-        {
-            using var cts = new CancellationTokenSource();
-            ValueTask<int> waiting = server.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, cts.Token);
-            Assert.True(SpinWait.SpinUntil(() => server.IsReaderWaiting, 5000));
-            cts.Cancel();
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await waiting);
+        using var cts = new CancellationTokenSource();
+        ValueTask<int> waiting = ParkedZeroByteReceive(server, cts.Token);
+        cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await waiting);
 
-            client.Send("after"u8);
-            Assert.Equal(0, await server.ReceiveAsync(Memory<byte>.Empty).AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
-            Assert.Equal(5, await server.ReceiveAsync(new byte[10]));
-        }
+        client.Send("after"u8);
+        Assert.Equal(0, await server.ReceiveAsync(Memory<byte>.Empty).AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(5, await server.ReceiveAsync(new byte[10]));
     }
 
     [Fact]
@@ -128,14 +110,10 @@ public class ZeroByteReceiveTests
     {
         using var h = new SocketHost(StackClock.Real);
         (StackSocket client, StackSocket server) = h.Pair(406);
-        using (client)
-        {
-            ValueTask<int> waiting = server.ReceiveAsync(Memory<byte>.Empty);
-            Assert.True(SpinWait.SpinUntil(() => server.IsReaderWaiting, 5000));
-            server.Dispose();
-            SocketException aborted = await Assert.ThrowsAsync<SocketException>(async () => await waiting);
-            Assert.Equal(SocketError.OperationAborted, aborted.SocketErrorCode);
-        }
+        ValueTask<int> waiting = ParkedZeroByteReceive(server);
+        server.Dispose();
+        SocketException aborted = await Assert.ThrowsAsync<SocketException>(async () => await waiting);
+        Assert.Equal(SocketError.OperationAborted, aborted.SocketErrorCode);
     }
 
     [Fact]
@@ -143,24 +121,20 @@ public class ZeroByteReceiveTests
     {
         using var h = new SocketHost(StackClock.Real);
         (StackSocket client, StackSocket server) = h.Pair(407);
-        using (client)
-        using (server)
-        {
-            // As recv(fd, buf, 0, 0) on Linux and .NET's Socket.Receive(Span<byte>.Empty) there.
-            Assert.Equal(SocketError.WouldBlock, ErrorOf(() => server.Receive(Span<byte>.Empty, StackSocketFlags.DontWait)));
-            server.ReceiveTimeout = 100;
-            Assert.Equal(SocketError.TimedOut, ErrorOf(() => server.Receive(Span<byte>.Empty)));
-            server.ReceiveTimeout = 0;
+        // As recv(fd, buf, 0, 0) on Linux and .NET's Socket.Receive(Span<byte>.Empty) there.
+        Assert.Equal(SocketError.WouldBlock, ErrorOf(() => server.Receive(Span<byte>.Empty, StackSocketFlags.DontWait)));
+        server.ReceiveTimeout = 100;
+        Assert.Equal(SocketError.TimedOut, ErrorOf(() => server.Receive(Span<byte>.Empty)));
+        server.ReceiveTimeout = 0;
 
-            Task<int> blocked = Task.Run(() => server.Receive(Span<byte>.Empty));
-            Assert.True(SpinWait.SpinUntil(() => server.IsReaderWaiting, 5000));
-            Assert.False(blocked.IsCompleted);
-            client.Send("wake"u8);
-            Assert.Equal(0, await blocked.WaitAsync(TimeSpan.FromSeconds(10)));
-            Assert.Equal(4, server.Available);
-            Assert.Equal(0, server.Receive(Span<byte>.Empty)); // readable: at once
-            Assert.Equal(4, server.Available);
-        }
+        Task<int> blocked = Task.Run(() => server.Receive(Span<byte>.Empty));
+        Assert.True(SpinWait.SpinUntil(() => server.IsReaderWaiting, 5000));
+        Assert.False(blocked.IsCompleted);
+        client.Send("wake"u8);
+        Assert.Equal(0, await blocked.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(4, server.Available);
+        Assert.Equal(0, server.Receive(Span<byte>.Empty)); // readable: at once
+        Assert.Equal(4, server.Available);
     }
 
     [Fact]
@@ -168,15 +142,11 @@ public class ZeroByteReceiveTests
     {
         using var h = new SocketHost();
         (StackSocket client, StackSocket server) = h.Pair(408);
-        using (client)
-        using (server)
-        {
-            client.Send("xy!"u8, SocketFlags.OutOfBand);
-            Assert.True(server.Poll(5_000_000, SelectMode.SelectError)); // POLLPRI
-            Assert.Equal(0, server.Receive(Span<byte>.Empty, SocketFlags.OutOfBand));
-            var oob = new byte[1];
-            Assert.Equal(1, server.Receive(oob, SocketFlags.OutOfBand));
-            Assert.Equal((byte)'!', oob[0]);
-        }
+        client.Send("xy!"u8, SocketFlags.OutOfBand);
+        Assert.True(server.Poll(5_000_000, SelectMode.SelectError)); // POLLPRI
+        Assert.Equal(0, server.Receive(Span<byte>.Empty, SocketFlags.OutOfBand));
+        var oob = new byte[1];
+        Assert.Equal(1, server.Receive(oob, SocketFlags.OutOfBand));
+        Assert.Equal((byte)'!', oob[0]);
     }
 }
