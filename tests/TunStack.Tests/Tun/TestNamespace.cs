@@ -21,6 +21,12 @@ internal sealed class TestNamespace : IDisposable
         return ns;
     }
 
+    /// <summary>
+    /// A fresh name, not created: for a test where the code under test creates the namespace (and
+    /// should remove it). Whatever is left under the name is deleted on dispose all the same.
+    /// </summary>
+    public static TestNamespace Reserve() => new(NewName());
+
     public static bool Exists(string name) => File.Exists(Path.Combine("/run/netns", name));
 
     /// <summary>Runs a command inside the namespace.</summary>
@@ -45,16 +51,24 @@ internal sealed class TestNamespace : IDisposable
     public (int Code, string Output, string Errors) Python(string script, params string[] args)
         => Exec(new[] { "/usr/bin/python3", "-c", script }.Concat(args).ToArray());
 
-    /// <summary>Starts a background process inside the namespace.</summary>
-    public Process Start(params string[] command)
+    /// <summary>Runs a Python 3 script inside the namespace, asserts that it exited 0 (its stderr as the message), and returns its output lines.</summary>
+    public string[] PythonLines(string script, params string[] args)
     {
-        var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        foreach (string a in new[] { "netns", "exec", Name }.Concat(command))
-        {
-            psi.ArgumentList.Add(a);
-        }
+        (int code, string output, string errors) = Python(script, args);
+        Assert.True(code == 0, errors);
+        return output.Trim().Split('\n');
+    }
 
-        return Process.Start(psi)!;
+    /// <summary>Starts a background process inside the namespace (stopped when disposed).</summary>
+    public NamespaceProcess Start(params string[] command) => NamespaceProcess.Start(Name, command);
+
+    /// <summary>Creates a persistent TUN device in the namespace (owned by <paramref name="user"/> if given), with <paramref name="address"/>, up.</summary>
+    public void AddPersistentTun(string device, string address, string? user = null)
+    {
+        string[] add = new[] { "ip", "tuntap", "add", "dev", device, "mode", "tun" }.Concat(user is null ? [] : new[] { "user", user }).ToArray();
+        Assert.Equal(0, Exec(add).Code);
+        Assert.Equal(0, Exec("ip", "addr", "add", address, "dev", device).Code);
+        Assert.Equal(0, Exec("ip", "link", "set", device, "up").Code);
     }
 
     public void Dispose()

@@ -55,20 +55,7 @@ internal sealed class TunstackProcess : IDisposable
 
     /// <summary>Starts any command with its output collected line by line.</summary>
     public static TunstackProcess StartCommand(string file, IDictionary<string, string>? environment, params string[] args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        foreach ((string key, string value) in environment ?? new Dictionary<string, string>())
-        {
-            psi.Environment[key] = value;
-        }
-
-        return new TunstackProcess(Process.Start(psi)!);
-    }
+        => new(Process.Start(Redirected(file, environment, args))!);
 
     /// <summary>Starts <c>tunstack up --netns NETNS ...</c> and waits for its ready line.</summary>
     public static TunstackProcess StartDaemon(string netns, params string[] extra)
@@ -93,19 +80,7 @@ internal sealed class TunstackProcess : IDisposable
     public static (int Code, string Output, string Errors) RunWith(IDictionary<string, string>? environment, string? input, params string[] args)
     {
         // Standard output is read raw (not line by line) so that byte-exact output can be compared.
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "tunstack.dll"));
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        foreach ((string key, string value) in environment ?? new Dictionary<string, string>())
-        {
-            psi.Environment[key] = value;
-        }
-
-        using Process p = Process.Start(psi)!;
+        using Process p = Process.Start(Redirected("dotnet", environment, new[] { Path.Combine(AppContext.BaseDirectory, "tunstack.dll") }.Concat(args)))!;
         Task<string> stdout = p.StandardOutput.ReadToEndAsync();
         Task<string> stderr = p.StandardError.ReadToEndAsync();
         if (input is not null)
@@ -122,6 +97,23 @@ internal sealed class TunstackProcess : IDisposable
 
         p.WaitForExit();
         return (p.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    // file with args and extra environment variables, its three standard streams redirected.
+    private static ProcessStartInfo Redirected(string file, IDictionary<string, string>? environment, IEnumerable<string> args)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        foreach (string a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        foreach ((string key, string value) in environment ?? new Dictionary<string, string>())
+        {
+            psi.Environment[key] = value;
+        }
+
+        return psi;
     }
 
     /// <summary>Waits for a line containing <paramref name="text"/>; fails with everything printed so far.</summary>
