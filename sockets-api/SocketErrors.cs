@@ -34,4 +34,7 @@ public static class SocketErrors
 
     /// <summary>A <see cref="SocketException"/> for <paramref name="error"/>.</summary>
     public static SocketException Exception(SocketError error) => new((int)error);
+
+    /// <summary>The throwing form of an <c>out SocketError</c> call: its result, or the exception for its error.</summary>
+    internal static int ResultOrThrow(int result, SocketError error) => error == SocketError.Success ? result : throw Exception(error);
 }

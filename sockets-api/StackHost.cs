@@ -11,7 +11,7 @@ namespace TunStack.Sockets;
 /// (<see cref="StartOnTun"/>) or any <see cref="ILink"/> such as a <see cref="MemoryLink"/>
 /// (<see cref="Start"/>). It runs the stack's loop on a thread of its own, makes sockets
 /// (<see cref="CreateSocket(AddressFamily, SocketType, ProtocolType)"/>), HttpClient handlers
-/// (<see cref="CreateHttpHandler"/>) and is the transport of Kestrel's <c>UseTunStack</c>.
+/// (<see cref="CreateHttpHandler"/>) and is the transport of Kestrel's <c>UseTunStack</c> (in TunStack.Sockets.AspNetCore).
 /// Dispose stops the loop, and removes the TUN interface it set up.
 /// </summary>
 public sealed class StackHost : IDisposable

@@ -89,7 +89,13 @@ public sealed partial class StackSocket
         }
     }
 
-    /// <summary>recv(2), awaiting data; 0 at end of stream. Completes at once when data is waiting.</summary>
+    /// <summary>
+    /// recv(2), awaiting data; 0 at end of stream. Completes at once when data is waiting. On a
+    /// stream socket an empty <paramref name="buffer"/> waits for readability, as
+    /// <see cref="Socket.ReceiveAsync(Memory{byte}, SocketFlags, CancellationToken)"/> does on Linux:
+    /// it completes with 0 once data, the end of the stream or an error is there, and consumes
+    /// nothing, so a receive loop can wait without holding a buffer.
+    /// </summary>
     public ValueTask<int> ReceiveAsync(Memory<byte> buffer, SocketFlags socketFlags = SocketFlags.None, CancellationToken cancellationToken = default)
     {
         if (_udp is null && (socketFlags & StackSocketFlags.WaitAll) == 0)
@@ -97,11 +103,6 @@ public sealed partial class StackSocket
             CheckFlags(socketFlags, SupportedReceiveFlags);
             using (StackCall call = Enter())
             {
-                if (buffer.Length == 0)
-                {
-                    return new ValueTask<int>(0);
-                }
-
                 int n = TryReceiveStream(buffer.Span, socketFlags, out SocketError error);
                 if (error == SocketError.Success)
                 {
@@ -113,9 +114,39 @@ public sealed partial class StackSocket
                     return ValueTask.FromException<int>(SocketErrors.Exception(error));
                 }
             }
+
+            if (buffer.IsEmpty)
+            {
+                return WaitReadableAsync(cancellationToken);
+            }
         }
 
         return ReceiveSlowAsync(buffer, socketFlags, cancellationToken);
+    }
+
+    // A zero-byte receive that found nothing: waits until the socket polls readable (data, end of
+    // stream) or in error, then completes with 0 and reads nothing. An error that came meanwhile
+    // stays for the next call, as .NET's zero-byte receive completes on the epoll event without
+    // calling recv(2).
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<int> WaitReadableAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            ValueTask wait;
+            using (StackCall call = Enter())
+            {
+                if ((ReadinessUnderGate() & (PollEvents.Readable | PollEvents.Error | PollEvents.HangUp)) != 0)
+                {
+                    return 0;
+                }
+
+                wait = _readable.ArmAsync(cancellationToken);
+            }
+
+            await wait.ConfigureAwait(false);
+            ThrowIfClosedWhileWaiting();
+        }
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]

@@ -1,5 +1,6 @@
 // send/recv/sendto/recvfrom: one non-blocking attempt under the gate (TrySend/TryReceive...),
-// wrapped by blocking loops here and by async loops in StackSocket.Async.cs.
+// wrapped by the blocking loops here (one for both directions of a stream) and by async loops
+// in StackSocket.Async.cs.
 using System.Net;
 using System.Net.Sockets;
 using TunStack.Ip;
@@ -26,10 +27,7 @@ public sealed partial class StackSocket
     /// Shutdown (EPIPE: after shutdown(Send) or a reset already reported), NotConnected,
     /// DestinationAddressRequired / MessageSize on a datagram socket.</exception>
     public int Send(ReadOnlySpan<byte> buffer, SocketFlags socketFlags)
-    {
-        int n = Send(buffer, socketFlags, out SocketError error);
-        return error == SocketError.Success ? n : throw SocketErrors.Exception(error);
-    }
+        => SocketErrors.ResultOrThrow(Send(buffer, socketFlags, out SocketError error), error);
 
     /// <summary>send(2) without exceptions: the error (WouldBlock included) comes back in <paramref name="errorCode"/>.</summary>
     public int Send(ReadOnlySpan<byte> buffer, SocketFlags socketFlags, out SocketError errorCode)
@@ -41,41 +39,7 @@ public sealed partial class StackSocket
             return errorCode == SocketError.Success ? buffer.Length : 0;
         }
 
-        bool blocking = Blocking && (socketFlags & StackSocketFlags.DontWait) == 0;
-        int total = 0;
-        while (true)
-        {
-            using (StackCall call = Enter())
-            {
-                while (true)
-                {
-                    int n = TrySendStream(buffer[total..], socketFlags, out errorCode);
-                    total += n;
-                    if (errorCode != SocketError.Success || n == 0 || total == buffer.Length)
-                    {
-                        break;
-                    }
-                }
-
-                if (total == buffer.Length && errorCode == SocketError.Success)
-                {
-                    return total;
-                }
-
-                if (errorCode != SocketError.WouldBlock || !blocking)
-                {
-                    return ResultOrPartial(total, ref errorCode); // an error, or EAGAIN (with what was taken)
-                }
-
-                _writable.ArmBlocking();
-            }
-
-            errorCode = Wait(_writable, SendTimeout);
-            if (errorCode != SocketError.Success)
-            {
-                return PartialAfterWait(total, ref errorCode);
-            }
-        }
+        return TransferStream(sending: true, buffer, default, socketFlags, out errorCode);
     }
 
     /// <summary>recv(2) with no flags.</summary>
@@ -85,15 +49,15 @@ public sealed partial class StackSocket
     /// recv(2): returns the bytes read, 0 at end of stream. Flags: Peek (MSG_PEEK),
     /// OutOfBand (MSG_OOB: the urgent byte), <see cref="StackSocketFlags.WaitAll"/>,
     /// <see cref="StackSocketFlags.DontWait"/>. A read stops at the out-of-band mark. On a datagram
-    /// socket it reads one datagram (truncated to the buffer).
+    /// socket it reads one datagram (truncated to the buffer). On a stream socket an empty
+    /// <paramref name="buffer"/> reads nothing but still waits, as recv(2) with length 0 does on
+    /// Linux (and .NET's Socket.Receive there): 0 once the socket is readable, WouldBlock when
+    /// nonblocking, TimedOut after ReceiveTimeout, and a reset is reported.
     /// </summary>
     /// <exception cref="SocketException">WouldBlock, TimedOut (ReceiveTimeout), ConnectionReset (once),
     /// NotConnected, InvalidArgument (OutOfBand with no urgent byte waiting).</exception>
     public int Receive(Span<byte> buffer, SocketFlags socketFlags)
-    {
-        int n = Receive(buffer, socketFlags, out SocketError error);
-        return error == SocketError.Success ? n : throw SocketErrors.Exception(error);
-    }
+        => SocketErrors.ResultOrThrow(Receive(buffer, socketFlags, out SocketError error), error);
 
     /// <summary>recv(2) without exceptions: the error (WouldBlock included) comes back in <paramref name="errorCode"/>.</summary>
     public int Receive(Span<byte> buffer, SocketFlags socketFlags, out SocketError errorCode)
@@ -106,50 +70,7 @@ public sealed partial class StackSocket
             return ReceiveFromCore(buffer, ref flags, ref from, out errorCode);
         }
 
-        bool blocking = Blocking && (socketFlags & StackSocketFlags.DontWait) == 0;
-        bool waitAll = (socketFlags & StackSocketFlags.WaitAll) != 0 && (socketFlags & (SocketFlags.Peek | SocketFlags.OutOfBand)) == 0;
-        int total = 0;
-        while (true)
-        {
-            using (StackCall call = Enter())
-            {
-                if (buffer.Length == 0)
-                {
-                    errorCode = SocketError.Success;
-                    return 0;
-                }
-
-                while (true)
-                {
-                    int n = TryReceiveStream(buffer[total..], socketFlags, out errorCode);
-                    total += n;
-                    if (errorCode == SocketError.Success && n > 0)
-                    {
-                        if (!waitAll || total == buffer.Length)
-                        {
-                            return total;
-                        }
-
-                        continue; // MSG_WAITALL: take what else is there before waiting
-                    }
-
-                    break;
-                }
-
-                if (errorCode != SocketError.WouldBlock || !blocking)
-                {
-                    return ResultOrPartial(total, ref errorCode); // end of stream, an error, or EAGAIN
-                }
-
-                _readable.ArmBlocking();
-            }
-
-            errorCode = Wait(_readable, ReceiveTimeout);
-            if (errorCode != SocketError.Success)
-            {
-                return PartialAfterWait(total, ref errorCode);
-            }
-        }
+        return TransferStream(sending: false, default, buffer, socketFlags, out errorCode);
     }
 
     /// <summary>sendto(2): one datagram to <paramref name="remoteEP"/> (on a stream socket the address is ignored, as on Linux).</summary>
@@ -164,7 +85,7 @@ public sealed partial class StackSocket
 
         CheckFlags(socketFlags, SupportedSendFlags);
         SocketError error = SendToCore(buffer, FromEndPoint(remoteEP));
-        return error == SocketError.Success ? buffer.Length : throw SocketErrors.Exception(error);
+        return SocketErrors.ResultOrThrow(buffer.Length, error);
     }
 
     /// <summary>sendto(2) with no flags.</summary>
@@ -178,8 +99,7 @@ public sealed partial class StackSocket
     public int ReceiveFrom(Span<byte> buffer, SocketFlags socketFlags, ref EndPoint remoteEP)
     {
         SocketFlags flags = socketFlags;
-        int n = ReceiveFromCore(buffer, ref flags, ref remoteEP, out SocketError error);
-        return error == SocketError.Success ? n : throw SocketErrors.Exception(error);
+        return SocketErrors.ResultOrThrow(ReceiveFromCore(buffer, ref flags, ref remoteEP, out SocketError error), error);
     }
 
     /// <summary>recvfrom(2) with no flags.</summary>
@@ -191,10 +111,7 @@ public sealed partial class StackSocket
     /// when the datagram was longer than the buffer.
     /// </summary>
     public int ReceiveMessageFrom(Span<byte> buffer, ref SocketFlags socketFlags, ref EndPoint remoteEP)
-    {
-        int n = ReceiveFromCore(buffer, ref socketFlags, ref remoteEP, out SocketError error);
-        return error == SocketError.Success ? n : throw SocketErrors.Exception(error);
-    }
+        => SocketErrors.ResultOrThrow(ReceiveFromCore(buffer, ref socketFlags, ref remoteEP, out SocketError error), error);
 
     private int ReceiveFromCore(Span<byte> buffer, ref SocketFlags socketFlags, ref EndPoint remoteEP, out SocketError errorCode)
     {
@@ -210,7 +127,7 @@ public sealed partial class StackSocket
             return n;
         }
 
-        bool blocking = Blocking && (socketFlags & StackSocketFlags.DontWait) == 0;
+        bool blocking = MayWait(socketFlags);
         while (true)
         {
             using (StackCall call = Enter())
@@ -280,6 +197,55 @@ public sealed partial class StackSocket
 
         return SocketErrors.ToSocketError(_udp.SendTo(buffer, remote));
     }
+
+    // The blocking (or not) loop of send and recv on a stream socket: attempts under the gate
+    // until every byte moved (send; recv with MSG_WAITALL) or some did (recv), the call would
+    // block, or an error; a blocking call then waits for the direction's readiness (within its
+    // timeout) and goes on. The error, or EAGAIN when nonblocking, comes back with what moved.
+    private int TransferStream(bool sending, ReadOnlySpan<byte> source, Span<byte> destination, SocketFlags flags, out SocketError errorCode)
+    {
+        int length = sending ? source.Length : destination.Length;
+        bool all = sending || ((flags & StackSocketFlags.WaitAll) != 0 && (flags & (SocketFlags.Peek | SocketFlags.OutOfBand)) == 0);
+        bool blocking = MayWait(flags);
+        ReadinessSignal signal = sending ? _writable : _readable;
+        int total = 0;
+        while (true)
+        {
+            using (StackCall call = Enter())
+            {
+                while (true)
+                {
+                    int n = sending ? TrySendStream(source[total..], flags, out errorCode) : TryReceiveStream(destination[total..], flags, out errorCode);
+                    total += n;
+                    if (errorCode != SocketError.Success || n == 0)
+                    {
+                        break;
+                    }
+
+                    if (!all || total == length)
+                    {
+                        return total;
+                    }
+                }
+
+                if (errorCode != SocketError.WouldBlock || !blocking)
+                {
+                    return ResultOrPartial(total, ref errorCode); // nothing left to move, end of stream, an error, or EAGAIN
+                }
+
+                signal.ArmBlocking();
+            }
+
+            errorCode = Wait(signal, sending ? SendTimeout : ReceiveTimeout);
+            if (errorCode != SocketError.Success)
+            {
+                return PartialAfterWait(total, ref errorCode);
+            }
+        }
+    }
+
+    // Whether a call may wait: a blocking socket, and no MSG_DONTWAIT.
+    private bool MayWait(SocketFlags flags) => Blocking && (flags & StackSocketFlags.DontWait) == 0;
 
     // ---- one attempt, under the gate -----------------------------------------------------
 
@@ -355,14 +321,16 @@ public sealed partial class StackSocket
 
         if ((flags & SocketFlags.OutOfBand) != 0)
         {
-            if (_connection.TryReceiveUrgent(out byte value, (flags & SocketFlags.Peek) != 0))
+            // An empty buffer takes nothing, as .NET's Socket.Receive does on Linux.
+            if (_connection.TryReceiveUrgent(out byte value, (flags & SocketFlags.Peek) != 0 || buffer.IsEmpty))
             {
-                if (buffer.Length > 0)
+                errorCode = SocketError.Success;
+                if (buffer.IsEmpty)
                 {
-                    buffer[0] = value;
+                    return 0;
                 }
 
-                errorCode = SocketError.Success;
+                buffer[0] = value;
                 return 1;
             }
 
@@ -373,6 +341,12 @@ public sealed partial class StackSocket
         if (_shutdownReceive)
         {
             errorCode = SocketError.Success;
+            return 0;
+        }
+
+        if (buffer.IsEmpty && _connection.Available > 0)
+        {
+            errorCode = SocketError.Success; // readable: a zero-byte read returns 0 and takes nothing (tcp_recvmsg with len 0)
             return 0;
         }
 

@@ -105,6 +105,7 @@ public sealed partial class StackSocket : IDisposable
         _sendBufferSize = listener._sendBufferSize;
         _receiveBufferSize = listener._receiveBufferSize;
         _linger = listener._linger;
+        ApplyConnectionOptions(); // inherited, and in effect (Linux clones them and arms keepalive)
         Wire(connection);
     }
 
@@ -209,10 +210,7 @@ public sealed partial class StackSocket : IDisposable
         {
             using StackCall call = Enter();
             _noDelay = value;
-            if (_connection is not null)
-            {
-                _connection.NoDelay = value;
-            }
+            ApplyConnectionOptions();
         }
     }
 
@@ -299,10 +297,7 @@ public sealed partial class StackSocket : IDisposable
         {
             using StackCall call = Enter();
             _congestionAlgorithm = value;
-            if (_connection is not null)
-            {
-                _connection.CongestionAlgorithm = value;
-            }
+            ApplyConnectionOptions();
         }
     }
 
@@ -582,10 +577,7 @@ public sealed partial class StackSocket : IDisposable
                 using (StackCall call = Enter())
                 {
                     _keepAlive = optionValue != 0;
-                    if (_connection is not null)
-                    {
-                        _connection.KeepAlive = _keepAlive;
-                    }
+                    ApplyConnectionOptions();
                 }
 
                 break;
@@ -784,14 +776,31 @@ public sealed partial class StackSocket : IDisposable
         _fatalReported = false;
         _connection = connection;
         _connecting = true;
-        connection.NoDelay = _noDelay;
-        connection.KeepAlive = _keepAlive;
-        if (_congestionAlgorithm is { } algorithm)
+        ApplyConnectionOptions();
+        Wire(connection);
+    }
+
+    // The one place the socket's TCP options (TCP_NODELAY, SO_KEEPALIVE, TCP_CONGESTION) reach its
+    // connection: when connect or accept makes it and when an option changes. Each is set only when it
+    // differs, so that setting one does not disturb the others (turning keepalive on again does
+    // not restart its timer, as Linux's tcp_set_keepalive).
+    private void ApplyConnectionOptions()
+    {
+        if (_connection is not { } connection)
         {
-            connection.CongestionAlgorithm = algorithm;
+            return;
         }
 
-        Wire(connection);
+        connection.NoDelay = _noDelay;
+        if (connection.KeepAlive != _keepAlive)
+        {
+            connection.KeepAlive = _keepAlive;
+        }
+
+        if (_congestionAlgorithm is { } algorithm)
+        {
+            connection.CongestionAlgorithm = algorithm; // a no-op when it is the algorithm already
+        }
     }
 
     /// <summary>Moves a finished handshake out of "connecting"; true while it is still in progress.</summary>

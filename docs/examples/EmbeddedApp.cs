@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using TunStack.Ip;
 using TunStack.Sockets;
+using TunStack.Sockets.AspNetCore;
 using TunStack.Tun;
 
 namespace TunStack.Examples;

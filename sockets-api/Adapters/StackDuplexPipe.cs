@@ -8,7 +8,8 @@ namespace TunStack.Sockets;
 
 /// <summary>
 /// An <see cref="IDuplexPipe"/> over a connected <see cref="StackSocket"/>: a receive loop fills
-/// <see cref="Input"/> from the socket (completing it at end of stream, or with the error), a send
+/// <see cref="Input"/> from the socket (completing it at end of stream, or with the error; while
+/// the connection is idle it waits with a zero-byte receive and holds no pipe memory), a send
 /// loop drains <see cref="Output"/> into the socket; completing Output sends FIN (shutdown(Send))
 /// once everything written has been taken by the socket. Disposing closes the socket.
 /// </summary>
@@ -78,6 +79,10 @@ public sealed class StackDuplexPipe : IDuplexPipe, IAsyncDisposable
         {
             while (true)
             {
+                // Wait for data before taking memory from the pipe, as Kestrel's socket transport
+                // does (WaitForDataBeforeAllocatingBuffer): an idle connection holds no buffer. The
+                // zero-byte receive reads nothing; the end of stream or an error shows in the read below.
+                await Socket.ReceiveAsync(Memory<byte>.Empty).ConfigureAwait(false);
                 Memory<byte> memory = _input.Writer.GetMemory(MinimumReadSize);
                 int n = await Socket.ReceiveAsync(memory).ConfigureAwait(false);
                 if (n == 0)

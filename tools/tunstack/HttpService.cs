@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using TunStack.Sockets;
+using TunStack.Sockets.AspNetCore;
 using TunStack.Sockets.Hosting;
 using TunStack.Tcp;
 

@@ -40,10 +40,7 @@ public class Ipv6ChainTests
         byte[] dest = Ext(IpProtocol.HopByHop);
         byte[] hbh = Ext(IpProtocol.Udp);
         List<byte[]> sent = SendUdpBehind(IpProtocol.DestinationOptions, dest.Concat(hbh).ToArray(), out Probe probe);
-        byte[] reply = Assert.Single(sent);
-        Assert.Equal(Icmpv6Type.ParameterProblem, reply[40]);
-        Assert.Equal(1, reply[41]);
-        Assert.Equal(40u, System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(reply.AsSpan(44)));
+        Assert.Equal(new Icmpv6ParameterProblem(1, 40), Icmpv6ParameterProblem.SingleIn(sent));
         Assert.Equal(1, probe[Counter.Ipv6ParameterProblem]);
     }
 
@@ -90,10 +87,7 @@ public class Ipv6ChainTests
     {
         var routing = new byte[8] { IpProtocol.Udp, 0, 4, 1, 0, 0, 0, 0 };
         List<byte[]> sent = SendUdpBehind(IpProtocol.Routing, routing, out _);
-        byte[] reply = Assert.Single(sent);
-        Assert.Equal(Icmpv6Type.ParameterProblem, reply[40]);
-        Assert.Equal(0, reply[41]);
-        Assert.Equal(42u, System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(reply.AsSpan(44)));
+        Assert.Equal(new Icmpv6ParameterProblem(0, 42), Icmpv6ParameterProblem.SingleIn(sent));
     }
 
     [Fact]
@@ -131,10 +125,7 @@ public class Ipv6ChainTests
     {
         var probe = new Probe();
         List<byte[]> sent = probe.Send(Packets.Ipv6(Probe.PeerV6, Probe.StackV6, 253, new byte[16]));
-        byte[] reply = Assert.Single(sent);
-        Assert.Equal(Icmpv6Type.ParameterProblem, reply[40]);
-        Assert.Equal(1, reply[41]);
-        Assert.Equal(6u, System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(reply.AsSpan(44)));
+        Assert.Equal(new Icmpv6ParameterProblem(1, 6), Icmpv6ParameterProblem.SingleIn(sent));
     }
 
     [Fact]

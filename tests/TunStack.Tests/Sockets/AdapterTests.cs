@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging;
 using TunStack.Sockets;
+using TunStack.Sockets.AspNetCore;
 using TunStack.Sockets.Hosting;
 
 namespace TunStack.Tests.Sockets;
@@ -92,20 +93,17 @@ public class AdapterTests
     {
         using var h = new SocketHost(StackClock.Real);
         (StackSocket client, StackSocket server) = h.Pair(300);
-        using (server)
-        {
-            await using var stream = new StackNetworkStream(client, ownsSocket: true);
-            await stream.WriteAsync("stream"u8.ToArray());
-            var buffer = new byte[6];
-            Assert.Equal(6, server.Receive(buffer, StackSocketFlags.WaitAll));
-            server.Send("back"u8);
-            var got = new byte[4];
-            await stream.ReadExactlyAsync(got);
-            Assert.Equal("back"u8.ToArray(), got);
-            await stream.DisposeAsync();
-            Assert.Equal(0, server.Receive(buffer)); // FIN from the owned socket's close
-            Assert.Throws<ObjectDisposedException>(() => client.Send("x"u8));
-        }
+        await using var stream = new StackNetworkStream(client, ownsSocket: true);
+        await stream.WriteAsync("stream"u8.ToArray());
+        var buffer = new byte[6];
+        Assert.Equal(6, server.Receive(buffer, StackSocketFlags.WaitAll));
+        server.Send("back"u8);
+        var got = new byte[4];
+        await stream.ReadExactlyAsync(got);
+        Assert.Equal("back"u8.ToArray(), got);
+        await stream.DisposeAsync();
+        Assert.Equal(0, server.Receive(buffer)); // FIN from the owned socket's close
+        Assert.Throws<ObjectDisposedException>(() => client.Send("x"u8));
     }
 
     [Fact]
@@ -113,28 +111,25 @@ public class AdapterTests
     {
         using var h = new SocketHost(StackClock.Real);
         (StackSocket client, StackSocket server) = h.Pair(301);
-        using (server)
+        await using var pipe = new StackDuplexPipe(client);
+        await pipe.Output.WriteAsync("via pipelines"u8.ToArray());
+        await pipe.Output.CompleteAsync();
+        var buffer = new byte[64];
+        Assert.Equal(13, server.Receive(buffer, StackSocketFlags.WaitAll));
+        Assert.Equal(0, server.Receive(buffer)); // the writer's completion was a FIN
+        server.Send("reply"u8);
+        server.Shutdown(SocketShutdown.Send);
+        System.IO.Pipelines.ReadResult result;
+        do
         {
-            await using var pipe = new StackDuplexPipe(client);
-            await pipe.Output.WriteAsync("via pipelines"u8.ToArray());
-            await pipe.Output.CompleteAsync();
-            var buffer = new byte[64];
-            Assert.Equal(13, server.Receive(buffer, StackSocketFlags.WaitAll));
-            Assert.Equal(0, server.Receive(buffer)); // the writer's completion was a FIN
-            server.Send("reply"u8);
-            server.Shutdown(SocketShutdown.Send);
-            System.IO.Pipelines.ReadResult result;
-            do
+            result = await pipe.Input.ReadAsync();
+            if (!result.IsCompleted)
             {
-                result = await pipe.Input.ReadAsync();
-                if (!result.IsCompleted)
-                {
-                    pipe.Input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
-                }
+                pipe.Input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
             }
-            while (!result.IsCompleted);
-            Assert.Equal("reply"u8.ToArray(), result.Buffer.ToArray());
-            pipe.Input.AdvanceTo(result.Buffer.End);
         }
+        while (!result.IsCompleted);
+        Assert.Equal("reply"u8.ToArray(), result.Buffer.ToArray());
+        pipe.Input.AdvanceTo(result.Buffer.End);
     }
 }

@@ -45,8 +45,7 @@ public class AsyncAndPollTests
     public async Task ReceiveFromAsyncSendToAsync_DatagramRoundTrip()
     {
         using var h = new SocketHost(StackClock.Real);
-        using StackSocket server = h.Udp();
-        server.Bind(SocketHost.At(7100));
+        using StackSocket server = h.BoundUdp(7100);
         using StackSocket client = h.Udp();
         ValueTask<SocketReceiveFromResult> receiving = server.ReceiveFromAsync(new byte[64], new IPEndPoint(IPAddress.Any, 0));
         await client.SendToAsync("question"u8.ToArray(), SocketHost.At(7100));
@@ -66,20 +65,16 @@ public class AsyncAndPollTests
         using var cts = new CancellationTokenSource();
         ValueTask<StackSocket> accept = listener.AcceptAsync(cts.Token);
         (StackSocket client, StackSocket server) = h.Pair(202);
-        using (client)
-        using (server)
-        {
-            using var cts2 = new CancellationTokenSource();
-            ValueTask<int> receive = server.ReceiveAsync(new byte[10], SocketFlags.None, cts2.Token);
-            cts.Cancel();
-            cts2.Cancel();
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await accept);
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await receive);
+        using var cts2 = new CancellationTokenSource();
+        ValueTask<int> receive = server.ReceiveAsync(new byte[10], SocketFlags.None, cts2.Token);
+        cts.Cancel();
+        cts2.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await accept);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await receive);
 
-            // The socket stays usable after a cancelled read.
-            client.Send("after"u8);
-            Assert.Equal(5, await server.ReceiveAsync(new byte[10]));
-        }
+        // The socket stays usable after a cancelled read.
+        client.Send("after"u8);
+        Assert.Equal(5, await server.ReceiveAsync(new byte[10]));
     }
 
     [Fact]
@@ -100,56 +95,49 @@ public class AsyncAndPollTests
         (StackSocket a, StackSocket b) = h.Pair(211);
         (StackSocket c, StackSocket d) = h.Pair(212);
         using StackSocket fresh = h.Tcp();
-        using StackSocket udp = h.Udp();
-        udp.Bind(SocketHost.At(7200));
-        using (a)
-        using (b)
-        using (c)
-        using (d)
+        using StackSocket udp = h.BoundUdp(7200);
+        var set = new[]
         {
-            var set = new[]
-            {
-                new PollDescriptor(listener, PollEvents.Readable),
-                new PollDescriptor(b, PollEvents.Readable | PollEvents.Priority),
-                new PollDescriptor(d, PollEvents.Readable | PollEvents.ReadHangUp),
-                new PollDescriptor(udp, PollEvents.Readable),
-                new PollDescriptor(a, PollEvents.Writable),
-            };
+            new PollDescriptor(listener, PollEvents.Readable),
+            new PollDescriptor(b, PollEvents.Readable | PollEvents.Priority),
+            new PollDescriptor(d, PollEvents.Readable | PollEvents.ReadHangUp),
+            new PollDescriptor(udp, PollEvents.Readable),
+            new PollDescriptor(a, PollEvents.Writable),
+        };
 
-            // Only "a" is ready (writable); the rest have nothing yet.
-            Assert.Equal(1, StackSocket.Poll(set, 0));
-            Assert.Equal(PollEvents.Writable, set[4].ReturnedEvents);
+        // Only "a" is ready (writable); the rest have nothing yet.
+        Assert.Equal(1, StackSocket.Poll(set, 0));
+        Assert.Equal(PollEvents.Writable, set[4].ReturnedEvents);
 
-            // Nothing readable: a timeout of 50 ms returns 0.
-            Assert.Equal(0, StackSocket.Poll(set.AsSpan(0, 4), 50));
+        // Nothing readable: a timeout of 50 ms returns 0.
+        Assert.Equal(0, StackSocket.Poll(set.AsSpan(0, 4), 50));
 
-            a.NoDelay = true;
-            a.Send("!"u8, SocketFlags.OutOfBand); // b: priority
-            c.Dispose();                           // d: readable (EOF) + read hang-up
-            using StackSocket other = h.Udp();
-            other.SendTo("x"u8, SocketHost.At(7200)); // udp: readable
-            using StackSocket knocking = h.Tcp();
-            knocking.Connect(SocketHost.At(210)); // listener: readable
+        a.NoDelay = true;
+        a.Send("!"u8, SocketFlags.OutOfBand); // b: priority
+        c.Dispose();                           // d: readable (EOF) + read hang-up
+        using StackSocket other = h.Udp();
+        other.SendTo("x"u8, SocketHost.At(7200)); // udp: readable
+        using StackSocket knocking = h.Tcp();
+        knocking.Connect(SocketHost.At(210)); // listener: readable
 
-            SpinWait.SpinUntil(() => StackSocket.Poll(set, 1000) == 5, 5000);
-            Assert.Equal(5, StackSocket.Poll(set, 1000));
-            Assert.Equal(PollEvents.Readable, set[0].ReturnedEvents);
-            Assert.Equal(PollEvents.Priority, set[1].ReturnedEvents); // only the urgent byte: not POLLIN, as Linux's tcp_poll
-            Assert.Equal(PollEvents.Readable | PollEvents.ReadHangUp, set[2].ReturnedEvents);
-            Assert.Equal(PollEvents.Readable, set[3].ReturnedEvents);
+        SpinWait.SpinUntil(() => StackSocket.Poll(set, 1000) == 5, 5000);
+        Assert.Equal(5, StackSocket.Poll(set, 1000));
+        Assert.Equal(PollEvents.Readable, set[0].ReturnedEvents);
+        Assert.Equal(PollEvents.Priority, set[1].ReturnedEvents); // only the urgent byte: not POLLIN, as Linux's tcp_poll
+        Assert.Equal(PollEvents.Readable | PollEvents.ReadHangUp, set[2].ReturnedEvents);
+        Assert.Equal(PollEvents.Readable, set[3].ReturnedEvents);
 
-            // A reset connection reports Error and HangUp even when not asked for.
-            b.LingerState = new LingerOption(true, 0);
-            b.Dispose();
-            var one = new[] { new PollDescriptor(a, PollEvents.None) };
-            SpinWait.SpinUntil(() => StackSocket.Poll(one, 1000) == 1, 5000);
-            Assert.True(one[0].ReturnedEvents.HasFlag(PollEvents.Error));
-            Assert.True(one[0].ReturnedEvents.HasFlag(PollEvents.HangUp));
+        // A reset connection reports Error and HangUp even when not asked for.
+        b.LingerState = new LingerOption(true, 0);
+        b.Dispose();
+        var one = new[] { new PollDescriptor(a, PollEvents.None) };
+        SpinWait.SpinUntil(() => StackSocket.Poll(one, 1000) == 1, 5000);
+        Assert.True(one[0].ReturnedEvents.HasFlag(PollEvents.Error));
+        Assert.True(one[0].ReturnedEvents.HasFlag(PollEvents.HangUp));
 
-            // A never-connected stream socket polls as writable + hang-up (Linux); a closed one as invalid.
-            Assert.Equal(PollEvents.Writable | PollEvents.HangUp, fresh.Readiness);
-            Assert.Equal(PollEvents.Invalid, c.Readiness);
-        }
+        // A never-connected stream socket polls as writable + hang-up (Linux); a closed one as invalid.
+        Assert.Equal(PollEvents.Writable | PollEvents.HangUp, fresh.Readiness);
+        Assert.Equal(PollEvents.Invalid, c.Readiness);
     }
 
     [Fact]
@@ -157,15 +145,11 @@ public class AsyncAndPollTests
     {
         using var h = new SocketHost(StackClock.Real);
         (StackSocket a, StackSocket b) = h.Pair(213);
-        using (a)
-        using (b)
-        {
-            Task<bool> polling = Task.Run(() => b.Poll(10_000_000, SelectMode.SelectRead));
-            await Task.Delay(50);
-            Assert.False(polling.IsCompleted);
-            a.Send("wake"u8);
-            Assert.True(await polling.WaitAsync(TimeSpan.FromSeconds(10)));
-        }
+        Task<bool> polling = Task.Run(() => b.Poll(10_000_000, SelectMode.SelectRead));
+        await Task.Delay(50);
+        Assert.False(polling.IsCompleted);
+        a.Send("wake"u8);
+        Assert.True(await polling.WaitAsync(TimeSpan.FromSeconds(10)));
     }
 
     [Fact]
@@ -194,19 +178,13 @@ public class AsyncAndPollTests
         using var h = new SocketHost();
         (StackSocket a, StackSocket b) = h.Pair(214);
         (StackSocket c, StackSocket d) = h.Pair(215);
-        using (a)
-        using (b)
-        using (c)
-        using (d)
-        {
-            a.Send("data"u8);
-            SpinWait.SpinUntil(() => b.Available == 4, 5000);
-            var read = new List<StackSocket> { b, d };
-            var write = new List<StackSocket> { c };
-            StackSocket.Select(read, write, null, 1_000_000);
-            Assert.Equal(new[] { b }, read);
-            Assert.Equal(new[] { c }, write);
-        }
+        a.Send("data"u8);
+        SpinWait.SpinUntil(() => b.Available == 4, 5000);
+        var read = new List<StackSocket> { b, d };
+        var write = new List<StackSocket> { c };
+        StackSocket.Select(read, write, null, 1_000_000);
+        Assert.Equal(new[] { b }, read);
+        Assert.Equal(new[] { c }, write);
     }
 
     [Fact]
@@ -214,25 +192,21 @@ public class AsyncAndPollTests
     {
         using var h = new SocketHost(StackClock.Real);
         (StackSocket a, StackSocket b) = h.Pair(216);
-        using (a)
-        using (b)
+        const int size = 5_000_000;
+        byte[] ab = new byte[size], ba = new byte[size];
+        new Random(3).NextBytes(ab);
+        new Random(4).NextBytes(ba);
+        byte[] gotAtB = new byte[size], gotAtA = new byte[size];
+        Task[] all =
         {
-            const int size = 5_000_000;
-            byte[] ab = new byte[size], ba = new byte[size];
-            new Random(3).NextBytes(ab);
-            new Random(4).NextBytes(ba);
-            byte[] gotAtB = new byte[size], gotAtA = new byte[size];
-            Task[] all =
-            {
-                Task.Run(() => a.Send(ab)),
-                Task.Run(() => b.Send(ba)),
-                Task.Run(() => b.Receive(gotAtB, StackSocketFlags.WaitAll)),
-                Task.Run(() => a.Receive(gotAtA, StackSocketFlags.WaitAll)),
-            };
-            await Task.WhenAll(all).WaitAsync(TimeSpan.FromSeconds(30));
-            Assert.Equal(ab, gotAtB);
-            Assert.Equal(ba, gotAtA);
-        }
+            Task.Run(() => a.Send(ab)),
+            Task.Run(() => b.Send(ba)),
+            Task.Run(() => b.Receive(gotAtB, StackSocketFlags.WaitAll)),
+            Task.Run(() => a.Receive(gotAtA, StackSocketFlags.WaitAll)),
+        };
+        await Task.WhenAll(all).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(ab, gotAtB);
+        Assert.Equal(ba, gotAtA);
     }
 }
 
@@ -249,54 +223,62 @@ public sealed class ProcessWideAllocation
 public class FacadeAllocationTests
 {
     [Fact]
-    public async Task AsyncEcho_SteadyState_AllocatesNothingPerRoundTrip()
+    public Task AsyncEcho_SteadyState_AllocatesNothingPerRoundTrip() => EchoAllocatesNothingPerRoundTrip(zeroByteReceiveFirst: false);
+
+    // The echo side waits with a zero-byte receive before each read, as Kestrel's and
+    // StackDuplexPipe's receive loops do: the wait allocates nothing either.
+    [Fact]
+    public Task AsyncEcho_ZeroByteReceiveBeforeEachRead_AllocatesNothingPerRoundTrip() => EchoAllocatesNothingPerRoundTrip(zeroByteReceiveFirst: true);
+
+    private static async Task EchoAllocatesNothingPerRoundTrip(bool zeroByteReceiveFirst)
     {
         using var h = new SocketHost(StackClock.Real);
         (StackSocket a, StackSocket b) = h.Pair(217);
-        using (a)
-        using (b)
+        a.NoDelay = true;
+        b.NoDelay = true;
+        var ping = new byte[64];
+        var pong = new byte[64];
+        var echoBuffer = new byte[64];
+        using var stop = new CancellationTokenSource();
+        Task echo = Task.Run(async () =>
         {
-            a.NoDelay = true;
-            b.NoDelay = true;
-            var ping = new byte[64];
-            var pong = new byte[64];
-            var echoBuffer = new byte[64];
-            using var stop = new CancellationTokenSource();
-            Task echo = Task.Run(async () =>
+            while (true)
             {
-                while (true)
+                if (zeroByteReceiveFirst)
                 {
-                    int n = await b.ReceiveAsync(echoBuffer);
-                    if (n == 0)
-                    {
-                        return;
-                    }
-
-                    await b.SendAsync(echoBuffer.AsMemory(0, n));
+                    await b.ReceiveAsync(Memory<byte>.Empty);
                 }
-            });
 
-            async Task RoundTrips(int count)
-            {
-                for (int i = 0; i < count; i++)
+                int n = await b.ReceiveAsync(echoBuffer);
+                if (n == 0)
                 {
-                    await a.SendAsync(ping);
-                    await a.ReceiveAsync(pong, StackSocketFlags.WaitAll);
+                    return;
                 }
+
+                await b.SendAsync(echoBuffer.AsMemory(0, n));
             }
+        });
 
-            await RoundTrips(2000); // warm up: pools, JIT tiers
-            long before = GC.GetTotalAllocatedBytes(precise: true);
-            const int rounds = 5000;
-            await RoundTrips(rounds);
-            long perRound = (GC.GetTotalAllocatedBytes(precise: true) - before) / rounds;
-            a.Shutdown(SocketShutdown.Send);
-            await echo.WaitAsync(TimeSpan.FromSeconds(10));
-
-            // Every thread of the process counts here (loop, pool, test runner), so allow a few
-            // bytes per round for the runner's own bookkeeping; one boxed state machine or
-            // Task per call would be 100+ bytes.
-            Assert.True(perRound < 48, $"{perRound} bytes allocated per round trip");
+        async Task RoundTrips(int count)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                await a.SendAsync(ping);
+                await a.ReceiveAsync(pong, StackSocketFlags.WaitAll);
+            }
         }
+
+        await RoundTrips(2000); // warm up: pools, JIT tiers
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        const int rounds = 5000;
+        await RoundTrips(rounds);
+        long perRound = (GC.GetTotalAllocatedBytes(precise: true) - before) / rounds;
+        a.Shutdown(SocketShutdown.Send);
+        await echo.WaitAsync(TimeSpan.FromSeconds(10));
+
+        // Every thread of the process counts here (loop, pool, test runner), so allow a few
+        // bytes per round for the runner's own bookkeeping; one boxed state machine or
+        // Task per call would be 100+ bytes.
+        Assert.True(perRound < 48, $"{perRound} bytes allocated per round trip");
     }
 }

@@ -3,19 +3,17 @@
 using System.Net;
 using System.Net.Sockets;
 using TunStack.Sockets;
+using static TunStack.Tests.Sockets.SocketAssert;
 
 namespace TunStack.Tests.Sockets;
 
 public class DatagramSocketTests
 {
-    private static SocketError ErrorOf(Action call) => Assert.Throws<SocketException>(call).SocketErrorCode;
-
     [Fact]
     public void SendTo_ReceiveFrom_BoundariesPreserved_SenderReported()
     {
         using var h = new SocketHost();
-        using StackSocket server = h.Udp();
-        server.Bind(SocketHost.At(7000));
+        using StackSocket server = h.BoundUdp(7000);
         using StackSocket client = h.Udp();
         client.SendTo("one"u8, SocketHost.At(7000));
         client.SendTo("two two"u8, SocketHost.At(7000));
@@ -31,8 +29,7 @@ public class DatagramSocketTests
     public void LongDatagram_IsTruncatedToBuffer_AndTruncationReported()
     {
         using var h = new SocketHost();
-        using StackSocket server = h.Udp();
-        server.Bind(SocketHost.At(7001));
+        using StackSocket server = h.BoundUdp(7001);
         using StackSocket client = h.Udp();
         client.SendTo(new byte[1000], SocketHost.At(7001));
         client.SendTo("next"u8, SocketHost.At(7001));
@@ -50,8 +47,7 @@ public class DatagramSocketTests
     public void ZeroLengthDatagram_IsDelivered_AvailableIsZero()
     {
         using var h = new SocketHost();
-        using StackSocket server = h.Udp();
-        server.Bind(SocketHost.At(7002));
+        using StackSocket server = h.BoundUdp(7002);
         using StackSocket client = h.Udp();
         client.SendTo(ReadOnlySpan<byte>.Empty, SocketHost.At(7002));
         Assert.True(server.Poll(5_000_000, SelectMode.SelectRead));
@@ -76,8 +72,7 @@ public class DatagramSocketTests
     public void SendTo_Over65507Bytes_Emsgsize_65507Goes()
     {
         using var h = new SocketHost();
-        using StackSocket server = h.Udp();
-        server.Bind(SocketHost.At(7003));
+        using StackSocket server = h.BoundUdp(7003);
         using StackSocket s = h.Udp();
         Assert.Equal(SocketError.MessageSize, ErrorOf(() => s.SendTo(new byte[65_508], SocketHost.At(7003))));
         Assert.Equal(65_507, s.SendTo(new byte[65_507], SocketHost.At(7003)));
@@ -89,12 +84,9 @@ public class DatagramSocketTests
     public void Connect_RecordsDefaultPeer_FiltersOthers_SecondConnectChanges_UnspecDissolves()
     {
         using var h = new SocketHost();
-        using StackSocket a = h.Udp();
-        a.Bind(SocketHost.At(7010));
-        using StackSocket peer1 = h.Udp();
-        peer1.Bind(SocketHost.At(7011));
-        using StackSocket peer2 = h.Udp();
-        peer2.Bind(SocketHost.At(7012));
+        using StackSocket a = h.BoundUdp(7010);
+        using StackSocket peer1 = h.BoundUdp(7011);
+        using StackSocket peer2 = h.BoundUdp(7012);
 
         a.Connect(SocketHost.At(7011));
         Assert.Equal(SocketHost.At(7011), a.RemoteEndPoint);

@@ -10,7 +10,9 @@ namespace TunStack.Tests.Sockets;
 /// <summary>
 /// A StackHost on one end of a MemoryLink (10.9.0.1/24, fd09::1/64); the test holds the other end
 /// (<see cref="Far"/>) to read what the stack sends and to answer as a raw peer. Sockets on the
-/// host can also talk to each other through the stack's own addresses.
+/// host can also talk to each other through the stack's own addresses. The sockets made through
+/// it (<see cref="Tcp"/>, <see cref="Udp"/>, <see cref="Listen"/>, <see cref="Pair"/> and the rest)
+/// are closed when it is disposed, before the host stops.
 /// </summary>
 internal sealed class SocketHost : IDisposable
 {
@@ -19,6 +21,7 @@ internal sealed class SocketHost : IDisposable
     public static readonly IPAddress FarAddress = IPAddress.Parse("10.9.0.2");
 
     private readonly PacketBatch _batch = new(64, 1500);
+    private readonly List<StackSocket> _sockets = new();
 
     public SocketHost(StackClock clock = StackClock.Virtual, Action<StackOptions>? configure = null)
     {
@@ -38,10 +41,18 @@ internal sealed class SocketHost : IDisposable
     public static IPEndPoint At(int port) => new(Address, port);
 
     public StackSocket Tcp(System.Net.Sockets.AddressFamily family = System.Net.Sockets.AddressFamily.InterNetwork)
-        => Host.CreateSocket(family, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        => Owned(Host.CreateSocket(family, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp));
 
     public StackSocket Udp(System.Net.Sockets.AddressFamily family = System.Net.Sockets.AddressFamily.InterNetwork)
-        => Host.CreateSocket(family, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+        => Owned(Host.CreateSocket(family, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp));
+
+    /// <summary>A datagram socket bound to 10.9.0.1:<paramref name="port"/>.</summary>
+    public StackSocket BoundUdp(int port)
+    {
+        StackSocket socket = Udp();
+        socket.Bind(At(port));
+        return socket;
+    }
 
     /// <summary>A listener on 10.9.0.1:<paramref name="port"/>.</summary>
     public StackSocket Listen(int port, int backlog = 16)
@@ -58,7 +69,7 @@ internal sealed class SocketHost : IDisposable
         using StackSocket listener = Listen(port);
         StackSocket client = Tcp();
         client.Connect(At(port));
-        StackSocket server = listener.Accept();
+        StackSocket server = Owned(listener.Accept());
         return (client, server);
     }
 
@@ -110,5 +121,23 @@ internal sealed class SocketHost : IDisposable
         Far.Transmit(batch, Instant.Zero);
     }
 
-    public void Dispose() => Host.Dispose();
+    public void Dispose()
+    {
+        lock (_sockets)
+        {
+            _sockets.ForEach(s => s.Dispose());
+        }
+
+        Host.Dispose();
+    }
+
+    private StackSocket Owned(StackSocket socket)
+    {
+        lock (_sockets)
+        {
+            _sockets.Add(socket);
+        }
+
+        return socket;
+    }
 }

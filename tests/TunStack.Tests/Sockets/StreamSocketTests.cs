@@ -6,13 +6,12 @@ using TunStack.Sockets;
 using TunStack.Sockets.Hosting;
 using TunStack.Tcp;
 using StackAddress = TunStack.Ip.IpAddress;
+using static TunStack.Tests.Sockets.SocketAssert;
 
 namespace TunStack.Tests.Sockets;
 
 public class StreamSocketTests
 {
-    private static SocketError ErrorOf(Action call) => Assert.Throws<SocketException>(call).SocketErrorCode;
-
     [Fact]
     public void Listen_WithoutBind_PicksEphemeralPortFromConfiguredRange()
     {
@@ -50,20 +49,15 @@ public class StreamSocketTests
     {
         using var h = new SocketHost();
         (StackSocket client, StackSocket server) = h.Pair(81);
-        using (client)
-        using (server)
-        {
-            Assert.Equal(SocketError.InvalidArgument, ErrorOf(() => client.Listen(1)));
-            Assert.Equal(SocketError.InvalidArgument, ErrorOf(() => server.Listen(1)));
-        }
+        Assert.Equal(SocketError.InvalidArgument, ErrorOf(() => client.Listen(1)));
+        Assert.Equal(SocketError.InvalidArgument, ErrorOf(() => server.Listen(1)));
     }
 
     [Fact]
     public void ListenAndAccept_OnDatagramSocket_FailEopnotsupp()
     {
         using var h = new SocketHost();
-        using StackSocket udp = h.Udp();
-        udp.Bind(SocketHost.At(5000));
+        using StackSocket udp = h.BoundUdp(5000);
         Assert.Equal(SocketError.OperationNotSupported, ErrorOf(() => udp.Listen(1)));
         Assert.Equal(SocketError.OperationNotSupported, ErrorOf(() => udp.Accept()));
     }
@@ -100,6 +94,26 @@ public class StreamSocketTests
 
         Assert.Equal(TcpState.Listen, listener.TcpState);
         clients.ForEach(c => c.Dispose());
+    }
+
+    [Fact]
+    public void Accept_InheritsListenersNoDelayAndKeepAlive_AndTheConnectionRunsThem()
+    {
+        // As Linux, the accepted socket has the listener's TCP_NODELAY and SO_KEEPALIVE, and they are in effect.
+        using var h = new SocketHost();
+        using StackSocket listener = h.Tcp();
+        listener.NoDelay = true;
+        listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
+        listener.Bind(SocketHost.At(102));
+        listener.Listen(1);
+        using StackSocket client = h.Tcp();
+        client.Connect(SocketHost.At(102));
+        using StackSocket server = listener.Accept();
+        Assert.True(server.NoDelay);
+        Assert.Equal(1, server.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive));
+
+        // Only the accepted side has keepalive: after 2 h idle (virtual time) it probes.
+        Assert.True(SpinWait.SpinUntil(() => h.Host.Counters[Counter.TcpKeepAliveProbes] > 0, 10_000));
     }
 
     [Fact]
@@ -274,15 +288,12 @@ public class StreamSocketTests
     {
         using var h = new SocketHost();
         (StackSocket client, StackSocket server) = h.Pair(91);
-        using (client)
-        {
-            server.Send("bye"u8);
-            server.Dispose();
-            var buffer = new byte[16];
-            Assert.Equal(3, client.Receive(buffer, StackSocketFlags.WaitAll));
-            Assert.Equal(0, client.Receive(buffer));
-            Assert.Equal(0, client.Receive(buffer));
-        }
+        server.Send("bye"u8);
+        server.Dispose();
+        var buffer = new byte[16];
+        Assert.Equal(3, client.Receive(buffer, StackSocketFlags.WaitAll));
+        Assert.Equal(0, client.Receive(buffer));
+        Assert.Equal(0, client.Receive(buffer));
     }
 
     [Fact]
@@ -290,15 +301,12 @@ public class StreamSocketTests
     {
         using var h = new SocketHost();
         (StackSocket client, StackSocket server) = h.Pair(92);
-        using (client)
-        {
-            server.LingerState = new LingerOption(true, 0);
-            server.Dispose(); // RST
-            Assert.True(client.Poll(5_000_000, SelectMode.SelectError));
-            Assert.Equal(SocketError.ConnectionReset, ErrorOf(() => client.Send("x"u8)));
-            Assert.Equal(SocketError.Shutdown, ErrorOf(() => client.Send("x"u8))); // EPIPE
-            Assert.Equal(0, client.Receive(new byte[4])); // the reset was reported: reads see EOF
-        }
+        server.LingerState = new LingerOption(true, 0);
+        server.Dispose(); // RST
+        Assert.True(client.Poll(5_000_000, SelectMode.SelectError));
+        Assert.Equal(SocketError.ConnectionReset, ErrorOf(() => client.Send("x"u8)));
+        Assert.Equal(SocketError.Shutdown, ErrorOf(() => client.Send("x"u8))); // EPIPE
+        Assert.Equal(0, client.Receive(new byte[4])); // the reset was reported: reads see EOF
     }
 
     [Fact]
@@ -306,17 +314,13 @@ public class StreamSocketTests
     {
         using var h = new SocketHost();
         (StackSocket client, StackSocket server) = h.Pair(93);
-        using (client)
-        using (server)
-        {
-            client.Shutdown(SocketShutdown.Send);
-            Assert.Equal(0, server.Receive(new byte[8])); // FIN seen as EOF
-            server.Send("still talking"u8);
-            var buffer = new byte[13];
-            Assert.Equal(13, client.Receive(buffer, StackSocketFlags.WaitAll));
-            Assert.Equal("still talking", System.Text.Encoding.ASCII.GetString(buffer));
-            Assert.Equal(SocketError.Shutdown, ErrorOf(() => client.Send("x"u8)));
-        }
+        client.Shutdown(SocketShutdown.Send);
+        Assert.Equal(0, server.Receive(new byte[8])); // FIN seen as EOF
+        server.Send("still talking"u8);
+        var buffer = new byte[13];
+        Assert.Equal(13, client.Receive(buffer, StackSocketFlags.WaitAll));
+        Assert.Equal("still talking", System.Text.Encoding.ASCII.GetString(buffer));
+        Assert.Equal(SocketError.Shutdown, ErrorOf(() => client.Send("x"u8)));
     }
 
     [Fact]
@@ -336,28 +340,24 @@ public class StreamSocketTests
     {
         using var h = new SocketHost();
         (StackSocket client, StackSocket server) = h.Pair(94);
-        using (client)
-        using (server)
-        {
-            var buffer = new byte[10];
-            Assert.Equal(SocketError.WouldBlock, ErrorOf(() => server.Receive(buffer, StackSocketFlags.DontWait)));
-            Assert.Equal(0, server.Receive(buffer, StackSocketFlags.DontWait, out SocketError error));
-            Assert.Equal(SocketError.WouldBlock, error);
+        var buffer = new byte[10];
+        Assert.Equal(SocketError.WouldBlock, ErrorOf(() => server.Receive(buffer, StackSocketFlags.DontWait)));
+        Assert.Equal(0, server.Receive(buffer, StackSocketFlags.DontWait, out SocketError error));
+        Assert.Equal(SocketError.WouldBlock, error);
 
-            client.Send("hello"u8);
-            SpinWait.SpinUntil(() => server.Available == 5, 5000);
-            Assert.Equal(5, server.Available);
-            Assert.Equal(5, server.Receive(buffer, SocketFlags.Peek));
-            Assert.Equal(5, server.Available); // peek leaves the data
+        client.Send("hello"u8);
+        SpinWait.SpinUntil(() => server.Available == 5, 5000);
+        Assert.Equal(5, server.Available);
+        Assert.Equal(5, server.Receive(buffer, SocketFlags.Peek));
+        Assert.Equal(5, server.Available); // peek leaves the data
 
-            // MSG_WAITALL waits for all 10 bytes although 5 are there now.
-            Task<int> all = Task.Run(() => server.Receive(buffer, StackSocketFlags.WaitAll));
-            Thread.Sleep(50);
-            Assert.False(all.IsCompleted);
-            client.Send("world"u8);
-            Assert.Equal(10, await all.WaitAsync(TimeSpan.FromSeconds(10)));
-            Assert.Equal("helloworld", System.Text.Encoding.ASCII.GetString(buffer));
-        }
+        // MSG_WAITALL waits for all 10 bytes although 5 are there now.
+        Task<int> all = Task.Run(() => server.Receive(buffer, StackSocketFlags.WaitAll));
+        Thread.Sleep(50);
+        Assert.False(all.IsCompleted);
+        client.Send("world"u8);
+        Assert.Equal(10, await all.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal("helloworld", System.Text.Encoding.ASCII.GetString(buffer));
     }
 
     [Fact]
@@ -366,22 +366,18 @@ public class StreamSocketTests
         // glibc manual "Out-of-Band Data": the mark, SIOCATMARK and recv(MSG_OOB).
         using var h = new SocketHost();
         (StackSocket client, StackSocket server) = h.Pair(95);
-        using (client)
-        using (server)
-        {
-            client.NoDelay = true;
-            client.Send("abc"u8);
-            client.Send("!"u8, SocketFlags.OutOfBand);
-            Assert.True(server.Poll(5_000_000, SelectMode.SelectError)); // POLLPRI
-            Assert.False(server.AtMark);
-            var buffer = new byte[16];
-            Assert.Equal(3, server.Receive(buffer)); // stops at the mark
-            Assert.True(server.AtMark);
-            var oob = new byte[1];
-            Assert.Equal(1, server.Receive(oob, SocketFlags.OutOfBand));
-            Assert.Equal((byte)'!', oob[0]);
-            Assert.Equal(SocketError.InvalidArgument, ErrorOf(() => server.Receive(oob, SocketFlags.OutOfBand)));
-        }
+        client.NoDelay = true;
+        client.Send("abc"u8);
+        client.Send("!"u8, SocketFlags.OutOfBand);
+        Assert.True(server.Poll(5_000_000, SelectMode.SelectError)); // POLLPRI
+        Assert.False(server.AtMark);
+        var buffer = new byte[16];
+        Assert.Equal(3, server.Receive(buffer)); // stops at the mark
+        Assert.True(server.AtMark);
+        var oob = new byte[1];
+        Assert.Equal(1, server.Receive(oob, SocketFlags.OutOfBand));
+        Assert.Equal((byte)'!', oob[0]);
+        Assert.Equal(SocketError.InvalidArgument, ErrorOf(() => server.Receive(oob, SocketFlags.OutOfBand)));
     }
 
     [Fact]
@@ -389,16 +385,12 @@ public class StreamSocketTests
     {
         using var h = new SocketHost();
         (StackSocket client, StackSocket server) = h.Pair(96);
-        using (client)
-        using (server)
-        {
-            Assert.Equal(0, server.Available);
-            client.Send(new byte[1000]);
-            SpinWait.SpinUntil(() => server.Available == 1000, 5000);
-            Assert.Equal(1000, server.Available);
-            server.Receive(new byte[400]);
-            Assert.Equal(600, server.Available);
-        }
+        Assert.Equal(0, server.Available);
+        client.Send(new byte[1000]);
+        SpinWait.SpinUntil(() => server.Available == 1000, 5000);
+        Assert.Equal(1000, server.Available);
+        server.Receive(new byte[400]);
+        Assert.Equal(600, server.Available);
     }
 
     [Fact]
@@ -406,12 +398,8 @@ public class StreamSocketTests
     {
         using var h = new SocketHost(StackClock.Real);
         (StackSocket client, StackSocket server) = h.Pair(97);
-        using (client)
-        using (server)
-        {
-            server.ReceiveTimeout = 100;
-            Assert.Equal(SocketError.TimedOut, ErrorOf(() => server.Receive(new byte[1])));
-        }
+        server.ReceiveTimeout = 100;
+        Assert.Equal(SocketError.TimedOut, ErrorOf(() => server.Receive(new byte[1])));
     }
 
     [Fact]
@@ -441,14 +429,11 @@ public class StreamSocketTests
     {
         using var h = new SocketHost();
         (StackSocket client, StackSocket server) = h.Pair(98);
-        using (client)
-        {
-            Task<SocketError> reader = Task.Run(() => ErrorOf(() => server.Receive(new byte[1])));
-            Assert.True(SpinWait.SpinUntil(() => server.IsReaderWaiting, 5000));
-            server.Dispose();
-            Assert.Equal(SocketError.OperationAborted, await reader.WaitAsync(TimeSpan.FromSeconds(5)));
-            Assert.Throws<ObjectDisposedException>(() => server.Receive(new byte[1]));
-        }
+        Task<SocketError> reader = Task.Run(() => ErrorOf(() => server.Receive(new byte[1])));
+        Assert.True(SpinWait.SpinUntil(() => server.IsReaderWaiting, 5000));
+        server.Dispose();
+        Assert.Equal(SocketError.OperationAborted, await reader.WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.Throws<ObjectDisposedException>(() => server.Receive(new byte[1]));
     }
 
     [Fact]
@@ -456,17 +441,13 @@ public class StreamSocketTests
     {
         using var h = new SocketHost();
         (StackSocket client, StackSocket server) = h.Pair(99);
-        using (client)
-        using (server)
-        {
-            byte[] data = new byte[3_000_000];
-            new Random(1).NextBytes(data);
-            Task<int> sender = Task.Run(() => client.Send(data));
-            byte[] got = new byte[data.Length];
-            Assert.Equal(data.Length, server.Receive(got, StackSocketFlags.WaitAll));
-            Assert.Equal(data.Length, await sender.WaitAsync(TimeSpan.FromSeconds(10)));
-            Assert.Equal(data, got);
-        }
+        byte[] data = new byte[3_000_000];
+        new Random(1).NextBytes(data);
+        Task<int> sender = Task.Run(() => client.Send(data));
+        byte[] got = new byte[data.Length];
+        Assert.Equal(data.Length, server.Receive(got, StackSocketFlags.WaitAll));
+        Assert.Equal(data.Length, await sender.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(data, got);
     }
 
     [Fact]

@@ -4,6 +4,7 @@ using TunStack.Tcp;
 using TunStack.Tcp.Recovery;
 using TunStack.Links;
 using TunStack.Wire;
+using static TunStack.Tests.Tcp.SentSegment;
 
 namespace TunStack.Tests.Tcp;
 
@@ -13,19 +14,6 @@ public class LossRecoveryTests
 
     private static RawPeer Sender(bool sack, CongestionAlgorithm algorithm = CongestionAlgorithm.NewReno, uint? stackIss = null)
         => RawPeer.Established(sack: sack, configure: o => o.Tcp.CongestionControl = algorithm, stackIss: stackIss);
-
-    private static List<SentSegment> Data(List<SentSegment> segments) => segments.Where(s => s.PayloadLength > 0).ToList();
-
-    private static List<SentSegment> Ack(RawPeer p, SeqNumber ack, params (SeqNumber Left, SeqNumber Right)[] sacks)
-    {
-        TcpOptions o = TcpOptions.None;
-        foreach ((SeqNumber l, SeqNumber r) in sacks)
-        {
-            o.AddSack(new SackBlock(l, r));
-        }
-
-        return p.Send(TcpFlags.Ack, p.Nxt, ack, options: o);
-    }
 
     [Fact]
     public void Established_BulkSendWithoutAcks_SendsTenSegments_Rfc6928InitialWindow()
@@ -45,7 +33,7 @@ public class LossRecoveryTests
         p.Connection!.Send(new byte[40 * Mss], out _);
         List<SentSegment> burst = Data(p.Decode(p.Probe.Poll()));
         SeqNumber first = burst[0].Seq;
-        List<SentSegment> more = Data(Ack(p, first + Mss));
+        List<SentSegment> more = Data(p.Ack(first + Mss));
         Assert.Equal(14600 + Mss, p.Connection.CongestionWindow);
         Assert.Equal(2, more.Count); // one acked segment frees one slot, the growth adds another
     }
@@ -59,22 +47,22 @@ public class LossRecoveryTests
         SeqNumber lost = burst[0].Seq; // the first segment never arrives
 
         // RFC 3042: each of the first two duplicate ACKs lets one new segment go.
-        List<SentSegment> first = Data(Ack(p, lost));
-        List<SentSegment> second = Data(Ack(p, lost));
+        List<SentSegment> first = Data(p.Ack(lost));
+        List<SentSegment> second = Data(p.Ack(lost));
         Assert.Single(first);
         Assert.Single(second);
         Assert.Equal(burst[^1].Seq + Mss, first[0].Seq);
         Assert.Equal(2, p.Probe[Counter.TcpLimitedTransmits]);
 
         // RFC 5681 3.2 step 2-3: the third retransmits the lost segment; ssthresh = FlightSize / 2.
-        List<SentSegment> third = Data(Ack(p, lost));
+        List<SentSegment> third = Data(p.Ack(lost));
         Assert.Contains(third, s => s.Seq == lost && s.PayloadLength == Mss);
         Assert.True(p.Connection.InRecovery);
         Assert.Equal(12 * Mss / 2, p.Connection.SlowStartThreshold);
         Assert.Equal(1, p.Probe[Counter.TcpFastRecoveries]);
 
         // The full ACK ends recovery with cwnd = min(ssthresh, FlightSize + SMSS) (RFC 6582 3.2 step 3).
-        Ack(p, burst[^1].Seq + (3 * Mss));
+        p.Ack(burst[^1].Seq + (3 * Mss));
         Assert.False(p.Connection.InRecovery);
         Assert.True(p.Connection.CongestionWindow <= p.Connection.SlowStartThreshold);
         Assert.Equal(0, p.Probe[Counter.TcpTimeouts]);
@@ -89,13 +77,13 @@ public class LossRecoveryTests
         SeqNumber lost1 = burst[0].Seq, lost2 = burst[4].Seq; // two segments of one window lost
         for (int i = 0; i < 3; i++)
         {
-            Ack(p, lost1);
+            p.Ack(lost1);
         }
 
         Assert.True(p.Connection.InRecovery);
 
         // The retransmission of the first loss arrives: the ACK covers up to the second loss only.
-        List<SentSegment> reply = Data(Ack(p, lost2));
+        List<SentSegment> reply = Data(p.Ack(lost2));
         Assert.Contains(reply, s => s.Seq == lost2); // RFC 6582 3.2 step 5: retransmit the first unacknowledged segment
         Assert.True(p.Connection.InRecovery);
         Assert.Equal(1, p.Probe[Counter.TcpPartialAcks]);
@@ -114,15 +102,15 @@ public class LossRecoveryTests
 
         // Segments 0 and 2 are lost; 1 and 3..6 arrive and are SACKed.
         var retransmitted = new List<SentSegment>();
-        retransmitted.AddRange(Data(Ack(p, una, (S(1), S(2)))));
-        retransmitted.AddRange(Data(Ack(p, una, (S(3), S(4)), (S(1), S(2)))));
-        retransmitted.AddRange(Data(Ack(p, una, (S(3), S(5)), (S(1), S(2)))));
-        retransmitted.AddRange(Data(Ack(p, una, (S(3), S(6)), (S(1), S(2)))));
-        retransmitted.AddRange(Data(Ack(p, una, (S(3), S(7)), (S(1), S(2)))));
+        retransmitted.AddRange(Data(p.Ack(una, (S(1), S(2)))));
+        retransmitted.AddRange(Data(p.Ack(una, (S(3), S(4)), (S(1), S(2)))));
+        retransmitted.AddRange(Data(p.Ack(una, (S(3), S(5)), (S(1), S(2)))));
+        retransmitted.AddRange(Data(p.Ack(una, (S(3), S(6)), (S(1), S(2)))));
+        retransmitted.AddRange(Data(p.Ack(una, (S(3), S(7)), (S(1), S(2)))));
         for (int k = 8; k <= 12; k++)
         {
             // More of the window arrives; as the pipe drains, cwnd lets the second hole go (RFC 6675 5 (C)).
-            retransmitted.AddRange(Data(Ack(p, una, (S(3), S(k)), (S(1), S(2)))));
+            retransmitted.AddRange(Data(p.Ack(una, (S(3), S(k)), (S(1), S(2)))));
         }
 
         Assert.True(p.Connection.InRecovery);
@@ -169,7 +157,7 @@ public class LossRecoveryTests
         List<SentSegment> burst = Data(p.Decode(p.Probe.Poll()));
         Assert.Equal(10, burst.Count);
         Assert.Single(Data(p.Decode(p.Probe.Advance(TimeSpan.FromSeconds(1.5)))));
-        Ack(p, burst[^1].Seq + Mss);
+        p.Ack(burst[^1].Seq + Mss);
         Assert.Equal(0, p.Probe[Counter.TcpAckOfUnsentData]);
         Assert.Equal(p.Connection.SendBufferSize, p.Connection.SendSpace); // everything acknowledged
     }
@@ -188,7 +176,7 @@ public class LossRecoveryTests
         var resent = new List<SentSegment>();
         for (int k = 4; k <= 12; k++)
         {
-            resent.AddRange(Data(Ack(p, S(2), (S(3), S(k)))));
+            resent.AddRange(Data(p.Ack(S(2), (S(3), S(k)))));
         }
 
         Assert.Contains(resent, s => s.Seq == S(2) && s.PayloadLength == Mss);
@@ -268,19 +256,6 @@ public class RackTlpAndRtoTests
 {
     private const int Mss = 1460;
 
-    private static List<SentSegment> Data(List<SentSegment> segments) => segments.Where(s => s.PayloadLength > 0).ToList();
-
-    private static List<SentSegment> Ack(RawPeer p, SeqNumber ack, params (SeqNumber Left, SeqNumber Right)[] sacks)
-    {
-        TcpOptions o = TcpOptions.None;
-        foreach ((SeqNumber l, SeqNumber r) in sacks)
-        {
-            o.AddSack(new SackBlock(l, r));
-        }
-
-        return p.Send(TcpFlags.Ack, p.Nxt, ack, options: o);
-    }
-
     // One segment out and acknowledged 10 ms later: SRTT = 10 ms, RTTVAR = 5 ms, min RTT 10 ms.
     private static RawPeer WithRtt10ms()
     {
@@ -288,7 +263,7 @@ public class RackTlpAndRtoTests
         p.Connection!.Send(new byte[100], out _);
         SentSegment one = Assert.Single(Data(p.Decode(p.Probe.Poll())));
         p.Probe.Advance(TimeSpan.FromMilliseconds(10));
-        Ack(p, one.Seq + one.PayloadLength);
+        p.Ack(one.Seq + one.PayloadLength);
         Assert.Equal(10, p.Connection.SmoothedRtt.TotalMilliseconds, 3);
         return p;
     }
@@ -305,7 +280,7 @@ public class RackTlpAndRtoTests
         p.Connection.Send(new byte[100], out _);
         SentSegment two = Assert.Single(Data(p.Decode(p.Probe.Poll())));
         p.Probe.Advance(TimeSpan.FromMilliseconds(30));
-        Ack(p, two.Seq + two.PayloadLength);
+        p.Ack(two.Seq + two.PayloadLength);
         info = p.Connection.GetInfo();
         Assert.Equal(12.5, info.SmoothedRtt.TotalMilliseconds, 3);
         Assert.Equal(8.75, info.RttVariance.TotalMilliseconds, 3);
@@ -339,7 +314,7 @@ public class RackTlpAndRtoTests
 
         // Only the probe arrived: its SACK, a round trip later, shows the first two lost, and RACK sends them at once.
         p.Probe.Advance(TimeSpan.FromMilliseconds(10));
-        List<SentSegment> repair = Data(Ack(p, tail[0].Seq, (tail[2].Seq, tail[2].Seq + Mss)));
+        List<SentSegment> repair = Data(p.Ack(tail[0].Seq, (tail[2].Seq, tail[2].Seq + Mss)));
         Assert.Contains(repair, s => s.Seq == tail[0].Seq);
         Assert.True(p.Probe[Counter.TcpRackLosses] >= 2);
         Assert.Equal(0, p.Probe[Counter.TcpTimeouts]);
@@ -354,15 +329,15 @@ public class RackTlpAndRtoTests
         p.Connection!.Send(new byte[2 * Mss], out _);
         List<SentSegment> pair = Data(p.Decode(p.Probe.Poll()));
         p.Probe.Advance(TimeSpan.FromMilliseconds(10));
-        Ack(p, pair[0].Seq, (pair[1].Seq, pair[1].Seq + Mss));
-        Ack(p, pair[1].Seq + Mss);
+        p.Ack(pair[0].Seq, (pair[1].Seq, pair[1].Seq + Mss));
+        p.Ack(pair[1].Seq + Mss);
         long retransmitsBefore = p.Probe[Counter.TcpFastRetransmits];
 
         // Now a later segment is SACKed: with reordering seen, the first waits reo_wnd = min RTT / 4.
         p.Connection.Send(new byte[4 * Mss], out _);
         List<SentSegment> four = Data(p.Decode(p.Probe.Poll()));
         p.Probe.Advance(TimeSpan.FromMilliseconds(10));
-        List<SentSegment> now = Data(Ack(p, four[0].Seq, (four[1].Seq, four[1].Seq + Mss)));
+        List<SentSegment> now = Data(p.Ack(four[0].Seq, (four[1].Seq, four[1].Seq + Mss)));
         Assert.DoesNotContain(now, s => s.Seq == four[0].Seq);
 
         List<SentSegment> later = Data(p.Decode(p.Probe.Advance(TimeSpan.FromMilliseconds(3))));

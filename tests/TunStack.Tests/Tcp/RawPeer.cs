@@ -4,15 +4,10 @@ using TunStack.Wire;
 
 namespace TunStack.Tests.Tcp;
 
-/// <summary>A segment the stack sent, decoded.</summary>
-internal sealed record SentSegment(TcpFlags Flags, SeqNumber Seq, SeqNumber Ack, int PayloadLength, ushort Window, TcpOptions Options)
-{
-    public bool Has(TcpFlags f) => (Flags & f) == f;
-}
-
 /// <summary>
 /// The test as a raw TCP peer of the stack under test (a <see cref="Probe"/>): it builds segments
-/// field by field and reads back every segment the stack answers with.
+/// field by field and reads back every segment the stack answers with. Every test that talks
+/// TCP segment by segment builds its segments here.
 /// </summary>
 internal sealed class RawPeer
 {
@@ -41,7 +36,32 @@ internal sealed class RawPeer
     /// <summary>The peer's source port (several raw peers can share one probe).</summary>
     public ushort SourcePort { get; set; } = PeerPort;
 
-    public byte[] Build(TcpFlags flags, SeqNumber seq, SeqNumber ack, ReadOnlySpan<byte> payload = default, ushort window = 65535, TcpOptions? options = null)
+    /// <summary>The stack's port the segments go to: the listener's, or the ephemeral port of a connection the stack opened.</summary>
+    public ushort TargetPort { get; set; } = StackPort;
+
+    /// <summary>
+    /// A peer of a stack listening on <see cref="StackPort"/> (backlog <paramref name="backlog"/>),
+    /// before any segment: the test sends the SYN.
+    /// </summary>
+    public static RawPeer Listening(Action<StackOptions>? configure = null, int mtu = 1500, int backlog = 8)
+    {
+        var peer = new RawPeer(new Probe(configure, mtu));
+        peer.Listener = peer.Probe.Stack.ListenTcp(new IpEndpoint(IpAddress.AnyV4, StackPort), backlog, out _)!;
+        return peer;
+    }
+
+    /// <summary>The peer of a connection the stack opens to it (active open), with the stack's SYN in <paramref name="syn"/>.</summary>
+    public static RawPeer Connecting(out SentSegment syn)
+    {
+        var peer = new RawPeer(new Probe());
+        TcpConnection connection = peer.Probe.Stack.ConnectTcp(new IpEndpoint(Probe.PeerV4, PeerPort), out _)!;
+        peer.Connection = connection;
+        peer.TargetPort = connection.Tuple.Local.Port;
+        syn = Assert.Single(peer.Decode(peer.Probe.Poll()));
+        return peer;
+    }
+
+    public byte[] Build(TcpFlags flags, SeqNumber seq, SeqNumber ack, ReadOnlySpan<byte> payload = default, ushort window = 65535, TcpOptions? options = null, ushort urgentPointer = 0)
     {
         TcpOptions o = options ?? TcpOptions.None;
         if (options is null && Timestamps && (flags & TcpFlags.Syn) == 0)
@@ -56,13 +76,13 @@ internal sealed class RawPeer
         var segment = new byte[20 + optionsLength + payload.Length];
         optionBytes.AsSpan(0, optionsLength).CopyTo(segment.AsSpan(20));
         payload.CopyTo(segment.AsSpan(20 + optionsLength));
-        new TcpHeader { SourcePort = SourcePort, DestinationPort = StackPort, SequenceNumber = seq, AcknowledgmentNumber = ack, Flags = flags, Window = window }
+        new TcpHeader { SourcePort = SourcePort, DestinationPort = TargetPort, SequenceNumber = seq, AcknowledgmentNumber = ack, Flags = flags, Window = window, UrgentPointer = urgentPointer }
             .WriteTo(segment, optionsLength, Packets.PseudoHeader(Probe.PeerV4, Probe.StackV4, IpProtocol.Tcp, segment.Length));
         return Packets.Ipv4(Probe.PeerV4, Probe.StackV4, IpProtocol.Tcp, segment);
     }
 
-    public List<SentSegment> Send(TcpFlags flags, SeqNumber seq, SeqNumber ack, ReadOnlySpan<byte> payload = default, ushort window = 65535, TcpOptions? options = null)
-        => Decode(Probe.Send(Build(flags, seq, ack, payload, window, options)));
+    public List<SentSegment> Send(TcpFlags flags, SeqNumber seq, SeqNumber ack, ReadOnlySpan<byte> payload = default, ushort window = 65535, TcpOptions? options = null, ushort urgentPointer = 0)
+        => Decode(Probe.Send(Build(flags, seq, ack, payload, window, options, urgentPointer)));
 
     /// <summary>Sends from the peer's current position, acknowledging everything received.</summary>
     public List<SentSegment> Send(TcpFlags flags, ReadOnlySpan<byte> payload = default)
@@ -70,6 +90,18 @@ internal sealed class RawPeer
         List<SentSegment> replies = Send(flags, Nxt, StackNxt, payload);
         Nxt += payload.Length + ((flags & TcpFlags.Fin) != 0 ? 1 : 0);
         return replies;
+    }
+
+    /// <summary>A pure ACK of <paramref name="ack"/> from the peer's position, with SACK blocks.</summary>
+    public List<SentSegment> Ack(SeqNumber ack, params (SeqNumber Left, SeqNumber Right)[] sacks)
+    {
+        TcpOptions o = TcpOptions.None;
+        foreach ((SeqNumber left, SeqNumber right) in sacks)
+        {
+            o.AddSack(new SackBlock(left, right));
+        }
+
+        return Send(TcpFlags.Ack, Nxt, ack, options: o);
     }
 
     public List<SentSegment> Decode(List<byte[]> packets)
@@ -107,9 +139,8 @@ internal sealed class RawPeer
     /// </summary>
     public static RawPeer Established(uint peerIss = 5000, bool timestamps = false, bool sack = false, Action<StackOptions>? configure = null, uint? stackIss = null)
     {
-        var peer = new RawPeer(new Probe(configure));
+        RawPeer peer = Listening(configure);
         peer.Probe.Stack.FixedTcpIsnForTests = stackIss;
-        peer.Listener = peer.Probe.Stack.ListenTcp(new IpEndpoint(IpAddress.AnyV4, StackPort), 8, out _)!;
         TcpOptions syn = TcpOptions.None;
         syn.Mss = 1460;
         syn.WindowScale = 0;
@@ -124,13 +155,23 @@ internal sealed class RawPeer
         SentSegment synAck = Assert.Single(peer.Send(TcpFlags.Syn, peer.Nxt, default, options: syn));
         Assert.True(synAck.Has(TcpFlags.Syn | TcpFlags.Ack));
         Assert.Equal(new SeqNumber(peerIss + 1), synAck.Ack);
-        peer.Nxt += 1;
         peer.Timestamps = timestamps;
-        Assert.Empty(peer.Send(TcpFlags.Ack));
-        Assert.True(peer.Listener.TryAccept(out TcpConnection? c));
-        peer.Connection = c;
-        Assert.Equal(TcpState.Established, c!.State);
+        Assert.Equal(TcpState.Established, peer.CompleteHandshake(synAck).State);
         return peer;
+    }
+
+    /// <summary>
+    /// The peer's ACK of the stack's SYN-ACK (which the stack does not answer), and the connection
+    /// it completes, taken from the listener.
+    /// </summary>
+    public TcpConnection CompleteHandshake(SentSegment synAck)
+    {
+        Nxt = synAck.Ack;
+        StackNxt = synAck.Seq + 1;
+        Assert.Empty(Send(TcpFlags.Ack));
+        Assert.True(Listener!.TryAccept(out TcpConnection? c));
+        Connection = c;
+        return c!;
     }
 
     /// <summary>Drives the stack's connection from ESTABLISHED into <paramref name="state"/>.</summary>

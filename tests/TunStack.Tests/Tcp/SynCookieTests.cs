@@ -10,8 +10,9 @@ public class SynCookieTests
 {
     private static (Probe Probe, TcpListener Listener) FullSynQueue(int backlog = 2)
     {
-        var probe = new Probe();
-        TcpListener listener = probe.Stack.ListenTcp(new IpEndpoint(IpAddress.AnyV4, RawPeer.StackPort), backlog, out _)!;
+        RawPeer listening = RawPeer.Listening(backlog: backlog);
+        Probe probe = listening.Probe;
+        TcpListener listener = listening.Listener!;
         for (int i = 0; i < backlog; i++)
         {
             var filler = new RawPeer(probe) { SourcePort = (ushort)(30000 + i) };

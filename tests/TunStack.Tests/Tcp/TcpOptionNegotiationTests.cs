@@ -11,8 +11,7 @@ public class TcpOptionNegotiationTests
 {
     private static (RawPeer Peer, SentSegment SynAck) Syn(TcpOptions options, Action<StackOptions>? configure = null)
     {
-        var p = new RawPeer(new Probe(configure));
-        p.Listener = p.Probe.Stack.ListenTcp(new IpEndpoint(IpAddress.AnyV4, RawPeer.StackPort), 8, out _);
+        RawPeer p = RawPeer.Listening(configure);
         SentSegment synAck = Assert.Single(p.Send(TcpFlags.Syn, new SeqNumber(1000), default, options: options));
         return (p, synAck);
     }
@@ -28,29 +27,22 @@ public class TcpOptionNegotiationTests
         o.Mss = (ushort)offered;
         (RawPeer p, SentSegment synAck) = Syn(o);
         Assert.Equal(1460, synAck.Options.Mss); // ours, from the MTU
-        p.Nxt = new SeqNumber(1001);
-        p.StackNxt = synAck.Seq + 1;
-        p.Send(TcpFlags.Ack);
-        Assert.True(p.Listener!.TryAccept(out TcpConnection? c));
-        Assert.Equal(expected, c!.Mss);
+        TcpConnection c = p.CompleteHandshake(synAck);
+        Assert.Equal(expected, c.Mss);
     }
 
     [Fact]
     public void SynWithoutWindowScale_Rfc7323Sec2_2_NoScalingEitherWay()
     {
-        var p = new RawPeer(new Probe());
-        p.Listener = p.Probe.Stack.ListenTcp(new IpEndpoint(IpAddress.AnyV4, RawPeer.StackPort), 8, out _);
+        RawPeer p = RawPeer.Listening();
         TcpOptions o = TcpOptions.None;
         o.Mss = 1460;
         SentSegment synAck = Assert.Single(p.Send(TcpFlags.Syn, new SeqNumber(1000), default, options: o));
         Assert.Equal(-1, synAck.Options.WindowScale); // not offered back
         Assert.False(synAck.Options.SackPermitted);
         Assert.False(synAck.Options.HasTimestamps);
-        p.Nxt = new SeqNumber(1001);
-        p.StackNxt = synAck.Seq + 1;
-        p.Send(TcpFlags.Ack);
-        Assert.True(p.Listener!.TryAccept(out TcpConnection? c));
-        Assert.False(c!.WindowScalingEnabled);
+        TcpConnection c = p.CompleteHandshake(synAck);
+        Assert.False(c.WindowScalingEnabled);
         // With no scaling the advertised window is at most 65,535.
         SentSegment ack = Assert.Single(p.Send(TcpFlags.Ack | TcpFlags.Psh, "x"u8));
         Assert.True(ack.Window <= 65535);
@@ -59,8 +51,7 @@ public class TcpOptionNegotiationTests
     [Fact]
     public void OutOfOrderWithSackNegotiated_Rfc2018Sec4_AckCarriesSackBlock()
     {
-        var p = new RawPeer(new Probe());
-        p.Listener = p.Probe.Stack.ListenTcp(new IpEndpoint(IpAddress.AnyV4, RawPeer.StackPort), 8, out _);
+        RawPeer p = RawPeer.Listening();
         TcpOptions o = TcpOptions.None;
         o.Mss = 1460;
         o.SackPermitted = true;
@@ -78,8 +69,8 @@ public class TcpOptionNegotiationTests
     [Fact]
     public void SynNotAcked_SynQueue_SynAckRetransmittedWithBackoffThenDropped()
     {
-        var p = new RawPeer(new Probe());
-        TcpListener listener = p.Probe.Stack.ListenTcp(new IpEndpoint(IpAddress.AnyV4, RawPeer.StackPort), 8, out _)!;
+        RawPeer p = RawPeer.Listening();
+        TcpListener listener = p.Listener!;
         SentSegment first = Assert.Single(p.Send(TcpFlags.Syn, new SeqNumber(1000), default));
         var gaps = new List<double>();
         double elapsed = 0;

@@ -135,14 +135,21 @@ public class TcpSegmentTests
         Assert.Equal(1, p.Probe[Counter.TcpPawsRejected]);
     }
 
-    [Fact]
-    public void Established_ZeroWindowAdvertised_Rfc1122Sec4_2_2_17_StackProbes()
+    // ESTABLISHED, the peer's window closed and 100 bytes waiting: nothing goes until the
+    // persist timer (the initial RTO, 1 s) fires; returns what the stack sends then.
+    private static (RawPeer Peer, List<SentSegment> AfterOneSecond) WindowClosedWithDataWaiting()
     {
         RawPeer p = RawPeer.Established();
         p.Send(TcpFlags.Ack, p.Nxt, p.StackNxt, default, window: 0);
         p.Connection!.Send(new byte[100], out _);
         Assert.Empty(p.Probe.Poll());
-        List<SentSegment> probe = p.Decode(p.Probe.Advance(TimeSpan.FromSeconds(1.1)));
+        return (p, p.Decode(p.Probe.Advance(TimeSpan.FromSeconds(1.1))));
+    }
+
+    [Fact]
+    public void Established_ZeroWindowAdvertised_Rfc1122Sec4_2_2_17_StackProbes()
+    {
+        (RawPeer p, List<SentSegment> probe) = WindowClosedWithDataWaiting();
         SentSegment one = Assert.Single(probe);
         Assert.Equal(0, one.PayloadLength);
         Assert.Equal(p.StackNxt - 1, one.Seq); // SND.UNA - 1
@@ -155,11 +162,8 @@ public class TcpSegmentTests
         // Regression for a stall: a 1-byte probe not counted as sent, taken by a peer whose window
         // had just reopened, was acknowledged beyond SND.NXT, and that ACK (window update included)
         // was dropped. The probe now carries no data and the peer's answer reopens the window.
-        RawPeer p = RawPeer.Established();
-        p.Send(TcpFlags.Ack, p.Nxt, p.StackNxt, default, window: 0);
-        p.Connection!.Send(new byte[100], out _);
-        Assert.Empty(p.Probe.Poll());
-        SentSegment probe = Assert.Single(p.Decode(p.Probe.Advance(TimeSpan.FromSeconds(1.1))));
+        (RawPeer p, List<SentSegment> afterOneSecond) = WindowClosedWithDataWaiting();
+        SentSegment probe = Assert.Single(afterOneSecond);
         Assert.Equal(0, probe.PayloadLength); // Linux's probe: SEG.SEQ = SND.UNA - 1, no data
         // The window has reopened: the peer's answer to the probe carries it, and the data follows.
         List<SentSegment> rest = p.Send(TcpFlags.Ack, p.Nxt, probe.Seq + 1, default, window: 65535);
@@ -172,8 +176,8 @@ public class TcpSegmentTests
     [Fact]
     public void SynReceived_RstAtRcvNxt_Rfc9293Sec3_10_7_4_HalfOpenConnectionGoneListenerStays()
     {
-        var p = new RawPeer(new Probe());
-        TcpListener listener = p.Probe.Stack.ListenTcp(new IpEndpoint(IpAddress.AnyV4, RawPeer.StackPort), 8, out _)!;
+        RawPeer p = RawPeer.Listening();
+        TcpListener listener = p.Listener!;
         p.Send(TcpFlags.Syn, new SeqNumber(100), default);
         Assert.Equal(1, listener.HalfOpenCount);
         Assert.Empty(p.Send(TcpFlags.Rst, new SeqNumber(101), default));
@@ -184,15 +188,13 @@ public class TcpSegmentTests
     [Fact]
     public void SynSent_RstAcceptingOurSyn_Rfc9293Sec3_10_7_3_ConnectionRefused()
     {
-        var probe = new Probe();
-        TcpConnection c = probe.Stack.ConnectTcp(new IpEndpoint(Probe.PeerV4, RawPeer.PeerPort), out _)!;
-        var p = new RawPeer(probe);
-        SentSegment syn = Assert.Single(p.Decode(probe.Poll()));
+        RawPeer p = RawPeer.Connecting(out SentSegment syn);
+        TcpConnection c = p.Connection!;
         Assert.True(syn.Has(TcpFlags.Syn));
         // An RST without ACK is ignored in SYN-SENT; with an ACK of our SYN it refuses.
-        probe.Send(RawSegmentTo(c, TcpFlags.Rst, new SeqNumber(0), default));
+        p.Send(TcpFlags.Rst, new SeqNumber(0), default);
         Assert.Equal(TcpState.SynSent, c.State);
-        probe.Send(RawSegmentTo(c, TcpFlags.Rst | TcpFlags.Ack, new SeqNumber(0), syn.Seq + 1));
+        p.Send(TcpFlags.Rst | TcpFlags.Ack, new SeqNumber(0), syn.Seq + 1);
         Assert.Equal(TcpState.Closed, c.State);
         Assert.Equal(StackError.ConnectionRefused, c.Error);
     }
@@ -200,11 +202,9 @@ public class TcpSegmentTests
     [Fact]
     public void SynSent_AckOfSomethingElse_Rfc9293Sec3_10_7_3_ResetSentStaysSynSent()
     {
-        var probe = new Probe();
-        TcpConnection c = probe.Stack.ConnectTcp(new IpEndpoint(Probe.PeerV4, RawPeer.PeerPort), out _)!;
-        var p = new RawPeer(probe);
-        SentSegment syn = Assert.Single(p.Decode(probe.Poll()));
-        SentSegment rst = Assert.Single(p.Decode(probe.Send(RawSegmentTo(c, TcpFlags.Syn | TcpFlags.Ack, new SeqNumber(7), syn.Seq + 1000))));
+        RawPeer p = RawPeer.Connecting(out SentSegment syn);
+        TcpConnection c = p.Connection!;
+        SentSegment rst = Assert.Single(p.Send(TcpFlags.Syn | TcpFlags.Ack, new SeqNumber(7), syn.Seq + 1000));
         Assert.Equal(TcpFlags.Rst, rst.Flags);
         Assert.Equal(syn.Seq + 1000, rst.Seq); // <SEQ=SEG.ACK><CTL=RST>
         Assert.Equal(TcpState.SynSent, c.State);
@@ -213,24 +213,21 @@ public class TcpSegmentTests
     [Fact]
     public void SimultaneousOpen_Rfc9293Figure8_SynReceivedThenEstablished()
     {
-        var probe = new Probe();
-        TcpConnection c = probe.Stack.ConnectTcp(new IpEndpoint(Probe.PeerV4, RawPeer.PeerPort), out _)!;
-        var p = new RawPeer(probe);
-        SentSegment syn = Assert.Single(p.Decode(probe.Poll()));
+        RawPeer p = RawPeer.Connecting(out SentSegment syn);
+        TcpConnection c = p.Connection!;
         // The peer's own SYN (no ACK) crosses ours.
-        SentSegment synAck = Assert.Single(p.Decode(probe.Send(RawSegmentTo(c, TcpFlags.Syn, new SeqNumber(3000), default))));
+        SentSegment synAck = Assert.Single(p.Send(TcpFlags.Syn, new SeqNumber(3000), default));
         Assert.True(synAck.Has(TcpFlags.Syn | TcpFlags.Ack));
         Assert.Equal(TcpState.SynReceived, c.State);
-        probe.Send(RawSegmentTo(c, TcpFlags.Syn | TcpFlags.Ack, new SeqNumber(3000), syn.Seq + 1));
-        probe.Send(RawSegmentTo(c, TcpFlags.Ack, new SeqNumber(3001), syn.Seq + 1));
+        p.Send(TcpFlags.Syn | TcpFlags.Ack, new SeqNumber(3000), syn.Seq + 1);
+        p.Send(TcpFlags.Ack, new SeqNumber(3001), syn.Seq + 1);
         Assert.Equal(TcpState.Established, c.State);
     }
 
     [Fact]
     public void Listen_AckSegment_Rfc9293Sec3_10_7_2_ResetWithSeqOfAck()
     {
-        var p = new RawPeer(new Probe());
-        p.Probe.Stack.ListenTcp(new IpEndpoint(IpAddress.AnyV4, RawPeer.StackPort), 8, out _);
+        RawPeer p = RawPeer.Listening();
         SentSegment rst = Assert.Single(p.Send(TcpFlags.Ack, new SeqNumber(1), new SeqNumber(777)));
         Assert.Equal(TcpFlags.Rst, rst.Flags);
         Assert.Equal(new SeqNumber(777), rst.Seq);
@@ -271,8 +268,8 @@ public class TcpSegmentTests
     [Fact]
     public void SynReceived_UnacceptableAck_Rfc9293Sec3_10_7_4_ResetWithSeqOfAck()
     {
-        var p = new RawPeer(new Probe());
-        TcpListener listener = p.Probe.Stack.ListenTcp(new IpEndpoint(IpAddress.AnyV4, RawPeer.StackPort), 8, out _)!;
+        RawPeer p = RawPeer.Listening();
+        TcpListener listener = p.Listener!;
         SentSegment synAck = Assert.Single(p.Send(TcpFlags.Syn, new SeqNumber(100), default));
         SentSegment rst = Assert.Single(p.Send(TcpFlags.Ack, new SeqNumber(101), synAck.Seq + 50));
         Assert.Equal(TcpFlags.Rst, rst.Flags);
@@ -295,22 +292,18 @@ public class TcpSegmentTests
     {
         // The offload issue will hand the stack GRO-coalesced segments bigger than the MSS; the
         // engine already takes any in-window segment whole (here over a 65,535-byte MTU link).
-        var p = new RawPeer(new Probe(mtu: 65535));
-        p.Listener = p.Probe.Stack.ListenTcp(new IpEndpoint(IpAddress.AnyV4, RawPeer.StackPort), 8, out _);
+        RawPeer p = RawPeer.Listening(mtu: 65535);
         TcpOptions o = TcpOptions.None;
         o.Mss = 1460;
         o.WindowScale = 7;
         SentSegment synAck = Assert.Single(p.Send(TcpFlags.Syn, new SeqNumber(1), default, options: o));
-        p.Nxt = new SeqNumber(2);
-        p.StackNxt = synAck.Seq + 1;
-        p.Send(TcpFlags.Ack);
-        Assert.True(p.Listener!.TryAccept(out TcpConnection? c));
+        TcpConnection c = p.CompleteHandshake(synAck);
         var big = new byte[30_000];
         new Random(1).NextBytes(big);
         SentSegment ack = p.Send(TcpFlags.Ack | TcpFlags.Psh, big).Last();
         Assert.Equal(p.Nxt, ack.Ack);
         var got = new byte[big.Length];
-        Assert.Equal(big.Length, c!.Receive(got, out _));
+        Assert.Equal(big.Length, c.Receive(got, out _));
         Assert.Equal(big, got);
     }
 
@@ -325,13 +318,5 @@ public class TcpSegmentTests
         Assert.Equal(TcpState.TimeWait, p.Connection!.State);
         p.Probe.Advance(TimeSpan.FromSeconds(11));
         Assert.Equal(TcpState.Closed, p.Connection.State);
-    }
-
-    private static byte[] RawSegmentTo(TcpConnection c, TcpFlags flags, SeqNumber seq, SeqNumber ack)
-    {
-        var segment = new byte[20];
-        new TcpHeader { SourcePort = c.Tuple.Remote.Port, DestinationPort = c.Tuple.Local.Port, SequenceNumber = seq, AcknowledgmentNumber = ack, Flags = flags, Window = 65535 }
-            .WriteTo(segment, 0, Packets.PseudoHeader(Probe.PeerV4, c.Tuple.Local.Address, IpProtocol.Tcp, 20));
-        return Packets.Ipv4(Probe.PeerV4, c.Tuple.Local.Address, IpProtocol.Tcp, segment);
     }
 }

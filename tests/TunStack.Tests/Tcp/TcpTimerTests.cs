@@ -7,15 +7,23 @@ namespace TunStack.Tests.Tcp;
 /// <summary>Keepalive, user timeout, FIN-WAIT-2 timeout, TIME-WAIT and orphan bounds, ICMP errors.</summary>
 public class TcpTimerTests
 {
-    [Fact]
-    public void Established_KeepAliveToSilentPeer_Rfc1122Sec4_2_3_6_ProbesThenTimedOut()
+    // ESTABLISHED with keepalive on: the first probe after 10 s idle, then one every 2 s.
+    private static RawPeer KeepingAlive(int probes)
     {
         RawPeer p = RawPeer.Established();
         TcpConnection c = p.Connection!;
         c.KeepAliveIdle = TimeSpan.FromSeconds(10);
         c.KeepAliveInterval = TimeSpan.FromSeconds(2);
-        c.KeepAliveProbes = 3;
+        c.KeepAliveProbes = probes;
         c.KeepAlive = true;
+        return p;
+    }
+
+    [Fact]
+    public void Established_KeepAliveToSilentPeer_Rfc1122Sec4_2_3_6_ProbesThenTimedOut()
+    {
+        RawPeer p = KeepingAlive(probes: 3);
+        TcpConnection c = p.Connection!;
         Assert.Empty(p.Probe.Advance(TimeSpan.FromSeconds(9)));
         SentSegment probe = Assert.Single(p.Decode(p.Probe.Advance(TimeSpan.FromSeconds(1.1))));
         Assert.Equal(p.StackNxt - 1, probe.Seq); // SEG.SEQ = SND.NXT - 1, no data
@@ -32,12 +40,8 @@ public class TcpTimerTests
     [Fact]
     public void Established_KeepAliveAnswered_ConnectionStays()
     {
-        RawPeer p = RawPeer.Established();
+        RawPeer p = KeepingAlive(probes: 2);
         TcpConnection c = p.Connection!;
-        c.KeepAliveIdle = TimeSpan.FromSeconds(10);
-        c.KeepAliveInterval = TimeSpan.FromSeconds(2);
-        c.KeepAliveProbes = 2;
-        c.KeepAlive = true;
         for (int i = 0; i < 5; i++)
         {
             Assert.Single(p.Decode(p.Probe.Advance(TimeSpan.FromSeconds(10.5))));
@@ -93,7 +97,7 @@ public class TcpTimerTests
         q.Send(TcpFlags.Fin | TcpFlags.Ack);
         Assert.Equal(TcpState.TimeWait, q.Connection!.State);
 
-        RawPeer r = Bounded(o => o.Tcp.MaxTimeWait = 0);
+        RawPeer r = RawPeer.Established(peerIss: 100, configure: o => o.Tcp.MaxTimeWait = 0);
         r.Connection!.Close();
         r.Decode(r.Probe.Poll());
         r.Send(TcpFlags.Ack);
@@ -105,24 +109,11 @@ public class TcpTimerTests
     [Fact]
     public void OrphanBound_Reached_CloseResets()
     {
-        RawPeer r = Bounded(o => o.Tcp.MaxOrphans = 0);
+        RawPeer r = RawPeer.Established(peerIss: 100, configure: o => o.Tcp.MaxOrphans = 0);
         r.Connection!.Close();
         SentSegment rst = Assert.Single(r.Decode(r.Probe.Poll()));
         Assert.True(rst.Has(TcpFlags.Rst));
         Assert.Equal(1, r.Probe[Counter.TcpOrphanOverflow]);
-    }
-
-    private static RawPeer Bounded(Action<StackOptions> configure)
-    {
-        var p = new RawPeer(new Probe(configure));
-        var listener = p.Probe.Stack.ListenTcp(new IpEndpoint(IpAddress.AnyV4, RawPeer.StackPort), 8, out _)!;
-        p.Nxt = new SeqNumber(100);
-        p.Send(TcpFlags.Syn, p.Nxt, default);
-        p.Nxt += 1;
-        p.Send(TcpFlags.Ack);
-        Assert.True(listener.TryAccept(out TcpConnection? c));
-        p.Connection = c;
-        return p;
     }
 
     [Fact]

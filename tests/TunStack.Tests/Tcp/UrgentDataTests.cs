@@ -40,17 +40,7 @@ public class UrgentDataTests
     {
         // Linux sends "xy!" with URG and urgent pointer 3: the urgent byte is the one before the pointer.
         RawPeer p = RawPeer.Established();
-        byte[] packet = p.Build(TcpFlags.Ack | TcpFlags.Psh | TcpFlags.Urg, p.Nxt, p.StackNxt, "xy!"u8);
-        int tcp = 20;
-        packet[tcp + 18] = 0;
-        packet[tcp + 19] = 3;
-        packet[tcp + 16] = packet[tcp + 17] = 0;
-        ushort checksum = InternetChecksum.Compute(packet.AsSpan(tcp)); // pseudo-header added below
-        uint sum = Packets.PseudoHeader(Probe.PeerV4, Probe.StackV4, IpProtocol.Tcp, packet.Length - tcp);
-        checksum = InternetChecksum.Finish(InternetChecksum.Add(sum, packet.AsSpan(tcp)));
-        packet[tcp + 16] = (byte)(checksum >> 8);
-        packet[tcp + 17] = (byte)checksum;
-        p.Probe.Send(packet);
+        p.Send(TcpFlags.Ack | TcpFlags.Psh | TcpFlags.Urg, p.Nxt, p.StackNxt, "xy!"u8, urgentPointer: 3);
         TcpConnection c = p.Connection!;
         Assert.Equal(2, c.Available);
         Assert.True(c.HasUrgentData);

@@ -46,20 +46,10 @@ public class BadInputTests
     public void Up_MissingDevTun_Simulated_SaysHowToLoadIt()
     {
         TunRequirements.Require();
-        string name = TestNamespace.NewName();
-        try
-        {
-            var environment = new Dictionary<string, string> { ["TUNSTACK_TUN_DEVICE"] = "/nonexistent/net/tun" };
-            AssertOneLine(1, TunstackProcess.RunWith(environment, null, "up", "--netns", name), "modprobe tun");
-            Assert.False(TestNamespace.Exists(name), "a failed start removes the namespace it created");
-        }
-        finally
-        {
-            if (TestNamespace.Exists(name))
-            {
-                CaptureTests.Run("ip", "netns", "del", name);
-            }
-        }
+        using TestNamespace reserved = TestNamespace.Reserve();
+        var environment = new Dictionary<string, string> { ["TUNSTACK_TUN_DEVICE"] = "/nonexistent/net/tun" };
+        AssertOneLine(1, TunstackProcess.RunWith(environment, null, "up", "--netns", reserved.Name), "modprobe tun");
+        Assert.False(TestNamespace.Exists(reserved.Name), "a failed start removes the namespace it created");
     }
 
     /// <summary>A private copy of the TUN clone device, mode 0666 as most distributions ship it (the host's node is left alone).</summary>
@@ -104,9 +94,7 @@ public class BadInputTests
         // attaches to it without any capability.
         TunRequirements.Require(("setpriv", "util-linux"), ("ping", "iputils-ping"));
         using TestNamespace ns = TestNamespace.Create();
-        Assert.Equal(0, ns.Exec("ip", "tuntap", "add", "dev", "tun1", "mode", "tun", "user", "65534").Code);
-        Assert.Equal(0, ns.Exec("ip", "addr", "add", "10.79.0.1/24", "dev", "tun1").Code);
-        Assert.Equal(0, ns.Exec("ip", "link", "set", "tun1", "up").Code);
+        ns.AddPersistentTun("tun1", "10.79.0.1/24", user: "65534");
         string node = AccessibleTunNode();
         using TunstackProcess daemon = TunstackProcess.StartCommand("ip", null, new[] { "netns", "exec", ns.Name }.Concat(AsNobody(node, "up", "--tun", "tun1", "--address", "10.79.0.2/24")).ToArray());
         try

@@ -60,9 +60,7 @@ for size in map(int, sys.argv[3:]):
         Assert.True(code == 0, errors);
         Assert.Equal("hello from the kernel", output.Trim());
 
-        (code, output, errors) = ns.Python(UdpClient, Stack6, "7", "1", "1000", "1452");
-        Assert.True(code == 0, errors);
-        Assert.Equal(new[] { "1 same", "1000 same", "1452 same" }, output.Trim().Split('\n'));
+        Assert.Equal(new[] { "1 same", "1000 same", "1452 same" }, ns.PythonLines(UdpClient, Stack6, "7", "1", "1000", "1452"));
 
         // daytime (RFC 867) and chargen (RFC 864) answer any datagram.
         (code, output, _) = ns.Exec("sh", "-c", $"echo x | socat -t 2 - UDP4:{Stack4}:13");
@@ -90,9 +88,7 @@ for i in range(10): s.sendto(b"d" * 100, ("10.77.0.2", 9009))
         using TunstackProcess daemon = StartDaemon(ns.Name);
         foreach (string host in new[] { Stack4, Stack6 })
         {
-            (int code, string output, string errors) = ns.Python(UdpClient, host, "4444", "10", "10");
-            Assert.True(code == 0, errors);
-            Assert.Equal("ECONNREFUSED", output.Trim().Split('\n').Last());
+            Assert.Equal("ECONNREFUSED", ns.PythonLines(UdpClient, host, "4444", "10", "10").Last());
         }
 
         Assert.Equal(0, daemon.Terminate());
@@ -109,9 +105,7 @@ for i in range(10): s.sendto(b"d" * 100, ("10.77.0.2", 9009))
         {
             // Kernel -> stack fragments are reassembled by the stack; the echo goes back as
             // fragments made by the stack and reassembled by the kernel.
-            (int code, string output, string errors) = ns.Python(UdpClient, host, "7", "8000", "60000");
-            Assert.True(code == 0, errors);
-            Assert.Equal(new[] { "8000 same", "60000 same" }, output.Trim().Split('\n'));
+            Assert.Equal(new[] { "8000 same", "60000 same" }, ns.PythonLines(UdpClient, host, "7", "8000", "60000"));
         }
 
         Assert.Equal(0, daemon.Terminate());
@@ -142,27 +136,19 @@ for i in range(10): s.sendto(b"d" * 100, ("10.77.0.2", 9009))
         TunRequirements.Require(("socat", "socat"));
         using TestNamespace ns = TestNamespace.Create();
         ns.Exec("ip", "link", "set", "lo", "up");
-        using var server = ns.Start("socat", "-b", "65536", "-T", "20", "UDP-RECVFROM:5555,fork", "EXEC:cat");
-        try
-        {
-            (int code, string output, string errors) = TunstackProcess.Run("hello kernel\n", "nc", "-u", "10.77.0.1", "5555", "--netns", ns.Name);
-            Assert.True(code == 0, errors);
-            Assert.Equal("hello kernel\n", output);
+        using NamespaceProcess server = ns.Start("socat", "-b", "65536", "-T", "20", "UDP-RECVFROM:5555,fork", "EXEC:cat");
+        (int code, string output, string errors) = TunstackProcess.Run("hello kernel\n", "nc", "-u", "10.77.0.1", "5555", "--netns", ns.Name);
+        Assert.True(code == 0, errors);
+        Assert.Equal("hello kernel\n", output);
 
-            string big = new string('z', 59999) + "\n";
-            (code, output, errors) = TunstackProcess.Run(big, "nc", "-u", "10.77.0.1", "5555", "--netns", ns.Name, "-q", "2");
-            Assert.True(code == 0, errors);
-            Assert.Equal(big.Length, output.Length);
+        string big = new string('z', 59999) + "\n";
+        (code, output, errors) = TunstackProcess.Run(big, "nc", "-u", "10.77.0.1", "5555", "--netns", ns.Name, "-q", "2");
+        Assert.True(code == 0, errors);
+        Assert.Equal(big.Length, output.Length);
 
-            (code, _, errors) = TunstackProcess.Run("nobody\n", "nc", "-u", "10.77.0.1", "5999", "--netns", ns.Name);
-            Assert.Equal(1, code);
-            Assert.Contains("connection refused", errors);
-        }
-        finally
-        {
-            server.Kill();
-            server.WaitForExit();
-        }
+        (code, _, errors) = TunstackProcess.Run("nobody\n", "nc", "-u", "10.77.0.1", "5999", "--netns", ns.Name);
+        Assert.Equal(1, code);
+        Assert.Contains("connection refused", errors);
     }
 
     [SkippableFact]
@@ -181,9 +167,7 @@ for i in range(10): s.sendto(b"d" * 100, ("10.77.0.2", 9009))
     {
         TunRequirements.Require(("ping", "iputils-ping"));
         using TestNamespace ns = TestNamespace.Create();
-        Assert.Equal(0, ns.Exec("ip", "tuntap", "add", "dev", "tun0", "mode", "tun").Code);
-        Assert.Equal(0, ns.Exec("ip", "addr", "add", "10.78.0.1/24", "dev", "tun0").Code);
-        Assert.Equal(0, ns.Exec("ip", "link", "set", "tun0", "up").Code);
+        ns.AddPersistentTun("tun0", "10.78.0.1/24");
         using (TunstackProcess daemon = StartDaemon(ns.Name, "--tun", "tun0", "--address", "10.78.0.2/24"))
         {
             Assert.Contains("attached", daemon.Output);
@@ -233,29 +217,16 @@ for i in range(10): s.sendto(b"d" * 100, ("10.77.0.2", 9009))
     public void SigtermDuringTraffic_StopsCleanly_CreatedNamespaceRemoved()
     {
         TunRequirements.Require(("ping", "iputils-ping"));
-        string name = TestNamespace.NewName();
-        try
-        {
-            using TunstackProcess daemon = StartDaemon(name);
-            Assert.Contains($"created network namespace {name}", daemon.Output);
-            using var flood = new System.Diagnostics.Process
-            {
-                StartInfo = new System.Diagnostics.ProcessStartInfo("ip", $"netns exec {name} ping -i 0.01 -c 300 -W 1 {Stack4}") { RedirectStandardOutput = true },
-            };
-            flood.Start();
-            Thread.Sleep(1000);
-            Assert.Equal(0, daemon.Terminate());
-            flood.WaitForExit(10_000);
-            Assert.Contains("stopped; removed what was set up", daemon.Output);
-            Assert.False(TestNamespace.Exists(name), "the namespace the daemon created must be gone");
-        }
-        finally
-        {
-            if (TestNamespace.Exists(name))
-            {
-                CaptureTests.Run("ip", "netns", "del", name);
-            }
-        }
+        using TestNamespace reserved = TestNamespace.Reserve();
+        string name = reserved.Name;
+        using TunstackProcess daemon = StartDaemon(name);
+        Assert.Contains($"created network namespace {name}", daemon.Output);
+        using NamespaceProcess flood = NamespaceProcess.Start(name, "ping", "-i", "0.01", "-c", "300", "-W", "1", Stack4);
+        Thread.Sleep(1000);
+        Assert.Equal(0, daemon.Terminate());
+        flood.WaitForExit(10_000);
+        Assert.Contains("stopped; removed what was set up", daemon.Output);
+        Assert.False(TestNamespace.Exists(name), "the namespace the daemon created must be gone");
     }
 
     [SkippableFact]
@@ -283,9 +254,7 @@ for i in range(10): s.sendto(b"d" * 100, ("10.77.0.2", 9009))
             Assert.Contains("stack 10.88.0.2/24", ready);
             Assert.Contains("udp echo:7007", ready);
             Assert.Contains("mtu 1300", ns.Exec("ip", "link", "show", "cfg0").Output);
-            (int code, string output, string errors) = ns.Python(UdpClient, "10.88.0.2", "7007", "100", "3000");
-            Assert.True(code == 0, errors);
-            Assert.Equal(new[] { "100 same", "3000 same" }, output.Trim().Split('\n'));
+            Assert.Equal(new[] { "100 same", "3000 same" }, ns.PythonLines(UdpClient, "10.88.0.2", "7007", "100", "3000"));
             Assert.Equal(0, daemon.Terminate());
         }
         finally
@@ -302,9 +271,7 @@ for i in range(10): s.sendto(b"d" * 100, ("10.77.0.2", 9009))
         using TunstackProcess daemon = StartDaemon(ns.Name, "--queues", "2", "--vnet-hdr");
         (int code, string output, _) = ns.Exec("ping", "-c", "4", "-i", "0.2", "-W", "2", Stack4);
         Assert.True(code == 0, output);
-        (code, output, string errors) = ns.Python(UdpClient, Stack6, "7", "1200", "9000");
-        Assert.True(code == 0, errors);
-        Assert.Equal(new[] { "1200 same", "9000 same" }, output.Trim().Split('\n'));
+        Assert.Equal(new[] { "1200 same", "9000 same" }, ns.PythonLines(UdpClient, Stack6, "7", "1200", "9000"));
         Assert.Equal(0, daemon.Terminate());
     }
 

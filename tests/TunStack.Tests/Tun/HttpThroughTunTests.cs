@@ -80,47 +80,27 @@ public class HttpThroughTunTests
         {
             string root = Directory.CreateTempSubdirectory("tunstack-http").FullName;
             await File.WriteAllTextAsync(Path.Combine(root, "hello.txt"), "served by the kernel side\n");
-            using System.Diagnostics.Process server = StartIn(netns, "/usr/bin/python3", "-m", "http.server", "8000", "--bind", "10.78.0.1", "--directory", root);
-            try
+            using NamespaceProcess server = NamespaceProcess.Start(netns, "/usr/bin/python3", "-m", "http.server", "8000", "--bind", "10.78.0.1", "--directory", root);
+            using var client = new HttpClient(host.CreateHttpHandler()) { Timeout = TimeSpan.FromSeconds(10) };
+            string? text = null;
+            for (int attempt = 0; attempt < 50 && text is null; attempt++)
             {
-                using var client = new HttpClient(host.CreateHttpHandler()) { Timeout = TimeSpan.FromSeconds(10) };
-                string? text = null;
-                for (int attempt = 0; attempt < 50 && text is null; attempt++)
+                try
                 {
-                    try
-                    {
-                        text = await client.GetStringAsync(new Uri("http://10.78.0.1:8000/hello.txt"));
-                    }
-                    catch (HttpRequestException)
-                    {
-                        await Task.Delay(200); // the server is still starting
-                    }
+                    text = await client.GetStringAsync(new Uri("http://10.78.0.1:8000/hello.txt"));
                 }
+                catch (HttpRequestException)
+                {
+                    await Task.Delay(200); // the server is still starting
+                }
+            }
 
-                Assert.Equal("served by the kernel side\n", text);
-            }
-            finally
-            {
-                server.Kill();
-                await server.WaitForExitAsync();
-            }
+            Assert.Equal("served by the kernel side\n", text);
         }
         finally
         {
             host.Dispose();
             Assert.False(TestNamespace.Exists(netns));
         }
-    }
-
-    // Starts a process in a namespace the host created (and removes on dispose).
-    private static System.Diagnostics.Process StartIn(string netns, params string[] command)
-    {
-        var psi = new System.Diagnostics.ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in new[] { "netns", "exec", netns }.Concat(command))
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        return System.Diagnostics.Process.Start(psi)!;
     }
 }

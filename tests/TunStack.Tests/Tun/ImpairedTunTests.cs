@@ -55,16 +55,11 @@ print(f"{n} {'same' if got.digest() == hashlib.sha256(data).digest() else 'diffe
 
         const int size = 50 * 1000 * 1000;
         var watch = Stopwatch.StartNew();
-        Process v4 = ns.Start("/usr/bin/python3", "-c", EchoClient, "10.77.0.2", "7", size.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        Process v6 = ns.Start("/usr/bin/python3", "-c", EchoClient, "fd77::2", "7", size.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        using NamespaceProcess v4 = ns.Start("/usr/bin/python3", "-c", EchoClient, "10.77.0.2", "7", size.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        using NamespaceProcess v6 = ns.Start("/usr/bin/python3", "-c", EchoClient, "fd77::2", "7", size.ToString(System.Globalization.CultureInfo.InvariantCulture));
         Task<string> out4 = v4.StandardOutput.ReadToEndAsync();
         Task<string> out6 = v6.StandardOutput.ReadToEndAsync();
-        bool done = v4.WaitForExit(480_000) & v6.WaitForExit(480_000);
-        if (!done)
-        {
-            v4.Kill();
-            v6.Kill();
-        }
+        bool done = v4.WaitForExit(480_000) & v6.WaitForExit(480_000); // unfinished, they are stopped on dispose
 
         (_, string nftCounters, _) = ns.Exec("nft", "list", "chain", "inet", "impair", "out");
         Assert.Equal(0, daemon.Terminate());

@@ -68,9 +68,7 @@ print("\n".join(results))
         using TunstackProcess daemon = StartDaemon(ns.Name);
         foreach (string host in new[] { "10.77.0.2", "fd77::2" })
         {
-            (int code, string output, string errors) = ns.Python(EchoClient, host, "7", "20000000");
-            Assert.True(code == 0, errors);
-            Assert.Equal("20000000 same", output.Trim());
+            Assert.Equal("20000000 same", Assert.Single(ns.PythonLines(EchoClient, host, "7", "20000000")));
         }
 
         (_, string ss, _) = ns.Exec("ss", "-tin");
@@ -85,9 +83,7 @@ print("\n".join(results))
         TunRequirements.Require(("/usr/bin/python3", "python3"));
         using TestNamespace ns = TestNamespace.Create();
         using TunstackProcess daemon = StartDaemon(ns.Name);
-        (int code, string output, string errors) = ns.Python(EchoClient, "10.77.0.2", "7", "20000", "200");
-        Assert.True(code == 0, errors);
-        string[] lines = output.Trim().Split('\n');
+        string[] lines = ns.PythonLines(EchoClient, "10.77.0.2", "7", "20000", "200");
         Assert.Equal(200, lines.Length);
         Assert.All(lines, l => Assert.Equal("20000 same", l));
         Assert.Equal(0, daemon.Terminate());
@@ -112,7 +108,7 @@ print("\n".join(results))
             {
                 // Stack -> kernel: tunstack nc sends the file to a kernel socat that writes it out.
                 string toKernel = Path.Combine(dir, "kernel.bin");
-                using (var sink = ns.Start("socat", "-u", $"{socatFamily}-LISTEN:5555,reuseaddr", $"OPEN:{toKernel},creat,trunc"))
+                using (NamespaceProcess sink = ns.Start("socat", "-u", $"{socatFamily}-LISTEN:5555,reuseaddr", $"OPEN:{toKernel},creat,trunc"))
                 {
                     Thread.Sleep(300);
                     (int code, _, string errors) = CaptureTests.Run("sh", "-c", $"dotnet {dll} nc {kernel} 5555 --netns {ns.Name} < {input}");
@@ -154,7 +150,7 @@ print("\n".join(results))
             using TestNamespace ns = TestNamespace.Create();
             using (TunstackProcess daemon = StartDaemon(ns.Name, "--capture", file))
             {
-                using var client = ns.Start("/usr/bin/python3", "-c", "import socket,time; s=socket.create_connection(('10.77.0.2',7)); s.sendall(b'x'*100000); time.sleep(2)");
+                using NamespaceProcess client = ns.Start("/usr/bin/python3", "-c", "import socket,time; s=socket.create_connection(('10.77.0.2',7)); s.sendall(b'x'*100000); time.sleep(2)");
                 Thread.Sleep(800);
                 (_, string ss, _) = ns.Exec("ss", "-tin", "dst", "10.77.0.2");
                 Assert.Matches(@"wscale:7,\d+", ss); // our scale 7 (sized for the 4 MiB auto-tuning maximum) as the kernel sees it, and its own
@@ -186,11 +182,9 @@ print("\n".join(results))
         using TunstackProcess daemon = StartDaemon(ns.Name, "--serve", "echo");
         // Spoofed sources never answer our SYN-ACKs, so half-open connections pile up past the
         // backlog and the listener must switch to cookies. Bounded: 20,000 packets.
-        using var flood = ns.Start("hping3", "-q", "-S", "-p", "7", "-i", "u40", "-c", "20000", "--rand-source", "10.77.0.2");
+        using NamespaceProcess flood = ns.Start("hping3", "-q", "-S", "-p", "7", "-i", "u40", "-c", "20000", "--rand-source", "10.77.0.2");
         Thread.Sleep(300);
-        (int code, string output, string errors) = ns.Python(EchoClient, "10.77.0.2", "7", "100000");
-        Assert.True(code == 0, errors);
-        Assert.Equal("100000 same", output.Trim());
+        Assert.Equal("100000 same", Assert.Single(ns.PythonLines(EchoClient, "10.77.0.2", "7", "100000")));
         Assert.True(flood.WaitForExit(60_000));
         Assert.Equal(0, daemon.Terminate());
         Assert.Matches("TcpSynCookiesSent=[1-9]", daemon.Output);
@@ -201,24 +195,16 @@ print("\n".join(results))
     {
         TunRequirements.Require(("socat", "socat"));
         using TestNamespace ns = TestNamespace.Create();
-        using var server = ns.Start("socat", "TCP-LISTEN:5555,reuseaddr,fork", "EXEC:cat");
-        try
-        {
-            Thread.Sleep(200);
-            string text = string.Concat(Enumerable.Range(0, 60_000).Select(i => $"line {i}\n"));
-            (int code, string output, string errors) = TunstackProcess.Run(text, "nc", "10.77.0.1", "5555", "--netns", ns.Name);
-            Assert.True(code == 0, errors);
-            Assert.Equal(text, output);
+        using NamespaceProcess server = ns.Start("socat", "TCP-LISTEN:5555,reuseaddr,fork", "EXEC:cat");
+        Thread.Sleep(200);
+        string text = string.Concat(Enumerable.Range(0, 60_000).Select(i => $"line {i}\n"));
+        (int code, string output, string errors) = TunstackProcess.Run(text, "nc", "10.77.0.1", "5555", "--netns", ns.Name);
+        Assert.True(code == 0, errors);
+        Assert.Equal(text, output);
 
-            (code, _, errors) = TunstackProcess.Run("x\n", "nc", "10.77.0.1", "5999", "--netns", ns.Name);
-            Assert.Equal(1, code);
-            Assert.Contains("connection refused", errors);
-        }
-        finally
-        {
-            server.Kill();
-            server.WaitForExit();
-        }
+        (code, _, errors) = TunstackProcess.Run("x\n", "nc", "10.77.0.1", "5999", "--netns", ns.Name);
+        Assert.Equal(1, code);
+        Assert.Contains("connection refused", errors);
     }
 
     [SkippableFact]

@@ -1,0 +1,43 @@
+using System.Diagnostics;
+
+namespace TunStack.Tests.Tun;
+
+/// <summary>
+/// A process started in the background inside a network namespace (a kernel-side server, client
+/// or flood): stopped and reaped when disposed if it is still running, so a failing test leaves
+/// nothing behind.
+/// </summary>
+internal sealed class NamespaceProcess : IDisposable
+{
+    private readonly Process _process;
+
+    private NamespaceProcess(Process process) => _process = process;
+
+    public StreamReader StandardOutput => _process.StandardOutput;
+
+    /// <summary>Starts <paramref name="command"/> inside <paramref name="netns"/> (ip netns exec), output redirected.</summary>
+    public static NamespaceProcess Start(string netns, params string[] command)
+    {
+        var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        foreach (string a in new[] { "netns", "exec", netns }.Concat(command))
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        return new NamespaceProcess(Process.Start(psi)!);
+    }
+
+    /// <summary>Waits up to <paramref name="milliseconds"/> for the process to end on its own.</summary>
+    public bool WaitForExit(int milliseconds) => _process.WaitForExit(milliseconds);
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+        }
+
+        _process.WaitForExit();
+        _process.Dispose();
+    }
+}
