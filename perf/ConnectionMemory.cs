@@ -26,23 +26,23 @@ public static class ConnectionMemory
         var sim = new Simulation();
         NetworkStack a = sim.Add(new NetworkStack(la, Options("10.0.0.1/16", bufferSize), sim.Clock.Now));
         NetworkStack b = sim.Add(new NetworkStack(lb, Options("10.0.0.2/16", bufferSize), sim.Clock.Now));
-        TcpListener listener = b.ListenTcp(new IpEndpoint(IpAddress.AnyV4, 80), 4096, out _)!;
+        TcpAcceptor listener = b.ListenTcp(new InternetEndpoint(InternetAddress.AnyV4, 80), 4096, out _)!;
         var keep = new List<TcpConnection>();
         // Warm up one pair so that one-time costs are not counted.
-        keep.Add(a.ConnectTcp(new IpEndpoint(IpAddress.Parse("10.0.0.2"), 80), out _)!);
+        keep.Add(a.ConnectTcp(new InternetEndpoint(InternetAddress.Parse("10.0.0.2"), 80), out _)!);
         sim.RunFor(TimeSpan.FromSeconds(1));
         Drain(listener, keep);
 
         long before = GC.GetTotalMemory(forceFullCollection: true);
         for (int i = 0; i < pairs; i++)
         {
-            keep.Add(a.ConnectTcp(new IpEndpoint(IpAddress.Parse("10.0.0.2"), 80), out _)!);
+            keep.Add(a.ConnectTcp(new InternetEndpoint(InternetAddress.Parse("10.0.0.2"), 80), out _)!);
         }
 
         sim.RunFor(TimeSpan.FromSeconds(5));
         Drain(listener, keep);
         long after = GC.GetTotalMemory(forceFullCollection: true);
-        if (keep.Count(c => c.State == TcpState.Established) != 2 * pairs + 2)
+        if (keep.Count(c => c.State == TcpConnectionState.Established) != 2 * pairs + 2)
         {
             throw new InvalidOperationException("not every connection was established");
         }
@@ -51,7 +51,7 @@ public static class ConnectionMemory
         return (after - before) / (2.0 * pairs);
     }
 
-    private static void Drain(TcpListener listener, List<TcpConnection> keep)
+    private static void Drain(TcpAcceptor listener, List<TcpConnection> keep)
     {
         while (listener.TryAccept(out TcpConnection? c))
         {

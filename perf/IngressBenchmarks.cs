@@ -40,7 +40,7 @@ public class IngressBenchmarks
         options.Addresses.Add(IpPrefix.Parse("fd00::2/64"));
         _stack = new NetworkStack(near, options, Instant.Zero);
         _endpoint = _stack.OpenUdp(AddressFamily.InterNetworkV6);
-        _endpoint.Bind(new IpEndpoint(IpAddress.AnyV6, 9));
+        _endpoint.Bind(new InternetEndpoint(InternetAddress.AnyV6, 9));
         byte[] packet = V6 ? PerfPackets.Ipv6Udp(Payload) : PerfPackets.Ipv4Udp(Payload);
         _input = new PacketBatch(Batch, 1500);
         for (int i = 0; i < Batch; i++)

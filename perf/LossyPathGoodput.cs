@@ -51,8 +51,8 @@ public static class LossyPathGoodput
         var sim = new Simulation();
         NetworkStack sender = sim.Add(new NetworkStack(new ImpairedLink(a, profile, profile, seed), Options("10.0.0.1/24", algorithm), sim.Clock.Now));
         NetworkStack receiver = sim.Add(new NetworkStack(b, Options("10.0.0.2/24", algorithm), sim.Clock.Now));
-        TcpListener listener = receiver.ListenTcp(new IpEndpoint(IpAddress.AnyV4, 5001), 8, out _)!;
-        TcpConnection client = sender.ConnectTcp(new IpEndpoint(IpAddress.Parse("10.0.0.2"), 5001), out _)!;
+        TcpAcceptor listener = receiver.ListenTcp(new InternetEndpoint(InternetAddress.AnyV4, 5001), 8, out _)!;
+        TcpConnection client = sender.ConnectTcp(new InternetEndpoint(InternetAddress.Parse("10.0.0.2"), 5001), out _)!;
         sim.RunUntil(() => listener.PendingCount > 0, TimeSpan.FromSeconds(10));
         listener.TryAccept(out TcpConnection? server);
         var chunk = new byte[256 * 1024];

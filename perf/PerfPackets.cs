@@ -6,8 +6,8 @@ namespace TunStack.Perf;
 /// <summary>Packets for the benchmarks, built with the stack's own header writers.</summary>
 internal static class PerfPackets
 {
-    private static readonly IpAddress s_peer4 = IpAddress.Parse("10.0.0.1"), s_self4 = IpAddress.Parse("10.0.0.2");
-    private static readonly IpAddress s_peer6 = IpAddress.Parse("fd00::1"), s_self6 = IpAddress.Parse("fd00::2");
+    private static readonly InternetAddress s_peer4 = InternetAddress.Parse("10.0.0.1"), s_self4 = InternetAddress.Parse("10.0.0.2");
+    private static readonly InternetAddress s_peer6 = InternetAddress.Parse("fd00::1"), s_self6 = InternetAddress.Parse("fd00::2");
 
     public static byte[] Ipv4Udp(int payload) => Ipv4(IpProtocol.Udp, Udp(s_peer4, s_self4, payload));
 
@@ -38,7 +38,7 @@ internal static class PerfPackets
         return Ipv4(IpProtocol.Tcp, segment);
     }
 
-    private static byte[] Udp(IpAddress src, IpAddress dst, int payload)
+    private static byte[] Udp(InternetAddress src, InternetAddress dst, int payload)
     {
         var u = new byte[8 + payload];
         new Random(3).NextBytes(u.AsSpan(8));

@@ -28,8 +28,8 @@ public class TcpBenchmarks
         (MemoryLink la, MemoryLink lb) = MemoryLink.CreatePair(1500, 8192);
         _a = new NetworkStack(la, Options("10.0.0.1/24"), Instant.Zero);
         _b = new NetworkStack(lb, Options("10.0.0.2/24"), Instant.Zero);
-        TcpListener listener = _b.ListenTcp(new IpEndpoint(IpAddress.AnyV4, 5001), 8, out _)!;
-        _client = _a.ConnectTcp(new IpEndpoint(IpAddress.Parse("10.0.0.2"), 5001), out _)!;
+        TcpAcceptor listener = _b.ListenTcp(new InternetEndpoint(InternetAddress.AnyV4, 5001), 8, out _)!;
+        _client = _a.ConnectTcp(new InternetEndpoint(InternetAddress.Parse("10.0.0.2"), 5001), out _)!;
         for (int i = 0; i < 10; i++)
         {
             Poll();

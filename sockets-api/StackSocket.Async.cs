@@ -293,7 +293,7 @@ public sealed partial class StackSocket
             ValueTask wait;
             using (StackCall call = Enter())
             {
-                int n = TryReceiveDatagram(buffer.Span, socketFlags, out IpEndpoint from, out _, out SocketError error);
+                int n = TryReceiveDatagram(buffer.Span, socketFlags, out InternetEndpoint from, out _, out SocketError error);
                 if (error == SocketError.Success)
                 {
                     return new SocketReceiveFromResult { ReceivedBytes = n, RemoteEndPoint = ToEndPoint(from) };

@@ -132,7 +132,7 @@ public sealed partial class StackSocket
         {
             using (StackCall call = Enter())
             {
-                int n = TryReceiveDatagram(buffer, socketFlags, out IpEndpoint from, out bool truncated, out errorCode);
+                int n = TryReceiveDatagram(buffer, socketFlags, out InternetEndpoint from, out bool truncated, out errorCode);
                 if (errorCode != SocketError.WouldBlock)
                 {
                     if (errorCode == SocketError.Success)
@@ -169,14 +169,14 @@ public sealed partial class StackSocket
             return;
         }
 
-        IpEndpoint remote = FromEndPoint(remoteEP);
+        InternetEndpoint remote = FromEndPoint(remoteEP);
         using (StackCall call = Enter())
         {
             ThrowIf(_udp!.Connect(remote));
         }
     }
 
-    private SocketError SendToCore(ReadOnlySpan<byte> buffer, IpEndpoint? remote)
+    private SocketError SendToCore(ReadOnlySpan<byte> buffer, InternetEndpoint? remote)
     {
         if (buffer.Length > MaxUdpPayload)
         {
@@ -300,7 +300,7 @@ public sealed partial class StackSocket
             n = _connection.Send(buffer, out error);
         }
 
-        if (error == StackError.Closed || (error == StackError.NotConnected && _connection.State != TcpState.Closed))
+        if (error == StackError.Closed || (error == StackError.NotConnected && _connection.State != TcpConnectionState.Closed))
         {
             errorCode = SocketError.Shutdown; // EPIPE: the connection is closing
             return n;
@@ -371,7 +371,7 @@ public sealed partial class StackSocket
 
         if (error == StackError.NotConnected)
         {
-            errorCode = _accepted || _connection.State == TcpState.Closed ? SocketError.Success : SocketError.NotConnected;
+            errorCode = _accepted || _connection.State == TcpConnectionState.Closed ? SocketError.Success : SocketError.NotConnected;
             return 0;
         }
 
@@ -381,7 +381,7 @@ public sealed partial class StackSocket
         return 0;
     }
 
-    private int TryReceiveDatagram(Span<byte> buffer, SocketFlags flags, out IpEndpoint from, out bool truncated, out SocketError errorCode)
+    private int TryReceiveDatagram(Span<byte> buffer, SocketFlags flags, out InternetEndpoint from, out bool truncated, out SocketError errorCode)
     {
         from = default;
         truncated = false;

@@ -198,7 +198,7 @@ public sealed partial class StackSocket
             return events;
         }
 
-        bool peerClosed = c.PeerClosed || c.State == TcpState.Closed;
+        bool peerClosed = c.PeerClosed || c.State == TcpConnectionState.Closed;
         if (c.Available > 0 || peerClosed || _shutdownReceive)
         {
             events |= PollEvents.Readable;
@@ -209,12 +209,12 @@ public sealed partial class StackSocket
             events |= PollEvents.ReadHangUp;
         }
 
-        if (c.State == TcpState.Closed || (peerClosed && _shutdownSend))
+        if (c.State == TcpConnectionState.Closed || (peerClosed && _shutdownSend))
         {
             events |= PollEvents.HangUp;
         }
 
-        if (_shutdownSend || c.State == TcpState.Closed || c.SendSpace > 0 && c.State is TcpState.Established or TcpState.CloseWait)
+        if (_shutdownSend || c.State == TcpConnectionState.Closed || c.SendSpace > 0 && c.State is TcpConnectionState.Established or TcpConnectionState.CloseWait)
         {
             events |= PollEvents.Writable;
         }

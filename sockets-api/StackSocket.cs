@@ -7,7 +7,7 @@ using TunStack.Ip;
 using TunStack.Sockets.Hosting;
 using TunStack.Tcp;
 using TunStack.Udp;
-using TcpListener = TunStack.Tcp.TcpListener;
+using TcpAcceptor = TunStack.Tcp.TcpAcceptor;
 
 namespace TunStack.Sockets;
 
@@ -29,12 +29,12 @@ public sealed partial class StackSocket : IDisposable
     private readonly ReadinessSignal _writable;
     private readonly Action _onReadable;
     private readonly Action _onWritable;
-    private readonly Action<TcpState> _onStateChanged;
+    private readonly Action<TcpConnectionState> _onStateChanged;
 
     // Stream sockets: a reservation from bind(), then a listener or a connection.
-    private IpEndpoint? _binding;
+    private InternetEndpoint? _binding;
     private bool _bindingReuse;
-    private TcpListener? _listener;
+    private TcpAcceptor? _listener;
     private TcpConnection? _connection;
     private bool _accepted;
     private bool _connecting;
@@ -161,7 +161,7 @@ public sealed partial class StackSocket : IDisposable
         {
             using StackCall call = Enter();
             UpdateConnecting();
-            return _udp is not null ? _udp.RemoteEndpoint is not null : _connection is { State: not (TcpState.SynSent or TcpState.Closed) };
+            return _udp is not null ? _udp.RemoteEndpoint is not null : _connection is { State: not (TcpConnectionState.SynSent or TcpConnectionState.Closed) };
         }
     }
 
@@ -302,12 +302,12 @@ public sealed partial class StackSocket : IDisposable
     }
 
     /// <summary>The TCP state of a stream socket's connection (Closed without one, Listen for a listener).</summary>
-    public TcpState TcpState
+    public TcpConnectionState TcpConnectionState
     {
         get
         {
             using StackCall call = Enter();
-            return _listener is not null ? TcpState.Listen : _connection?.State ?? TcpState.Closed;
+            return _listener is not null ? TcpConnectionState.Listen : _connection?.State ?? TcpConnectionState.Closed;
         }
     }
 
@@ -316,7 +316,7 @@ public sealed partial class StackSocket : IDisposable
     /// ephemeral port left), AddressAlreadyInUse, InvalidArgument (already bound), AddressFamilyNotSupported.</exception>
     public void Bind(EndPoint localEP)
     {
-        IpEndpoint local = FromEndPoint(localEP);
+        InternetEndpoint local = FromEndPoint(localEP);
         using StackCall call = Enter();
         if (LocalIpEndpoint is not null)
         {
@@ -330,7 +330,7 @@ public sealed partial class StackSocket : IDisposable
         }
         else
         {
-            error = call.Stack.BindTcp(local, _reuseAddress, out IpEndpoint bound);
+            error = call.Stack.BindTcp(local, _reuseAddress, out InternetEndpoint bound);
             if (error == StackError.None)
             {
                 _binding = bound;
@@ -367,15 +367,15 @@ public sealed partial class StackSocket : IDisposable
 
         if (_binding is null)
         {
-            IpAddress any = AddressFamily == AddressFamily.InterNetworkV6 ? IpAddress.AnyV6 : IpAddress.AnyV4;
-            ThrowIf(call.Stack.BindTcp(new IpEndpoint(any, 0), _reuseAddress, out IpEndpoint bound));
+            InternetAddress any = AddressFamily == AddressFamily.InterNetworkV6 ? InternetAddress.AnyV6 : InternetAddress.AnyV4;
+            ThrowIf(call.Stack.BindTcp(new InternetEndpoint(any, 0), _reuseAddress, out InternetEndpoint bound));
             _binding = bound;
             _bindingReuse = _reuseAddress;
         }
 
-        IpEndpoint local = _binding.Value;
+        InternetEndpoint local = _binding.Value;
         call.Stack.UnbindTcp(local, _bindingReuse);
-        TcpListener? listener = call.Stack.ListenTcp(local, backlog, out StackError error, v6Only: AddressFamily == AddressFamily.InterNetworkV6 && !_dualMode);
+        TcpAcceptor? listener = call.Stack.ListenTcp(local, backlog, out StackError error, v6Only: AddressFamily == AddressFamily.InterNetworkV6 && !_dualMode);
         if (listener is null)
         {
             call.Stack.BindTcp(local, _bindingReuse, out _);
@@ -555,7 +555,7 @@ public sealed partial class StackSocket : IDisposable
         {
             using (StackCall call = _runner.Enter())
             {
-                if (connection.State is TcpState.Closed or TcpState.TimeWait or TcpState.FinWait2)
+                if (connection.State is TcpConnectionState.Closed or TcpConnectionState.TimeWait or TcpConnectionState.FinWait2)
                 {
                     return;
                 }
@@ -683,16 +683,16 @@ public sealed partial class StackSocket : IDisposable
         return call;
     }
 
-    private IpEndpoint? LocalIpEndpoint
+    private InternetEndpoint? LocalIpEndpoint
         => _udp is not null ? _udp.LocalEndpoint
             : _listener is not null ? _listener.LocalEndpoint
             : _connection is not null ? _connection.Tuple.Local
             : _binding;
 
-    private IpEndpoint? RemoteIpEndpoint
+    private InternetEndpoint? RemoteIpEndpoint
         => _udp is not null ? _udp.RemoteEndpoint
-            : _connection is { State: not (TcpState.SynSent or TcpState.Closed) } c ? c.Tuple.Remote
-            : _connection is { State: TcpState.Closed } closed && closed.Error == StackError.None ? closed.Tuple.Remote
+            : _connection is { State: not (TcpConnectionState.SynSent or TcpConnectionState.Closed) } c ? c.Tuple.Remote
+            : _connection is { State: TcpConnectionState.Closed } closed && closed.Error == StackError.None ? closed.Tuple.Remote
             : null;
 
     private StackSocket? TryAccept(out SocketError error)
@@ -730,16 +730,16 @@ public sealed partial class StackSocket : IDisposable
             return false;
         }
 
-        IpEndpoint remote = FromEndPoint(remoteEP);
+        InternetEndpoint remote = FromEndPoint(remoteEP);
         using StackCall call = Enter();
         StartConnect(call.Stack, remote);
         return true;
     }
 
-    private void StartConnect(NetworkStack stack, IpEndpoint remote)
+    private void StartConnect(NetworkStack stack, InternetEndpoint remote)
     {
         UpdateConnecting();
-        if (_listener is not null || _connection is { State: not TcpState.Closed })
+        if (_listener is not null || _connection is { State: not TcpConnectionState.Closed })
         {
             throw SocketErrors.Exception(_connecting ? SocketError.AlreadyInProgress : SocketError.IsConnected);
         }
@@ -750,7 +750,7 @@ public sealed partial class StackSocket : IDisposable
             throw SocketErrors.Exception(SocketError.IsConnected);
         }
 
-        IpAddress? localAddress = null;
+        InternetAddress? localAddress = null;
         ushort localPort = 0;
         if (_binding is { } bound)
         {
@@ -811,13 +811,13 @@ public sealed partial class StackSocket : IDisposable
             return false;
         }
 
-        if (_connection.State == TcpState.SynSent)
+        if (_connection.State == TcpConnectionState.SynSent)
         {
             return true;
         }
 
         _connecting = false;
-        if (_connection.State == TcpState.Closed && _connection.Error != StackError.None)
+        if (_connection.State == TcpConnectionState.Closed && _connection.Error != StackError.None)
         {
             // The attempt failed: the error goes to SO_ERROR (and to a blocking connect), and the
             // socket may connect again.
@@ -935,7 +935,7 @@ public sealed partial class StackSocket : IDisposable
 
     private static int ClampBuffer(int value) => Math.Clamp(value, MinBufferSize, MaxBufferSize);
 
-    private IpEndpoint FromEndPoint(EndPoint endPoint)
+    private InternetEndpoint FromEndPoint(EndPoint endPoint)
     {
         ArgumentNullException.ThrowIfNull(endPoint);
         if (endPoint is not IPEndPoint ip)
@@ -968,14 +968,14 @@ public sealed partial class StackSocket : IDisposable
             // An unspecified IPv4 address on a dual-mode socket means the IPv6 wildcard (both families).
             if (address.Equals(IPAddress.Any))
             {
-                return new IpEndpoint(IpAddress.AnyV6, (ushort)ip.Port);
+                return new InternetEndpoint(InternetAddress.AnyV6, (ushort)ip.Port);
             }
         }
 
-        return new IpEndpoint(IpAddress.FromIPAddress(address), (ushort)ip.Port);
+        return new InternetEndpoint(InternetAddress.FromIPAddress(address), (ushort)ip.Port);
     }
 
-    private IPEndPoint ToEndPoint(IpEndpoint endpoint)
+    private IPEndPoint ToEndPoint(InternetEndpoint endpoint)
     {
         IPAddress address = endpoint.Address.ToIPAddress();
         if (AddressFamily == AddressFamily.InterNetworkV6 && address.AddressFamily == AddressFamily.InterNetwork)

@@ -81,7 +81,7 @@ public sealed class NetworkStack
     public void AddAddress(IpPrefix address) => _ip.Addresses.Add(address);
 
     /// <summary>True when <paramref name="address"/> is one of the stack's addresses.</summary>
-    public bool IsLocalAddress(IpAddress address) => _ip.Addresses.IsLocal(address);
+    public bool IsLocalAddress(InternetAddress address) => _ip.Addresses.IsLocal(address);
 
     /// <summary>
     /// Runs the stack at time <paramref name="now"/>: fires due timers, handles received packets
@@ -165,9 +165,9 @@ public sealed class NetworkStack
     /// Listens for TCP connections on <paramref name="local"/> (port 0 picks an ephemeral port).
     /// Errors: AddressNotAvailable, AddressInUse.
     /// </summary>
-    public TcpListener? ListenTcp(IpEndpoint local, int backlog, out StackError error, bool v6Only = false)
+    public TcpAcceptor? ListenTcp(InternetEndpoint local, int backlog, out StackError error, bool v6Only = false)
     {
-        var listener = new TcpListener(_tcp, backlog, v6Only, local.Address.IsV6 ? AddressFamily.InterNetworkV6 : AddressFamily.InterNetwork);
+        var listener = new TcpAcceptor(_tcp, backlog, v6Only, local.Address.IsV6 ? AddressFamily.InterNetworkV6 : AddressFamily.InterNetwork);
         error = _tcp.Listen(listener, local);
         return error == StackError.None ? listener : null;
     }
@@ -178,7 +178,7 @@ public sealed class NetworkStack
     /// Buffer sizes of 0 take <see cref="TcpSettings"/>' sizes.
     /// Errors: NetworkUnreachable, AddressNotAvailable, AddressInUse, NoBufferSpace (connection limit).
     /// </summary>
-    public TcpConnection? ConnectTcp(IpEndpoint remote, out StackError error, IpAddress? localAddress = null, ushort localPort = 0, int sendBufferSize = 0, int receiveBufferSize = 0)
+    public TcpConnection? ConnectTcp(InternetEndpoint remote, out StackError error, InternetAddress? localAddress = null, ushort localPort = 0, int sendBufferSize = 0, int receiveBufferSize = 0)
     {
         var connection = new TcpConnection(_tcp, null, sendBufferSize, receiveBufferSize);
         error = _tcp.Connect(connection, remote, localAddress, localPort);
@@ -191,10 +191,10 @@ public sealed class NetworkStack
     /// address, or no ephemeral port left), AddressInUse (a listener, another binding or a
     /// connection holds it; <paramref name="reuseAddress"/> lets bindings share and ignores connections).
     /// </summary>
-    public StackError BindTcp(IpEndpoint local, bool reuseAddress, out IpEndpoint bound) => _ports.BindTcp(local, reuseAddress, out bound);
+    public StackError BindTcp(InternetEndpoint local, bool reuseAddress, out InternetEndpoint bound) => _ports.BindTcp(local, reuseAddress, out bound);
 
     /// <summary>Releases a reservation made by <see cref="BindTcp"/> with the same arguments.</summary>
-    public void UnbindTcp(IpEndpoint bound, bool reuseAddress) => _ports.UnbindTcp(bound, reuseAddress);
+    public void UnbindTcp(InternetEndpoint bound, bool reuseAddress) => _ports.UnbindTcp(bound, reuseAddress);
 
     /// <summary>
     /// Hands packets that application calls queued (a send, a connect) to the link at once, instead

@@ -83,22 +83,22 @@ public sealed class RtNetlink : IDisposable
     /// <paramref name="peer"/>, the point-to-point peer. IPv6 addresses skip duplicate address
     /// detection (IFA_F_NODAD) so they are usable at once on a point-to-point TUN.
     /// </summary>
-    public void AddAddress(int index, IpPrefix address, IpAddress? peer = null)
+    public void AddAddress(int index, IpPrefix address, InternetAddress? peer = null)
         => ChangeAddress(RtmNewAddr, NlmFRequest | NlmFAck | NlmFCreate | NlmFExcl, index, address, peer);
 
     /// <summary>Removes an address.</summary>
-    public void RemoveAddress(int index, IpPrefix address, IpAddress? peer = null)
+    public void RemoveAddress(int index, IpPrefix address, InternetAddress? peer = null)
         => ChangeAddress(RtmDelAddr, NlmFRequest | NlmFAck, index, address, peer);
 
     /// <summary>Adds a route to <paramref name="destination"/> out of the interface, through <paramref name="gateway"/> if given.</summary>
-    public void AddRoute(IpPrefix destination, int index, IpAddress? gateway = null)
+    public void AddRoute(IpPrefix destination, int index, InternetAddress? gateway = null)
         => ChangeRoute(RtmNewRoute, NlmFRequest | NlmFAck | NlmFCreate | NlmFReplace, destination, index, gateway);
 
     /// <summary>Removes a route.</summary>
-    public void RemoveRoute(IpPrefix destination, int index, IpAddress? gateway = null)
+    public void RemoveRoute(IpPrefix destination, int index, InternetAddress? gateway = null)
         => ChangeRoute(RtmDelRoute, NlmFRequest | NlmFAck, destination, index, gateway);
 
-    private void ChangeAddress(ushort type, ushort flags, int index, IpPrefix address, IpAddress? peer)
+    private void ChangeAddress(ushort type, ushort flags, int index, IpPrefix address, InternetAddress? peer)
     {
         bool v6 = address.Address.IsV6;
         var m = new Message(_buffer, type, flags, ++_sequence);
@@ -114,7 +114,7 @@ public sealed class RtNetlink : IDisposable
         Exchange(m, $"{what} {address}{(peer is { } p ? $" peer {p}" : string.Empty)} on interface {index}");
     }
 
-    private void ChangeRoute(ushort type, ushort flags, IpPrefix destination, int index, IpAddress? gateway)
+    private void ChangeRoute(ushort type, ushort flags, IpPrefix destination, int index, InternetAddress? gateway)
     {
         bool v6 = destination.Address.IsV6;
         var m = new Message(_buffer, type, flags, ++_sequence);
@@ -273,7 +273,7 @@ public sealed class RtNetlink : IDisposable
             Attribute(type, v);
         }
 
-        public void AttributeAddress(ushort type, IpAddress address)
+        public void AttributeAddress(ushort type, InternetAddress address)
         {
             Span<byte> v = stackalloc byte[16];
             Attribute(type, v[..address.WriteTo(v)]);

@@ -59,17 +59,17 @@ internal sealed class AddressTable
 
         if (v4)
         {
-            Routes.Add(new Route(new IpPrefix(IpAddress.AnyV4, 0)));
+            Routes.Add(new Route(new IpPrefix(InternetAddress.AnyV4, 0)));
         }
 
         if (v6)
         {
-            Routes.Add(new Route(new IpPrefix(IpAddress.AnyV6, 0)));
+            Routes.Add(new Route(new IpPrefix(InternetAddress.AnyV6, 0)));
         }
     }
 
     /// <summary>True when <paramref name="address"/> is one of the stack's unicast addresses.</summary>
-    public bool IsLocal(IpAddress address)
+    public bool IsLocal(InternetAddress address)
     {
         foreach (IpPrefix a in _entries)
         {
@@ -83,7 +83,7 @@ internal sealed class AddressTable
     }
 
     /// <summary>255.255.255.255 or the directed broadcast of one of our IPv4 prefixes (RFC 1122 3.2.1.3).</summary>
-    public bool IsBroadcastV4(IpAddress address)
+    public bool IsBroadcastV4(InternetAddress address)
     {
         if (address.IsLimitedBroadcast)
         {
@@ -105,7 +105,7 @@ internal sealed class AddressTable
     /// Chooses the source address for a destination: the address whose prefix contains the
     /// gateway or the destination, else the first of the family (RFC 6724 reduced to one link).
     /// </summary>
-    public StackError SelectSource(IpAddress destination, out IpAddress source)
+    public StackError SelectSource(InternetAddress destination, out InternetAddress source)
     {
         source = default;
         Route? route = Routes.Lookup(destination);
@@ -121,7 +121,7 @@ internal sealed class AddressTable
             return StackError.None;
         }
 
-        IpAddress nextHop = route!.Gateway ?? destination;
+        InternetAddress nextHop = route!.Gateway ?? destination;
         bool found = false;
         foreach (IpPrefix a in _entries)
         {

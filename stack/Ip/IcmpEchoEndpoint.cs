@@ -31,13 +31,13 @@ public sealed class IcmpEchoEndpoint
     public long Dropped { get; private set; }
 
     /// <summary>Sends an echo request (ICMPv4 or ICMPv6 by the destination's family).</summary>
-    public StackError SendRequest(IpAddress destination, ushort sequence, ReadOnlySpan<byte> data)
+    public StackError SendRequest(InternetAddress destination, ushort sequence, ReadOnlySpan<byte> data)
         => _icmp.SendEchoRequest(destination, Identifier, sequence, data);
 
     /// <summary>Takes the next reply: who answered, its sequence number, and its data (truncated to <paramref name="buffer"/>).</summary>
-    public bool TryReceiveReply(Span<byte> buffer, out IpAddress from, out ushort sequence, out int length)
+    public bool TryReceiveReply(Span<byte> buffer, out InternetAddress from, out ushort sequence, out int length)
     {
-        bool ok = _replies.TryDequeue(buffer, out _, out length, out IpEndpoint source);
+        bool ok = _replies.TryDequeue(buffer, out _, out length, out InternetEndpoint source);
         from = source.Address;
         sequence = source.Port;
         return ok;
@@ -46,7 +46,7 @@ public sealed class IcmpEchoEndpoint
     /// <summary>Stops receiving replies.</summary>
     public void Close() => _icmp.CloseEcho(this);
 
-    internal void Deliver(IpEndpoint from, ReadOnlySpan<byte> data)
+    internal void Deliver(InternetEndpoint from, ReadOnlySpan<byte> data)
     {
         if (!_replies.TryEnqueue(from, data))
         {

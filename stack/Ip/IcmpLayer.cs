@@ -132,7 +132,7 @@ internal sealed class IcmpLayer
     {
         // The reply goes from the address the request was sent to, or for a group request from
         // the address the route to the requester selects (RFC 4443 4.2).
-        IpAddress source = request.Destination;
+        InternetAddress source = request.Destination;
         if (request.ToBroadcastOrMulticast && _ip.Addresses.SelectSource(request.Source, out source) != StackError.None)
         {
             return;
@@ -156,11 +156,11 @@ internal sealed class IcmpLayer
             return;
         }
 
-        endpoint.Deliver(new IpEndpoint(datagram.Source, message.SequenceNumber), message.Body);
+        endpoint.Deliver(new InternetEndpoint(datagram.Source, message.SequenceNumber), message.Body);
     }
 
     // RFC 792: no pseudo-header for ICMPv4; RFC 4443 2.3: ICMPv6 includes one.
-    private static uint PseudoHeaderFor(IpAddress source, IpAddress destination, int length)
+    private static uint PseudoHeaderFor(InternetAddress source, InternetAddress destination, int length)
         => source.IsV6 ? PseudoHeader.Sum(source, destination, IpProtocol.IcmpV6, length) : 0;
 
     /// <summary>Sends an ICMP error about a datagram whose header (and data) <paramref name="quote"/> holds.</summary>
@@ -171,8 +171,8 @@ internal sealed class IcmpLayer
             return;
         }
 
-        IpAddress source = isV6 ? IpAddress.FromV6(quote.Slice(8, 16)) : IpAddress.FromV4(quote.Slice(12, 4));
-        IpAddress destination = isV6 ? IpAddress.FromV6(quote.Slice(24, 16)) : IpAddress.FromV4(quote.Slice(16, 4));
+        InternetAddress source = isV6 ? InternetAddress.FromV6(quote.Slice(8, 16)) : InternetAddress.FromV4(quote.Slice(12, 4));
+        InternetAddress destination = isV6 ? InternetAddress.FromV6(quote.Slice(24, 16)) : InternetAddress.FromV4(quote.Slice(16, 4));
         byte protocol = isV6 ? quote[6] : quote[9];
         int headerLength = isV6 ? Ipv6Packet.HeaderLength : (quote[0] & 0xF) * 4;
         var original = new IpDatagram(quote, quote[Math.Min(headerLength, quote.Length)..], source, destination, protocol, destination.IsMulticast || (!isV6 && _ip.Addresses.IsBroadcastV4(destination)));
@@ -188,7 +188,7 @@ internal sealed class IcmpLayer
     public void SendErrorFor(in IpDatagram original, int fragmentOffset, byte type, byte code, uint rest)
     {
         bool v6 = original.IsV6;
-        IpAddress to = original.Source;
+        InternetAddress to = original.Source;
         if (IsAboutIcmpError(original) || original.ToBroadcastOrMulticast || fragmentOffset != 0
             || to.IsUnspecified || to.IsMulticast || to.IsLoopback || (!v6 && _ip.Addresses.IsBroadcastV4(to)))
         {
@@ -202,7 +202,7 @@ internal sealed class IcmpLayer
             return;
         }
 
-        IpAddress from = original.Destination;
+        InternetAddress from = original.Destination;
         if (!_ip.Addresses.IsLocal(from) && _ip.Addresses.SelectSource(to, out from) != StackError.None)
         {
             return;
@@ -267,7 +267,7 @@ internal sealed class IcmpLayer
         };
 
         int mtu = message.Type == Icmpv4Type.DestinationUnreachable && message.Code == Icmpv4Type.CodeFragmentationNeeded ? message.SequenceNumber : 0;
-        var decoded = new IcmpError(error, datagram.Source, IpAddress.FromV4(quote[12..]), IpAddress.FromV4(quote[16..]), quote[9], mtu);
+        var decoded = new IcmpError(error, datagram.Source, InternetAddress.FromV4(quote[12..]), InternetAddress.FromV4(quote[16..]), quote[9], mtu);
         Dispatch(decoded, quote[headerLength..]);
     }
 
@@ -301,7 +301,7 @@ internal sealed class IcmpLayer
         };
 
         int mtu = message.Type == Icmpv6Type.PacketTooBig ? (int)Math.Min(message.RestOfHeader, 65535) : 0;
-        var decoded = new IcmpError(error, datagram.Source, IpAddress.FromV6(quote[8..]), IpAddress.FromV6(quote[24..]), chain.UpperProtocol, mtu);
+        var decoded = new IcmpError(error, datagram.Source, InternetAddress.FromV6(quote[8..]), InternetAddress.FromV6(quote[24..]), chain.UpperProtocol, mtu);
         Dispatch(decoded, quote[chain.UpperOffset..]);
     }
 
@@ -328,9 +328,9 @@ internal sealed class IcmpLayer
         }
     }
 
-    public StackError SendEchoRequest(IpAddress destination, ushort identifier, ushort sequence, ReadOnlySpan<byte> data)
+    public StackError SendEchoRequest(InternetAddress destination, ushort identifier, ushort sequence, ReadOnlySpan<byte> data)
     {
-        StackError error = _ip.Addresses.SelectSource(destination, out IpAddress source);
+        StackError error = _ip.Addresses.SelectSource(destination, out InternetAddress source);
         if (error != StackError.None)
         {
             return error;

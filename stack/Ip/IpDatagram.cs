@@ -3,7 +3,7 @@ namespace TunStack.Ip;
 /// <summary>A validated datagram handed by the IP layer to a transport.</summary>
 internal readonly ref struct IpDatagram
 {
-    public IpDatagram(ReadOnlySpan<byte> datagram, ReadOnlySpan<byte> payload, IpAddress source, IpAddress destination, byte protocol, bool toGroup)
+    public IpDatagram(ReadOnlySpan<byte> datagram, ReadOnlySpan<byte> payload, InternetAddress source, InternetAddress destination, byte protocol, bool toGroup)
     {
         Datagram = datagram;
         Payload = payload;
@@ -19,9 +19,9 @@ internal readonly ref struct IpDatagram
     /// <summary>The transport header and data.</summary>
     public ReadOnlySpan<byte> Payload { get; }
 
-    public IpAddress Source { get; }
+    public InternetAddress Source { get; }
 
-    public IpAddress Destination { get; }
+    public InternetAddress Destination { get; }
 
     public byte Protocol { get; }
 

@@ -134,7 +134,7 @@ internal sealed class IpLayer
     /// (IPv4 unless <paramref name="dontFragment"/>; IPv6 with a Fragment header, RFC 8200 4.5).
     /// Packets to one of the stack's own addresses loop back into its input.
     /// </summary>
-    public StackError Output(IpAddress source, IpAddress destination, byte protocol, ReadOnlySpan<byte> payload, bool dontFragment = false)
+    public StackError Output(InternetAddress source, InternetAddress destination, byte protocol, ReadOnlySpan<byte> payload, bool dontFragment = false)
         => _output.Send(source, destination, protocol, payload, dontFragment, _now);
 
     /// <summary>Hands queued packets to the link.</summary>

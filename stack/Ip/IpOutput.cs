@@ -41,7 +41,7 @@ internal sealed class IpOutput
     /// (IPv4 unless <paramref name="dontFragment"/>; IPv6 with a Fragment header, RFC 8200 4.5).
     /// Packets to one of the stack's own addresses loop back into its input.
     /// </summary>
-    public StackError Send(IpAddress source, IpAddress destination, byte protocol, ReadOnlySpan<byte> payload, bool dontFragment, Instant now)
+    public StackError Send(InternetAddress source, InternetAddress destination, byte protocol, ReadOnlySpan<byte> payload, bool dontFragment, Instant now)
     {
         bool loopback = _addresses.IsLocal(destination);
         if (!loopback && _addresses.Routes.Lookup(destination) is null)
@@ -55,7 +55,7 @@ internal sealed class IpOutput
             : SendV4(source, destination, protocol, payload, dontFragment, loopback, now);
     }
 
-    private StackError SendV4(IpAddress source, IpAddress destination, byte protocol, ReadOnlySpan<byte> payload, bool dontFragment, bool loopback, Instant now)
+    private StackError SendV4(InternetAddress source, InternetAddress destination, byte protocol, ReadOnlySpan<byte> payload, bool dontFragment, bool loopback, Instant now)
     {
         int mtu = _link.Mtu;
         if (Ipv4Packet.MinHeaderLength + payload.Length > 65535)
@@ -107,7 +107,7 @@ internal sealed class IpOutput
         return StackError.None;
     }
 
-    private StackError SendV6(IpAddress source, IpAddress destination, byte protocol, ReadOnlySpan<byte> payload, bool loopback, Instant now)
+    private StackError SendV6(InternetAddress source, InternetAddress destination, byte protocol, ReadOnlySpan<byte> payload, bool loopback, Instant now)
     {
         int mtu = _link.Mtu;
         if (payload.Length > 65535)

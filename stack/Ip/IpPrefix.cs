@@ -3,7 +3,7 @@ namespace TunStack.Ip;
 /// <summary>A network prefix in CIDR form; also used for an interface address with its on-link prefix.</summary>
 /// <param name="Address">The address (host bits may be set for interface addresses).</param>
 /// <param name="Length">Prefix length in bits.</param>
-public readonly record struct IpPrefix(IpAddress Address, int Length)
+public readonly record struct IpPrefix(InternetAddress Address, int Length)
 {
     /// <summary>Parses "a.b.c.d/n" or "x::y/n"; without "/n" the prefix is a host prefix (/32 or /128).</summary>
     public static bool TryParse(string? text, out IpPrefix prefix)
@@ -16,7 +16,7 @@ public readonly record struct IpPrefix(IpAddress Address, int Length)
 
         int slash = text.IndexOf('/', StringComparison.Ordinal);
         string addressText = slash < 0 ? text : text[..slash];
-        if (!IpAddress.TryParse(addressText, out IpAddress address))
+        if (!InternetAddress.TryParse(addressText, out InternetAddress address))
         {
             return false;
         }
@@ -36,7 +36,7 @@ public readonly record struct IpPrefix(IpAddress Address, int Length)
     public static IpPrefix Parse(string text) => TryParse(text, out IpPrefix p) ? p : throw new FormatException($"'{text}' is not an address with an optional /prefix-length (for example 10.0.0.2/24 or fd00::2/64).");
 
     /// <summary>True when <paramref name="address"/> is of the same family and inside the prefix.</summary>
-    public bool Contains(IpAddress address)
+    public bool Contains(InternetAddress address)
     {
         if (address.IsV6 != Address.IsV6)
         {
@@ -55,7 +55,7 @@ public readonly record struct IpPrefix(IpAddress Address, int Length)
     }
 
     /// <summary>The IPv4 directed broadcast address of the prefix (all host bits set); only for IPv4 prefixes shorter than /31.</summary>
-    public IpAddress DirectedBroadcast => IpAddress.FromV4(Address.V4 | (Length == 0 ? uint.MaxValue : ~(uint.MaxValue << (32 - Length))));
+    public InternetAddress DirectedBroadcast => InternetAddress.FromV4(Address.V4 | (Length == 0 ? uint.MaxValue : ~(uint.MaxValue << (32 - Length))));
 
     /// <inheritdoc/>
     public override string ToString() => $"{Address}/{Length}";

@@ -43,8 +43,8 @@ internal sealed class Ipv4Input
             return;
         }
 
-        IpAddress source = IpAddress.FromV4(packet.Source);
-        IpAddress destination = IpAddress.FromV4(packet.Destination);
+        InternetAddress source = InternetAddress.FromV4(packet.Source);
+        InternetAddress destination = InternetAddress.FromV4(packet.Destination);
 
         // RFC 1122 3.2.1.3: discard datagrams whose source is not a unique host address
         // (broadcast, multicast, 0.0.0.0, 127/8 arriving from outside, a directed broadcast).

@@ -36,8 +36,8 @@ internal sealed class Ipv6Input
             return;
         }
 
-        IpAddress source = IpAddress.FromV6(packet.Source);
-        IpAddress destination = IpAddress.FromV6(packet.Destination);
+        InternetAddress source = InternetAddress.FromV6(packet.Source);
+        InternetAddress destination = InternetAddress.FromV6(packet.Destination);
 
         // RFC 4291 2.7: multicast is never a source; ::1 never arrives from a link (RFC 4291 2.5.3).
         if (source.IsMulticast || source.IsLoopback)
@@ -86,7 +86,7 @@ internal sealed class Ipv6Input
 
     private static Counter CounterFor(WireError error) => error == WireError.Truncated ? Counter.Ipv6Truncated : Counter.Ipv6BadLength;
 
-    private bool HandleChainVerdict(in Ipv6Chain chain, ReadOnlySpan<byte> bytes, IpAddress source, IpAddress destination, bool toGroup)
+    private bool HandleChainVerdict(in Ipv6Chain chain, ReadOnlySpan<byte> bytes, InternetAddress source, InternetAddress destination, bool toGroup)
     {
         switch (chain.Verdict)
         {
@@ -119,7 +119,7 @@ internal sealed class Ipv6Input
     // A packet whose chain stopped at a Fragment header. Returns the length of the reassembled
     // packet now in the reassembly buffer, or 0 when there is nothing to go on with (an atomic
     // fragment was delivered, a fragment was kept for later, or one was dropped).
-    private int ReceiveFragment(ReadOnlySpan<byte> bytes, Ipv6Chain chain, IpAddress source, IpAddress destination, bool toGroup)
+    private int ReceiveFragment(ReadOnlySpan<byte> bytes, Ipv6Chain chain, InternetAddress source, InternetAddress destination, bool toGroup)
     {
         int at = chain.UpperOffset;
         if (!Ipv6FragmentHeader.TryParse(bytes[at..], out Ipv6FragmentHeader fragment))
@@ -202,7 +202,7 @@ internal sealed class Ipv6Input
         return inFragment.UpperOffset + needed <= bytes.Length;
     }
 
-    private void DeliverUpper(ReadOnlySpan<byte> bytes, in Ipv6Chain chain, IpAddress source, IpAddress destination, bool toGroup)
+    private void DeliverUpper(ReadOnlySpan<byte> bytes, in Ipv6Chain chain, InternetAddress source, InternetAddress destination, bool toGroup)
     {
         // RFC 8200 4.7: No Next Header means there is nothing to deliver.
         if (chain.UpperProtocol == IpProtocol.NoNextHeader)

@@ -9,7 +9,7 @@ public static class PseudoHeader
     /// RFC 768 / RFC 9293 3.1 (IPv4) or RFC 8200 8.1 (IPv6) pseudo-header sum for a transport
     /// message of <paramref name="length"/> bytes from <paramref name="source"/> to <paramref name="destination"/>.
     /// </summary>
-    public static uint Sum(IpAddress source, IpAddress destination, byte protocol, int length)
+    public static uint Sum(InternetAddress source, InternetAddress destination, byte protocol, int length)
     {
         Span<byte> s = stackalloc byte[16];
         Span<byte> d = stackalloc byte[16];

@@ -31,7 +31,7 @@ public sealed class RouteTable
     public bool Remove(IpPrefix destination) => _routes.RemoveAll(r => r.Destination == destination) > 0;
 
     /// <summary>Longest-prefix match; null when no route (not even a default route) matches.</summary>
-    public Route? Lookup(IpAddress destination)
+    public Route? Lookup(InternetAddress destination)
     {
         foreach (Route route in _routes)
         {

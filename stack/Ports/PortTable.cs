@@ -30,7 +30,7 @@ internal sealed class PortTable
     /// conflicts with another listener on an overlapping address; bindings and connections on the
     /// port do not stop it (bind(2) checks those). Errors: AddressNotAvailable, AddressInUse.
     /// </summary>
-    public StackError ListenTcp(IpEndpoint local, out IpEndpoint bound)
+    public StackError ListenTcp(InternetEndpoint local, out InternetEndpoint bound)
     {
         bound = default;
         if (!IsAvailable(local.Address))
@@ -49,13 +49,13 @@ internal sealed class PortTable
             return StackError.AddressInUse;
         }
 
-        bound = new IpEndpoint(local.Address, port);
+        bound = new InternetEndpoint(local.Address, port);
         _tcp.Add(port, new Claim(local.Address, IpFamilies.Both, IsListener: true, ReuseAddress: false));
         return StackError.None;
     }
 
     /// <summary>Releases what <see cref="ListenTcp"/> claimed for <paramref name="bound"/>.</summary>
-    public void StopListeningTcp(IpEndpoint bound)
+    public void StopListeningTcp(InternetEndpoint bound)
         => _tcp.Remove(bound.Port, new Claim(bound.Address, IpFamilies.Both, IsListener: true, ReuseAddress: false));
 
     /// <summary>
@@ -65,11 +65,11 @@ internal sealed class PortTable
     /// use unless <paramref name="reuseAddress"/> is set (for a binding: on both sides). TCP
     /// conflicts look at addresses only, so a TCP claim covers both families.
     /// </summary>
-    public StackError BindTcp(IpEndpoint local, bool reuseAddress, out IpEndpoint bound)
+    public StackError BindTcp(InternetEndpoint local, bool reuseAddress, out InternetEndpoint bound)
         => Bind(_tcp, local, IpFamilies.Both, reuseAddress, out bound);
 
     /// <summary>Releases a reservation made by <see cref="BindTcp"/> with the same arguments.</summary>
-    public void UnbindTcp(IpEndpoint bound, bool reuseAddress)
+    public void UnbindTcp(InternetEndpoint bound, bool reuseAddress)
         => _tcp.Remove(bound.Port, new Claim(bound.Address, IpFamilies.Both, IsListener: false, reuseAddress));
 
     /// <summary>
@@ -82,30 +82,30 @@ internal sealed class PortTable
             static (s, candidate) => !s.Space.HasClaims(candidate) && !s.TupleInUse(s.State, candidate), out port);
 
     /// <summary>A TCP connection (any state, TIME-WAIT included) now holds <paramref name="local"/>.</summary>
-    public void AddTcpConnection(IpEndpoint local) => _tcp.AddConnection(local);
+    public void AddTcpConnection(InternetEndpoint local) => _tcp.AddConnection(local);
 
     /// <summary>A TCP connection on <paramref name="local"/> has left the connection table.</summary>
-    public void RemoveTcpConnection(IpEndpoint local) => _tcp.RemoveConnection(local);
+    public void RemoveTcpConnection(InternetEndpoint local) => _tcp.RemoveConnection(local);
 
     /// <summary>
     /// Binds a UDP endpoint covering <paramref name="families"/> (port 0 picks an ephemeral port).
     /// It conflicts with any endpoint on the port whose families and address overlap its own (an
     /// IPv6 endpoint without IPV6_V6ONLY overlaps IPv4 ones, as on Linux); UDP has no SO_REUSEADDR.
     /// </summary>
-    public StackError BindUdp(IpEndpoint local, IpFamilies families, out IpEndpoint bound)
+    public StackError BindUdp(InternetEndpoint local, IpFamilies families, out InternetEndpoint bound)
         => Bind(_udp, local, families, reuseAddress: false, out bound);
 
     /// <summary>Releases what <see cref="BindUdp"/> claimed.</summary>
-    public void UnbindUdp(IpEndpoint bound, IpFamilies families)
+    public void UnbindUdp(InternetEndpoint bound, IpFamilies families)
         => _udp.Remove(bound.Port, new Claim(bound.Address, families, IsListener: false, ReuseAddress: false));
 
     /// <summary>A bound UDP endpoint's families changed (IPV6_V6ONLY set after binding): its claim follows, unchecked.</summary>
-    public void ChangeUdpFamilies(IpEndpoint bound, IpFamilies from, IpFamilies to)
+    public void ChangeUdpFamilies(InternetEndpoint bound, IpFamilies from, IpFamilies to)
         => _udp.Replace(bound.Port, new Claim(bound.Address, from, IsListener: false, ReuseAddress: false), new Claim(bound.Address, to, IsListener: false, ReuseAddress: false));
 
-    private bool IsAvailable(IpAddress address) => address.IsUnspecified || _addresses.IsLocal(address);
+    private bool IsAvailable(InternetAddress address) => address.IsUnspecified || _addresses.IsLocal(address);
 
-    private StackError Bind(Space space, IpEndpoint local, IpFamilies families, bool reuseAddress, out IpEndpoint bound)
+    private StackError Bind(Space space, InternetEndpoint local, IpFamilies families, bool reuseAddress, out InternetEndpoint bound)
     {
         bound = default;
         if (!IsAvailable(local.Address))
@@ -132,7 +132,7 @@ internal sealed class PortTable
             return StackError.AddressInUse;
         }
 
-        bound = new IpEndpoint(local.Address, port);
+        bound = new InternetEndpoint(local.Address, port);
         space.Add(port, new Claim(local.Address, families, IsListener: false, reuseAddress));
         return StackError.None;
     }
@@ -159,10 +159,10 @@ internal sealed class PortTable
     }
 
     /// <summary>One bind(2) or listen(2) on a port.</summary>
-    private readonly record struct Claim(IpAddress Address, IpFamilies Families, bool IsListener, bool ReuseAddress)
+    private readonly record struct Claim(InternetAddress Address, IpFamilies Families, bool IsListener, bool ReuseAddress)
     {
         // A wildcard address overlaps every address; the families must share one.
-        public bool Overlaps(IpAddress address, IpFamilies families)
+        public bool Overlaps(InternetAddress address, IpFamilies families)
             => (Families & families) != 0 && (Address.IsUnspecified || address.IsUnspecified || Address == address);
     }
 
@@ -171,7 +171,7 @@ internal sealed class PortTable
     {
         private readonly Dictionary<ushort, List<Claim>> _claims = new();
         private readonly Dictionary<ushort, int> _connectionsByPort = new();
-        private readonly Dictionary<IpEndpoint, int> _connectionsByEndpoint = new();
+        private readonly Dictionary<InternetEndpoint, int> _connectionsByEndpoint = new();
 
         public Space(bool ephemeralTakesUnusedPort) => EphemeralTakesUnusedPort = ephemeralTakesUnusedPort;
 
@@ -181,7 +181,7 @@ internal sealed class PortTable
 
         public bool IsUnused(ushort port) => !_claims.ContainsKey(port) && !_connectionsByPort.ContainsKey(port);
 
-        public bool HasListener(IpAddress address, ushort port)
+        public bool HasListener(InternetAddress address, ushort port)
         {
             if (_claims.TryGetValue(port, out List<Claim>? claims))
             {
@@ -197,7 +197,7 @@ internal sealed class PortTable
             return false;
         }
 
-        public bool Conflicts(IpAddress address, IpFamilies families, ushort port, bool reuseAddress)
+        public bool Conflicts(InternetAddress address, IpFamilies families, ushort port, bool reuseAddress)
         {
             if (_claims.TryGetValue(port, out List<Claim>? claims))
             {
@@ -217,12 +217,12 @@ internal sealed class PortTable
 
         // O(1) instead of a walk over every connection: counts by port answer a wildcard, counts by
         // endpoint a specific address (or a connection on a wildcard address, which overlaps it).
-        private bool HasConnectionOverlapping(IpAddress address, ushort port)
+        private bool HasConnectionOverlapping(InternetAddress address, ushort port)
             => address.IsUnspecified
                 ? _connectionsByPort.ContainsKey(port)
-                : _connectionsByEndpoint.ContainsKey(new IpEndpoint(address, port))
-                    || _connectionsByEndpoint.ContainsKey(new IpEndpoint(IpAddress.AnyV4, port))
-                    || _connectionsByEndpoint.ContainsKey(new IpEndpoint(IpAddress.AnyV6, port));
+                : _connectionsByEndpoint.ContainsKey(new InternetEndpoint(address, port))
+                    || _connectionsByEndpoint.ContainsKey(new InternetEndpoint(InternetAddress.AnyV4, port))
+                    || _connectionsByEndpoint.ContainsKey(new InternetEndpoint(InternetAddress.AnyV6, port));
 
         public void Add(ushort port, Claim claim)
         {
@@ -255,13 +255,13 @@ internal sealed class PortTable
             }
         }
 
-        public void AddConnection(IpEndpoint local)
+        public void AddConnection(InternetEndpoint local)
         {
             Increment(_connectionsByPort, local.Port);
             Increment(_connectionsByEndpoint, local);
         }
 
-        public void RemoveConnection(IpEndpoint local)
+        public void RemoveConnection(InternetEndpoint local)
         {
             Decrement(_connectionsByPort, local.Port);
             Decrement(_connectionsByEndpoint, local);

@@ -40,7 +40,7 @@ public sealed class DatagramQueue
     }
 
     /// <summary>Appends a datagram; false (nothing stored) when it does not fit.</summary>
-    public bool TryEnqueue(IpEndpoint from, ReadOnlySpan<byte> payload)
+    public bool TryEnqueue(InternetEndpoint from, ReadOnlySpan<byte> payload)
     {
         if (RecordOverhead + payload.Length > _ring.Free)
         {
@@ -63,7 +63,7 @@ public sealed class DatagramQueue
     /// Copies the next datagram (truncated to <paramref name="destination"/>) and, unless
     /// <paramref name="peek"/>, removes it. <paramref name="length"/> is its full length.
     /// </summary>
-    public bool TryDequeue(Span<byte> destination, out int copied, out int length, out IpEndpoint from, bool peek = false)
+    public bool TryDequeue(Span<byte> destination, out int copied, out int length, out InternetEndpoint from, bool peek = false)
     {
         copied = 0;
         length = 0;
@@ -77,8 +77,8 @@ public sealed class DatagramQueue
         _ring.Peek(header);
         length = BinaryPrimitives.ReadInt32LittleEndian(header);
         ushort port = BinaryPrimitives.ReadUInt16LittleEndian(header[4..]);
-        IpAddress address = header[6] == 1 ? IpAddress.FromV6(header[8..]) : IpAddress.FromV4(header[8..]);
-        from = new IpEndpoint(address, port);
+        InternetAddress address = header[6] == 1 ? InternetAddress.FromV6(header[8..]) : InternetAddress.FromV4(header[8..]);
+        from = new InternetEndpoint(address, port);
         copied = _ring.Peek(destination[..Math.Min(destination.Length, length)], RecordOverhead);
         if (!peek)
         {

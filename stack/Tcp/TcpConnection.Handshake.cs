@@ -16,7 +16,7 @@ public sealed partial class TcpConnection
         _tsOffset = iss.Value * 2654435761u; // RFC 7323 5.4: a per-connection timestamp offset
         Sender.Start(iss);
         _mss = Math.Max(MinSendMss, DefaultMss(tuple.Remote.Address));
-        SetState(TcpState.SynSent);
+        SetState(TcpConnectionState.SynSent);
         SendSyn(ack: false);
         Sender.ArmRetransmit();
     }
@@ -32,7 +32,7 @@ public sealed partial class TcpConnection
         Sender.Start(iss);
         ApplySynOptions(syn);
         Sender.SetWindow(syn.Window, syn.SequenceNumber, syn.AcknowledgmentNumber); // RFC 7323 2.2: the window in a SYN is never scaled
-        SetState(TcpState.SynReceived);
+        SetState(TcpConnectionState.SynReceived);
         SendSyn(ack: true);
         Sender.ArmRetransmit();
     }
@@ -49,21 +49,21 @@ public sealed partial class TcpConnection
         _mss = Math.Max(MinSendMss, mss);
         NegotiateOptions(windowScale, sack, ackOptions.HasTimestamps, ackOptions.TimestampValue);
         _tsOffset = iss.Value; // continues the TSval clock of the cookie SYN-ACK, so the peer's PAWS accepts us
-        SetState(TcpState.SynReceived);
+        SetState(TcpConnectionState.SynReceived);
     }
 
     // Enters ESTABLISHED (waking the listener) and handles what the completing ACK carried (data, FIN).
     internal void EstablishFromCookie(TcpSegment ack)
     {
         Sender.SetWindow((uint)ack.Window << Sender.Shift, ack.SequenceNumber, ack.AcknowledgmentNumber);
-        SetState(TcpState.Established);
+        SetState(TcpConnectionState.Established);
         if (ack.Payload.Length > 0 || (ack.Flags & TcpFlags.Fin) != 0)
         {
             OnSegment(ack);
         }
     }
 
-    private static int DefaultMss(IpAddress remote) => remote.IsV6 ? 1220 : 536; // RFC 9293 3.7.1
+    private static int DefaultMss(InternetAddress remote) => remote.IsV6 ? 1220 : 536; // RFC 9293 3.7.1
 
     private void ApplySynOptions(TcpSegment syn)
     {
@@ -189,14 +189,14 @@ public sealed partial class TcpConnection
             Rtt.SampleOnAck(seg.AcknowledgmentNumber, Layer.Now);
             Timers.Cancel(TcpTimer.Retransmit);
             Sender.Retries = 0;
-            SetState(TcpState.Established);
+            SetState(TcpConnectionState.Established);
             Sender.SendAck();
             Sender.Output();
         }
         else
         {
             // Simultaneous open (RFC 9293 3.5, figure 8): SYN-RECEIVED, answer with SYN-ACK.
-            SetState(TcpState.SynReceived);
+            SetState(TcpConnectionState.SynReceived);
             SendSyn(ack: true);
         }
     }

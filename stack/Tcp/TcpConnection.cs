@@ -25,10 +25,10 @@ public sealed partial class TcpConnection
     private bool _orphan;
     private bool _applicationClosed;
 
-    internal TcpConnection(TcpLayer layer, TcpListener? listener, int sendBufferSize = 0, int receiveBufferSize = 0)
+    internal TcpConnection(TcpLayer layer, TcpAcceptor? listener, int sendBufferSize = 0, int receiveBufferSize = 0)
     {
         Layer = layer;
-        Listener = listener;
+        Acceptor = listener;
         TcpSettings settings = layer.Settings;
         sendBufferSize = sendBufferSize > 0 ? sendBufferSize : listener?.SendBufferSize ?? 0;
         receiveBufferSize = receiveBufferSize > 0 ? receiveBufferSize : listener?.ReceiveBufferSize ?? 0;
@@ -57,13 +57,13 @@ public sealed partial class TcpConnection
 
     internal TcpTimers Timers { get; }
 
-    internal TcpListener? Listener { get; set; }
+    internal TcpAcceptor? Acceptor { get; set; }
 
     /// <summary>The connection's addresses and ports.</summary>
     public TcpTuple Tuple { get; private set; }
 
     /// <summary>The RFC 9293 state.</summary>
-    public TcpState State { get; private set; } = TcpState.Closed;
+    public TcpConnectionState State { get; private set; } = TcpConnectionState.Closed;
 
     /// <summary>Why the connection failed (ConnectionRefused, ConnectionReset, TimedOut, ...), or None.</summary>
     public StackError Error { get; private set; }
@@ -143,7 +143,7 @@ public sealed partial class TcpConnection
     public Action? Writable { get; set; }
 
     /// <summary>Called on the owner thread after every state change.</summary>
-    public Action<TcpState>? StateChanged { get; set; }
+    public Action<TcpConnectionState>? StateChanged { get; set; }
 
     /// <summary>SO_KEEPALIVE: probe an idle connection and drop it with TimedOut when the probes go unanswered. Off by default.</summary>
     public bool KeepAlive
@@ -210,7 +210,7 @@ public sealed partial class TcpConnection
 
         if (!State.AcceptsSends)
         {
-            error = State is TcpState.SynSent or TcpState.SynReceived ? StackError.WouldBlock : StackError.NotConnected;
+            error = State is TcpConnectionState.SynSent or TcpConnectionState.SynReceived ? StackError.WouldBlock : StackError.NotConnected;
             return 0;
         }
 
@@ -236,7 +236,7 @@ public sealed partial class TcpConnection
         }
         else if (!Receiver.FinReceived)
         {
-            error = State is TcpState.Closed ? StackError.NotConnected : StackError.WouldBlock;
+            error = State is TcpConnectionState.Closed ? StackError.NotConnected : StackError.WouldBlock;
         }
 
         return 0;
@@ -271,14 +271,14 @@ public sealed partial class TcpConnection
     /// <summary>Sends FIN after the buffered data; reading goes on (shutdown(SHUT_WR)).</summary>
     public void Shutdown()
     {
-        if (State is TcpState.Established or TcpState.CloseWait or TcpState.SynReceived && !Sender.FinQueued)
+        if (State is TcpConnectionState.Established or TcpConnectionState.CloseWait or TcpConnectionState.SynReceived && !Sender.FinQueued)
         {
             Sender.FinQueued = true;
             Sender.Output();
         }
-        else if (State == TcpState.SynSent)
+        else if (State == TcpConnectionState.SynSent)
         {
-            SetState(TcpState.Closed);
+            SetState(TcpConnectionState.Closed);
         }
     }
 
@@ -294,14 +294,14 @@ public sealed partial class TcpConnection
         }
 
         _applicationClosed = true;
-        if (Receiver.Available > 0 && State is not (TcpState.Closed or TcpState.TimeWait))
+        if (Receiver.Available > 0 && State is not (TcpConnectionState.Closed or TcpConnectionState.TimeWait))
         {
             Layer.Counters.Increment(Counter.TcpAbortOnClose);
             Abort();
             return;
         }
 
-        if (State is not (TcpState.Closed or TcpState.TimeWait or TcpState.SynSent))
+        if (State is not (TcpConnectionState.Closed or TcpConnectionState.TimeWait or TcpConnectionState.SynSent))
         {
             if (Layer.OrphanCount >= Layer.Settings.MaxOrphans)
             {
@@ -326,7 +326,7 @@ public sealed partial class TcpConnection
             Sender.SendReset(Sender.Nxt);
         }
 
-        SetState(TcpState.Closed);
+        SetState(TcpConnectionState.Closed);
     }
 
     /// <inheritdoc/>
@@ -336,7 +336,7 @@ public sealed partial class TcpConnection
     internal void OnSegment(TcpSegment seg)
     {
         TcpFlags flags = seg.Flags;
-        if (State == TcpState.SynSent)
+        if (State == TcpConnectionState.SynSent)
         {
             OnSegmentInSynSent(seg);
             return;
@@ -363,7 +363,7 @@ public sealed partial class TcpConnection
             Layer.Counters.Increment(Counter.TcpOutOfWindow);
             if ((flags & TcpFlags.Rst) == 0)
             {
-                if (State == TcpState.TimeWait && (flags & TcpFlags.Fin) != 0)
+                if (State == TcpConnectionState.TimeWait && (flags & TcpFlags.Fin) != 0)
                 {
                     RestartTimeWait();
                 }
@@ -396,21 +396,21 @@ public sealed partial class TcpConnection
             }
 
             Layer.Counters.Increment(Counter.TcpResetsReceived);
-            if (State == TcpState.SynReceived && Listener is not null)
+            if (State == TcpConnectionState.SynReceived && Acceptor is not null)
             {
                 // A passive open returns to LISTEN: this half-open connection just goes away.
-                SetState(TcpState.Closed);
+                SetState(TcpConnectionState.Closed);
                 return;
             }
 
-            Fail(State is TcpState.SynReceived ? StackError.ConnectionRefused : State is TcpState.Closing or TcpState.LastAck or TcpState.TimeWait ? StackError.None : StackError.ConnectionReset);
+            Fail(State is TcpConnectionState.SynReceived ? StackError.ConnectionRefused : State is TcpConnectionState.Closing or TcpConnectionState.LastAck or TcpConnectionState.TimeWait ? StackError.None : StackError.ConnectionReset);
             return;
         }
 
         // Fourth: SYN in a synchronized state (RFC 5961 4.2): a challenge ACK, never a reset.
         if ((flags & TcpFlags.Syn) != 0)
         {
-            if (State == TcpState.SynReceived && seg.SequenceNumber == Receiver.Irs)
+            if (State == TcpConnectionState.SynReceived && seg.SequenceNumber == Receiver.Irs)
             {
                 SendSyn(ack: true); // the peer retransmitted its SYN: repeat our SYN-ACK
                 return;
@@ -470,19 +470,19 @@ public sealed partial class TcpConnection
             Readable?.Invoke();
             switch (State)
             {
-                case TcpState.SynReceived:
-                case TcpState.Established:
-                    SetState(TcpState.CloseWait);
+                case TcpConnectionState.SynReceived:
+                case TcpConnectionState.Established:
+                    SetState(TcpConnectionState.CloseWait);
                     break;
-                case TcpState.FinWait1:
-                    SetState(Sender.FinAcked ? TcpState.TimeWait : TcpState.Closing);
+                case TcpConnectionState.FinWait1:
+                    SetState(Sender.FinAcked ? TcpConnectionState.TimeWait : TcpConnectionState.Closing);
                     break;
-                case TcpState.FinWait2:
-                    SetState(TcpState.TimeWait);
+                case TcpConnectionState.FinWait2:
+                    SetState(TcpConnectionState.TimeWait);
                     break;
             }
         }
-        else if ((flags & TcpFlags.Fin) != 0 && State == TcpState.TimeWait)
+        else if ((flags & TcpFlags.Fin) != 0 && State == TcpConnectionState.TimeWait)
         {
             Sender.SendAck();
             RestartTimeWait();
@@ -495,7 +495,7 @@ public sealed partial class TcpConnection
     private bool ProcessAck(TcpSegment seg, in TcpOptions received)
     {
         SeqNumber ack = seg.AcknowledgmentNumber;
-        if (State == TcpState.SynReceived)
+        if (State == TcpConnectionState.SynReceived)
         {
             if (!(ack > Sender.Una && ack <= Sender.Nxt))
             {
@@ -503,7 +503,7 @@ public sealed partial class TcpConnection
                 return false;
             }
 
-            if (Listener is not null && !Listener.CanAccept)
+            if (Acceptor is not null && !Acceptor.CanAccept)
             {
                 // Accept queue full (Linux, tcp_abort_on_overflow=0): ignore the ACK; our SYN-ACK
                 // is retransmitted and the handshake completes once there is room.
@@ -515,7 +515,7 @@ public sealed partial class TcpConnection
             // Our SYN is acknowledged. SND.UNA moves before the state change, because entering
             // ESTABLISHED wakes the application (accept), which may send at once.
             Sender.Una = ack;
-            SetState(TcpState.Established);
+            SetState(TcpConnectionState.Established);
         }
 
         // RFC 5961 5.2: an ACK outside [SND.UNA - MAX.SND.WND, SND.NXT] draws an ACK and is dropped.
@@ -538,14 +538,14 @@ public sealed partial class TcpConnection
         {
             switch (State)
             {
-                case TcpState.FinWait1:
-                    SetState(TcpState.FinWait2);
+                case TcpConnectionState.FinWait1:
+                    SetState(TcpConnectionState.FinWait2);
                     break;
-                case TcpState.Closing:
-                    SetState(TcpState.TimeWait);
+                case TcpConnectionState.Closing:
+                    SetState(TcpConnectionState.TimeWait);
                     break;
-                case TcpState.LastAck:
-                    SetState(TcpState.Closed);
+                case TcpConnectionState.LastAck:
+                    SetState(TcpConnectionState.Closed);
                     return false;
             }
         }
@@ -556,20 +556,20 @@ public sealed partial class TcpConnection
     // Our FIN went out: RFC 9293 3.10.4 (CLOSE) moves ESTABLISHED to FIN-WAIT-1, CLOSE-WAIT to LAST-ACK.
     internal void OnFinSent()
     {
-        if (State == TcpState.Established)
+        if (State == TcpConnectionState.Established)
         {
-            SetState(TcpState.FinWait1);
+            SetState(TcpConnectionState.FinWait1);
         }
-        else if (State == TcpState.CloseWait)
+        else if (State == TcpConnectionState.CloseWait)
         {
-            SetState(TcpState.LastAck);
+            SetState(TcpConnectionState.LastAck);
         }
     }
 
     internal void OnIcmpError(StackError error, SeqNumber quotedSequence, int mtu = 0)
     {
         // RFC 5927 4.1: accept the error only if the quoted sequence number is in flight.
-        if (!quotedSequence.IsBetweenInclusive(Sender.Una, Sender.Max - 1) && !(State == TcpState.SynSent && quotedSequence == Sender.Iss))
+        if (!quotedSequence.IsBetweenInclusive(Sender.Una, Sender.Max - 1) && !(State == TcpConnectionState.SynSent && quotedSequence == Sender.Iss))
         {
             return;
         }
@@ -581,7 +581,7 @@ public sealed partial class TcpConnection
         }
 
         // RFC 1122 4.2.3.9: hard errors abort a connection still opening; otherwise they are soft.
-        if (State == TcpState.SynSent && error is StackError.ConnectionRefused or StackError.HostUnreachable or StackError.NetworkUnreachable or StackError.ProtocolUnreachable)
+        if (State == TcpConnectionState.SynSent && error is StackError.ConnectionRefused or StackError.HostUnreachable or StackError.NetworkUnreachable or StackError.ProtocolUnreachable)
         {
             Fail(error == StackError.ProtocolUnreachable ? StackError.ConnectionRefused : error);
         }
@@ -637,7 +637,7 @@ public sealed partial class TcpConnection
                 _keepAlive.OnTimeout(now);
                 break;
             case TcpTimer.RackReordering:
-                if (State is not (TcpState.Closed or TcpState.TimeWait) && Sender.Nxt != Sender.Una)
+                if (State is not (TcpConnectionState.Closed or TcpConnectionState.TimeWait) && Sender.Nxt != Sender.Una)
                 {
                     Recovery.DetectLoss();
                     Sender.Output();
@@ -650,7 +650,7 @@ public sealed partial class TcpConnection
     // RFC 6298 5: on expiry retransmit the earliest unacknowledged segment, back off, restart.
     private void OnRetransmitTimeout(Instant now)
     {
-        if (State is TcpState.Closed or TcpState.TimeWait or TcpState.Listen || Sender.OnProbeTimeout())
+        if (State is TcpConnectionState.Closed or TcpConnectionState.TimeWait or TcpConnectionState.Listen || Sender.OnProbeTimeout())
         {
             return;
         }
@@ -659,12 +659,12 @@ public sealed partial class TcpConnection
         TcpSettings settings = Layer.Settings;
         int limit = State switch
         {
-            TcpState.SynSent => settings.MaxSynRetransmissions,
-            TcpState.SynReceived => settings.MaxSynAckRetransmissions,
+            TcpConnectionState.SynSent => settings.MaxSynRetransmissions,
+            TcpConnectionState.SynReceived => settings.MaxSynAckRetransmissions,
             _ => settings.MaxRetransmissions,
         };
         // RFC 5482: the user timeout bounds how long data may stay unacknowledged.
-        if (UserTimeout > TimeSpan.Zero && State is not (TcpState.SynSent or TcpState.SynReceived) && now - Sender.OldestUnackedAt >= UserTimeout)
+        if (UserTimeout > TimeSpan.Zero && State is not (TcpConnectionState.SynSent or TcpConnectionState.SynReceived) && now - Sender.OldestUnackedAt >= UserTimeout)
         {
             Layer.Counters.Increment(Counter.TcpUserTimeouts);
             Fail(StackError.TimedOut);
@@ -674,9 +674,9 @@ public sealed partial class TcpConnection
         if (Sender.Retries >= limit)
         {
             Layer.Counters.Increment(Counter.TcpTimeoutAborts);
-            if (State == TcpState.SynReceived && Listener is not null)
+            if (State == TcpConnectionState.SynReceived && Acceptor is not null)
             {
-                SetState(TcpState.Closed);
+                SetState(TcpConnectionState.Closed);
                 return;
             }
 
@@ -691,10 +691,10 @@ public sealed partial class TcpConnection
         Rtt.StopTiming(); // Karn: no RTT sample from retransmitted data
         switch (State)
         {
-            case TcpState.SynSent:
+            case TcpConnectionState.SynSent:
                 SendSyn(ack: false);
                 break;
-            case TcpState.SynReceived:
+            case TcpConnectionState.SynReceived:
                 SendSyn(ack: true);
                 break;
             default:
@@ -710,31 +710,31 @@ public sealed partial class TcpConnection
     // The state timer ends TIME-WAIT, or an orphan's wait in FIN-WAIT-2.
     private void OnStateTimeout()
     {
-        if (State == TcpState.FinWait2)
+        if (State == TcpConnectionState.FinWait2)
         {
             Layer.Counters.Increment(Counter.TcpFinWait2Timeouts);
         }
 
-        SetState(TcpState.Closed);
+        SetState(TcpConnectionState.Closed);
     }
 
     internal void Fail(StackError error)
     {
         Error = error;
-        SetState(TcpState.Closed);
+        SetState(TcpConnectionState.Closed);
         Readable?.Invoke();
         Writable?.Invoke();
     }
 
     /// <summary>The one place state changes (ARCHITECTURE rule 5): counts, arms and cancels timers, notifies.</summary>
-    private void SetState(TcpState next)
+    private void SetState(TcpConnectionState next)
     {
-        TcpState previous = State;
-        if (next == TcpState.TimeWait && previous != TcpState.TimeWait && Layer.TimeWaitCount >= Layer.Settings.MaxTimeWait)
+        TcpConnectionState previous = State;
+        if (next == TcpConnectionState.TimeWait && previous != TcpConnectionState.TimeWait && Layer.TimeWaitCount >= Layer.Settings.MaxTimeWait)
         {
             // The TIME-WAIT bound is reached: close at once (as Linux past tcp_max_tw_buckets).
             Layer.Counters.Increment(Counter.TcpTimeWaitOverflow);
-            next = TcpState.Closed;
+            next = TcpConnectionState.Closed;
         }
 
         if (previous == next)
@@ -745,27 +745,27 @@ public sealed partial class TcpConnection
         State = next;
         switch (next)
         {
-            case TcpState.FinWait2:
+            case TcpConnectionState.FinWait2:
                 if (_orphan)
                 {
                     Timers.Schedule(TcpTimer.StateEnd, Layer.Now + Layer.Settings.FinWait2Timeout);
                 }
 
                 break;
-            case TcpState.Established:
+            case TcpConnectionState.Established:
                 Layer.Counters.Increment(Counter.TcpEstablished);
                 Sender.OnEstablished();
                 _keepAlive.OnEstablished();
 
-                if (previous == TcpState.SynReceived)
+                if (previous == TcpConnectionState.SynReceived)
                 {
                     Timers.Cancel(TcpTimer.Retransmit);
                     Sender.Retries = 0;
-                    Listener?.OnEstablished(this);
+                    Acceptor?.OnEstablished(this);
                 }
 
                 break;
-            case TcpState.TimeWait:
+            case TcpConnectionState.TimeWait:
                 Layer.Counters.Increment(Counter.TcpTimeWaits);
                 Layer.TimeWaitCount++;
                 ReleaseOrphan();
@@ -774,8 +774,8 @@ public sealed partial class TcpConnection
                 Timers.Cancel(TcpTimer.DelayedAck);
                 RestartTimeWait();
                 break;
-            case TcpState.Closed:
-                if (previous == TcpState.TimeWait)
+            case TcpConnectionState.Closed:
+                if (previous == TcpConnectionState.TimeWait)
                 {
                     Layer.TimeWaitCount--;
                 }
@@ -783,7 +783,7 @@ public sealed partial class TcpConnection
                 Timers.CancelAll();
                 ReleaseOrphan();
                 Layer.Unregister(this);
-                Listener?.OnClosed(this);
+                Acceptor?.OnClosed(this);
                 break;
         }
 

@@ -28,7 +28,7 @@ namespace TunStack.Tcp;
 /// <param name="SpuriousUndos">Window reductions undone because D-SACK showed the retransmissions were needless.</param>
 /// <param name="DeliveryRateBytesPerSecond">Bytes acknowledged over the last round trip, per second (tcpi_delivery_rate).</param>
 public readonly record struct TcpConnectionInfo(
-    TcpState State,
+    TcpConnectionState State,
     CongestionAlgorithm Algorithm,
     int Mss,
     TimeSpan SmoothedRtt,

@@ -17,7 +17,7 @@ internal sealed class TcpLayer : ITransportHandler
     private readonly TupleHash _tupleHash;
     private readonly byte[] _segment = new byte[TcpSegment.MinHeaderLength + 40 + 65535];
     private readonly Dictionary<TcpTuple, TcpConnection> _connections = new();
-    private readonly Dictionary<ushort, List<TcpListener>> _listeners = new();
+    private readonly Dictionary<ushort, List<TcpAcceptor>> _listeners = new();
     private readonly TokenBucket _challengeAcks;
 
     public TcpLayer(IpLayer ip, PortTable ports, StackCounters counters, StackOptions options, TimerWheel timers, Random random)
@@ -73,14 +73,14 @@ internal sealed class TcpLayer : ITransportHandler
             return;
         }
 
-        var tuple = new TcpTuple(new IpEndpoint(datagram.Destination, segment.DestinationPort), new IpEndpoint(datagram.Source, segment.SourcePort));
+        var tuple = new TcpTuple(new InternetEndpoint(datagram.Destination, segment.DestinationPort), new InternetEndpoint(datagram.Source, segment.SourcePort));
         if (_connections.TryGetValue(tuple, out TcpConnection? connection))
         {
             connection.OnSegment(segment);
             return;
         }
 
-        TcpListener? listener = FindListener(datagram.Destination, segment.DestinationPort, datagram.Source);
+        TcpAcceptor? listener = FindAcceptor(datagram.Destination, segment.DestinationPort, datagram.Source);
         if (listener is not null)
         {
             listener.OnSegment(tuple, segment);
@@ -115,23 +115,23 @@ internal sealed class TcpLayer : ITransportHandler
     public void ReceiveIcmpError(in IcmpError error, ReadOnlySpan<byte> quotedTransport)
     {
         var tuple = new TcpTuple(
-            new IpEndpoint(error.QuotedSource, BinaryPrimitives.ReadUInt16BigEndian(quotedTransport)),
-            new IpEndpoint(error.QuotedDestination, BinaryPrimitives.ReadUInt16BigEndian(quotedTransport[2..])));
+            new InternetEndpoint(error.QuotedSource, BinaryPrimitives.ReadUInt16BigEndian(quotedTransport)),
+            new InternetEndpoint(error.QuotedDestination, BinaryPrimitives.ReadUInt16BigEndian(quotedTransport[2..])));
         if (_connections.TryGetValue(tuple, out TcpConnection? connection))
         {
             connection.OnIcmpError(error.Error, new SeqNumber(BinaryPrimitives.ReadUInt32BigEndian(quotedTransport[4..])), error.Mtu);
         }
     }
 
-    private TcpListener? FindListener(IpAddress local, ushort port, IpAddress remote)
+    private TcpAcceptor? FindAcceptor(InternetAddress local, ushort port, InternetAddress remote)
     {
-        if (!_listeners.TryGetValue(port, out List<TcpListener>? list))
+        if (!_listeners.TryGetValue(port, out List<TcpAcceptor>? list))
         {
             return null;
         }
 
-        TcpListener? wildcard = null;
-        foreach (TcpListener l in list)
+        TcpAcceptor? wildcard = null;
+        foreach (TcpAcceptor l in list)
         {
             if (!l.AcceptsFamily(remote))
             {
@@ -152,17 +152,17 @@ internal sealed class TcpLayer : ITransportHandler
         return wildcard;
     }
 
-    public StackError Listen(TcpListener listener, IpEndpoint local)
+    public StackError Listen(TcpAcceptor listener, InternetEndpoint local)
     {
-        StackError error = _ports.ListenTcp(local, out IpEndpoint bound);
+        StackError error = _ports.ListenTcp(local, out InternetEndpoint bound);
         if (error != StackError.None)
         {
             return error;
         }
 
-        if (!_listeners.TryGetValue(bound.Port, out List<TcpListener>? list))
+        if (!_listeners.TryGetValue(bound.Port, out List<TcpAcceptor>? list))
         {
-            list = new List<TcpListener>(1);
+            list = new List<TcpAcceptor>(1);
             _listeners.Add(bound.Port, list);
         }
 
@@ -171,9 +171,9 @@ internal sealed class TcpLayer : ITransportHandler
         return StackError.None;
     }
 
-    public void StopListening(TcpListener listener)
+    public void StopListening(TcpAcceptor listener)
     {
-        if (_listeners.TryGetValue(listener.LocalEndpoint.Port, out List<TcpListener>? list) && list.Remove(listener))
+        if (_listeners.TryGetValue(listener.LocalEndpoint.Port, out List<TcpAcceptor>? list) && list.Remove(listener))
         {
             if (list.Count == 0)
             {
@@ -185,9 +185,9 @@ internal sealed class TcpLayer : ITransportHandler
     }
 
     /// <summary>Opens a connection to <paramref name="remote"/> (RFC 9293 3.10.1, active OPEN).</summary>
-    public StackError Connect(TcpConnection connection, IpEndpoint remote, IpAddress? localAddress, ushort localPort)
+    public StackError Connect(TcpConnection connection, InternetEndpoint remote, InternetAddress? localAddress, ushort localPort)
     {
-        IpAddress source;
+        InternetAddress source;
         if (localAddress is { } given && !given.IsUnspecified)
         {
             source = given;
@@ -203,12 +203,12 @@ internal sealed class TcpLayer : ITransportHandler
 
         // The ephemeral port only has to make this 4-tuple unique: connections to different peers may share one.
         if (localPort == 0 && !_ports.TryTcpConnectionPort((Connections: _connections, Source: source, Remote: remote),
-                static (s, port) => s.Connections.ContainsKey(new TcpTuple(new IpEndpoint(s.Source, port), s.Remote)), out localPort))
+                static (s, port) => s.Connections.ContainsKey(new TcpTuple(new InternetEndpoint(s.Source, port), s.Remote)), out localPort))
         {
             return StackError.AddressNotAvailable;
         }
 
-        var tuple = new TcpTuple(new IpEndpoint(source, localPort), remote);
+        var tuple = new TcpTuple(new InternetEndpoint(source, localPort), remote);
         if (_connections.ContainsKey(tuple))
         {
             return StackError.AddressInUse;
@@ -283,7 +283,7 @@ internal sealed class TcpLayer : ITransportHandler
         return false;
     }
 
-    public int MssFor(IpAddress remote) => _ip.Mtu - (remote.IsV6 ? Ipv6Packet.HeaderLength : Ipv4Packet.MinHeaderLength) - TcpSegment.MinHeaderLength;
+    public int MssFor(InternetAddress remote) => _ip.Mtu - (remote.IsV6 ? Ipv6Packet.HeaderLength : Ipv4Packet.MinHeaderLength) - TcpSegment.MinHeaderLength;
 
     /// <summary>Builds and sends one segment; its data is copied from the send buffer straight into place.</summary>
     public void Send(in OutgoingSegment s)

@@ -292,7 +292,7 @@ internal sealed class TcpSender
     /// <summary>Sends a pure ACK of RCV.NXT (with SACK blocks), once the connection is synchronized.</summary>
     public void SendAck()
     {
-        if (_c.State is TcpState.Closed or TcpState.Listen or TcpState.SynSent)
+        if (_c.State is TcpConnectionState.Closed or TcpConnectionState.Listen or TcpConnectionState.SynSent)
         {
             return;
         }

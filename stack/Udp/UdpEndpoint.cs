@@ -44,10 +44,10 @@ public sealed class UdpEndpoint
     }
 
     /// <summary>The bound address and port, or null before binding.</summary>
-    public IpEndpoint? LocalEndpoint { get; internal set; }
+    public InternetEndpoint? LocalEndpoint { get; internal set; }
 
     /// <summary>The default peer set by <see cref="Connect"/>, or null.</summary>
-    public IpEndpoint? RemoteEndpoint { get; private set; }
+    public InternetEndpoint? RemoteEndpoint { get; private set; }
 
     /// <summary>True after <see cref="Close"/>.</summary>
     public bool IsClosed { get; private set; }
@@ -72,7 +72,7 @@ public sealed class UdpEndpoint
     /// ephemeral port). Errors: AddressNotAvailable (not our address, or no ephemeral port left),
     /// AddressInUse, InvalidArgument (already bound), AddressFamilyNotSupported.
     /// </summary>
-    public StackError Bind(IpEndpoint local)
+    public StackError Bind(InternetEndpoint local)
     {
         if (IsClosed)
         {
@@ -96,7 +96,7 @@ public sealed class UdpEndpoint
     /// Sets the default peer and filters incoming datagrams to it; binds an ephemeral port first if
     /// needed. Connecting again changes the peer.
     /// </summary>
-    public StackError Connect(IpEndpoint remote)
+    public StackError Connect(InternetEndpoint remote)
     {
         if (!AcceptsFamily(remote.Address))
         {
@@ -122,14 +122,14 @@ public sealed class UdpEndpoint
     /// Errors: DestinationAddressRequired, MessageTooLong (over 65,507 bytes on IPv4),
     /// NetworkUnreachable, and a pending ICMP error on a connected endpoint (reported once).
     /// </summary>
-    public StackError SendTo(ReadOnlySpan<byte> payload, IpEndpoint? remote = null)
+    public StackError SendTo(ReadOnlySpan<byte> payload, InternetEndpoint? remote = null)
     {
         if (IsClosed)
         {
             return StackError.Closed;
         }
 
-        IpEndpoint? target = remote ?? RemoteEndpoint;
+        InternetEndpoint? target = remote ?? RemoteEndpoint;
         if (target is null)
         {
             return StackError.DestinationAddressRequired;
@@ -154,7 +154,7 @@ public sealed class UdpEndpoint
     /// <paramref name="buffer"/>.Length bytes are copied; <paramref name="datagramLength"/> is the
     /// full length, so a truncation shows as datagramLength &gt; copied. False when none is waiting.
     /// </summary>
-    public bool TryReceiveFrom(Span<byte> buffer, out int copied, out int datagramLength, out IpEndpoint from, bool peek = false)
+    public bool TryReceiveFrom(Span<byte> buffer, out int copied, out int datagramLength, out InternetEndpoint from, bool peek = false)
         => _queue.TryDequeue(buffer, out copied, out datagramLength, out from, peek);
 
     /// <summary>Returns and clears the pending ICMP error (SO_ERROR), or None.</summary>
@@ -178,7 +178,7 @@ public sealed class UdpEndpoint
         _queue.Clear();
     }
 
-    internal bool Enqueue(IpEndpoint from, ReadOnlySpan<byte> payload)
+    internal bool Enqueue(InternetEndpoint from, ReadOnlySpan<byte> payload)
     {
         if (!_queue.TryEnqueue(from, payload))
         {
@@ -195,7 +195,7 @@ public sealed class UdpEndpoint
         ErrorRaised?.Invoke();
     }
 
-    internal bool AcceptsFamily(IpAddress address)
+    internal bool AcceptsFamily(InternetAddress address)
         => Family == AddressFamily.InterNetworkV6 ? address.IsV6 || !V6Only : address.IsV4;
 
     /// <summary>The families the endpoint takes traffic of, which its port claim covers.</summary>
@@ -209,7 +209,7 @@ public sealed class UdpEndpoint
             return StackError.None;
         }
 
-        IpAddress any = Family == AddressFamily.InterNetworkV6 ? IpAddress.AnyV6 : IpAddress.AnyV4;
-        return _layer.Bind(this, new IpEndpoint(any, 0));
+        InternetAddress any = Family == AddressFamily.InterNetworkV6 ? InternetAddress.AnyV6 : InternetAddress.AnyV4;
+        return _layer.Bind(this, new InternetEndpoint(any, 0));
     }
 }

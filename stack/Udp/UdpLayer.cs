@@ -73,7 +73,7 @@ internal sealed class UdpLayer : ITransportHandler
             return;
         }
 
-        if (!endpoint.Enqueue(new IpEndpoint(datagram.Source, udp.SourcePort), udp.Payload))
+        if (!endpoint.Enqueue(new InternetEndpoint(datagram.Source, udp.SourcePort), udp.Payload))
         {
             _counters.Increment(Counter.UdpReceiveQueueFull);
             return;
@@ -100,7 +100,7 @@ internal sealed class UdpLayer : ITransportHandler
     /// Demultiplexing: the endpoint connected to exactly this 4-tuple, else one bound to the
     /// destination address, else a wildcard-bound one (best match wins; ties go to the first bound).
     /// </summary>
-    private UdpEndpoint? Lookup(IpAddress localAddress, ushort localPort, IpAddress remoteAddress, ushort remotePort)
+    private UdpEndpoint? Lookup(InternetAddress localAddress, ushort localPort, InternetAddress remoteAddress, ushort remotePort)
     {
         if (!_endpointsByPort.TryGetValue(localPort, out List<UdpEndpoint>? candidates))
         {
@@ -116,7 +116,7 @@ internal sealed class UdpLayer : ITransportHandler
                 continue;
             }
 
-            IpAddress bound = e.LocalEndpoint!.Value.Address;
+            InternetAddress bound = e.LocalEndpoint!.Value.Address;
             bool specific = !bound.IsUnspecified;
             if (specific && bound != localAddress)
             {
@@ -141,9 +141,9 @@ internal sealed class UdpLayer : ITransportHandler
     }
 
     /// <summary>Binds <paramref name="endpoint"/>; the port table decides conflicts and ephemeral ports.</summary>
-    public StackError Bind(UdpEndpoint endpoint, IpEndpoint local)
+    public StackError Bind(UdpEndpoint endpoint, InternetEndpoint local)
     {
-        StackError error = _ports.BindUdp(local, endpoint.Families, out IpEndpoint bound);
+        StackError error = _ports.BindUdp(local, endpoint.Families, out InternetEndpoint bound);
         if (error != StackError.None)
         {
             return error;
@@ -182,14 +182,14 @@ internal sealed class UdpLayer : ITransportHandler
         }
     }
 
-    public StackError Send(UdpEndpoint endpoint, IpEndpoint remote, ReadOnlySpan<byte> payload)
+    public StackError Send(UdpEndpoint endpoint, InternetEndpoint remote, ReadOnlySpan<byte> payload)
     {
         if (payload.Length > (remote.Address.IsV6 ? MaxPayloadV6 : MaxPayloadV4))
         {
             return StackError.MessageTooLong;
         }
 
-        IpAddress source = endpoint.LocalEndpoint!.Value.Address;
+        InternetAddress source = endpoint.LocalEndpoint!.Value.Address;
         if (source.IsUnspecified)
         {
             StackError error = _ip.Addresses.SelectSource(remote.Address, out source);

@@ -13,13 +13,13 @@ public class AllocationTests
     {
         var probe = new Probe();
         UdpEndpoint e = probe.Stack.OpenUdp();
-        e.Bind(new IpEndpoint(IpAddress.AnyV4, 7));
+        e.Bind(new InternetEndpoint(InternetAddress.AnyV4, 7));
         byte[] datagram = Packets.UdpPacket(Probe.PeerV4, Probe.StackV4, 1, 7, new byte[512]);
         byte[] ping = Packets.EchoRequest(Probe.PeerV4, Probe.StackV4, 1, 1, new byte[56]);
         (MemoryLink near, MemoryLink far) = MemoryLink.CreatePair();
         var stack = new NetworkStack(near, Options(), Instant.Zero);
         UdpEndpoint endpoint = stack.OpenUdp();
-        endpoint.Bind(new IpEndpoint(IpAddress.AnyV4, 7));
+        endpoint.Bind(new InternetEndpoint(InternetAddress.AnyV4, 7));
         var input = new PacketBatch(2, 1500);
         var output = new PacketBatch(64, 1500);
         var buffer = new byte[2048];
@@ -31,7 +31,7 @@ public class AllocationTests
             input.TryAdd(ping);
             far.Transmit(input, Instant.Zero);
             stack.Poll(Instant.FromMilliseconds(i));
-            endpoint.TryReceiveFrom(buffer, out int n, out _, out IpEndpoint from);
+            endpoint.TryReceiveFrom(buffer, out int n, out _, out InternetEndpoint from);
             endpoint.SendTo(buffer.AsSpan(0, n), from);
             stack.Poll(Instant.FromMilliseconds(i));
             output.Clear();

@@ -6,7 +6,7 @@ using TunStack.Sockets;
 using TunStack.Sockets.Hosting;
 using TunStack.Tcp;
 using TunStack.Udp;
-using TcpListener = TunStack.Tcp.TcpListener;
+using TcpAcceptor = TunStack.Tcp.TcpAcceptor;
 
 namespace TunStack.Tests;
 
@@ -50,23 +50,23 @@ public class DocsExampleTests
 
         // Ping B from A.
         IcmpEchoEndpoint ping = a.OpenEcho(identifier: 1)!;
-        ping.SendRequest(IpAddress.Parse("10.0.0.2"), sequence: 1, "hello"u8);
+        ping.SendRequest(InternetAddress.Parse("10.0.0.2"), sequence: 1, "hello"u8);
         sim.RunUntil(() => ping.PendingReplies > 0, TimeSpan.FromSeconds(1));
-        ping.TryReceiveReply(new byte[64], out IpAddress from, out ushort seq, out int length);
+        ping.TryReceiveReply(new byte[64], out InternetAddress from, out ushort seq, out int length);
 
         // A UDP server on B, a client on A.
         UdpEndpoint server = b.OpenUdp();
-        server.Bind(new IpEndpoint(IpAddress.AnyV4, 5353));
+        server.Bind(new InternetEndpoint(InternetAddress.AnyV4, 5353));
         UdpEndpoint client = a.OpenUdp();
-        client.SendTo("question"u8, new IpEndpoint(IpAddress.Parse("10.0.0.2"), 5353));
+        client.SendTo("question"u8, new InternetEndpoint(InternetAddress.Parse("10.0.0.2"), 5353));
         sim.RunUntil(() => server.QueuedDatagrams > 0, TimeSpan.FromSeconds(1));
         var buffer = new byte[2048];
-        server.TryReceiveFrom(buffer, out int copied, out int datagramLength, out IpEndpoint sender);
+        server.TryReceiveFrom(buffer, out int copied, out int datagramLength, out InternetEndpoint sender);
 
-        Assert.Equal((IpAddress.Parse("10.0.0.2"), (ushort)1, 5), (from, seq, length));
+        Assert.Equal((InternetAddress.Parse("10.0.0.2"), (ushort)1, 5), (from, seq, length));
         Assert.Equal("question"u8.ToArray(), buffer[..copied]);
         Assert.Equal(copied, datagramLength);
-        Assert.Equal(IpAddress.Parse("10.0.0.1"), sender.Address);
+        Assert.Equal(InternetAddress.Parse("10.0.0.1"), sender.Address);
     }
 
     [Fact]
@@ -80,7 +80,7 @@ public class DocsExampleTests
         int port = await runner.InvokeAsync(stack =>
         {
             UdpEndpoint e = stack.OpenUdp();
-            e.Bind(new IpEndpoint(IpAddress.AnyV4, 0));
+            e.Bind(new InternetEndpoint(InternetAddress.AnyV4, 0));
             return (int)e.LocalEndpoint!.Value.Port;
         });
         runner.Stop();
@@ -100,7 +100,7 @@ public class DocsExampleTests
         var options = new StackOptions();
         options.Addresses.Add(IpPrefix.Parse("10.0.0.1/24"));
         var stack = new NetworkStack(captured, options);
-        stack.OpenUdp().SendTo("x"u8, new IpEndpoint(IpAddress.Parse("10.0.0.9"), 9));
+        stack.OpenUdp().SendTo("x"u8, new InternetEndpoint(InternetAddress.Parse("10.0.0.9"), 9));
         stack.Poll(Instant.Zero);
         captured.Dispose(); // flushes the capture
 
@@ -124,7 +124,7 @@ public class DocsExampleTests
         NetworkStack client = sim.Add(new NetworkStack(wireA, optionsA));
         NetworkStack server = sim.Add(new NetworkStack(wireB, optionsB));
 
-        TcpListener listener = server.ListenTcp(new IpEndpoint(IpAddress.AnyV4, 7), backlog: 16, out StackError error)!;
+        TcpAcceptor listener = server.ListenTcp(new InternetEndpoint(InternetAddress.AnyV4, 7), backlog: 16, out StackError error)!;
         listener.Readable = () =>
         {
             while (listener.TryAccept(out TcpConnection? accepted))
@@ -148,17 +148,17 @@ public class DocsExampleTests
             }
         };
 
-        TcpConnection connection = client.ConnectTcp(new IpEndpoint(IpAddress.Parse("10.0.0.2"), 7), out error)!;
-        sim.RunUntil(() => connection.State == TcpState.Established, TimeSpan.FromSeconds(5));
+        TcpConnection connection = client.ConnectTcp(new InternetEndpoint(InternetAddress.Parse("10.0.0.2"), 7), out error)!;
+        sim.RunUntil(() => connection.State == TcpConnectionState.Established, TimeSpan.FromSeconds(5));
         connection.Send("hello, tcp"u8, out error);
         sim.RunUntil(() => connection.Available == 10, TimeSpan.FromSeconds(5));
         var reply = new byte[10];
         connection.Receive(reply, out error);
         connection.Close();
-        sim.RunUntil(() => connection.State == TcpState.TimeWait, TimeSpan.FromSeconds(5));
+        sim.RunUntil(() => connection.State == TcpConnectionState.TimeWait, TimeSpan.FromSeconds(5));
 
         Assert.Equal("hello, tcp"u8.ToArray(), reply);
         Assert.Equal(StackError.None, error);
-        Assert.Equal(TcpState.TimeWait, connection.State);
+        Assert.Equal(TcpConnectionState.TimeWait, connection.State);
     }
 }

@@ -13,10 +13,10 @@ namespace TunStack.Tests;
 /// </summary>
 internal sealed class Probe
 {
-    public static readonly IpAddress StackV4 = IpAddress.Parse("10.0.0.2");
-    public static readonly IpAddress PeerV4 = IpAddress.Parse("10.0.0.1");
-    public static readonly IpAddress StackV6 = IpAddress.Parse("fd00::2");
-    public static readonly IpAddress PeerV6 = IpAddress.Parse("fd00::1");
+    public static readonly InternetAddress StackV4 = InternetAddress.Parse("10.0.0.2");
+    public static readonly InternetAddress PeerV4 = InternetAddress.Parse("10.0.0.1");
+    public static readonly InternetAddress StackV6 = InternetAddress.Parse("fd00::2");
+    public static readonly InternetAddress PeerV6 = InternetAddress.Parse("fd00::1");
 
     private readonly MemoryLink _far;
     private readonly PacketBatch _out = new(256, 65535);
@@ -82,7 +82,7 @@ internal sealed class Probe
 /// <summary>Builds raw packets for tests (headers written field by field, checksums computed here).</summary>
 internal static class Packets
 {
-    public static byte[] Ipv4(IpAddress src, IpAddress dst, byte protocol, ReadOnlySpan<byte> payload, ushort id = 1, bool mf = false, int fragmentOffset = 0, byte ttl = 64, bool df = false)
+    public static byte[] Ipv4(InternetAddress src, InternetAddress dst, byte protocol, ReadOnlySpan<byte> payload, ushort id = 1, bool mf = false, int fragmentOffset = 0, byte ttl = 64, bool df = false)
     {
         var p = new byte[20 + payload.Length];
         new Ipv4Header
@@ -94,7 +94,7 @@ internal static class Packets
         return p;
     }
 
-    public static byte[] Ipv6(IpAddress src, IpAddress dst, byte nextHeader, ReadOnlySpan<byte> payload, byte hopLimit = 64)
+    public static byte[] Ipv6(InternetAddress src, InternetAddress dst, byte nextHeader, ReadOnlySpan<byte> payload, byte hopLimit = 64)
     {
         var p = new byte[40 + payload.Length];
         Span<byte> s = stackalloc byte[16], d = stackalloc byte[16];
@@ -105,7 +105,7 @@ internal static class Packets
         return p;
     }
 
-    public static byte[] Udp(IpAddress src, IpAddress dst, ushort sport, ushort dport, ReadOnlySpan<byte> data)
+    public static byte[] Udp(InternetAddress src, InternetAddress dst, ushort sport, ushort dport, ReadOnlySpan<byte> data)
     {
         var u = new byte[8 + data.Length];
         data.CopyTo(u.AsSpan(8));
@@ -113,13 +113,13 @@ internal static class Packets
         return u;
     }
 
-    public static byte[] UdpPacket(IpAddress src, IpAddress dst, ushort sport, ushort dport, ReadOnlySpan<byte> data)
+    public static byte[] UdpPacket(InternetAddress src, InternetAddress dst, ushort sport, ushort dport, ReadOnlySpan<byte> data)
     {
         byte[] u = Udp(src, dst, sport, dport, data);
         return src.IsV6 ? Ipv6(src, dst, IpProtocol.Udp, u) : Ipv4(src, dst, IpProtocol.Udp, u);
     }
 
-    public static byte[] Icmp(IpAddress src, IpAddress dst, byte type, byte code, uint rest, ReadOnlySpan<byte> body)
+    public static byte[] Icmp(InternetAddress src, InternetAddress dst, byte type, byte code, uint rest, ReadOnlySpan<byte> body)
     {
         var m = new byte[8 + body.Length];
         body.CopyTo(m.AsSpan(8));
@@ -127,17 +127,17 @@ internal static class Packets
         return m;
     }
 
-    public static byte[] EchoRequest(IpAddress src, IpAddress dst, ushort id, ushort seq, ReadOnlySpan<byte> data)
+    public static byte[] EchoRequest(InternetAddress src, InternetAddress dst, ushort id, ushort seq, ReadOnlySpan<byte> data)
     {
         byte type = src.IsV6 ? Icmpv6Type.EchoRequest : Icmpv4Type.EchoRequest;
         byte[] m = Icmp(src, dst, type, 0, ((uint)id << 16) | seq, data);
         return src.IsV6 ? Ipv6(src, dst, IpProtocol.IcmpV6, m) : Ipv4(src, dst, IpProtocol.Icmp, m);
     }
 
-    public static uint PseudoHeader(IpAddress src, IpAddress dst, byte protocol, int length) => TunStack.Ip.PseudoHeader.Sum(src, dst, protocol, length);
+    public static uint PseudoHeader(InternetAddress src, InternetAddress dst, byte protocol, int length) => TunStack.Ip.PseudoHeader.Sum(src, dst, protocol, length);
 
     /// <summary>Splits an IPv4 datagram's payload into fragments of <paramref name="chunk"/> bytes (a multiple of 8).</summary>
-    public static List<byte[]> FragmentV4(IpAddress src, IpAddress dst, byte protocol, byte[] payload, int chunk, ushort id)
+    public static List<byte[]> FragmentV4(InternetAddress src, InternetAddress dst, byte protocol, byte[] payload, int chunk, ushort id)
     {
         var list = new List<byte[]>();
         for (int off = 0; off < payload.Length; off += chunk)
@@ -150,7 +150,7 @@ internal static class Packets
     }
 
     /// <summary>Builds IPv6 fragments (Fragment header right after the fixed header).</summary>
-    public static List<byte[]> FragmentV6(IpAddress src, IpAddress dst, byte protocol, byte[] payload, int chunk, uint id)
+    public static List<byte[]> FragmentV6(InternetAddress src, InternetAddress dst, byte protocol, byte[] payload, int chunk, uint id)
     {
         var list = new List<byte[]>();
         for (int off = 0; off < payload.Length; off += chunk)
@@ -162,7 +162,7 @@ internal static class Packets
         return list;
     }
 
-    public static byte[] Fragment6(IpAddress src, IpAddress dst, byte protocol, ReadOnlySpan<byte> data, int offset, bool more, uint id)
+    public static byte[] Fragment6(InternetAddress src, InternetAddress dst, byte protocol, ReadOnlySpan<byte> data, int offset, bool more, uint id)
     {
         var body = new byte[8 + data.Length];
         new Ipv6FragmentHeader { NextHeader = protocol, FragmentOffset = offset, MoreFragments = more, Identification = id }.WriteTo(body);

@@ -20,7 +20,7 @@ public class RunnerTests
         await runnerB.InvokeAsync(stack =>
         {
             UdpEndpoint server = stack.OpenUdp();
-            server.Bind(new IpEndpoint(IpAddress.AnyV4, 9));
+            server.Bind(new InternetEndpoint(InternetAddress.AnyV4, 9));
             var buffer = new byte[100];
             server.Readable = () =>
             {
@@ -36,8 +36,8 @@ public class RunnerTests
         await runnerA.InvokeAsync(stack =>
         {
             UdpEndpoint client = stack.OpenUdp();
-            ping.SendRequest(IpAddress.Parse("10.1.0.2"), 1, "x"u8);
-            return client.SendTo("over a real clock"u8, new IpEndpoint(IpAddress.Parse("10.1.0.2"), 9));
+            ping.SendRequest(InternetAddress.Parse("10.1.0.2"), 1, "x"u8);
+            return client.SendTo("over a real clock"u8, new InternetEndpoint(InternetAddress.Parse("10.1.0.2"), 9));
         });
 
         Assert.Equal("over a real clock", await received.Task.WaitAsync(TimeSpan.FromSeconds(10)));
@@ -55,7 +55,7 @@ public class RunnerTests
         using var runner = new StackRunner(a, options);
         runner.Start();
         var batch = new TunStack.Storage.PacketBatch(1, 1500);
-        batch.TryAdd(Packets.Ipv4(IpAddress.Parse("10.2.0.2"), IpAddress.Parse("10.2.0.1"), 17, new byte[64], 1, mf: true));
+        batch.TryAdd(Packets.Ipv4(InternetAddress.Parse("10.2.0.2"), InternetAddress.Parse("10.2.0.1"), 17, new byte[64], 1, mf: true));
         b.Transmit(batch, Instant.Zero);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
         while (runner.Counters[Counter.ReassemblyTimeout] == 0 && DateTime.UtcNow < deadline)

@@ -14,8 +14,8 @@ namespace TunStack.Cli;
 /// </summary>
 public static class DemoCommand
 {
-    private static readonly IpAddress s_a4 = IpAddress.Parse("10.99.0.1"), s_b4 = IpAddress.Parse("10.99.0.2");
-    private static readonly IpAddress s_a6 = IpAddress.Parse("fd99::1"), s_b6 = IpAddress.Parse("fd99::2");
+    private static readonly InternetAddress s_a4 = InternetAddress.Parse("10.99.0.1"), s_b4 = InternetAddress.Parse("10.99.0.2");
+    private static readonly InternetAddress s_a6 = InternetAddress.Parse("fd99::1"), s_b6 = InternetAddress.Parse("fd99::2");
 
     /// <summary>Creates the command.</summary>
     public static Command Create(TextWriter output)
@@ -83,7 +83,7 @@ public static class DemoCommand
         return o;
     }
 
-    private static bool Ping(TextWriter output, Simulation sim, NetworkStack from, string name, IpAddress target, int count, ushort identifier)
+    private static bool Ping(TextWriter output, Simulation sim, NetworkStack from, string name, InternetAddress target, int count, ushort identifier)
     {
         IcmpEchoEndpoint echo = from.OpenEcho(identifier)!;
         var data = new byte[56];
@@ -94,7 +94,7 @@ public static class DemoCommand
         {
             Instant sent = sim.Clock.Now;
             echo.SendRequest(target, seq, data);
-            if (sim.RunUntil(() => echo.PendingReplies > 0, TimeSpan.FromSeconds(1)) && echo.TryReceiveReply(reply, out IpAddress who, out ushort got, out int length))
+            if (sim.RunUntil(() => echo.PendingReplies > 0, TimeSpan.FromSeconds(1)) && echo.TryReceiveReply(reply, out InternetAddress who, out ushort got, out int length))
             {
                 received++;
                 double rtt = (sim.Clock.Now - sent).TotalMilliseconds;
@@ -114,11 +114,11 @@ public static class DemoCommand
     private static bool UdpEcho(TextWriter output, Simulation sim, NetworkStack client, NetworkStack server)
     {
         UdpEndpoint echo = server.OpenUdp(AddressFamily.InterNetworkV6);
-        echo.Bind(new IpEndpoint(IpAddress.AnyV6, 7));
+        echo.Bind(new InternetEndpoint(InternetAddress.AnyV6, 7));
         var buffer = new byte[65536];
         echo.Readable = () =>
         {
-            while (echo.TryReceiveFrom(buffer, out int n, out _, out IpEndpoint from))
+            while (echo.TryReceiveFrom(buffer, out int n, out _, out InternetEndpoint from))
             {
                 echo.SendTo(buffer.AsSpan(0, n), from);
             }
@@ -127,21 +127,21 @@ public static class DemoCommand
 
         bool ok = true;
         UdpEndpoint socket = client.OpenUdp(AddressFamily.InterNetworkV6);
-        foreach ((IpAddress to, int size) in new[] { (s_b4, 32), (s_b6, 32), (s_b4, 8000), (s_b6, 8000) })
+        foreach ((InternetAddress to, int size) in new[] { (s_b4, 32), (s_b6, 32), (s_b4, 8000), (s_b6, 8000) })
         {
             var payload = new byte[size];
             new Random(size).NextBytes(payload);
-            socket.SendTo(payload, new IpEndpoint(to, 7));
+            socket.SendTo(payload, new InternetEndpoint(to, 7));
             var back = new byte[65536];
             bool got = sim.RunUntil(() => socket.QueuedDatagrams > 0, TimeSpan.FromSeconds(1));
-            got &= socket.TryReceiveFrom(back, out int n, out _, out IpEndpoint from);
+            got &= socket.TryReceiveFrom(back, out int n, out _, out InternetEndpoint from);
             bool same = got && back.AsSpan(0, n).SequenceEqual(payload);
             ok &= same;
-            output.WriteLine($"A: UDP {size} bytes to {new IpEndpoint(to, 7)} -> {(same ? $"{n} bytes back from {from}, identical" : "no correct reply")}{(size > 1500 ? " (fragmented and reassembled)" : string.Empty)}");
+            output.WriteLine($"A: UDP {size} bytes to {new InternetEndpoint(to, 7)} -> {(same ? $"{n} bytes back from {from}, identical" : "no correct reply")}{(size > 1500 ? " (fragmented and reassembled)" : string.Empty)}");
         }
 
         UdpEndpoint probe = client.OpenUdp();
-        probe.Connect(new IpEndpoint(s_b4, 9999));
+        probe.Connect(new InternetEndpoint(s_b4, 9999));
         probe.SendTo("anyone there?"u8);
         bool refused = sim.RunUntil(() => probe.HasPendingError, TimeSpan.FromSeconds(1)) && probe.TakePendingError() == StackError.ConnectionRefused;
         output.WriteLine($"A: UDP to {s_b4}:9999 (closed) -> {(refused ? "ICMP port unreachable: connection refused" : "no error reported")}");

@@ -34,7 +34,7 @@ public static class NcCommand
             string? problem = tunOptions.Bind(result, out TunSettings settings) ?? settings.Validate(withServices: false);
             string[] words = result.GetValue(targets)!;
             bool isListen = result.GetValue(listen);
-            IpEndpoint remote = default;
+            InternetEndpoint remote = default;
             ushort port = 0;
             if (problem is null)
             {
@@ -68,21 +68,21 @@ public static class NcCommand
         return null;
     }
 
-    private static string? ParseRemote(string host, string portText, out IpEndpoint remote)
+    private static string? ParseRemote(string host, string portText, out InternetEndpoint remote)
     {
         remote = default;
-        if (!IpAddress.TryParse(host, out IpAddress address))
+        if (!InternetAddress.TryParse(host, out InternetAddress address))
         {
             return $"'{host}' is not an IPv4 or IPv6 address";
         }
 
         string? problem = ParsePort(portText, out ushort port);
-        remote = new IpEndpoint(address, port);
+        remote = new InternetEndpoint(address, port);
         return problem;
     }
 
     /// <summary>Runs UDP netcat; returns 0, or 1 on a setup failure or a refused connection.</summary>
-    public static int RunUdp(TunSettings settings, bool listen, IpEndpoint remote, ushort port, TimeSpan quiet, Stream input, Stream output, TextWriter error)
+    public static int RunUdp(TunSettings settings, bool listen, InternetEndpoint remote, ushort port, TimeSpan quiet, Stream input, Stream output, TextWriter error)
     {
         if (!TunSession.TryStartCommand(settings, error, out TunSession? session))
         {
@@ -101,7 +101,7 @@ public static class NcCommand
                 var buffer = new byte[65536];
                 e.Readable = () =>
                 {
-                    while (e.TryReceiveFrom(buffer, out int n, out _, out IpEndpoint from))
+                    while (e.TryReceiveFrom(buffer, out int n, out _, out InternetEndpoint from))
                     {
                         if (listen && e.RemoteEndpoint is null)
                         {
@@ -116,7 +116,7 @@ public static class NcCommand
                     }
                 };
                 e.ErrorRaised = () => failure = e.TakePendingError();
-                StackError bound = listen ? e.Bind(new IpEndpoint(IpAddress.AnyV6, port)) : e.Connect(remote);
+                StackError bound = listen ? e.Bind(new InternetEndpoint(InternetAddress.AnyV6, port)) : e.Connect(remote);
                 if (bound != StackError.None)
                 {
                     failure = bound;
@@ -170,7 +170,7 @@ public static class NcCommand
     }
 
     /// <summary>Runs TCP netcat; returns 0 after both directions ended cleanly, 1 on a failure or reset.</summary>
-    public static int RunTcp(TunSettings settings, bool listen, IpEndpoint remote, ushort port, Stream input, Stream output, TextWriter error)
+    public static int RunTcp(TunSettings settings, bool listen, InternetEndpoint remote, ushort port, Stream input, Stream output, TextWriter error)
     {
         if (!TunSession.TryStartCommand(settings, error, out TunSession? session))
         {
@@ -207,11 +207,11 @@ public static class NcCommand
                     c.Writable = () => writable.Release();
                     c.StateChanged = state =>
                     {
-                        if (state == TcpState.Established)
+                        if (state == TcpConnectionState.Established)
                         {
                             connected.TrySetResult(new TcpConnectionHandle(c));
                         }
-                        else if (state == TcpState.Closed && c.Error != StackError.None)
+                        else if (state == TcpConnectionState.Closed && c.Error != StackError.None)
                         {
                             connected.TrySetException(new IOException(Describe(c.Error)));
                             done.TrySetResult(c.Error);
@@ -221,7 +221,7 @@ public static class NcCommand
 
                 if (listen)
                 {
-                    TunStack.Tcp.TcpListener? listener = stack.ListenTcp(new IpEndpoint(IpAddress.AnyV6, port), 1, out StackError e);
+                    TunStack.Tcp.TcpAcceptor? listener = stack.ListenTcp(new InternetEndpoint(InternetAddress.AnyV6, port), 1, out StackError e);
                     if (listener is null)
                     {
                         return e;

@@ -26,7 +26,7 @@ public static class PingCommand
         {
             string? problem = tunOptions.Bind(result, out TunSettings settings) ?? settings.Validate(withServices: false);
             string target = result.GetValue(host)!;
-            if (problem is null && !IpAddress.TryParse(target, out _))
+            if (problem is null && !InternetAddress.TryParse(target, out _))
             {
                 problem = $"'{target}' is not an IPv4 or IPv6 address";
             }
@@ -44,13 +44,13 @@ public static class PingCommand
                 return 2;
             }
 
-            return Run(settings, IpAddress.Parse(target), result.GetValue(count), TimeSpan.FromSeconds(seconds), result.GetValue(size), TimeSpan.FromSeconds(timeout), output, error);
+            return Run(settings, InternetAddress.Parse(target), result.GetValue(count), TimeSpan.FromSeconds(seconds), result.GetValue(size), TimeSpan.FromSeconds(timeout), output, error);
         });
         return command;
     }
 
     /// <summary>Pings; returns 0 when at least one reply came back, 1 otherwise (as ping(8)).</summary>
-    public static int Run(TunSettings settings, IpAddress target, int count, TimeSpan interval, int size, TimeSpan timeout, TextWriter output, TextWriter error)
+    public static int Run(TunSettings settings, InternetAddress target, int count, TimeSpan interval, int size, TimeSpan timeout, TextWriter output, TextWriter error)
     {
         if (!TunSession.TryStartCommand(settings, error, out TunSession? session))
         {
@@ -77,7 +77,7 @@ public static class PingCommand
             echo.Readable = () =>
             {
                 Instant now = StackRunner.Now;
-                while (echo.TryReceiveReply(replyBuffer, out IpAddress from, out ushort seq, out int length))
+                while (echo.TryReceiveReply(replyBuffer, out InternetAddress from, out ushort seq, out int length))
                 {
                     if (!sent.Remove(seq, out Instant at))
                     {

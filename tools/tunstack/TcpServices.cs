@@ -14,7 +14,7 @@ public sealed class TcpServices
 {
     private static readonly byte[] s_chargen = BuildChargen();
     private readonly Dictionary<string, (long Connections, long BytesIn, long BytesOut)> _statistics = new();
-    private readonly List<(ServiceSpec Spec, TcpListener Listener)> _listeners = new();
+    private readonly List<(ServiceSpec Spec, TcpAcceptor Listener)> _listeners = new();
     private readonly byte[] _buffer = new byte[64 * 1024];
     private readonly ConsoleLog _log;
 
@@ -26,7 +26,7 @@ public sealed class TcpServices
         var services = new TcpServices(log);
         foreach (ServiceSpec spec in specs.Where(s => !ServiceSpec.IsHttp(s.Name)))
         {
-            TcpListener listener = stack.ListenTcp(new IpEndpoint(IpAddress.AnyV6, spec.Port), 4096, out StackError error)
+            TcpAcceptor listener = stack.ListenTcp(new InternetEndpoint(InternetAddress.AnyV6, spec.Port), 4096, out StackError error)
                 ?? throw new InvalidOperationException($"cannot listen on tcp {spec.Name} port {spec.Port}: {error}");
             services._statistics[spec.Name] = (0, 0, 0);
             listener.Readable = () => services.Accept(spec, listener);
@@ -48,7 +48,7 @@ public sealed class TcpServices
         _statistics[name] = (c + connections, i + bytesIn, o + bytesOut);
     }
 
-    private void Accept(ServiceSpec spec, TcpListener listener)
+    private void Accept(ServiceSpec spec, TcpAcceptor listener)
     {
         while (listener.TryAccept(out TcpConnection? connection))
         {
@@ -140,7 +140,7 @@ public sealed class TcpServices
 
     private int Chargen(TcpConnection c, int position)
     {
-        if (c.State is not (TcpState.Established or TcpState.CloseWait))
+        if (c.State is not (TcpConnectionState.Established or TcpConnectionState.CloseWait))
         {
             return position;
         }

@@ -106,10 +106,10 @@ public sealed class TunSettings
             StackAddresses.Add(prefix);
         }
 
-        var peers = new List<IpAddress>();
+        var peers = new List<InternetAddress>();
         foreach (string text in Peers)
         {
-            if (!IpAddress.TryParse(text, out IpAddress peer))
+            if (!InternetAddress.TryParse(text, out InternetAddress peer))
             {
                 return $"--peer: '{text}' is not an IPv4 or IPv6 address";
             }
@@ -125,7 +125,7 @@ public sealed class TunSettings
         foreach (IGrouping<bool, IpPrefix> family in StackAddresses.GroupBy(a => a.Address.IsV6))
         {
             IpPrefix first = family.First();
-            IpAddress kernel = peers.FirstOrDefault(p => p.IsV6 == family.Key, default);
+            InternetAddress kernel = peers.FirstOrDefault(p => p.IsV6 == family.Key, default);
             if (!peers.Any(p => p.IsV6 == family.Key))
             {
                 kernel = DerivePeer(first);
@@ -143,12 +143,12 @@ public sealed class TunSettings
         {
             string[] parts = text.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             if (parts.Length is not (1 or 3) || !IpPrefix.TryParse(parts[0], out IpPrefix destination)
-                || (parts.Length == 3 && (parts[1] != "via" || !IpAddress.TryParse(parts[2], out _))))
+                || (parts.Length == 3 && (parts[1] != "via" || !InternetAddress.TryParse(parts[2], out _))))
             {
                 return $"--route: '{text}' is not 'CIDR' or 'CIDR via GATEWAY'";
             }
 
-            StackRoutes.Add(new Route(destination, parts.Length == 3 ? IpAddress.Parse(parts[2]) : null));
+            StackRoutes.Add(new Route(destination, parts.Length == 3 ? InternetAddress.Parse(parts[2]) : null));
         }
 
         foreach ((string option, string? text, bool ingress, bool egress) in new[] { ("--impair", Impair, true, true), ("--impair-in", ImpairIn, true, false), ("--impair-out", ImpairOut, false, true) })
@@ -181,7 +181,7 @@ public sealed class TunSettings
     }
 
     // The kernel side of a /24 at .2 is .1: the first host of the prefix, or the second if that is ours.
-    private static IpAddress DerivePeer(IpPrefix stack)
+    private static InternetAddress DerivePeer(IpPrefix stack)
     {
         Span<byte> bytes = stackalloc byte[16];
         int n = stack.Address.WriteTo(bytes);
@@ -192,14 +192,14 @@ public sealed class TunSettings
         }
 
         network[n - 1] |= 1;
-        IpAddress first = n == 4 ? IpAddress.FromV4(network) : IpAddress.FromV6(network);
+        InternetAddress first = n == 4 ? InternetAddress.FromV4(network) : InternetAddress.FromV6(network);
         if (first != stack.Address)
         {
             return first;
         }
 
         network[n - 1] = (byte)((network[n - 1] & ~3) | 2);
-        return n == 4 ? IpAddress.FromV4(network) : IpAddress.FromV6(network);
+        return n == 4 ? InternetAddress.FromV4(network) : InternetAddress.FromV6(network);
     }
 
     /// <summary>Builds the stack's options: addresses, on-link routes, and default (or given) routes through the TUN.</summary>
@@ -229,7 +229,7 @@ public sealed class TunSettings
             foreach (IpPrefix kernel in KernelAddresses)
             {
                 options.Routes.Add(new Route(new IpPrefix(kernel.Address, kernel.Length)));
-                options.Routes.Add(new Route(new IpPrefix(kernel.Address.IsV6 ? IpAddress.AnyV6 : IpAddress.AnyV4, 0), kernel.Address));
+                options.Routes.Add(new Route(new IpPrefix(kernel.Address.IsV6 ? InternetAddress.AnyV6 : InternetAddress.AnyV4, 0), kernel.Address));
             }
         }
 

@@ -29,7 +29,7 @@ public sealed class UdpServices
         foreach (ServiceSpec spec in specs.Where(s => !ServiceSpec.IsHttp(s.Name)))
         {
             UdpEndpoint endpoint = stack.OpenUdp(AddressFamily.InterNetworkV6);
-            StackError error = endpoint.Bind(new IpEndpoint(IpAddress.AnyV6, spec.Port));
+            StackError error = endpoint.Bind(new InternetEndpoint(InternetAddress.AnyV6, spec.Port));
             if (error != StackError.None)
             {
                 throw new InvalidOperationException($"cannot bind udp {spec.Name} on port {spec.Port}: {error}");
@@ -51,7 +51,7 @@ public sealed class UdpServices
 
     private void Serve(ServiceSpec spec, UdpEndpoint endpoint)
     {
-        while (endpoint.TryReceiveFrom(_buffer, out int n, out _, out IpEndpoint from))
+        while (endpoint.TryReceiveFrom(_buffer, out int n, out _, out InternetEndpoint from))
         {
             (long d, long b) = _statistics[spec.Name];
             _statistics[spec.Name] = (d + 1, b + n);

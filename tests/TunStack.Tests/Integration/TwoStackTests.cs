@@ -16,7 +16,7 @@ public class TwoStackTests
     {
         var net = new TwoStacks();
         IcmpEchoEndpoint ping = net.A.OpenEcho(0x5151)!;
-        IpAddress target = v6 ? TwoStacks.B6 : TwoStacks.B4;
+        InternetAddress target = v6 ? TwoStacks.B6 : TwoStacks.B4;
         for (ushort seq = 1; seq <= 5; seq++)
         {
             Assert.Equal(StackError.None, ping.SendRequest(target, seq, "tunstack ping"u8));
@@ -26,7 +26,7 @@ public class TwoStackTests
         var buffer = new byte[64];
         for (ushort seq = 1; seq <= 5; seq++)
         {
-            Assert.True(ping.TryReceiveReply(buffer, out IpAddress from, out ushort got, out int length));
+            Assert.True(ping.TryReceiveReply(buffer, out InternetAddress from, out ushort got, out int length));
             Assert.Equal(target, from);
             Assert.Equal(seq, got);
             Assert.Equal("tunstack ping"u8.ToArray(), buffer[..length]);
@@ -47,10 +47,10 @@ public class TwoStackTests
         UdpEndpoint client = net.A.OpenUdp(v6 ? AddressFamily.InterNetworkV6 : AddressFamily.InterNetwork);
         var payload = new byte[size];
         new Random(size).NextBytes(payload);
-        Assert.Equal(StackError.None, client.SendTo(payload, new IpEndpoint(v6 ? TwoStacks.B6 : TwoStacks.B4, 7)));
+        Assert.Equal(StackError.None, client.SendTo(payload, new InternetEndpoint(v6 ? TwoStacks.B6 : TwoStacks.B4, 7)));
         Assert.True(net.Simulation.RunUntil(() => client.QueuedDatagrams == 1, TimeSpan.FromSeconds(1)));
         var buffer = new byte[70000];
-        Assert.True(client.TryReceiveFrom(buffer, out int n, out _, out IpEndpoint from));
+        Assert.True(client.TryReceiveFrom(buffer, out int n, out _, out InternetEndpoint from));
         Assert.Equal(payload, buffer[..n]);
         Assert.Equal(7, from.Port);
         if (size > 1500)
@@ -66,7 +66,7 @@ public class TwoStackTests
         // Regression: the simulation must notice packets a link releases late in a round.
         var delay = new Impairment { Delay = TimeSpan.FromMilliseconds(7) };
         var net = new TwoStacks(wrapA: link => new ImpairedLink(link, Impairment.None, delay, 1), wrapB: link => new ImpairedLink(link, Impairment.None, delay, 2));
-        foreach ((NetworkStack from, IpAddress to) in new[] { (net.A, TwoStacks.B4), (net.B, TwoStacks.A6) })
+        foreach ((NetworkStack from, InternetAddress to) in new[] { (net.A, TwoStacks.B4), (net.B, TwoStacks.A6) })
         {
             IcmpEchoEndpoint ping = from.OpenEcho(9)!;
             for (ushort seq = 1; seq <= 3; seq++)
@@ -86,7 +86,7 @@ public class TwoStackTests
     {
         var net = new TwoStacks();
         UdpEndpoint client = net.A.OpenUdp();
-        Assert.Equal(StackError.None, client.Connect(new IpEndpoint(TwoStacks.B4, 9999)));
+        Assert.Equal(StackError.None, client.Connect(new InternetEndpoint(TwoStacks.B4, 9999)));
         Assert.Equal(StackError.None, client.SendTo("anyone?"u8));
         Assert.True(net.Simulation.RunUntil(() => client.HasPendingError, TimeSpan.FromSeconds(1)));
         Assert.Equal(StackError.ConnectionRefused, client.TakePendingError());
@@ -99,7 +99,7 @@ public class TwoStackTests
     {
         var net = new TwoStacks();
         UdpEndpoint client = net.A.OpenUdp(AddressFamily.InterNetworkV6);
-        Assert.Equal(StackError.None, client.Connect(new IpEndpoint(TwoStacks.B6, 9999)));
+        Assert.Equal(StackError.None, client.Connect(new InternetEndpoint(TwoStacks.B6, 9999)));
         client.SendTo("anyone?"u8);
         Assert.True(net.Simulation.RunUntil(() => client.HasPendingError, TimeSpan.FromSeconds(1)));
         Assert.Equal(StackError.ConnectionRefused, client.TakePendingError());
@@ -110,9 +110,9 @@ public class TwoStackTests
     {
         var net = new TwoStacks();
         UdpEndpoint server = net.A.OpenUdp();
-        server.Bind(new IpEndpoint(TwoStacks.A4, 5000));
+        server.Bind(new InternetEndpoint(TwoStacks.A4, 5000));
         UdpEndpoint client = net.A.OpenUdp();
-        client.SendTo("self"u8, new IpEndpoint(TwoStacks.A4, 5000));
+        client.SendTo("self"u8, new InternetEndpoint(TwoStacks.A4, 5000));
         Assert.True(net.Simulation.RunUntil(() => server.QueuedDatagrams == 1, TimeSpan.FromSeconds(1)));
         Assert.Equal(0, net.B.Counters[Counter.LinkReceived]);
     }
@@ -124,7 +124,7 @@ public class TwoStackTests
         var profile = new Impairment { DuplicatePercent = 10, ReorderPercent = 20, Delay = TimeSpan.FromMilliseconds(10), Jitter = TimeSpan.FromMilliseconds(3) };
         var net = new TwoStacks(wrapA: link => impaired = new ImpairedLink(link, profile, profile, seed: 7), configure: o => o.UdpReceiveQueueBytes = 4 << 20);
         UdpEndpoint server = net.B.OpenUdp();
-        server.Bind(new IpEndpoint(IpAddress.AnyV4, 6000));
+        server.Bind(new InternetEndpoint(InternetAddress.AnyV4, 6000));
         UdpEndpoint client = net.A.OpenUdp();
         var sent = new HashSet<string>();
         for (int i = 0; i < 200; i++)
@@ -133,7 +133,7 @@ public class TwoStackTests
             new Random(i).NextBytes(payload);
             payload[0] = (byte)i;
             sent.Add(Convert.ToHexString(SHA256.HashData(payload)));
-            Assert.Equal(StackError.None, client.SendTo(payload, new IpEndpoint(TwoStacks.B4, 6000)));
+            Assert.Equal(StackError.None, client.SendTo(payload, new InternetEndpoint(TwoStacks.B4, 6000)));
             net.Simulation.RunFor(TimeSpan.FromMilliseconds(1));
         }
 
@@ -158,11 +158,11 @@ public class TwoStackTests
         var profile = new Impairment { LossPercent = 10 };
         var net = new TwoStacks(wrapA: link => impaired = new ImpairedLink(link, Impairment.None, profile, seed: 3));
         UdpEndpoint server = net.B.OpenUdp();
-        server.Bind(new IpEndpoint(IpAddress.AnyV4, 6001));
+        server.Bind(new InternetEndpoint(InternetAddress.AnyV4, 6001));
         UdpEndpoint client = net.A.OpenUdp();
         for (int i = 0; i < 500; i++)
         {
-            client.SendTo(BitConverter.GetBytes(i), new IpEndpoint(TwoStacks.B4, 6001));
+            client.SendTo(BitConverter.GetBytes(i), new InternetEndpoint(TwoStacks.B4, 6001));
         }
 
         net.Simulation.RunFor(TimeSpan.FromMilliseconds(100));
@@ -178,13 +178,13 @@ public class TwoStackTests
         var profile = new Impairment { CorruptPercent = 20 };
         var net = new TwoStacks(wrapA: link => impaired = new ImpairedLink(link, Impairment.None, profile, seed: 9));
         UdpEndpoint server = net.B.OpenUdp();
-        server.Bind(new IpEndpoint(IpAddress.AnyV4, 6002));
+        server.Bind(new InternetEndpoint(InternetAddress.AnyV4, 6002));
         UdpEndpoint client = net.A.OpenUdp();
         var payload = new byte[200];
         new Random(1).NextBytes(payload);
         for (int i = 0; i < 300; i++)
         {
-            client.SendTo(payload, new IpEndpoint(TwoStacks.B4, 6002));
+            client.SendTo(payload, new InternetEndpoint(TwoStacks.B4, 6002));
         }
 
         net.Simulation.RunFor(TimeSpan.FromMilliseconds(100));
@@ -206,11 +206,11 @@ public class TwoStackTests
             var profile = new Impairment { LossPercent = 30, DuplicatePercent = 5, Jitter = TimeSpan.FromMilliseconds(5) };
             var net = new TwoStacks(wrapA: link => impaired = new ImpairedLink(link, profile, profile, seed: 1234));
             UdpEndpoint server = net.B.OpenUdp();
-            server.Bind(new IpEndpoint(IpAddress.AnyV4, 6003));
+            server.Bind(new InternetEndpoint(InternetAddress.AnyV4, 6003));
             UdpEndpoint client = net.A.OpenUdp();
             for (int i = 0; i < 300; i++)
             {
-                client.SendTo(BitConverter.GetBytes(i), new IpEndpoint(TwoStacks.B4, 6003));
+                client.SendTo(BitConverter.GetBytes(i), new InternetEndpoint(TwoStacks.B4, 6003));
             }
 
             net.Simulation.RunFor(TimeSpan.FromMilliseconds(200));
@@ -226,11 +226,11 @@ public class TwoStackTests
         var profile = new Impairment { RateBitsPerSecond = 8_000_000 }; // 1 MB/s
         var net = new TwoStacks(wrapA: link => new ImpairedLink(link, Impairment.None, profile, seed: 1));
         UdpEndpoint server = net.B.OpenUdp();
-        server.Bind(new IpEndpoint(IpAddress.AnyV4, 6004));
+        server.Bind(new InternetEndpoint(InternetAddress.AnyV4, 6004));
         UdpEndpoint client = net.A.OpenUdp();
         for (int i = 0; i < 100; i++)
         {
-            client.SendTo(new byte[972], new IpEndpoint(TwoStacks.B4, 6004)); // 1000-byte packets
+            client.SendTo(new byte[972], new InternetEndpoint(TwoStacks.B4, 6004)); // 1000-byte packets
         }
 
         // 100 KB at 1 MB/s takes 100 ms of virtual time.

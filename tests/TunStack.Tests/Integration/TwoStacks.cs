@@ -8,10 +8,10 @@ namespace TunStack.Tests.Integration;
 /// <summary>Two stacks joined by a MemoryLink (optionally impaired or captured) on a virtual clock.</summary>
 internal sealed class TwoStacks
 {
-    public static readonly IpAddress A4 = IpAddress.Parse("192.168.50.1");
-    public static readonly IpAddress B4 = IpAddress.Parse("192.168.50.2");
-    public static readonly IpAddress A6 = IpAddress.Parse("fd50::1");
-    public static readonly IpAddress B6 = IpAddress.Parse("fd50::2");
+    public static readonly InternetAddress A4 = InternetAddress.Parse("192.168.50.1");
+    public static readonly InternetAddress B4 = InternetAddress.Parse("192.168.50.2");
+    public static readonly InternetAddress A6 = InternetAddress.Parse("fd50::1");
+    public static readonly InternetAddress B6 = InternetAddress.Parse("fd50::2");
 
     public TwoStacks(int mtu = 1500, Func<ILink, ILink>? wrapA = null, Action<StackOptions>? configure = null, Func<ILink, ILink>? wrapB = null)
     {
@@ -40,11 +40,11 @@ internal sealed class TwoStacks
     public UdpEndpoint StartEchoOnB(ushort port)
     {
         UdpEndpoint echo = B.OpenUdp(AddressFamily.InterNetworkV6);
-        Assert.Equal(StackError.None, echo.Bind(new IpEndpoint(IpAddress.AnyV6, port)));
+        Assert.Equal(StackError.None, echo.Bind(new InternetEndpoint(InternetAddress.AnyV6, port)));
         var buffer = new byte[65536];
         echo.Readable = () =>
         {
-            while (echo.TryReceiveFrom(buffer, out int n, out _, out IpEndpoint from))
+            while (echo.TryReceiveFrom(buffer, out int n, out _, out InternetEndpoint from))
             {
                 Assert.Equal(StackError.None, echo.SendTo(buffer.AsSpan(0, n), from));
             }

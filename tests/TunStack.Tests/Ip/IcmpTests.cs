@@ -12,8 +12,8 @@ public class IcmpTests
     public void EchoRequest_ToStack_ReplyMirrorsIdSequenceData(bool v6)
     {
         var probe = new Probe();
-        IpAddress peer = v6 ? Probe.PeerV6 : Probe.PeerV4;
-        IpAddress self = v6 ? Probe.StackV6 : Probe.StackV4;
+        InternetAddress peer = v6 ? Probe.PeerV6 : Probe.PeerV4;
+        InternetAddress self = v6 ? Probe.StackV6 : Probe.StackV4;
         byte[] data = "abcdefghijklmnop"u8.ToArray();
         byte[] reply = Assert.Single(probe.Send(Packets.EchoRequest(peer, self, 0xBEEF, 9, data)));
         Tests.Wire.WireVectorTests.AssertWellFormed(reply);
@@ -22,7 +22,7 @@ public class IcmpTests
         Assert.Equal(0xBEEF, BinaryPrimitives.ReadUInt16BigEndian(reply.AsSpan(at + 4)));
         Assert.Equal(9, BinaryPrimitives.ReadUInt16BigEndian(reply.AsSpan(at + 6)));
         Assert.Equal(data, reply.AsSpan(at + 8).ToArray());
-        Assert.Equal(self.ToString(), (v6 ? IpAddress.FromV6(reply.AsSpan(8)) : IpAddress.FromV4(reply.AsSpan(12))).ToString());
+        Assert.Equal(self.ToString(), (v6 ? InternetAddress.FromV6(reply.AsSpan(8)) : InternetAddress.FromV4(reply.AsSpan(12))).ToString());
     }
 
     [Fact]
@@ -38,7 +38,7 @@ public class IcmpTests
     public void EchoRequestToBroadcast_Ignored()
     {
         var probe = new Probe();
-        Assert.Empty(probe.Send(Packets.EchoRequest(Probe.PeerV4, IpAddress.Parse("10.0.0.255"), 1, 1, default)));
+        Assert.Empty(probe.Send(Packets.EchoRequest(Probe.PeerV4, InternetAddress.Parse("10.0.0.255"), 1, 1, default)));
         Assert.Equal(1, probe[Counter.IcmpBroadcastEchoIgnored]);
     }
 
@@ -86,7 +86,7 @@ public class IcmpTests
     public void UdpToBroadcastClosedPort_Rfc1122Sec3_2_2_NoError()
     {
         var probe = new Probe();
-        Assert.Empty(probe.Send(Packets.UdpPacket(Probe.PeerV4, IpAddress.BroadcastV4, 4000, 4444, "x"u8)));
+        Assert.Empty(probe.Send(Packets.UdpPacket(Probe.PeerV4, InternetAddress.BroadcastV4, 4000, 4444, "x"u8)));
         Assert.Equal(1, probe[Counter.IcmpErrorsSuppressed]);
     }
 
@@ -162,7 +162,7 @@ public class IcmpTests
     public void MartianSource_Rfc1122Sec3_2_1_3_Dropped(string source)
     {
         var probe = new Probe();
-        Assert.Empty(probe.Send(Packets.EchoRequest(IpAddress.Parse(source), Probe.StackV4, 1, 1, default)));
+        Assert.Empty(probe.Send(Packets.EchoRequest(InternetAddress.Parse(source), Probe.StackV4, 1, 1, default)));
         Assert.Equal(1, probe[Counter.Ipv4BadSource]);
     }
 
@@ -170,8 +170,8 @@ public class IcmpTests
     public void NotOurDestination_DroppedAndCounted()
     {
         var probe = new Probe();
-        Assert.Empty(probe.Send(Packets.EchoRequest(Probe.PeerV4, IpAddress.Parse("10.0.0.77"), 1, 1, default)));
-        Assert.Empty(probe.Send(Packets.EchoRequest(Probe.PeerV6, IpAddress.Parse("fd00::77"), 1, 1, default)));
+        Assert.Empty(probe.Send(Packets.EchoRequest(Probe.PeerV4, InternetAddress.Parse("10.0.0.77"), 1, 1, default)));
+        Assert.Empty(probe.Send(Packets.EchoRequest(Probe.PeerV6, InternetAddress.Parse("fd00::77"), 1, 1, default)));
         Assert.Equal(1, probe[Counter.Ipv4NotForUs]);
         Assert.Equal(1, probe[Counter.Ipv6NotForUs]);
     }

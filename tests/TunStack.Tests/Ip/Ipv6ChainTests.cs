@@ -76,8 +76,8 @@ public class Ipv6ChainTests
     {
         var probe = new Probe();
         byte[] dest = Ext(IpProtocol.Udp, 0xFE, 2, 0, 0);
-        byte[] udp = Packets.Udp(Probe.PeerV6, IpAddress.Parse("ff02::1"), 1, 9, new byte[] { 1 });
-        List<byte[]> sent = probe.Send(Packets.Ipv6(Probe.PeerV6, IpAddress.Parse("ff02::1"), IpProtocol.DestinationOptions, dest.Concat(udp).ToArray()));
+        byte[] udp = Packets.Udp(Probe.PeerV6, InternetAddress.Parse("ff02::1"), 1, 9, new byte[] { 1 });
+        List<byte[]> sent = probe.Send(Packets.Ipv6(Probe.PeerV6, InternetAddress.Parse("ff02::1"), IpProtocol.DestinationOptions, dest.Concat(udp).ToArray()));
         Assert.Empty(sent);
         Assert.Equal(1, probe[Counter.Ipv6ParameterProblem]);
     }

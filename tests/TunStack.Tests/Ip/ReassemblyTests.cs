@@ -10,7 +10,7 @@ public class ReassemblyTests
     {
         var probe = new Probe(configure);
         UdpEndpoint e = probe.Stack.OpenUdp(System.Net.Sockets.AddressFamily.InterNetworkV6);
-        Assert.Equal(StackError.None, e.Bind(new IpEndpoint(IpAddress.AnyV6, 9000)));
+        Assert.Equal(StackError.None, e.Bind(new InternetEndpoint(InternetAddress.AnyV6, 9000)));
         return (probe, e);
     }
 

@@ -65,9 +65,9 @@ public class CaptureTests
             ping.SendRequest(TwoStacks.B4, 1, "v4"u8);
             ping.SendRequest(TwoStacks.B6, 2, "v6"u8);
             UdpEndpoint client = net.A.OpenUdp(System.Net.Sockets.AddressFamily.InterNetworkV6);
-            client.SendTo(new byte[4000], new IpEndpoint(TwoStacks.B4, 7));
-            client.SendTo(new byte[4000], new IpEndpoint(TwoStacks.B6, 7));
-            client.SendTo("x"u8, new IpEndpoint(TwoStacks.B4, 9));
+            client.SendTo(new byte[4000], new InternetEndpoint(TwoStacks.B4, 7));
+            client.SendTo(new byte[4000], new InternetEndpoint(TwoStacks.B6, 7));
+            client.SendTo("x"u8, new InternetEndpoint(TwoStacks.B4, 9));
             net.Simulation.RunFor(TimeSpan.FromSeconds(1));
             capture!.Dispose();
 

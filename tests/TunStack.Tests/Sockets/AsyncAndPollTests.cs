@@ -166,7 +166,7 @@ public class AsyncAndPollTests
         server.Receive(new byte[10_000], StackSocketFlags.WaitAll);
         TunStack.Tcp.TcpConnectionInfo info = client.GetTcpInfo()!.Value;
         Assert.Equal(TunStack.Tcp.CongestionAlgorithm.NewReno, info.Algorithm);
-        Assert.Equal(TunStack.Tcp.TcpState.Established, info.State);
+        Assert.Equal(TunStack.Tcp.TcpConnectionState.Established, info.State);
         Assert.Equal(10_000, info.BytesSent);
         Assert.Equal(10_000, server.GetTcpInfo()!.Value.BytesReceived);
         Assert.Equal(TunStack.Tcp.CongestionAlgorithm.Cubic, server.CongestionAlgorithm);

@@ -5,7 +5,7 @@ using System.Net.Sockets;
 using TunStack.Sockets;
 using TunStack.Sockets.Hosting;
 using TunStack.Tcp;
-using StackAddress = TunStack.Ip.IpAddress;
+using StackAddress = TunStack.Ip.InternetAddress;
 using static TunStack.Tests.Sockets.SocketAssert;
 
 namespace TunStack.Tests.Sockets;
@@ -92,7 +92,7 @@ public class StreamSocketTests
             Assert.Equal(i, one[0]);
         }
 
-        Assert.Equal(TcpState.Listen, listener.TcpState);
+        Assert.Equal(TcpConnectionState.Listen, listener.TcpConnectionState);
         clients.ForEach(c => c.Dispose());
     }
 
@@ -126,7 +126,7 @@ public class StreamSocketTests
         foreach (StackSocket c in clients)
         {
             c.Connect(SocketHost.At(84)); // returns once the handshake completed, before any accept
-            Assert.Equal(TcpState.Established, c.TcpState);
+            Assert.Equal(TcpConnectionState.Established, c.TcpConnectionState);
         }
 
         Assert.True(listener.Poll(1_000_000, SelectMode.SelectRead));

@@ -18,8 +18,8 @@ public class PathMtuTests
     /// </summary>
     private sealed class NarrowingPath : ILink
     {
-        private static readonly IpAddress RouterV4 = IpAddress.Parse("192.168.50.254");
-        private static readonly IpAddress RouterV6 = IpAddress.Parse("fd50::fe");
+        private static readonly InternetAddress RouterV4 = InternetAddress.Parse("192.168.50.254");
+        private static readonly InternetAddress RouterV6 = InternetAddress.Parse("fd50::fe");
         private readonly ILink _inner;
         private readonly Queue<byte[]> _icmp = new();
         private readonly PacketBatch _pass;
@@ -79,14 +79,14 @@ public class PathMtuTests
             bool v6 = packet[0] >> 4 == 6;
             if (v6)
             {
-                IpAddress source = IpAddress.FromV6(packet.AsSpan(8, 16));
+                InternetAddress source = InternetAddress.FromV6(packet.AsSpan(8, 16));
                 byte[] quote = packet.AsSpan(0, Math.Min(packet.Length, 1232)).ToArray();
                 byte[] icmp = Packets.Icmp(RouterV6, source, 2, 0, (uint)mtu, quote); // RFC 4443 3.2 packet too big
                 return Packets.Ipv6(RouterV6, source, 58, icmp);
             }
             else
             {
-                IpAddress source = IpAddress.FromV4(packet.AsSpan(12, 4));
+                InternetAddress source = InternetAddress.FromV4(packet.AsSpan(12, 4));
                 byte[] quote = packet.AsSpan(0, 28 + 20).ToArray();
                 byte[] icmp = Packets.Icmp(RouterV4, source, 3, 4, (uint)mtu, quote); // RFC 1191 4: next-hop MTU in the low 16 bits
                 return Packets.Ipv4(RouterV4, source, 1, icmp);

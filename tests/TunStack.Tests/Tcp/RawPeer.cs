@@ -19,7 +19,7 @@ internal sealed class RawPeer
 
     public TcpConnection? Connection { get; set; }
 
-    public TcpListener? Listener { get; set; }
+    public TcpAcceptor? Listener { get; set; }
 
     /// <summary>The peer's next sequence number.</summary>
     public SeqNumber Nxt { get; set; }
@@ -46,7 +46,7 @@ internal sealed class RawPeer
     public static RawPeer Listening(Action<StackOptions>? configure = null, int mtu = 1500, int backlog = 8)
     {
         var peer = new RawPeer(new Probe(configure, mtu));
-        peer.Listener = peer.Probe.Stack.ListenTcp(new IpEndpoint(IpAddress.AnyV4, StackPort), backlog, out _)!;
+        peer.Listener = peer.Probe.Stack.ListenTcp(new InternetEndpoint(InternetAddress.AnyV4, StackPort), backlog, out _)!;
         return peer;
     }
 
@@ -54,7 +54,7 @@ internal sealed class RawPeer
     public static RawPeer Connecting(out SentSegment syn)
     {
         var peer = new RawPeer(new Probe());
-        TcpConnection connection = peer.Probe.Stack.ConnectTcp(new IpEndpoint(Probe.PeerV4, PeerPort), out _)!;
+        TcpConnection connection = peer.Probe.Stack.ConnectTcp(new InternetEndpoint(Probe.PeerV4, PeerPort), out _)!;
         peer.Connection = connection;
         peer.TargetPort = connection.Tuple.Local.Port;
         syn = Assert.Single(peer.Decode(peer.Probe.Poll()));
@@ -156,7 +156,7 @@ internal sealed class RawPeer
         Assert.True(synAck.Has(TcpFlags.Syn | TcpFlags.Ack));
         Assert.Equal(new SeqNumber(peerIss + 1), synAck.Ack);
         peer.Timestamps = timestamps;
-        Assert.Equal(TcpState.Established, peer.CompleteHandshake(synAck).State);
+        Assert.Equal(TcpConnectionState.Established, peer.CompleteHandshake(synAck).State);
         return peer;
     }
 
@@ -175,38 +175,38 @@ internal sealed class RawPeer
     }
 
     /// <summary>Drives the stack's connection from ESTABLISHED into <paramref name="state"/>.</summary>
-    public static RawPeer InState(TcpState state, uint peerIss = 5000)
+    public static RawPeer InState(TcpConnectionState state, uint peerIss = 5000)
     {
         RawPeer p = Established(peerIss);
         switch (state)
         {
-            case TcpState.Established:
+            case TcpConnectionState.Established:
                 break;
-            case TcpState.CloseWait:
+            case TcpConnectionState.CloseWait:
                 p.Send(TcpFlags.Fin | TcpFlags.Ack);
                 break;
-            case TcpState.LastAck:
+            case TcpConnectionState.LastAck:
                 p.Send(TcpFlags.Fin | TcpFlags.Ack);
                 p.Connection!.Close();
                 p.Decode(p.Probe.Poll());
                 break;
-            case TcpState.FinWait1:
+            case TcpConnectionState.FinWait1:
                 p.Connection!.Close();
                 p.Decode(p.Probe.Poll());
                 break;
-            case TcpState.FinWait2:
+            case TcpConnectionState.FinWait2:
                 p.Connection!.Close();
                 p.Decode(p.Probe.Poll());
                 p.Send(TcpFlags.Ack);
                 break;
-            case TcpState.Closing:
+            case TcpConnectionState.Closing:
                 p.Connection!.Close();
                 p.Decode(p.Probe.Poll());
                 // The peer's FIN crosses ours: it does not acknowledge our FIN yet.
                 p.Send(TcpFlags.Fin | TcpFlags.Ack, p.Nxt, p.StackNxt - 1);
                 p.Nxt += 1;
                 break;
-            case TcpState.TimeWait:
+            case TcpConnectionState.TimeWait:
                 p.Connection!.Close();
                 p.Decode(p.Probe.Poll());
                 p.Send(TcpFlags.Ack);

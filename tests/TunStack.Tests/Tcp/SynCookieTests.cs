@@ -8,11 +8,11 @@ namespace TunStack.Tests.Tcp;
 /// <summary>RFC 4987 SYN cookies: a full SYN queue keeps answering, and only a valid returning ACK completes.</summary>
 public class SynCookieTests
 {
-    private static (Probe Probe, TcpListener Listener) FullSynQueue(int backlog = 2)
+    private static (Probe Probe, TcpAcceptor Listener) FullSynQueue(int backlog = 2)
     {
         RawPeer listening = RawPeer.Listening(backlog: backlog);
         Probe probe = listening.Probe;
-        TcpListener listener = listening.Listener!;
+        TcpAcceptor listener = listening.Listener!;
         for (int i = 0; i < backlog; i++)
         {
             var filler = new RawPeer(probe) { SourcePort = (ushort)(30000 + i) };
@@ -59,14 +59,14 @@ public class SynCookieTests
     [InlineData(TcpFlags.Ack | TcpFlags.Fin, 0)]
     public void SynQueueFull_ReturningAck_Rfc4987Sec3_6_CompletesFromCookie(TcpFlags flags, int dataLength)
     {
-        (Probe probe, TcpListener listener) = FullSynQueue();
+        (Probe probe, TcpAcceptor listener) = FullSynQueue();
         (RawPeer peer, SentSegment synAck) = CookieHandshakeStart(probe, timestamps: false);
         Assert.Equal(2, listener.HalfOpenCount); // no state was kept for the cookie
         peer.Send(flags, peer.Nxt, synAck.Seq + 1, "hello"u8[..dataLength]);
         Assert.True(listener.TryAccept(out TcpConnection? c));
         Assert.Equal(1, probe[Counter.TcpSynCookiesValid]);
         Assert.Equal(dataLength, c!.Available);
-        Assert.Equal((flags & TcpFlags.Fin) != 0 ? TcpState.CloseWait : TcpState.Established, c.State);
+        Assert.Equal((flags & TcpFlags.Fin) != 0 ? TcpConnectionState.CloseWait : TcpConnectionState.Established, c.State);
         Assert.Equal(1460, c.Mss); // the cookie carried the client's MSS
     }
 
@@ -76,7 +76,7 @@ public class SynCookieTests
     [InlineData(TcpFlags.Rst | TcpFlags.Ack)]
     public void SynQueueFull_NonCompletingSegment_Rfc4987_NoConnection(TcpFlags flags)
     {
-        (Probe probe, TcpListener listener) = FullSynQueue();
+        (Probe probe, TcpAcceptor listener) = FullSynQueue();
         (RawPeer peer, SentSegment synAck) = CookieHandshakeStart(probe, timestamps: false);
         peer.Send(flags, peer.Nxt, synAck.Seq + 1);
         Assert.False(listener.TryAccept(out _));
@@ -90,7 +90,7 @@ public class SynCookieTests
     [InlineData(-1)]
     public void ForgedCookie_NearTheRealOne_ResetAndCounted(int delta)
     {
-        (Probe probe, TcpListener listener) = FullSynQueue();
+        (Probe probe, TcpAcceptor listener) = FullSynQueue();
         (RawPeer peer, SentSegment synAck) = CookieHandshakeStart(probe, timestamps: false);
         SentSegment rst = Assert.Single(peer.Send(TcpFlags.Ack, peer.Nxt, synAck.Seq + 1 + delta));
         Assert.True(rst.Has(TcpFlags.Rst));
@@ -101,7 +101,7 @@ public class SynCookieTests
     [Fact]
     public void CookieOlderThanTwoPeriods_Refused()
     {
-        (Probe probe, TcpListener listener) = FullSynQueue();
+        (Probe probe, TcpAcceptor listener) = FullSynQueue();
         (RawPeer peer, SentSegment synAck) = CookieHandshakeStart(probe, timestamps: false);
         probe.Advance(TimeSpan.FromSeconds(200));
         peer.Send(TcpFlags.Ack, peer.Nxt, synAck.Seq + 1);
@@ -111,7 +111,7 @@ public class SynCookieTests
     [Fact]
     public void CookieWithTimestamps_WindowScaleAndSackCarriedInTsval_LikeLinux()
     {
-        (Probe probe, TcpListener listener) = FullSynQueue();
+        (Probe probe, TcpAcceptor listener) = FullSynQueue();
         (RawPeer peer, SentSegment synAck) = CookieHandshakeStart(probe, timestamps: true);
         Assert.True(synAck.Options.HasTimestamps, "timestamps");
         Assert.True(synAck.Options.SackPermitted, "sack-permitted");
@@ -131,7 +131,7 @@ public class SynCookieTests
     public void ManyClients_SmallBacklog_CookiesKeepListenerAnswering_AllComplete()
     {
         var net = new TwoStacks();
-        TcpListener listener = net.B.ListenTcp(new IpEndpoint(IpAddress.AnyV4, 8000), 4, out _)!;
+        TcpAcceptor listener = net.B.ListenTcp(new InternetEndpoint(InternetAddress.AnyV4, 8000), 4, out _)!;
         var accepted = new List<TcpConnection>();
         listener.Readable = () =>
         {
@@ -140,8 +140,8 @@ public class SynCookieTests
                 accepted.Add(c!);
             }
         };
-        var clients = Enumerable.Range(0, 40).Select(i => net.A.ConnectTcp(new IpEndpoint(TwoStacks.B4, 8000), out _)!).ToList();
-        Assert.True(net.Simulation.RunUntil(() => accepted.Count == 40 && clients.All(c => c.State == TcpState.Established), TimeSpan.FromSeconds(30)));
+        var clients = Enumerable.Range(0, 40).Select(i => net.A.ConnectTcp(new InternetEndpoint(TwoStacks.B4, 8000), out _)!).ToList();
+        Assert.True(net.Simulation.RunUntil(() => accepted.Count == 40 && clients.All(c => c.State == TcpConnectionState.Established), TimeSpan.FromSeconds(30)));
         Assert.True(net.B.Counters[Counter.TcpSynCookiesValid] > 0);
         foreach (TcpConnection c in clients)
         {

@@ -70,7 +70,7 @@ public class TcpOptionNegotiationTests
     public void SynNotAcked_SynQueue_SynAckRetransmittedWithBackoffThenDropped()
     {
         RawPeer p = RawPeer.Listening();
-        TcpListener listener = p.Listener!;
+        TcpAcceptor listener = p.Listener!;
         SentSegment first = Assert.Single(p.Send(TcpFlags.Syn, new SeqNumber(1000), default));
         var gaps = new List<double>();
         double elapsed = 0;
@@ -96,16 +96,16 @@ public class TcpOptionNegotiationTests
     public void Listen_BacklogAboveSomaxconn_ClampedTo4096()
     {
         var probe = new Probe();
-        Assert.Equal(4096, probe.Stack.ListenTcp(new IpEndpoint(IpAddress.AnyV4, 1), 100_000, out _)!.Backlog);
-        Assert.Equal(1, probe.Stack.ListenTcp(new IpEndpoint(IpAddress.AnyV4, 2), 0, out _)!.Backlog);
+        Assert.Equal(4096, probe.Stack.ListenTcp(new InternetEndpoint(InternetAddress.AnyV4, 1), 100_000, out _)!.Backlog);
+        Assert.Equal(1, probe.Stack.ListenTcp(new InternetEndpoint(InternetAddress.AnyV4, 2), 0, out _)!.Backlog);
     }
 
     [Fact]
     public void InitialSequenceNumbers_Rfc6528_DifferPerTupleAndAdvanceWithTheClock()
     {
         var probe = new Probe();
-        var t1 = new TcpTuple(new IpEndpoint(Probe.StackV4, 40000), new IpEndpoint(Probe.PeerV4, 80));
-        var t2 = new TcpTuple(new IpEndpoint(Probe.StackV4, 40001), new IpEndpoint(Probe.PeerV4, 80));
+        var t1 = new TcpTuple(new InternetEndpoint(Probe.StackV4, 40000), new InternetEndpoint(Probe.PeerV4, 80));
+        var t2 = new TcpTuple(new InternetEndpoint(Probe.StackV4, 40001), new InternetEndpoint(Probe.PeerV4, 80));
         SeqNumber a = probe.Stack.TcpInitialSequenceNumber(t1);
         SeqNumber b = probe.Stack.TcpInitialSequenceNumber(t2);
         Assert.NotEqual(a, b);
@@ -130,8 +130,8 @@ public class TcpOptionNegotiationTests
         var net = new TwoStacks();
         net.A.FixedTcpIsnForTests = uint.MaxValue - 5000;
         net.B.FixedTcpIsnForTests = uint.MaxValue - 3000;
-        TcpListener listener = net.B.ListenTcp(new IpEndpoint(IpAddress.AnyV4, 9000), 4, out _)!;
-        TcpConnection client = net.A.ConnectTcp(new IpEndpoint(TwoStacks.B4, 9000), out _)!;
+        TcpAcceptor listener = net.B.ListenTcp(new InternetEndpoint(InternetAddress.AnyV4, 9000), 4, out _)!;
+        TcpConnection client = net.A.ConnectTcp(new InternetEndpoint(TwoStacks.B4, 9000), out _)!;
         Assert.True(net.Simulation.RunUntil(() => listener.PendingCount == 1, TimeSpan.FromSeconds(2)));
         listener.TryAccept(out TcpConnection? server);
         var data = new byte[300_000];

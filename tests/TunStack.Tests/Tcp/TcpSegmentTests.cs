@@ -9,21 +9,21 @@ public class TcpSegmentTests
 {
     public static IEnumerable<object[]> SynchronizedStates => new[]
     {
-        TcpState.Established, TcpState.CloseWait, TcpState.FinWait1, TcpState.FinWait2, TcpState.Closing, TcpState.LastAck, TcpState.TimeWait,
+        TcpConnectionState.Established, TcpConnectionState.CloseWait, TcpConnectionState.FinWait1, TcpConnectionState.FinWait2, TcpConnectionState.Closing, TcpConnectionState.LastAck, TcpConnectionState.TimeWait,
     }.Select(s => new object[] { s });
 
     [Theory]
     [MemberData(nameof(SynchronizedStates))]
-    public void AnySynchronizedState_RstAtRcvNxt_Rfc5961Sec3_2_ConnectionClosed(TcpState state)
+    public void AnySynchronizedState_RstAtRcvNxt_Rfc5961Sec3_2_ConnectionClosed(TcpConnectionState state)
     {
         RawPeer p = RawPeer.InState(state);
         Assert.Empty(p.Send(TcpFlags.Rst, p.Nxt, default));
-        Assert.Equal(TcpState.Closed, p.Connection!.State);
+        Assert.Equal(TcpConnectionState.Closed, p.Connection!.State);
     }
 
     [Theory]
     [MemberData(nameof(SynchronizedStates))]
-    public void AnySynchronizedState_RstInWindowNotAtRcvNxt_Rfc5961Sec3_2_ChallengeAckStateKept(TcpState state)
+    public void AnySynchronizedState_RstInWindowNotAtRcvNxt_Rfc5961Sec3_2_ChallengeAckStateKept(TcpConnectionState state)
     {
         RawPeer p = RawPeer.InState(state);
         SentSegment ack = Assert.Single(p.Send(TcpFlags.Rst, p.Nxt + 100, default));
@@ -35,7 +35,7 @@ public class TcpSegmentTests
 
     [Theory]
     [MemberData(nameof(SynchronizedStates))]
-    public void AnySynchronizedState_RstOutOfWindow_Rfc5961Sec3_2_DroppedSilently(TcpState state)
+    public void AnySynchronizedState_RstOutOfWindow_Rfc5961Sec3_2_DroppedSilently(TcpConnectionState state)
     {
         RawPeer p = RawPeer.InState(state);
         Assert.Empty(p.Send(TcpFlags.Rst, p.Nxt + 10_000_000, default));
@@ -44,11 +44,11 @@ public class TcpSegmentTests
 
     [Theory]
     [MemberData(nameof(SynchronizedStates))]
-    public void AnySynchronizedState_SynInWindow_Rfc5961Sec4_2_ChallengeAckNotReset(TcpState state)
+    public void AnySynchronizedState_SynInWindow_Rfc5961Sec4_2_ChallengeAckNotReset(TcpConnectionState state)
     {
         RawPeer p = RawPeer.InState(state);
         List<SentSegment> replies = p.Send(TcpFlags.Syn, p.Nxt, default);
-        if (state != TcpState.TimeWait)
+        if (state != TcpConnectionState.TimeWait)
         {
             SentSegment ack = Assert.Single(replies);
             Assert.Equal(TcpFlags.Ack, ack.Flags);
@@ -177,7 +177,7 @@ public class TcpSegmentTests
     public void SynReceived_RstAtRcvNxt_Rfc9293Sec3_10_7_4_HalfOpenConnectionGoneListenerStays()
     {
         RawPeer p = RawPeer.Listening();
-        TcpListener listener = p.Listener!;
+        TcpAcceptor listener = p.Listener!;
         p.Send(TcpFlags.Syn, new SeqNumber(100), default);
         Assert.Equal(1, listener.HalfOpenCount);
         Assert.Empty(p.Send(TcpFlags.Rst, new SeqNumber(101), default));
@@ -193,9 +193,9 @@ public class TcpSegmentTests
         Assert.True(syn.Has(TcpFlags.Syn));
         // An RST without ACK is ignored in SYN-SENT; with an ACK of our SYN it refuses.
         p.Send(TcpFlags.Rst, new SeqNumber(0), default);
-        Assert.Equal(TcpState.SynSent, c.State);
+        Assert.Equal(TcpConnectionState.SynSent, c.State);
         p.Send(TcpFlags.Rst | TcpFlags.Ack, new SeqNumber(0), syn.Seq + 1);
-        Assert.Equal(TcpState.Closed, c.State);
+        Assert.Equal(TcpConnectionState.Closed, c.State);
         Assert.Equal(StackError.ConnectionRefused, c.Error);
     }
 
@@ -207,7 +207,7 @@ public class TcpSegmentTests
         SentSegment rst = Assert.Single(p.Send(TcpFlags.Syn | TcpFlags.Ack, new SeqNumber(7), syn.Seq + 1000));
         Assert.Equal(TcpFlags.Rst, rst.Flags);
         Assert.Equal(syn.Seq + 1000, rst.Seq); // <SEQ=SEG.ACK><CTL=RST>
-        Assert.Equal(TcpState.SynSent, c.State);
+        Assert.Equal(TcpConnectionState.SynSent, c.State);
     }
 
     [Fact]
@@ -218,10 +218,10 @@ public class TcpSegmentTests
         // The peer's own SYN (no ACK) crosses ours.
         SentSegment synAck = Assert.Single(p.Send(TcpFlags.Syn, new SeqNumber(3000), default));
         Assert.True(synAck.Has(TcpFlags.Syn | TcpFlags.Ack));
-        Assert.Equal(TcpState.SynReceived, c.State);
+        Assert.Equal(TcpConnectionState.SynReceived, c.State);
         p.Send(TcpFlags.Syn | TcpFlags.Ack, new SeqNumber(3000), syn.Seq + 1);
         p.Send(TcpFlags.Ack, new SeqNumber(3001), syn.Seq + 1);
-        Assert.Equal(TcpState.Established, c.State);
+        Assert.Equal(TcpConnectionState.Established, c.State);
     }
 
     [Fact]
@@ -269,7 +269,7 @@ public class TcpSegmentTests
     public void SynReceived_UnacceptableAck_Rfc9293Sec3_10_7_4_ResetWithSeqOfAck()
     {
         RawPeer p = RawPeer.Listening();
-        TcpListener listener = p.Listener!;
+        TcpAcceptor listener = p.Listener!;
         SentSegment synAck = Assert.Single(p.Send(TcpFlags.Syn, new SeqNumber(100), default));
         SentSegment rst = Assert.Single(p.Send(TcpFlags.Ack, new SeqNumber(101), synAck.Seq + 50));
         Assert.Equal(TcpFlags.Rst, rst.Flags);
@@ -281,10 +281,10 @@ public class TcpSegmentTests
     public void CloseWait_MoreText_Rfc9293Sec3_10_7_4_Ignored()
     {
         // "This should not occur, since a FIN has been received from the remote side. Ignore the segment text."
-        RawPeer p = RawPeer.InState(TcpState.CloseWait);
+        RawPeer p = RawPeer.InState(TcpConnectionState.CloseWait);
         p.Send(TcpFlags.Ack | TcpFlags.Psh, p.Nxt, p.StackNxt, "late"u8);
         Assert.Equal(0, p.Connection!.Available);
-        Assert.Equal(TcpState.CloseWait, p.Connection.State);
+        Assert.Equal(TcpConnectionState.CloseWait, p.Connection.State);
     }
 
     [Fact]
@@ -310,13 +310,13 @@ public class TcpSegmentTests
     [Fact]
     public void TimeWait_RetransmittedFin_Rfc9293Sec3_10_7_4_AckedAndTimerRestarted()
     {
-        RawPeer p = RawPeer.InState(TcpState.TimeWait);
+        RawPeer p = RawPeer.InState(TcpConnectionState.TimeWait);
         p.Probe.Advance(TimeSpan.FromSeconds(50));
         SentSegment ack = Assert.Single(p.Send(TcpFlags.Fin | TcpFlags.Ack, p.Nxt - 1, p.StackNxt));
         Assert.Equal(TcpFlags.Ack, ack.Flags);
         p.Probe.Advance(TimeSpan.FromSeconds(50));
-        Assert.Equal(TcpState.TimeWait, p.Connection!.State);
+        Assert.Equal(TcpConnectionState.TimeWait, p.Connection!.State);
         p.Probe.Advance(TimeSpan.FromSeconds(11));
-        Assert.Equal(TcpState.Closed, p.Connection.State);
+        Assert.Equal(TcpConnectionState.Closed, p.Connection.State);
     }
 }

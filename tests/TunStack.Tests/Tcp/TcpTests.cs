@@ -12,14 +12,14 @@ public class TcpTests
     internal static (TwoStacks Net, TcpConnection Client, TcpConnection Server) Connected(TwoStacks? net = null, bool v6 = false, int port = 8080)
     {
         net ??= new TwoStacks();
-        TcpListener listener = net.B.ListenTcp(new IpEndpoint(v6 ? IpAddress.AnyV6 : IpAddress.AnyV4, (ushort)port), 16, out StackError e)!;
+        TcpAcceptor listener = net.B.ListenTcp(new InternetEndpoint(v6 ? InternetAddress.AnyV6 : InternetAddress.AnyV4, (ushort)port), 16, out StackError e)!;
         Assert.Equal(StackError.None, e);
-        TcpConnection client = net.A.ConnectTcp(new IpEndpoint(v6 ? TwoStacks.B6 : TwoStacks.B4, (ushort)port), out e)!;
+        TcpConnection client = net.A.ConnectTcp(new InternetEndpoint(v6 ? TwoStacks.B6 : TwoStacks.B4, (ushort)port), out e)!;
         Assert.Equal(StackError.None, e);
-        Assert.Equal(TcpState.SynSent, client.State);
-        Assert.True(net.Simulation.RunUntil(() => listener.PendingCount > 0 && client.State == TcpState.Established, TimeSpan.FromSeconds(5)));
+        Assert.Equal(TcpConnectionState.SynSent, client.State);
+        Assert.True(net.Simulation.RunUntil(() => listener.PendingCount > 0 && client.State == TcpConnectionState.Established, TimeSpan.FromSeconds(5)));
         Assert.True(listener.TryAccept(out TcpConnection? server));
-        Assert.Equal(TcpState.Established, server!.State);
+        Assert.Equal(TcpConnectionState.Established, server!.State);
         return (net, client, server);
     }
 
@@ -101,17 +101,17 @@ public class TcpTests
     {
         (TwoStacks net, TcpConnection client, TcpConnection server) = Connected();
         client.Close();
-        Assert.True(net.Simulation.RunUntil(() => client.State == TcpState.FinWait2 && server.State == TcpState.CloseWait, TimeSpan.FromSeconds(1)));
+        Assert.True(net.Simulation.RunUntil(() => client.State == TcpConnectionState.FinWait2 && server.State == TcpConnectionState.CloseWait, TimeSpan.FromSeconds(1)));
         Assert.Equal(0, server.Receive(new byte[10], out StackError eof));
         Assert.Equal(StackError.None, eof); // end of stream
         Assert.True(server.PeerClosed);
         server.Close();
-        Assert.True(net.Simulation.RunUntil(() => server.State == TcpState.Closed && client.State == TcpState.TimeWait, TimeSpan.FromSeconds(1)));
+        Assert.True(net.Simulation.RunUntil(() => server.State == TcpConnectionState.Closed && client.State == TcpConnectionState.TimeWait, TimeSpan.FromSeconds(1)));
         Assert.Equal((1, 1), net.A.TcpConnections);
         net.Simulation.RunFor(TimeSpan.FromSeconds(59));
-        Assert.Equal(TcpState.TimeWait, client.State);
+        Assert.Equal(TcpConnectionState.TimeWait, client.State);
         net.Simulation.RunFor(TimeSpan.FromSeconds(2));
-        Assert.Equal(TcpState.Closed, client.State);
+        Assert.Equal(TcpConnectionState.Closed, client.State);
         Assert.Equal((0, 0), net.A.TcpConnections);
     }
 
@@ -121,7 +121,7 @@ public class TcpTests
         (TwoStacks net, TcpConnection client, TcpConnection server) = Connected();
         client.Close();
         server.Close();
-        Assert.True(net.Simulation.RunUntil(() => client.State == TcpState.TimeWait && server.State == TcpState.TimeWait, TimeSpan.FromSeconds(1)));
+        Assert.True(net.Simulation.RunUntil(() => client.State == TcpConnectionState.TimeWait && server.State == TcpConnectionState.TimeWait, TimeSpan.FromSeconds(1)));
     }
 
     [Fact]
@@ -147,8 +147,8 @@ public class TcpTests
     public void ConnectToClosedPort_Rfc9293Sec3_10_7_1_RstThenConnectionRefused()
     {
         var net = new TwoStacks();
-        TcpConnection client = net.A.ConnectTcp(new IpEndpoint(TwoStacks.B4, 9999), out _)!;
-        Assert.True(net.Simulation.RunUntil(() => client.State == TcpState.Closed, TimeSpan.FromSeconds(1)));
+        TcpConnection client = net.A.ConnectTcp(new InternetEndpoint(TwoStacks.B4, 9999), out _)!;
+        Assert.True(net.Simulation.RunUntil(() => client.State == TcpConnectionState.Closed, TimeSpan.FromSeconds(1)));
         Assert.Equal(StackError.ConnectionRefused, client.Error);
         Assert.Equal(1, net.B.Counters[Counter.TcpNoConnection]);
     }
@@ -158,11 +158,11 @@ public class TcpTests
     {
         // RFC 6298 5.5: the timer doubles: 1+2+4+8+16+32+64 s for 6 retries.
         var net = new TwoStacks(wrapA: link => new ImpairedLink(link, Impairment.None, new Impairment { LossPercent = 100 }, 1));
-        TcpConnection client = net.A.ConnectTcp(new IpEndpoint(TwoStacks.B4, 80), out _)!;
+        TcpConnection client = net.A.ConnectTcp(new InternetEndpoint(TwoStacks.B4, 80), out _)!;
         net.Simulation.RunFor(TimeSpan.FromSeconds(126));
-        Assert.Equal(TcpState.SynSent, client.State);
+        Assert.Equal(TcpConnectionState.SynSent, client.State);
         net.Simulation.RunFor(TimeSpan.FromSeconds(2));
-        Assert.Equal(TcpState.Closed, client.State);
+        Assert.Equal(TcpConnectionState.Closed, client.State);
         Assert.Equal(StackError.TimedOut, client.Error);
         Assert.Equal(6, net.A.Counters[Counter.TcpTimeouts]);
     }
@@ -174,8 +174,8 @@ public class TcpTests
         Send(client, "unread"u8);
         Assert.True(net.Simulation.RunUntil(() => server.Available == 6, TimeSpan.FromSeconds(1)));
         server.Close();
-        Assert.Equal(TcpState.Closed, server.State);
-        Assert.True(net.Simulation.RunUntil(() => client.State == TcpState.Closed, TimeSpan.FromSeconds(1)));
+        Assert.Equal(TcpConnectionState.Closed, server.State);
+        Assert.True(net.Simulation.RunUntil(() => client.State == TcpConnectionState.Closed, TimeSpan.FromSeconds(1)));
         Assert.Equal(StackError.ConnectionReset, client.Error);
         Assert.Equal(StackError.ConnectionReset, Send(client, "more"u8));
         Assert.Equal(1, net.B.Counters[Counter.TcpAbortOnClose]);
@@ -186,9 +186,9 @@ public class TcpTests
     {
         (TwoStacks net, TcpConnection client, TcpConnection server) = Connected();
         server.Close();
-        Assert.True(net.Simulation.RunUntil(() => client.State == TcpState.CloseWait, TimeSpan.FromSeconds(1)));
+        Assert.True(net.Simulation.RunUntil(() => client.State == TcpConnectionState.CloseWait, TimeSpan.FromSeconds(1)));
         Send(client, "too late"u8);
-        Assert.True(net.Simulation.RunUntil(() => client.State == TcpState.Closed, TimeSpan.FromSeconds(1)));
+        Assert.True(net.Simulation.RunUntil(() => client.State == TcpConnectionState.Closed, TimeSpan.FromSeconds(1)));
         Assert.Equal(StackError.ConnectionReset, client.Error);
         Assert.Equal(1, net.B.Counters[Counter.TcpAbortOnData]);
     }
@@ -198,7 +198,7 @@ public class TcpTests
     {
         (TwoStacks net, TcpConnection client, TcpConnection server) = Connected();
         client.Abort();
-        Assert.True(net.Simulation.RunUntil(() => server.State == TcpState.Closed, TimeSpan.FromSeconds(1)));
+        Assert.True(net.Simulation.RunUntil(() => server.State == TcpConnectionState.Closed, TimeSpan.FromSeconds(1)));
         Assert.Equal(StackError.ConnectionReset, server.Error);
     }
 
@@ -253,7 +253,7 @@ public class TcpTests
         net.Simulation.RunFor(TimeSpan.FromSeconds(10));
         Assert.Equal(16 * 1024, server.Available); // the window closed
         Assert.True(net.A.Counters[Counter.TcpWindowProbes] > 0);
-        Assert.Equal(TcpState.Established, client.State);
+        Assert.Equal(TcpConnectionState.Established, client.State);
         var result = new MemoryStream();
         var buffer = new byte[4096];
         int offset = sent;
@@ -279,8 +279,8 @@ public class TcpTests
         // listen(2) semantics as on Linux without SYN cookies: SYNs past the backlog are dropped
         // and counted; the clients retransmit them and complete once accept() makes room.
         var net = new TwoStacks(configure: o => o.Tcp.SynCookies = false);
-        TcpListener listener = net.B.ListenTcp(new IpEndpoint(IpAddress.AnyV4, 7000), 5, out _)!;
-        var clients = Enumerable.Range(0, 20).Select(i => net.A.ConnectTcp(new IpEndpoint(TwoStacks.B4, 7000), out _)!).ToList();
+        TcpAcceptor listener = net.B.ListenTcp(new InternetEndpoint(InternetAddress.AnyV4, 7000), 5, out _)!;
+        var clients = Enumerable.Range(0, 20).Select(i => net.A.ConnectTcp(new InternetEndpoint(TwoStacks.B4, 7000), out _)!).ToList();
         net.Simulation.RunFor(TimeSpan.FromSeconds(2));
         Assert.Equal(5, listener.PendingCount);
         Assert.True(net.B.Counters[Counter.TcpSynQueueOverflow] + net.B.Counters[Counter.TcpListenOverflow] > 0);
@@ -293,7 +293,7 @@ public class TcpTests
                 accepted.Add(c!);
             }
 
-            return accepted.Count == 20 && clients.All(c => c.State == TcpState.Established);
+            return accepted.Count == 20 && clients.All(c => c.State == TcpConnectionState.Established);
         }, TimeSpan.FromMinutes(3)));
     }
 
@@ -303,8 +303,8 @@ public class TcpTests
         // With SYN cookies (the default) the overflow is answered statelessly; a cookie ACK that
         // finds the accept queue full is dropped (Linux), and the client's data completes it later.
         var net = new TwoStacks();
-        TcpListener listener = net.B.ListenTcp(new IpEndpoint(IpAddress.AnyV4, 7000), 5, out _)!;
-        var clients = Enumerable.Range(0, 20).Select(i => net.A.ConnectTcp(new IpEndpoint(TwoStacks.B4, 7000), out _)!).ToList();
+        TcpAcceptor listener = net.B.ListenTcp(new InternetEndpoint(InternetAddress.AnyV4, 7000), 5, out _)!;
+        var clients = Enumerable.Range(0, 20).Select(i => net.A.ConnectTcp(new InternetEndpoint(TwoStacks.B4, 7000), out _)!).ToList();
         net.Simulation.RunFor(TimeSpan.FromSeconds(2));
         Assert.Equal(5, listener.PendingCount);
         Assert.True(net.B.Counters[Counter.TcpSynCookiesSent] > 0);
@@ -329,12 +329,12 @@ public class TcpTests
     public void ListenErrors_PortInUse_NotOurAddress()
     {
         var net = new TwoStacks();
-        Assert.NotNull(net.B.ListenTcp(new IpEndpoint(IpAddress.AnyV4, 80), 5, out _));
-        Assert.Null(net.B.ListenTcp(new IpEndpoint(TwoStacks.B4, 80), 5, out StackError inUse));
+        Assert.NotNull(net.B.ListenTcp(new InternetEndpoint(InternetAddress.AnyV4, 80), 5, out _));
+        Assert.Null(net.B.ListenTcp(new InternetEndpoint(TwoStacks.B4, 80), 5, out StackError inUse));
         Assert.Equal(StackError.AddressInUse, inUse);
-        Assert.Null(net.B.ListenTcp(new IpEndpoint(IpAddress.Parse("10.9.9.9"), 81), 5, out StackError notOurs));
+        Assert.Null(net.B.ListenTcp(new InternetEndpoint(InternetAddress.Parse("10.9.9.9"), 81), 5, out StackError notOurs));
         Assert.Equal(StackError.AddressNotAvailable, notOurs);
-        TcpListener? ephemeral = net.B.ListenTcp(new IpEndpoint(IpAddress.AnyV4, 0), 5, out _);
+        TcpAcceptor? ephemeral = net.B.ListenTcp(new InternetEndpoint(InternetAddress.AnyV4, 0), 5, out _);
         Assert.InRange(ephemeral!.LocalEndpoint.Port, (ushort)32768, (ushort)60999);
     }
 
@@ -342,7 +342,7 @@ public class TcpTests
     public void ManyConnections_EachEchoes()
     {
         var net = new TwoStacks();
-        TcpListener listener = net.B.ListenTcp(new IpEndpoint(IpAddress.AnyV4, 7), 1024, out _)!;
+        TcpAcceptor listener = net.B.ListenTcp(new InternetEndpoint(InternetAddress.AnyV4, 7), 1024, out _)!;
         var servers = new List<TcpConnection>();
         var echoBuffer = new byte[4096];
         listener.Readable = () =>
@@ -360,8 +360,8 @@ public class TcpTests
                 };
             }
         };
-        var clients = Enumerable.Range(0, 1000).Select(i => net.A.ConnectTcp(new IpEndpoint(TwoStacks.B4, 7), out _)!).ToList();
-        Assert.True(net.Simulation.RunUntil(() => clients.All(c => c.State == TcpState.Established), TimeSpan.FromSeconds(10)));
+        var clients = Enumerable.Range(0, 1000).Select(i => net.A.ConnectTcp(new InternetEndpoint(TwoStacks.B4, 7), out _)!).ToList();
+        Assert.True(net.Simulation.RunUntil(() => clients.All(c => c.State == TcpConnectionState.Established), TimeSpan.FromSeconds(10)));
         for (int i = 0; i < clients.Count; i++)
         {
             clients[i].Send(BitConverter.GetBytes(i), out _);

@@ -30,9 +30,9 @@ public class TcpTimerTests
         Assert.Equal(0, probe.PayloadLength);
         p.Probe.Advance(TimeSpan.FromSeconds(2.1));
         p.Probe.Advance(TimeSpan.FromSeconds(2.1));
-        Assert.Equal(TcpState.Established, c.State);
+        Assert.Equal(TcpConnectionState.Established, c.State);
         p.Probe.Advance(TimeSpan.FromSeconds(2.1));
-        Assert.Equal(TcpState.Closed, c.State);
+        Assert.Equal(TcpConnectionState.Closed, c.State);
         Assert.Equal(StackError.TimedOut, c.Error);
         Assert.Equal(3, p.Probe[Counter.TcpKeepAliveProbes]);
     }
@@ -48,7 +48,7 @@ public class TcpTimerTests
             p.Send(TcpFlags.Ack); // the peer answers the probe
         }
 
-        Assert.Equal(TcpState.Established, c.State);
+        Assert.Equal(TcpConnectionState.Established, c.State);
     }
 
     [Fact]
@@ -57,7 +57,7 @@ public class TcpTimerTests
         RawPeer p = RawPeer.Established();
         Assert.False(p.Connection!.KeepAlive);
         Assert.Empty(p.Probe.Advance(TimeSpan.FromHours(3)));
-        Assert.Equal(TcpState.Established, p.Connection.State);
+        Assert.Equal(TcpConnectionState.Established, p.Connection.State);
     }
 
     [Fact]
@@ -67,12 +67,12 @@ public class TcpTimerTests
         TcpConnection c = p.Connection!;
         c.UserTimeout = TimeSpan.FromSeconds(5);
         c.Send("never acknowledged"u8, out _);
-        for (int i = 0; i < 10 && c.State != TcpState.Closed; i++)
+        for (int i = 0; i < 10 && c.State != TcpConnectionState.Closed; i++)
         {
             p.Probe.Advance(TimeSpan.FromSeconds(2));
         }
 
-        Assert.Equal(TcpState.Closed, c.State);
+        Assert.Equal(TcpConnectionState.Closed, c.State);
         Assert.Equal(StackError.TimedOut, c.Error);
         Assert.Equal(1, p.Probe[Counter.TcpUserTimeouts]);
         Assert.True(p.Probe[Counter.TcpTimeouts] < 15);
@@ -81,11 +81,11 @@ public class TcpTimerTests
     [Fact]
     public void FinWait2_OrphanedAndPeerSilent_ClosedAfterFinTimeout()
     {
-        RawPeer p = RawPeer.InState(TcpState.FinWait2);
+        RawPeer p = RawPeer.InState(TcpConnectionState.FinWait2);
         p.Probe.Advance(TimeSpan.FromSeconds(59));
-        Assert.Equal(TcpState.FinWait2, p.Connection!.State);
+        Assert.Equal(TcpConnectionState.FinWait2, p.Connection!.State);
         p.Probe.Advance(TimeSpan.FromSeconds(2));
-        Assert.Equal(TcpState.Closed, p.Connection.State);
+        Assert.Equal(TcpConnectionState.Closed, p.Connection.State);
         Assert.Equal(1, p.Probe[Counter.TcpFinWait2Timeouts]);
     }
 
@@ -93,16 +93,16 @@ public class TcpTimerTests
     public void TimeWaitBound_Reached_ConnectionSkipsTimeWait()
     {
         // With the default bound the connection enters TIME-WAIT; with a bound of 0 it closes at once.
-        RawPeer q = RawPeer.InState(TcpState.FinWait2);
+        RawPeer q = RawPeer.InState(TcpConnectionState.FinWait2);
         q.Send(TcpFlags.Fin | TcpFlags.Ack);
-        Assert.Equal(TcpState.TimeWait, q.Connection!.State);
+        Assert.Equal(TcpConnectionState.TimeWait, q.Connection!.State);
 
         RawPeer r = RawPeer.Established(peerIss: 100, configure: o => o.Tcp.MaxTimeWait = 0);
         r.Connection!.Close();
         r.Decode(r.Probe.Poll());
         r.Send(TcpFlags.Ack);
         r.Send(TcpFlags.Fin | TcpFlags.Ack);
-        Assert.Equal(TcpState.Closed, r.Connection.State);
+        Assert.Equal(TcpConnectionState.Closed, r.Connection.State);
         Assert.Equal(1, r.Probe[Counter.TcpTimeWaitOverflow]);
     }
 
@@ -120,11 +120,11 @@ public class TcpTimerTests
     public void SynSent_IcmpPortUnreachable_Rfc1122Sec4_2_3_9_ConnectionRefused()
     {
         var probe = new Probe();
-        TcpConnection c = probe.Stack.ConnectTcp(new IpEndpoint(Probe.PeerV4, 81), out _)!;
+        TcpConnection c = probe.Stack.ConnectTcp(new InternetEndpoint(Probe.PeerV4, 81), out _)!;
         byte[] syn = Assert.Single(probe.Poll());
         byte[] icmp = Packets.Icmp(Probe.PeerV4, Probe.StackV4, Icmpv4Type.DestinationUnreachable, Icmpv4Type.CodePortUnreachable, 0, syn);
         probe.Send(Packets.Ipv4(Probe.PeerV4, Probe.StackV4, IpProtocol.Icmp, icmp));
-        Assert.Equal(TcpState.Closed, c.State);
+        Assert.Equal(TcpConnectionState.Closed, c.State);
         Assert.Equal(StackError.ConnectionRefused, c.Error);
     }
 
@@ -132,12 +132,12 @@ public class TcpTimerTests
     public void SynSent_IcmpQuotingWrongSequence_Rfc5927Sec4_1_Ignored()
     {
         var probe = new Probe();
-        TcpConnection c = probe.Stack.ConnectTcp(new IpEndpoint(Probe.PeerV4, 81), out _)!;
+        TcpConnection c = probe.Stack.ConnectTcp(new InternetEndpoint(Probe.PeerV4, 81), out _)!;
         byte[] syn = Assert.Single(probe.Poll());
         syn[20 + 4] ^= 0x80; // a quoted sequence number that was never sent
         byte[] icmp = Packets.Icmp(Probe.PeerV4, Probe.StackV4, Icmpv4Type.DestinationUnreachable, Icmpv4Type.CodePortUnreachable, 0, syn);
         probe.Send(Packets.Ipv4(Probe.PeerV4, Probe.StackV4, IpProtocol.Icmp, icmp));
-        Assert.Equal(TcpState.SynSent, c.State);
+        Assert.Equal(TcpConnectionState.SynSent, c.State);
     }
 
     [Fact]
@@ -148,6 +148,6 @@ public class TcpTimerTests
         byte[] data = Assert.Single(p.Probe.Poll());
         byte[] icmp = Packets.Icmp(Probe.PeerV4, Probe.StackV4, Icmpv4Type.DestinationUnreachable, 1, 0, data);
         p.Probe.Send(Packets.Ipv4(Probe.PeerV4, Probe.StackV4, IpProtocol.Icmp, icmp));
-        Assert.Equal(TcpState.Established, p.Connection.State);
+        Assert.Equal(TcpConnectionState.Established, p.Connection.State);
     }
 }

@@ -12,8 +12,8 @@ public class UrgentDataTests
     public void Established_UrgentByteBetweenData_Rfc6093_OutOfBandAndMarkedStream()
     {
         var net = new TwoStacks();
-        TcpListener listener = net.B.ListenTcp(new IpEndpoint(IpAddress.AnyV4, 5000), 4, out _)!;
-        TcpConnection client = net.A.ConnectTcp(new IpEndpoint(TwoStacks.B4, 5000), out _)!;
+        TcpAcceptor listener = net.B.ListenTcp(new InternetEndpoint(InternetAddress.AnyV4, 5000), 4, out _)!;
+        TcpConnection client = net.A.ConnectTcp(new InternetEndpoint(TwoStacks.B4, 5000), out _)!;
         Assert.True(net.Simulation.RunUntil(() => listener.PendingCount == 1, TimeSpan.FromSeconds(2)));
         listener.TryAccept(out TcpConnection? server);
         client.NoDelay = true;

@@ -28,14 +28,14 @@ public class RtNetlinkTests
             Assert.Equal(tun.Index, index);
             Assert.Equal(0, netlink.GetLinkIndex("no-such-link"));
 
-            netlink.AddAddress(index, IpPrefix.Parse("10.92.0.1/32"), IpAddress.Parse("10.92.0.2")); // point-to-point peer
+            netlink.AddAddress(index, IpPrefix.Parse("10.92.0.1/32"), InternetAddress.Parse("10.92.0.2")); // point-to-point peer
             netlink.AddAddress(index, IpPrefix.Parse("fd92::1/64"));
             netlink.AddRoute(IpPrefix.Parse("192.0.2.0/24"), index);
-            netlink.AddRoute(IpPrefix.Parse("198.51.100.0/24"), index, IpAddress.Parse("10.91.0.2"));
+            netlink.AddRoute(IpPrefix.Parse("198.51.100.0/24"), index, InternetAddress.Parse("10.91.0.2"));
             netlink.AddRoute(IpPrefix.Parse("2001:db8::/48"), index);
             try
             {
-                netlink.AddAddress(index, IpPrefix.Parse("10.92.0.1/32"), IpAddress.Parse("10.92.0.2"));
+                netlink.AddAddress(index, IpPrefix.Parse("10.92.0.1/32"), InternetAddress.Parse("10.92.0.2"));
                 return "no error";
             }
             catch (TunException e)
@@ -60,8 +60,8 @@ public class RtNetlinkTests
         {
             using RtNetlink netlink = RtNetlink.Open();
             netlink.RemoveRoute(IpPrefix.Parse("192.0.2.0/24"), tun.Index);
-            netlink.RemoveRoute(IpPrefix.Parse("198.51.100.0/24"), tun.Index, IpAddress.Parse("10.91.0.2"));
-            netlink.RemoveAddress(tun.Index, IpPrefix.Parse("10.92.0.1/32"), IpAddress.Parse("10.92.0.2"));
+            netlink.RemoveRoute(IpPrefix.Parse("198.51.100.0/24"), tun.Index, InternetAddress.Parse("10.91.0.2"));
+            netlink.RemoveAddress(tun.Index, IpPrefix.Parse("10.92.0.1/32"), InternetAddress.Parse("10.92.0.2"));
             netlink.RemoveAddress(tun.Index, IpPrefix.Parse("fd92::1/64"));
             netlink.SetLinkUp(tun.Index, false);
             return 0;

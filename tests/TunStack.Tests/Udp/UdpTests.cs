@@ -10,7 +10,7 @@ public class UdpTests
     private static UdpEndpoint Bound(Probe probe, string address, ushort port, AddressFamily family = AddressFamily.InterNetwork)
     {
         UdpEndpoint e = probe.Stack.OpenUdp(family);
-        Assert.Equal(StackError.None, e.Bind(new IpEndpoint(IpAddress.Parse(address), port)));
+        Assert.Equal(StackError.None, e.Bind(new InternetEndpoint(InternetAddress.Parse(address), port)));
         return e;
     }
 
@@ -21,18 +21,18 @@ public class UdpTests
         UdpEndpoint wildcard = Bound(probe, "0.0.0.0", 7000, AddressFamily.InterNetwork);
         var bound = probe.Stack.OpenUdp();
         // Same port on a specific address conflicts with the wildcard (no SO_REUSEADDR for UDP).
-        Assert.Equal(StackError.AddressInUse, bound.Bind(new IpEndpoint(Probe.StackV4, 7000)));
+        Assert.Equal(StackError.AddressInUse, bound.Bind(new InternetEndpoint(Probe.StackV4, 7000)));
 
         var probe2 = new Probe();
         UdpEndpoint specific = Bound(probe2, "10.0.0.2", 7001);
         UdpEndpoint connected = probe2.Stack.OpenUdp();
-        Assert.Equal(StackError.AddressInUse, connected.Bind(new IpEndpoint(Probe.StackV4, 7001)));
+        Assert.Equal(StackError.AddressInUse, connected.Bind(new InternetEndpoint(Probe.StackV4, 7001)));
 
         // Exact 4-tuple beats bound address beats wildcard: a v6 dual endpoint on :: and a v4 one on an address.
         var p3 = new Probe();
         UdpEndpoint v6Only = p3.Stack.OpenUdp(AddressFamily.InterNetworkV6);
         v6Only.V6Only = true;
-        Assert.Equal(StackError.None, v6Only.Bind(new IpEndpoint(IpAddress.AnyV6, 7002)));
+        Assert.Equal(StackError.None, v6Only.Bind(new InternetEndpoint(InternetAddress.AnyV6, 7002)));
         UdpEndpoint v4Specific = Bound(p3, "10.0.0.2", 7002);
         p3.Send(Packets.UdpPacket(Probe.PeerV4, Probe.StackV4, 1, 7002, "a"u8));
         p3.Send(Packets.UdpPacket(Probe.PeerV6, Probe.StackV6, 1, 7002, "b"u8));
@@ -48,7 +48,7 @@ public class UdpTests
         var probe = new Probe(o => o.Addresses.Add(IpPrefix.Parse("10.0.0.3/24")));
         UdpEndpoint wildcard = Bound(probe, "0.0.0.0", 8000);
         UdpEndpoint other = probe.Stack.OpenUdp();
-        Assert.Equal(StackError.None, other.Connect(new IpEndpoint(Probe.PeerV4, 1234)));
+        Assert.Equal(StackError.None, other.Connect(new InternetEndpoint(Probe.PeerV4, 1234)));
         // A connected endpoint on an ephemeral port only takes datagrams from its peer.
         ushort port = other.LocalEndpoint!.Value.Port;
         Assert.InRange(port, (ushort)32768, (ushort)60999);
@@ -56,7 +56,7 @@ public class UdpTests
         probe.Send(Packets.UdpPacket(Probe.PeerV4, Probe.StackV4, 9999, port, "from stranger"u8));
         Assert.Equal(1, other.QueuedDatagrams);
         Assert.Equal(1, probe[Counter.UdpNoPort]);
-        probe.Send(Packets.UdpPacket(Probe.PeerV4, IpAddress.Parse("10.0.0.3"), 5, 8000, "to second address"u8));
+        probe.Send(Packets.UdpPacket(Probe.PeerV4, InternetAddress.Parse("10.0.0.3"), 5, 8000, "to second address"u8));
         Assert.Equal(1, wildcard.QueuedDatagrams);
     }
 
@@ -68,7 +68,7 @@ public class UdpTests
         probe.Send(Packets.UdpPacket(Probe.PeerV4, Probe.StackV4, 1, 9100, "v4"u8));
         probe.Send(Packets.UdpPacket(Probe.PeerV6, Probe.StackV6, 1, 9100, "v6"u8));
         var buffer = new byte[16];
-        Assert.True(dual.TryReceiveFrom(buffer, out _, out _, out IpEndpoint from));
+        Assert.True(dual.TryReceiveFrom(buffer, out _, out _, out InternetEndpoint from));
         Assert.Equal(Probe.PeerV4, from.Address);
         Assert.True(dual.TryReceiveFrom(buffer, out _, out _, out from));
         Assert.Equal(Probe.PeerV6, from.Address);
@@ -79,13 +79,13 @@ public class UdpTests
     {
         var probe = new Probe();
         UdpEndpoint a = probe.Stack.OpenUdp();
-        Assert.Equal(StackError.AddressNotAvailable, a.Bind(new IpEndpoint(IpAddress.Parse("10.9.9.9"), 1)));
-        Assert.Equal(StackError.None, a.Bind(new IpEndpoint(IpAddress.AnyV4, 53)));
-        Assert.Equal(StackError.InvalidArgument, a.Bind(new IpEndpoint(IpAddress.AnyV4, 54)));
+        Assert.Equal(StackError.AddressNotAvailable, a.Bind(new InternetEndpoint(InternetAddress.Parse("10.9.9.9"), 1)));
+        Assert.Equal(StackError.None, a.Bind(new InternetEndpoint(InternetAddress.AnyV4, 53)));
+        Assert.Equal(StackError.InvalidArgument, a.Bind(new InternetEndpoint(InternetAddress.AnyV4, 54)));
         UdpEndpoint b = probe.Stack.OpenUdp();
-        Assert.Equal(StackError.AddressInUse, b.Bind(new IpEndpoint(IpAddress.AnyV4, 53)));
+        Assert.Equal(StackError.AddressInUse, b.Bind(new InternetEndpoint(InternetAddress.AnyV4, 53)));
         a.Close();
-        Assert.Equal(StackError.None, b.Bind(new IpEndpoint(IpAddress.AnyV4, 53)));
+        Assert.Equal(StackError.None, b.Bind(new InternetEndpoint(InternetAddress.AnyV4, 53)));
     }
 
     [Fact]
@@ -98,10 +98,10 @@ public class UdpTests
         });
         for (int i = 0; i < 4; i++)
         {
-            Assert.Equal(StackError.None, probe.Stack.OpenUdp().Bind(new IpEndpoint(IpAddress.AnyV4, 0)));
+            Assert.Equal(StackError.None, probe.Stack.OpenUdp().Bind(new InternetEndpoint(InternetAddress.AnyV4, 0)));
         }
 
-        Assert.Equal(StackError.AddressNotAvailable, probe.Stack.OpenUdp().Bind(new IpEndpoint(IpAddress.AnyV4, 0)));
+        Assert.Equal(StackError.AddressNotAvailable, probe.Stack.OpenUdp().Bind(new InternetEndpoint(InternetAddress.AnyV4, 0)));
     }
 
     [Fact]
@@ -183,10 +183,10 @@ public class UdpTests
         var probe = new Probe(o => o.Routes.Add(new Route(IpPrefix.Parse("10.0.0.0/24"))));
         UdpEndpoint e = probe.Stack.OpenUdp();
         Assert.Equal(StackError.DestinationAddressRequired, e.SendTo("x"u8));
-        Assert.Equal(StackError.MessageTooLong, e.SendTo(new byte[65508], new IpEndpoint(Probe.PeerV4, 9)));
-        Assert.Equal(StackError.None, e.SendTo(new byte[65507], new IpEndpoint(Probe.PeerV4, 9)));
-        Assert.Equal(StackError.NetworkUnreachable, e.SendTo("x"u8, new IpEndpoint(IpAddress.Parse("192.0.2.1"), 9)));
-        Assert.Equal(StackError.AddressFamilyNotSupported, e.SendTo("x"u8, new IpEndpoint(Probe.PeerV6, 9)));
+        Assert.Equal(StackError.MessageTooLong, e.SendTo(new byte[65508], new InternetEndpoint(Probe.PeerV4, 9)));
+        Assert.Equal(StackError.None, e.SendTo(new byte[65507], new InternetEndpoint(Probe.PeerV4, 9)));
+        Assert.Equal(StackError.NetworkUnreachable, e.SendTo("x"u8, new InternetEndpoint(InternetAddress.Parse("192.0.2.1"), 9)));
+        Assert.Equal(StackError.AddressFamilyNotSupported, e.SendTo("x"u8, new InternetEndpoint(Probe.PeerV6, 9)));
     }
 
     [Fact]
@@ -194,7 +194,7 @@ public class UdpTests
     {
         var probe = new Probe();
         UdpEndpoint e = probe.Stack.OpenUdp();
-        Assert.Equal(StackError.None, e.SendTo("payload"u8, new IpEndpoint(Probe.PeerV4, 9)));
+        Assert.Equal(StackError.None, e.SendTo("payload"u8, new InternetEndpoint(Probe.PeerV4, 9)));
         byte[] packet = Assert.Single(probe.Poll());
         Assert.True(Ipv4Packet.TryCreate(packet, out Ipv4Packet ip) && ip.IsChecksumValid);
         Assert.True(UdpDatagram.TryCreate(ip.Payload, out UdpDatagram udp));
@@ -208,7 +208,7 @@ public class UdpTests
     {
         var probe = new Probe();
         UdpEndpoint e = probe.Stack.OpenUdp();
-        Assert.Equal(StackError.None, e.Connect(new IpEndpoint(Probe.PeerV4, 4444)));
+        Assert.Equal(StackError.None, e.Connect(new InternetEndpoint(Probe.PeerV4, 4444)));
         Assert.Equal(StackError.None, e.SendTo("hi"u8));
         byte[] sent = Assert.Single(probe.Poll());
         // The peer answers with Port Unreachable quoting our datagram.
@@ -224,7 +224,7 @@ public class UdpTests
     {
         var probe = new Probe();
         UdpEndpoint e = probe.Stack.OpenUdp();
-        e.SendTo("hi"u8, new IpEndpoint(Probe.PeerV4, 4444));
+        e.SendTo("hi"u8, new InternetEndpoint(Probe.PeerV4, 4444));
         byte[] sent = Assert.Single(probe.Poll());
         byte[] icmp = Packets.Icmp(Probe.PeerV4, Probe.StackV4, Icmpv4Type.DestinationUnreachable, Icmpv4Type.CodePortUnreachable, 0, sent);
         probe.Send(Packets.Ipv4(Probe.PeerV4, Probe.StackV4, IpProtocol.Icmp, icmp));

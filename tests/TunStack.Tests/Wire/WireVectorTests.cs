@@ -36,8 +36,8 @@ public class WireVectorTests
             Assert.Equal(ip.GetProperty("ttl").GetInt32(), p.TimeToLive);
             Assert.Equal(ip.GetProperty("proto").GetInt32(), p.Protocol);
             Assert.Equal(ip.GetProperty("chksum").GetInt32(), p.HeaderChecksum);
-            Assert.Equal(ip.GetProperty("src").GetString(), IpAddress.FromV4(p.Source).ToString());
-            Assert.Equal(ip.GetProperty("dst").GetString(), IpAddress.FromV4(p.Destination).ToString());
+            Assert.Equal(ip.GetProperty("src").GetString(), InternetAddress.FromV4(p.Source).ToString());
+            Assert.Equal(ip.GetProperty("dst").GetString(), InternetAddress.FromV4(p.Destination).ToString());
             Assert.True(p.IsChecksumValid);
             Assert.True(p.TryValidateOptions(out _));
             transport = p.Payload;
@@ -53,8 +53,8 @@ public class WireVectorTests
             Assert.Equal(ip.GetProperty("plen").GetInt32(), p.PayloadLength);
             Assert.Equal(ip.GetProperty("nh").GetInt32(), p.NextHeader);
             Assert.Equal(ip.GetProperty("hlim").GetInt32(), p.HopLimit);
-            Assert.Equal(ip.GetProperty("src").GetString(), IpAddress.FromV6(p.Source).ToString());
-            Assert.Equal(ip.GetProperty("dst").GetString(), IpAddress.FromV6(p.Destination).ToString());
+            Assert.Equal(ip.GetProperty("src").GetString(), InternetAddress.FromV6(p.Source).ToString());
+            Assert.Equal(ip.GetProperty("dst").GetString(), InternetAddress.FromV6(p.Destination).ToString());
             Ipv6Chain chain = Ipv6Chain.Walk(p.Datagram, 40, p.NextHeader, 6);
             Assert.Equal(Ipv6ChainVerdict.Ok, chain.Verdict);
             isFragment = chain.UpperProtocol == IpProtocol.Fragment;
@@ -249,7 +249,7 @@ public class WireVectorTests
         {
             Assert.True(Ipv4Packet.TryCreate(packet, out Ipv4Packet ip));
             ranges.Add((0, ip.HeaderLength)); // RFC 1122 3.2.1.2: header checksum
-            bool ours = probe.Stack.IsLocalAddress(IpAddress.FromV4(ip.Destination));
+            bool ours = probe.Stack.IsLocalAddress(InternetAddress.FromV4(ip.Destination));
             bool udpWithChecksum = ip.Protocol == IpProtocol.Udp && ip.Payload.Length >= 8 && (ip.Payload[6] | ip.Payload[7]) != 0;
             if (ours && !ip.IsFragment && (ip.Protocol == IpProtocol.Icmp || udpWithChecksum))
             {
@@ -261,7 +261,7 @@ public class WireVectorTests
             // IPv6 has no header checksum; the ICMPv6 and UDP checksums cover their message.
             Assert.True(Ipv6Packet.TryCreate(packet, out Ipv6Packet ip));
             Ipv6Chain chain = Ipv6Chain.Walk(ip.Datagram, 40, ip.NextHeader, 6);
-            bool ours = probe.Stack.IsLocalAddress(IpAddress.FromV6(ip.Destination)) || (chain.UpperProtocol == IpProtocol.IcmpV6 && ip.Destination[0] == 0xFF);
+            bool ours = probe.Stack.IsLocalAddress(InternetAddress.FromV6(ip.Destination)) || (chain.UpperProtocol == IpProtocol.IcmpV6 && ip.Destination[0] == 0xFF);
             if (ours && chain.UpperProtocol is IpProtocol.IcmpV6 or IpProtocol.Udp)
             {
                 ranges.Add((chain.UpperOffset, ip.Datagram.Length));
@@ -300,7 +300,7 @@ public class WireVectorTests
         byte[] bytes = Vectors.Get("ipv4_udp").Bytes;
         var probe = new Probe();
         UdpEndpoint endpoint = probe.Stack.OpenUdp();
-        Assert.Equal(StackError.None, endpoint.Bind(new IpEndpoint(IpAddress.AnyV4, 53)));
+        Assert.Equal(StackError.None, endpoint.Bind(new InternetEndpoint(InternetAddress.AnyV4, 53)));
         probe.Send(bytes);
         Assert.Equal(1, endpoint.QueuedDatagrams);
         for (int i = 0; i < bytes.Length; i++)

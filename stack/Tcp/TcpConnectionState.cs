@@ -2,7 +2,7 @@
 namespace TunStack.Tcp;
 
 /// <summary>The connection states of RFC 9293 3.3.2.</summary>
-public enum TcpState
+public enum TcpConnectionState
 {
     /// <summary>No connection.</summary>
     Closed,

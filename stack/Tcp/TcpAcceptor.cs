@@ -8,14 +8,14 @@ namespace TunStack.Tcp;
 /// established ones, each bounded by the backlog (clamped to <see cref="TcpSettings.MaxBacklog"/>).
 /// When the accept queue is full new SYNs are dropped and counted, and the clients retry (Linux behaviour).
 /// </summary>
-public sealed class TcpListener
+public sealed class TcpAcceptor
 {
     private readonly TcpLayer _layer;
     private readonly HashSet<TcpConnection> _synQueue = new();
     private readonly Queue<TcpConnection> _acceptQueue = new();
     private bool _closed;
 
-    internal TcpListener(TcpLayer layer, int backlog, bool v6Only, System.Net.Sockets.AddressFamily family)
+    internal TcpAcceptor(TcpLayer layer, int backlog, bool v6Only, System.Net.Sockets.AddressFamily family)
     {
         _layer = layer;
         // listen(2): the backlog is clamped to SOMAXCONN; 0 still allows one connection, as Linux.
@@ -25,7 +25,7 @@ public sealed class TcpListener
     }
 
     /// <summary>The bound address and port.</summary>
-    public IpEndpoint LocalEndpoint { get; internal set; }
+    public InternetEndpoint LocalEndpoint { get; internal set; }
 
     /// <summary>The effective backlog.</summary>
     public int Backlog { get; }
@@ -53,7 +53,7 @@ public sealed class TcpListener
 
     internal bool CanAccept => _acceptQueue.Count < Backlog;
 
-    internal bool AcceptsFamily(IpAddress remote) => Family == System.Net.Sockets.AddressFamily.InterNetworkV6 ? remote.IsV6 || !V6Only : remote.IsV4;
+    internal bool AcceptsFamily(InternetAddress remote) => Family == System.Net.Sockets.AddressFamily.InterNetworkV6 ? remote.IsV6 || !V6Only : remote.IsV4;
 
     /// <summary>Takes the next established connection; false when none is waiting.</summary>
     public bool TryAccept(out TcpConnection? connection) => _acceptQueue.TryDequeue(out connection);
@@ -70,7 +70,7 @@ public sealed class TcpListener
         _layer.StopListening(this);
         foreach (TcpConnection c in _synQueue.ToList().Concat(_acceptQueue))
         {
-            c.Listener = null;
+            c.Acceptor = null;
             c.Abort();
         }
 

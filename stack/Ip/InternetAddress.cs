@@ -9,13 +9,13 @@ namespace TunStack.Ip;
 /// An IPv4 or IPv6 address as a 17-byte value (no allocation, unlike <see cref="IPAddress"/>).
 /// IPv4 addresses keep their family: 10.0.0.1 and ::ffff:10.0.0.1 are different values.
 /// </summary>
-public readonly struct IpAddress : IEquatable<IpAddress>
+public readonly struct InternetAddress : IEquatable<InternetAddress>
 {
     private readonly ulong _high;
     private readonly ulong _low;
     private readonly bool _isV6;
 
-    private IpAddress(ulong high, ulong low, bool isV6)
+    private InternetAddress(ulong high, ulong low, bool isV6)
     {
         _high = high;
         _low = low;
@@ -23,13 +23,13 @@ public readonly struct IpAddress : IEquatable<IpAddress>
     }
 
     /// <summary>0.0.0.0.</summary>
-    public static IpAddress AnyV4 => default;
+    public static InternetAddress AnyV4 => default;
 
     /// <summary>::.</summary>
-    public static IpAddress AnyV6 => new(0, 0, true);
+    public static InternetAddress AnyV6 => new(0, 0, true);
 
     /// <summary>255.255.255.255.</summary>
-    public static IpAddress BroadcastV4 => FromV4(0xFFFF_FFFF);
+    public static InternetAddress BroadcastV4 => FromV4(0xFFFF_FFFF);
 
     /// <summary>True for IPv6.</summary>
     public bool IsV6 => _isV6;
@@ -41,17 +41,17 @@ public readonly struct IpAddress : IEquatable<IpAddress>
     public uint V4 => (uint)_low;
 
     /// <summary>An IPv4 address from its big-endian integer.</summary>
-    public static IpAddress FromV4(uint address) => new(0, address, false);
+    public static InternetAddress FromV4(uint address) => new(0, address, false);
 
     /// <summary>An IPv4 address from 4 bytes.</summary>
-    public static IpAddress FromV4(ReadOnlySpan<byte> bytes) => FromV4(BinaryPrimitives.ReadUInt32BigEndian(bytes));
+    public static InternetAddress FromV4(ReadOnlySpan<byte> bytes) => FromV4(BinaryPrimitives.ReadUInt32BigEndian(bytes));
 
     /// <summary>An IPv6 address from 16 bytes.</summary>
-    public static IpAddress FromV6(ReadOnlySpan<byte> bytes)
+    public static InternetAddress FromV6(ReadOnlySpan<byte> bytes)
         => new(BinaryPrimitives.ReadUInt64BigEndian(bytes), BinaryPrimitives.ReadUInt64BigEndian(bytes[8..]), true);
 
     /// <summary>Converts from the BCL type.</summary>
-    public static IpAddress FromIPAddress(IPAddress address)
+    public static InternetAddress FromIPAddress(IPAddress address)
     {
         ArgumentNullException.ThrowIfNull(address);
         Span<byte> bytes = stackalloc byte[16];
@@ -63,7 +63,7 @@ public readonly struct IpAddress : IEquatable<IpAddress>
     /// Parses a full dotted quad or IPv6 text. The inet_aton shorthands that <see cref="IPAddress.TryParse(string?, out IPAddress?)"/>
     /// accepts ("10.1" for 10.0.0.1, hex or octal parts) are refused: a typo should not become an address.
     /// </summary>
-    public static bool TryParse(string? text, out IpAddress address)
+    public static bool TryParse(string? text, out InternetAddress address)
     {
         address = default;
         if (text is null || !IPAddress.TryParse(text, out IPAddress? parsed))
@@ -88,7 +88,7 @@ public readonly struct IpAddress : IEquatable<IpAddress>
     }
 
     /// <summary>Parses dotted-quad or IPv6 text, throwing <see cref="FormatException"/> on bad input.</summary>
-    public static IpAddress Parse(string text) => TryParse(text, out IpAddress a) ? a : throw new FormatException($"'{text}' is not an IPv4 or IPv6 address.");
+    public static InternetAddress Parse(string text) => TryParse(text, out InternetAddress a) ? a : throw new FormatException($"'{text}' is not an IPv4 or IPv6 address.");
 
     /// <summary>Converts to the BCL type (allocates).</summary>
     public IPAddress ToIPAddress()
@@ -142,22 +142,22 @@ public readonly struct IpAddress : IEquatable<IpAddress>
     /// <summary>The low 64 bits (IPv6) or the IPv4 value.</summary>
     internal ulong Low => _low;
 
-    internal static IpAddress FromParts(ulong high, ulong low, bool isV6) => new(high, low, isV6);
+    internal static InternetAddress FromParts(ulong high, ulong low, bool isV6) => new(high, low, isV6);
 
     /// <inheritdoc/>
-    public bool Equals(IpAddress other) => _high == other._high && _low == other._low && _isV6 == other._isV6;
+    public bool Equals(InternetAddress other) => _high == other._high && _low == other._low && _isV6 == other._isV6;
 
     /// <inheritdoc/>
-    public override bool Equals(object? obj) => obj is IpAddress other && Equals(other);
+    public override bool Equals(object? obj) => obj is InternetAddress other && Equals(other);
 
     /// <inheritdoc/>
     public override int GetHashCode() => HashCode.Combine(_high, _low, _isV6);
 
     /// <summary>Equality.</summary>
-    public static bool operator ==(IpAddress a, IpAddress b) => a.Equals(b);
+    public static bool operator ==(InternetAddress a, InternetAddress b) => a.Equals(b);
 
     /// <summary>Inequality.</summary>
-    public static bool operator !=(IpAddress a, IpAddress b) => !a.Equals(b);
+    public static bool operator !=(InternetAddress a, InternetAddress b) => !a.Equals(b);
 
     /// <inheritdoc/>
     public override string ToString() => ToIPAddress().ToString();
