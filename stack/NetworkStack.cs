@@ -71,8 +71,8 @@ public sealed class NetworkStack
     /// <summary>The time of the latest <see cref="Poll"/>.</summary>
     public Instant Now => _now;
 
-    /// <summary>Scheduled timers: reassembly timeouts and every TCP connection's timers.</summary>
-    public TimerWheel Timers => _timers;
+    /// <summary>Scheduled timers (reassembly, TCP), for tests.</summary>
+    internal TimerWheel Timers => _timers;
 
     /// <summary>Datagrams being reassembled (IPv4, IPv6) and the bytes they hold.</summary>
     public (int V4, int V6, int Bytes) Reassembly => (_ip.ReassemblerV4.InProgress, _ip.ReassemblerV6.InProgress, _ip.ReassemblerV4.MemoryUsed + _ip.ReassemblerV6.MemoryUsed);

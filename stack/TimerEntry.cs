@@ -4,7 +4,7 @@ namespace TunStack;
 /// A timer owned by a stack component: created once, then scheduled and cancelled as often as
 /// needed without allocating. Its callback runs on the stack's owner thread inside Poll.
 /// </summary>
-public sealed class TimerEntry
+internal sealed class TimerEntry
 {
     internal TimerEntry? Previous;
     internal TimerEntry? Next;

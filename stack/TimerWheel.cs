@@ -7,7 +7,7 @@ namespace TunStack;
 /// deadline, nor later than the first <see cref="Advance"/> at or after it. <see cref="NextDeadline"/>
 /// scans at most 512 slots plus the top level and is cached between changes.
 /// </summary>
-public sealed class TimerWheel
+internal sealed class TimerWheel
 {
     private const int SlotBits = 8;
     private const int SlotCount = 1 << SlotBits;

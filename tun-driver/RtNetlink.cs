@@ -13,7 +13,7 @@ namespace TunStack.Tun;
 /// an acknowledgement; a refusal throws <see cref="TunException"/> naming the operation and errno.
 /// Not thread-safe.
 /// </summary>
-public sealed class RtNetlink : IDisposable
+internal sealed class RtNetlink : IDisposable
 {
     private const ushort NlmsgError = 2, RtmNewLink = 16, RtmGetLink = 18, RtmSetLink = 19, RtmNewAddr = 20, RtmDelAddr = 21, RtmNewRoute = 24, RtmDelRoute = 25;
     private const ushort NlmFRequest = 0x1, NlmFAck = 0x4, NlmFReplace = 0x100, NlmFExcl = 0x200, NlmFCreate = 0x400;

@@ -7,7 +7,7 @@ namespace TunStack.Tun;
 /// with IFF_VNET_HDR. No offload (GSO, checksum) is negotiated: the stack writes a zero header and
 /// ignores the one it reads. Little-endian, as TUN uses by default.
 /// </summary>
-public record struct VirtioNetHeader
+internal record struct VirtioNetHeader
 {
     /// <summary>Size of the header without num_buffers.</summary>
     public const int Length = 10;

@@ -3,7 +3,7 @@ using TunStack.Wire;
 namespace TunStack.Ip;
 
 /// <summary>The transport checksum pseudo-header for a pair of addresses of either family.</summary>
-public static class PseudoHeader
+internal static class PseudoHeader
 {
     /// <summary>
     /// RFC 768 / RFC 9293 3.1 (IPv4) or RFC 8200 8.1 (IPv6) pseudo-header sum for a transport

@@ -7,7 +7,7 @@ namespace TunStack.Storage;
 /// merged, bounded in number of ranges. The most recently changed range is remembered first, for
 /// the SACK blocks of RFC 2018 4 ("the first block reports the most recently received segment").
 /// </summary>
-public sealed class Assembler
+internal sealed class Assembler
 {
     private readonly (SeqNumber Left, SeqNumber Right)[] _ranges;
     private readonly int[] _recency;

@@ -7,7 +7,7 @@ namespace TunStack.Storage;
 /// A bounded queue of datagrams with their sender, stored back to back in one <see cref="RingBuffer"/>
 /// (24 bytes of bookkeeping per datagram, so even empty datagrams are bounded). No allocation per datagram.
 /// </summary>
-public sealed class DatagramQueue
+internal sealed class DatagramQueue
 {
     /// <summary>Bytes of bookkeeping stored with each datagram.</summary>
     public const int RecordOverhead = 24;

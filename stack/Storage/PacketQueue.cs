@@ -4,7 +4,7 @@ namespace TunStack.Storage;
 /// A bounded FIFO of packets in preallocated slots; thread-safe so that two stacks on two threads
 /// can share it. Enqueue copies; a full queue refuses (the caller counts the drop).
 /// </summary>
-public sealed class PacketQueue
+internal sealed class PacketQueue
 {
     private readonly byte[][] _slots;
     private readonly int[] _lengths;

@@ -4,7 +4,7 @@ namespace TunStack.Storage;
 /// A fixed-capacity byte ring: writes append at the tail, reads consume from the head, both
 /// wrapping around the end with at most two copies. Used for datagram queues and stream buffers.
 /// </summary>
-public sealed class RingBuffer
+internal sealed class RingBuffer
 {
     private byte[] _buffer;
     private int _head;

@@ -39,8 +39,8 @@ public sealed partial class TcpConnection
         receiveBufferSize = receiveBufferSize > 0 ? receiveBufferSize : settings.ReceiveBufferSize;
         Timers = new TcpTimers(layer.Timers, OnTimer);
         Rtt = new RttEstimator(settings);
-        Sender = new TcpSender(this, sendBufferSize, autoTuneSend, CongestionControl.Create(settings.CongestionControl, 536));
         Receiver = new TcpReceiver(this, receiveBufferSize, autoTuneReceive, TcpReceiver.ShiftFor(settings, requestedReceive));
+        Sender = new TcpSender(this, sendBufferSize, autoTuneSend, CongestionControl.Create(settings.CongestionControl, 536));
         Recovery = new NewRenoRecovery(this); // SackRecovery replaces it when both SYNs agree to SACK
         _keepAlive = new TcpKeepAlive(this, settings);
     }

@@ -296,7 +296,7 @@ internal sealed class TcpLayer : ITransportHandler
         }
 
         Span<byte> segment = _segment.AsSpan(0, headerLength + s.DataLength);
-        TcpTuple tuple = s.Tuple;
+        ref readonly TcpTuple tuple = ref s.Tuple;
         new TcpHeader
         {
             SourcePort = tuple.Local.Port,

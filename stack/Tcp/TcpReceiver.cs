@@ -15,6 +15,8 @@ internal sealed class TcpReceiver
     private const int MaxOutOfOrderRanges = 32; // separate holes tracked; beyond that segments are dropped
 
     private readonly TcpConnection _c;
+    private readonly TcpLayer _layer;
+    private readonly TcpTimers _timers;
     private readonly RingBuffer _buffer;
     private readonly Assembler _outOfOrder = new(MaxOutOfOrderRanges);
     private readonly bool _autoTune;
@@ -36,6 +38,8 @@ internal sealed class TcpReceiver
     public TcpReceiver(TcpConnection connection, int bufferSize, bool autoTune, int shift)
     {
         _c = connection;
+        _layer = connection.Layer;
+        _timers = connection.Timers;
         _buffer = new RingBuffer(bufferSize);
         _autoTune = autoTune;
         Shift = shift;
@@ -95,7 +99,7 @@ internal sealed class TcpReceiver
     {
         LastAckSent = Nxt;
         _unackedBytes = 0;
-        _c.Timers.Cancel(TcpTimer.DelayedAck);
+        _timers.Cancel(TcpTimer.DelayedAck);
     }
 
     /// <summary>RFC 9293 3.10.7.4, first check: the sequence number acceptability test (four cases).</summary>
@@ -180,7 +184,7 @@ internal sealed class TcpReceiver
         }
         else
         {
-            _c.Timers.Schedule(TcpTimer.DelayedAck, _c.Layer.Now + _c.Layer.Settings.DelayedAck);
+            _timers.Schedule(TcpTimer.DelayedAck, _layer.Now + _layer.Settings.DelayedAck);
         }
 
         if (taken < payload.Length)
@@ -216,7 +220,7 @@ internal sealed class TcpReceiver
             _buffer.Commit(rest);
             StreamWritten += rest;
             Nxt += data.Length;
-            _c.Layer.Counters.Increment(Counter.TcpUrgentReceived);
+            _layer.Counters.Increment(Counter.TcpUrgentReceived);
             return;
         }
 
@@ -236,7 +240,7 @@ internal sealed class TcpReceiver
         if (n > 0 && _outOfOrder.TryAdd(seq, seq + n))
         {
             _buffer.TryWriteAt(offset, payload[..n]);
-            _c.Layer.Counters.Increment(Counter.TcpOutOfOrderQueued);
+            _layer.Counters.Increment(Counter.TcpOutOfOrderQueued);
             if (fin && n == payload.Length)
             {
                 _outOfOrderFin = seq + n;
@@ -244,7 +248,7 @@ internal sealed class TcpReceiver
         }
         else
         {
-            _c.Layer.Counters.Increment(Counter.TcpOutOfOrderDropped);
+            _layer.Counters.Increment(Counter.TcpOutOfOrderDropped);
         }
 
         _c.Sender.SendAck();
@@ -318,7 +322,7 @@ internal sealed class TcpReceiver
             return;
         }
 
-        Instant now = _c.Layer.Now;
+        Instant now = _layer.Now;
         RttEstimator rtt = _c.Rtt;
         TimeSpan interval = _rtt > TimeSpan.Zero ? _rtt : rtt.HasSample && rtt.Smoothed > TimeSpan.Zero ? rtt.Smoothed : TimeSpan.FromMilliseconds(100);
         if (_spaceStart == default)
@@ -336,12 +340,12 @@ internal sealed class TcpReceiver
         long copied = StreamRead - _spaceRead;
         _spaceStart = now;
         _spaceRead = StreamRead;
-        int max = _c.Layer.Settings.ReceiveBufferMax;
+        int max = _layer.Settings.ReceiveBufferMax;
         long want = Math.Min(max, (2 * copied) + (16L * _c.Mss));
         if (want > _buffer.Capacity)
         {
             _buffer.Grow((int)Math.Min(max, Math.Max(want, 2L * _buffer.Capacity)));
-            _c.Layer.Counters.Increment(Counter.TcpReceiveBufferGrowths);
+            _layer.Counters.Increment(Counter.TcpReceiveBufferGrowths);
         }
     }
 

@@ -19,6 +19,10 @@ internal sealed class TcpSender
     private static readonly TimeSpan NonValidatedPeriod = TimeSpan.FromMinutes(5);
 
     private readonly TcpConnection _c;
+    private readonly TcpLayer _layer;
+    private readonly TcpReceiver _receiver;
+    private readonly TcpTimers _timers;
+    private readonly RttEstimator _rtt;
     private readonly RingBuffer _buffer;
     private readonly bool _autoTune;
     private SeqNumber _finSeq;
@@ -36,6 +40,10 @@ internal sealed class TcpSender
     public TcpSender(TcpConnection connection, int bufferSize, bool autoTune, CongestionControl congestion)
     {
         _c = connection;
+        _layer = connection.Layer;
+        _receiver = connection.Receiver;
+        _timers = connection.Timers;
+        _rtt = connection.Rtt;
         _buffer = new RingBuffer(bufferSize);
         _autoTune = autoTune;
         Congestion = congestion;
@@ -173,13 +181,13 @@ internal sealed class TcpSender
                     return;
                 }
 
-                Instant now = _c.Layer.Now;
+                Instant now = _layer.Now;
 
                 // RFC 7661 4.3-4.4 (which replaces RFC 5681 4.1's restart after idle): a window not
                 // validated by use for the non-validated period (5 minutes) is halved, not below IW.
                 if (_nonValidatedSince != default && now - _nonValidatedSince > NonValidatedPeriod)
                 {
-                    _c.Layer.Counters.Increment(Counter.TcpCwndValidationHalvings);
+                    _layer.Counters.Increment(Counter.TcpCwndValidationHalvings);
                     Congestion.OnNonValidatedPeriodEnd();
                     _nonValidatedSince = now;
                 }
@@ -197,7 +205,7 @@ internal sealed class TcpSender
                 if (recovery.LimitedTransmit)
                 {
                     recovery.LimitedTransmit = false;
-                    _c.Layer.Counters.Increment(Counter.TcpLimitedTransmits);
+                    _layer.Counters.Increment(Counter.TcpLimitedTransmits);
                 }
 
                 // RFC 1122 4.2.3.4 / RFC 896: with data in flight, hold a small segment unless NoDelay.
@@ -215,7 +223,7 @@ internal sealed class TcpSender
                 bool urgent = Urgent && UrgentPointer > Nxt;
                 ushort pointer = urgent ? (ushort)Math.Min(UrgentPointer - Nxt, 65535) : (ushort)0;
                 Transmit(Nxt, TcpFlags.Ack | (last ? TcpFlags.Psh : 0) | (urgent ? TcpFlags.Urg : 0), sent, length, pointer);
-                _c.Rtt.StartTiming(Nxt, now);
+                _rtt.StartTiming(Nxt, now);
                 BytesSent += length;
                 bool sentBefore = Nxt < Max;
                 recovery.OnDataSent(Nxt, length, sentBefore);
@@ -239,7 +247,8 @@ internal sealed class TcpSender
 
                 // RFC 8985 7.2: new data restarts the probe timeout (for the flight as it is now);
                 // an RTO, once running, is not restarted by sending (RFC 6298 5.1).
-                ArmRetransmit(restart: recovery.CanProbe());
+                bool canProbe = recovery.CanProbe();
+                ArmRetransmit(restart: canProbe, canProbe);
                 if (_probeSegment)
                 {
                     return;
@@ -298,7 +307,7 @@ internal sealed class TcpSender
         }
 
         Emit(Nxt, TcpFlags.Ack, withSack: true, 0, 0, 0);
-        _c.Receiver.OnAckSent();
+        _receiver.OnAckSent();
     }
 
     /// <summary>
@@ -308,26 +317,25 @@ internal sealed class TcpSender
     public void SendProbe(SeqNumber seq) => Emit(seq, TcpFlags.Ack, withSack: false, 0, 0, 0);
 
     /// <summary>Sends &lt;SEQ=<paramref name="seq"/>&gt;&lt;CTL=RST&gt;.</summary>
-    public void SendReset(SeqNumber seq) => _c.Layer.Send(OutgoingSegment.Control(_c.Tuple, seq, default, TcpFlags.Rst));
+    public void SendReset(SeqNumber seq) => _layer.Send(OutgoingSegment.Control(_c.Tuple, seq, default, TcpFlags.Rst));
 
     // A segment that carries data (or a FIN) and acknowledges RCV.NXT.
     private void Transmit(SeqNumber seq, TcpFlags flags, int offset, int length, ushort urgentPointer)
     {
         Emit(seq, flags, withSack: false, offset, length, urgentPointer);
-        _c.Receiver.OnAckSent();
+        _receiver.OnAckSent();
     }
 
     // A segment with ACK of RCV.NXT, our window and options, and data from the buffer at offset.
     private void Emit(SeqNumber seq, TcpFlags flags, bool withSack, int offset, int length, ushort urgentPointer)
     {
-        TcpReceiver receiver = _c.Receiver;
-        _c.Layer.Send(new OutgoingSegment
+        _layer.Send(new OutgoingSegment
         {
             Tuple = _c.Tuple,
             Sequence = seq,
-            Acknowledgment = receiver.Nxt,
+            Acknowledgment = _receiver.Nxt,
             Flags = flags,
-            Window = receiver.Advertise(),
+            Window = _receiver.Advertise(),
             Options = _c.SegmentOptions(withSack),
             Data = _buffer,
             DataOffset = offset,
@@ -345,7 +353,7 @@ internal sealed class TcpSender
     {
         SeqNumber ack = seg.AcknowledgmentNumber;
         Recovery.LossRecovery recovery = _c.Recovery;
-        bool sackNews = recovery.OnSackBlocks(received, ack);
+        bool sackNews = received.SackCount > 0 && recovery.OnSackBlocks(received, ack);
         bool windowUnchanged = ((uint)seg.Window << Shift) == Wnd;
         int flightBefore = Nxt - Una;
 
@@ -372,7 +380,7 @@ internal sealed class TcpSender
                 Nxt = ack; // data sent before a go-back-N retransmission was acknowledged after all
             }
 
-            Instant now = _c.Layer.Now;
+            Instant now = _layer.Now;
             OldestUnackedAt = now;
             if (Urgent && Una >= UrgentPointer)
             {
@@ -380,14 +388,14 @@ internal sealed class TcpSender
             }
 
             TimeSpan rttSample = _c.TimestampsEnabled && received.HasTimestamps && received.TimestampEcho != 0
-                ? _c.Rtt.SampleFromTimestamp(unchecked(_c.TimestampNow - received.TimestampEcho))
-                : _c.Rtt.SampleOnAck(ack, now);
+                ? _rtt.SampleFromTimestamp(unchecked(_c.TimestampNow - received.TimestampEcho))
+                : _rtt.SampleOnAck(ack, now);
             Retries = 0;
             recovery.OnCumulativeAck(ack);
             OnNewAck(ack, Math.Max(0, dataAcked), rttSample);
             if (Una == Nxt)
             {
-                _c.Timers.Cancel(TcpTimer.Retransmit);
+                _timers.Cancel(TcpTimer.Retransmit);
             }
             else
             {
@@ -423,7 +431,7 @@ internal sealed class TcpSender
     // New data acknowledged: rounds, recovery bookkeeping, or window growth outside recovery.
     private void OnNewAck(SeqNumber ack, int dataAcked, TimeSpan rttSample)
     {
-        Instant now = _c.Layer.Now;
+        Instant now = _layer.Now;
         BytesAcked += dataAcked;
         bool roundEnd = ack >= _roundEnd;
         if (roundEnd)
@@ -451,7 +459,7 @@ internal sealed class TcpSender
         if (2L * Math.Max(_roundMaxFlight, _lastRoundMaxFlight) >= Congestion.Cwnd)
         {
             _nonValidatedSince = default;
-            Congestion.OnAck(dataAcked, now, rttSample, _c.Rtt.Min, roundEnd);
+            Congestion.OnAck(dataAcked, now, rttSample, _rtt.Min, roundEnd);
             TuneBuffer();
         }
         else if (_nonValidatedSince == default)
@@ -464,12 +472,12 @@ internal sealed class TcpSender
     // limited by the buffer while the application keeps it full.
     private void TuneBuffer()
     {
-        int max = _c.Layer.Settings.SendBufferMax;
+        int max = _layer.Settings.SendBufferMax;
         if (_autoTune && _buffer.Capacity < max && 2L * Congestion.Cwnd > _buffer.Capacity)
         {
             _buffer.Grow((int)Math.Min(max, Math.Max(2L * Congestion.Cwnd, 2L * _buffer.Capacity)));
             _c.Recovery.OnSendBufferGrown(_buffer.Capacity);
-            _c.Layer.Counters.Increment(Counter.TcpSendBufferGrowths);
+            _layer.Counters.Increment(Counter.TcpSendBufferGrowths);
         }
     }
 
@@ -480,11 +488,19 @@ internal sealed class TcpSender
     /// </summary>
     public void ArmRetransmit(bool restart = false)
     {
-        TcpTimers timers = _c.Timers;
-        if (restart || !timers.IsScheduled(TcpTimer.Retransmit))
+        if (restart || !_timers.IsScheduled(TcpTimer.Retransmit))
         {
-            RttEstimator rtt = _c.Rtt;
-            _ptoArmed = _c.Recovery.CanProbe();
+            ArmRetransmit(restart: true, _c.Recovery.CanProbe());
+        }
+    }
+
+    // canProbe: what Recovery.CanProbe() says now.
+    private void ArmRetransmit(bool restart, bool canProbe)
+    {
+        if (restart || !_timers.IsScheduled(TcpTimer.Retransmit))
+        {
+            _ptoArmed = canProbe;
+            RttEstimator rtt = _rtt;
             TimeSpan wait = rtt.Rto;
             if (_ptoArmed)
             {
@@ -497,7 +513,7 @@ internal sealed class TcpSender
                 wait = pto < rtt.Rto ? pto : rtt.Rto;
             }
 
-            timers.Schedule(TcpTimer.Retransmit, _c.Layer.Now + wait);
+            _timers.Schedule(TcpTimer.Retransmit, _layer.Now + wait);
         }
     }
 
@@ -533,7 +549,7 @@ internal sealed class TcpSender
             // current window. (RFC 9293 suggests one new octet; a byte taken while the
             // window reopens was then acknowledged beyond SND.NXT and the ACK, window and
             // all, was dropped: a stall. This form has no byte in doubt.)
-            _c.Layer.Counters.Increment(Counter.TcpWindowProbes);
+            _layer.Counters.Increment(Counter.TcpWindowProbes);
             SendProbe(Una - 1);
             Retries = 0; // a probed zero window is not a dead peer
             return;
@@ -551,7 +567,7 @@ internal sealed class TcpSender
 
         Congestion.OnRetransmitTimeout(Nxt - Una, now, firstInEpisode: Retries == 1);
         recovery.RecoveryPoint = Nxt;
-        _c.Layer.Counters.Increment(Counter.TcpRetransmits);
+        _layer.Counters.Increment(Counter.TcpRetransmits);
         GoBackToUnacknowledged(); // RFC 8985 6.3: after an RTO everything outstanding is sent again
 
         uint savedWindow = Wnd;

@@ -1,5 +1,7 @@
 // Every timer of a connection in one place: created with the connection, scheduled and cancelled
 // without allocating, and fired into one dispatch on the connection (TcpConnection.OnTimer).
+using System.Runtime.CompilerServices;
+
 namespace TunStack.Tcp;
 
 /// <summary>The <see cref="TcpTimer"/>s of one connection on the stack's timer wheel.</summary>
@@ -20,10 +22,13 @@ internal sealed class TcpTimers
     }
 
     /// <summary>Sets <paramref name="timer"/> to fire at <paramref name="deadline"/> (rescheduling it if set).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Schedule(TcpTimer timer, Instant deadline) => _wheel.Schedule(_entries[(int)timer], deadline);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Cancel(TcpTimer timer) => _wheel.Cancel(_entries[(int)timer]);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool IsScheduled(TcpTimer timer) => _entries[(int)timer].IsScheduled;
 
     /// <summary>Cancels every timer (the connection closed).</summary>

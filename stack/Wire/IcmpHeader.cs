@@ -7,7 +7,7 @@ namespace TunStack.Wire;
 /// <param name="Type">Type.</param>
 /// <param name="Code">Code.</param>
 /// <param name="RestOfHeader">The 4 type-specific bytes.</param>
-public readonly record struct IcmpHeader(byte Type, byte Code, uint RestOfHeader)
+internal readonly record struct IcmpHeader(byte Type, byte Code, uint RestOfHeader)
 {
     /// <summary>Parses the 8-byte header.</summary>
     public static bool TryParse(ReadOnlySpan<byte> buffer, out IcmpHeader header)

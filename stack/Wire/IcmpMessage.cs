@@ -5,7 +5,7 @@ using System.Buffers.Binary;
 namespace TunStack.Wire;
 
 /// <summary>A read-only view of an ICMP or ICMPv6 message (the layouts are the same).</summary>
-public readonly ref struct IcmpMessage
+internal readonly ref struct IcmpMessage
 {
     /// <summary>Length of the header.</summary>
     public const int HeaderLength = 8;

@@ -1,7 +1,7 @@
 namespace TunStack.Wire;
 
 /// <summary>ICMPv4 types (RFC 792) and codes used by the stack.</summary>
-public static class Icmpv4Type
+internal static class Icmpv4Type
 {
     /// <summary>Echo Reply.</summary>
     public const byte EchoReply = 0;

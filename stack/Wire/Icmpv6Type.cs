@@ -1,7 +1,7 @@
 namespace TunStack.Wire;
 
 /// <summary>ICMPv6 types (RFC 4443, RFC 4861, RFC 3810) and codes used by the stack.</summary>
-public static class Icmpv6Type
+internal static class Icmpv6Type
 {
     /// <summary>Destination Unreachable.</summary>
     public const byte DestinationUnreachable = 1;

@@ -12,7 +12,7 @@ namespace TunStack.Wire;
 /// 16-bit words. Partial sums are <see cref="uint"/> values in network-order word space; add them
 /// with <see cref="Add(uint, ReadOnlySpan{byte})"/> and close with <see cref="Finish(uint)"/>.
 /// </summary>
-public static class InternetChecksum
+internal static class InternetChecksum
 {
     /// <summary>Adds the words of <paramref name="data"/> to a partial sum. Pieces must start at even offsets of the covered data.</summary>
     public static uint Add(uint partial, ReadOnlySpan<byte> data)

@@ -1,7 +1,7 @@
 namespace TunStack.Wire;
 
 /// <summary>IP protocol numbers (IANA "Assigned Internet Protocol Numbers") used by the stack.</summary>
-public static class IpProtocol
+internal static class IpProtocol
 {
     /// <summary>IPv6 Hop-by-Hop Options (RFC 8200 4.3).</summary>
     public const byte HopByHop = 0;

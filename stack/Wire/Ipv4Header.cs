@@ -4,7 +4,7 @@ using System.Buffers.Binary;
 namespace TunStack.Wire;
 
 /// <summary>An IPv4 header without options, as the stack writes it.</summary>
-public record struct Ipv4Header
+internal record struct Ipv4Header
 {
     /// <summary>Type of service.</summary>
     public byte TypeOfService;

@@ -8,7 +8,7 @@ namespace TunStack.Wire;
 /// checks version, IHL and total length against the buffer; afterwards no accessor throws.
 /// Bytes past Total Length (link padding) are excluded from <see cref="Datagram"/>.
 /// </summary>
-public readonly ref struct Ipv4Packet
+internal readonly ref struct Ipv4Packet
 {
     /// <summary>Length of a header without options.</summary>
     public const int MinHeaderLength = 20;

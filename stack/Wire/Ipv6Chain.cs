@@ -6,7 +6,7 @@ namespace TunStack.Wire;
 /// The result of walking an IPv6 extension-header chain. The walk stops at the Fragment header
 /// when one is present: the rest belongs to the reassembled packet.
 /// </summary>
-public record struct Ipv6Chain
+internal record struct Ipv6Chain
 {
     /// <summary>The outcome.</summary>
     public Ipv6ChainVerdict Verdict;

@@ -1,7 +1,7 @@
 namespace TunStack.Wire;
 
 /// <summary>What the extension-header walk concluded (RFC 8200 4.1 processing order).</summary>
-public enum Ipv6ChainVerdict
+internal enum Ipv6ChainVerdict
 {
     /// <summary>Reached an upper-layer header (or No Next Header).</summary>
     Ok,

@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 namespace TunStack.Wire;
 
 /// <summary>An IPv6 Fragment header (RFC 8200 4.5), 8 bytes.</summary>
-public record struct Ipv6FragmentHeader
+internal record struct Ipv6FragmentHeader
 {
     /// <summary>Length of the header.</summary>
     public const int Length = 8;

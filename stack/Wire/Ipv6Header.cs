@@ -4,7 +4,7 @@ using System.Buffers.Binary;
 namespace TunStack.Wire;
 
 /// <summary>An IPv6 fixed header as the stack writes it.</summary>
-public record struct Ipv6Header
+internal record struct Ipv6Header
 {
     /// <summary>Traffic class.</summary>
     public byte TrafficClass;

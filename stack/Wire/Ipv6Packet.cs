@@ -7,7 +7,7 @@ namespace TunStack.Wire;
 /// A read-only view of an IPv6 packet: the 40-byte fixed header and what Payload Length covers.
 /// Jumbograms (Payload Length 0, RFC 2675) are refused.
 /// </summary>
-public readonly ref struct Ipv6Packet
+internal readonly ref struct Ipv6Packet
 {
     /// <summary>Length of the fixed header.</summary>
     public const int HeaderLength = 40;

@@ -3,4 +3,4 @@ namespace TunStack.Wire;
 /// <summary>A SACK block (RFC 2018 3): left edge inclusive, right edge exclusive.</summary>
 /// <param name="Left">First sequence number of the block.</param>
 /// <param name="Right">Sequence number after the block.</param>
-public readonly record struct SackBlock(SeqNumber Left, SeqNumber Right);
+internal readonly record struct SackBlock(SeqNumber Left, SeqNumber Right);

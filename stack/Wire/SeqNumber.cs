@@ -5,7 +5,7 @@ namespace TunStack.Wire;
 /// Raw <see cref="uint"/> comparisons of sequence numbers are bugs; use this type.
 /// </summary>
 /// <param name="Value">The 32-bit value as carried on the wire.</param>
-public readonly record struct SeqNumber(uint Value)
+internal readonly record struct SeqNumber(uint Value)
 {
     /// <summary>Advances by a byte count.</summary>
     public static SeqNumber operator +(SeqNumber s, int bytes) => new(unchecked(s.Value + (uint)bytes));

@@ -2,7 +2,7 @@ namespace TunStack.Wire;
 
 /// <summary>TCP control bits (RFC 9293 3.1, RFC 3168 for ECE/CWR).</summary>
 [Flags]
-public enum TcpFlags : byte
+internal enum TcpFlags : byte
 {
     /// <summary>No flags.</summary>
     None = 0,

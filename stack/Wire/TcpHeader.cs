@@ -4,7 +4,7 @@ using System.Buffers.Binary;
 namespace TunStack.Wire;
 
 /// <summary>A TCP header (without options) as the stack writes it.</summary>
-public record struct TcpHeader
+internal record struct TcpHeader
 {
     /// <summary>Source port.</summary>
     public ushort SourcePort;

@@ -8,7 +8,7 @@ namespace TunStack.Wire;
 /// Unknown options are skipped by their length; a length of 0 or 1, or one that overruns the
 /// header, ends the walk (the rest is ignored), so a hostile option list can never loop.
 /// </summary>
-public record struct TcpOptions
+internal record struct TcpOptions
 {
     /// <summary>Option kinds (IANA TCP Option Kind Numbers).</summary>
     public const byte KindEnd = 0, KindNop = 1, KindMss = 2, KindWindowScale = 3, KindSackPermitted = 4, KindSack = 5, KindTimestamps = 8;

@@ -4,7 +4,7 @@ using System.Buffers.Binary;
 namespace TunStack.Wire;
 
 /// <summary>A read-only view of a TCP segment; the data offset is checked against the buffer.</summary>
-public readonly ref struct TcpSegment
+internal readonly ref struct TcpSegment
 {
     /// <summary>Length of a header without options.</summary>
     public const int MinHeaderLength = 20;

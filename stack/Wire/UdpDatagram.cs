@@ -4,7 +4,7 @@ using System.Buffers.Binary;
 namespace TunStack.Wire;
 
 /// <summary>A read-only view of a UDP datagram; the Length field is checked against the buffer.</summary>
-public readonly ref struct UdpDatagram
+internal readonly ref struct UdpDatagram
 {
     /// <summary>Length of the header.</summary>
     public const int HeaderLength = 8;

@@ -7,7 +7,7 @@ namespace TunStack.Wire;
 /// <param name="SourcePort">Source port.</param>
 /// <param name="DestinationPort">Destination port.</param>
 /// <param name="Length">Header plus data length.</param>
-public readonly record struct UdpHeader(ushort SourcePort, ushort DestinationPort, ushort Length)
+internal readonly record struct UdpHeader(ushort SourcePort, ushort DestinationPort, ushort Length)
 {
     /// <summary>Parses 8 bytes.</summary>
     public static bool TryParse(ReadOnlySpan<byte> buffer, out UdpHeader header)

@@ -1,7 +1,7 @@
 namespace TunStack.Wire;
 
 /// <summary>Why a view refused a buffer. Each value maps to a drop counter.</summary>
-public enum WireError
+internal enum WireError
 {
     /// <summary>No error.</summary>
     None,
