@@ -37,7 +37,7 @@ public sealed partial class TcpConnection
         int requestedReceive = receiveBufferSize;
         sendBufferSize = sendBufferSize > 0 ? sendBufferSize : settings.SendBufferSize;
         receiveBufferSize = receiveBufferSize > 0 ? receiveBufferSize : settings.ReceiveBufferSize;
-        Timers = new TcpTimers(layer.Timers, OnTimer);
+        Timers = new TcpTimers(layer.Timers, this);
         Rtt = new RttEstimator(settings);
         Receiver = new TcpReceiver(this, receiveBufferSize, autoTuneReceive, TcpReceiver.ShiftFor(settings, requestedReceive));
         Sender = new TcpSender(this, sendBufferSize, autoTuneSend, CongestionControl.Create(settings.CongestionControl, 536));
@@ -620,7 +620,7 @@ public sealed partial class TcpConnection
     }
 
     // Every timer of the connection fires here (TcpTimers).
-    private void OnTimer(TcpTimer timer, Instant now)
+    internal void OnTimer(TcpTimer timer, Instant now)
     {
         switch (timer)
         {
