@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using TunStack.Sockets;
-using TunStack.Tun;
 
 namespace TunStack.Cli;
 
