@@ -45,9 +45,11 @@ public static class ConnectionMemory
         long heapBefore = GC.GetTotalMemory(forceFullCollection: true);
         long rssBefore = ResidentBytes();
 
+        long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         var watch = Stopwatch.StartNew();
         Open(sim, a, listeners, clients, servers, pairs);
         watch.Stop();
+        long allocatedPerPair = (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / pairs;
         long heapUp = GC.GetTotalMemory(forceFullCollection: true);
         long rssUp = ResidentBytes();
         int established = clients.Count(c => c.State == TcpConnectionState.Established) + servers.Count(c => c.State == TcpConnectionState.Established);
@@ -86,7 +88,7 @@ public static class ConnectionMemory
         GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         long rssReturned = ResidentBytes();
         double perConnection = (heapUp - heapBefore) / (2.0 * pairs);
-        Console.WriteLine($"{pairs:N0} pairs ({2 * pairs:N0} connections) opened in {watch.Elapsed.TotalSeconds:F1} s:");
+        Console.WriteLine($"{pairs:N0} pairs ({2 * pairs:N0} connections) opened in {watch.Elapsed.TotalSeconds:F1} s, {allocatedPerPair:N0} bytes allocated per pair (both ends, table growth included):");
         Console.WriteLine($"  managed heap {heapBefore / 1048576.0:F1} -> {heapUp / 1048576.0:F1} MiB: {perConnection:F0} bytes per idle connection; after a 1% sample echoed {heapAfterEcho / 1048576.0:F1} MiB");
         Console.WriteLine($"  resident set {rssBefore / 1048576.0:F0} -> {rssUp / 1048576.0:F0} MiB: {(rssUp - rssBefore) / (2.0 * pairs):F0} bytes per connection");
         Console.WriteLine($"  all closed: {open:N0} left in the tables ({timeWait:N0} of the client's in TIME-WAIT); managed heap {heapClosed / 1048576.0:F1} MiB, resident set {rssClosed / 1048576.0:F0} MiB, {rssReturned / 1048576.0:F0} MiB after an aggressive collection");

@@ -242,8 +242,11 @@ internal sealed class TcpLayer : ITransportHandler
         return StackError.None;
     }
 
-    /// <summary>Registers a half-open connection made by a listener; false at the connection limit.</summary>
-    public bool Register(TcpConnection connection)
+    /// <summary>
+    /// Whether a listener may make one more connection; at <see cref="TcpSettings.MaxConnections"/>
+    /// the request is refused (no SYN-ACK, counted), before any connection object exists.
+    /// </summary>
+    public bool HasRoomForConnection()
     {
         if (_connections.Count >= _options.Tcp.MaxConnections)
         {
@@ -251,9 +254,11 @@ internal sealed class TcpLayer : ITransportHandler
             return false;
         }
 
-        Add(connection.Tuple, connection);
         return true;
     }
+
+    /// <summary>Registers a connection made by a listener (after <see cref="HasRoomForConnection"/>).</summary>
+    public void Register(TcpConnection connection) => Add(connection.Tuple, connection);
 
     public void Unregister(TcpConnection connection)
     {

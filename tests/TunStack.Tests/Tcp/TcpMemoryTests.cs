@@ -5,6 +5,7 @@ using TunStack.Links;
 using TunStack.Storage;
 using TunStack.Tcp;
 using TunStack.Tests.Integration;
+using TunStack.Wire;
 
 namespace TunStack.Tests.Tcp;
 
@@ -247,5 +248,108 @@ public class TcpMemoryTests
         var data = new byte[length];
         new Random(seed).NextBytes(data);
         return data;
+    }
+
+    [Fact]
+    public void MemoryLimit_PeersSendOnlyOutOfOrderData_PrunedOrDroppedAndCounted_InOrderPeerStillServedByteExact()
+    {
+        const long limit = 512 * 1024;
+        RawPeer first = RawPeer.Listening(o => { o.Tcp.MemoryLimit = limit; o.Tcp.SynCookies = false; }, backlog: 64);
+        Probe probe = first.Probe;
+
+        // Twenty peers each send 100 KB beyond a one-byte hole: 2 MB of data that can never be read,
+        // four times the budget.
+        var segment = new byte[1000];
+        long peak = 0;
+        for (int i = 0; i < 20; i++)
+        {
+            RawPeer p = Handshake(new RawPeer(probe) { SourcePort = (ushort)(30000 + i) });
+            for (int k = 0; k < 100; k++)
+            {
+                p.Send(TcpFlags.Ack, p.Nxt + 1 + (k * segment.Length), p.StackNxt, segment);
+                peak = Math.Max(peak, probe.Stack.TcpMemory.InUseBytes);
+            }
+        }
+
+        Assert.True(peak <= limit, $"{peak} bytes in use at most, limit {limit}");
+        Assert.True(probe[Counter.TcpOutOfOrderPruned] + probe[Counter.TcpMemoryDrops] > 0);
+
+        // A peer that sends in order still gets all of its 300 KB through, read as it arrives.
+        RawPeer good = Handshake(new RawPeer(probe) { SourcePort = 41000 });
+        while (first.Listener!.TryAccept(out TcpConnection? accepted))
+        {
+            if (accepted!.Tuple.Remote.Port == 41000)
+            {
+                good.Connection = accepted;
+            }
+        }
+
+        byte[] data = RandomBytes(300_000, 12);
+        var got = new MemoryStream();
+        var buffer = new byte[65536];
+        int sent = 0;
+        for (int round = 0; round < 10_000 && got.Length < data.Length; round++)
+        {
+            if (sent < data.Length)
+            {
+                int length = Math.Min(1000, data.Length - sent);
+                SentSegment? ack = good.Send(TcpFlags.Ack, good.Nxt, good.StackNxt, data.AsSpan(sent, length)).LastOrDefault();
+                if (ack is not null && ack.Ack == good.Nxt + length)
+                {
+                    good.Nxt += length;
+                    sent += length;
+                }
+            }
+
+            int n = good.Connection!.Receive(buffer, out _);
+            got.Write(buffer, 0, n);
+            probe.Advance(TimeSpan.FromMilliseconds(1));
+        }
+
+        Assert.Equal(data, got.ToArray());
+        // Past the limit only by the one chunk each connection is guaranteed per direction.
+        Assert.True(probe.Stack.TcpMemory.PeakBytes <= limit + (21 * 2 * 4096), $"peak {probe.Stack.TcpMemory.PeakBytes}");
+    }
+
+    // Completes a passive open on the probe's listener for a peer with its own source port.
+    private static RawPeer Handshake(RawPeer p)
+    {
+        TcpOptions syn = TcpOptions.None;
+        syn.Mss = 1460;
+        p.Nxt = new SeqNumber(1000);
+        SentSegment synAck = Assert.Single(p.Send(TcpFlags.Syn, p.Nxt, default, options: syn));
+        p.Nxt += 1;
+        p.StackNxt = synAck.Seq + 1;
+        Assert.Empty(p.Send(TcpFlags.Ack));
+        return p;
+    }
+
+    [Fact]
+    public void ConnectionLimitReached_MoreSyns_NoSynAckCountedNothingRetransmitted_RoomAgainAfterAClose()
+    {
+        RawPeer first = RawPeer.Listening(o => o.Tcp.MaxConnections = 10, backlog: 64);
+        Probe probe = first.Probe;
+        var peers = new List<RawPeer>();
+        for (int i = 0; i < 10; i++)
+        {
+            peers.Add(Handshake(new RawPeer(probe) { SourcePort = (ushort)(30000 + i) }));
+        }
+
+        // A client that keeps opening: each SYN past the limit is refused without a connection.
+        for (int i = 0; i < 20; i++)
+        {
+            var extra = new RawPeer(probe) { SourcePort = (ushort)(31000 + i) };
+            Assert.Empty(extra.Send(TcpFlags.Syn, new SeqNumber(1000), default));
+        }
+
+        Assert.Equal(20, probe[Counter.TcpConnectionLimit]);
+        Assert.Equal(10, probe.Stack.TcpConnections.Connections);
+        Assert.Empty(probe.Advance(TimeSpan.FromSeconds(3))); // no SYN-ACK retransmitted for a refused SYN
+
+        // One connection ends (the peer resets it): a new client is served.
+        peers[0].Send(TcpFlags.Rst, peers[0].Nxt, default);
+        Assert.Equal(9, probe.Stack.TcpConnections.Connections);
+        var late = new RawPeer(probe) { SourcePort = 41000 };
+        Assert.True(Assert.Single(late.Send(TcpFlags.Syn, new SeqNumber(1000), default)).Has(TcpFlags.Syn | TcpFlags.Ack));
     }
 }
