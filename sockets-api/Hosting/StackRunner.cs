@@ -29,6 +29,7 @@ public sealed class StackRunner : IDisposable
     private volatile bool _stopping;
     private bool _disposed;
     private Exception? _failure;
+    private readonly MemoryReturnPolicy _memoryReturn = new();
 
     /// <summary>
     /// Creates a runner and its stack on <paramref name="link"/>, the stack starting at the runner's
@@ -61,6 +62,13 @@ public sealed class StackRunner : IDisposable
 
     /// <summary>The lock that gives one thread at a time the stack.</summary>
     internal object Gate { get; } = new();
+
+    /// <summary>
+    /// Give memory back to the operating system after a peak of connections has mostly closed (one
+    /// compacting, decommitting garbage collection on the loop's thread; the process pauses for it).
+    /// Off by default: the collection is process-wide. The daemon turns it on.
+    /// </summary>
+    public bool ReturnMemoryAfterPeaks { get; set; }
 
     /// <summary>Starts the loop thread.</summary>
     public void Start() => _thread.Start();
@@ -181,6 +189,7 @@ public sealed class StackRunner : IDisposable
             {
                 Instant now;
                 Instant next;
+                bool returnMemory;
                 lock (Gate)
                 {
                     // Application work runs at the current time, not the time of the last poll.
@@ -194,6 +203,13 @@ public sealed class StackRunner : IDisposable
                     next = _stack.Poll(now);
                     _sleepingUntil = next;
                     _activity = false;
+                    returnMemory = ReturnMemoryAfterPeaks && _memoryReturn.Observe(_stack.TcpConnections.Connections, now);
+                }
+
+                if (returnMemory)
+                {
+                    GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+                    continue;
                 }
 
                 if (next <= now)
