@@ -1,7 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using TunStack.Ip;
 using TunStack.Links;
-using TunStack.Storage;
 using TunStack.Tcp;
 
 namespace TunStack.Perf;

@@ -986,13 +986,3 @@ public sealed partial class StackSocket : IDisposable
         return new IPEndPoint(address, endpoint.Port);
     }
 }
-
-/// <summary>An address of family AF_UNSPEC: connecting a datagram socket to it dissolves its default peer.</summary>
-public sealed class UnspecifiedEndPoint : EndPoint
-{
-    /// <summary>The one instance.</summary>
-    public static UnspecifiedEndPoint Instance { get; } = new();
-
-    /// <inheritdoc/>
-    public override AddressFamily AddressFamily => AddressFamily.Unspecified;
-}

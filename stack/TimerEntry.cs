@@ -10,10 +10,19 @@ internal sealed class TimerEntry
     internal TimerEntry? Next;
     internal int Level = -1;
     internal int Slot;
-    private readonly Action<Instant> _callback;
+    private readonly Action<Instant>? _callback;
+    private readonly ITimerTarget? _target;
+    private readonly int _tag;
 
     /// <summary>Creates a timer that calls <paramref name="callback"/> with the current time when it fires.</summary>
     public TimerEntry(Action<Instant> callback) => _callback = callback;
+
+    /// <summary>Creates a timer that tells <paramref name="target"/> when it fires, with <paramref name="tag"/>.</summary>
+    public TimerEntry(ITimerTarget target, int tag)
+    {
+        _target = target;
+        _tag = tag;
+    }
 
     /// <summary>When the timer fires (meaningful while scheduled).</summary>
     public Instant Deadline { get; internal set; }
@@ -21,5 +30,15 @@ internal sealed class TimerEntry
     /// <summary>True while the timer is in a wheel.</summary>
     public bool IsScheduled => Level >= 0;
 
-    internal void Fire(Instant now) => _callback(now);
+    internal void Fire(Instant now)
+    {
+        if (_target is not null)
+        {
+            _target.OnTimer(_tag, now);
+        }
+        else
+        {
+            _callback!(now);
+        }
+    }
 }

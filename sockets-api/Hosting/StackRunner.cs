@@ -5,21 +5,6 @@ using TunStack.Links;
 
 namespace TunStack.Sockets.Hosting;
 
-/// <summary>How a <see cref="StackRunner"/> tells time.</summary>
-public enum StackClock
-{
-    /// <summary>The monotonic real clock (<see cref="StackRunner.Now"/>).</summary>
-    Real,
-
-    /// <summary>
-    /// A virtual clock that starts at zero and, whenever the stack has been idle for a moment of
-    /// real time (no packet, no application call, nothing due), jumps straight to the stack's next
-    /// deadline. Retransmission backoff, TIME-WAIT and keepalive run in milliseconds: for tests and
-    /// for the protocol lab, never for a stack that talks to a real peer.
-    /// </summary>
-    Virtual,
-}
-
 /// <summary>
 /// Runs one <see cref="NetworkStack"/> on its own thread: it polls the stack, then sleeps until the
 /// stack's next deadline, a link's <see cref="ILink.ReceiveReady"/> signal, or work posted with
@@ -262,22 +247,4 @@ public sealed class StackRunner : IDisposable
             }
         }
     }
-}
-
-/// <summary>A stretch of time in which the calling thread has the stack to itself (see <see cref="StackRunner.Enter"/>).</summary>
-public readonly ref struct StackCall
-{
-    private readonly StackRunner _runner;
-
-    internal StackCall(StackRunner runner, NetworkStack stack)
-    {
-        _runner = runner;
-        Stack = stack;
-    }
-
-    /// <summary>The stack, usable until <see cref="Dispose"/>.</summary>
-    public NetworkStack Stack { get; }
-
-    /// <summary>Flushes what the call queued and gives the stack back.</summary>
-    public void Dispose() => _runner.Exit();
 }

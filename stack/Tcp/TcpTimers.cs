@@ -5,19 +5,20 @@ using System.Runtime.CompilerServices;
 namespace TunStack.Tcp;
 
 /// <summary>The <see cref="TcpTimer"/>s of one connection on the stack's timer wheel.</summary>
-internal sealed class TcpTimers
+internal sealed class TcpTimers : ITimerTarget
 {
     private const int Count = (int)TcpTimer.RackReordering + 1;
     private readonly TimerWheel _wheel;
     private readonly TimerEntry[] _entries = new TimerEntry[Count];
+    private readonly TcpConnection _connection;
 
-    public TcpTimers(TimerWheel wheel, Action<TcpTimer, Instant> fire)
+    public TcpTimers(TimerWheel wheel, TcpConnection connection)
     {
         _wheel = wheel;
+        _connection = connection;
         for (int i = 0; i < Count; i++)
         {
-            var timer = (TcpTimer)i;
-            _entries[i] = new TimerEntry(now => fire(timer, now));
+            _entries[i] = new TimerEntry(this, i);
         }
     }
 
@@ -30,6 +31,8 @@ internal sealed class TcpTimers
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool IsScheduled(TcpTimer timer) => _entries[(int)timer].IsScheduled;
+
+    void ITimerTarget.OnTimer(int tag, Instant now) => _connection.OnTimer((TcpTimer)tag, now);
 
     /// <summary>Cancels every timer (the connection closed).</summary>
     public void CancelAll()

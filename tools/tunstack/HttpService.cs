@@ -8,7 +8,6 @@ using Microsoft.Extensions.Logging;
 using TunStack.Sockets;
 using TunStack.Sockets.AspNetCore;
 using TunStack.Sockets.Hosting;
-using TunStack.Tcp;
 
 namespace TunStack.Cli;
 

@@ -1,5 +1,4 @@
 // The congestion controllers against their RFC equations, driven by a synthetic ACK clock.
-using TunStack.Tcp;
 using TunStack.Tcp.Congestion;
 
 namespace TunStack.Tests.Tcp;

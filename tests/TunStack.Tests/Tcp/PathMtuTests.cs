@@ -1,12 +1,10 @@
 // Path MTU discovery (RFC 1191 / RFC 8201): a router on the path starts refusing big packets in
 // the middle of a transfer and says so with ICMP; the sender lowers its MSS and the transfer completes.
-using System.Buffers.Binary;
 using System.Security.Cryptography;
 using TunStack.Ip;
 using TunStack.Links;
 using TunStack.Storage;
 using TunStack.Tests.Integration;
-using TunStack.Wire;
 
 namespace TunStack.Tests.Tcp;
 

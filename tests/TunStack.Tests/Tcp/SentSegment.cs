@@ -1,4 +1,3 @@
-using TunStack.Tcp;
 using TunStack.Wire;
 
 namespace TunStack.Tests.Tcp;

@@ -1,4 +1,3 @@
-using TunStack.Ip;
 using TunStack.Tcp;
 using TunStack.Wire;
 

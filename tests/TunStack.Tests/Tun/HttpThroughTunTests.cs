@@ -1,6 +1,5 @@
 // ASP.NET Core and HttpClient over the user-space stack through a real TUN, in namespaces the
 // tests create; the kernel side's curl, wrk and Python's http.server are the judges.
-using System.Net;
 using TunStack.Ip;
 using TunStack.Sockets;
 using TunStack.Tests.Links;

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using TunStack.Tests.Links;
 
 namespace TunStack.Tests.Tun;

@@ -1,0 +1,98 @@
+using TunStack.Tcp;
+using static TunStack.Tests.Tcp.SentSegment;
+
+namespace TunStack.Tests.Tcp;
+
+public class RackTlpAndRtoTests
+{
+    private const int Mss = 1460;
+
+    // One segment out and acknowledged 10 ms later: SRTT = 10 ms, RTTVAR = 5 ms, min RTT 10 ms.
+    private static RawPeer WithRtt10ms()
+    {
+        RawPeer p = RawPeer.Established(sack: true);
+        p.Connection!.Send(new byte[100], out _);
+        SentSegment one = Assert.Single(Data(p.Decode(p.Probe.Poll())));
+        p.Probe.Advance(TimeSpan.FromMilliseconds(10));
+        p.Ack(one.Seq + one.PayloadLength);
+        Assert.Equal(10, p.Connection.SmoothedRtt.TotalMilliseconds, 3);
+        return p;
+    }
+
+    [Fact]
+    public void Rto_Rfc6298_FirstSampleSetsSrttRttvar_MinimumApplies_BackoffDoubles()
+    {
+        RawPeer p = WithRtt10ms();
+        TcpConnectionInfo info = p.Connection!.GetInfo();
+        Assert.Equal(TimeSpan.FromMilliseconds(5), info.RttVariance);             // RFC 6298 2.2: RTTVAR = R/2
+        Assert.Equal(TimeSpan.FromMilliseconds(200), info.RetransmissionTimeout); // SRTT + 4*RTTVAR = 30 ms, below the 200 ms minimum (2.4)
+
+        // 2.3: a second sample of 30 ms: RTTVAR = 3/4*5 + 1/4*|10-30| = 8.75, SRTT = 7/8*10 + 1/8*30 = 12.5.
+        p.Connection.Send(new byte[100], out _);
+        SentSegment two = Assert.Single(Data(p.Decode(p.Probe.Poll())));
+        p.Probe.Advance(TimeSpan.FromMilliseconds(30));
+        p.Ack(two.Seq + two.PayloadLength);
+        info = p.Connection.GetInfo();
+        Assert.Equal(12.5, info.SmoothedRtt.TotalMilliseconds, 3);
+        Assert.Equal(8.75, info.RttVariance.TotalMilliseconds, 3);
+
+        // 5.5: each expiry doubles the RTO.
+        p.Connection.Send(new byte[100], out _);
+        p.Decode(p.Probe.Poll());
+        TimeSpan before = p.Connection.RetransmissionTimeout;
+        for (int i = 0; i < 10; i++)
+        {
+            p.Decode(p.Probe.Advance(TimeSpan.FromMilliseconds(100))); // the probe timeout, then the RTO
+        }
+
+        Assert.True(p.Probe[Counter.TcpTimeouts] >= 1);
+        Assert.True(p.Connection.RetransmissionTimeout >= 2 * before);
+    }
+
+    [Fact]
+    public void TailLoss_NoAckWithinPto_ProbeRetransmitsLastSegment_ThenRackRepairsTheTail_Rfc8985Sec7()
+    {
+        RawPeer p = WithRtt10ms();
+        p.Connection!.Send(new byte[3 * Mss], out _);
+        List<SentSegment> tail = Data(p.Decode(p.Probe.Poll()));
+        Assert.Equal(3, tail.Count);
+
+        // PTO = 2 * SRTT = 20 ms, well before the 200 ms RTO: the last segment goes again as the probe.
+        List<SentSegment> probe = Data(p.Decode(p.Probe.Advance(TimeSpan.FromMilliseconds(25))));
+        Assert.Equal(tail[2].Seq, Assert.Single(probe).Seq);
+        Assert.Equal(1, p.Probe[Counter.TcpLossProbes]);
+        Assert.Equal(0, p.Probe[Counter.TcpTimeouts]);
+
+        // Only the probe arrived: its SACK, a round trip later, shows the first two lost, and RACK sends them at once.
+        p.Probe.Advance(TimeSpan.FromMilliseconds(10));
+        List<SentSegment> repair = Data(p.Ack(tail[0].Seq, (tail[2].Seq, tail[2].Seq + Mss)));
+        Assert.Contains(repair, s => s.Seq == tail[0].Seq);
+        Assert.True(p.Probe[Counter.TcpRackLosses] >= 2);
+        Assert.Equal(0, p.Probe[Counter.TcpTimeouts]);
+    }
+
+    [Fact]
+    public void Rack_AfterReorderingSeen_WaitsQuarterMinRttBeforeDeemingLost_TimerThenRetransmits_Rfc8985Sec6_2()
+    {
+        RawPeer p = WithRtt10ms();
+
+        // Reordering: of two segments, the second is SACKed before the first arrives.
+        p.Connection!.Send(new byte[2 * Mss], out _);
+        List<SentSegment> pair = Data(p.Decode(p.Probe.Poll()));
+        p.Probe.Advance(TimeSpan.FromMilliseconds(10));
+        p.Ack(pair[0].Seq, (pair[1].Seq, pair[1].Seq + Mss));
+        p.Ack(pair[1].Seq + Mss);
+        long retransmitsBefore = p.Probe[Counter.TcpFastRetransmits];
+
+        // Now a later segment is SACKed: with reordering seen, the first waits reo_wnd = min RTT / 4.
+        p.Connection.Send(new byte[4 * Mss], out _);
+        List<SentSegment> four = Data(p.Decode(p.Probe.Poll()));
+        p.Probe.Advance(TimeSpan.FromMilliseconds(10));
+        List<SentSegment> now = Data(p.Ack(four[0].Seq, (four[1].Seq, four[1].Seq + Mss)));
+        Assert.DoesNotContain(now, s => s.Seq == four[0].Seq);
+
+        List<SentSegment> later = Data(p.Decode(p.Probe.Advance(TimeSpan.FromMilliseconds(3))));
+        Assert.Contains(later, s => s.Seq == four[0].Seq);
+        Assert.True(p.Probe[Counter.TcpFastRetransmits] > retransmitsBefore);
+    }
+}
