@@ -8,6 +8,7 @@ namespace TunStack.Tests.Cli;
 /// at the end, and every results file it names still there when it has finished. It runs here on
 /// one small test class, without building (the tests run on the Release build it makes).
 /// </summary>
+[Collection(nameof(DotnetSdkRuns))]
 public class TestScriptTests
 {
     [SkippableFact]

@@ -10,6 +10,7 @@ namespace TunStack.Tests.Cli;
 /// runs for a user who may read the tree but not write it. Each call goes through a stand-in for
 /// dotnet that notes its arguments, so a test sees whether a build ran.
 /// </summary>
+[Collection(nameof(DotnetSdkRuns))]
 public sealed class TunstackWrapperTests : IDisposable
 {
     private static readonly string Wrapper = Path.Combine(RepositoryRoot.Path, "tunstack");
