@@ -81,11 +81,15 @@ public static class ConnectionMemory
         servers.Clear();
         long heapClosed = GC.GetTotalMemory(forceFullCollection: true);
         long rssClosed = ResidentBytes();
+
+        // What an idle process can give back: a compacting collection that decommits free regions.
+        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        long rssReturned = ResidentBytes();
         double perConnection = (heapUp - heapBefore) / (2.0 * pairs);
         Console.WriteLine($"{pairs:N0} pairs ({2 * pairs:N0} connections) opened in {watch.Elapsed.TotalSeconds:F1} s:");
         Console.WriteLine($"  managed heap {heapBefore / 1048576.0:F1} -> {heapUp / 1048576.0:F1} MiB: {perConnection:F0} bytes per idle connection; after a 1% sample echoed {heapAfterEcho / 1048576.0:F1} MiB");
         Console.WriteLine($"  resident set {rssBefore / 1048576.0:F0} -> {rssUp / 1048576.0:F0} MiB: {(rssUp - rssBefore) / (2.0 * pairs):F0} bytes per connection");
-        Console.WriteLine($"  all closed: {open:N0} left in the tables ({timeWait:N0} of the client's in TIME-WAIT); managed heap {heapClosed / 1048576.0:F1} MiB, resident set {rssClosed / 1048576.0:F0} MiB");
+        Console.WriteLine($"  all closed: {open:N0} left in the tables ({timeWait:N0} of the client's in TIME-WAIT); managed heap {heapClosed / 1048576.0:F1} MiB, resident set {rssClosed / 1048576.0:F0} MiB, {rssReturned / 1048576.0:F0} MiB after an aggressive collection");
         Console.WriteLine($"  TCP data memory in use at the end: {a.TcpMemory.InUseBytes + b.TcpMemory.InUseBytes} bytes");
         GC.KeepAlive(listeners);
     }
@@ -115,9 +119,9 @@ public static class ConnectionMemory
         }
 
         // Accepted connections come per listener; pair them with their clients by endpoint.
-        var byRemote = servers.ToDictionary(s => s.Tuple.Remote);
+        var byTuple = servers.ToDictionary(s => (s.Tuple.Remote, s.Tuple.Local.Port));
         servers.Clear();
-        servers.AddRange(clients.Select(c => byRemote[c.Tuple.Local]));
+        servers.AddRange(clients.Select(c => byTuple[(c.Tuple.Local, c.Tuple.Remote.Port)]));
     }
 
     private static void Echo(Simulation sim, TcpConnection client, TcpConnection server)
