@@ -1,6 +1,12 @@
 #!/usr/bin/env bash
 # Runs every TunStack test. Installs the Debian packages the tests use when they are missing
 # (as root; otherwise it says what is missing and those tests skip, or fail under CI=true).
+#   ./test.sh                                   build (Release), then run every test
+#   ./test.sh --no-build --filter NAME          what follows goes to dotnet test; --no-build skips the build
+# While the tests run it prints a line for each test class as its first result comes in, and
+# every failure and skip in full; at the end one summary line. The results stay in TestResults/
+# (tunstack*.trx, one per test assembly, replaced by the next run; TUNSTACK_TEST_RESULTS names
+# another directory).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
@@ -33,11 +39,48 @@ if ! command -v dotnet >/dev/null 2>&1; then
   exit 1
 fi
 
-results="$(mktemp -d)"
-trap 'rm -rf "$results"' EXIT
-dotnet build Stack.sln -c Release -nologo -v quiet
+build=1
+arguments=()
+for argument in "$@"; do
+  if [ "$argument" = --no-build ]; then build=0; else arguments+=("$argument"); fi
+done
+
+results="${TUNSTACK_TEST_RESULTS:-$PWD/TestResults}"
+mkdir -p "$results"
+rm -f "$results"/tunstack*.trx
+if [ "$build" -eq 1 ]; then
+  echo "test.sh: building (Release)"
+  dotnet build Stack.sln -c Release -nologo -v quiet
+fi
+
+# The console logger at normal verbosity writes "  Passed NAME [TIME]" for every test; of those,
+# only the first of each class becomes a line here. Everything else (the run's own lines,
+# failures with their messages, skips, the totals) passes through.
+progress() {
+  local line name class done=0 result='^  (Passed|Failed|Skipped) ([^ (]+)'
+  declare -A seen=()
+  while IFS= read -r line; do
+    if [[ "$line" =~ $result ]]; then
+      done=$((done + 1))
+      name="${BASH_REMATCH[2]}"
+      class="${name%.*}"
+      if [ -z "${seen[$class]:-}" ]; then
+        seen[$class]=1
+        printf 'test.sh: %5d tests done, %4d s: %s\n' "$done" "$SECONDS" "$class"
+      fi
+      [ "${BASH_REMATCH[1]}" = Passed ] && continue
+    fi
+    printf '%s\n' "$line"
+  done
+}
+
+echo "test.sh: testing; a line per test class as its first result comes in"
 status=0
-dotnet test Stack.sln -c Release --no-build -nologo --logger "trx;LogFilePrefix=tunstack" --results-directory "$results" || status=$?
+set +e
+dotnet test Stack.sln -c Release --no-build -nologo --results-directory "$results" \
+  --logger "trx;LogFilePrefix=tunstack" --logger "console;verbosity=normal" ${arguments[@]+"${arguments[@]}"} 2>&1 | progress
+status=${PIPESTATUS[0]}
+set -e
 
 # One summary line over every test assembly: "N passed, N failed, N skipped".
 python3 - "$results" <<'PY'
@@ -48,6 +91,6 @@ for path in glob.glob(sys.argv[1] + "/*.trx"):
     c = ET.parse(path).getroot().find("t:ResultSummary/t:Counters", ns)
     passed += int(c.get("passed")); failed += int(c.get("failed")) + int(c.get("error"))
     skipped += int(c.get("total")) - int(c.get("executed"))
-print(f"{passed} passed, {failed} failed, {skipped} skipped")
+print(f"test.sh: {passed} passed, {failed} failed, {skipped} skipped; results in {sys.argv[1]}")
 PY
 exit $status

@@ -13,17 +13,24 @@ public sealed class NetworkNamespace
     /// <summary>Where named namespaces are mounted.</summary>
     public const string RunDirectory = "/run/netns";
 
-    private NetworkNamespace(string name, bool created)
+    private NetworkNamespace(string name, bool created, string opened)
     {
         Name = name;
         CreatedByUs = created;
+        Opened = opened;
     }
 
     /// <summary>The namespace's name.</summary>
     public string Name { get; }
 
-    /// <summary>True when this process created it (and so should delete it).</summary>
+    /// <summary>True when this process created it.</summary>
     public bool CreatedByUs { get; }
+
+    /// <summary>
+    /// What opening it did, for a log line: "created network namespace NAME", or joined it and
+    /// who made it (a TunStack process, still running or not, or another tool).
+    /// </summary>
+    public string Opened { get; }
 
     /// <summary>Path of the namespace's bind mount.</summary>
     public string Path => System.IO.Path.Combine(RunDirectory, Name);
@@ -36,7 +43,11 @@ public sealed class NetworkNamespace
         => !string.IsNullOrEmpty(name) && name.Length <= 64 && name != "." && name != ".."
            && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
 
-    /// <summary>Opens the namespace, creating it first when it does not exist.</summary>
+    /// <summary>
+    /// Opens the namespace, creating it first when it does not exist, and records this process as
+    /// one of its users (see <see cref="Leave"/>). Needs CAP_SYS_ADMIN; without it a
+    /// <see cref="TunPermissionException"/> says so.
+    /// </summary>
     public static NetworkNamespace OpenOrCreate(string name)
     {
         if (!IsValidName(name))
@@ -44,11 +55,84 @@ public sealed class NetworkNamespace
             throw new TunException($"invalid network namespace name '{name}' (1-64 characters: letters, digits, '-', '_', '.')");
         }
 
-        if (Exists(name))
+        using SafeFileDescriptor records = NamespaceRecord.Lock(name);
+        NamespaceRecord.Sweep();
+        NamespaceRecord record = NamespaceRecord.Read(name);
+        string opened;
+        bool created = !Exists(name);
+        if (created)
         {
-            return new NetworkNamespace(name, created: false);
+            Create(name);
+            record = NamespaceRecord.MadeByThisProcess(name);
+            opened = $"created network namespace {name}";
+        }
+        else if (record.MadeBy is not { } maker)
+        {
+            opened = $"joined network namespace {name} (made outside TunStack; it stays when TunStack leaves)";
+        }
+        else if (record.Users.Count > 0)
+        {
+            opened = $"joined network namespace {name} (made by tunstack PID {maker.Pid}; in use by PID {string.Join(", ", record.Users.Select(u => u.Pid).Distinct())})";
+        }
+        else
+        {
+            opened = $"joined network namespace {name} (left by tunstack PID {maker.Pid}, which is no longer running; removed when the last TunStack process leaves it)";
         }
 
+        record.Users.Add(ProcessIdentity.Current);
+        try
+        {
+            record.Write();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            if (created)
+            {
+                Delete(name);
+            }
+
+            throw new TunException($"cannot record the use of network namespace {name} in {NamespaceRecord.Directory}: {e.Message}", e);
+        }
+
+        return new NetworkNamespace(name, created, opened);
+    }
+
+    // An existing namespace to look into without joining it (nothing is recorded).
+    internal static NetworkNamespace Existing(string name) => new(name, created: false, opened: string.Empty);
+
+    /// <summary>
+    /// Ends this process's use of the namespace. The namespace is removed when a TunStack process
+    /// made it (this one or one that has stopped) and no other running TunStack process uses it;
+    /// a namespace made by another tool is left as it was. Returns what was done, for a log line.
+    /// </summary>
+    public string Leave()
+    {
+        using SafeFileDescriptor records = NamespaceRecord.Lock(Name);
+        NamespaceRecord record = NamespaceRecord.Read(Name);
+        record.Users.Remove(ProcessIdentity.Current);
+        if (record.Users.Count > 0)
+        {
+            record.Write();
+            return $"left network namespace {Name}: still used by tunstack PID {string.Join(", ", record.Users.Select(u => u.Pid).Distinct())}, which removes it when it leaves last";
+        }
+
+        record.Delete();
+        if (record.MadeBy is null)
+        {
+            return $"left network namespace {Name} as it was found (made outside TunStack)";
+        }
+
+        if (!Exists(Name))
+        {
+            return $"left network namespace {Name} (someone else has already deleted it)";
+        }
+
+        Delete();
+        return $"removed network namespace {Name}";
+    }
+
+    private static void Create(string name)
+    {
         Directory.CreateDirectory(RunDirectory);
         string path = System.IO.Path.Combine(RunDirectory, name);
         int fd = Libc.Open(path, Libc.O_RDONLY | Libc.O_CREAT | Libc.O_CLOEXEC, 0);
@@ -74,8 +158,6 @@ public sealed class NetworkNamespace
             File.Delete(path);
             throw Failure($"cannot create network namespace {name}", error);
         }
-
-        return new NetworkNamespace(name, created: true);
     }
 
     /// <summary>Runs <paramref name="action"/> on a thread inside the namespace and returns its result.</summary>
@@ -128,17 +210,23 @@ public sealed class NetworkNamespace
         return result;
     }
 
-    /// <summary>Deletes the namespace (unmount and remove its file). Processes still inside keep it alive until they exit.</summary>
-    public void Delete()
+    /// <summary>
+    /// Deletes the namespace (unmount and remove its file) whoever uses it; <see cref="Leave"/>
+    /// is the considerate way. Processes still inside keep it alive until they exit.
+    /// </summary>
+    public void Delete() => Delete(Name);
+
+    private static void Delete(string name)
     {
-        Libc.Unmount(Path, Libc.MNT_DETACH);
-        File.Delete(Path);
+        string path = System.IO.Path.Combine(RunDirectory, name);
+        Libc.Unmount(path, Libc.MNT_DETACH);
+        File.Delete(path);
     }
 
     // Creating, entering and mounting namespaces needs CAP_SYS_ADMIN (and root's /run).
     private static TunException Failure(string what, int errno)
         => errno is Libc.EPERM or Libc.EACCES
-            ? new TunException(TunException.CapabilityAdvice(what.Replace("cannot ", string.Empty, StringComparison.Ordinal), "CAP_SYS_ADMIN") + $" ({Libc.Name(errno)})", errno)
+            ? new TunPermissionException(TunException.CapabilityAdvice(what.Replace("cannot ", string.Empty, StringComparison.Ordinal), "CAP_SYS_ADMIN") + $" ({Libc.Name(errno)})", "CAP_SYS_ADMIN", errno)
             : new TunException($"{what}: {Libc.Describe(errno)}", errno);
 
     // Namespace changes affect only the calling thread, so they happen on a thread of their own

@@ -15,9 +15,9 @@ namespace TunStack.Tun;
 /// </summary>
 internal sealed class RtNetlink : IDisposable
 {
-    private const ushort NlmsgError = 2, RtmNewLink = 16, RtmGetLink = 18, RtmSetLink = 19, RtmNewAddr = 20, RtmDelAddr = 21, RtmNewRoute = 24, RtmDelRoute = 25;
-    private const ushort NlmFRequest = 0x1, NlmFAck = 0x4, NlmFReplace = 0x100, NlmFExcl = 0x200, NlmFCreate = 0x400;
-    private const ushort IflaIfname = 3, IflaMtu = 4, IfaAddress = 1, IfaLocal = 2, IfaFlags = 8, RtaDst = 1, RtaOif = 4, RtaGateway = 5;
+    private const ushort NlmsgError = 2, NlmsgDone = 3, RtmNewLink = 16, RtmGetLink = 18, RtmSetLink = 19, RtmNewAddr = 20, RtmDelAddr = 21, RtmGetAddr = 22, RtmNewRoute = 24, RtmDelRoute = 25, RtmGetRoute = 26;
+    private const ushort NlmFRequest = 0x1, NlmFAck = 0x4, NlmFDump = 0x300, NlmFReplace = 0x100, NlmFExcl = 0x200, NlmFCreate = 0x400;
+    private const ushort IflaIfname = 3, IflaMtu = 4, IfaAddress = 1, IfaLocal = 2, IfaFlags = 8, RtaDst = 1, RtaOif = 4, RtaGateway = 5, RtaTable = 15;
     private const uint IffUp = 1, IfaFNodad = 0x02;
     private const byte AfInet = 2, AfInet6 = 10, RtTableMain = 254, RtProtBoot = 3, RtScopeUniverse = 0, RtScopeLink = 253, RtnUnicast = 1;
 
@@ -98,6 +98,116 @@ internal sealed class RtNetlink : IDisposable
     public void RemoveRoute(IpPrefix destination, int index, InternetAddress? gateway = null)
         => ChangeRoute(RtmDelRoute, NlmFRequest | NlmFAck, destination, index, gateway);
 
+    /// <summary>Every interface of the namespace by index (RTM_GETLINK dump).</summary>
+    public Dictionary<int, string> ListLinks()
+    {
+        var links = new Dictionary<int, string>();
+        var m = new Message(_buffer, RtmGetLink, NlmFRequest | NlmFDump, ++_sequence);
+        m.IfInfo(0, 0, 0, 0);
+        Dump(m, "RTM_GETLINK dump", 16, (body, attributes) =>
+        {
+            int index = BinaryPrimitives.ReadInt32LittleEndian(body[4..]);
+            if (attributes.TryGetValue(IflaIfname, out byte[]? name))
+            {
+                links[index] = Encoding.UTF8.GetString(name).TrimEnd('\0');
+            }
+        });
+        return links;
+    }
+
+    /// <summary>Every address of the namespace with its prefix length and interface index (RTM_GETADDR dump).</summary>
+    public List<(int Index, IpPrefix Address)> ListAddresses()
+    {
+        var addresses = new List<(int, IpPrefix)>();
+        var m = new Message(_buffer, RtmGetAddr, NlmFRequest | NlmFDump, ++_sequence);
+        m.IfAddr(0, 0, 0, 0, 0);
+        Dump(m, "RTM_GETADDR dump", 8, (body, attributes) =>
+        {
+            // IFA_LOCAL is the interface's own address; IFA_ADDRESS is the peer on point-to-point links.
+            if ((attributes.GetValueOrDefault(IfaLocal) ?? attributes.GetValueOrDefault(IfaAddress)) is { } bytes && ToAddress(body[0], bytes) is { } address)
+            {
+                addresses.Add((BinaryPrimitives.ReadInt32LittleEndian(body[4..]), new IpPrefix(address, body[1])));
+            }
+        });
+        return addresses;
+    }
+
+    /// <summary>The routes of the main table (RTM_GETROUTE dump): destination, outgoing interface (0 when none), gateway.</summary>
+    public List<(IpPrefix Destination, int Index, InternetAddress? Gateway)> ListRoutes()
+    {
+        var routes = new List<(IpPrefix, int, InternetAddress?)>();
+        var m = new Message(_buffer, RtmGetRoute, NlmFRequest | NlmFDump, ++_sequence);
+        m.RtMsg(0, 0, 0);
+        Dump(m, "RTM_GETROUTE dump", 12, (body, attributes) =>
+        {
+            uint table = attributes.TryGetValue(RtaTable, out byte[]? t) ? BinaryPrimitives.ReadUInt32LittleEndian(t) : body[4];
+            byte family = body[0];
+            if (table != RtTableMain || family is not (AfInet or AfInet6))
+            {
+                return;
+            }
+
+            InternetAddress destination = attributes.TryGetValue(RtaDst, out byte[]? d) && ToAddress(family, d) is { } a
+                ? a
+                : family == AfInet6 ? InternetAddress.AnyV6 : InternetAddress.AnyV4;
+            int index = attributes.TryGetValue(RtaOif, out byte[]? oif) ? BinaryPrimitives.ReadInt32LittleEndian(oif) : 0;
+            InternetAddress? gateway = attributes.TryGetValue(RtaGateway, out byte[]? g) ? ToAddress(family, g) : null;
+            routes.Add((new IpPrefix(destination, body[1]), index, gateway));
+        });
+        return routes;
+    }
+
+    private static InternetAddress? ToAddress(byte family, byte[] bytes) => (family, bytes.Length) switch
+    {
+        (AfInet, 4) => InternetAddress.FromV4(bytes),
+        (AfInet6, 16) => InternetAddress.FromV6(bytes),
+        _ => null,
+    };
+
+    // Sends a dump request and hands each reply message (its fixed header, then its attributes by
+    // type) to visit, until NLMSG_DONE.
+    private void Dump(Message message, string operation, int headerLength, Action<ReadOnlySpan<byte>, Dictionary<ushort, byte[]>> visit)
+        => Converse(message, operation, (reply, _) =>
+        {
+            ushort type = BinaryPrimitives.ReadUInt16LittleEndian(reply[4..]);
+            if (type == NlmsgDone)
+            {
+                return true;
+            }
+
+            if (type == NlmsgError)
+            {
+                throw Refused(operation, -BinaryPrimitives.ReadInt32LittleEndian(reply[16..]));
+            }
+
+            ReadOnlySpan<byte> body = reply[16..];
+            int attributes = (headerLength + 3) & ~3;
+            if (body.Length >= attributes)
+            {
+                visit(body, Attributes(body[attributes..]));
+            }
+
+            return false;
+        });
+
+    private static Dictionary<ushort, byte[]> Attributes(ReadOnlySpan<byte> span)
+    {
+        var attributes = new Dictionary<ushort, byte[]>();
+        while (span.Length >= 4)
+        {
+            int length = BinaryPrimitives.ReadUInt16LittleEndian(span);
+            if (length < 4 || length > span.Length)
+            {
+                break;
+            }
+
+            attributes[(ushort)(BinaryPrimitives.ReadUInt16LittleEndian(span[2..]) & 0x3FFF)] = span[4..length].ToArray();
+            span = span[Math.Min(span.Length, (length + 3) & ~3)..];
+        }
+
+        return attributes;
+    }
+
     private void ChangeAddress(ushort type, ushort flags, int index, IpPrefix address, InternetAddress? peer)
     {
         bool v6 = address.Address.IsV6;
@@ -136,7 +246,41 @@ internal sealed class RtNetlink : IDisposable
 
     // Sends one request and reads until its answer: an acknowledgement (NLMSG_ERROR with 0), a
     // refusal (NLMSG_ERROR with -errno) or, for a query, the data reply left at the start of _buffer.
-    private unsafe int Exchange(Message message, string operation, int allowErrno = 0, bool expectData = false)
+    private int Exchange(Message message, string operation, int allowErrno = 0, bool expectData = false)
+    {
+        int result = 0;
+        Converse(message, operation, (reply, offset) =>
+        {
+            if (BinaryPrimitives.ReadUInt16LittleEndian(reply[4..]) == NlmsgError)
+            {
+                int errno = -BinaryPrimitives.ReadInt32LittleEndian(reply[16..]);
+                if (errno != 0 && errno != allowErrno)
+                {
+                    throw Refused(operation, errno);
+                }
+
+                result = errno == 0 ? 0 : -1;
+                return true;
+            }
+
+            if (!expectData)
+            {
+                return false;
+            }
+
+            if (offset != 0)
+            {
+                _buffer.AsSpan(offset, reply.Length).CopyTo(_buffer);
+            }
+
+            return true;
+        });
+        return result;
+    }
+
+    // Sends the request, then reads the kernel's messages, handing each one that answers it (the
+    // whole message, header first, and where it starts in _buffer) to read until read returns true.
+    private unsafe void Converse(Message message, string operation, Func<ReadOnlySpan<byte>, int, bool> read)
     {
         int length = message.Finish();
         uint sequence = _sequence;
@@ -159,42 +303,16 @@ internal sealed class RtNetlink : IDisposable
 
                 for (int offset = 0; offset + 16 <= n;)
                 {
-                    ReadOnlySpan<byte> header = _buffer.AsSpan(offset);
-                    int messageLength = (int)BinaryPrimitives.ReadUInt32LittleEndian(header);
-                    ushort type = BinaryPrimitives.ReadUInt16LittleEndian(header[4..]);
-                    uint seq = BinaryPrimitives.ReadUInt32LittleEndian(header[8..]);
-                    if (messageLength < 16)
+                    ReadOnlySpan<byte> reply = _buffer.AsSpan(offset, (int)n - offset);
+                    int messageLength = (int)BinaryPrimitives.ReadUInt32LittleEndian(reply);
+                    if (messageLength < 16 || messageLength > reply.Length)
                     {
                         break;
                     }
 
-                    if (seq == sequence)
+                    if (BinaryPrimitives.ReadUInt32LittleEndian(reply[8..]) == sequence && read(reply[..messageLength], offset))
                     {
-                        if (type == NlmsgError)
-                        {
-                            int errno = -BinaryPrimitives.ReadInt32LittleEndian(header[16..]);
-                            if (errno == 0)
-                            {
-                                return 0;
-                            }
-
-                            if (errno == allowErrno)
-                            {
-                                return -1;
-                            }
-
-                            throw new TunException($"netlink {operation} refused: {Libc.Describe(errno)}", errno);
-                        }
-
-                        if (expectData)
-                        {
-                            if (offset != 0)
-                            {
-                                _buffer.AsSpan(offset, messageLength).CopyTo(_buffer);
-                            }
-
-                            return 0;
-                        }
+                        return;
                     }
 
                     offset += (messageLength + 3) & ~3;
@@ -202,6 +320,12 @@ internal sealed class RtNetlink : IDisposable
             }
         }
     }
+
+    // A refusal; EPERM is a missing CAP_NET_ADMIN, said with its fix.
+    private static TunException Refused(string operation, int errno)
+        => errno == Libc.EPERM
+            ? new TunPermissionException(TunException.CapabilityAdvice($"netlink {operation}") + $" ({Libc.Name(errno)})", "CAP_NET_ADMIN", errno)
+            : new TunException($"netlink {operation} refused: {Libc.Describe(errno)}", errno);
 
     /// <inheritdoc/>
     public void Dispose() => _socket.Dispose();

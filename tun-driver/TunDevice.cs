@@ -128,9 +128,9 @@ public sealed class TunDevice : ILink
             {
                 Libc.ENOENT or Libc.ENODEV or Libc.ENXIO => new TunException(
                     $"{options.DevicePath} does not exist: load the tun driver (modprobe tun) or create the node (mkdir -p /dev/net && mknod {options.DevicePath} c 10 200)", errno),
-                Libc.EPERM or Libc.EACCES => new TunException(
-                    $"permission denied opening {options.DevicePath} ({Libc.Name(errno)}): run as root, or make it accessible (chmod 0666 {options.DevicePath}, the usual default) "
-                    + "and attach to a persistent TUN your user owns (docs/daemon.md); 'tunstack demo' needs no privileges", errno),
+                Libc.EPERM or Libc.EACCES => new TunPermissionException(
+                    $"this user may not open {options.DevicePath} ({Libc.Name(errno)}): run as root (sudo), or run the service as a user the device node lets in "
+                    + "(read and write; systemd: DeviceAllow=/dev/net/tun rw where the unit restricts devices); see docs/daemon.md", capability: null, errno),
                 _ => new TunException($"cannot open {options.DevicePath}: {Libc.Describe(errno)}", errno),
             };
         }
@@ -148,7 +148,7 @@ public sealed class TunDevice : ILink
             handle.Dispose();
             throw errno switch
             {
-                Libc.EPERM or Libc.EACCES => new TunException(TunException.CapabilityAdvice($"creating TUN device {options.Name}") + $" ({Libc.Name(errno)})", errno),
+                Libc.EPERM or Libc.EACCES => new TunPermissionException(TunException.CapabilityAdvice($"creating TUN device {options.Name}") + $" ({Libc.Name(errno)})", "CAP_NET_ADMIN", errno),
                 Libc.EBUSY => new TunException($"TUN device {options.Name} is in use by another process (or was made with other queue flags)", errno),
                 Libc.EINVAL => new TunException($"{options.Name} exists but is not a TUN device of matching kind (tun, {(options.Queues > 1 ? "multi-queue" : "single queue")}): {Libc.Describe(errno)}", errno),
                 _ => new TunException($"TUNSETIFF {options.Name} failed: {Libc.Describe(errno)}", errno),

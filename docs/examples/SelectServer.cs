@@ -2,7 +2,11 @@
 // Example"): one listening socket and any number of clients, served in one loop that waits with
 // select() for whichever is readable. It prints "Server: got message: `...'" for each message and
 // closes a client at end of file. Here the loop stops after `messages` messages (the C one runs for ever).
+//   dotnet run --project docs/examples -- select-server
 using System.Collections;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;

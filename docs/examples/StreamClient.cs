@@ -1,5 +1,7 @@
 // The stream client of the glibc manual ("Byte Stream Connection Client Example"): connect to
 // the server, write one message (with its terminating NUL, as the C program does), close.
+//   dotnet run --project docs/examples -- select-server
+using System.IO;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;

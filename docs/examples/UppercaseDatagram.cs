@@ -3,6 +3,10 @@
 // to the address recvfrom() reported; the client sends each of its messages with sendto() and
 // reads the reply. A second client connect()s its socket first (TLPI 56.6.2, "Using connect()
 // with Datagram Sockets") and then uses plain send()/recv().
+//   dotnet run --project docs/examples -- uppercase-datagram
+using System.Collections.Generic;
+using System;
+using System.IO;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;

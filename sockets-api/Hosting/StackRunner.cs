@@ -30,6 +30,7 @@ public sealed class StackRunner : IDisposable
     private bool _disposed;
     private Exception? _failure;
     private readonly MemoryReturnPolicy _memoryReturn = new();
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>
     /// Creates a runner and its stack on <paramref name="link"/>, the stack starting at the runner's
@@ -59,6 +60,14 @@ public sealed class StackRunner : IDisposable
 
     /// <summary>Counters of the stack (safe to read from any thread; values may be a moment stale).</summary>
     public StackCounters Counters => _stack.Counters;
+
+    /// <summary>
+    /// Completes when the loop started by <see cref="Start"/> has ended: successfully after
+    /// <see cref="Stop"/> or <see cref="Dispose"/>, faulted with the exception that ended it
+    /// otherwise (a link that could not be read or written, say). A host that runs until told to
+    /// stop watches it, so that a stack that has died is noticed rather than waited on.
+    /// </summary>
+    public Task Completion => _completion.Task;
 
     /// <summary>The lock that gives one thread at a time the stack.</summary>
     internal object Gate { get; } = new();
@@ -231,7 +240,11 @@ public sealed class StackRunner : IDisposable
         catch (Exception e)
         {
             _failure = e;
+            _work.Writer.TryComplete();
+            _completion.TrySetException(e);
         }
+
+        _completion.TrySetResult();
     }
 
     // Virtual time: wait a moment of real time for activity; if none came, jump to the deadline.

@@ -42,6 +42,18 @@ public sealed class ImpairedLink : ILink
     /// <summary>What happened to transmitted packets.</summary>
     public ImpairmentStatistics EgressStatistics => _egress.Statistics;
 
+    /// <summary>
+    /// Changes what is done to each direction from now on (call on the stack's thread); packets
+    /// already held keep the fate they were given. The queue keeps the size it was made with.
+    /// </summary>
+    public void Change(Impairment ingress, Impairment egress)
+    {
+        ArgumentNullException.ThrowIfNull(ingress);
+        ArgumentNullException.ThrowIfNull(egress);
+        _ingress.Profile = ingress;
+        _egress.Profile = egress;
+    }
+
     /// <inheritdoc/>
     public Instant NextDeadline => Instant.Min(Instant.Min(_ingress.NextRelease, _egress.NextRelease), _inner.NextDeadline);
 
@@ -49,6 +61,12 @@ public sealed class ImpairedLink : ILink
     public int Receive(PacketBatch batch, Instant now)
     {
         ReleaseEgress(now);
+        if (_ingress.IsIdle)
+        {
+            // Nothing to do to received packets and none held: straight through, no copy.
+            return _inner.Receive(batch, now);
+        }
+
         while (true)
         {
             _scratch.Clear();
@@ -70,6 +88,12 @@ public sealed class ImpairedLink : ILink
     /// <inheritdoc/>
     public void Transmit(PacketBatch batch, Instant now)
     {
+        if (_egress.IsIdle)
+        {
+            _inner.Transmit(batch, now);
+            return;
+        }
+
         for (int i = 0; i < batch.Count; i++)
         {
             _egress.Offer(batch[i], now);
@@ -99,7 +123,6 @@ public sealed class ImpairedLink : ILink
     // Packets waiting for their release time, in a binary heap ordered by (release, arrival).
     private sealed class DelayLine
     {
-        private readonly Impairment _profile;
         private readonly Random _random;
         private readonly byte[][] _slots;
         private readonly int[] _lengths;
@@ -113,7 +136,7 @@ public sealed class ImpairedLink : ILink
 
         public DelayLine(Impairment profile, int mtu, int seed)
         {
-            _profile = profile;
+            Profile = profile;
             _random = new Random(seed);
             int capacity = Math.Max(16, profile.QueueLimit);
             _slots = new byte[capacity][];
@@ -134,41 +157,46 @@ public sealed class ImpairedLink : ILink
 
         public ImpairmentStatistics Statistics { get; } = new();
 
+        public Impairment Profile { get; set; }
+
+        // No impairment and nothing held: packets can pass without entering the line.
+        public bool IsIdle => _heapCount == 0 && Profile.IsNone;
+
         public Instant NextRelease => _heapCount == 0 ? Instant.MaxValue : new Instant(_release[_heap[0]]);
 
         public void Offer(ReadOnlySpan<byte> packet, Instant now)
         {
             Statistics.Offered++;
-            if (Chance(_profile.LossPercent))
+            if (Chance(Profile.LossPercent))
             {
                 Statistics.Lost++;
                 return;
             }
 
-            int copies = Chance(_profile.DuplicatePercent) ? 2 : 1;
+            int copies = Chance(Profile.DuplicatePercent) ? 2 : 1;
             Statistics.Duplicated += copies - 1;
             for (int c = 0; c < copies; c++)
             {
                 long at = now.Microseconds;
-                if (_profile.RateBitsPerSecond > 0)
+                if (Profile.RateBitsPerSecond > 0)
                 {
                     // Serialization: one packet at a time at the configured rate.
-                    long txMicros = packet.Length * 8L * 1_000_000 / _profile.RateBitsPerSecond;
+                    long txMicros = packet.Length * 8L * 1_000_000 / Profile.RateBitsPerSecond;
                     _busyUntil = Math.Max(_busyUntil, at) + txMicros;
                     at = _busyUntil;
                 }
 
-                long delay = _profile.Delay.Ticks / TimeSpan.TicksPerMicrosecond;
-                if (_profile.Jitter > TimeSpan.Zero)
+                long delay = Profile.Delay.Ticks / TimeSpan.TicksPerMicrosecond;
+                if (Profile.Jitter > TimeSpan.Zero)
                 {
-                    long jitter = _profile.Jitter.Ticks / TimeSpan.TicksPerMicrosecond;
+                    long jitter = Profile.Jitter.Ticks / TimeSpan.TicksPerMicrosecond;
                     delay = Math.Max(0, delay + (long)((_random.NextDouble() * 2 - 1) * jitter));
                 }
 
-                if (Chance(_profile.ReorderPercent))
+                if (Chance(Profile.ReorderPercent))
                 {
                     Statistics.Reordered++;
-                    delay += _profile.ReorderDelay.Ticks / TimeSpan.TicksPerMicrosecond;
+                    delay += Profile.ReorderDelay.Ticks / TimeSpan.TicksPerMicrosecond;
                 }
 
                 Enqueue(packet, at + delay);
@@ -202,7 +230,7 @@ public sealed class ImpairedLink : ILink
             _slots[slot] ??= new byte[_mtu];
             packet.CopyTo(_slots[slot]);
             _lengths[slot] = packet.Length;
-            if (packet.Length > 0 && Chance(_profile.CorruptPercent))
+            if (packet.Length > 0 && Chance(Profile.CorruptPercent))
             {
                 Statistics.Corrupted++;
                 int bit = _random.Next(packet.Length * 8);

@@ -83,6 +83,31 @@ public sealed record Impairment
         return true;
     }
 
+    /// <summary>The text form <see cref="TryParse"/> reads, listing only what is impaired ("loss=1%,delay=10ms"), or "none".</summary>
+    public override string ToString()
+    {
+        var items = new List<string>();
+        void Add(string key, double value, string unit)
+        {
+            if (value > 0)
+            {
+                items.Add(string.Create(CultureInfo.InvariantCulture, $"{key}={value:0.######}{unit}"));
+            }
+        }
+
+        Add("loss", LossPercent, "%");
+        Add("delay", Delay.TotalMilliseconds, "ms");
+        Add("jitter", Jitter.TotalMilliseconds, "ms");
+        Add("reorder", ReorderPercent, "%");
+        Add("dup", DuplicatePercent, "%");
+        Add("corrupt", CorruptPercent, "%");
+        (long scale, string unit) = RateBitsPerSecond % 1_000_000_000 == 0 ? (1_000_000_000L, "gbit")
+            : RateBitsPerSecond % 1_000_000 == 0 ? (1_000_000L, "mbit")
+            : RateBitsPerSecond % 1_000 == 0 ? (1_000L, "kbit") : (1L, "bit");
+        Add("rate", RateBitsPerSecond / scale, unit);
+        return items.Count == 0 ? "none" : string.Join(',', items);
+    }
+
     private static bool TryPercent(string text, out double percent)
     {
         bool ok = double.TryParse(text.TrimEnd('%'), NumberStyles.Float, CultureInfo.InvariantCulture, out percent);

@@ -1,164 +1,174 @@
-using System.Net;
-using System.Net.Sockets;
-using TunStack.Ip;
-using TunStack.Links;
-using TunStack.Sockets;
-using TunStack.Sockets.Hosting;
-using TunStack.Tcp;
-using TunStack.Udp;
-using TcpAcceptor = TunStack.Tcp.TcpAcceptor;
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using TunStack.Examples;
 
 namespace TunStack.Tests;
 
-/// <summary>The examples of docs/using-the-core.md and docs/sockets.md, verbatim, with assertions around them.</summary>
-public class DocsExampleTests
+/// <summary>
+/// The C# the docs show is docs/examples, compiled into TunStack.Examples and run here: every
+/// snippet in a Markdown file is one of those files as a whole, or a marked excerpt of one; every
+/// example runs and prints what the docs say; the texts name nothing outside the repository.
+/// </summary>
+public partial class DocsExampleTests
 {
-    [Fact]
-    public void SocketsPage_FirstProgram()
-    {
-        var options = new StackOptions();
-        options.Addresses.Add(IpPrefix.Parse("10.9.0.1/24"));
-        (MemoryLink link, MemoryLink far) = MemoryLink.CreatePair();     // or StackHost.StartOnTun(...)
-        using StackHost host = StackHost.Start(link, options);
+    private static string Examples => Path.Combine(RepositoryRoot.Path, "docs", "examples");
 
-        using StackSocket listener = host.CreateSocket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Listen(16);                                              // no bind: an ephemeral port
-        var at = (IPEndPoint)listener.LocalEndPoint!;
+    // Markdown the project publishes: the README, docs/ and each project's README (build output aside).
+    private static IEnumerable<string> MarkdownFiles()
+        => Directory.EnumerateFiles(RepositoryRoot.Path, "*.md", SearchOption.AllDirectories)
+            .Where(f => !f.Split(Path.DirectorySeparatorChar).Any(part => part is "bin" or "obj" or ".git" or "TestResults" or "BenchmarkDotNet.Artifacts"));
 
-        using StackSocket client = host.CreateSocket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        client.Connect(new IPEndPoint(IPAddress.Parse("10.9.0.1"), at.Port));   // through the stack's own address
-        using StackSocket server = listener.Accept();
-        client.Send("hello"u8);
-        var buffer = new byte[5];
-        server.Receive(buffer, StackSocketFlags.WaitAll);                 // "hello"
+    [GeneratedRegex(@"^```(csharp|cs|c#)\s*$\n(?<code>.*?)^```\s*$", RegexOptions.Multiline | RegexOptions.Singleline)]
+    private static partial Regex CSharpBlock();
 
-        Assert.Equal("hello"u8.ToArray(), buffer);
-        Assert.NotNull(far);
-    }
+    [GeneratedRegex(@"^// (?<excerpt>excerpt of )?docs/examples/(?<file>[A-Za-z]+\.cs)")]
+    private static partial Regex SnippetSource();
+
+    private static string[] Lines(string text) => text.Replace("\r\n", "\n", StringComparison.Ordinal).TrimEnd('\n').Split('\n').Select(l => l.TrimEnd()).ToArray();
 
     [Fact]
-    public void TwoStacksOnAVirtualClock_PingAndUdp_Work()
+    public void EveryCSharpSnippetInTheDocs_IsAnExampleFileOrAMarkedExcerptOfOne()
     {
-        (MemoryLink wireA, MemoryLink wireB) = MemoryLink.CreatePair(mtu: 1500);
-        var sim = new Simulation();
-        var optionsA = new StackOptions();
-        optionsA.Addresses.Add(IpPrefix.Parse("10.0.0.1/24"));
-        var optionsB = new StackOptions();
-        optionsB.Addresses.Add(IpPrefix.Parse("10.0.0.2/24"));
-        NetworkStack a = sim.Add(new NetworkStack(wireA, optionsA));
-        NetworkStack b = sim.Add(new NetworkStack(wireB, optionsB));
-
-        // Ping B from A.
-        IcmpEchoEndpoint ping = a.OpenEcho(identifier: 1)!;
-        ping.SendRequest(InternetAddress.Parse("10.0.0.2"), sequence: 1, "hello"u8);
-        sim.RunUntil(() => ping.PendingReplies > 0, TimeSpan.FromSeconds(1));
-        ping.TryReceiveReply(new byte[64], out InternetAddress from, out ushort seq, out int length);
-
-        // A UDP server on B, a client on A.
-        UdpEndpoint server = b.OpenUdp();
-        server.Bind(new InternetEndpoint(InternetAddress.AnyV4, 5353));
-        UdpEndpoint client = a.OpenUdp();
-        client.SendTo("question"u8, new InternetEndpoint(InternetAddress.Parse("10.0.0.2"), 5353));
-        sim.RunUntil(() => server.QueuedDatagrams > 0, TimeSpan.FromSeconds(1));
-        var buffer = new byte[2048];
-        server.TryReceiveFrom(buffer, out int copied, out int datagramLength, out InternetEndpoint sender);
-
-        Assert.Equal((InternetAddress.Parse("10.0.0.2"), (ushort)1, 5), (from, seq, length));
-        Assert.Equal("question"u8.ToArray(), buffer[..copied]);
-        Assert.Equal(copied, datagramLength);
-        Assert.Equal(InternetAddress.Parse("10.0.0.1"), sender.Address);
-    }
-
-    [Fact]
-    public async Task RealClockOnItsOwnThread_InvokeAsync_Works()
-    {
-        (MemoryLink near, MemoryLink far) = MemoryLink.CreatePair();
-        var options = new StackOptions();
-        options.Addresses.Add(IpPrefix.Parse("10.7.0.1/24"));
-        using var runner = new StackRunner(near, options);
-        runner.Start();
-        int port = await runner.InvokeAsync(stack =>
+        int snippets = 0;
+        foreach (string markdown in MarkdownFiles())
         {
-            UdpEndpoint e = stack.OpenUdp();
-            e.Bind(new InternetEndpoint(InternetAddress.AnyV4, 0));
-            return (int)e.LocalEndpoint!.Value.Port;
-        });
-        runner.Stop();
-
-        Assert.InRange(port, 32768, 60999);
-        _ = far;
-    }
-
-    [Fact]
-    public void CapturingAndImpairing_Compose()
-    {
-        (MemoryLink wireA, MemoryLink wireB) = MemoryLink.CreatePair();
-        var lossy = new Impairment { LossPercent = 1, Delay = TimeSpan.FromMilliseconds(10), ReorderPercent = 5 };
-        var impaired = new ImpairedLink(wireA, ingress: Impairment.None, egress: lossy, seed: 42);
-        string path = Path.Combine(Path.GetTempPath(), $"a-{Guid.NewGuid():N}.pcapng");
-        var captured = new CaptureLink(impaired, new PcapngWriter(File.Create(path)));
-        var options = new StackOptions();
-        options.Addresses.Add(IpPrefix.Parse("10.0.0.1/24"));
-        var stack = new NetworkStack(captured, options);
-        stack.OpenUdp().SendTo("x"u8, new InternetEndpoint(InternetAddress.Parse("10.0.0.9"), 9));
-        stack.Poll(Instant.Zero);
-        captured.Dispose(); // flushes the capture
-
-        Assert.True(new FileInfo(path).Length > 0);
-        Assert.True(Impairment.TryParse("loss=1%,delay=10ms,reorder=5%,seed=42", out var i, out int? seed, out string? error));
-        Assert.Equal((1.0, 42), (i.LossPercent, seed!.Value));
-        Assert.Null(error);
-        File.Delete(path);
-        _ = wireB;
-    }
-
-    [Fact]
-    public void TcpListenConnectExchangeClose_AsDocumented()
-    {
-        var sim = new Simulation();
-        (MemoryLink wireA, MemoryLink wireB) = MemoryLink.CreatePair();
-        var optionsA = new StackOptions();
-        optionsA.Addresses.Add(IpPrefix.Parse("10.0.0.1/24"));
-        var optionsB = new StackOptions();
-        optionsB.Addresses.Add(IpPrefix.Parse("10.0.0.2/24"));
-        NetworkStack client = sim.Add(new NetworkStack(wireA, optionsA));
-        NetworkStack server = sim.Add(new NetworkStack(wireB, optionsB));
-
-        TcpAcceptor listener = server.ListenTcp(new InternetEndpoint(InternetAddress.AnyV4, 7), backlog: 16, out StackError error)!;
-        listener.Readable = () =>
-        {
-            while (listener.TryAccept(out TcpConnection? accepted))
+            foreach (Match block in CSharpBlock().Matches(File.ReadAllText(markdown)))
             {
-                TcpConnection c = accepted!;
-                var buffer = new byte[4096];
-                c.Readable = () =>
+                snippets++;
+                string[] code = Lines(block.Groups["code"].Value);
+                Match source = SnippetSource().Match(code[0]);
+                Assert.True(source.Success, $"{markdown}: a C# snippet must start with '// docs/examples/NAME.cs' (the whole file) or '// excerpt of docs/examples/NAME.cs': {code[0]}");
+                string file = Path.Combine(Examples, source.Groups["file"].Value);
+                Assert.True(File.Exists(file), $"{markdown}: {file} does not exist");
+                string[] lines = Lines(File.ReadAllText(file));
+                if (!source.Groups["excerpt"].Success)
                 {
-                    int n;
-                    StackError e;
-                    while ((n = c.Receive(buffer, out e)) > 0)
-                    {
-                        c.Send(buffer.AsSpan(0, n), out _);   // echo
-                    }
+                    Assert.True(lines.SequenceEqual(code), $"{markdown}: the snippet differs from {file}; show the file as it is");
+                    continue;
+                }
 
-                    if (n == 0 && e == StackError.None)
-                    {
-                        c.Close();                             // the client closed: close our side too
-                    }
-                };
+                // An excerpt: its lines (after the marker) appear in the file, in a row, indentation aside.
+                string[] excerpt = code.Skip(1).Select(l => l.Trim()).ToArray();
+                string[] trimmed = lines.Select(l => l.Trim()).ToArray();
+                bool found = Enumerable.Range(0, trimmed.Length - excerpt.Length + 1).Any(i => trimmed.Skip(i).Take(excerpt.Length).SequenceEqual(excerpt));
+                Assert.True(found, $"{markdown}: the excerpt is not a run of lines of {file}");
             }
-        };
+        }
 
-        TcpConnection connection = client.ConnectTcp(new InternetEndpoint(InternetAddress.Parse("10.0.0.2"), 7), out error)!;
-        sim.RunUntil(() => connection.State == TcpConnectionState.Established, TimeSpan.FromSeconds(5));
-        connection.Send("hello, tcp"u8, out error);
-        sim.RunUntil(() => connection.Available == 10, TimeSpan.FromSeconds(5));
-        var reply = new byte[10];
-        connection.Receive(reply, out error);
-        connection.Close();
-        sim.RunUntil(() => connection.State == TcpConnectionState.TimeWait, TimeSpan.FromSeconds(5));
+        Assert.True(snippets >= 7, $"only {snippets} C# snippets found under {RepositoryRoot.Path}");
+    }
 
-        Assert.Equal("hello, tcp"u8.ToArray(), reply);
-        Assert.Equal(StackError.None, error);
-        Assert.Equal(TcpConnectionState.TimeWait, connection.State);
+    [Fact]
+    public void EveryExampleFile_HasAnEntryInTheDriver()
+    {
+        string driver = File.ReadAllText(Path.Combine(Examples, "Program.cs"));
+        foreach (string file in Directory.GetFiles(Examples, "*.cs").Where(f => Path.GetFileName(f) is not ("Program.cs" or "ExampleHost.cs")))
+        {
+            Assert.Contains(Path.GetFileNameWithoutExtension(file) + ".", driver, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData("issue #")]
+    [InlineData("design card")]
+    [InlineData("NuGet mirror")]
+    [InlineData("../shared")]
+    [InlineData("not here yet")]
+    [InlineData("come later")]
+    [InlineData("comes later")]
+    public void Docs_SayNothingAboutIssuesPlansOrPlacesOutsideTheRepository(string phrase)
+    {
+        foreach (string markdown in ReaderFacingMarkdown())
+        {
+            Assert.DoesNotContain(phrase, File.ReadAllText(markdown), StringComparison.OrdinalIgnoreCase);
+        }
+    }
+
+    [Fact]
+    public void Docs_NameNoIssueNumbers()
+    {
+        foreach (string markdown in ReaderFacingMarkdown())
+        {
+            Match number = IssueNumber().Match(File.ReadAllText(markdown));
+            Assert.False(number.Success, $"{markdown} names '{number.Value}', which means nothing to a reader of the repository");
+        }
+    }
+
+    // docs/perf.md and docs/bench/ are a dated log of measurements, with the commands and places
+    // they were made in; everything else is written for a reader of the repository alone.
+    private static IEnumerable<string> ReaderFacingMarkdown()
+        => MarkdownFiles().Where(f => Path.GetFileName(f) != "perf.md" && !f.Contains($"{Path.DirectorySeparatorChar}bench{Path.DirectorySeparatorChar}", StringComparison.Ordinal));
+
+    // "#6", "issue 6", but not a Markdown anchor ("#signals") or an HTML entity.
+    [GeneratedRegex(@"(?<![\w&])#\d+\b|\bissues? \d+\b", RegexOptions.IgnoreCase)]
+    private static partial Regex IssueNumber();
+
+    [Fact]
+    public void TwoStacksOnAVirtualClock_PingAndUdp_AsUsingTheCoreSays()
+    {
+        var output = new StringWriter();
+        TwoStacksOnAVirtualClock.Run(output);
+        string text = output.ToString();
+        Assert.Contains("echo reply from 10.0.0.2: sequence 1, 5 bytes", text);
+        Assert.Matches(@"B received ""question"" \(8 bytes\) from 10\.0\.0\.1:\d+", text);
+        Assert.Contains("UdpDelivered 1", text);
+    }
+
+    [Fact]
+    public async Task StackOnItsOwnThread_BindsAnEphemeralPort()
+    {
+        var output = new StringWriter();
+        await StackOnItsOwnThread.RunAsync(output);
+        int port = int.Parse(Regex.Match(output.ToString(), @"bound UDP port (\d+)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(port, 32768, 60999);
+    }
+
+    [Fact]
+    public void CapturingAndImpairing_WritesACaptureAndTheTextForm()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"a-{Guid.NewGuid():N}.pcapng");
+        try
+        {
+            var output = new StringWriter();
+            CapturingAndImpairing.Run(path, output);
+            Assert.True(new FileInfo(path).Length > 0);
+            Assert.Contains("the same impairment as text: loss=1%,delay=10ms,reorder=5%, seed 42", output.ToString());
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void TcpEchoOnAVirtualClock_EchoedAndClosed_AsTcpPageSays()
+    {
+        var output = new StringWriter();
+        TcpEchoOnAVirtualClock.Run(output);
+        Assert.Equal("echoed \"hello, tcp\" (None); the client's side is now TimeWait", output.ToString().Trim());
+    }
+
+    [Fact]
+    public void FirstSocketProgram_HelloAcrossTheStack_AsSocketsPageSays()
+    {
+        var output = new StringWriter();
+        FirstSocketProgram.Run(output);
+        Assert.Matches(@"^10\.9\.0\.1:\d+ sent ""hello"" to 10\.9\.0\.1:\d+$", output.ToString().Trim());
+    }
+
+    [Fact]
+    public void ExampleDriver_RunByName_ItsEntryPointWorks()
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in new[] { Path.Combine(AppContext.BaseDirectory, "TunStack.Examples.dll"), "tcp-echo" })
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using Process p = Process.Start(psi)!;
+        string output = p.StandardOutput.ReadToEnd();
+        Assert.True(p.WaitForExit(60_000));
+        Assert.Equal(0, p.ExitCode);
+        Assert.Contains("echoed \"hello, tcp\"", output);
     }
 }

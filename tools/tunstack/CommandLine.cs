@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Globalization;
+using System.Numerics;
 
 namespace TunStack.Cli;
 
@@ -33,23 +35,31 @@ public static class CommandLine
         return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error });
     }
 
-    /// <summary>Adds a validator that rejects values outside [min, max] with a message naming the option.</summary>
-    internal static Option<int> Ranged(this Option<int> option, int min, int max)
+    /// <summary>
+    /// Reads the option's value as a number in the option's own words: "--mtu takes a whole
+    /// number, not 'abc'" rather than the parser's type name; with <paramref name="min"/> and
+    /// <paramref name="max"/>, also "--count must be between 1 and 1000000, not 0".
+    /// </summary>
+    internal static Option<T> Number<T>(this Option<T> option, T? min = null, T? max = null)
+        where T : struct, INumber<T>
     {
-        option.Validators.Add(result =>
+        bool whole = typeof(T) == typeof(int);
+        option.CustomParser = result =>
         {
-            // A value that is not a number already carries the parser's own error.
-            if (result.Tokens.Count > 0 && !int.TryParse(result.Tokens[^1].Value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out _))
+            string text = result.Tokens.Count > 0 ? result.Tokens[^1].Value : string.Empty;
+            if (!T.TryParse(text, whole ? NumberStyles.Integer : NumberStyles.Float, CultureInfo.InvariantCulture, out T value))
             {
-                return;
+                result.AddError($"{option.Name} takes {(whole ? "a whole number" : "a number")}, not '{text}'");
+                return default;
             }
 
-            int value = result.GetValueOrDefault<int>();
-            if (value < min || value > max)
+            if ((min is { } low && value < low) || (max is { } high && value > high))
             {
-                result.AddError($"{option.Name} must be between {min} and {max}, not {value}");
+                result.AddError(string.Create(CultureInfo.InvariantCulture, $"{option.Name} must be between {min} and {max}, not {text}"));
             }
-        });
+
+            return value;
+        };
         return option;
     }
 }

@@ -15,8 +15,8 @@ public sealed class ConsoleLog
         Level = level;
     }
 
-    /// <summary>The most detailed level written.</summary>
-    public LogLevel Level { get; }
+    /// <summary>The most detailed level written (a reload may change it).</summary>
+    public LogLevel Level { get; set; }
 
     /// <summary>True when debug lines are written: check it before building an expensive message.</summary>
     public bool IsDebug => Level >= LogLevel.Debug;
@@ -24,11 +24,20 @@ public sealed class ConsoleLog
     /// <summary>Writes <paramref name="message"/> if <paramref name="level"/> is enabled.</summary>
     public void Write(LogLevel level, string message)
     {
-        if (level > Level)
+        if (level <= Level)
         {
-            return;
+            WriteLine(level, message);
         }
+    }
 
+    /// <summary>Writes what the user asked for (a dump on SIGUSR1, say) as info, whatever the level.</summary>
+    public void Report(string message) => WriteLine(LogLevel.Info, message);
+
+    /// <summary>Error.</summary>
+    public void Error(string message) => Write(LogLevel.Error, message);
+
+    private void WriteLine(LogLevel level, string message)
+    {
         string line = string.Create(CultureInfo.InvariantCulture, $"{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} {level.ToString().ToLowerInvariant(),-5} {message}");
         lock (_lock)
         {

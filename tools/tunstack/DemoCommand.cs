@@ -21,8 +21,8 @@ public static class DemoCommand
     public static Command Create(TextWriter output)
     {
         var capture = new Option<FileInfo?>("--capture") { Description = "Write the conversation as pcapng (open with tshark -r FILE or Wireshark)." };
-        var mtu = new Option<int>("--mtu") { Description = "MTU of the wire between the two stacks (1280-65535).", DefaultValueFactory = _ => 1500 }.Ranged(1280, 65535);
-        var count = new Option<int>("--count", "-c") { Description = "Echo requests per address (1-100).", DefaultValueFactory = _ => 3 }.Ranged(1, 100);
+        var mtu = new Option<int>("--mtu") { Description = "MTU of the wire between the two stacks (1280-65535).", DefaultValueFactory = _ => 1500 }.Number(1280, 65535);
+        var count = new Option<int>("--count", "-c") { Description = "Echo requests per address (1-100).", DefaultValueFactory = _ => 3 }.Number(1, 100);
         var command = new Command("demo", "Two stacks in one process over an in-memory wire: ping, UDP echo, counters. No privileges needed.") { capture, mtu, count };
         command.SetAction(result => Run(output, result.GetValue(capture), result.GetValue(mtu), result.GetValue(count)));
         return command;

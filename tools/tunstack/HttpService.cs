@@ -96,11 +96,18 @@ public sealed class HttpService : IAsyncDisposable
         public static Statistics Take(StackHost host)
         {
             ArgumentNullException.ThrowIfNull(host);
-            using StackCall call = host.Runner.Enter();
+            return Take(host.Runner);
+        }
+
+        /// <summary>Reads the stack of <paramref name="runner"/> (under its gate).</summary>
+        public static Statistics Take(StackRunner runner)
+        {
+            ArgumentNullException.ThrowIfNull(runner);
+            using StackCall call = runner.Enter();
             var rows = call.Stack.ListTcpConnections()
                 .Select(c => new ConnectionRow(c.Tuple.Local.ToString(), c.Tuple.Remote.ToString(), c.State.ToString(), c.Available, c.SmoothedRtt.TotalMilliseconds, c.RetransmissionTimeout.TotalMilliseconds, c.CongestionWindow, c.SlowStartThreshold, c.InRecovery, c.SendSpace))
                 .ToList();
-            return new Statistics(call.Stack.Addresses.Select(a => a.ToString()).ToList(), host.Counters.Snapshot(), rows, call.Stack.TcpConnections.TimeWait);
+            return new Statistics(call.Stack.Addresses.Select(a => a.ToString()).ToList(), runner.Counters.Snapshot(), rows, call.Stack.TcpConnections.TimeWait);
         }
     }
 

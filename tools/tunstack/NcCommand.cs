@@ -11,8 +11,10 @@ namespace TunStack.Cli;
 /// <c>tunstack nc</c>: netcat over the user-space stack on its own TUN. Connect mode
 /// <c>nc [-u] HOST PORT</c>, listen mode <c>nc -l [-u] PORT</c>; standard input goes to the peer
 /// and what the peer sends goes to standard output. TCP: the end of standard input sends FIN and
-/// nc exits once the peer has closed too. UDP: each read of standard input is one datagram; after
-/// standard input ends, nc waits --quiet seconds (default 1) for replies, then exits.
+/// nc exits once the peer has closed too. UDP: each read of standard input is one datagram; a
+/// listener waits for its first datagram (whose sender becomes the peer) however long that takes;
+/// after standard input ends, nc quits once the peer has been quiet for -q seconds (default 1 when
+/// connecting; a listener, like netcat's, waits until interrupted unless -q is given).
 /// </summary>
 public static class NcCommand
 {
@@ -25,9 +27,9 @@ public static class NcCommand
         var tunOptions = new TunCommandOptions();
         var udp = new Option<bool>("-u", "--udp") { Description = "UDP (datagrams) instead of TCP." };
         var listen = new Option<bool>("-l", "--listen") { Description = "Listen on PORT instead of connecting." };
-        var quiet = new Option<double>("--quiet", "-q") { Description = "Seconds to wait for the peer after standard input ends (default 1).", DefaultValueFactory = _ => 1.0 };
+        var quitAfter = new Option<double>("--quit-after", "-q") { Description = "UDP: after standard input ends, quit once the peer has been quiet this many seconds; negative: never (default 1 when connecting; when listening, never)." }.Number();
         var targets = new Argument<string[]>("target") { Description = "HOST PORT (connect) or PORT (listen).", Arity = new ArgumentArity(1, 2) };
-        var command = new Command("nc", "netcat over the user-space stack on its own TUN (TCP, or UDP with -u).") { udp, listen, quiet, targets };
+        var command = new Command("nc", "netcat over the user-space stack on its own TUN (TCP, or UDP with -u).") { udp, listen, quitAfter, targets };
         tunOptions.AddTo(command);
         command.SetAction(result =>
         {
@@ -49,8 +51,9 @@ public static class NcCommand
                 return 2;
             }
 
+            double seconds = result.GetResult(quitAfter) is null ? (isListen ? -1 : 1) : result.GetValue(quitAfter);
             return result.GetValue(udp)
-                ? RunUdp(settings, isListen, remote, port, TimeSpan.FromSeconds(result.GetValue(quiet)), stdin(), stdout(), error)
+                ? RunUdp(settings, isListen, remote, port, seconds < 0 ? null : TimeSpan.FromSeconds(seconds), stdin(), stdout(), error)
                 : RunTcp(settings, isListen, remote, port, stdin(), stdout(), error);
         });
         return command;
@@ -81,12 +84,17 @@ public static class NcCommand
         return problem;
     }
 
-    /// <summary>Runs UDP netcat; returns 0, or 1 on a setup failure or a refused connection.</summary>
-    public static int RunUdp(TunSettings settings, bool listen, InternetEndpoint remote, ushort port, TimeSpan quiet, Stream input, Stream output, TextWriter error)
+    /// <summary>
+    /// Runs UDP netcat; returns 0, or 1 on a setup failure or a refused connection (2 when the
+    /// settings conflict with the namespace). <paramref name="quitAfter"/> is how long the peer
+    /// must be quiet after standard input ends; null waits until interrupted.
+    /// </summary>
+    public static int RunUdp(TunSettings settings, bool listen, InternetEndpoint remote, ushort port, TimeSpan? quitAfter, Stream input, Stream output, TextWriter error)
     {
-        if (!TunSession.TryStartCommand(settings, error, out TunSession? session))
+        int started = TunSession.StartCommand(settings, error, out TunSession? session);
+        if (started != 0)
         {
-            return 1;
+            return started;
         }
 
         CancellationToken interrupted = session!.Stopping;
@@ -132,15 +140,14 @@ public static class NcCommand
             }
 
             var chunk = new byte[65507];
-            while (!interrupted.IsCancellationRequested)
+            int n;
+            while ((n = ReadInput(input, chunk, interrupted)) > 0)
             {
-                int n = input.Read(chunk, 0, chunk.Length);
-                if (n == 0)
+                if (!WaitUntil(peerKnown, interrupted))
                 {
-                    break;
+                    return 0;
                 }
 
-                peerKnown.Wait(interrupted);
                 byte[] datagram = chunk[..n];
                 StackError sent = session.Runner.InvokeAsync(_ => endpoint.SendTo(datagram)).GetAwaiter().GetResult();
                 if (sent != StackError.None)
@@ -152,10 +159,18 @@ public static class NcCommand
                 Interlocked.Exchange(ref lastActivity, Environment.TickCount64);
             }
 
-            // Standard input ended: wait until the peer has been quiet for the grace period.
-            while (!interrupted.IsCancellationRequested && Environment.TickCount64 - Interlocked.Read(ref lastActivity) < quiet.TotalMilliseconds)
+            // Standard input ended. A listener waits for its peer first, however long that takes;
+            // then nc waits until the peer has been quiet for the grace period (or until stopped),
+            // unless an ICMP error ends it sooner.
+            if (!WaitUntil(peerKnown, interrupted))
             {
-                Thread.Sleep(20);
+                return 0;
+            }
+
+            while (!interrupted.WaitHandle.WaitOne(20)
+                   && (quitAfter is not { } grace || Environment.TickCount64 - Interlocked.Read(ref lastActivity) < grace.TotalMilliseconds)
+                   && session.Runner.InvokeAsync(_ => failure).GetAwaiter().GetResult() == StackError.None)
+            {
             }
 
             StackError late = session.Runner.InvokeAsync(_ => failure).GetAwaiter().GetResult();
@@ -172,9 +187,10 @@ public static class NcCommand
     /// <summary>Runs TCP netcat; returns 0 after both directions ended cleanly, 1 on a failure or reset.</summary>
     public static int RunTcp(TunSettings settings, bool listen, InternetEndpoint remote, ushort port, Stream input, Stream output, TextWriter error)
     {
-        if (!TunSession.TryStartCommand(settings, error, out TunSession? session))
+        int started = TunSession.StartCommand(settings, error, out TunSession? session);
+        if (started != 0)
         {
-            return 1;
+            return started;
         }
 
         CancellationToken interrupted = session!.Stopping;
@@ -268,7 +284,12 @@ public static class NcCommand
             var chunk = new byte[64 * 1024];
             while (!interrupted.IsCancellationRequested && !done.Task.IsCompleted)
             {
-                int n = input.Read(chunk, 0, chunk.Length);
+                int n = ReadInput(input, chunk, interrupted);
+                if (n < 0)
+                {
+                    break;
+                }
+
                 if (n == 0)
                 {
                     session.Runner.InvokeAsync(_ =>
@@ -310,6 +331,33 @@ public static class NcCommand
     }
 
     private sealed record TcpConnectionHandle(TcpConnection Connection);
+
+    // One read of standard input that a stop signal interrupts: the byte count, 0 at its end, -1 when stopped.
+    private static int ReadInput(Stream input, byte[] buffer, CancellationToken interrupted)
+    {
+        try
+        {
+            return input.ReadAsync(buffer, interrupted).AsTask().WaitAsync(interrupted).GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException)
+        {
+            return -1;
+        }
+    }
+
+    // Waits for the event; false when a stop signal came first.
+    private static bool WaitUntil(ManualResetEventSlim ready, CancellationToken interrupted)
+    {
+        try
+        {
+            ready.Wait(interrupted);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
 
     private static string Describe(StackError error) => error switch
     {

@@ -16,10 +16,10 @@ public static class PingCommand
     {
         var tunOptions = new TunCommandOptions();
         var host = new Argument<string>("host") { Description = "IPv4 or IPv6 address to ping." };
-        var count = new Option<int>("--count", "-c") { Description = "Stop after this many requests (default 4).", DefaultValueFactory = _ => 4 }.Ranged(1, 1_000_000);
-        var interval = new Option<double>("--interval", "-i") { Description = "Seconds between requests (default 1).", DefaultValueFactory = _ => 1.0 };
-        var size = new Option<int>("--size", "-s") { Description = "Data bytes per request (default 56).", DefaultValueFactory = _ => 56 }.Ranged(0, 65000);
-        var wait = new Option<double>("--timeout", "-W") { Description = "Seconds to wait for the last reply (default 2).", DefaultValueFactory = _ => 2.0 };
+        var count = new Option<int>("--count", "-c") { Description = "Stop after this many requests (default 4).", DefaultValueFactory = _ => 4 }.Number(1, 1_000_000);
+        var interval = new Option<double>("--interval", "-i") { Description = "Seconds between requests (default 1).", DefaultValueFactory = _ => 1.0 }.Number(0.01, 3600.0);
+        var size = new Option<int>("--size", "-s") { Description = "Data bytes per request (default 56).", DefaultValueFactory = _ => 56 }.Number(0, 65000);
+        var wait = new Option<double>("--timeout", "-W") { Description = "Seconds to wait for the last reply (default 2).", DefaultValueFactory = _ => 2.0 }.Number(0.0, 3600.0);
         var command = new Command("ping", "Send ICMP echo requests from the user-space stack over its own TUN.") { host, count, interval, size, wait };
         tunOptions.AddTo(command);
         command.SetAction(result =>
@@ -33,11 +33,6 @@ public static class PingCommand
 
             double seconds = result.GetValue(interval);
             double timeout = result.GetValue(wait);
-            if (problem is null && (seconds is < 0.01 or > 3600 || timeout is < 0 or > 3600))
-            {
-                problem = "--interval must be 0.01-3600 seconds and --timeout 0-3600 seconds";
-            }
-
             if (problem is not null)
             {
                 error.WriteLine($"tunstack: {problem}");
@@ -52,9 +47,10 @@ public static class PingCommand
     /// <summary>Pings; returns 0 when at least one reply came back, 1 otherwise (as ping(8)).</summary>
     public static int Run(TunSettings settings, InternetAddress target, int count, TimeSpan interval, int size, TimeSpan timeout, TextWriter output, TextWriter error)
     {
-        if (!TunSession.TryStartCommand(settings, error, out TunSession? session))
+        int started = TunSession.StartCommand(settings, error, out TunSession? session);
+        if (started != 0)
         {
-            return 1;
+            return started;
         }
 
         CancellationToken stopping = session!.Stopping;

@@ -24,23 +24,40 @@ public sealed class TcpServices
     public static TcpServices Start(NetworkStack stack, IEnumerable<ServiceSpec> specs, ConsoleLog log)
     {
         var services = new TcpServices(log);
-        foreach (ServiceSpec spec in specs.Where(s => !ServiceSpec.IsHttp(s.Name)))
-        {
-            TcpAcceptor listener = stack.ListenTcp(new InternetEndpoint(InternetAddress.AnyV6, spec.Port), 4096, out StackError error)
-                ?? throw new InvalidOperationException($"cannot listen on tcp {spec.Name} port {spec.Port}: {error}");
-            services._statistics[spec.Name] = (0, 0, 0);
-            listener.Readable = () => services.Accept(spec, listener);
-            services._listeners.Add((spec, listener));
-        }
-
+        services.Apply(stack, specs);
         return services;
     }
 
-    /// <summary>"echo:7 discard:9 ...".</summary>
-    public string Describe() => string.Join(' ', _listeners.Select(l => $"{l.Spec.Name}:{l.Spec.Port}"));
+    /// <summary>
+    /// Makes the listeners match <paramref name="specs"/> (a reload): closes those no longer
+    /// wanted, opens the new ones, leaves the rest and every accepted connection alone; call on
+    /// the stack's thread. Throws <see cref="InvalidOperationException"/> naming a port that cannot be had.
+    /// </summary>
+    public void Apply(NetworkStack stack, IEnumerable<ServiceSpec> specs)
+    {
+        ArgumentNullException.ThrowIfNull(stack);
+        var wanted = specs.Where(s => !ServiceSpec.IsHttp(s.Name)).ToList();
+        foreach ((ServiceSpec spec, TcpAcceptor listener) in _listeners.Where(l => !wanted.Contains(l.Spec)).ToList())
+        {
+            listener.Close();
+            _listeners.Remove((spec, listener));
+        }
 
-    /// <summary>Per-service totals (call on the stack's thread).</summary>
-    public string Statistics() => string.Join("; ", _statistics.Select(s => $"tcp {s.Key} {s.Value.Connections} connections {s.Value.BytesIn} bytes in {s.Value.BytesOut} bytes out"));
+        foreach (ServiceSpec spec in wanted.Where(w => !_listeners.Any(l => l.Spec == w)))
+        {
+            TcpAcceptor listener = stack.ListenTcp(new InternetEndpoint(InternetAddress.AnyV6, spec.Port), 4096, out StackError error)
+                ?? throw new InvalidOperationException($"cannot listen on tcp {spec.Name} port {spec.Port}: {error}");
+            _statistics.TryAdd(spec.Name, (0, 0, 0));
+            listener.Readable = () => Accept(spec, listener);
+            _listeners.Add((spec, listener));
+        }
+    }
+
+    /// <summary>"echo:7 discard:9 ...", or "none".</summary>
+    public string Describe() => _listeners.Count == 0 ? "none" : string.Join(' ', _listeners.Select(l => $"{l.Spec.Name}:{l.Spec.Port}"));
+
+    /// <summary>Per-service totals, one entry per service that has run (call on the stack's thread).</summary>
+    public IEnumerable<string> Statistics() => _statistics.Select(s => $"tcp {s.Key} {s.Value.Connections} connections {s.Value.BytesIn} bytes in {s.Value.BytesOut} bytes out");
 
     private void Count(string name, long connections, long bytesIn, long bytesOut)
     {

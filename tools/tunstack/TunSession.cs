@@ -1,4 +1,6 @@
+using System.Net.NetworkInformation;
 using System.Runtime.InteropServices;
+using TunStack.Ip;
 using TunStack.Links;
 using TunStack.Sockets.Hosting;
 using TunStack.Tun;
@@ -7,128 +9,235 @@ namespace TunStack.Cli;
 
 /// <summary>
 /// A TUN interface with a stack running on it: the interface (namespace, device, kernel side),
-/// an optional capture, and the real-clock runner. Dispose stops the stack, flushes the capture
-/// and removes what was set up.
+/// an <see cref="ImpairedLink"/> whose impairment can change while it runs (it passes packets
+/// straight through while there is none), an optional capture, and the real-clock runner.
+/// <see cref="Start"/> checks what it can before it changes anything; Dispose (also run by the
+/// crash handler) stops the stack, flushes the capture and removes what was set up.
 /// </summary>
 public sealed class TunSession : IDisposable
 {
     private readonly CaptureLink? _capture;
-    private readonly CancellationTokenSource _stopping;
-    private readonly List<PosixSignalRegistration> _signals = new();
-    private bool _disposed;
+    private readonly SessionSignals _signals;
+    private readonly ConsoleLog _log;
+    private readonly UnhandledExceptionEventHandler _crashHandler;
+    private int _disposed;
 
-    private TunSession(TunInterface tun, CaptureLink? capture, StackRunner runner, CancellationTokenSource stopping)
+    private TunSession(TunInterface tun, ImpairedLink impaired, CaptureLink? capture, StackRunner runner, SessionSignals signals, ConsoleLog log)
     {
         Interface = tun;
+        Impaired = impaired;
         _capture = capture;
         Runner = runner;
-        _stopping = stopping;
+        _signals = signals;
+        _log = log;
+        _crashHandler = (_, e) =>
+        {
+            // The process is going down: leave nothing behind, and say why.
+            _log.Error($"crashed: {e.ExceptionObject}");
+            Dispose();
+        };
+        AppDomain.CurrentDomain.UnhandledException += _crashHandler;
     }
 
     /// <summary>The TUN interface.</summary>
     public TunInterface Interface { get; }
 
+    /// <summary>The link between the TUN and the stack that impairs it (change it on the stack's thread).</summary>
+    public ImpairedLink Impaired { get; }
+
     /// <summary>The running stack.</summary>
     public StackRunner Runner { get; }
 
-    /// <summary>Cancelled when a stop signal (SIGINT, and SIGTERM for the daemon) arrives.</summary>
-    public CancellationToken Stopping => _stopping.Token;
+    /// <summary>The signals the session answers.</summary>
+    public SessionSignals Signals => _signals;
+
+    /// <summary>Cancelled when a stop signal arrives.</summary>
+    public CancellationToken Stopping => _signals.Stopping;
 
     /// <summary>Packets captured so far (0 without a capture).</summary>
     public long CapturedPackets => _capture?.Writer.PacketCount ?? 0;
 
-    /// <summary>Sets up and starts; throws <see cref="TunException"/> or <see cref="IOException"/> with a message for the user.</summary>
-    public static TunSession Start(TunSettings settings, ConsoleLog log) => Start(settings, log, new CancellationTokenSource());
-
-    private static TunSession Start(TunSettings settings, ConsoleLog log, CancellationTokenSource stopping)
+    /// <summary>
+    /// Sets up and starts, in an order that changes nothing until everything that can be checked
+    /// has been: overlaps with the target namespace's addresses and routes (refused unless
+    /// --force), the capture file (opened first), then the announcement of what will be done to
+    /// the current namespace when there is no --netns, and only then the namespace, device and
+    /// addresses. Returns 0 with a session; otherwise prints "tunstack: reason" to
+    /// <paramref name="error"/> and returns 2 (the settings conflict with the system) or 1 (setup failed).
+    /// </summary>
+    public static int Start(TunSettings settings, ConsoleLog log, TextWriter error, bool daemon, out TunSession? session)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        TunInterface tun = TunInterface.Open(settings.ToInterfaceOptions(), log.Info);
-        CaptureLink? capture = null;
+        ArgumentNullException.ThrowIfNull(log);
+        ArgumentNullException.ThrowIfNull(error);
+        session = null;
+        TunInterfaceOptions options = settings.ToInterfaceOptions();
+        string where = settings.Netns is null ? "the current network namespace" : $"network namespace {settings.Netns}";
         try
         {
-            ILink link = tun.Device;
-            if (settings.Impaired)
+            IReadOnlyList<string> conflicts = TunInterface.FindConflicts(options);
+            if (conflicts.Count > 0 && !settings.Force)
             {
-                // Between the TUN and the capture: the capture shows what the stack really got and sent.
-                link = new ImpairedLink(link, settings.Ingress, settings.Egress, settings.ImpairSeed);
-                log.Info($"impairing: in {settings.Ingress}; out {settings.Egress}; seed {settings.ImpairSeed}");
+                error.WriteLine($"tunstack: the kernel side's address {conflicts[0]} in {where}{(conflicts.Count > 1 ? $" (and {conflicts.Count - 1} more)" : string.Empty)}; "
+                    + $"choose another prefix ({settings.Label("addresses")}), give the TUN a namespace of its own (--netns NAME), or configure it all the same (--force)");
+                return 2;
             }
 
-            if (settings.Capture is { } path)
+            if (conflicts.Count > 0)
             {
-                capture = new CaptureLink(link, new PcapngWriter(new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read), StackRunner.UnixMicrosecondsAtZero, settings.Tun));
+                log.Warn($"--force: configuring {where} although {string.Join("; ", conflicts)}");
+            }
+        }
+        catch (TunException e)
+        {
+            error.WriteLine($"tunstack: {Explain(e)}");
+            return 1;
+        }
+
+        FileStream? captureFile = null;
+        if (settings.Capture is { } path)
+        {
+            try
+            {
+                captureFile = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                error.WriteLine($"tunstack: {settings.Label("capture")}: cannot write {path}: {e.Message}");
+                return 1;
+            }
+        }
+
+        if (settings.Netns is null)
+        {
+            log.Warn(DescribeCurrentNamespaceChange(settings, options));
+        }
+
+        var signals = new SessionSignals(log, daemon);
+        TunInterface tun;
+        try
+        {
+            tun = TunInterface.Open(options, log.Info);
+        }
+        catch (Exception e) when (e is TunException or IOException or UnauthorizedAccessException)
+        {
+            signals.Dispose();
+            if (captureFile is not null)
+            {
+                captureFile.Dispose();
+                File.Delete(captureFile.Name);
+            }
+
+            error.WriteLine($"tunstack: {(e is TunException t ? Explain(t) : e.Message)}");
+            return 1;
+        }
+
+        try
+        {
+            // Between the TUN and the capture: the capture shows what the stack really got and sent.
+            var impaired = new ImpairedLink(tun.Device, settings.Ingress, settings.Egress, settings.ImpairSeed);
+            if (!settings.Ingress.IsNone || !settings.Egress.IsNone)
+            {
+                log.Info(DescribeImpairment(settings.Ingress, settings.Egress, settings.ImpairSeed));
+            }
+
+            ILink link = impaired;
+            CaptureLink? capture = null;
+            if (captureFile is not null)
+            {
+                capture = new CaptureLink(link, new PcapngWriter(captureFile, StackRunner.UnixMicrosecondsAtZero, settings.Tun));
                 link = capture;
             }
 
-            var runner = new StackRunner(link, settings.ToStackOptions(), "tunstack-stack");
+            // The daemon owns its process: after a peak of connections it gives the memory back.
+            var runner = new StackRunner(link, settings.ToStackOptions(), "tunstack-stack") { ReturnMemoryAfterPeaks = true };
             runner.Start();
-            return new TunSession(tun, capture, runner, stopping);
+            session = new TunSession(tun, impaired, capture, runner, signals, log);
+            return 0;
         }
         catch
         {
-            capture?.Writer.Dispose();
+            // Whatever failed after the device was made, the device and namespace go with it.
             tun.Dispose();
+            signals.Dispose();
+            captureFile?.Dispose();
             throw;
         }
     }
 
     /// <summary>
-    /// The start shared by the TUN commands: registers the stop signals first (so one arriving
-    /// during setup is not lost), starts the session, and on failure prints "tunstack: reason" to
-    /// <paramref name="error"/> and returns false (exit code 1 for the caller).
-    /// </summary>
-    public static bool TryStart(TunSettings settings, ConsoleLog log, TextWriter error, out TunSession? session, params PosixSignal[] stopSignals)
-    {
-        ArgumentNullException.ThrowIfNull(error);
-        var stopping = new CancellationTokenSource();
-        var registrations = stopSignals.Select(signal => PosixSignalRegistration.Create(signal, context =>
-        {
-            context.Cancel = true;
-            log.Info($"{context.Signal} received: stopping");
-            stopping.Cancel();
-        })).ToList();
-        try
-        {
-            session = Start(settings, log, stopping);
-        }
-        catch (Exception e) when (e is TunException or IOException or UnauthorizedAccessException)
-        {
-            registrations.ForEach(r => r.Dispose());
-            stopping.Dispose();
-            error.WriteLine($"tunstack: {e.Message}");
-            session = null;
-            return false;
-        }
-
-        session._signals.AddRange(registrations);
-        return true;
-    }
-
-    /// <summary>
-    /// <see cref="TryStart"/> for a one-job command (ping, nc): Ctrl-C stops it, and its log shows
+    /// <see cref="Start"/> for a one-job command (ping, nc): SIGINT, SIGTERM and SIGHUP stop it,
+    /// SIGUSR1 writes the stack's counters and connections, and its log (on standard error) shows
     /// warnings and errors only, unless a level is asked for.
     /// </summary>
-    public static bool TryStartCommand(TunSettings settings, TextWriter error, out TunSession? session)
+    public static int StartCommand(TunSettings settings, TextWriter error, out TunSession? session)
     {
         ArgumentNullException.ThrowIfNull(settings);
         var log = new ConsoleLog(error, settings.Level == LogLevel.Info ? LogLevel.Warn : settings.Level);
-        return TryStart(settings, log, error, out session, PosixSignal.SIGINT);
+        int code = Start(settings, log, error, daemon: false, out session);
+        if (session is { } started)
+        {
+            started.Signals.Requested = _ =>
+            {
+                foreach (string line in StackDump.Lines(started.Runner))
+                {
+                    log.Report(line);
+                }
+            };
+        }
+
+        return code;
+    }
+
+    /// <summary>"impairing: received loss=1%; sent none; seed 1".</summary>
+    public static string DescribeImpairment(Impairment received, Impairment sent, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(received);
+        ArgumentNullException.ThrowIfNull(sent);
+        return $"impairing: received {received}; sent {sent}; seed {seed}";
+    }
+
+    // A missing privilege also says that the demo needs none.
+    private static string Explain(TunException e) => e is TunPermissionException ? $"{e.Message}; 'tunstack demo' needs no privileges" : e.Message;
+
+    private static string DescribeCurrentNamespaceChange(TunSettings settings, TunInterfaceOptions options)
+    {
+        if (NetworkInterface.GetAllNetworkInterfaces().Any(n => n.Name == settings.Tun))
+        {
+            return $"no --netns: attaching to TUN device {settings.Tun} in the current network namespace; its configuration stays as it is";
+        }
+
+        IpPrefix[] kernel = options.KernelAddresses.Where(k => !(k.Address.IsV6 && options.DisableKernelIpv6)).ToArray();
+        return $"no --netns: configuring the current network namespace (the host's, unless this runs inside another): "
+            + $"new TUN device {settings.Tun}, mtu {settings.Mtu}, kernel-side addresses {string.Join(", ", kernel)} "
+            + $"with routes to {string.Join(", ", kernel.Select(TunSettings.Network))} on {settings.Tun}"
+            + (options.DisableKernelIpv6 ? $", IPv6 off on {settings.Tun}" : string.Empty)
+            + "; all removed on exit; --netns NAME leaves this namespace alone";
     }
 
     /// <inheritdoc/>
     public void Dispose()
     {
-        if (_disposed)
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
             return;
         }
 
-        _disposed = true;
-        _signals.ForEach(r => r.Dispose());
-        _stopping.Dispose();
+        AppDomain.CurrentDomain.UnhandledException -= _crashHandler;
+        _signals.Dispose();
         Runner.Dispose();
-        _capture?.Writer.Dispose();
-        Interface.Dispose();
+        try
+        {
+            _capture?.Writer.Dispose();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A full disk must not keep the device and namespace in place: say so and go on.
+            _log.Error($"capture: could not write the rest of it: {e.Message}");
+        }
+        finally
+        {
+            Interface.Dispose();
+        }
     }
 }

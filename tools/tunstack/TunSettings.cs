@@ -7,14 +7,38 @@ namespace TunStack.Cli;
 
 /// <summary>
 /// The settings every TUN-backed command shares (up, ping, nc): from the command line, or a JSON
-/// file given with --config whose keys are the option names in camelCase (tun, addresses, peers,
-/// routes, mtu, netns, serve, capture, logLevel, disableKernelIpv6, queues, vnetHdr). Options on
-/// the command line win over the file.
+/// file given with --config whose keys are <see cref="Keys"/> (read by <see cref="TunConfigFile"/>).
+/// Options on the command line win over the file. Every problem <see cref="Validate"/> finds is
+/// phrased in the words of whatever set the value: the option ("--mtu ...") or the key and its file
+/// ("'mtu' in /etc/tunstack.json ...").
 /// </summary>
 public sealed class TunSettings
 {
     /// <summary>Default stack addresses.</summary>
     public static readonly string[] DefaultAddresses = { "10.77.0.2/24", "fd77::2/64" };
+
+    /// <summary>The keys of a config file, each with the command-line option that sets the same thing.</summary>
+    public static readonly IReadOnlyDictionary<string, string> Keys = new Dictionary<string, string>
+    {
+        ["tun"] = "--tun",
+        ["addresses"] = "--address",
+        ["peers"] = "--peer",
+        ["routes"] = "--route",
+        ["mtu"] = "--mtu",
+        ["netns"] = "--netns",
+        ["serve"] = "--serve",
+        ["capture"] = "--capture",
+        ["logLevel"] = "--log-level",
+        ["disableKernelIpv6"] = "--disable-kernel-ipv6",
+        ["queues"] = "--queues",
+        ["vnetHdr"] = "--vnet-hdr",
+        ["impair"] = "--impair",
+        ["impairIn"] = "--impair-in",
+        ["impairOut"] = "--impair-out",
+    };
+
+    // Keys whose value came from a config file, with the file.
+    private readonly Dictionary<string, string> _fromFile = new();
 
     /// <summary>TUN device name.</summary>
     public string Tun { get; set; } = "tunstack0";
@@ -26,7 +50,7 @@ public sealed class TunSettings
     public List<string> Routes { get; set; } = new();
     /// <summary>Link MTU.</summary>
     public int Mtu { get; set; } = 1500;
-    /// <summary>Network namespace, or null.</summary>
+    /// <summary>Network namespace, or null for the current one.</summary>
     public string? Netns { get; set; }
     /// <summary>Built-in services (up only).</summary>
     public string Serve { get; set; } = "echo,discard,daytime,chargen";
@@ -46,6 +70,8 @@ public sealed class TunSettings
     public string? ImpairIn { get; set; }
     /// <summary>Impairment of what the stack sends (overrides <see cref="Impair"/> for that direction).</summary>
     public string? ImpairOut { get; set; }
+    /// <summary>Configure the current namespace even where the kernel-side addresses overlap ones it has (command line only).</summary>
+    public bool Force { get; set; }
 
     /// <summary>Parsed ingress impairment (after <see cref="Validate"/>); None when not impaired.</summary>
     public Impairment Ingress { get; private set; } = Impairment.None;
@@ -53,8 +79,6 @@ public sealed class TunSettings
     public Impairment Egress { get; private set; } = Impairment.None;
     /// <summary>Seed of the impairment (seed=N in the text; 1 when not given, so runs repeat).</summary>
     public int ImpairSeed { get; private set; } = 1;
-    /// <summary>True when any direction is impaired.</summary>
-    public bool Impaired => Impair is not null || ImpairIn is not null || ImpairOut is not null;
 
     /// <summary>Parsed stack addresses (after <see cref="Validate"/>).</summary>
     public List<IpPrefix> StackAddresses { get; } = new();
@@ -67,76 +91,62 @@ public sealed class TunSettings
     /// <summary>Parsed log level (after <see cref="Validate"/>).</summary>
     public LogLevel Level { get; private set; } = Cli.LogLevel.Info;
 
-    /// <summary>Checks and parses everything; returns a one-line problem, or null when all is well.</summary>
+    /// <summary>Records that <paramref name="key"/> was set by the config file <paramref name="file"/>.</summary>
+    public void SetFromFile(string key, string file) => _fromFile[key] = file;
+
+    /// <summary>Records that <paramref name="key"/> was set on the command line (which wins over the file).</summary>
+    public void SetFromCommandLine(string key) => _fromFile.Remove(key);
+
+    /// <summary>The words for whatever set <paramref name="key"/>: "--mtu", or "'mtu' in FILE".</summary>
+    public string Label(string key) => _fromFile.TryGetValue(key, out string? file) ? $"'{key}' in {file}" : Keys[key];
+
+    /// <summary>Checks and parses everything; returns a one-line problem, or null when all is well. Touches nothing outside the process but a probe of the capture file's directory.</summary>
     public string? Validate(bool withServices)
     {
         if (!TunDevice.IsValidName(Tun))
         {
-            return $"--tun: '{Tun}' is not a valid interface name (1-15 characters, no '/', ':' or spaces)";
+            return $"{Label("tun")}: '{Tun}' is not a valid interface name (1-15 characters, no '/', ':' or spaces)";
         }
 
         if (Netns is not null && !NetworkNamespace.IsValidName(Netns))
         {
-            return $"--netns: '{Netns}' is not a valid namespace name (letters, digits, '-', '_', '.')";
+            return $"{Label("netns")}: '{Netns}' is not a valid namespace name (letters, digits, '-', '_', '.')";
         }
 
         if (Mtu is < 1280 or > 65535)
         {
-            return $"--mtu must be between 1280 and 65535, not {Mtu}";
+            return $"{Label("mtu")} must be between 1280 and 65535, not {Mtu}";
         }
 
         if (Queues is < 1 or > 16)
         {
-            return $"--queues must be between 1 and 16, not {Queues}";
+            return $"{Label("queues")} must be between 1 and 16, not {Queues}";
         }
 
         if (!Enum.TryParse(LogLevel, ignoreCase: true, out LogLevel level) || !Enum.IsDefined(level) || int.TryParse(LogLevel, out _))
         {
-            return $"--log-level must be error, warn, info or debug, not '{LogLevel}'";
+            return $"{Label("logLevel")} must be error, warn, info or debug, not '{LogLevel}'";
         }
 
         Level = level;
+        return ValidateAddresses() ?? ValidateImpairment() ?? ValidateCapture() ?? (withServices ? ValidateServices() : null);
+    }
+
+    private string? ValidateAddresses()
+    {
         foreach (string text in Addresses.Count > 0 ? Addresses : DefaultAddresses.ToList())
         {
             if (!IpPrefix.TryParse(text, out IpPrefix prefix) || prefix.Address.IsUnspecified || prefix.Address.IsMulticast)
             {
-                return $"--address: '{text}' is not an address with a prefix length (for example 10.77.0.2/24 or fd77::2/64)";
+                return $"{Label("addresses")}: '{text}' is not an address with a prefix length (for example 10.77.0.2/24 or fd77::2/64)";
+            }
+
+            if (!text.Contains('/', StringComparison.Ordinal))
+            {
+                return $"{Label("addresses")}: '{text}' needs a prefix length, which says what else is on the TUN's link (for example {text}/{(prefix.Address.IsV6 ? 64 : 24)})";
             }
 
             StackAddresses.Add(prefix);
-        }
-
-        var peers = new List<InternetAddress>();
-        foreach (string text in Peers)
-        {
-            if (!InternetAddress.TryParse(text, out InternetAddress peer))
-            {
-                return $"--peer: '{text}' is not an IPv4 or IPv6 address";
-            }
-
-            if (peers.Any(p => p.IsV6 == peer.IsV6))
-            {
-                return $"--peer: one kernel address per family ('{text}' is a second {(peer.IsV6 ? "IPv6" : "IPv4")} one)";
-            }
-
-            peers.Add(peer);
-        }
-
-        foreach (IGrouping<bool, IpPrefix> family in StackAddresses.GroupBy(a => a.Address.IsV6))
-        {
-            IpPrefix first = family.First();
-            InternetAddress kernel = peers.FirstOrDefault(p => p.IsV6 == family.Key, default);
-            if (!peers.Any(p => p.IsV6 == family.Key))
-            {
-                kernel = DerivePeer(first);
-            }
-
-            if (StackAddresses.Any(a => a.Address == kernel))
-            {
-                return $"--peer: {kernel} is one of the stack's own addresses; the kernel side needs a different one";
-            }
-
-            KernelAddresses.Add(new IpPrefix(kernel, first.Length));
         }
 
         foreach (string text in Routes)
@@ -145,13 +155,61 @@ public sealed class TunSettings
             if (parts.Length is not (1 or 3) || !IpPrefix.TryParse(parts[0], out IpPrefix destination)
                 || (parts.Length == 3 && (parts[1] != "via" || !InternetAddress.TryParse(parts[2], out _))))
             {
-                return $"--route: '{text}' is not 'CIDR' or 'CIDR via GATEWAY'";
+                return $"{Label("routes")}: '{text}' is not 'CIDR' or 'CIDR via GATEWAY'";
             }
 
             StackRoutes.Add(new Route(destination, parts.Length == 3 ? InternetAddress.Parse(parts[2]) : null));
         }
 
-        foreach ((string option, string? text, bool ingress, bool egress) in new[] { ("--impair", Impair, true, true), ("--impair-in", ImpairIn, true, false), ("--impair-out", ImpairOut, false, true) })
+        var peers = new List<InternetAddress>();
+        foreach (string text in Peers)
+        {
+            if (!InternetAddress.TryParse(text, out InternetAddress peer))
+            {
+                return $"{Label("peers")}: '{text}' is not an IPv4 or IPv6 address";
+            }
+
+            if (peers.Any(p => p.IsV6 == peer.IsV6))
+            {
+                return $"{Label("peers")}: one kernel address per family ('{text}' is a second {(peer.IsV6 ? "IPv6" : "IPv4")} one)";
+            }
+
+            if (!StackAddresses.Any(a => a.Address.IsV6 == peer.IsV6))
+            {
+                return $"{Label("peers")}: {peer} is {(peer.IsV6 ? "IPv6" : "IPv4")} but the stack has no {(peer.IsV6 ? "IPv6" : "IPv4")} address";
+            }
+
+            peers.Add(peer);
+        }
+
+        foreach (IGrouping<bool, IpPrefix> family in StackAddresses.GroupBy(a => a.Address.IsV6))
+        {
+            IpPrefix first = family.First();
+            bool given = peers.Any(p => p.IsV6 == family.Key);
+            InternetAddress kernel = given ? peers.First(p => p.IsV6 == family.Key) : DerivePeer(first);
+            if (StackAddresses.Any(a => a.Address == kernel))
+            {
+                return $"{Label("peers")}: {kernel} is one of the stack's own addresses; the kernel side needs a different one";
+            }
+
+            // The kernel side gets the prefix length of the stack's address: outside that prefix it
+            // would have no route to the stack, and the stack none to it.
+            if (!first.Contains(kernel))
+            {
+                return given
+                    ? $"{Label("peers")}: {kernel} is outside {Network(first)}, the prefix of the stack's address {first}; the kernel side's address must be inside it"
+                    : $"{Label("addresses")}: {first} leaves no other address in its prefix for the kernel side; use a shorter prefix (such as /{(first.Address.IsV6 ? 64 : 24)}) or give {Label("peers")}";
+            }
+
+            KernelAddresses.Add(new IpPrefix(kernel, first.Length));
+        }
+
+        return null;
+    }
+
+    private string? ValidateImpairment()
+    {
+        foreach ((string key, string? text, bool ingress, bool egress) in new[] { ("impair", Impair, true, true), ("impairIn", ImpairIn, true, false), ("impairOut", ImpairOut, false, true) })
         {
             if (text is null)
             {
@@ -160,7 +218,7 @@ public sealed class TunSettings
 
             if (!Impairment.TryParse(text, out Impairment parsed, out int? seed, out string? error))
             {
-                return $"{option}: {error}";
+                return $"{Label(key)}: {error}";
             }
 
             ImpairSeed = seed ?? ImpairSeed;
@@ -168,38 +226,88 @@ public sealed class TunSettings
             Egress = egress ? parsed : Egress;
         }
 
-        if (withServices)
+        return null;
+    }
+
+    // The capture file is opened before anything else is set up; a path that cannot be written is
+    // a problem with the option, found here.
+    private string? ValidateCapture()
+    {
+        if (Capture is not { } capture)
         {
-            string? problem = ServiceSpec.TryParseList(Serve, Services);
-            if (problem is not null)
+            return null;
+        }
+
+        string path = Path.GetFullPath(capture);
+        if (Directory.Exists(path))
+        {
+            return $"{Label("capture")}: {capture} is a directory; give a file name, such as {Path.Combine(capture, "tunstack.pcapng")}";
+        }
+
+        string? directory = Path.GetDirectoryName(path);
+        if (directory is not null && !Directory.Exists(directory))
+        {
+            return $"{Label("capture")}: {capture} is in a directory that does not exist ({directory})";
+        }
+
+        bool existed = File.Exists(path);
+        try
+        {
+            using var probe = new FileStream(path, existed ? FileMode.Open : FileMode.CreateNew, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return $"{Label("capture")}: this user may not write {path}";
+        }
+        catch (IOException e)
+        {
+            return $"{Label("capture")}: cannot write {path}: {e.Message}";
+        }
+        finally
+        {
+            if (!existed)
             {
-                return $"--serve: {problem}";
+                File.Delete(path);
             }
         }
 
         return null;
     }
 
-    // The kernel side of a /24 at .2 is .1: the first host of the prefix, or the second if that is ours.
-    private static InternetAddress DerivePeer(IpPrefix stack)
+    private string? ValidateServices()
+    {
+        string? problem = ServiceSpec.TryParseList(Serve, Services);
+        return problem is null ? null : $"{Label("serve")}: {problem}";
+    }
+
+    /// <summary>The prefix with its host bits cleared: 10.77.0.0/24 for 10.77.0.2/24.</summary>
+    public static IpPrefix Network(IpPrefix prefix)
     {
         Span<byte> bytes = stackalloc byte[16];
-        int n = stack.Address.WriteTo(bytes);
+        int n = prefix.Address.WriteTo(bytes);
         Span<byte> network = bytes[..n];
-        for (int bit = stack.Length; bit < n * 8; bit++)
+        for (int bit = prefix.Length; bit < n * 8; bit++)
         {
             network[bit / 8] &= (byte)~(0x80 >> (bit % 8));
         }
 
+        return new IpPrefix(n == 4 ? InternetAddress.FromV4(network) : InternetAddress.FromV6(network), prefix.Length);
+    }
+
+    // The kernel side of a /24 at .2 is .1: the first host of the prefix, or the second if that is ours.
+    private static InternetAddress DerivePeer(IpPrefix stack)
+    {
+        Span<byte> network = stackalloc byte[16];
+        int n = Network(stack).Address.WriteTo(network);
         network[n - 1] |= 1;
-        InternetAddress first = n == 4 ? InternetAddress.FromV4(network) : InternetAddress.FromV6(network);
+        InternetAddress first = n == 4 ? InternetAddress.FromV4(network[..n]) : InternetAddress.FromV6(network[..n]);
         if (first != stack.Address)
         {
             return first;
         }
 
         network[n - 1] = (byte)((network[n - 1] & ~3) | 2);
-        return n == 4 ? InternetAddress.FromV4(network) : InternetAddress.FromV6(network);
+        return n == 4 ? InternetAddress.FromV4(network[..n]) : InternetAddress.FromV6(network[..n]);
     }
 
     /// <summary>Builds the stack's options: addresses, on-link routes, and default (or given) routes through the TUN.</summary>

@@ -26,28 +26,46 @@ public sealed class UdpServices
     public static UdpServices Start(NetworkStack stack, IEnumerable<ServiceSpec> specs, ConsoleLog log)
     {
         var services = new UdpServices(log);
-        foreach (ServiceSpec spec in specs.Where(s => !ServiceSpec.IsHttp(s.Name)))
+        services.Apply(stack, specs);
+        return services;
+    }
+
+    /// <summary>
+    /// Makes the endpoints match <paramref name="specs"/> (a reload): closes those no longer
+    /// wanted, binds the new ones, leaves the rest; call on the stack's thread. Throws
+    /// <see cref="InvalidOperationException"/> naming a port that cannot be had.
+    /// </summary>
+    public void Apply(NetworkStack stack, IEnumerable<ServiceSpec> specs)
+    {
+        ArgumentNullException.ThrowIfNull(stack);
+        var wanted = specs.Where(s => !ServiceSpec.IsHttp(s.Name)).ToList();
+        foreach ((ServiceSpec spec, UdpEndpoint endpoint) in _endpoints.Where(e => !wanted.Contains(e.Spec)).ToList())
+        {
+            endpoint.Close();
+            _endpoints.Remove((spec, endpoint));
+        }
+
+        foreach (ServiceSpec spec in wanted.Where(w => !_endpoints.Any(e => e.Spec == w)))
         {
             UdpEndpoint endpoint = stack.OpenUdp(AddressFamily.InterNetworkV6);
             StackError error = endpoint.Bind(new InternetEndpoint(InternetAddress.AnyV6, spec.Port));
             if (error != StackError.None)
             {
+                endpoint.Close();
                 throw new InvalidOperationException($"cannot bind udp {spec.Name} on port {spec.Port}: {error}");
             }
 
-            services._statistics[spec.Name] = (0, 0);
-            endpoint.Readable = () => services.Serve(spec, endpoint);
-            services._endpoints.Add((spec, endpoint));
+            _statistics.TryAdd(spec.Name, (0, 0));
+            endpoint.Readable = () => Serve(spec, endpoint);
+            _endpoints.Add((spec, endpoint));
         }
-
-        return services;
     }
 
-    /// <summary>"echo:7 discard:9 ...".</summary>
-    public string Describe() => string.Join(' ', _endpoints.Select(e => $"{e.Spec.Name}:{e.Spec.Port}"));
+    /// <summary>"echo:7 discard:9 ...", or "none".</summary>
+    public string Describe() => _endpoints.Count == 0 ? "none" : string.Join(' ', _endpoints.Select(e => $"{e.Spec.Name}:{e.Spec.Port}"));
 
-    /// <summary>"discard 3 datagrams 120 bytes; ..." (call on the stack's thread, or after it stopped).</summary>
-    public string Statistics() => string.Join("; ", _statistics.Select(s => $"udp {s.Key} {s.Value.Datagrams} datagrams {s.Value.Bytes} bytes"));
+    /// <summary>"udp discard 3 datagrams 120 bytes", one entry per service that has run (call on the stack's thread, or after it stopped).</summary>
+    public IEnumerable<string> Statistics() => _statistics.Select(s => $"udp {s.Key} {s.Value.Datagrams} datagrams {s.Value.Bytes} bytes");
 
     private void Serve(ServiceSpec spec, UdpEndpoint endpoint)
     {

@@ -261,6 +261,48 @@ public class TwoStackTests
         }
     }
 
+    [Theory]
+    [InlineData("loss=1%,delay=10ms,jitter=2ms,reorder=5%,dup=1%,corrupt=0.1%,rate=100mbit")]
+    [InlineData("delay=0.5ms,rate=1500kbit")]
+    [InlineData("none")]
+    public void ImpairmentText_ToString_TheTextItWasParsedFrom(string text)
+    {
+        Assert.True(Impairment.TryParse(text == "none" ? string.Empty : text, out Impairment i, out _, out _));
+        Assert.Equal(text, i.ToString());
+        Assert.True(Impairment.TryParse(i.ToString() == "none" ? string.Empty : i.ToString(), out Impairment again, out _, out _));
+        Assert.Equal(i, again);
+    }
+
+    [Fact]
+    public void ImpairedLink_Change_LossStartsAndStopsWhileRunning()
+    {
+        ImpairedLink? impaired = null;
+        var net = new TwoStacks(wrapA: link => impaired = new ImpairedLink(link, Impairment.None, Impairment.None, seed: 3));
+        UdpEndpoint server = net.B.OpenUdp();
+        server.Bind(new InternetEndpoint(InternetAddress.AnyV4, 6000));
+        UdpEndpoint client = net.A.OpenUdp();
+        void SendTen()
+        {
+            for (int i = 0; i < 10; i++)
+            {
+                client.SendTo("x"u8, new InternetEndpoint(TwoStacks.B4, 6000));
+            }
+
+            net.Simulation.RunFor(TimeSpan.FromMilliseconds(10));
+        }
+
+        SendTen();
+        Assert.Equal((10, 0L), (server.QueuedDatagrams, impaired!.EgressStatistics.Offered));   // no impairment: straight through
+        impaired.Change(Impairment.None, new Impairment { LossPercent = 100 });
+        SendTen();
+        Assert.Equal((10, 10L), (server.QueuedDatagrams, impaired.EgressStatistics.Lost));
+        impaired.Change(Impairment.None, new Impairment { Delay = TimeSpan.FromMilliseconds(50) });
+        SendTen();
+        Assert.Equal(10, server.QueuedDatagrams);
+        net.Simulation.RunFor(TimeSpan.FromMilliseconds(100));
+        Assert.Equal(20, server.QueuedDatagrams);
+    }
+
     [Fact]
     public void MemoryLink_QueueFull_DropsAndCounts()
     {

@@ -1,4 +1,5 @@
 using TunStack.Tests.Links;
+using TunStack.Tun;
 
 namespace TunStack.Tests.Tun;
 
@@ -63,9 +64,12 @@ public class BadInputTests
         return node;
     }
 
-    private static string[] AsNobody(string node, params string[] args)
+    private static string[] AsNobody(string node, params string[] args) => AsNobodyRunning(TunstackProcess.Dll, node, args);
+
+    /// <summary>The command line that runs <paramref name="dll"/> as user nobody with no capabilities, its TUN clone device at <paramref name="node"/>.</summary>
+    internal static string[] AsNobodyRunning(string dll, string node, params string[] args)
         => new[] { "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "env", "DOTNET_CLI_HOME=/tmp", "HOME=/tmp",
-                   $"TUNSTACK_TUN_DEVICE={node}", "dotnet", Path.Combine(AppContext.BaseDirectory, "tunstack.dll") }.Concat(args).ToArray();
+                   $"TUNSTACK_TUN_DEVICE={node}", "dotnet", dll }.Concat(args).ToArray();
 
     [SkippableFact]
     public void Up_WithoutCapNetAdmin_NamesTheCapability()
@@ -84,6 +88,46 @@ public class BadInputTests
         finally
         {
             Directory.Delete(Path.GetDirectoryName(node)!, recursive: true);
+        }
+    }
+
+    [SkippableFact]
+    public void Up_TunNodeThisUserMayNotOpen_SaysSoWithoutAdviceToWeakenIt()
+    {
+        TunRequirements.Require(("setpriv", "util-linux"));
+        using TestNamespace ns = TestNamespace.Create();
+        string node = AccessibleTunNode();
+        CaptureTests.Run("chmod", "0600", node);
+        try
+        {
+            (int code, string output, string errors) = ns.Exec(AsNobody(node, "up"));
+            AssertOneLine(1, (code, output, errors), "this user may not open");
+            Assert.Contains("docs/daemon.md", errors);
+            Assert.DoesNotContain("chmod", errors);
+            Assert.Equal(new[] { "lo" }, ns.Links());
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(node)!, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void CapabilityAdvice_EachCapability_TheFixDaemonDocRecommends()
+    {
+        string doc = File.ReadAllText(Path.Combine(RepositoryRoot.Path, "docs", "daemon.md"));
+        string netAdmin = TunException.CapabilityAdvice("creating TUN device x");
+        string sysAdmin = TunException.CapabilityAdvice("creating network namespace x", "CAP_SYS_ADMIN");
+        Assert.Contains("AmbientCapabilities=CAP_NET_ADMIN", netAdmin);
+        Assert.Contains("AmbientCapabilities=CAP_NET_ADMIN", doc);
+        Assert.Contains("NetworkNamespacePath=", sysAdmin);
+        Assert.Contains("NetworkNamespacePath=", doc);
+        Assert.DoesNotContain("AmbientCapabilities=CAP_SYS_ADMIN", sysAdmin);
+        foreach (string advice in new[] { netAdmin, sysAdmin })
+        {
+            // Library text, shown by embedding apps too: no CLI command, no weakened device permissions.
+            Assert.DoesNotContain("tunstack demo", advice);
+            Assert.DoesNotContain("chmod", advice);
         }
     }
 

@@ -2,6 +2,7 @@
 // tests create; the kernel side's curl, wrk and Python's http.server are the judges.
 using TunStack.Ip;
 using TunStack.Sockets;
+using TunStack.Tests.Links;
 using TunStack.Tun;
 
 namespace TunStack.Tests.Tun;
@@ -52,12 +53,74 @@ public class HttpThroughTunTests
         Assert.Equal(0, daemon.Terminate());
     }
 
+    private static string ExamplesDll => Path.Combine(AppContext.BaseDirectory, "TunStack.Examples.dll");
+
     [SkippableFact]
-    public async Task EmbeddedAppExample_OnTunInItsOwnNamespace_ServesAndFetches_RemovesNamespace()
+    public void EmbeddedAppExample_RunAsDocumented_FetchesThenServesTheKernelSideUntilSigterm()
+    {
+        TunRequirements.Require(("curl", "curl"));
+        using TestNamespace reserved = TestNamespace.Reserve();
+        using TunstackProcess app = TunstackProcess.StartCommand("dotnet", null, ExamplesDll, "embedded-app", reserved.Name);
+        app.WaitForLine("hello 10.60.0.2 over HTTP/1.1");
+        app.WaitForLine("serving http://10.60.0.2:8080/hello");
+        (int code, string output, string errors) = reserved.Exec("curl", "-s", "--max-time", "10", "http://10.60.0.2:8080/hello");
+        Assert.True(code == 0, errors);
+        Assert.Equal("hello 10.60.0.1 over HTTP/1.1", output);
+        Assert.Equal(0, app.Terminate());
+        Assert.False(TestNamespace.Exists(reserved.Name));
+    }
+
+    [SkippableFact]
+    public async Task EmbeddedAppExample_InProcess_FetchesAndRemovesItsNamespace()
     {
         TunRequirements.Require();
-        Assert.Equal("hello 10.60.0.2 over HTTP/1.1", await Examples.EmbeddedApp.RunOnTunAsync());
-        Assert.False(TestNamespace.Exists("embedded-app"));
+        using TestNamespace reserved = TestNamespace.Reserve();
+        var output = new StringWriter();
+        Assert.Equal(0, await Examples.EmbeddedApp.RunOnTunAsync(output, TextWriter.Null, reserved.Name, new CancellationToken(canceled: true)));
+        Assert.StartsWith("hello 10.60.0.2 over HTTP/1.1", output.ToString(), StringComparison.Ordinal);
+        Assert.False(TestNamespace.Exists(reserved.Name));
+    }
+
+    [SkippableFact]
+    public void EmbeddedAppExample_WithoutCapNetAdmin_CatchesTheTypedExceptionNamingIt()
+    {
+        // Enough to make a namespace (CAP_SYS_ADMIN, and CAP_DAC_OVERRIDE for root's /run), not
+        // to make a TUN device: the namespace is the app's own, so nothing else is touched.
+        TunRequirements.Require(("setpriv", "util-linux"));
+        using TestNamespace reserved = TestNamespace.Reserve();
+        (int code, string output, string errors) = CaptureTests.Run(
+            "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all,+sys_admin,+dac_override", "--ambient-caps=+sys_admin,+dac_override",
+            "env", "DOTNET_CLI_HOME=/tmp", "HOME=/tmp", "dotnet", ExamplesDll, "embedded-app", reserved.Name);
+        Assert.True(code == 1, $"exit {code}: {output}{errors}");
+        string line = Assert.Single(errors.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("embedded-app: creating TUN device app0 needs CAP_NET_ADMIN", line, StringComparison.Ordinal);
+        Assert.Contains("AmbientCapabilities=CAP_NET_ADMIN", line);
+        Assert.DoesNotContain("tunstack demo", line);
+        Assert.DoesNotContain("chmod", line);
+        Assert.False(TestNamespace.Exists(reserved.Name), "the namespace the app made went with the failed start");
+    }
+
+    [SkippableFact]
+    public void EmbeddedAppExample_WithoutPrivileges_CatchesTheTypedExceptionAndSaysWhatIsMissing()
+    {
+        TunRequirements.Require(("setpriv", "util-linux"));
+        using TestNamespace ns = TestNamespace.Create();
+        string node = BadInputTests.AccessibleTunNode();
+        try
+        {
+            (int code, string output, string errors) = ns.Exec(BadInputTests.AsNobodyRunning(ExamplesDll, node, "embedded-app", TestNamespace.NewName()));
+            Assert.True(code == 1, $"exit {code}: {output}{errors}");
+            string line = Assert.Single(errors.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.StartsWith("embedded-app: ", line, StringComparison.Ordinal);
+            Assert.Contains("needs CAP_SYS_ADMIN", line);
+            Assert.Contains("NetworkNamespacePath=", line);
+            Assert.DoesNotContain("tunstack demo", line);
+            Assert.DoesNotContain("chmod", line);
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(node)!, recursive: true);
+        }
     }
 
     [SkippableFact]

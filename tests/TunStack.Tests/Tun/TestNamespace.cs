@@ -28,6 +28,17 @@ internal sealed class TestNamespace : IDisposable
 
     public static bool Exists(string name) => File.Exists(Path.Combine("/run/netns", name));
 
+    /// <summary>
+    /// Stops <paramref name="daemon"/> with SIGTERM and checks that it exited 0, logged that it
+    /// removed this namespace, and that the namespace is gone.
+    /// </summary>
+    public void StopAndExpectRemovedBy(TunstackProcess daemon)
+    {
+        Assert.Equal(0, daemon.Terminate());
+        Assert.Contains($"removed network namespace {Name}", daemon.Output);
+        Assert.False(Exists(Name), $"namespace {Name} is still there");
+    }
+
     /// <summary>Runs a command inside the namespace.</summary>
     public (int Code, string Output, string Errors) Exec(params string[] command)
         => CaptureTests.Run("ip", new[] { "netns", "exec", Name }.Concat(command).ToArray());
@@ -45,6 +56,15 @@ internal sealed class TestNamespace : IDisposable
 
         Thread.Sleep(500);
     }
+
+    /// <summary>Runs the tunstack CLI inside the namespace (without --netns it works on this namespace, as if it were the host's).</summary>
+    public (int Code, string Output, string Errors) Tunstack(params string[] args)
+        => Exec(new[] { "dotnet", TunstackProcess.Dll }.Concat(args).ToArray());
+
+    /// <summary>The names of the namespace's network interfaces.</summary>
+    public string[] Links()
+        => Exec("ip", "-o", "link", "show").Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => line.Split(':')[1].Trim().Split('@')[0]).ToArray();
 
     /// <summary>Runs a Python 3 script inside the namespace (Debian's /usr/bin/python3).</summary>
     public (int Code, string Output, string Errors) Python(string script, params string[] args)

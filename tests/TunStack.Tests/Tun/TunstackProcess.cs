@@ -50,8 +50,18 @@ internal sealed class TunstackProcess : IDisposable
         }
     }
 
+    /// <summary>The CLI the tests run.</summary>
+    public static string Dll => Path.Combine(AppContext.BaseDirectory, "tunstack.dll");
+
     public static TunstackProcess Start(IDictionary<string, string>? environment, params string[] args)
-        => StartCommand("dotnet", environment, new[] { Path.Combine(AppContext.BaseDirectory, "tunstack.dll") }.Concat(args).ToArray());
+        => StartCommand("dotnet", environment, new[] { Dll }.Concat(args).ToArray());
+
+    /// <summary>
+    /// Starts tunstack inside <paramref name="netns"/> (ip netns exec, which execs dotnet: the PID is
+    /// tunstack's), so that a command without --netns works in the test's namespace, never the host's.
+    /// </summary>
+    public static TunstackProcess StartIn(string netns, params string[] args)
+        => StartCommand("ip", null, new[] { "netns", "exec", netns, "dotnet", Dll }.Concat(args).ToArray());
 
     /// <summary>Starts any command with its output collected line by line.</summary>
     public static TunstackProcess StartCommand(string file, IDictionary<string, string>? environment, params string[] args)
@@ -80,7 +90,7 @@ internal sealed class TunstackProcess : IDisposable
     public static (int Code, string Output, string Errors) RunWith(IDictionary<string, string>? environment, string? input, params string[] args)
     {
         // Standard output is read raw (not line by line) so that byte-exact output can be compared.
-        using Process p = Process.Start(Redirected("dotnet", environment, new[] { Path.Combine(AppContext.BaseDirectory, "tunstack.dll") }.Concat(args)))!;
+        using Process p = Process.Start(Redirected("dotnet", environment, new[] { Dll }.Concat(args)))!;
         Task<string> stdout = p.StandardOutput.ReadToEndAsync();
         Task<string> stderr = p.StandardError.ReadToEndAsync();
         if (input is not null)
@@ -116,13 +126,16 @@ internal sealed class TunstackProcess : IDisposable
         return psi;
     }
 
-    /// <summary>Waits for a line containing <paramref name="text"/>; fails with everything printed so far.</summary>
-    public string WaitForLine(string text, int timeoutMs = 30_000)
+    /// <summary>
+    /// Waits for a line containing <paramref name="text"/> (the <paramref name="occurrence"/>th such
+    /// line, counted from 1); fails with everything printed so far.
+    /// </summary>
+    public string WaitForLine(string text, int timeoutMs = 30_000, int occurrence = 1)
     {
         var clock = Stopwatch.StartNew();
         while (clock.ElapsedMilliseconds < timeoutMs)
         {
-            string? line = _lines.FirstOrDefault(l => l.Contains(text, StringComparison.Ordinal));
+            string? line = _lines.Where(l => l.Contains(text, StringComparison.Ordinal)).Skip(occurrence - 1).FirstOrDefault();
             if (line is not null)
             {
                 return line;
@@ -147,8 +160,20 @@ internal sealed class TunstackProcess : IDisposable
     /// </summary>
     public int Terminate(int timeoutMs = 30_000, string signal = "TERM")
     {
-        CaptureTests.Run("kill", $"-{signal}", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Signal(signal);
         Assert.True(_process.WaitForExit(timeoutMs), $"tunstack did not stop on SIGTERM. stdout:\n{Output}");
+        _process.WaitForExit();
+        return _process.ExitCode;
+    }
+
+    /// <summary>Sends <paramref name="signal"/> (HUP, USR1, KILL, ...) to this PID only, without waiting.</summary>
+    public void Signal(string signal)
+        => CaptureTests.Run("kill", $"-{signal}", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>Waits for the process to end (after a signal that should end it) and returns its exit code.</summary>
+    public int WaitForExit(int timeoutMs = 30_000)
+    {
+        Assert.True(_process.WaitForExit(timeoutMs), $"tunstack did not exit. stdout:\n{Output}");
         _process.WaitForExit();
         return _process.ExitCode;
     }
