@@ -271,4 +271,14 @@ public enum Counter
     OutputNoSource,
     /// <summary>Dropped on output: the loopback queue (packets to the stack's own addresses) was full.</summary>
     OutputLoopbackQueueFull,
+    /// <summary>Dropped: received data that found the TCP memory limit reached (Linux TCPRcvQDrop); the peer sends it again.</summary>
+    TcpMemoryDrops,
+    /// <summary>Out-of-order data discarded to make room for in-order data at the memory limit (Linux TCPOFODrop/prune).</summary>
+    TcpOutOfOrderPruned,
+    /// <summary>Times TCP memory use crossed the pressure mark (Linux TCPMemoryPressures).</summary>
+    TcpMemoryPressures,
+    /// <summary>Application sends that found the TCP memory limit reached and took less than offered.</summary>
+    TcpSendMemoryLimited,
+    /// <summary>SYNs that ended a TIME-WAIT to open a new incarnation of its 4-tuple (RFC 6191).</summary>
+    TcpTimeWaitReopened,
 }

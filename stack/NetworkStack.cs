@@ -219,6 +219,16 @@ public sealed class NetworkStack
     /// <summary>The TCP connections in the table now (TIME-WAIT included), for status pages; read them on the stack's thread.</summary>
     public IReadOnlyList<TcpConnection> ListTcpConnections() => _tcp.SnapshotConnections();
 
+    /// <summary>TCP buffer memory: in use, kept free, peak, limit and pressure.</summary>
+    public TcpMemoryUse TcpMemory
+    {
+        get
+        {
+            Storage.ChunkPool pool = _tcp.Memory;
+            return new TcpMemoryUse(pool.InUseBytes, pool.FreeBytes, pool.PeakBytes, pool.LimitBytes, pool.Pressure);
+        }
+    }
+
     /// <summary>TCP connections in the table (TIME-WAIT included) and in TIME-WAIT.</summary>
     public (int Connections, int TimeWait) TcpConnections => (_tcp.ConnectionCount, _tcp.TimeWaitCount);
 

@@ -28,8 +28,15 @@ public sealed class TcpSettings
     /// <summary>Largest backlog a listener may ask for (default 4096, Linux SOMAXCONN).</summary>
     public int MaxBacklog { get; set; } = 4096;
 
-    /// <summary>Connections per stack, TIME-WAIT included (default 65536).</summary>
-    public int MaxConnections { get; set; } = 65536;
+    /// <summary>
+    /// Connections per stack (TIME-WAIT records of closed connections not included). Default: one per 8 KiB of <see cref="MemoryLimit"/>
+    /// (a connection without queued data costs about 3 KiB), at least 65,536.
+    /// </summary>
+    public int MaxConnections
+    {
+        get => _maxConnections ?? FromMemoryLimit(8 * 1024);
+        set => _maxConnections = value;
+    }
 
     /// <summary>TIME-WAIT duration, 2*MSL (default 60 s, as Linux).</summary>
     public TimeSpan TimeWaitDuration { get; set; } = TimeSpan.FromSeconds(60);
@@ -70,12 +77,47 @@ public sealed class TcpSettings
     /// <summary>How long an orphaned connection (closed by the application) may wait in FIN-WAIT-2 (default 60 s, Linux tcp_fin_timeout).</summary>
     public TimeSpan FinWait2Timeout { get; set; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>TIME-WAIT entries per stack; past it a closing connection skips TIME-WAIT (default 65,536, like Linux tcp_max_tw_buckets).</summary>
-    public int MaxTimeWait { get; set; } = 65536;
+    /// <summary>
+    /// TIME-WAIT entries per stack; past it a closing connection skips TIME-WAIT (Linux
+    /// tcp_max_tw_buckets). Default: one per 4 KiB of <see cref="MemoryLimit"/> (a record is about 200 bytes), at least 65,536.
+    /// </summary>
+    public int MaxTimeWait
+    {
+        get => _maxTimeWait ?? FromMemoryLimit(4 * 1024);
+        set => _maxTimeWait = value;
+    }
 
     /// <summary>Answer SYNs with SYN cookies (RFC 4987) when a listener's SYN queue is full (default on, as Linux tcp_syncookies=1).</summary>
     public bool SynCookies { get; set; } = true;
 
-    /// <summary>Orphaned connections per stack; past it a close resets instead (default 65,536, like Linux tcp_max_orphans).</summary>
-    public int MaxOrphans { get; set; } = 65536;
+    /// <summary>
+    /// Orphaned connections per stack; past it a close resets instead (Linux tcp_max_orphans).
+    /// Default: as <see cref="MaxConnections"/>'s default.
+    /// </summary>
+    public int MaxOrphans
+    {
+        get => _maxOrphans ?? FromMemoryLimit(8 * 1024);
+        set => _maxOrphans = value;
+    }
+
+    /// <summary>
+    /// The most memory all TCP buffers of the stack may hold, in bytes (Linux tcp_mem's high mark).
+    /// Data lives in <see cref="BufferChunkSize"/> chunks taken as it is queued and given back as it
+    /// is consumed. Past two thirds of it (until use falls below half) buffers and windows stop
+    /// growing; at it, arriving data is dropped and counted rather than memory growing. Default: 3/32
+    /// of the memory the runtime may use (Linux's share), at least 16 MiB.
+    /// </summary>
+    public long MemoryLimit { get; set; } = DefaultMemoryLimit();
+
+    /// <summary>Size of the chunks TCP data is stored in (default 4 KiB, a page).</summary>
+    public int BufferChunkSize { get; set; } = 4096;
+
+    private int? _maxConnections, _maxTimeWait, _maxOrphans;
+
+    // Linux sizes tcp_max_orphans and tcp_max_tw_buckets from memory too (tcp_init: by the
+    // established-hash size); here one entry per bytesEach of the memory limit, never below 65,536.
+    private int FromMemoryLimit(int bytesEach) => (int)Math.Clamp(MemoryLimit / bytesEach, 65536, int.MaxValue);
+
+    private static long DefaultMemoryLimit()
+        => Math.Max(16L * 1024 * 1024, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes * 3 / 32);
 }

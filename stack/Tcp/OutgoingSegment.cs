@@ -18,7 +18,7 @@ internal struct OutgoingSegment
     public ushort Window;
     public ushort UrgentPointer;
     public TcpOptions Options;
-    public RingBuffer? Data;
+    public ChunkedBuffer? Data;
     public int DataOffset;
     public int DataLength;
 

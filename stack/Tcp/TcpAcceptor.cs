@@ -128,13 +128,14 @@ public sealed class TcpAcceptor
             return;
         }
 
-        var connection = new TcpConnection(_layer, this);
-        connection.StartPassive(tuple, segment, _layer.InitialSequenceNumber(tuple));
-        if (!_layer.Register(connection))
+        if (!_layer.HasRoomForConnection())
         {
             return;
         }
 
+        var connection = new TcpConnection(_layer, this);
+        connection.StartPassive(tuple, segment, _layer.InitialSequenceNumber(tuple));
+        _layer.Register(connection);
         _synQueue.Add(connection);
         _layer.Counters.Increment(Counter.TcpPassiveOpens);
     }
@@ -182,12 +183,14 @@ public sealed class TcpAcceptor
         TcpOptions options = TcpOptions.Parse(ack.Options);
         SynCookies.DecodeOptions(options, out int windowScale, out bool sack);
 
-        var connection = new TcpConnection(_layer, this);
-        connection.StartFromCookie(tuple, cookie, clientIsn, mss, windowScale, sack, options);
-        if (!_layer.Register(connection))
+        if (!_layer.HasRoomForConnection())
         {
             return false;
         }
+
+        var connection = new TcpConnection(_layer, this);
+        connection.StartFromCookie(tuple, cookie, clientIsn, mss, windowScale, sack, options);
+        _layer.Register(connection);
 
         _layer.Counters.Increment(Counter.TcpSynCookiesValid);
         _layer.Counters.Increment(Counter.TcpPassiveOpens);

@@ -142,7 +142,7 @@ public sealed partial class TcpConnection
             Sequence = Sender.Iss,
             Acknowledgment = ack ? Receiver.Nxt : default,
             Flags = ack ? TcpFlags.Syn | TcpFlags.Ack : TcpFlags.Syn,
-            Window = Receiver.SynWindow,
+            Window = Receiver.AdvertiseSyn(),
             Options = options,
         });
     }

@@ -63,7 +63,13 @@ public sealed partial class TcpConnection
     public TcpTuple Tuple { get; private set; }
 
     /// <summary>The RFC 9293 state.</summary>
-    public TcpConnectionState State { get; private set; } = TcpConnectionState.Closed;
+    public TcpConnectionState State => _timeWait is { Ended: true } ? TcpConnectionState.Closed : _state;
+
+    private TcpConnectionState _state = TcpConnectionState.Closed;
+
+    // Set when an application-closed connection went to TIME-WAIT: the wait lives on as this record
+    // in the stack's TimeWaitTable and the connection reads Closed once it ends.
+    private TimeWaitRecord? _timeWait;
 
     /// <summary>Why the connection failed (ConnectionRefused, ConnectionReset, TimedOut, ...), or None.</summary>
     public StackError Error { get; private set; }
@@ -294,6 +300,12 @@ public sealed partial class TcpConnection
         }
 
         _applicationClosed = true;
+        if (State == TcpConnectionState.Closed)
+        {
+            Receiver.ReleaseMemory(applicationClosed: true); // unread data of a closed connection goes back to the pool
+            return;
+        }
+
         if (Receiver.Available > 0 && State is not (TcpConnectionState.Closed or TcpConnectionState.TimeWait))
         {
             Layer.Counters.Increment(Counter.TcpAbortOnClose);
@@ -742,7 +754,7 @@ public sealed partial class TcpConnection
             return;
         }
 
-        State = next;
+        _state = next;
         switch (next)
         {
             case TcpConnectionState.FinWait2:
@@ -765,6 +777,26 @@ public sealed partial class TcpConnection
                 }
 
                 break;
+            case TcpConnectionState.TimeWait when _applicationClosed:
+                // Nobody reads or writes this connection again: its TIME-WAIT continues as a compact
+                // record in the stack's table and the connection lets go of everything it holds.
+                Layer.Counters.Increment(Counter.TcpTimeWaits);
+                uint window = Receiver.Window;
+                _timeWait = new TimeWaitRecord
+                {
+                    Tuple = Tuple,
+                    SendNext = Sender.Nxt,
+                    ReceiveNext = Receiver.Nxt,
+                    ReceiveWindow = window,
+                    WindowField = (ushort)Math.Min(window >> Receiver.Shift, ushort.MaxValue),
+                    MaxSendWindow = Sender.MaxWnd,
+                    Timestamps = TimestampsEnabled,
+                    TimestampOffset = _tsOffset,
+                    TimestampRecent = TsRecent,
+                };
+                Layer.TimeWaits.Add(_timeWait);
+                Release();
+                break;
             case TcpConnectionState.TimeWait:
                 Layer.Counters.Increment(Counter.TcpTimeWaits);
                 Layer.TimeWaitCount++;
@@ -780,14 +812,22 @@ public sealed partial class TcpConnection
                     Layer.TimeWaitCount--;
                 }
 
-                Timers.CancelAll();
-                ReleaseOrphan();
-                Layer.Unregister(this);
-                Acceptor?.OnClosed(this);
+                Release();
                 break;
         }
 
         StateChanged?.Invoke(next);
+    }
+
+    // Out of the tables, timers stopped, data memory back in the pool.
+    private void Release()
+    {
+        Timers.CancelAll();
+        Sender.ReleaseMemory();
+        Receiver.ReleaseMemory(_applicationClosed);
+        ReleaseOrphan();
+        Layer.Unregister(this);
+        Acceptor?.OnClosed(this);
     }
 
     private void ReleaseOrphan()

@@ -3,6 +3,7 @@
 using System.Buffers.Binary;
 using TunStack.Ip;
 using TunStack.Ports;
+using TunStack.Storage;
 using TunStack.Wire;
 
 namespace TunStack.Tcp;
@@ -27,12 +28,20 @@ internal sealed class TcpLayer : ITransportHandler
         _counters = counters;
         _options = options;
         Timers = timers;
+        Memory = new ChunkPool(options.Tcp.BufferChunkSize, options.Tcp.MemoryLimit, counters);
         _tupleHash = new TupleHash(random);
         Cookies = new SynCookies(_tupleHash);
         _challengeAcks = new TokenBucket(options.Tcp.ChallengeAcksPerSecond, options.Tcp.ChallengeAcksPerSecond);
+        TimeWaits = new TimeWaitTable(this);
     }
 
+    /// <summary>TIME-WAIT of the connections the application closed, as compact records.</summary>
+    public TimeWaitTable TimeWaits { get; }
+
     public TimerWheel Timers { get; }
+
+    /// <summary>The chunks every connection's send and receive data lives in, with the stack's TCP memory budget.</summary>
+    public ChunkPool Memory { get; }
 
     /// <summary>RFC 4987 SYN cookies, keyed like the ISNs.</summary>
     public SynCookies Cookies { get; }
@@ -47,6 +56,7 @@ internal sealed class TcpLayer : ITransportHandler
 
     public List<TcpConnection> SnapshotConnections() => new(_connections.Values);
 
+    /// <summary>4-tuples in TIME-WAIT: records in <see cref="TimeWaits"/> and connections still held by their application.</summary>
     public int TimeWaitCount { get; set; }
 
     public int OrphanCount { get; set; }
@@ -77,6 +87,12 @@ internal sealed class TcpLayer : ITransportHandler
         if (_connections.TryGetValue(tuple, out TcpConnection? connection))
         {
             connection.OnSegment(segment);
+            return;
+        }
+
+        // A SYN that ends a TIME-WAIT (RFC 6191) goes on to the listener as a new connection request.
+        if (TimeWaits.TryGet(tuple, out TimeWaitRecord? timeWait) && !TimeWaits.OnSegment(timeWait!, segment))
+        {
             return;
         }
 
@@ -202,14 +218,14 @@ internal sealed class TcpLayer : ITransportHandler
         }
 
         // The ephemeral port only has to make this 4-tuple unique: connections to different peers may share one.
-        if (localPort == 0 && !_ports.TryTcpConnectionPort((Connections: _connections, Source: source, Remote: remote),
-                static (s, port) => s.Connections.ContainsKey(new TcpTuple(new InternetEndpoint(s.Source, port), s.Remote)), out localPort))
+        if (localPort == 0 && !_ports.TryTcpConnectionPort((Layer: this, Source: source, Remote: remote),
+                static (s, port) => s.Layer.HasTuple(new TcpTuple(new InternetEndpoint(s.Source, port), s.Remote)), out localPort))
         {
             return StackError.AddressNotAvailable;
         }
 
         var tuple = new TcpTuple(new InternetEndpoint(source, localPort), remote);
-        if (_connections.ContainsKey(tuple))
+        if (HasTuple(tuple))
         {
             return StackError.AddressInUse;
         }
@@ -226,8 +242,11 @@ internal sealed class TcpLayer : ITransportHandler
         return StackError.None;
     }
 
-    /// <summary>Registers a half-open connection made by a listener; false at the connection limit.</summary>
-    public bool Register(TcpConnection connection)
+    /// <summary>
+    /// Whether a listener may make one more connection; at <see cref="TcpSettings.MaxConnections"/>
+    /// the request is refused (no SYN-ACK, counted), before any connection object exists.
+    /// </summary>
+    public bool HasRoomForConnection()
     {
         if (_connections.Count >= _options.Tcp.MaxConnections)
         {
@@ -235,9 +254,11 @@ internal sealed class TcpLayer : ITransportHandler
             return false;
         }
 
-        Add(connection.Tuple, connection);
         return true;
     }
+
+    /// <summary>Registers a connection made by a listener (after <see cref="HasRoomForConnection"/>).</summary>
+    public void Register(TcpConnection connection) => Add(connection.Tuple, connection);
 
     public void Unregister(TcpConnection connection)
     {
@@ -247,6 +268,15 @@ internal sealed class TcpLayer : ITransportHandler
             _ports.RemoveTcpConnection(connection.Tuple.Local);
         }
     }
+
+    // A connection or a TIME-WAIT record has this 4-tuple.
+    private bool HasTuple(in TcpTuple tuple) => _connections.ContainsKey(tuple) || TimeWaits.Contains(tuple);
+
+    /// <summary>A TIME-WAIT record holds <paramref name="local"/> as its connection did.</summary>
+    public void HoldPort(InternetEndpoint local) => _ports.AddTcpConnection(local);
+
+    /// <summary>A TIME-WAIT record has ended: <paramref name="local"/> is one holder lighter.</summary>
+    public void ReleasePort(InternetEndpoint local) => _ports.RemoveTcpConnection(local);
 
     // The connection table and the port table change together: a connection holds its local port.
     private void Add(TcpTuple tuple, TcpConnection connection)

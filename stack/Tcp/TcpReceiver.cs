@@ -17,11 +17,13 @@ internal sealed class TcpReceiver
     private readonly TcpConnection _c;
     private readonly TcpLayer _layer;
     private readonly TcpTimers _timers;
-    private readonly RingBuffer _buffer;
+    private readonly ChunkedBuffer _buffer;
+    private readonly ChunkPool _pool;
     private readonly Assembler _outOfOrder = new(MaxOutOfOrderRanges);
     private readonly bool _autoTune;
     private SeqNumber? _outOfOrderFin;
     private SeqNumber _advertisedRight;
+    private bool _advertised;
 
     // Urgent data (RFC 9293 3.8.5 with RFC 6093's pointer: the byte after the urgent data), as
     // Linux/BSD: one byte taken out of the stream, readable with MSG_OOB, the stream marked where it was.
@@ -40,7 +42,8 @@ internal sealed class TcpReceiver
         _c = connection;
         _layer = connection.Layer;
         _timers = connection.Timers;
-        _buffer = new RingBuffer(bufferSize);
+        _pool = _layer.Memory;
+        _buffer = new ChunkedBuffer(_pool, bufferSize, guaranteedChunks: 1); // tcp_rmem[0]: no connection is starved by the others
         _autoTune = autoTune;
         Shift = shift;
     }
@@ -76,11 +79,40 @@ internal sealed class TcpReceiver
     /// <summary>Out-of-order ranges held (for the SACK blocks of RFC 2018).</summary>
     public Assembler OutOfOrder => _outOfOrder;
 
-    /// <summary>RCV.WND: the free buffer, at most what the scaled window field can say.</summary>
-    public uint Window => (uint)Math.Min(_buffer.Free, 65535 << Shift);
+    /// <summary>
+    /// RCV.WND: the free buffer, at most what the scaled window field can say. Under memory
+    /// pressure the window stops growing (Linux tcp_mem): beyond what it already offered (its right
+    /// edge never recedes) it offers only what fits in the chunks the buffer holds, plus four
+    /// segments while merely under pressure.
+    /// </summary>
+    public uint Window
+    {
+        get
+        {
+            uint window = (uint)Math.Min(_buffer.Free, 65535 << Shift);
+            MemoryPressure pressure = _pool.Pressure;
+            if (pressure != MemoryPressure.None)
+            {
+                int offered = _advertised ? Math.Max(0, _advertisedRight - Nxt) : 0;
+                int room = pressure == MemoryPressure.Pressure ? Math.Max(_buffer.FreeWithoutPool, 4 * _c.Mss) : _buffer.FreeWithoutPool;
+                window = (uint)Math.Min(window, Math.Max(offered, room));
+            }
 
-    /// <summary>A SYN's window: never scaled (RFC 7323 2.2).</summary>
-    public ushort SynWindow => (ushort)Math.Min(_buffer.Free, 65535);
+            return window;
+        }
+    }
+
+    /// <summary>Bytes of pool chunks this receive buffer holds.</summary>
+    public int HeldBytes => _buffer.HeldBytes;
+
+    /// <summary>The window field of a SYN: never scaled (RFC 7323 2.2); remembers the right edge it offers.</summary>
+    public ushort AdvertiseSyn()
+    {
+        var window = (ushort)Math.Min(_buffer.Free, 65535);
+        _advertisedRight = Nxt + window;
+        _advertised = true;
+        return window;
+    }
 
     public bool AtMark => _urgentMark >= 0 && StreamRead == _urgentMark;
 
@@ -91,6 +123,7 @@ internal sealed class TcpReceiver
     {
         uint window = Window;
         _advertisedRight = Nxt + (int)(window >> Shift << Shift);
+        _advertised = true;
         return (ushort)(window >> Shift);
     }
 
@@ -159,7 +192,24 @@ internal sealed class TcpReceiver
         int taken = Math.Min(payload.Length, _buffer.Free);
         if (taken > 0)
         {
-            WriteInOrder(payload[..taken]);
+            int written = WriteInOrder(payload[..taken]);
+            if (written < taken && _outOfOrder.Count > 0)
+            {
+                // At the memory limit: out-of-order data goes first, so that in-order data can be
+                // taken (Linux tcp_prune_ofo_queue; RFC 2018 8 lets a receiver discard SACKed data).
+                PruneOutOfOrder();
+                written += WriteInOrder(payload[written..taken]);
+            }
+
+            if (written < taken)
+            {
+                _layer.Counters.Increment(Counter.TcpMemoryDrops); // the peer sends the rest again
+                taken = written;
+            }
+        }
+
+        if (taken > 0)
+        {
             // Data held out of order may now follow on without a gap.
             int joined = _outOfOrder.Count > 0 ? _outOfOrder.TakeContiguous(Nxt) : 0;
             if (joined > 0)
@@ -203,31 +253,46 @@ internal sealed class TcpReceiver
     }
 
     // Writes in-order data at RCV.NXT; the urgent byte (at RCV.UP - 1) is taken out of the stream
-    // into the out-of-band slot and the stream is marked there.
-    private void WriteInOrder(ReadOnlySpan<byte> data)
+    // into the out-of-band slot and the stream is marked there. Returns the bytes taken (fewer than
+    // given when the memory limit is reached).
+    private int WriteInOrder(ReadOnlySpan<byte> data)
     {
         int urgentAt = _urgentPending ? (_up - 1) - Nxt : -1;
         if (urgentAt >= 0 && urgentAt < data.Length && _outOfOrder.Count == 0)
         {
-            _buffer.TryWriteAt(0, data[..urgentAt]);
-            _buffer.Commit(urgentAt);
-            StreamWritten += urgentAt;
+            int before = _buffer.WriteAt(0, data[..urgentAt]);
+            _buffer.Commit(before);
+            StreamWritten += before;
+            if (before < urgentAt)
+            {
+                Nxt += before;
+                return before;
+            }
+
             _oobByte = data[urgentAt];
             _urgentMark = StreamWritten;
             _urgentPending = false;
-            int rest = data.Length - urgentAt - 1;
-            _buffer.TryWriteAt(0, data.Slice(urgentAt + 1, rest));
-            _buffer.Commit(rest);
-            StreamWritten += rest;
-            Nxt += data.Length;
+            int after = _buffer.WriteAt(0, data[(urgentAt + 1)..]);
+            _buffer.Commit(after);
+            StreamWritten += after;
+            Nxt += urgentAt + 1 + after;
             _layer.Counters.Increment(Counter.TcpUrgentReceived);
-            return;
+            return urgentAt + 1 + after;
         }
 
-        _buffer.TryWriteAt(0, data);
-        _buffer.Commit(data.Length);
-        StreamWritten += data.Length;
-        Nxt += data.Length;
+        int n = _buffer.WriteAt(0, data);
+        _buffer.Commit(n);
+        StreamWritten += n;
+        Nxt += n;
+        return n;
+    }
+
+    private void PruneOutOfOrder()
+    {
+        _buffer.DiscardUnreadable();
+        _outOfOrder.Clear();
+        _outOfOrderFin = null;
+        _layer.Counters.Increment(Counter.TcpOutOfOrderPruned);
     }
 
     // Out-of-order data is written into the receive ring past its end and remembered by range;
@@ -237,9 +302,15 @@ internal sealed class TcpReceiver
         int offset = seq - Nxt;
         int room = _buffer.Free - offset;
         int n = Math.Min(payload.Length, room);
+        if (n > 0 && _pool.Pressure == MemoryPressure.Exhausted)
+        {
+            _layer.Counters.Increment(Counter.TcpMemoryDrops);
+            n = 0; // at the memory limit nothing is held out of order
+        }
+
+        n = n > 0 ? _buffer.WriteAt(offset, payload[..n]) : 0;
         if (n > 0 && _outOfOrder.TryAdd(seq, seq + n))
         {
-            _buffer.TryWriteAt(offset, payload[..n]);
             _layer.Counters.Increment(Counter.TcpOutOfOrderQueued);
             if (fin && n == payload.Length)
             {
@@ -277,6 +348,23 @@ internal sealed class TcpReceiver
         }
 
         return n;
+    }
+
+    /// <summary>
+    /// The connection closed: data written ahead goes back to the pool at once; readable data too
+    /// when the application has closed, else it stays until read (the buffer lets its chunks go
+    /// as it empties).
+    /// </summary>
+    public void ReleaseMemory(bool applicationClosed)
+    {
+        if (applicationClosed)
+        {
+            _buffer.Clear();
+        }
+        else
+        {
+            _buffer.DiscardUnreadable();
+        }
     }
 
     /// <summary>Takes the out-of-band byte (recv with MSG_OOB); false when none is waiting.</summary>
@@ -342,7 +430,7 @@ internal sealed class TcpReceiver
         _spaceRead = StreamRead;
         int max = _layer.Settings.ReceiveBufferMax;
         long want = Math.Min(max, (2 * copied) + (16L * _c.Mss));
-        if (want > _buffer.Capacity)
+        if (want > _buffer.Capacity && _pool.Pressure == MemoryPressure.None) // Linux: no growth under tcp_mem pressure
         {
             _buffer.Grow((int)Math.Min(max, Math.Max(want, 2L * _buffer.Capacity)));
             _layer.Counters.Increment(Counter.TcpReceiveBufferGrowths);

@@ -23,7 +23,7 @@ internal sealed class TcpSender
     private readonly TcpReceiver _receiver;
     private readonly TcpTimers _timers;
     private readonly RttEstimator _rtt;
-    private readonly RingBuffer _buffer;
+    private readonly ChunkedBuffer _buffer;
     private readonly bool _autoTune;
     private SeqNumber _finSeq;
     private bool _finEverSent;
@@ -44,7 +44,7 @@ internal sealed class TcpSender
         _receiver = connection.Receiver;
         _timers = connection.Timers;
         _rtt = connection.Rtt;
-        _buffer = new RingBuffer(bufferSize);
+        _buffer = new ChunkedBuffer(_layer.Memory, bufferSize, guaranteedChunks: 1); // tcp_wmem[0]: a send always makes progress
         _autoTune = autoTune;
         Congestion = congestion;
     }
@@ -141,11 +141,19 @@ internal sealed class TcpSender
     /// <summary>Appends application data and sends what the windows allow; returns the bytes taken.</summary>
     public int Queue(ReadOnlySpan<byte> data)
     {
-        int n = Math.Min(data.Length, _buffer.Free);
-        _buffer.TryWrite(data[..n]);
+        int room = Math.Min(data.Length, _buffer.Free);
+        int n = _buffer.Write(data[..room]);
+        if (n < room)
+        {
+            _layer.Counters.Increment(Counter.TcpSendMemoryLimited); // the pool is at its limit
+        }
+
         Output();
         return n;
     }
+
+    /// <summary>The connection closed: its send data is dropped and the chunks go back to the pool.</summary>
+    public void ReleaseMemory() => _buffer.Clear();
 
     /// <summary>Sends what the window and Nagle allow, then a FIN when closing and everything is sent.</summary>
     public void Output()
@@ -473,7 +481,8 @@ internal sealed class TcpSender
     private void TuneBuffer()
     {
         int max = _layer.Settings.SendBufferMax;
-        if (_autoTune && _buffer.Capacity < max && 2L * Congestion.Cwnd > _buffer.Capacity)
+        // Linux tcp_should_expand_sndbuf: not under memory pressure.
+        if (_autoTune && _buffer.Capacity < max && 2L * Congestion.Cwnd > _buffer.Capacity && _layer.Memory.Pressure == MemoryPressure.None)
         {
             _buffer.Grow((int)Math.Min(max, Math.Max(2L * Congestion.Cwnd, 2L * _buffer.Capacity)));
             _c.Recovery.OnSendBufferGrown(_buffer.Capacity);

@@ -43,16 +43,26 @@ public class AllocationTests
             Round(i);
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 100; i < 10_100; i++)
+        // The runtime may allocate once on this thread while the loop runs (a tier-1 method being
+        // installed, a type first touched by the optimized code). A per-packet allocation would show in
+        // every window of 10,000 rounds, so the assert asks for one window of three to be zero.
+        var windows = new List<long>();
+        int next = 100;
+        for (int w = 0; w < 3 && (windows.Count == 0 || windows[^1] != 0); w++)
         {
-            Round(i);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = next; i < next + 10_000; i++)
+            {
+                Round(i);
+            }
+
+            next += 10_000;
+            windows.Add(GC.GetAllocatedBytesForCurrentThread() - before);
         }
 
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(0, allocated);
-        Assert.Equal(10_100, stack.Counters[Counter.UdpDelivered]);
-        Assert.Equal(10_100, stack.Counters[Counter.IcmpEchoRepliesSent]);
+        Assert.True(windows[^1] == 0, $"bytes allocated per window of 10,000 rounds: {string.Join(", ", windows)}");
+        Assert.Equal(next, stack.Counters[Counter.UdpDelivered]);
+        Assert.Equal(next, stack.Counters[Counter.IcmpEchoRepliesSent]);
     }
 
     private static StackOptions Options()
