@@ -1,5 +1,6 @@
-// One waiter for one direction (read or write) of one socket: a blocked thread or an awaiting
-// ValueTask, armed and signalled under the host's gate so that no wake-up is lost.
+// One waiter for one direction (read or write) of one socket, or for one PollSet's WaitAsync: a
+// blocked thread or an awaiting ValueTask, armed and signalled under one lock (the host's gate,
+// or the set's lock) so that no wake-up is lost.
 using System.Threading.Tasks.Sources;
 
 namespace TunStack.Sockets;
@@ -14,6 +15,7 @@ namespace TunStack.Sockets;
 internal sealed class ReadinessSignal : IValueTaskSource
 {
     private const int Idle = 0, Blocking = 1, Awaiting = 2;
+    private const string AlreadyWaiting = "Another call is already waiting here (a socket takes one reader and one writer at a time, a PollSet one WaitAsync).";
     private static readonly Action<object?, CancellationToken> s_cancel = static (state, token) => ((ReadinessSignal)state!).Cancel(token);
     private readonly object _gate;
     private readonly ManualResetEventSlim _event = new(false, spinCount: 0);
@@ -31,7 +33,7 @@ internal sealed class ReadinessSignal : IValueTaskSource
     {
         if (_mode != Idle)
         {
-            throw new InvalidOperationException("Another call is already waiting on this socket in the same direction (one reader and one writer at a time).");
+            throw new InvalidOperationException(AlreadyWaiting);
         }
 
         _event.Reset();
@@ -63,7 +65,7 @@ internal sealed class ReadinessSignal : IValueTaskSource
     {
         if (_mode != Idle)
         {
-            throw new InvalidOperationException("Another call is already waiting on this socket in the same direction (one reader and one writer at a time).");
+            throw new InvalidOperationException(AlreadyWaiting);
         }
 
         _core.Reset();

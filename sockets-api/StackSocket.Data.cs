@@ -285,6 +285,7 @@ public sealed partial class StackSocket
             // MSG_OOB: everything goes, the last byte is the urgent one.
             if (_connection.SendSpace < buffer.Length)
             {
+                _sendSpaceWanted = true;
                 errorCode = SocketError.WouldBlock;
                 return 0;
             }
@@ -307,6 +308,11 @@ public sealed partial class StackSocket
         }
 
         errorCode = error != StackError.None ? SocketErrors.ToSocketError(error) : n > 0 || buffer.Length == 0 ? SocketError.Success : SocketError.WouldBlock;
+        if (n < buffer.Length)
+        {
+            _sendSpaceWanted = true; // the buffer is full: tell the watchers when an ACK makes room (SOCK_NOSPACE)
+        }
+
         return n;
     }
 

@@ -1,5 +1,6 @@
 // poll(2) and select(2) over stack sockets: readiness is computed as Linux's tcp_poll/udp_poll
-// do, under the gate; waiting uses PollWaiters, which every socket event notifies.
+// do, under the gate; a waiting poll watches only its own sockets (PollWaiter on each socket's
+// watchers), so an event wakes only the polls and PollSets that watch that socket.
 using System.Collections;
 using System.Diagnostics;
 using System.Net.Sockets;
@@ -48,42 +49,70 @@ public sealed partial class StackSocket
     /// poll(2): fills each entry's <see cref="PollDescriptor.ReturnedEvents"/> and returns how many
     /// entries have any, waiting up to <paramref name="timeoutMilliseconds"/> (negative: for ever,
     /// 0: just look) until at least one does. Error, HangUp and Invalid are reported whether asked
-    /// for or not. The sockets may belong to different hosts.
+    /// for or not. The sockets may belong to different hosts. Each call looks at every descriptor:
+    /// for many sockets, register them once in a <see cref="PollSet"/>.
     /// </summary>
     public static int Poll(Span<PollDescriptor> descriptors, int timeoutMilliseconds)
     {
+        // As Linux's do_poll: the first look also puts the thread's waiter on each socket's
+        // watchers (until one is ready: then it will not sleep); it sleeps until an event on one
+        // of them, looks again, and leaves every socket's watchers before it returns.
         long start = Stopwatch.GetTimestamp();
-        while (true)
+        PollWaiter? waiter = timeoutMilliseconds != 0 ? PollWaiter.ForCurrentThread : null;
+        int watched = 0;
+        try
         {
-            long generation = PollWaiters.Generation;
-            int ready = 0;
-            for (int i = 0; i < descriptors.Length; i++)
+            while (true)
             {
-                ref PollDescriptor d = ref descriptors[i];
-                PollEvents all = d.Socket.Readiness;
-                d.ReturnedEvents = all & (d.Events | PollEvents.Error | PollEvents.HangUp | PollEvents.Invalid);
-                if (d.ReturnedEvents != PollEvents.None)
+                waiter?.Reset();
+                int ready = 0;
+                for (int i = 0; i < descriptors.Length; i++)
                 {
-                    ready++;
+                    ref PollDescriptor d = ref descriptors[i];
+                    StackSocket socket = d.Socket;
+                    using (StackCall call = socket._runner.Enter())
+                    {
+                        d.ReturnedEvents = socket.ReadinessUnderGate() & (d.Events | PollEvents.Error | PollEvents.HangUp | PollEvents.Invalid);
+                        if (d.ReturnedEvents != PollEvents.None)
+                        {
+                            ready++;
+                        }
+                        else if (waiter is not null && ready == 0 && watched == i)
+                        {
+                            socket._watchers.Add(waiter);
+                            watched++;
+                        }
+                    }
+                }
+
+                if (ready > 0 || waiter is null)
+                {
+                    return ready;
+                }
+
+                int remaining = Timeout.Infinite;
+                if (timeoutMilliseconds > 0)
+                {
+                    remaining = timeoutMilliseconds - (int)Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                    if (remaining <= 0)
+                    {
+                        return 0;
+                    }
+                }
+
+                waiter.Wait(remaining);
+            }
+        }
+        finally
+        {
+            for (int i = 0; i < watched; i++)
+            {
+                StackSocket socket = descriptors[i].Socket;
+                lock (socket.Gate)
+                {
+                    socket._watchers.Remove(waiter!);
                 }
             }
-
-            if (ready > 0 || timeoutMilliseconds == 0)
-            {
-                return ready;
-            }
-
-            int remaining = Timeout.Infinite;
-            if (timeoutMilliseconds > 0)
-            {
-                remaining = timeoutMilliseconds - (int)Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-                if (remaining <= 0)
-                {
-                    return 0;
-                }
-            }
-
-            PollWaiters.Wait(generation, remaining);
         }
     }
 
@@ -142,8 +171,8 @@ public sealed partial class StackSocket
         }
     }
 
-    // Linux tcp_poll / datagram_poll, under the gate.
-    private PollEvents ReadinessUnderGate()
+    /// <summary>Under the gate: the socket's readiness, as Linux's tcp_poll / datagram_poll compute it.</summary>
+    internal PollEvents ReadinessUnderGate()
     {
         if (_closed)
         {
@@ -217,6 +246,10 @@ public sealed partial class StackSocket
         if (_shutdownSend || c.State == TcpConnectionState.Closed || c.SendSpace > 0 && c.State is TcpConnectionState.Established or TcpConnectionState.CloseWait)
         {
             events |= PollEvents.Writable;
+        }
+        else
+        {
+            _sendSpaceWanted = true; // whoever looked wants to hear when room opens (tcp_poll sets SOCK_NOSPACE)
         }
 
         if (c.HasUrgentData)

@@ -42,6 +42,10 @@ public sealed partial class StackSocket : IDisposable
     // Datagram sockets.
     private readonly UdpEndpoint? _udp;
 
+    // Who waits for this socket's readiness besides its own blocked calls: polls and PollSets.
+    private ReadinessWatcherList _watchers;
+    private bool _sendSpaceWanted;       // a writer or a poll found no room (Linux's SOCK_NOSPACE): the next ACK tells the watchers
+
     private StackError _pendingError;   // SO_ERROR: reported once, by the next call or GetSocketOption(Error)
     private bool _fatalReported;         // the connection's fatal error has been reported once (then EPIPE / EOF)
     private bool _shutdownSend;
@@ -110,6 +114,24 @@ public sealed partial class StackSocket : IDisposable
     }
 
     private Action OnStateChangedAction => () => OnStateChanged();
+
+    /// <summary>The gate of the socket's host: held to read readiness and to change <see cref="Watchers"/>.</summary>
+    internal object Gate => _runner.Gate;
+
+    /// <summary>Under <see cref="Gate"/>: the polls and PollSet entries watching this socket.</summary>
+    internal ref ReadinessWatcherList Watchers => ref _watchers;
+
+    /// <summary>Tests: how many polls and PollSets watch this socket now.</summary>
+    internal int WatcherCount
+    {
+        get
+        {
+            lock (_runner.Gate)
+            {
+                return _watchers.Count;
+            }
+        }
+    }
 
     /// <summary>Tests: a caller is parked waiting to read (or accept).</summary>
     internal bool IsReaderWaiting
@@ -538,7 +560,9 @@ public sealed partial class StackSocket : IDisposable
                 _udp.Close();
             }
 
-            WakeAll();
+            _readable.Signal();
+            _writable.Signal();
+            _watchers.Notify(PollEvents.Invalid); // every PollSet drops it, reporting it once
         }
 
         if (lingering is not null)
@@ -879,16 +903,25 @@ public sealed partial class StackSocket : IDisposable
         connection.StateChanged = null;
     }
 
+    // The stack's callbacks, under the gate. Each tells the direction's blocked caller and the
+    // socket's watchers what may have changed; a socket nobody watches costs a count check.
     private void OnReadable()
     {
         _readable.Signal();
-        PollWaiters.Notify();
+        _watchers.Notify(PollEvents.Readable | PollEvents.Priority | PollEvents.ReadHangUp); // data, urgent data, FIN
     }
 
+    // Called for every ACK of new data. The watchers hear of it only when someone found the send
+    // buffer full since the last time (Linux's SOCK_NOSPACE in tcp_poll and sendmsg), so an
+    // edge-triggered writer that never filled the buffer is not woken for each ACK.
     private void OnWritable()
     {
         _writable.Signal();
-        PollWaiters.Notify();
+        if (_sendSpaceWanted)
+        {
+            _sendSpaceWanted = false;
+            _watchers.Notify(PollEvents.Writable);
+        }
     }
 
     private void OnStateChanged() => WakeAll();
@@ -897,8 +930,13 @@ public sealed partial class StackSocket : IDisposable
     {
         _readable.Signal();
         _writable.Signal();
-        PollWaiters.Notify();
+        _watchers.Notify(AnyCondition);
     }
+
+    private const PollEvents AnyCondition = PollEvents.Readable | PollEvents.Priority | PollEvents.Writable | PollEvents.Error | PollEvents.HangUp | PollEvents.ReadHangUp;
+
+    /// <summary>Under the gate: ObjectDisposedException when the socket is closed.</summary>
+    internal void ThrowIfClosedUnderGate() => ObjectDisposedException.ThrowIf(_closed, this);
 
     // Outside the gate: waits, then throws when the time is up or the socket was closed meanwhile.
     private void WaitOrThrow(ReadinessSignal signal, int timeoutMilliseconds)

@@ -5,6 +5,8 @@
 using System;
 using System.Collections.Generic;
 using System.Net;
+using System.Net.Sockets;
+using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using TunStack.Examples;
@@ -58,6 +60,37 @@ var examples = new Dictionary<string, (string What, Func<string[], Task<int>> Ru
         var at = new IPEndPoint(ExampleHost.Address, 50002);
         Console.WriteLine(string.Join(' ', UppercaseDatagram.Client(host, at, "hello", "world")));
         Console.WriteLine(string.Join(' ', UppercaseDatagram.ConnectedClient(host, at, "abc", "xyz")));
+        await server;
+        return 0;
+    }),
+    ["poll-set-echo"] = ("an echo server on one edge-triggered PollSet with three clients (docs/sockets.md)", async _ =>
+    {
+        using StackHost host = ExampleHost.Start();
+        using StackSocket listening = PollSetEchoServer.Listen(host, 5556);
+        Task server = Task.Run(() => PollSetEchoServer.Run(listening, Console.Out, clients: 3));
+        for (int i = 0; i < 3; i++)
+        {
+            using StackSocket client = host.CreateSocket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            client.Connect(new IPEndPoint(ExampleHost.Address, 5556));
+            byte[] message = Encoding.ASCII.GetBytes($"hello from client {i}");
+            client.Send(message);
+            client.Shutdown(SocketShutdown.Send);
+            var echo = new byte[message.Length];
+            int got = 0;
+            while (got < echo.Length)
+            {
+                int n = client.Receive(echo.AsSpan(got));
+                if (n == 0)
+                {
+                    break;
+                }
+
+                got += n;
+            }
+
+            Console.WriteLine($"Client {i}: {Encoding.ASCII.GetString(echo, 0, got)}");
+        }
+
         await server;
         return 0;
     }),

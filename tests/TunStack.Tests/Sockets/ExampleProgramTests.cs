@@ -1,5 +1,7 @@
-// Runs the programs of docs/examples (the seed texts' programs in C#, and the embedded app).
+// Runs the programs of docs/examples (the seed texts' programs in C#, the PollSet echo server, and
+// the embedded app).
 using System.Net;
+using System.Net.Sockets;
 using TunStack.Examples;
 using TunStack.Sockets;
 using TunStack.Sockets.Hosting;
@@ -32,6 +34,51 @@ public class ExampleProgramTests
         await server.WaitAsync(TimeSpan.FromSeconds(20));
         Assert.Equal(3, LinesStartingWith(log, "Server: got message: `Yow!!! Are we having fun yet?!?'"));
         Assert.Equal(3, LinesStartingWith(log, "Server: connect from host 10.9.0.1, port "));
+    }
+
+    [Fact]
+    public async Task PollSetEchoServer_ThreeClientsSendingAndReadingAtOnce_EchoedByteExact()
+    {
+        using var h = new SocketHost(StackClock.Real);
+        using StackSocket listening = PollSetEchoServer.Listen(h.Host, 5556);
+        (Task server, StringWriter log) = Serve(output => PollSetEchoServer.Run(listening, output, clients: 3));
+        var payload = new byte[512 * 1024];
+        new Random(5556).NextBytes(payload);
+        StackSocket[] clients = Enumerable.Range(0, 3).Select(_ => h.Tcp()).ToArray();
+        foreach (StackSocket client in clients)
+        {
+            client.Connect(SocketHost.At(5556)); // all connected before any sends: no SYN behind a queue of data
+        }
+
+        byte[][] echoes = await Task.WhenAll(clients.Select(client => OnItsOwnThread(() => EchoThrough(client, payload))));
+
+        await server.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.All(echoes, echo => Assert.Equal(payload, echo));
+        Assert.Equal(3, LinesStartingWith(log, $"Server: echoed {payload.Length} bytes to port "));
+    }
+
+    // Six blocking calls at once would wait for the thread pool to grow (a second or more on two cores).
+    private static Task<T> OnItsOwnThread<T>(Func<T> work) => Task.Factory.StartNew(work, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    // Writes the payload and shuts the sending side while another thread reads the echo to the end.
+    private static byte[] EchoThrough(StackSocket client, byte[] payload)
+    {
+        Task<bool> writing = OnItsOwnThread(() =>
+        {
+            client.Send(payload);
+            client.Shutdown(SocketShutdown.Send);
+            return true;
+        });
+        var echo = new MemoryStream();
+        var buffer = new byte[16 * 1024];
+        int n;
+        while ((n = client.Receive(buffer)) > 0)
+        {
+            echo.Write(buffer, 0, n);
+        }
+
+        writing.Wait();
+        return echo.ToArray();
     }
 
     [Fact]
