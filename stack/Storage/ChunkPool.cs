@@ -59,13 +59,16 @@ internal sealed class ChunkPool
         }
     }
 
+    /// <summary>Whether <see cref="TryRent"/> would give a chunk that is not guaranteed.</summary>
+    public bool CanRent => InUseBytes + ChunkSize <= LimitBytes;
+
     /// <summary>
     /// Takes a chunk; false when that would pass the limit, unless <paramref name="guaranteed"/>
     /// (a buffer's minimum, as Linux guarantees tcp_wmem[0] to every socket even under pressure).
     /// </summary>
     public bool TryRent(out byte[] chunk, bool guaranteed = false)
     {
-        if (InUseBytes + ChunkSize > LimitBytes && !guaranteed)
+        if (!CanRent && !guaranteed)
         {
             chunk = null!;
             return false;

@@ -41,6 +41,12 @@ internal sealed class ChunkedBuffer
     /// <summary>Bytes that may still be written (within <see cref="Capacity"/>; the pool may still refuse them).</summary>
     public int Free => Capacity - Count;
 
+    /// <summary>
+    /// What a <see cref="Write"/> would take now: <see cref="Free"/>, or only the room in the chunks
+    /// it holds (or is guaranteed) when the pool is at its limit.
+    /// </summary>
+    public int WritableNow => _pool.CanRent ? Free : FreeWithoutPool;
+
     /// <summary>Bytes of chunks held now (what this buffer costs).</summary>
     public int HeldBytes => _held * _chunkSize;
 

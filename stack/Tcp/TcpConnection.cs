@@ -77,8 +77,12 @@ public sealed partial class TcpConnection
     /// <summary>Bytes received and not yet read.</summary>
     public int Available => Receiver.Available;
 
-    /// <summary>Room left in the send buffer.</summary>
-    public int SendSpace => Sender.Free;
+    /// <summary>
+    /// Bytes a <see cref="Send"/> would take now: the room left in the send buffer, or less when
+    /// the stack's TCP memory is at its limit (<see cref="TcpSettings.MemoryLimit"/>), so that a
+    /// socket reads writable only when a send would take something.
+    /// </summary>
+    public int SendSpace => Sender.QueueableNow;
 
     /// <summary>Size of the send buffer (SO_SNDBUF).</summary>
     public int SendBufferSize => Sender.Capacity;

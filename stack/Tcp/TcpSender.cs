@@ -108,6 +108,9 @@ internal sealed class TcpSender
 
     public int Free => _buffer.Free;
 
+    /// <summary>What <see cref="Queue"/> would take now (less than <see cref="Free"/> when the memory pool is at its limit).</summary>
+    public int QueueableNow => _buffer.WritableNow;
+
     public int Capacity => _buffer.Capacity;
 
     /// <summary>Buffered bytes not yet sent (at SND.NXT and beyond).</summary>

@@ -81,6 +81,23 @@ public class TcpMemoryTests
     }
 
     [Fact]
+    public void ChunkPool_AtLimit_WritableNowIsWhatAWriteTakes()
+    {
+        var pool = new ChunkPool(Chunk, 2 * Chunk);
+        var a = new ChunkedBuffer(pool, 64 * 1024);
+        var b = new ChunkedBuffer(pool, 64 * 1024, guaranteedChunks: 1);
+        var c = new ChunkedBuffer(pool, 64 * 1024);
+        Assert.Equal(64 * 1024, a.WritableNow);
+        a.Write(RandomBytes(3 * Chunk, 5));
+        Assert.Equal(64 * 1024 - (2 * Chunk), a.Free); // room by its capacity...
+        Assert.Equal(0, a.WritableNow);                  // ...but none a write could take now
+        Assert.Equal(0, c.WritableNow);
+        Assert.Equal(Chunk, b.WritableNow);              // its guaranteed chunk
+        Assert.Equal(b.WritableNow, b.Write(RandomBytes(3 * Chunk, 6)));
+        Assert.Equal(0, b.WritableNow);
+    }
+
+    [Fact]
     public void ChunkPool_UseCrossesTwoThirds_PressureUntilBelowHalf()
     {
         var pool = new ChunkPool(Chunk, 12 * Chunk);
