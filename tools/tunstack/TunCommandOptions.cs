@@ -20,12 +20,14 @@ public sealed class TunCommandOptions
     private readonly Option<string> _impair = new("--impair") { Description = "Impair both directions: loss=1%,delay=10ms,jitter=2ms,reorder=5%,dup=1%,corrupt=0.1%,rate=100mbit,seed=N (reproducible from the seed)." };
     private readonly Option<string> _impairIn = new("--impair-in") { Description = "Impair only what the stack receives (same syntax as --impair)." };
     private readonly Option<string> _impairOut = new("--impair-out") { Description = "Impair only what the stack sends (same syntax as --impair)." };
+    private readonly Option<int> _maxConnections = new Option<int>("--max-connections") { Description = "TCP connections the stack holds at most (default: one per 8 KiB of the TCP memory budget, at least 65,536)." }.Number();
+    private readonly Option<string> _tcpMemory = new("--tcp-memory") { Description = "The stack's TCP memory budget for queued data, such as 512MiB or 2GiB (default: 3/32 of the memory the runtime may use)." };
     private readonly Option<bool> _force = new("--force") { Description = "Without --netns: configure the current namespace even where the kernel-side addresses overlap addresses or routes it has." };
 
     /// <summary>Adds the options to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
     {
-        foreach (Option option in new Option[] { _tun, _address, _peer, _route, _mtu, _netns, _capture, _config, _logLevel, _disableIpv6, _queues, _vnetHdr, _impair, _impairIn, _impairOut, _force })
+        foreach (Option option in new Option[] { _tun, _address, _peer, _route, _mtu, _netns, _capture, _config, _logLevel, _disableIpv6, _queues, _vnetHdr, _impair, _impairIn, _impairOut, _maxConnections, _tcpMemory, _force })
         {
             command.Options.Add(option);
         }
@@ -62,6 +64,8 @@ public sealed class TunCommandOptions
         Override(result, loaded, "impairOut", _impairOut, value => loaded.ImpairOut = value);
         Override(result, loaded, "disableKernelIpv6", _disableIpv6, value => loaded.DisableKernelIpv6 |= value);
         Override(result, loaded, "vnetHdr", _vnetHdr, value => loaded.VnetHdr |= value);
+        Override(result, loaded, "maxConnections", _maxConnections, value => loaded.MaxConnections = value);
+        Override(result, loaded, "tcpMemory", _tcpMemory, value => loaded.TcpMemory = value);
         settings.Force = result.GetValue(_force);
         return null;
     }

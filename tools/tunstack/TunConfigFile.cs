@@ -104,6 +104,7 @@ public static class TunConfigFile
                 return null;
             case "mtu":
             case "queues":
+            case "maxConnections":
                 if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out int number))
                 {
                     return $"must be a whole number, not {Shown(value)}";
@@ -113,9 +114,13 @@ public static class TunConfigFile
                 {
                     settings.Mtu = number;
                 }
-                else
+                else if (key == "queues")
                 {
                     settings.Queues = number;
+                }
+                else
+                {
+                    settings.MaxConnections = number;
                 }
 
                 return null;
@@ -137,7 +142,7 @@ public static class TunConfigFile
 
                 return null;
             default:
-                bool optional = key is "netns" or "capture" or "impair" or "impairIn" or "impairOut";
+                bool optional = key is "netns" or "capture" or "impair" or "impairIn" or "impairOut" or "tcpMemory";
                 if (value.ValueKind != JsonValueKind.String && !(optional && value.ValueKind == JsonValueKind.Null))
                 {
                     return $"must be a string{(optional ? " (or null)" : string.Empty)}, not {Shown(value)}";
@@ -158,6 +163,7 @@ public static class TunConfigFile
             case "capture": settings.Capture = text; break;
             case "logLevel": settings.LogLevel = text!; break;
             case "impair": settings.Impair = text; break;
+            case "tcpMemory": settings.TcpMemory = text; break;
             case "impairIn": settings.ImpairIn = text; break;
             default: settings.ImpairOut = text; break;
         }

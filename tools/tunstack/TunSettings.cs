@@ -35,6 +35,8 @@ public sealed class TunSettings
         ["impair"] = "--impair",
         ["impairIn"] = "--impair-in",
         ["impairOut"] = "--impair-out",
+        ["maxConnections"] = "--max-connections",
+        ["tcpMemory"] = "--tcp-memory",
     };
 
     // Keys whose value came from a config file, with the file.
@@ -70,6 +72,12 @@ public sealed class TunSettings
     public string? ImpairIn { get; set; }
     /// <summary>Impairment of what the stack sends (overrides <see cref="Impair"/> for that direction).</summary>
     public string? ImpairOut { get; set; }
+    /// <summary>TCP connections the stack holds at most (TcpSettings.MaxConnections), or null for the default that follows the memory budget.</summary>
+    public int? MaxConnections { get; set; }
+    /// <summary>The stack's TCP memory budget, "512MiB", "2GiB" or bytes (TcpSettings.MemoryLimit), or null for the default.</summary>
+    public string? TcpMemory { get; set; }
+    /// <summary>Parsed <see cref="TcpMemory"/> in bytes (after <see cref="Validate"/>).</summary>
+    public long? TcpMemoryBytes { get; private set; }
     /// <summary>Configure the current namespace even where the kernel-side addresses overlap ones it has (command line only).</summary>
     public bool Force { get; set; }
 
@@ -116,6 +124,21 @@ public sealed class TunSettings
         if (Mtu is < 1280 or > 65535)
         {
             return $"{Label("mtu")} must be between 1280 and 65535, not {Mtu}";
+        }
+
+        if (MaxConnections is < 1)
+        {
+            return $"{Label("maxConnections")} must be at least 1, not {MaxConnections}";
+        }
+
+        if (TcpMemory is not null)
+        {
+            if (!TryParseSize(TcpMemory, out long bytes) || bytes < 1024 * 1024)
+            {
+                return $"{Label("tcpMemory")} must be a size of at least 1MiB, such as 512MiB or 2GiB, not '{TcpMemory}'";
+            }
+
+            TcpMemoryBytes = bytes;
         }
 
         if (Queues is < 1 or > 16)
@@ -311,9 +334,44 @@ public sealed class TunSettings
     }
 
     /// <summary>Builds the stack's options: addresses, on-link routes, and default (or given) routes through the TUN.</summary>
+    // "512MiB", "2GiB", "64KiB" or a number of bytes.
+    private static bool TryParseSize(string text, out long bytes)
+    {
+        bytes = 0;
+        string t = text.Trim();
+        long unit = 1;
+        foreach ((string suffix, long size) in new[] { ("KiB", 1L << 10), ("MiB", 1L << 20), ("GiB", 1L << 30) })
+        {
+            if (t.EndsWith(suffix, StringComparison.OrdinalIgnoreCase))
+            {
+                unit = size;
+                t = t[..^suffix.Length];
+                break;
+            }
+        }
+
+        if (!long.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out long count) || count > long.MaxValue / unit)
+        {
+            return false;
+        }
+
+        bytes = count * unit;
+        return true;
+    }
+
     public StackOptions ToStackOptions()
     {
         var options = new StackOptions();
+        if (TcpMemoryBytes is long memory)
+        {
+            options.Tcp.MemoryLimit = memory;
+        }
+
+        if (MaxConnections is int connections)
+        {
+            options.Tcp.MaxConnections = connections;
+        }
+
         foreach (IpPrefix a in StackAddresses)
         {
             options.Addresses.Add(a);
@@ -363,5 +421,13 @@ public sealed class TunSettings
     /// <summary>A one-line summary for the ready line.</summary>
     public string Describe(TunInterface tun) => string.Create(CultureInfo.InvariantCulture,
         $"tun {Tun}{(Netns is null ? string.Empty : $" in netns {Netns}")}{(tun.Attached ? " (attached)" : string.Empty)}, mtu {Mtu}; "
-        + $"stack {string.Join(' ', StackAddresses)}; kernel side {(tun.Attached ? "(as configured)" : string.Join(' ', KernelAddresses.Select(k => k.Address)))}");
+        + $"stack {string.Join(' ', StackAddresses)}; kernel side {(tun.Attached ? "(as configured)" : string.Join(' ', KernelAddresses.Select(k => k.Address)))}; "
+        + $"TCP memory {TcpLimits().Memory >> 20} MiB, at most {TcpLimits().Connections} connections");
+
+    // What the stack will take as its TCP bounds, given or defaulted.
+    private (long Memory, int Connections) TcpLimits()
+    {
+        TcpSettings tcp = ToStackOptions().Tcp;
+        return (tcp.MemoryLimit, tcp.MaxConnections);
+    }
 }

@@ -44,6 +44,8 @@ public class CheckBeforeChangeTests
     [InlineData(new[] { "--address", "10.77.0.2/24", "--peer", "10.88.0.1" }, new[] { "--peer", "10.88.0.1 is outside 10.77.0.0/24" })]
     [InlineData(new[] { "--mtu", "abc" }, new[] { "--mtu takes a whole number, not 'abc'" })]
     [InlineData(new[] { "--queues", "x" }, new[] { "--queues takes a whole number, not 'x'" })]
+    [InlineData(new[] { "--tcp-memory", "lots" }, new[] { "--tcp-memory must be a size of at least 1MiB, such as 512MiB or 2GiB, not 'lots'" })]
+    [InlineData(new[] { "--max-connections", "0" }, new[] { "--max-connections must be at least 1, not 0" })]
     [InlineData(new[] { "--capture", "/nonexistent-dir/x.pcapng" }, new[] { "--capture", "directory that does not exist (/nonexistent-dir)" })]
     [InlineData(new[] { "--capture", "/tmp" }, new[] { "--capture", "/tmp is a directory" })]
     public void Up_BadOption_ExitCode2NamesItBeforeAnythingIsMade(string[] args, string[] expected)
@@ -63,6 +65,8 @@ public class CheckBeforeChangeTests
     [InlineData("{ \"mtu\": \"big\" }", new[] { "'mtu' in ", "must be a whole number, not \"big\"" })]
     [InlineData("{ \"mtu\": 100 }", new[] { "'mtu' in ", "must be between 1280 and 65535, not 100" })]
     [InlineData("{ \"serve\": \"telnet\" }", new[] { "'serve' in ", "unknown service 'telnet'" })]
+    [InlineData("{ \"tcpMemory\": \"1KiB\" }", new[] { "'tcpMemory' in ", "must be a size of at least 1MiB" })]
+    [InlineData("{ \"maxConnections\": \"many\" }", new[] { "'maxConnections' in ", "must be a whole number, not \"many\"" })]
     [InlineData("{ \"impairIn\": \"loss\" }", new[] { "'impairIn' in ", "not key=value" })]
     [InlineData("{\n  \"mtu\": 1400,\n  x\n}", new[] { "line 3, column 3: not valid JSON" })]
     [InlineData("[1, 2]", new[] { "expected one JSON object" })]

@@ -77,4 +77,26 @@ print(before, during, round(opened, 1), failures)
         Assert.Equal(0, daemon.Terminate());
         Assert.Contains($"TcpPassiveOpens={count}", daemon.Output);
     }
+
+    [SkippableFact]
+    public void MaxConnectionsOption_KernelOpensMore_TheRestGetNoAnswerAndAreCounted()
+    {
+        TunRequirements.Require(("/usr/bin/python3", "python3"));
+        using TestNamespace ns = TestNamespace.Create();
+        using TunstackProcess daemon = TunstackProcess.StartDaemon(ns.Name, "--serve", "echo", "--max-connections", "5", "--tcp-memory", "64MiB");
+        Assert.Contains("TCP memory 64 MiB, at most 5 connections", daemon.Output);
+        string[] lines = ns.PythonLines("""
+import socket
+held, refused = [], 0
+for i in range(8):
+    try:
+        held.append(socket.create_connection(("10.77.0.2", 7), timeout=0.5))
+    except OSError:
+        refused += 1
+print(len(held), refused)
+""");
+        Assert.Equal("5 3", lines.Last());
+        Assert.Equal(0, daemon.Terminate());
+        Assert.Contains("TcpConnectionLimit=", daemon.Output);
+    }
 }
