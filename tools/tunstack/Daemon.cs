@@ -102,6 +102,13 @@ public sealed class Daemon
         string reach = _started.StackAddresses.First().Address.ToString();
         string prefix = _started.Netns is null ? string.Empty : $"ip netns exec {_started.Netns} ";
         _log.Info($"ready: {_started.Describe(_session.Interface)}; {DescribeServices()}; try: {prefix}ping {reach}");
+
+        // For the test of the crash path (TUNSTACK_FAULT=crash): an exception nobody catches, on a
+        // thread of its own, as a bug would throw it; the session's crash handler must clean up.
+        if (Environment.GetEnvironmentVariable("TUNSTACK_FAULT") == "crash")
+        {
+            new Thread(() => throw new InvalidOperationException("fault injected by TUNSTACK_FAULT=crash")).Start();
+        }
         using var requests = new BlockingCollection<PosixSignal>();
         _session.Signals.Requested = signal =>
         {

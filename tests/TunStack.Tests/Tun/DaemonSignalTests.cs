@@ -125,6 +125,18 @@ time.sleep(20)
     }
 
     [SkippableFact]
+    public void Up_UnhandledExceptionAfterReady_CrashHandlerSaysWhyAndRemovesWhatItMade()
+    {
+        TunRequirements.Require();
+        using TestNamespace reserved = TestNamespace.Reserve();
+        using TunstackProcess daemon = TunstackProcess.Start(new Dictionary<string, string> { ["TUNSTACK_FAULT"] = "crash" }, "up", "--netns", reserved.Name);
+        Assert.NotEqual(0, daemon.WaitForExit());
+        Assert.Contains("fault injected by TUNSTACK_FAULT=crash", daemon.WaitForLine("crashed: "));
+        Assert.Contains($"removed network namespace {reserved.Name}", daemon.Output);
+        Assert.False(TestNamespace.Exists(reserved.Name));
+    }
+
+    [SkippableFact]
     public void Up_ImpairedAndIdle_LogLinesInPlainWordsNoneEmpty()
     {
         TunRequirements.Require();
