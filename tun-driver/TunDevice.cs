@@ -8,9 +8,11 @@ namespace TunStack.Tun;
 
 /// <summary>
 /// A TUN device as an <see cref="ILink"/>: raw IPv4/IPv6 packets (IFF_TUN | IFF_NO_PI),
-/// nonblocking descriptors read and written by the stack's thread, and one small poll thread per
-/// queue that signals <see cref="ReceiveReady"/> when packets wait and then sleeps until the stack
-/// has drained them. Closing the last descriptor of a device this process created removes it.
+/// nonblocking descriptors read and written by the stack's thread. With one queue the stack's loop
+/// waits in poll() on it itself (<see cref="WaitForPackets"/>, woken by the kernel or by
+/// <see cref="InterruptWait"/>); with several, one small poll thread per queue signals
+/// <see cref="ReceiveReady"/> when packets wait and then sleeps until the stack has drained them.
+/// Closing the last descriptor of a device this process created removes it.
 /// </summary>
 public sealed class TunDevice : ILink
 {
@@ -21,6 +23,7 @@ public sealed class TunDevice : ILink
 
     private readonly SafeFileDescriptor[] _queues;
     private readonly SafeFileDescriptor _stop;
+    private readonly SafeFileDescriptor _interrupt;
     private readonly Thread[] _pollers;
     private readonly ManualResetEventSlim[] _drained;
     private readonly bool _vnet;
@@ -28,6 +31,7 @@ public sealed class TunDevice : ILink
     private readonly byte[] _vnetZero = new byte[VirtioNetHeader.Length];
     private int _nextQueue;
     private volatile bool _closing;
+    private volatile bool _waitedOn;
 
     private TunDevice(string name, int mtu, SafeFileDescriptor[] queues, bool vnet, bool createdByUs)
     {
@@ -38,6 +42,7 @@ public sealed class TunDevice : ILink
         CreatedByUs = createdByUs;
         int stop = Libc.EventFd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
         _stop = new SafeFileDescriptor(stop);
+        _interrupt = new SafeFileDescriptor(Libc.EventFd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK));
         _drained = new ManualResetEventSlim[queues.Length];
         _pollers = new Thread[queues.Length];
         for (int i = 0; i < queues.Length; i++)
@@ -267,6 +272,52 @@ public sealed class TunDevice : ILink
         }
     }
 
+    /// <summary>True with one queue: the stack's loop can then wait in poll() on it itself.</summary>
+    public bool CanWaitForPackets => _queues.Length == 1;
+
+    /// <summary>
+    /// Blocks in poll() on the queue and an interrupt eventfd: the stack's thread is woken by the
+    /// kernel when a packet arrives, with no poll thread in between (the first call stops it).
+    /// </summary>
+    public unsafe void WaitForPackets(TimeSpan timeout)
+    {
+        if (!CanWaitForPackets)
+        {
+            throw new NotSupportedException("A multi-queue TUN is read through its poll threads (ReceiveReady).");
+        }
+
+        if (!_waitedOn)
+        {
+            // From now on this thread waits for packets: the poll thread leaves.
+            _waitedOn = true;
+            ulong one = 1;
+            Libc.Write(_stop.Fd, (byte*)&one, sizeof(ulong));
+            _drained[0].Set();
+            if (_pollers[0].IsAlive)
+            {
+                _pollers[0].Join();
+            }
+        }
+
+        Libc.PollFd* fds = stackalloc Libc.PollFd[2];
+        fds[0] = new Libc.PollFd { Fd = _queues[0].Fd, Events = Libc.POLLIN };
+        fds[1] = new Libc.PollFd { Fd = _interrupt.Fd, Events = Libc.POLLIN };
+        int milliseconds = (int)Math.Clamp(Math.Ceiling(timeout.TotalMilliseconds), 0, int.MaxValue);
+        int ready = Libc.Poll(fds, 2, milliseconds);
+        if (ready > 0 && fds[1].ReturnedEvents != 0)
+        {
+            ulong count;
+            Libc.Read(_interrupt.Fd, (byte*)&count, sizeof(ulong));
+        }
+    }
+
+    /// <summary>Ends a <see cref="WaitForPackets"/> early (or the next one): one eventfd write.</summary>
+    public unsafe void InterruptWait()
+    {
+        ulong one = 1;
+        Libc.Write(_interrupt.Fd, (byte*)&one, sizeof(ulong));
+    }
+
     private unsafe void PollLoop(int queue)
     {
         Libc.PollFd* fds = stackalloc Libc.PollFd[2];
@@ -274,7 +325,7 @@ public sealed class TunDevice : ILink
         {
             // Wait until the stack has read everything, then sleep in poll() for the next packet.
             _drained[queue].Wait();
-            if (_closing)
+            if (_closing || _waitedOn)
             {
                 return;
             }
@@ -283,7 +334,7 @@ public sealed class TunDevice : ILink
             fds[0] = new Libc.PollFd { Fd = _queues[queue].Fd, Events = Libc.POLLIN };
             fds[1] = new Libc.PollFd { Fd = _stop.Fd, Events = Libc.POLLIN };
             int ready = Libc.Poll(fds, 2, -1);
-            if (_closing || (ready > 0 && fds[1].ReturnedEvents != 0))
+            if (_closing || _waitedOn || (ready > 0 && fds[1].ReturnedEvents != 0))
             {
                 return;
             }
@@ -330,6 +381,7 @@ public sealed class TunDevice : ILink
         }
 
         _stop.Dispose();
+        _interrupt.Dispose();
         foreach (ManualResetEventSlim drained in _drained)
         {
             drained.Dispose();

@@ -30,6 +30,9 @@ public sealed class StackRunner : IDisposable
     private bool _disposed;
     private Exception? _failure;
     private readonly MemoryReturnPolicy _memoryReturn = new();
+
+    // The loop waits in the link (poll() on a TUN) rather than on _wake.
+    private readonly bool _waitInLink;
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>
@@ -43,6 +46,7 @@ public sealed class StackRunner : IDisposable
         _stack = new NetworkStack(link, options, CurrentTime);
         _link = link;
         link.ReceiveReady = Wake;
+        _waitInLink = clock == StackClock.Real && link.CanWaitForPackets;
         _thread = new Thread(Loop) { IsBackground = true, Name = name };
     }
 
@@ -148,7 +152,14 @@ public sealed class StackRunner : IDisposable
         _activity = true;
         try
         {
-            _wake.Set();
+            if (_waitInLink)
+            {
+                _link.InterruptWait();
+            }
+            else
+            {
+                _wake.Set();
+            }
         }
         catch (ObjectDisposedException)
         {
@@ -232,9 +243,19 @@ public sealed class StackRunner : IDisposable
                     continue;
                 }
 
-                // Sleep to the deadline (capped so a stop request is seen within a second).
+                // Sleep to the deadline (capped so a stop request is seen within a second): in
+                // the link itself when it can be waited on (the kernel wakes this thread when a
+                // packet arrives), else until ReceiveReady or Wake signals.
                 long waitMicros = Math.Min(next.Microseconds - now.Microseconds, 1_000_000);
-                _wake.WaitOne(TimeSpan.FromTicks(Math.Max(1, waitMicros) * TimeSpan.TicksPerMicrosecond));
+                TimeSpan wait = TimeSpan.FromTicks(Math.Max(1, waitMicros) * TimeSpan.TicksPerMicrosecond);
+                if (_waitInLink)
+                {
+                    _link.WaitForPackets(wait);
+                }
+                else
+                {
+                    _wake.WaitOne(wait);
+                }
             }
         }
         catch (Exception e)

@@ -25,6 +25,15 @@ public sealed class CaptureLink : ILink
     public Instant NextDeadline => _inner.NextDeadline;
 
     /// <inheritdoc/>
+    public bool CanWaitForPackets => _inner.CanWaitForPackets;
+
+    /// <inheritdoc/>
+    public void WaitForPackets(TimeSpan timeout) => _inner.WaitForPackets(timeout);
+
+    /// <inheritdoc/>
+    public void InterruptWait() => _inner.InterruptWait();
+
+    /// <inheritdoc/>
     public Action? ReceiveReady
     {
         get => _inner.ReceiveReady;

@@ -30,4 +30,23 @@ public interface ILink : IDisposable
     /// to <see cref="Receive"/>. Must be cheap and must not call back into the link.
     /// </summary>
     Action? ReceiveReady { get; set; }
+
+    /// <summary>
+    /// True when the loop that drives the stack may block in <see cref="WaitForPackets"/> itself
+    /// (one thread, woken by the kernel), instead of sleeping until another thread signals
+    /// <see cref="ReceiveReady"/>. Default: false.
+    /// </summary>
+    bool CanWaitForPackets => false;
+
+    /// <summary>
+    /// Blocks until packets may be waiting to be received, <see cref="InterruptWait"/> is called,
+    /// or <paramref name="timeout"/> passes (only when <see cref="CanWaitForPackets"/>). From the
+    /// first call on, the link no longer signals <see cref="ReceiveReady"/>.
+    /// </summary>
+    void WaitForPackets(TimeSpan timeout) => throw new NotSupportedException("This link cannot be waited on; use ReceiveReady.");
+
+    /// <summary>Ends a <see cref="WaitForPackets"/> early, or the next one if none is under way (any thread).</summary>
+    void InterruptWait()
+    {
+    }
 }

@@ -30,6 +30,15 @@ public sealed class ImpairedLink : ILink
     public int Mtu => _inner.Mtu;
 
     /// <inheritdoc/>
+    public bool CanWaitForPackets => _inner.CanWaitForPackets;
+
+    /// <inheritdoc/>
+    public void WaitForPackets(TimeSpan timeout) => _inner.WaitForPackets(timeout);
+
+    /// <inheritdoc/>
+    public void InterruptWait() => _inner.InterruptWait();
+
+    /// <inheritdoc/>
     public Action? ReceiveReady
     {
         get => _inner.ReceiveReady;
