@@ -348,8 +348,30 @@ public sealed partial class TcpConnection
     /// <inheritdoc/>
     public override string ToString() => $"{Tuple} {State}";
 
-    /// <summary>RFC 9293 3.10.7: SEGMENT ARRIVES, for a connection in any state but LISTEN.</summary>
+    /// <summary>
+    /// RFC 9293 3.10.7: SEGMENT ARRIVES, for a connection in any state but LISTEN. A window update
+    /// the application's reads earn meanwhile waits to the end, so that whatever the application
+    /// sent from its callbacks carries it.
+    /// </summary>
     internal void OnSegment(TcpSegment seg)
+    {
+        InSegment = true;
+        try
+        {
+            ProcessSegment(seg);
+        }
+        finally
+        {
+            InSegment = false;
+        }
+
+        Receiver.SendOwedWindowUpdate();
+    }
+
+    /// <summary>True while an arriving segment is processed (the application's callbacks run inside).</summary>
+    internal bool InSegment { get; private set; }
+
+    private void ProcessSegment(TcpSegment seg)
     {
         TcpFlags flags = seg.Flags;
         if (State == TcpConnectionState.SynSent)
@@ -482,20 +504,31 @@ public sealed partial class TcpConnection
         {
             Receiver.FinReceived = true;
             Receiver.Nxt += 1;
-            Sender.SendAck();
-            Readable?.Invoke();
-            switch (State)
+            if (State is TcpConnectionState.SynReceived or TcpConnectionState.Established)
             {
-                case TcpConnectionState.SynReceived:
-                case TcpConnectionState.Established:
-                    SetState(TcpConnectionState.CloseWait);
-                    break;
-                case TcpConnectionState.FinWait1:
-                    SetState(Sender.FinAcked ? TcpConnectionState.TimeWait : TcpConnectionState.Closing);
-                    break;
-                case TcpConnectionState.FinWait2:
-                    SetState(TcpConnectionState.TimeWait);
-                    break;
+                // CLOSE-WAIT before the application hears of the end of the stream, so that a
+                // close from its callback is a passive close (LAST-ACK), never a simultaneous
+                // one; what it sends from there (data, its FIN) carries the ACK of this FIN.
+                SetState(TcpConnectionState.CloseWait);
+                Readable?.Invoke();
+                if (Receiver.LastAckSent != Receiver.Nxt)
+                {
+                    Sender.SendAck();
+                }
+            }
+            else
+            {
+                Sender.SendAck();
+                Readable?.Invoke();
+                switch (State)
+                {
+                    case TcpConnectionState.FinWait1:
+                        SetState(Sender.FinAcked ? TcpConnectionState.TimeWait : TcpConnectionState.Closing);
+                        break;
+                    case TcpConnectionState.FinWait2:
+                        SetState(TcpConnectionState.TimeWait);
+                        break;
+                }
             }
         }
         else if ((flags & TcpFlags.Fin) != 0 && State == TcpConnectionState.TimeWait)

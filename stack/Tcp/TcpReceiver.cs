@@ -60,6 +60,8 @@ internal sealed class TcpReceiver
     /// <summary>Last.ACK.sent of RFC 7323 4.3: the RCV.NXT our latest segment acknowledged.</summary>
     public SeqNumber LastAckSent;
 
+    private bool _windowUpdateOwed;
+
     /// <summary>True once the peer's FIN has been received.</summary>
     public bool FinReceived;
 
@@ -227,8 +229,12 @@ internal sealed class TcpReceiver
         // worth of data (counted in bytes, so a GRO-coalesced segment counts for what it holds),
         // else within the delayed-ACK time.
         int mss = _c.Mss;
-        _unackedBytes += taken;
-        if (_unackedBytes >= 2 * mss || taken < payload.Length || (flags & TcpFlags.Psh) != 0 && taken < mss)
+        if (LastAckSent == Nxt && taken == payload.Length)
+        {
+            // The application answered from its Readable callback and that segment acknowledged
+            // everything: nothing is owed (no second, duplicate ACK).
+        }
+        else if ((_unackedBytes += taken) >= 2 * mss || taken < payload.Length || (flags & TcpFlags.Psh) != 0 && taken < mss)
         {
             _c.Sender.SendAck();
         }
@@ -393,10 +399,26 @@ internal sealed class TcpReceiver
             return;
         }
 
+        if (_c.InSegment)
+        {
+            _windowUpdateOwed = true; // sent, if still needed, when the segment is done
+            return;
+        }
+
         int growth = (Nxt + (int)Window) - _advertisedRight;
         if (growth >= Math.Min(_c.Mss, _buffer.Capacity / 2))
         {
             _c.Sender.SendAck();
+        }
+    }
+
+    /// <summary>A window update earned by reads during a segment's processing, unless a segment sent since carried it.</summary>
+    public void SendOwedWindowUpdate()
+    {
+        if (_windowUpdateOwed)
+        {
+            _windowUpdateOwed = false;
+            MaybeSendWindowUpdate();
         }
     }
 

@@ -116,6 +116,43 @@ public class TcpTests
     }
 
     [Fact]
+    public void Established_PeerFinAndServerClosesFromReadable_Rfc9293Sec3_6_PassiveCloseThroughLastAckNoTimeWait()
+    {
+        // An echo server: it answers from its Readable callback and closes there at end of stream.
+        (TwoStacks net, TcpConnection client, TcpConnection server) = Connected();
+        var states = new List<TcpConnectionState>();
+        server.StateChanged += s => states.Add(s);
+        var buffer = new byte[100];
+        server.Readable = () =>
+        {
+            int n;
+            while ((n = server.Receive(buffer, out _)) > 0)
+            {
+                server.Send(buffer.AsSpan(0, n), out _);
+            }
+
+            if (server.PeerClosed)
+            {
+                server.Close();
+            }
+        };
+        long sentBefore = net.B.Counters[Counter.TcpSent];
+        client.Send("x"u8, out _);
+        Assert.True(net.Simulation.RunUntil(() => client.Available == 1, TimeSpan.FromSeconds(1)));
+        Assert.Equal(1, client.Receive(buffer, out _));
+        client.Close();
+        Assert.True(net.Simulation.RunUntil(() => server.State == TcpConnectionState.Closed, TimeSpan.FromSeconds(1)));
+
+        Assert.Equal(new[] { TcpConnectionState.CloseWait, TcpConnectionState.LastAck, TcpConnectionState.Closed }, states);
+        Assert.Equal(0, net.B.TcpConnections.TimeWait);
+        Assert.Equal(1, net.A.TcpConnections.TimeWait); // the active closer waits, as it should
+
+        // Two segments from the server: the echo (acknowledging the request) and its FIN
+        // (acknowledging the client's FIN); no pure ACK before either.
+        Assert.Equal(2, net.B.Counters[Counter.TcpSent] - sentBefore);
+    }
+
+    [Fact]
     public void SimultaneousClose_Rfc9293Figure13_BothThroughClosingToTimeWait()
     {
         (TwoStacks net, TcpConnection client, TcpConnection server) = Connected();
