@@ -290,13 +290,7 @@ public sealed class TunDevice : ILink
         {
             // From now on this thread waits for packets: the poll thread leaves.
             _waitedOn = true;
-            ulong one = 1;
-            Libc.Write(_stop.Fd, (byte*)&one, sizeof(ulong));
-            _drained[0].Set();
-            if (_pollers[0].IsAlive)
-            {
-                _pollers[0].Join();
-            }
+            StopPollThreads();
         }
 
         Libc.PollFd* fds = stackalloc Libc.PollFd[2];
@@ -312,10 +306,32 @@ public sealed class TunDevice : ILink
     }
 
     /// <summary>Ends a <see cref="WaitForPackets"/> early (or the next one): one eventfd write.</summary>
-    public unsafe void InterruptWait()
+    public void InterruptWait() => Signal(_interrupt);
+
+    // Adds one to an eventfd, which makes it readable.
+    private static unsafe void Signal(SafeFileDescriptor eventFd)
     {
         ulong one = 1;
-        Libc.Write(_interrupt.Fd, (byte*)&one, sizeof(ulong));
+        Libc.Write(eventFd.Fd, (byte*)&one, sizeof(ulong));
+    }
+
+    // Wakes every poll thread (from poll() through the stop eventfd, or from its wait for the
+    // stack to drain) and waits until each has seen _closing or _waitedOn and left.
+    private void StopPollThreads()
+    {
+        Signal(_stop);
+        foreach (ManualResetEventSlim drained in _drained)
+        {
+            drained.Set();
+        }
+
+        foreach (Thread poller in _pollers)
+        {
+            if (poller.IsAlive)
+            {
+                poller.Join();
+            }
+        }
     }
 
     private unsafe void PollLoop(int queue)
@@ -363,17 +379,7 @@ public sealed class TunDevice : ILink
         }
 
         _closing = true;
-        ulong one = 1;
-        Libc.Write(_stop.Fd, (byte*)&one, sizeof(ulong));
-        foreach (ManualResetEventSlim drained in _drained)
-        {
-            drained.Set();
-        }
-
-        foreach (Thread poller in _pollers)
-        {
-            poller.Join();
-        }
+        StopPollThreads();
 
         foreach (SafeFileDescriptor queue in _queues)
         {

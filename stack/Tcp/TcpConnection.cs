@@ -193,7 +193,10 @@ public sealed partial class TcpConnection
     public bool HasUrgentData => Receiver.HasUrgentData;
 
     /// <summary>Our timestamp clock (RFC 7323 5.4: milliseconds plus a per-connection offset).</summary>
-    internal uint TimestampNow => (uint)(Layer.Now.Microseconds / 1000) + _tsOffset;
+    internal uint TimestampNow => TimestampClock(Layer.Now, _tsOffset);
+
+    /// <summary>A TSval: a millisecond clock plus the connection's offset (RFC 7323 5.4).</summary>
+    internal static uint TimestampClock(Instant now, uint offset) => (uint)(now.Microseconds / 1000) + offset;
 
     /// <summary>TS.Recent (RFC 7323 4.3): the peer's timestamp we echo.</summary>
     internal uint TsRecent { get; private set; }

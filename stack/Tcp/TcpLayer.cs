@@ -230,9 +230,8 @@ internal sealed class TcpLayer : ITransportHandler
             return StackError.AddressInUse;
         }
 
-        if (_connections.Count >= _options.Tcp.MaxConnections)
+        if (!HasRoomForConnection())
         {
-            _counters.Increment(Counter.TcpConnectionLimit);
             return StackError.NoBufferSpace;
         }
 
@@ -243,8 +242,9 @@ internal sealed class TcpLayer : ITransportHandler
     }
 
     /// <summary>
-    /// Whether a listener may make one more connection; at <see cref="TcpSettings.MaxConnections"/>
-    /// the request is refused (no SYN-ACK, counted), before any connection object exists.
+    /// Whether one more connection fits; at <see cref="TcpSettings.MaxConnections"/> it is refused
+    /// and counted (a listener sends no SYN-ACK; a connect fails with ENOBUFS), before any
+    /// connection object is registered.
     /// </summary>
     public bool HasRoomForConnection()
     {

@@ -138,13 +138,15 @@ internal sealed class TcpReceiver
     }
 
     /// <summary>RFC 9293 3.10.7.4, first check: the sequence number acceptability test (four cases).</summary>
-    public bool IsAcceptable(TcpSegment seg)
+    public bool IsAcceptable(TcpSegment seg) => IsAcceptable(seg, Nxt, Window);
+
+    /// <summary>The acceptability test against <paramref name="rcvNxt"/> and <paramref name="rcvWnd"/> (also for TIME-WAIT records).</summary>
+    public static bool IsAcceptable(TcpSegment seg, SeqNumber rcvNxt, uint rcvWnd)
     {
         int length = seg.SegmentLength;
-        uint window = Window;
         return length == 0
-            ? window == 0 ? seg.SequenceNumber == Nxt : seg.SequenceNumber.IsInWindow(Nxt, window)
-            : window != 0 && (seg.SequenceNumber.IsInWindow(Nxt, window) || (seg.SequenceNumber + (length - 1)).IsInWindow(Nxt, window));
+            ? rcvWnd == 0 ? seg.SequenceNumber == rcvNxt : seg.SequenceNumber.IsInWindow(rcvNxt, rcvWnd)
+            : rcvWnd != 0 && (seg.SequenceNumber.IsInWindow(rcvNxt, rcvWnd) || (seg.SequenceNumber + (length - 1)).IsInWindow(rcvNxt, rcvWnd));
     }
 
     /// <summary>The receiver's RTT for auto-tuning (Linux tcp_rcv_rtt_measure_ts): data echoing our timestamp, <paramref name="elapsedMs"/> ago.</summary>
@@ -228,19 +230,21 @@ internal sealed class TcpReceiver
         // RFC 9293 3.8.6.3 / RFC 1122 4.2.3.2: ACK at least every second full-sized segment's
         // worth of data (counted in bytes, so a GRO-coalesced segment counts for what it holds),
         // else within the delayed-ACK time.
+        // When the application answered from its Readable callback and that segment acknowledged
+        // everything, nothing is owed (no second, duplicate ACK).
         int mss = _c.Mss;
-        if (LastAckSent == Nxt && taken == payload.Length)
+        bool answered = LastAckSent == Nxt && taken == payload.Length;
+        if (!answered)
         {
-            // The application answered from its Readable callback and that segment acknowledged
-            // everything: nothing is owed (no second, duplicate ACK).
-        }
-        else if ((_unackedBytes += taken) >= 2 * mss || taken < payload.Length || (flags & TcpFlags.Psh) != 0 && taken < mss)
-        {
-            _c.Sender.SendAck();
-        }
-        else
-        {
-            _timers.Schedule(TcpTimer.DelayedAck, _layer.Now + _layer.Settings.DelayedAck);
+            _unackedBytes += taken;
+            if (_unackedBytes >= 2 * mss || taken < payload.Length || (flags & TcpFlags.Psh) != 0 && taken < mss)
+            {
+                _c.Sender.SendAck();
+            }
+            else
+            {
+                _timers.Schedule(TcpTimer.DelayedAck, _layer.Now + _layer.Settings.DelayedAck);
+            }
         }
 
         if (taken < payload.Length)

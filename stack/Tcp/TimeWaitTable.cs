@@ -114,7 +114,7 @@ internal sealed class TimeWaitTable : ITimerTarget
 
         // The acceptability test; an unacceptable FIN is a retransmission of the peer's FIN whose
         // ACK was lost: acknowledge it and restart the 2 MSL wait.
-        if (!IsAcceptable(r, seg))
+        if (!TcpReceiver.IsAcceptable(seg, r.ReceiveNext, r.ReceiveWindow))
         {
             _layer.Counters.Increment(Counter.TcpOutOfWindow);
             if ((flags & TcpFlags.Rst) == 0)
@@ -196,23 +196,13 @@ internal sealed class TimeWaitTable : ITimerTarget
         return false;
     }
 
-    // RFC 9293 3.10.7.4, the four cases of the acceptability test against RCV.NXT and RCV.WND.
-    private static bool IsAcceptable(TimeWaitRecord r, TcpSegment seg)
-    {
-        int length = seg.SegmentLength;
-        uint window = r.ReceiveWindow;
-        return length == 0
-            ? window == 0 ? seg.SequenceNumber == r.ReceiveNext : seg.SequenceNumber.IsInWindow(r.ReceiveNext, window)
-            : window != 0 && (seg.SequenceNumber.IsInWindow(r.ReceiveNext, window) || (seg.SequenceNumber + (length - 1)).IsInWindow(r.ReceiveNext, window));
-    }
-
     private void SendAck(TimeWaitRecord r)
     {
         TcpOptions options = TcpOptions.None;
         if (r.Timestamps)
         {
             options.HasTimestamps = true;
-            options.TimestampValue = (uint)(_layer.Now.Microseconds / 1000) + r.TimestampOffset;
+            options.TimestampValue = TcpConnection.TimestampClock(_layer.Now, r.TimestampOffset);
             options.TimestampEcho = r.TimestampRecent;
         }
 

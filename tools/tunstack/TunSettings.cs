@@ -419,15 +419,12 @@ public sealed class TunSettings
     };
 
     /// <summary>A one-line summary for the ready line.</summary>
-    public string Describe(TunInterface tun) => string.Create(CultureInfo.InvariantCulture,
-        $"tun {Tun}{(Netns is null ? string.Empty : $" in netns {Netns}")}{(tun.Attached ? " (attached)" : string.Empty)}, mtu {Mtu}; "
-        + $"stack {string.Join(' ', StackAddresses)}; kernel side {(tun.Attached ? "(as configured)" : string.Join(' ', KernelAddresses.Select(k => k.Address)))}; "
-        + $"TCP memory {TcpLimits().Memory >> 20} MiB, at most {TcpLimits().Connections} connections");
-
-    // What the stack will take as its TCP bounds, given or defaulted.
-    private (long Memory, int Connections) TcpLimits()
+    public string Describe(TunInterface tun)
     {
-        TcpSettings tcp = ToStackOptions().Tcp;
-        return (tcp.MemoryLimit, tcp.MaxConnections);
+        TcpSettings tcp = ToStackOptions().Tcp; // the TCP bounds the stack takes, given or defaulted
+        return string.Create(CultureInfo.InvariantCulture,
+            $"tun {Tun}{(Netns is null ? string.Empty : $" in netns {Netns}")}{(tun.Attached ? " (attached)" : string.Empty)}, mtu {Mtu}; "
+            + $"stack {string.Join(' ', StackAddresses)}; kernel side {(tun.Attached ? "(as configured)" : string.Join(' ', KernelAddresses.Select(k => k.Address)))}; "
+            + $"TCP memory {tcp.MemoryLimit >> 20} MiB, at most {tcp.MaxConnections} connections");
     }
 }

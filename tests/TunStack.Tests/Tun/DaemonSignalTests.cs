@@ -120,8 +120,7 @@ time.sleep(20)
         reserved.Exec("ping", "-c", "20", "-i", "0.01", "-s", "1000", "-W", "1", "10.77.0.2");
         Assert.Equal(1, daemon.WaitForExit());
         Assert.Contains("No space left on device", daemon.WaitForLine("error the stack stopped: "));
-        Assert.Contains($"removed network namespace {reserved.Name}", daemon.Output);
-        Assert.False(TestNamespace.Exists(reserved.Name));
+        reserved.ExpectRemovedBy(daemon);
     }
 
     [SkippableFact]
@@ -132,8 +131,7 @@ time.sleep(20)
         using TunstackProcess daemon = TunstackProcess.Start(new Dictionary<string, string> { ["TUNSTACK_FAULT"] = "crash" }, "up", "--netns", reserved.Name);
         Assert.NotEqual(0, daemon.WaitForExit());
         Assert.Contains("fault injected by TUNSTACK_FAULT=crash", daemon.WaitForLine("crashed: "));
-        Assert.Contains($"removed network namespace {reserved.Name}", daemon.Output);
-        Assert.False(TestNamespace.Exists(reserved.Name));
+        reserved.ExpectRemovedBy(daemon);
     }
 
     [SkippableFact]

@@ -25,8 +25,7 @@ public class NamespaceOwnershipTests
 
         Assert.Equal(0, joiner.Terminate());
         Assert.Contains("removed TUN device tstk1", joiner.Output);
-        Assert.Contains($"removed network namespace {reserved.Name}", joiner.Output);
-        Assert.False(TestNamespace.Exists(reserved.Name));
+        reserved.ExpectRemovedBy(joiner);
     }
 
     [SkippableFact]

@@ -35,6 +35,12 @@ internal sealed class TestNamespace : IDisposable
     public void StopAndExpectRemovedBy(TunstackProcess daemon)
     {
         Assert.Equal(0, daemon.Terminate());
+        ExpectRemovedBy(daemon);
+    }
+
+    /// <summary>Checks that <paramref name="daemon"/> (stopped, or ended on its own) logged that it removed this namespace, and that the namespace is gone.</summary>
+    public void ExpectRemovedBy(TunstackProcess daemon)
+    {
         Assert.Contains($"removed network namespace {Name}", daemon.Output);
         Assert.False(Exists(Name), $"namespace {Name} is still there");
     }
