@@ -82,8 +82,9 @@ dotnet test Stack.sln -c Release --no-build -nologo --results-directory "$result
 status=${PIPESTATUS[0]}
 set -e
 
-# One summary line over every test assembly: "N passed, N failed, N skipped".
-python3 - "$results" <<'PY'
+# One summary line over every test assembly, last and alone on its line: "N passed, N failed, N skipped"
+# (CI reads that exact closing line; anything after it on the line hides the count).
+if python3 - "$results" <<'PY'
 import glob, sys, xml.etree.ElementTree as ET
 ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
 passed = failed = skipped = 0
@@ -91,6 +92,9 @@ for path in glob.glob(sys.argv[1] + "/*.trx"):
     c = ET.parse(path).getroot().find("t:ResultSummary/t:Counters", ns)
     passed += int(c.get("passed")); failed += int(c.get("failed")) + int(c.get("error"))
     skipped += int(c.get("total")) - int(c.get("executed"))
-print(f"test.sh: {passed} passed, {failed} failed, {skipped} skipped; results in {sys.argv[1]}")
+print(f"test.sh: results in {sys.argv[1]}")
+print(f"test.sh: {passed} passed, {failed} failed, {skipped} skipped")
+sys.exit(1 if passed == 0 else 0)
 PY
+then :; else echo "test.sh: no test ran" >&2; status=1; fi
 exit $status
