@@ -281,4 +281,13 @@ public enum Counter
     TcpSendMemoryLimited,
     /// <summary>SYNs that ended a TIME-WAIT to open a new incarnation of its 4-tuple (RFC 6191).</summary>
     TcpTimeWaitReopened,
+
+    /// <summary>Dropped: offload metadata (virtio-net header) that disagrees with the packet (a super-segment of the other family, of no TCP, without a segment size; a partial checksum not at the transport header).</summary>
+    LinkBadOffload,
+    /// <summary>Dropped: a super-segment of a kind the stack does not take (UDP, TCP with ECN).</summary>
+    LinkUnsupportedSegmentation,
+    /// <summary>TCP super-segments received from the link (the kernel's GSO packets, taken whole).</summary>
+    LinkSuperSegmentsReceived,
+    /// <summary>TCP super-segments handed to the link to cut (TSO).</summary>
+    LinkSuperSegmentsSent,
 }

@@ -50,7 +50,7 @@ public sealed class NetworkStack
         _ip.Udp = _udp;
         _tcp = new TcpLayer(_ip, _ports, Counters, options, _timers, random);
         _ip.Tcp = _tcp;
-        _rx = new PacketBatch(options.BatchSize, link.Mtu);
+        _rx = new PacketBatch(options.BatchSize, link.MaxPacketLength);
     }
 
     /// <summary>Counters for every drop reason and protocol event.</summary>
@@ -112,7 +112,7 @@ public sealed class NetworkStack
             Counters.Add(Counter.LinkReceived, _link.Receive(_rx, _now));
             for (int i = 0; i < _rx.Count; i++)
             {
-                _ip.Input(_rx[i]);
+                _ip.Input(_rx[i], _rx.OffloadAt(i));
             }
 
             handled += _rx.Count;

@@ -18,6 +18,8 @@ public sealed class TunDevice : ILink
 {
     private const nuint TunSetIff = 0x400454ca;        // _IOW('T', 202, int)
     private const nuint TunSetVnetHdrSz = 0x400454d8;  // _IOW('T', 216, int)
+    private const nuint TunSetOffload = 0x400454d0;    // _IOW('T', 208, unsigned int)
+    private const uint TunFCsum = 0x01, TunFTso4 = 0x02, TunFTso6 = 0x04;
     private const short IffTun = 0x0001, IffNoPi = 0x1000, IffMultiQueue = 0x0100, IffVnetHdr = 0x4000;
     private const int IfNameSize = 16;
 
@@ -28,17 +30,20 @@ public sealed class TunDevice : ILink
     private readonly ManualResetEventSlim[] _drained;
     private readonly bool _vnet;
     private readonly byte[] _vnetScratch = new byte[VirtioNetHeader.Length];
-    private readonly byte[] _vnetZero = new byte[VirtioNetHeader.Length];
+    private readonly byte[] _vnetOut = new byte[VirtioNetHeader.Length];
     private int _nextQueue;
     private volatile bool _closing;
     private volatile bool _waitedOn;
 
-    private TunDevice(string name, int mtu, SafeFileDescriptor[] queues, bool vnet, bool createdByUs)
+    private TunDevice(string name, int mtu, SafeFileDescriptor[] queues, bool vnet, LinkOffloads offloads, string? offloadFallback, bool createdByUs)
     {
         Name = name;
         Mtu = mtu;
         _queues = queues;
         _vnet = vnet;
+        Offloads = offloads;
+        OffloadFallback = offloadFallback;
+        MaxPacketLength = (offloads & (LinkOffloads.TcpSegmentationV4 | LinkOffloads.TcpSegmentationV6)) != 0 ? PacketOffload.MaxSuperSegmentLength : mtu;
         CreatedByUs = createdByUs;
         int stop = Libc.EventFd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
         _stop = new SafeFileDescriptor(stop);
@@ -58,6 +63,22 @@ public sealed class TunDevice : ILink
 
     /// <inheritdoc/>
     public int Mtu { get; }
+
+    /// <summary>Up to 65,575 bytes with segmentation offloads (the kernel's super-segments), else <see cref="Mtu"/>.</summary>
+    public int MaxPacketLength { get; }
+
+    /// <summary>
+    /// The offloads in force: with them every packet carries a virtio-net header, received packets
+    /// may be 64 KiB super-segments or carry checksums the kernel vouches for (see
+    /// <see cref="PacketBatch.OffloadAt"/>), and the stack may send either.
+    /// </summary>
+    public LinkOffloads Offloads { get; }
+
+    /// <summary>With <see cref="TunOffload.Auto"/>: why offloads are off (the kernel refused them), or null.</summary>
+    public string? OffloadFallback { get; }
+
+    /// <summary>Received packets whose virtio-net header was cut short; dropped.</summary>
+    public long BadHeaders { get; private set; }
 
     /// <summary>True when this process created the device (it disappears when closed); false when it attached to a persistent one.</summary>
     public bool CreatedByUs { get; }
@@ -95,12 +116,36 @@ public sealed class TunDevice : ILink
         }
 
         bool existed = Libc.InterfaceIndex(options.Name) != 0;
+        bool vnet = options.VnetHeader || options.Offload != TunOffload.Off;
         var queues = new SafeFileDescriptor[options.Queues];
+        LinkOffloads offloads = LinkOffloads.None;
+        string? fallback = null;
         try
         {
             for (int i = 0; i < queues.Length; i++)
             {
-                queues[i] = OpenQueue(options);
+                queues[i] = OpenQueue(options, vnet);
+            }
+
+            if (options.Offload != TunOffload.Off)
+            {
+                // Documentation/networking/tuntap.rst, drivers/net/tun.c set_offload: the device
+                // then advertises checksum offload and TSO, so the kernel sends 64 KiB
+                // super-segments with partial checksums and takes them from us.
+                if (Libc.Ioctl(queues[0].Fd, TunSetOffload, (nint)(TunFCsum | TunFTso4 | TunFTso6)) == 0)
+                {
+                    offloads = LinkOffloads.TransportChecksum | LinkOffloads.TcpSegmentationV4 | LinkOffloads.TcpSegmentationV6;
+                }
+                else
+                {
+                    int errno = Libc.LastError;
+                    if (options.Offload == TunOffload.On)
+                    {
+                        throw new TunException($"offloads requested (--offload on) but the kernel refused TUNSETOFFLOAD (checksum, TSO4, TSO6) on {options.Name}: {Libc.Describe(errno)}", errno);
+                    }
+
+                    fallback = $"the kernel refused TUNSETOFFLOAD (checksum, TSO4, TSO6): {Libc.Describe(errno)}";
+                }
             }
         }
         catch
@@ -113,7 +158,7 @@ public sealed class TunDevice : ILink
             throw;
         }
 
-        var device = new TunDevice(options.Name, options.Mtu, queues, options.VnetHeader, createdByUs: !existed);
+        var device = new TunDevice(options.Name, options.Mtu, queues, vnet, offloads, fallback, createdByUs: !existed);
         device.Start();
         return device;
     }
@@ -123,7 +168,7 @@ public sealed class TunDevice : ILink
         => !string.IsNullOrEmpty(name) && Encoding.UTF8.GetByteCount(name) < IfNameSize && name != "." && name != ".."
            && !name.Any(c => c is '/' or ':' || char.IsWhiteSpace(c));
 
-    private static unsafe SafeFileDescriptor OpenQueue(TunOptions options)
+    private static unsafe SafeFileDescriptor OpenQueue(TunOptions options, bool vnet)
     {
         int fd = Libc.Open(options.DevicePath, Libc.O_RDWR | Libc.O_NONBLOCK | Libc.O_CLOEXEC, 0);
         if (fd < 0)
@@ -145,7 +190,7 @@ public sealed class TunDevice : ILink
         byte* ifreq = stackalloc byte[40];
         new Span<byte>(ifreq, 40).Clear();
         Encoding.UTF8.GetBytes(options.Name, new Span<byte>(ifreq, IfNameSize - 1));
-        short flags = (short)(IffTun | IffNoPi | (options.Queues > 1 ? IffMultiQueue : 0) | (options.VnetHeader ? IffVnetHdr : 0));
+        short flags = (short)(IffTun | IffNoPi | (options.Queues > 1 ? IffMultiQueue : 0) | (vnet ? IffVnetHdr : 0));
         *(short*)(ifreq + IfNameSize) = flags;
         if (Libc.Ioctl(fd, TunSetIff, ifreq) != 0)
         {
@@ -160,7 +205,7 @@ public sealed class TunDevice : ILink
             };
         }
 
-        if (options.VnetHeader)
+        if (vnet)
         {
             int size = VirtioNetHeader.Length;
             if (Libc.Ioctl(fd, TunSetVnetHdrSz, &size) != 0)
@@ -212,9 +257,15 @@ public sealed class TunDevice : ILink
 
                 if (n >= 0)
                 {
-                    batch.Commit((int)n);
+                    batch.Commit((int)n, _vnet ? OffloadOf(_vnetScratch) : default);
                     received++;
                     PacketsRead++;
+                    continue;
+                }
+
+                if (_vnet && n + VirtioNetHeader.Length >= 0)
+                {
+                    BadHeaders++; // shorter than the header: nothing to hand over
                     continue;
                 }
 
@@ -247,10 +298,11 @@ public sealed class TunDevice : ILink
             Span<byte> packet = batch[i];
             nint n;
             fixed (byte* data = packet)
-            fixed (byte* header = _vnetZero)
+            fixed (byte* header = _vnetOut)
             {
                 if (_vnet)
                 {
+                    HeaderFor(batch.OffloadAt(i)).WriteTo(_vnetOut);
                     vectors[0] = new Libc.IoVector { Base = header, Length = VirtioNetHeader.Length };
                     vectors[1] = new Libc.IoVector { Base = data, Length = (nuint)packet.Length };
                     n = Libc.WriteVector(fd, vectors, 2);
@@ -271,6 +323,50 @@ public sealed class TunDevice : ILink
             }
         }
     }
+
+    // virtio 1.2 5.1.6: the header the kernel wrote, as the stack's metadata. Unknown gso types
+    // (UDP, ECN) are passed on as Unsupported for the stack to drop and count.
+    private static PacketOffload OffloadOf(ReadOnlySpan<byte> header)
+    {
+        if (!VirtioNetHeader.TryParse(header, out VirtioNetHeader h))
+        {
+            return default;
+        }
+
+        return new PacketOffload
+        {
+            Checksum = (h.Flags & VirtioNetHeader.FlagNeedsChecksum) != 0 ? PacketChecksum.Partial
+                : (h.Flags & VirtioNetHeader.FlagDataValid) != 0 ? PacketChecksum.Verified
+                : PacketChecksum.Unverified,
+            ChecksumStart = h.ChecksumStart,
+            ChecksumOffset = h.ChecksumOffset,
+            Segmentation = h.GsoType switch
+            {
+                VirtioNetHeader.GsoNone => PacketSegmentation.None,
+                VirtioNetHeader.GsoTcpV4 => PacketSegmentation.TcpV4,
+                VirtioNetHeader.GsoTcpV6 => PacketSegmentation.TcpV6,
+                _ => PacketSegmentation.Unsupported,
+            },
+            SegmentSize = h.GsoSize,
+            HeaderLength = h.HeaderLength,
+        };
+    }
+
+    // The header for a packet the stack sends: NEEDS_CSUM for a partial checksum, gso fields for a super-segment.
+    private static VirtioNetHeader HeaderFor(in PacketOffload offload) => new()
+    {
+        Flags = offload.Checksum == PacketChecksum.Partial ? VirtioNetHeader.FlagNeedsChecksum : (byte)0,
+        GsoType = offload.Segmentation switch
+        {
+            PacketSegmentation.TcpV4 => VirtioNetHeader.GsoTcpV4,
+            PacketSegmentation.TcpV6 => VirtioNetHeader.GsoTcpV6,
+            _ => VirtioNetHeader.GsoNone,
+        },
+        HeaderLength = offload.HeaderLength,
+        GsoSize = offload.SegmentSize,
+        ChecksumStart = offload.ChecksumStart,
+        ChecksumOffset = offload.ChecksumOffset,
+    };
 
     /// <summary>True with one queue: the stack's loop can then wait in poll() on it itself.</summary>
     public bool CanWaitForPackets => _queues.Length == 1;

@@ -121,6 +121,11 @@ public sealed class TunInterface : IDisposable
     private static (TunDevice Device, int Index) Setup(TunInterfaceOptions options, Action<string>? log)
     {
         TunDevice device = TunDevice.Open(options.Device);
+        if (device.OffloadFallback is { } why)
+        {
+            log?.Invoke($"offloads off on {device.Name}: {why}; packets go one by one with their checksums");
+        }
+
         try
         {
             using RtNetlink netlink = RtNetlink.Open();

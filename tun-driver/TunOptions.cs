@@ -12,8 +12,18 @@ public sealed record TunOptions
     /// <summary>Queues (IFF_MULTI_QUEUE when more than one; one descriptor per queue).</summary>
     public int Queues { get; init; } = 1;
 
-    /// <summary>Open with IFF_VNET_HDR and TUNSETVNETHDRSZ: every packet carries a virtio_net_hdr.</summary>
+    /// <summary>
+    /// Open with IFF_VNET_HDR and TUNSETVNETHDRSZ even without offloads: every packet carries a
+    /// virtio_net_hdr. Offloads (<see cref="Offload"/>) imply it.
+    /// </summary>
     public bool VnetHeader { get; init; }
+
+    /// <summary>
+    /// Checksum and TCP segmentation offloads through the virtio-net header (TUNSETOFFLOAD with
+    /// TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6): the kernel hands over and takes 64 KiB TCP
+    /// super-segments and leaves checksums it vouches for unverified. Default: <see cref="TunOffload.Auto"/>.
+    /// </summary>
+    public TunOffload Offload { get; init; } = TunOffload.Auto;
 
     /// <summary>The clone device (tests point it elsewhere to simulate a missing driver).</summary>
     public string DevicePath { get; init; } = "/dev/net/tun";

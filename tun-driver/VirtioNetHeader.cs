@@ -4,8 +4,8 @@ namespace TunStack.Tun;
 
 /// <summary>
 /// struct virtio_net_hdr (virtio spec 5.1.6), the 10-byte prefix of every packet on a TUN opened
-/// with IFF_VNET_HDR. No offload (GSO, checksum) is negotiated: the stack writes a zero header and
-/// ignores the one it reads. Little-endian, as TUN uses by default.
+/// with IFF_VNET_HDR. <see cref="TunDevice"/> maps it to and from the stack's
+/// <see cref="Links.PacketOffload"/>. Little-endian, as TUN uses by default on this host order.
 /// </summary>
 internal record struct VirtioNetHeader
 {

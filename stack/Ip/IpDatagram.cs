@@ -3,8 +3,9 @@ namespace TunStack.Ip;
 /// <summary>A validated datagram handed by the IP layer to a transport.</summary>
 internal readonly ref struct IpDatagram
 {
-    public IpDatagram(ReadOnlySpan<byte> datagram, ReadOnlySpan<byte> payload, InternetAddress source, InternetAddress destination, byte protocol, bool toGroup)
+    public IpDatagram(ReadOnlySpan<byte> datagram, ReadOnlySpan<byte> payload, InternetAddress source, InternetAddress destination, byte protocol, bool toGroup, bool checksumTrusted = false)
     {
+        ChecksumTrusted = checksumTrusted;
         Datagram = datagram;
         Payload = payload;
         Source = source;
@@ -29,4 +30,13 @@ internal readonly ref struct IpDatagram
     public bool ToBroadcastOrMulticast { get; }
 
     public bool IsV6 => Source.IsV6;
+
+    /// <summary>
+    /// The link vouched for the transport checksum (virtio-net DATA_VALID, or NEEDS_CSUM on a packet
+    /// the kernel made and never sent over a wire): the transport does not verify it.
+    /// </summary>
+    public bool ChecksumTrusted { get; }
+
+    /// <summary>This datagram with <see cref="ChecksumTrusted"/> set.</summary>
+    public IpDatagram Trusted() => new(Datagram, Payload, Source, Destination, Protocol, ToBroadcastOrMulticast, checksumTrusted: true);
 }

@@ -13,7 +13,7 @@ namespace TunStack.Ip;
 /// </summary>
 internal sealed class IpLayer
 {
-    private const int MaxPacket = 65535 + Ipv6Packet.HeaderLength;
+    private const int MaxPacket = PacketOffload.MaxSuperSegmentLength;
 
     private readonly StackCounters _counters;
     private readonly ILink _link;
@@ -21,6 +21,7 @@ internal sealed class IpLayer
     private readonly Ipv4Input _v4;
     private readonly Ipv6Input _v6;
     private Instant _now;
+    private PacketOffload _inputOffload;   // the metadata of the packet Input is handling
 
     public IpLayer(StackCounters counters, StackOptions options, ILink link, TimerWheel timers, Random random)
     {
@@ -63,13 +64,38 @@ internal sealed class IpLayer
 
     public void SetTime(Instant now) => _now = now;
 
-    /// <summary>Handles one packet from the link or the loopback queue.</summary>
-    public void Input(ReadOnlySpan<byte> packet)
+    /// <summary>Handles one packet from the link or the loopback queue, with the offload metadata the link gave it.</summary>
+    public void Input(ReadOnlySpan<byte> packet, in PacketOffload offload = default)
     {
         if (packet.Length == 0)
         {
             _counters.Increment(Counter.LinkUnknownVersion);
             return;
+        }
+
+        if (offload.IsSet)
+        {
+            // virtio 1.2 5.1.6.4: a super-segment is of a kind we take (TCP, of this packet's
+            // family, with a segment size); anything else is dropped and counted, never guessed at.
+            if (offload.Segmentation == PacketSegmentation.Unsupported)
+            {
+                _counters.Increment(Counter.LinkUnsupportedSegmentation);
+                return;
+            }
+
+            if (offload.Segmentation != PacketSegmentation.None
+                && (offload.SegmentSize == 0 || (packet[0] >> 4) != (offload.Segmentation == PacketSegmentation.TcpV6 ? 6 : 4)))
+            {
+                _counters.Increment(Counter.LinkBadOffload);
+                return;
+            }
+
+            if (offload.Segmentation != PacketSegmentation.None)
+            {
+                _counters.Increment(Counter.LinkSuperSegmentsReceived);
+            }
+
+            _inputOffload = offload;
         }
 
         switch (packet[0] >> 4)
@@ -83,6 +109,45 @@ internal sealed class IpLayer
             default:
                 _counters.Increment(Counter.LinkUnknownVersion);
                 break;
+        }
+
+        _inputOffload = default;
+    }
+
+    /// <summary>A fragment's metadata cannot describe the reassembled datagram: it is forgotten (its checksum is verified).</summary>
+    public void ForgetInputOffload() => _inputOffload = default;
+
+    // What the link said about the packet's transport checksum, checked against where the transport
+    // header really is: a partial checksum must start at it, with the field where the protocol has
+    // it (RFC 9293 3.1: offset 16; RFC 768: offset 6); a super-segment must be TCP. Null: drop.
+    private bool? ChecksumTrusted(in IpDatagram datagram, byte protocol)
+    {
+        ref readonly PacketOffload offload = ref _inputOffload;
+        if (!offload.IsSet)
+        {
+            return false;
+        }
+
+        if (offload.Segmentation != PacketSegmentation.None && protocol != IpProtocol.Tcp)
+        {
+            return null;
+        }
+
+        switch (offload.Checksum)
+        {
+            case PacketChecksum.Verified:
+                return true;
+            case PacketChecksum.Partial:
+                int transportStart = datagram.Datagram.Length - datagram.Payload.Length;
+                int fieldOffset = protocol switch
+                {
+                    IpProtocol.Tcp => 16,
+                    IpProtocol.Udp => 6,
+                    _ => -1,
+                };
+                return offload.ChecksumStart == transportStart && offload.ChecksumOffset == fieldOffset ? true : null;
+            default:
+                return false;
         }
     }
 
@@ -125,8 +190,22 @@ internal sealed class IpLayer
             return;
         }
 
+        bool? trusted = ChecksumTrusted(datagram, protocol);
+        if (trusted is null)
+        {
+            _counters.Increment(Counter.LinkBadOffload);
+            return;
+        }
+
         _counters.Increment(v6 ? Counter.Ipv6Delivered : Counter.Ipv4Delivered);
-        handler.Receive(datagram);
+        if (trusted.Value)
+        {
+            handler.Receive(datagram.Trusted());
+        }
+        else
+        {
+            handler.Receive(datagram);
+        }
     }
 
     /// <summary>
@@ -136,6 +215,18 @@ internal sealed class IpLayer
     /// </summary>
     public StackError Output(InternetAddress source, InternetAddress destination, byte protocol, ReadOnlySpan<byte> payload, bool dontFragment = false)
         => _output.Send(source, destination, protocol, payload, dontFragment, _now);
+
+    /// <summary>
+    /// Sends a TCP segment whose checksum field holds only the pseudo-header sum, for the link to
+    /// complete; with <paramref name="segmentSize"/> above 0 it is a super-segment the link cuts into
+    /// segments of that many payload bytes (it may exceed the MTU). Only on a link that offers the
+    /// offloads, and never to one of the stack's own addresses.
+    /// </summary>
+    public void OutputOffloaded(InternetAddress source, InternetAddress destination, ReadOnlySpan<byte> segment, int tcpHeaderLength, int segmentSize)
+        => _output.SendOffloaded(source, destination, segment, tcpHeaderLength, segmentSize, _now);
+
+    /// <summary>The link's offloads.</summary>
+    public LinkOffloads Offloads => _link.Offloads;
 
     /// <summary>Hands queued packets to the link.</summary>
     public void Flush() => _output.Flush(_now);

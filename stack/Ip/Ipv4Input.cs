@@ -73,6 +73,7 @@ internal sealed class Ipv4Input
 
         if (packet.IsFragment)
         {
+            _ip.ForgetInputOffload();
             _counters.Increment(Counter.Ipv4FragmentsReceived);
             var key = new FragmentKey(source, destination, packet.Identification, packet.Protocol);
             ReassemblyOutcome outcome = Reassembler.Add(key, packet.Header, packet.FragmentOffset, packet.MoreFragments, packet.Payload,

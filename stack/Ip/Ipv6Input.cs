@@ -142,6 +142,7 @@ internal sealed class Ipv6Input
             return 0;
         }
 
+        _ip.ForgetInputOffload();
         _counters.Increment(Counter.Ipv6FragmentsReceived);
         var asReceived = new IpDatagram(bytes, data, source, destination, IpProtocol.Fragment, toGroup);
 

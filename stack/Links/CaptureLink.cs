@@ -1,10 +1,15 @@
 namespace TunStack.Links;
 
-/// <summary>A decorator that records every packet crossing an inner link into a pcapng capture.</summary>
+/// <summary>
+/// A decorator that records every packet crossing an inner link into a pcapng capture. Offloaded
+/// packets are recorded as the wire packets they stand for: a super-segment as its segments, a
+/// partial checksum completed, so that a reader sees (and tshark checks) what a wire would carry.
+/// </summary>
 public sealed class CaptureLink : ILink
 {
     private readonly ILink _inner;
     private readonly PcapngWriter _writer;
+    private Storage.PacketBatch? _segmented;
 
     /// <summary>Wraps <paramref name="inner"/>, writing to <paramref name="writer"/> (disposed with this link).</summary>
     public CaptureLink(ILink inner, PcapngWriter writer)
@@ -20,6 +25,12 @@ public sealed class CaptureLink : ILink
 
     /// <inheritdoc/>
     public int Mtu => _inner.Mtu;
+
+    /// <inheritdoc/>
+    public int MaxPacketLength => _inner.MaxPacketLength;
+
+    /// <inheritdoc/>
+    public LinkOffloads Offloads => _inner.Offloads;
 
     /// <inheritdoc/>
     public Instant NextDeadline => _inner.NextDeadline;
@@ -47,7 +58,7 @@ public sealed class CaptureLink : ILink
         int n = _inner.Receive(batch, now);
         for (int i = before; i < before + n; i++)
         {
-            _writer.Write(batch[i], now, CaptureDirection.Inbound);
+            Record(batch, i, now, CaptureDirection.Inbound);
         }
 
         return n;
@@ -58,10 +69,33 @@ public sealed class CaptureLink : ILink
     {
         for (int i = 0; i < batch.Count; i++)
         {
-            _writer.Write(batch[i], now, CaptureDirection.Outbound);
+            Record(batch, i, now, CaptureDirection.Outbound);
         }
 
         _inner.Transmit(batch, now);
+    }
+
+    private void Record(Storage.PacketBatch batch, int index, Instant now, CaptureDirection direction)
+    {
+        ref readonly PacketOffload offload = ref batch.OffloadAt(index);
+        if (!offload.IsSet || offload.Checksum == PacketChecksum.Verified && offload.Segmentation == PacketSegmentation.None)
+        {
+            _writer.Write(batch[index], now, direction);
+            return;
+        }
+
+        _segmented ??= new Storage.PacketBatch(PacketOffload.MaxSuperSegmentLength / 256 + 1, _inner.Mtu);
+        _segmented.Clear();
+        if (SoftwareSegmentation.Segment(batch[index], offload, _segmented) < 0)
+        {
+            _writer.Write(batch[index], now, direction); // as it came: the stack drops and counts it
+            return;
+        }
+
+        for (int i = 0; i < _segmented.Count; i++)
+        {
+            _writer.Write(_segmented[i], now, direction);
+        }
     }
 
     /// <inheritdoc/>

@@ -14,6 +14,19 @@ public interface ILink : IDisposable
     int Mtu { get; }
 
     /// <summary>
+    /// Largest packet <see cref="Receive"/> may deliver and <see cref="Transmit"/> accepts: the MTU,
+    /// or up to 65,575 bytes when the link takes or gives TCP super-segments. Default: <see cref="Mtu"/>.
+    /// </summary>
+    int MaxPacketLength => Mtu;
+
+    /// <summary>
+    /// The offloads in force: what the stack may leave to the link on transmit (partial checksums,
+    /// super-segments), and what received packets may carry in <see cref="PacketBatch.OffloadAt"/>.
+    /// Default: none.
+    /// </summary>
+    LinkOffloads Offloads => LinkOffloads.None;
+
+    /// <summary>
     /// Moves waiting packets into <paramref name="batch"/> until it is full or none are left;
     /// returns how many were added. Never blocks.
     /// </summary>

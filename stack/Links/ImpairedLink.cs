@@ -13,6 +13,7 @@ public sealed class ImpairedLink : ILink
     private readonly DelayLine _ingress;
     private readonly DelayLine _egress;
     private readonly PacketBatch _scratch;
+    private readonly PacketBatch _segmented;   // one received super-segment cut into wire segments (MSS 256 and up)
 
     /// <summary>Wraps <paramref name="inner"/>; <paramref name="ingress"/> applies to received packets, <paramref name="egress"/> to transmitted ones.</summary>
     public ImpairedLink(ILink inner, Impairment ingress, Impairment egress, int seed)
@@ -23,11 +24,22 @@ public sealed class ImpairedLink : ILink
         _inner = inner;
         _ingress = new DelayLine(ingress, inner.Mtu, seed);
         _egress = new DelayLine(egress, inner.Mtu, unchecked(seed * 31 + 7));
-        _scratch = new PacketBatch(64, inner.Mtu);
+        _scratch = new PacketBatch(64, inner.MaxPacketLength);
+        _segmented = new PacketBatch(PacketOffload.MaxSuperSegmentLength / 256 + 1, inner.Mtu);
     }
 
     /// <inheritdoc/>
     public int Mtu => _inner.Mtu;
+
+    /// <inheritdoc/>
+    public int MaxPacketLength => _inner.MaxPacketLength;
+
+    /// <summary>
+    /// The inner link's offloads. While a direction is impaired, its offloaded packets (super-segments,
+    /// partial checksums) are first made into the plain wire packets they stand for, in software,
+    /// so that loss, reordering and duplication act on each wire packet as they would on a wire.
+    /// </summary>
+    public LinkOffloads Offloads => _inner.Offloads;
 
     /// <inheritdoc/>
     public bool CanWaitForPackets => _inner.CanWaitForPackets;
@@ -63,6 +75,9 @@ public sealed class ImpairedLink : ILink
         _egress.Profile = egress;
     }
 
+    /// <summary>Offloaded packets (either way) dropped because their headers disagreed with their offload metadata.</summary>
+    public long SegmentationFailures { get; private set; }
+
     /// <inheritdoc/>
     public Instant NextDeadline => Instant.Min(Instant.Min(_ingress.NextRelease, _egress.NextRelease), _inner.NextDeadline);
 
@@ -82,7 +97,7 @@ public sealed class ImpairedLink : ILink
             int n = _inner.Receive(_scratch, now);
             for (int i = 0; i < n; i++)
             {
-                _ingress.Offer(_scratch[i], now);
+                OfferAsWirePackets(_ingress, _scratch, i, now);
             }
 
             if (n < _scratch.Capacity)
@@ -105,10 +120,33 @@ public sealed class ImpairedLink : ILink
 
         for (int i = 0; i < batch.Count; i++)
         {
-            _egress.Offer(batch[i], now);
+            OfferAsWirePackets(_egress, batch, i, now);
         }
 
         ReleaseEgress(now);
+    }
+
+    // An offloaded packet is impaired as the wire packets it stands for.
+    private void OfferAsWirePackets(DelayLine line, PacketBatch batch, int index, Instant now)
+    {
+        ref readonly PacketOffload offload = ref batch.OffloadAt(index);
+        if (!offload.IsSet)
+        {
+            line.Offer(batch[index], now);
+            return;
+        }
+
+        _segmented.Clear();
+        if (SoftwareSegmentation.Segment(batch[index], offload, _segmented) < 0)
+        {
+            SegmentationFailures++;
+            return;
+        }
+
+        for (int j = 0; j < _segmented.Count; j++)
+        {
+            line.Offer(_segmented[j], now);
+        }
     }
 
     private void ReleaseEgress(Instant now)

@@ -14,24 +14,42 @@ public sealed class MemoryLink : ILink
     private MemoryLink? _peer;
     private long _dropped;
 
-    private MemoryLink(int mtu, PacketQueue inbound, PacketQueue outbound)
+    private MemoryLink(int mtu, LinkOffloads offloads, PacketQueue inbound, PacketQueue outbound)
     {
         Mtu = mtu;
+        Offloads = offloads;
+        MaxPacketLength = inbound.PacketCapacity;
         _inbound = inbound;
         _outbound = outbound;
     }
 
+    /// <summary>Creates both ends of a wire of plain packets.</summary>
+    /// <param name="mtu">Largest packet carried.</param>
+    /// <param name="queueCapacity">Packets each direction buffers before dropping.</param>
+    public static (MemoryLink A, MemoryLink B) CreatePair(int mtu = 1500, int queueCapacity = 4096) => CreatePairWithOffloads(LinkOffloads.None, mtu, queueCapacity);
+
     /// <summary>Creates both ends of a wire.</summary>
     /// <param name="mtu">Largest packet carried.</param>
     /// <param name="queueCapacity">Packets each direction buffers before dropping.</param>
-    public static (MemoryLink A, MemoryLink B) CreatePair(int mtu = 1500, int queueCapacity = 4096)
+    /// <param name="offloads">
+    /// Offloads both ends offer, as a veth pair between two kernels would: packets keep their
+    /// metadata across the wire, so super-segments and partial checksums arrive as they were sent
+    /// (each queued packet then takes a 65,575-byte slot: keep <paramref name="queueCapacity"/> small).
+    /// </param>
+    public static (MemoryLink A, MemoryLink B) CreatePairWithOffloads(LinkOffloads offloads, int mtu = 1500, int queueCapacity = 256)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(mtu, 1280);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(mtu, 65535);
-        var aToB = new PacketQueue(queueCapacity, mtu);
-        var bToA = new PacketQueue(queueCapacity, mtu);
-        var a = new MemoryLink(mtu, bToA, aToB);
-        var b = new MemoryLink(mtu, aToB, bToA);
+        if (offloads != LinkOffloads.None && (offloads & LinkOffloads.TransportChecksum) == 0)
+        {
+            throw new ArgumentException("Segmentation offloads need TransportChecksum too.", nameof(offloads));
+        }
+
+        int packetCapacity = (offloads & (LinkOffloads.TcpSegmentationV4 | LinkOffloads.TcpSegmentationV6)) != 0 ? PacketOffload.MaxSuperSegmentLength : mtu;
+        var aToB = new PacketQueue(queueCapacity, packetCapacity);
+        var bToA = new PacketQueue(queueCapacity, packetCapacity);
+        var a = new MemoryLink(mtu, offloads, bToA, aToB);
+        var b = new MemoryLink(mtu, offloads, aToB, bToA);
         a._peer = b;
         b._peer = a;
         return (a, b);
@@ -39,6 +57,12 @@ public sealed class MemoryLink : ILink
 
     /// <inheritdoc/>
     public int Mtu { get; }
+
+    /// <inheritdoc/>
+    public int MaxPacketLength { get; }
+
+    /// <inheritdoc/>
+    public LinkOffloads Offloads { get; }
 
     /// <inheritdoc/>
     public Action? ReceiveReady { get; set; }
@@ -61,7 +85,7 @@ public sealed class MemoryLink : ILink
         int sent = 0;
         for (int i = 0; i < batch.Count; i++)
         {
-            if (_outbound.TryEnqueue(batch[i]))
+            if (_outbound.TryEnqueue(batch[i], batch.OffloadAt(i)))
             {
                 sent++;
             }

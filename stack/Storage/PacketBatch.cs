@@ -13,6 +13,7 @@ public sealed class PacketBatch
     private readonly byte[][] _slots;
     private readonly int[] _lengths;
     private readonly long[] _timestamps;
+    private readonly Links.PacketOffload[] _offloads;
 
     /// <summary>Creates a batch of <paramref name="capacity"/> slots of <paramref name="slotCapacity"/> bytes.</summary>
     public PacketBatch(int capacity, int slotCapacity)
@@ -27,6 +28,7 @@ public sealed class PacketBatch
 
         _lengths = new int[capacity];
         _timestamps = new long[capacity];
+        _offloads = new Links.PacketOffload[capacity];
         SlotCapacity = slotCapacity;
     }
 
@@ -52,11 +54,21 @@ public sealed class PacketBatch
         }
     }
 
+    /// <summary>The offload metadata of the committed packet at <paramref name="index"/> (default for a plain packet).</summary>
+    public ref readonly Links.PacketOffload OffloadAt(int index)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)index, (uint)Count, nameof(index));
+        return ref _offloads[index];
+    }
+
     /// <summary>The writable space of the next free slot; empty when the batch is full.</summary>
     public Span<byte> NextFree => IsFull ? Span<byte>.Empty : _slots[Count];
 
     /// <summary>Commits <paramref name="length"/> bytes written into <see cref="NextFree"/>.</summary>
-    public void Commit(int length)
+    public void Commit(int length) => Commit(length, default);
+
+    /// <summary>Commits <paramref name="length"/> bytes written into <see cref="NextFree"/>, with their offload metadata.</summary>
+    public void Commit(int length, in Links.PacketOffload offload)
     {
         if (IsFull || (uint)length > (uint)SlotCapacity)
         {
@@ -65,11 +77,15 @@ public sealed class PacketBatch
 
         _lengths[Count] = length;
         _timestamps[Count] = 0;
+        _offloads[Count] = offload;
         Count++;
     }
 
     /// <summary>Copies a packet into the next free slot; false when the batch is full or the packet does not fit.</summary>
-    public bool TryAdd(ReadOnlySpan<byte> packet)
+    public bool TryAdd(ReadOnlySpan<byte> packet) => TryAdd(packet, default);
+
+    /// <summary>Copies a packet with its offload metadata into the next free slot; false when the batch is full or the packet does not fit.</summary>
+    public bool TryAdd(ReadOnlySpan<byte> packet, in Links.PacketOffload offload)
     {
         if (IsFull || packet.Length > SlotCapacity)
         {
@@ -77,7 +93,7 @@ public sealed class PacketBatch
         }
 
         packet.CopyTo(_slots[Count]);
-        Commit(packet.Length);
+        Commit(packet.Length, offload);
         return true;
     }
 

@@ -8,6 +8,7 @@ internal sealed class PacketQueue
 {
     private readonly byte[][] _slots;
     private readonly int[] _lengths;
+    private readonly Links.PacketOffload[] _offloads;
     private readonly object _lock = new();
     private int _head;
     private int _count;
@@ -22,6 +23,7 @@ internal sealed class PacketQueue
         }
 
         _lengths = new int[capacity];
+        _offloads = new Links.PacketOffload[capacity];
         PacketCapacity = packetCapacity;
     }
 
@@ -41,7 +43,10 @@ internal sealed class PacketQueue
     }
 
     /// <summary>Copies a packet in; false when full or too large.</summary>
-    public bool TryEnqueue(ReadOnlySpan<byte> packet)
+    public bool TryEnqueue(ReadOnlySpan<byte> packet) => TryEnqueue(packet, default);
+
+    /// <summary>Copies a packet in with its offload metadata; false when full or too large.</summary>
+    public bool TryEnqueue(ReadOnlySpan<byte> packet, in Links.PacketOffload offload)
     {
         if (packet.Length > PacketCapacity)
         {
@@ -58,6 +63,7 @@ internal sealed class PacketQueue
             int tail = (_head + _count) % _slots.Length;
             packet.CopyTo(_slots[tail]);
             _lengths[tail] = packet.Length;
+            _offloads[tail] = offload;
             _count++;
             return true;
         }
@@ -72,7 +78,7 @@ internal sealed class PacketQueue
             while (_count > 0 && !batch.IsFull)
             {
                 ReadOnlySpan<byte> packet = _slots[_head].AsSpan(0, _lengths[_head]);
-                if (!batch.TryAdd(packet))
+                if (!batch.TryAdd(packet, _offloads[_head]))
                 {
                     break;
                 }

@@ -22,6 +22,12 @@ internal struct OutgoingSegment
     public int DataOffset;
     public int DataLength;
 
+    /// <summary>Leave the checksum partial for the link to complete (the connection's <see cref="TcpConnection.ChecksumOffload"/>).</summary>
+    public bool ChecksumOffload;
+
+    /// <summary>Above 0: this is a super-segment the link cuts into segments of this many payload bytes (TSO).</summary>
+    public int SegmentSize;
+
     /// <summary>A bare control segment: no window, no options, no data (the RSTs of RFC 9293 3.10.7.1).</summary>
     public static OutgoingSegment Control(TcpTuple tuple, SeqNumber sequence, SeqNumber acknowledgment, TcpFlags flags) => new()
     {

@@ -102,6 +102,12 @@ public sealed partial class TcpConnection
     /// <summary>True when timestamps (RFC 7323) were negotiated.</summary>
     public bool TimestampsEnabled { get; private set; }
 
+    /// <summary>Segments leave with a partial checksum that the link completes (its TransportChecksum offload, to a remote peer).</summary>
+    internal bool ChecksumOffload { get; private set; }
+
+    /// <summary>Payload bytes one super-segment may carry when the link segments this family (TSO); 0 when it does not.</summary>
+    internal int MaxSuperSegment { get; private set; }
+
     /// <summary>True when SACK (RFC 2018) was negotiated.</summary>
     public bool SackEnabled { get; private set; }
 
@@ -806,6 +812,7 @@ public sealed partial class TcpConnection
                 break;
             case TcpConnectionState.Established:
                 Layer.Counters.Increment(Counter.TcpEstablished);
+                (ChecksumOffload, MaxSuperSegment) = Layer.OffloadsFor(Tuple.Remote.Address);
                 Sender.OnEstablished();
                 _keepAlive.OnEstablished();
 

@@ -2,6 +2,7 @@
 // ISNs (RFC 6528), segment output, and ICMP errors checked as RFC 5927 asks.
 using System.Buffers.Binary;
 using TunStack.Ip;
+using TunStack.Links;
 using TunStack.Ports;
 using TunStack.Storage;
 using TunStack.Wire;
@@ -70,7 +71,7 @@ internal sealed class TcpLayer : ITransportHandler
             return;
         }
 
-        if (!segment.IsChecksumValid(PseudoHeader.Sum(datagram.Source, datagram.Destination, IpProtocol.Tcp, datagram.Payload.Length)))
+        if (!datagram.ChecksumTrusted && !segment.IsChecksumValid(PseudoHeader.Sum(datagram.Source, datagram.Destination, IpProtocol.Tcp, datagram.Payload.Length)))
         {
             _counters.Increment(Counter.TcpBadChecksum);
             return;
@@ -313,6 +314,23 @@ internal sealed class TcpLayer : ITransportHandler
         return false;
     }
 
+    /// <summary>
+    /// What the link does for segments to <paramref name="remote"/>: complete their checksums, and
+    /// cut super-segments of up to this many payload bytes (65,535 less the largest IP and TCP
+    /// headers) or 0. Nothing for one of the stack's own addresses (the loopback queue is no link).
+    /// </summary>
+    public (bool Checksum, int MaxSuperSegment) OffloadsFor(InternetAddress remote)
+    {
+        LinkOffloads offloads = _ip.Offloads;
+        if ((offloads & LinkOffloads.TransportChecksum) == 0 || _ip.Addresses.IsLocal(remote))
+        {
+            return (false, 0);
+        }
+
+        LinkOffloads segmentation = remote.IsV6 ? LinkOffloads.TcpSegmentationV6 : LinkOffloads.TcpSegmentationV4;
+        return (true, (offloads & segmentation) != 0 ? 65535 - Ipv6Packet.HeaderLength - TcpSegment.MaxHeaderLength : 0);
+    }
+
     public int MssFor(InternetAddress remote) => _ip.Mtu - (remote.IsV6 ? Ipv6Packet.HeaderLength : Ipv4Packet.MinHeaderLength) - TcpSegment.MinHeaderLength;
 
     /// <summary>Builds and sends one segment; its data is copied from the send buffer straight into place.</summary>
@@ -327,6 +345,7 @@ internal sealed class TcpLayer : ITransportHandler
 
         Span<byte> segment = _segment.AsSpan(0, headerLength + s.DataLength);
         ref readonly TcpTuple tuple = ref s.Tuple;
+        bool offloaded = s.ChecksumOffload || s.SegmentSize > 0;
         new TcpHeader
         {
             SourcePort = tuple.Local.Port,
@@ -336,11 +355,18 @@ internal sealed class TcpLayer : ITransportHandler
             Flags = s.Flags,
             Window = s.Window,
             UrgentPointer = s.UrgentPointer,
-        }.WriteTo(segment, optionsLength, PseudoHeader.Sum(tuple.Local.Address, tuple.Remote.Address, IpProtocol.Tcp, segment.Length));
+        }.WriteTo(segment, optionsLength, PseudoHeader.Sum(tuple.Local.Address, tuple.Remote.Address, IpProtocol.Tcp, segment.Length), partialChecksum: offloaded);
         _counters.Increment(Counter.TcpSent);
         if ((s.Flags & TcpFlags.Rst) != 0)
         {
             _counters.Increment(Counter.TcpResetsSent);
+        }
+
+        if (offloaded)
+        {
+            // The link completes the checksum and cuts a super-segment into segments of SegmentSize.
+            _ip.OutputOffloaded(tuple.Local.Address, tuple.Remote.Address, segment, headerLength, s.SegmentSize);
+            return;
         }
 
         // RFC 1191 3: path MTU discovery, so segments are never fragmented on the way (IPv6 never is).

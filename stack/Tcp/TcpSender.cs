@@ -225,30 +225,53 @@ internal sealed class TcpSender
                     return;
                 }
 
+                bool urgent = Urgent && UrgentPointer > Nxt;
+
+                // TSO: where the link cuts super-segments, every full segment that the send
+                // buffer, the peer's window and cwnd allow right now leaves as one packet. Each
+                // MSS piece is still accounted as its own segment (RACK's log, SACK, retransmission
+                // at MSS granularity), as the peer will see them. Not for limited transmit (one
+                // segment at a time, RFC 3042), a loss probe, or urgent data.
+                int segmentSize = 0;
+                if (length == mss && _c.MaxSuperSegment > mss && !urgent && !_probeSegment && !recovery.LimitedTransmit)
+                {
+                    long room = Math.Min(Math.Min(unsent, usable), Math.Min(cwndRoom, _c.MaxSuperSegment));
+                    int pieces = (int)(room / mss);
+                    if (pieces > 1)
+                    {
+                        length = pieces * mss;
+                        segmentSize = mss;
+                    }
+                }
+
                 bool last = length == unsent;
                 if (Nxt == Una)
                 {
                     OldestUnackedAt = now;
                 }
 
-                bool urgent = Urgent && UrgentPointer > Nxt;
                 ushort pointer = urgent ? (ushort)Math.Min(UrgentPointer - Nxt, 65535) : (ushort)0;
-                Transmit(Nxt, TcpFlags.Ack | (last ? TcpFlags.Psh : 0) | (urgent ? TcpFlags.Urg : 0), sent, length, pointer);
+                Transmit(Nxt, TcpFlags.Ack | (last ? TcpFlags.Psh : 0) | (urgent ? TcpFlags.Urg : 0), sent, length, pointer, segmentSize);
                 _rtt.StartTiming(Nxt, now);
                 BytesSent += length;
-                bool sentBefore = Nxt < Max;
-                recovery.OnDataSent(Nxt, length, sentBefore);
-                if (sentBefore)
+                for (int done = 0; done < length;)
                 {
-                    BytesRetransmitted += length; // going back over data sent before (after an RTO)
-                    RetransmitSegments++;
-                    recovery.CountRetransmission();
-                }
+                    int piece = segmentSize == 0 ? length : Math.Min(segmentSize, length - done);
+                    bool sentBefore = Nxt < Max;
+                    recovery.OnDataSent(Nxt, piece, sentBefore);
+                    if (sentBefore)
+                    {
+                        BytesRetransmitted += piece; // going back over data sent before (after an RTO)
+                        RetransmitSegments++;
+                        recovery.CountRetransmission();
+                    }
 
-                Nxt += length;
-                if (Nxt > Max)
-                {
-                    Max = Nxt;
+                    Nxt += piece;
+                    done += piece;
+                    if (Nxt > Max)
+                    {
+                        Max = Nxt;
+                    }
                 }
 
                 if (Nxt - Una > _roundMaxFlight)
@@ -331,14 +354,14 @@ internal sealed class TcpSender
     public void SendReset(SeqNumber seq) => _layer.Send(OutgoingSegment.Control(_c.Tuple, seq, default, TcpFlags.Rst));
 
     // A segment that carries data (or a FIN) and acknowledges RCV.NXT.
-    private void Transmit(SeqNumber seq, TcpFlags flags, int offset, int length, ushort urgentPointer)
+    private void Transmit(SeqNumber seq, TcpFlags flags, int offset, int length, ushort urgentPointer, int segmentSize = 0)
     {
-        Emit(seq, flags, withSack: false, offset, length, urgentPointer);
+        Emit(seq, flags, withSack: false, offset, length, urgentPointer, segmentSize);
         _receiver.OnAckSent();
     }
 
     // A segment with ACK of RCV.NXT, our window and options, and data from the buffer at offset.
-    private void Emit(SeqNumber seq, TcpFlags flags, bool withSack, int offset, int length, ushort urgentPointer)
+    private void Emit(SeqNumber seq, TcpFlags flags, bool withSack, int offset, int length, ushort urgentPointer, int segmentSize = 0)
     {
         _layer.Send(new OutgoingSegment
         {
@@ -352,6 +375,8 @@ internal sealed class TcpSender
             DataOffset = offset,
             DataLength = length,
             UrgentPointer = urgentPointer,
+            ChecksumOffload = _c.ChecksumOffload,
+            SegmentSize = segmentSize,
         });
     }
 

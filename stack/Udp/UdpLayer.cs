@@ -41,7 +41,11 @@ internal sealed class UdpLayer : ITransportHandler
             return;
         }
 
-        if (udp.Checksum == 0)
+        if (datagram.ChecksumTrusted)
+        {
+            // The link vouched for it (a partial checksum may even read 0 here).
+        }
+        else if (udp.Checksum == 0)
         {
             // RFC 768: zero means "no checksum" over IPv4; RFC 8200 8.1: never allowed over IPv6.
             if (datagram.IsV6)

@@ -47,7 +47,7 @@ internal record struct TcpHeader
     /// Writes the header at the start of <paramref name="segment"/>, whose options (already written,
     /// <paramref name="optionsLength"/> bytes, a multiple of 4) and data follow, and fills the checksum.
     /// </summary>
-    public readonly void WriteTo(Span<byte> segment, int optionsLength, uint pseudoHeader)
+    public readonly void WriteTo(Span<byte> segment, int optionsLength, uint pseudoHeader, bool partialChecksum = false)
     {
         BinaryPrimitives.WriteUInt16BigEndian(segment, SourcePort);
         BinaryPrimitives.WriteUInt16BigEndian(segment[2..], DestinationPort);
@@ -59,6 +59,10 @@ internal record struct TcpHeader
         segment[16] = 0;
         segment[17] = 0;
         BinaryPrimitives.WriteUInt16BigEndian(segment[18..], UrgentPointer);
-        BinaryPrimitives.WriteUInt16BigEndian(segment[16..], InternetChecksum.Finish(InternetChecksum.Add(pseudoHeader, segment)));
+        // virtio 1.2 5.1.6.2 (NEEDS_CSUM): a partial checksum is the folded pseudo-header sum, not
+        // complemented; the link adds the sum of the segment from the TCP header on and complements.
+        BinaryPrimitives.WriteUInt16BigEndian(segment[16..], partialChecksum
+            ? InternetChecksum.Fold(pseudoHeader)
+            : InternetChecksum.Finish(InternetChecksum.Add(pseudoHeader, segment)));
     }
 }

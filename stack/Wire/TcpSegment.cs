@@ -9,6 +9,9 @@ internal readonly ref struct TcpSegment
     /// <summary>Length of a header without options.</summary>
     public const int MinHeaderLength = 20;
 
+    /// <summary>The largest TCP header: 15 words (RFC 9293 3.1, Data Offset).</summary>
+    public const int MaxHeaderLength = 60;
+
     private readonly ReadOnlySpan<byte> _bytes;
 
     private TcpSegment(ReadOnlySpan<byte> bytes) => _bytes = bytes;

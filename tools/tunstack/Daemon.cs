@@ -27,6 +27,7 @@ public sealed class Daemon
         ("disableKernelIpv6", s => s.DisableKernelIpv6 ? "true" : "false"),
         ("queues", s => s.Queues.ToString(CultureInfo.InvariantCulture)),
         ("vnetHdr", s => s.VnetHdr ? "true" : "false"),
+        ("offload", s => s.Offload),
     };
 
     private readonly TunSession _session;

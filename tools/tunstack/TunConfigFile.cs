@@ -164,6 +164,7 @@ public static class TunConfigFile
             case "logLevel": settings.LogLevel = text!; break;
             case "impair": settings.Impair = text; break;
             case "tcpMemory": settings.TcpMemory = text; break;
+            case "offload": settings.Offload = text!; break;
             case "impairIn": settings.ImpairIn = text; break;
             default: settings.ImpairOut = text; break;
         }

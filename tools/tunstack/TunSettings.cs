@@ -32,6 +32,7 @@ public sealed class TunSettings
         ["disableKernelIpv6"] = "--disable-kernel-ipv6",
         ["queues"] = "--queues",
         ["vnetHdr"] = "--vnet-hdr",
+        ["offload"] = "--offload",
         ["impair"] = "--impair",
         ["impairIn"] = "--impair-in",
         ["impairOut"] = "--impair-out",
@@ -64,6 +65,12 @@ public sealed class TunSettings
     public bool DisableKernelIpv6 { get; set; }
     /// <summary>TUN queues.</summary>
     public int Queues { get; set; } = 1;
+
+    /// <summary>Virtio-net offloads on the TUN: auto, on or off.</summary>
+    public string Offload { get; set; } = "auto";
+
+    /// <summary>Parsed <see cref="Offload"/> (after <see cref="Validate"/>).</summary>
+    public TunOffload OffloadMode { get; private set; } = TunOffload.Auto;
     /// <summary>Open the TUN with a virtio-net header.</summary>
     public bool VnetHdr { get; set; }
     /// <summary>Impairment of both directions, "loss=1%,delay=10ms,..." (ImpairedLink), or null.</summary>
@@ -144,6 +151,14 @@ public sealed class TunSettings
         if (Queues is < 1 or > 16)
         {
             return $"{Label("queues")} must be between 1 and 16, not {Queues}";
+        }
+
+        switch (Offload.ToLowerInvariant())
+        {
+            case "auto": OffloadMode = TunOffload.Auto; break;
+            case "on": OffloadMode = TunOffload.On; break;
+            case "off": OffloadMode = TunOffload.Off; break;
+            default: return $"{Label("offload")} must be auto, on or off, not '{Offload}'";
         }
 
         if (!Enum.TryParse(LogLevel, ignoreCase: true, out LogLevel level) || !Enum.IsDefined(level) || int.TryParse(LogLevel, out _))
@@ -411,6 +426,7 @@ public sealed class TunSettings
             Mtu = Mtu,
             Queues = Queues,
             VnetHeader = VnetHdr,
+            Offload = OffloadMode,
             DevicePath = Environment.GetEnvironmentVariable("TUNSTACK_TUN_DEVICE") ?? "/dev/net/tun",
         },
         KernelAddresses = KernelAddresses,
@@ -425,6 +441,16 @@ public sealed class TunSettings
         return string.Create(CultureInfo.InvariantCulture,
             $"tun {Tun}{(Netns is null ? string.Empty : $" in netns {Netns}")}{(tun.Attached ? " (attached)" : string.Empty)}, mtu {Mtu}; "
             + $"stack {string.Join(' ', StackAddresses)}; kernel side {(tun.Attached ? "(as configured)" : string.Join(' ', KernelAddresses.Select(k => k.Address)))}; "
-            + $"TCP memory {tcp.MemoryLimit >> 20} MiB, at most {tcp.MaxConnections} connections");
+            + $"{DescribeOffloads(tun.Device)}; TCP memory {tcp.MemoryLimit >> 20} MiB, at most {tcp.MaxConnections} connections");
     }
+
+    // Which offloads the TUN runs with, for the ready line.
+    private static string DescribeOffloads(TunDevice device) => device.Offloads == LinkOffloads.None
+        ? device.OffloadFallback is null ? "offloads off" : "offloads off (kernel refused them)"
+        : "offloads " + string.Join(", ", new[]
+            {
+                (device.Offloads & LinkOffloads.TransportChecksum) != 0 ? "checksum" : null,
+                (device.Offloads & LinkOffloads.TcpSegmentationV4) != 0 ? "TSO4" : null,
+                (device.Offloads & LinkOffloads.TcpSegmentationV6) != 0 ? "TSO6" : null,
+            }.Where(n => n is not null));
 }

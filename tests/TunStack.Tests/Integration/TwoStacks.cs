@@ -13,9 +13,9 @@ internal sealed class TwoStacks
     public static readonly InternetAddress A6 = InternetAddress.Parse("fd50::1");
     public static readonly InternetAddress B6 = InternetAddress.Parse("fd50::2");
 
-    public TwoStacks(int mtu = 1500, Func<ILink, ILink>? wrapA = null, Action<StackOptions>? configure = null, Func<ILink, ILink>? wrapB = null)
+    public TwoStacks(int mtu = 1500, Func<ILink, ILink>? wrapA = null, Action<StackOptions>? configure = null, Func<ILink, ILink>? wrapB = null, LinkOffloads offloads = LinkOffloads.None)
     {
-        (MemoryLink a, MemoryLink b) = MemoryLink.CreatePair(mtu);
+        (MemoryLink a, MemoryLink b) = offloads == LinkOffloads.None ? MemoryLink.CreatePair(mtu) : MemoryLink.CreatePairWithOffloads(offloads, mtu, 512);
         Simulation = new Simulation();
         A = Simulation.Add(new NetworkStack(wrapA?.Invoke(a) ?? a, Options("192.168.50.1/24", "fd50::1/64", configure, 1), Simulation.Clock.Now));
         B = Simulation.Add(new NetworkStack(wrapB?.Invoke(b) ?? b, Options("192.168.50.2/24", "fd50::2/64", configure, 2), Simulation.Clock.Now));
