@@ -23,6 +23,7 @@ need hping3 hping3
 need curl curl
 need wrk wrk
 need nft nftables
+need tcpdump tcpdump
 if [ ${#packages[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     echo "test.sh: installing ${packages[*]}"

@@ -326,7 +326,7 @@ public sealed class TunDevice : ILink
 
     // virtio 1.2 5.1.6: the header the kernel wrote, as the stack's metadata. Unknown gso types
     // (UDP, ECN) are passed on as Unsupported for the stack to drop and count.
-    private static PacketOffload OffloadOf(ReadOnlySpan<byte> header)
+    internal static PacketOffload OffloadOf(ReadOnlySpan<byte> header)
     {
         if (!VirtioNetHeader.TryParse(header, out VirtioNetHeader h))
         {
@@ -353,7 +353,7 @@ public sealed class TunDevice : ILink
     }
 
     // The header for a packet the stack sends: NEEDS_CSUM for a partial checksum, gso fields for a super-segment.
-    private static VirtioNetHeader HeaderFor(in PacketOffload offload) => new()
+    internal static VirtioNetHeader HeaderFor(in PacketOffload offload) => new()
     {
         Flags = offload.Checksum == PacketChecksum.Partial ? VirtioNetHeader.FlagNeedsChecksum : (byte)0,
         GsoType = offload.Segmentation switch

@@ -16,11 +16,12 @@ internal sealed class Probe
     public static readonly InternetAddress PeerV6 = InternetAddress.Parse("fd00::1");
 
     private readonly MemoryLink _far;
-    private readonly PacketBatch _out = new(256, 65535);
+    private readonly PacketBatch _out = new(256, PacketOffload.MaxSuperSegmentLength);
+    private readonly PacketBatch _wire = new(512, 65535);
 
-    public Probe(Action<StackOptions>? configure = null, int mtu = 1500)
+    public Probe(Action<StackOptions>? configure = null, int mtu = 1500, LinkOffloads offloads = LinkOffloads.None)
     {
-        (MemoryLink near, MemoryLink far) = MemoryLink.CreatePair(mtu);
+        (MemoryLink near, MemoryLink far) = offloads == LinkOffloads.None ? MemoryLink.CreatePair(mtu) : MemoryLink.CreatePairWithOffloads(offloads, mtu);
         _far = far;
         var options = new StackOptions { RandomSeed = 1 };
         options.Addresses.Add(IpPrefix.Parse("10.0.0.2/24"));
@@ -36,11 +37,17 @@ internal sealed class Probe
 
     public long this[Counter c] => Stack.Counters[c];
 
+    /// <summary>Super-segments (TSO) the stack handed its link since the probe was made.</summary>
+    public int SuperSegmentsSent => (int)Stack.Counters[Counter.LinkSuperSegmentsSent];
+
     /// <summary>Injects one packet and polls; returns what the stack sent in response.</summary>
-    public List<byte[]> Send(ReadOnlySpan<byte> packet)
+    public List<byte[]> Send(ReadOnlySpan<byte> packet) => Send(packet, default);
+
+    /// <summary>Injects one packet with offload metadata (as a TUN's virtio-net header gives it) and polls.</summary>
+    public List<byte[]> Send(ReadOnlySpan<byte> packet, in PacketOffload offload)
     {
         var batch = new PacketBatch(1, Math.Max(packet.Length, 1));
-        batch.TryAdd(packet);
+        batch.TryAdd(packet, offload);
         _far.Transmit(batch, Clock.Now);
         return Poll();
     }
@@ -70,7 +77,20 @@ internal sealed class Probe
 
             for (int i = 0; i < _out.Count; i++)
             {
-                result.Add(_out[i].ToArray());
+                if (!_out.OffloadAt(i).IsSet)
+                {
+                    result.Add(_out[i].ToArray());
+                    continue;
+                }
+
+                // What the stack left to the link (a partial checksum, a super-segment), the
+                // probe's end does, as a NIC would: the test sees wire packets.
+                _wire.Clear();
+                Assert.True(SoftwareSegmentation.Segment(_out[i], _out.OffloadAt(i), _wire) > 0);
+                for (int j = 0; j < _wire.Count; j++)
+                {
+                    result.Add(_wire[j].ToArray());
+                }
             }
         }
     }

@@ -1,4 +1,5 @@
 using TunStack.Ip;
+using TunStack.Links;
 using TunStack.Tcp;
 using TunStack.Wire;
 
@@ -43,9 +44,9 @@ internal sealed class RawPeer
     /// A peer of a stack listening on <see cref="StackPort"/> (backlog <paramref name="backlog"/>),
     /// before any segment: the test sends the SYN.
     /// </summary>
-    public static RawPeer Listening(Action<StackOptions>? configure = null, int mtu = 1500, int backlog = 8)
+    public static RawPeer Listening(Action<StackOptions>? configure = null, int mtu = 1500, int backlog = 8, LinkOffloads offloads = LinkOffloads.None)
     {
-        var peer = new RawPeer(new Probe(configure, mtu));
+        var peer = new RawPeer(new Probe(configure, mtu, offloads));
         peer.Listener = peer.Probe.Stack.ListenTcp(new InternetEndpoint(InternetAddress.AnyV4, StackPort), backlog, out _)!;
         return peer;
     }
@@ -137,9 +138,9 @@ internal sealed class RawPeer
     /// A connection in ESTABLISHED through a passive open: the stack listens on port 80, the peer
     /// sends SYN with <paramref name="peerIss"/>, the stack answers SYN-ACK, the peer ACKs.
     /// </summary>
-    public static RawPeer Established(uint peerIss = 5000, bool timestamps = false, bool sack = false, Action<StackOptions>? configure = null, uint? stackIss = null)
+    public static RawPeer Established(uint peerIss = 5000, bool timestamps = false, bool sack = false, Action<StackOptions>? configure = null, uint? stackIss = null, LinkOffloads offloads = LinkOffloads.None)
     {
-        RawPeer peer = Listening(configure);
+        RawPeer peer = Listening(configure, offloads: offloads);
         peer.Probe.Stack.FixedTcpIsnForTests = stackIss;
         TcpOptions syn = TcpOptions.None;
         syn.Mss = 1460;

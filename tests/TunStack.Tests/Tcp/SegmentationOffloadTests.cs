@@ -1,7 +1,9 @@
 // TSO between two stacks on a virtual clock: the sender hands the link super-segments, bounded by
 // what cwnd, the peer's window and the send buffer allow, and keeps MSS-sized accounting.
 using System.Security.Cryptography;
+using TunStack.Ip;
 using TunStack.Links;
+using TunStack.Storage;
 using TunStack.Tcp;
 using TunStack.Tests.Integration;
 using TunStack.Tests.Links;
@@ -43,5 +45,124 @@ public class SegmentationOffloadTests
 
         Assert.Equal(0, net.B.Counters[Counter.TcpBadChecksum]);
         Assert.Equal(0, net.A.Counters[Counter.TcpRetransmits] + net.A.Counters[Counter.TcpFastRetransmits]);
+    }
+
+    [Fact]
+    public void Established_FirstFlightOfOneMegabyte_OneSuperSegmentOfTheInitialWindow()
+    {
+        RecordingLink? recorder = null;
+        var net = new TwoStacks(wrapA: l => recorder = new RecordingLink(l), offloads: All);
+        (_, TcpConnection client, _) = TcpTests.Connected(net);
+        int before = recorder!.Sent.Count;
+        Assert.True(client.Send(new byte[1024 * 1024], out _) > 0);
+        net.A.FlushOutput();
+        (int length, PacketOffload offload, _) = Assert.Single(recorder.Sent.Skip(before));
+        // RFC 6928: cwnd starts at 10 segments (14,600 bytes at most), so the first super-segment is 10 MSS.
+        Assert.Equal(PacketSegmentation.TcpV4, offload.Segmentation);
+        Assert.Equal(10 * client.Mss, length - offload.HeaderLength);
+    }
+
+    [Fact]
+    public void Established_PeerWindowOfEightKilobytes_NoSuperSegmentBeyondIt()
+    {
+        RecordingLink? recorder = null;
+        var net = new TwoStacks(wrapB: l => recorder = new RecordingLink(l), offloads: All);
+        TcpAcceptor listener = net.B.ListenTcp(new InternetEndpoint(InternetAddress.AnyV4, 8080), 4, out _)!;
+        TcpConnection client = net.A.ConnectTcp(new InternetEndpoint(TwoStacks.B4, 8080), out _, receiveBufferSize: 8192)!;
+        Assert.True(net.Simulation.RunUntil(() => listener.PendingCount > 0, TimeSpan.FromSeconds(5)));
+        Assert.True(listener.TryAccept(out TcpConnection? server));
+        var data = new byte[1024 * 1024];
+        new Random(8).NextBytes(data);
+        byte[] got = TcpTests.Transfer(net.Simulation, server!, client, data, TimeSpan.FromMinutes(1));
+        Assert.Equal(SHA256.HashData(data), SHA256.HashData(got));
+        var supers = recorder!.Sent.Where(p => p.Offload.Segmentation != PacketSegmentation.None).ToList();
+        Assert.NotEmpty(supers);
+        Assert.All(supers, p => Assert.True(p.Length - p.Offload.HeaderLength <= 8192, $"{p.Length - p.Offload.HeaderLength} bytes past an 8 KiB window"));
+    }
+
+    /// <summary>Offers TSO to its stack and does it in software, dropping chosen wire segments that carry data.</summary>
+    private sealed class CuttingLink(ILink inner, Func<int, bool> drop) : ILink
+    {
+        private readonly PacketBatch _wire = new(512, inner.Mtu);
+        private readonly PacketBatch _pass = new(512, inner.Mtu);
+        private int _dataSegments;
+
+        public List<int> DroppedSequences { get; } = new();
+
+        public int Mtu => inner.Mtu;
+
+        public int MaxPacketLength => PacketOffload.MaxSuperSegmentLength;
+
+        public LinkOffloads Offloads => All;
+
+        public Action? ReceiveReady { get => inner.ReceiveReady; set => inner.ReceiveReady = value; }
+
+        public Instant NextDeadline => inner.NextDeadline;
+
+        public int Receive(PacketBatch batch, Instant now) => inner.Receive(batch, now);
+
+        public void Transmit(PacketBatch batch, Instant now)
+        {
+            _pass.Clear();
+            for (int i = 0; i < batch.Count; i++)
+            {
+                _wire.Clear();
+                Assert.True(SoftwareSegmentation.Segment(batch[i], batch.OffloadAt(i), _wire) > 0);
+                for (int j = 0; j < _wire.Count; j++)
+                {
+                    Span<byte> packet = _wire[j];
+                    bool data = packet.Length > 20 + 32;
+                    if (data && drop(_dataSegments++))
+                    {
+                        DroppedSequences.Add(System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(packet[24..]));
+                        continue;
+                    }
+
+                    _pass.TryAdd(packet);
+                }
+            }
+
+            inner.Transmit(_pass, now);
+        }
+
+        public void Dispose() => inner.Dispose();
+    }
+
+    [Fact]
+    public void Established_OneWireSegmentOfASuperSegmentLost_OnlyThatMssRetransmitted_ShaMatches()
+    {
+        CuttingLink? link = null;
+        var net = new TwoStacks(wrapA: l => link = new CuttingLink(l, n => n == 25));
+        (_, TcpConnection client, TcpConnection server) = TcpTests.Connected(net);
+        var data = new byte[2 * 1024 * 1024];
+        new Random(25).NextBytes(data);
+        byte[] got = TcpTests.Transfer(net.Simulation, client, server, data, TimeSpan.FromMinutes(1));
+        Assert.Equal(SHA256.HashData(data), SHA256.HashData(got));
+        Assert.Single(link!.DroppedSequences);
+        Assert.True(net.A.Counters[Counter.LinkSuperSegmentsSent] > 0);
+        TcpConnectionInfo info = client.GetInfo();
+        // SACK names the hole; RACK/SACK recovery resends that one MSS and nothing else, without an RTO.
+        Assert.Equal(client.Mss, info.BytesRetransmitted);
+        Assert.Equal(1, net.A.Counters[Counter.TcpFastRetransmits]);
+        Assert.Equal(0, net.A.Counters[Counter.TcpRetransmits]);
+    }
+
+    [Fact]
+    public void Established_SuperSegmentsThroughOnePercentLoss_ShaMatchesAndSackRepairs()
+    {
+        Assert.True(Impairment.TryParse("loss=1%,delay=5ms", out Impairment profile, out _, out string? error), error);
+        ImpairedLink? impaired = null;
+        var net = new TwoStacks(wrapA: l => impaired = new ImpairedLink(l, profile, profile, 11), offloads: All);
+        (_, TcpConnection client, TcpConnection server) = TcpTests.Connected(net);
+        var data = new byte[8 * 1024 * 1024];
+        new Random(11).NextBytes(data);
+        byte[] got = TcpTests.Transfer(net.Simulation, client, server, data, TimeSpan.FromMinutes(10));
+        Assert.Equal(SHA256.HashData(data), SHA256.HashData(got));
+        // The impairment acts on the wire segments the super-segments stand for.
+        Assert.True(net.A.Counters[Counter.LinkSuperSegmentsSent] > 0);
+        Assert.True(impaired!.EgressStatistics.Lost > 0);
+        Assert.Equal(0, impaired.SegmentationFailures);
+        Assert.True(net.A.Counters[Counter.TcpFastRetransmits] > net.A.Counters[Counter.TcpRetransmits]);
+        Assert.True(net.A.Counters[Counter.TcpSackBlocksReceived] > 0);
     }
 }
