@@ -216,14 +216,12 @@ internal sealed class IpLayer
     public StackError Output(InternetAddress source, InternetAddress destination, byte protocol, ReadOnlySpan<byte> payload, bool dontFragment = false)
         => _output.Send(source, destination, protocol, payload, dontFragment, _now);
 
-    /// <summary>
-    /// Sends a TCP segment whose checksum field holds only the pseudo-header sum, for the link to
-    /// complete; with <paramref name="segmentSize"/> above 0 it is a super-segment the link cuts into
-    /// segments of that many payload bytes (it may exceed the MTU). Only on a link that offers the
-    /// offloads, and never to one of the stack's own addresses.
-    /// </summary>
-    public void OutputOffloaded(InternetAddress source, InternetAddress destination, ReadOnlySpan<byte> segment, int tcpHeaderLength, int segmentSize)
-        => _output.SendOffloaded(source, destination, segment, tcpHeaderLength, segmentSize, _now);
+    /// <summary>Starts a TCP packet: the room behind its IP header in the next transmit slot, or empty without a route (see <see cref="IpOutput.BeginTcp"/>).</summary>
+    public Span<byte> BeginTcp(InternetAddress destination) => _output.BeginTcp(destination, _now);
+
+    /// <summary>Finishes the TCP packet <see cref="BeginTcp"/> started (see <see cref="IpOutput.EndTcp"/>).</summary>
+    public void EndTcp(InternetAddress source, InternetAddress destination, int segmentLength, int tcpHeaderLength, bool checksumPartial, int segmentSize)
+        => _output.EndTcp(source, destination, segmentLength, tcpHeaderLength, checksumPartial, segmentSize, _now);
 
     /// <summary>The link's offloads.</summary>
     public LinkOffloads Offloads => _link.Offloads;

@@ -154,36 +154,70 @@ internal sealed class IpOutput
     }
 
     /// <summary>
-    /// Sends a TCP segment with a partial checksum for the link to complete (virtio 1.2 5.1.6.2:
-    /// NEEDS_CSUM, csum_start at the TCP header, csum_offset 16), as a super-segment when
-    /// <paramref name="segmentSize"/> is above 0: one packet that may exceed the MTU, which the link
-    /// cuts into segments of that many payload bytes (gso_type TCPV4/TCPV6, hdr_len covering both
-    /// headers). IPv4 sets DF and takes one identification per wire segment, as Linux does.
+    /// Starts a TCP packet in the next transmit slot and returns the room behind its IP header, where
+    /// the caller writes the segment itself (one copy: send buffer to slot). Empty, and counted, when
+    /// there is no route. Finish with <see cref="EndTcp"/> before anything else is sent.
     /// </summary>
-    public void SendOffloaded(InternetAddress source, InternetAddress destination, ReadOnlySpan<byte> segment, int tcpHeaderLength, int segmentSize, Instant now)
+    public Span<byte> BeginTcp(InternetAddress destination, Instant now)
     {
-        if (_addresses.Routes.Lookup(destination) is null)
+        if (!_addresses.IsLocal(destination) && _addresses.Routes.Lookup(destination) is null)
         {
             _counters.Increment(Counter.OutputNoRoute);
+            return Span<byte>.Empty;
+        }
+
+        return NextSlot(now)[(destination.IsV6 ? Ipv6Packet.HeaderLength : Ipv4Packet.MinHeaderLength)..];
+    }
+
+    /// <summary>
+    /// Puts the IP header before the segment written into the room <see cref="BeginTcp"/> gave, and
+    /// queues the packet (to the loopback queue for one of our own addresses). IPv4 sets DF (RFC
+    /// 1191 3: segments are never fragmented on the way; IPv6 never is), and a segment beyond the
+    /// MTU is dropped and counted, unless it is a super-segment: with <paramref name="checksumPartial"/>
+    /// the TCP checksum is left for the link to complete (virtio 1.2 5.1.6.2: NEEDS_CSUM, csum_start
+    /// at the TCP header, csum_offset 16), and with <paramref name="segmentSize"/> above 0 the packet
+    /// is a super-segment that the link cuts into segments of that many payload bytes (gso_type
+    /// TCPV4/TCPV6, hdr_len over both headers); IPv4 then takes one identification per wire
+    /// segment, as Linux does.
+    /// </summary>
+    public void EndTcp(InternetAddress source, InternetAddress destination, int segmentLength, int tcpHeaderLength, bool checksumPartial, int segmentSize, Instant now)
+    {
+        bool v6 = destination.IsV6;
+        int ipHeaderLength = v6 ? Ipv6Packet.HeaderLength : Ipv4Packet.MinHeaderLength;
+        int total = ipHeaderLength + segmentLength;
+        if (segmentSize == 0 && total > _link.Mtu)
+        {
+            if (!v6)
+            {
+                _counters.Increment(Counter.Ipv4OutputTooBigDontFragment);
+                return;
+            }
+
+            // RFC 8200 5: only the source fragments IPv6; rare (the MSS follows the path MTU), so
+            // the segment leaves the slot for a rented buffer and goes the fragmenting way.
+            byte[] copy = System.Buffers.ArrayPool<byte>.Shared.Rent(segmentLength);
+            _tx.NextFree.Slice(ipHeaderLength, segmentLength).CopyTo(copy);
+            if (checksumPartial)
+            {
+                SoftwareSegmentation.CompleteChecksum(copy.AsSpan(0, segmentLength), new PacketOffload { Checksum = PacketChecksum.Partial, ChecksumOffset = 16 });
+            }
+
+            SendV6(source, destination, IpProtocol.Tcp, copy.AsSpan(0, segmentLength), _addresses.IsLocal(destination), now);
+            System.Buffers.ArrayPool<byte>.Shared.Return(copy);
             return;
         }
 
-        int segments = segmentSize > 0 ? (segment.Length - tcpHeaderLength + segmentSize - 1) / segmentSize : 1;
-        Span<byte> slot = NextSlot(now);
-        int ipHeaderLength;
-        if (destination.IsV6)
+        Span<byte> slot = _tx.NextFree;
+        if (v6)
         {
-            ipHeaderLength = Ipv6Packet.HeaderLength;
-            Span<byte> src = stackalloc byte[16];
-            Span<byte> dst = stackalloc byte[16];
-            source.WriteTo(src);
-            destination.WriteTo(dst);
-            new Ipv6Header { HopLimit = _options.DefaultHopLimit, NextHeader = IpProtocol.Tcp, PayloadLength = (ushort)segment.Length }.WriteTo(slot, src, dst);
-            _counters.Increment(Counter.Ipv6Sent);
+            Span<byte> addresses = stackalloc byte[32];
+            source.WriteTo(addresses);
+            destination.WriteTo(addresses[16..]);
+            new Ipv6Header { HopLimit = _options.DefaultHopLimit, NextHeader = IpProtocol.Tcp, PayloadLength = (ushort)segmentLength }.WriteTo(slot, addresses[..16], addresses[16..]);
         }
         else
         {
-            ipHeaderLength = Ipv4Packet.MinHeaderLength;
+            int segments = segmentSize > 0 ? (segmentLength - tcpHeaderLength + segmentSize - 1) / segmentSize : 1;
             new Ipv4Header
             {
                 TimeToLive = _options.DefaultTtl,
@@ -192,28 +226,32 @@ internal sealed class IpOutput
                 Destination = destination.V4,
                 DontFragment = true,
                 Identification = _nextIdV4,
-                TotalLength = (ushort)(Ipv4Packet.MinHeaderLength + segment.Length),
+                TotalLength = (ushort)total,
             }.WriteTo(slot);
             _nextIdV4 += (ushort)segments;
-            _counters.Increment(Counter.Ipv4Sent);
         }
 
-        segment.CopyTo(slot[ipHeaderLength..]);
-        var offload = new PacketOffload
+        if (!checksumPartial)
         {
-            Checksum = PacketChecksum.Partial,
-            ChecksumStart = (ushort)ipHeaderLength,
-            ChecksumOffset = 16,
-            Segmentation = segmentSize == 0 ? PacketSegmentation.None : destination.IsV6 ? PacketSegmentation.TcpV6 : PacketSegmentation.TcpV4,
-            SegmentSize = (ushort)segmentSize,
-            HeaderLength = (ushort)(ipHeaderLength + tcpHeaderLength),
-        };
+            Emit(slot[..total], _addresses.IsLocal(destination), v6 ? Counter.Ipv6Sent : Counter.Ipv4Sent);
+            return;
+        }
+
+        _counters.Increment(v6 ? Counter.Ipv6Sent : Counter.Ipv4Sent);
         if (segmentSize > 0)
         {
             _counters.Increment(Counter.LinkSuperSegmentsSent);
         }
 
-        _tx.Commit(ipHeaderLength + segment.Length, offload);
+        _tx.Commit(total, new PacketOffload
+        {
+            Checksum = PacketChecksum.Partial,
+            ChecksumStart = (ushort)ipHeaderLength,
+            ChecksumOffset = 16,
+            Segmentation = segmentSize == 0 ? PacketSegmentation.None : v6 ? PacketSegmentation.TcpV6 : PacketSegmentation.TcpV4,
+            SegmentSize = (ushort)segmentSize,
+            HeaderLength = (ushort)(ipHeaderLength + tcpHeaderLength),
+        });
         _counters.Increment(Counter.LinkSent);
     }
 

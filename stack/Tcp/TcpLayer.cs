@@ -17,7 +17,6 @@ internal sealed class TcpLayer : ITransportHandler
     private readonly StackCounters _counters;
     private readonly StackOptions _options;
     private readonly TupleHash _tupleHash;
-    private readonly byte[] _segment = new byte[TcpSegment.MinHeaderLength + 40 + 65535];
     private readonly Dictionary<TcpTuple, TcpConnection> _connections = new();
     private readonly Dictionary<ushort, List<TcpAcceptor>> _listeners = new();
     private readonly TokenBucket _challengeAcks;
@@ -336,15 +335,22 @@ internal sealed class TcpLayer : ITransportHandler
     /// <summary>Builds and sends one segment; its data is copied from the send buffer straight into place.</summary>
     public void Send(in OutgoingSegment s)
     {
-        int optionsLength = s.Options.WriteTo(_segment.AsSpan(TcpSegment.MinHeaderLength));
+        ref readonly TcpTuple tuple = ref s.Tuple;
+        // One copy: the segment is written straight into the transmit slot, behind its IP header.
+        Span<byte> room = _ip.BeginTcp(tuple.Remote.Address);
+        if (room.IsEmpty)
+        {
+            return;
+        }
+
+        int optionsLength = s.Options.WriteTo(room[TcpSegment.MinHeaderLength..]);
         int headerLength = TcpSegment.MinHeaderLength + optionsLength;
         if (s.DataLength > 0)
         {
-            s.Data!.Peek(_segment.AsSpan(headerLength, s.DataLength), s.DataOffset);
+            s.Data!.Peek(room.Slice(headerLength, s.DataLength), s.DataOffset);
         }
 
-        Span<byte> segment = _segment.AsSpan(0, headerLength + s.DataLength);
-        ref readonly TcpTuple tuple = ref s.Tuple;
+        Span<byte> segment = room[..(headerLength + s.DataLength)];
         bool offloaded = s.ChecksumOffload || s.SegmentSize > 0;
         new TcpHeader
         {
@@ -362,14 +368,7 @@ internal sealed class TcpLayer : ITransportHandler
             _counters.Increment(Counter.TcpResetsSent);
         }
 
-        if (offloaded)
-        {
-            // The link completes the checksum and cuts a super-segment into segments of SegmentSize.
-            _ip.OutputOffloaded(tuple.Local.Address, tuple.Remote.Address, segment, headerLength, s.SegmentSize);
-            return;
-        }
-
-        // RFC 1191 3: path MTU discovery, so segments are never fragmented on the way (IPv6 never is).
-        _ip.Output(tuple.Local.Address, tuple.Remote.Address, IpProtocol.Tcp, segment, dontFragment: true);
+        // The link completes a partial checksum and cuts a super-segment into segments of SegmentSize.
+        _ip.EndTcp(tuple.Local.Address, tuple.Remote.Address, segment.Length, headerLength, offloaded, s.SegmentSize);
     }
 }
