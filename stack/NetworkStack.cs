@@ -115,6 +115,8 @@ public sealed class NetworkStack
                 _ip.Input(_rx[i], _rx.OffloadAt(i));
             }
 
+            _tcp.SendOwedAcks();
+
             handled += _rx.Count;
             more = _rx.IsFull || _ip.HasLoopbackPending;
             _ip.Flush();

@@ -18,6 +18,7 @@ internal sealed class TcpLayer : ITransportHandler
     private readonly StackOptions _options;
     private readonly TupleHash _tupleHash;
     private readonly Dictionary<TcpTuple, TcpConnection> _connections = new();
+    private readonly List<TcpConnection> _owingAcks = new();
     private readonly Dictionary<ushort, List<TcpAcceptor>> _listeners = new();
     private readonly TokenBucket _challengeAcks;
 
@@ -328,6 +329,23 @@ internal sealed class TcpLayer : ITransportHandler
 
         LinkOffloads segmentation = remote.IsV6 ? LinkOffloads.TcpSegmentationV6 : LinkOffloads.TcpSegmentationV4;
         return (true, (offloads & segmentation) != 0 ? 65535 - Ipv6Packet.HeaderLength - TcpSegment.MaxHeaderLength : 0);
+    }
+
+    /// <summary>Remembers a connection that owes an ACK, to be sent by <see cref="SendOwedAcks"/>.</summary>
+    public void OweAck(TcpConnection connection) => _owingAcks.Add(connection);
+
+    /// <summary>
+    /// At the end of a receive batch: each connection that still owes an ACK for the in-order data
+    /// it took sends one (RFC 9293 3.10.7.4, RFC 5681 4.2), never a call into the link mid-batch.
+    /// </summary>
+    public void SendOwedAcks()
+    {
+        for (int i = 0; i < _owingAcks.Count; i++)
+        {
+            _owingAcks[i].Receiver.SendOwedAck();
+        }
+
+        _owingAcks.Clear();
     }
 
     public int MssFor(InternetAddress remote) => _ip.Mtu - (remote.IsV6 ? Ipv6Packet.HeaderLength : Ipv4Packet.MinHeaderLength) - TcpSegment.MinHeaderLength;

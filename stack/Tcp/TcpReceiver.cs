@@ -129,9 +129,32 @@ internal sealed class TcpReceiver
         return (ushort)(window >> Shift);
     }
 
+    /// <summary>An ACK is owed for in-order data and goes out when the receive batch is done, unless a segment sent before then carries it.</summary>
+    public bool AckOwed { get; private set; }
+
+    private void OweAck()
+    {
+        if (!AckOwed)
+        {
+            AckOwed = true;
+            _layer.OweAck(_c);
+        }
+    }
+
+    /// <summary>Sends the ACK owed since the batch began, if no segment has carried it yet.</summary>
+    public void SendOwedAck()
+    {
+        if (AckOwed)
+        {
+            AckOwed = false;
+            _c.Sender.SendAck();
+        }
+    }
+
     /// <summary>A segment acknowledging RCV.NXT went out: nothing is owed now.</summary>
     public void OnAckSent()
     {
+        AckOwed = false;
         LastAckSent = Nxt;
         _unackedBytes = 0;
         _timers.Cancel(TcpTimer.DelayedAck);
@@ -239,7 +262,10 @@ internal sealed class TcpReceiver
             _unackedBytes += taken;
             if (_unackedBytes >= 2 * mss || taken < payload.Length || (flags & TcpFlags.Psh) != 0 && taken < mss)
             {
-                _c.Sender.SendAck();
+                // Owed, and sent when the receive batch is done (TcpLayer.SendOwedAcks): one ACK
+                // then answers all of this connection's in-order segments in the batch, as Linux
+                // answers one GRO-merged segment, and whatever the application sends meanwhile carries it.
+                OweAck();
             }
             else
             {

@@ -37,6 +37,19 @@ internal sealed class Probe
 
     public long this[Counter c] => Stack.Counters[c];
 
+    /// <summary>Injects packets that arrive together (one receive batch) and polls once.</summary>
+    public List<byte[]> SendTogether(IEnumerable<byte[]> packets)
+    {
+        var batch = new PacketBatch(256, 65535);
+        foreach (byte[] packet in packets)
+        {
+            Assert.True(batch.TryAdd(packet));
+        }
+
+        _far.Transmit(batch, Clock.Now);
+        return Poll();
+    }
+
     /// <summary>Super-segments (TSO) the stack handed its link since the probe was made.</summary>
     public int SuperSegmentsSent => (int)Stack.Counters[Counter.LinkSuperSegmentsSent];
 

@@ -96,6 +96,9 @@ internal abstract class CongestionControl
         Cwnd = Math.Max(InitialWindow(Mss), Cwnd / 2);
     }
 
-    /// <summary>RFC 5681 3.1: slow start grows cwnd by min(N, SMSS) per ACK (L = 1 of RFC 3465).</summary>
-    protected void SlowStart(int ackedBytes) => Cwnd = (int)Math.Min((long)Cwnd + Math.Min(ackedBytes, Mss), int.MaxValue / 2);
+    /// <summary>
+    /// RFC 5681 3.1: slow start grows cwnd by min(N, L * SMSS) per ACK; L = 1 unless the algorithm
+    /// says otherwise (RFC 3465 2.3 allows 2; RFC 9406 4.2 lets a paced sender count all of N).
+    /// </summary>
+    protected void SlowStart(int ackedBytes, long limitSegments = 1) => Cwnd = (int)Math.Min((long)Cwnd + Math.Min(ackedBytes, limitSegments * Mss), int.MaxValue / 2);
 }

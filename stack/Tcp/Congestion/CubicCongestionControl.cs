@@ -131,6 +131,12 @@ internal sealed class CubicCongestionControl : CongestionControl
     // RFC 9406 4.2: HyStart++ — slow start that watches each round's minimum RTT and, when it
     // rises by more than a clamped eighth, continues in conservative slow start (a quarter of the
     // growth) for CSS_ROUNDS rounds before congestion avoidance.
+    // RFC 9406 4.2: L, the SMSS one ACK may add. Counted without limit, as Linux's tcp_slow_start
+    // does (RFC 9406 asks that of paced senders; ours hands bursts to a link that segments and
+    // queues them): a receiver that ACKs a GRO-merged 64 KiB once (Linux does, and so do we for a
+    // receive batch) must not turn the doubling per round into a crawl of L segments per ACK.
+    private const long IncreaseLimit = int.MaxValue;
+
     private void HyStartAck(int ackedBytes, TimeSpan rttSample, bool roundEnd)
     {
         if (rttSample > TimeSpan.Zero)
@@ -144,7 +150,7 @@ internal sealed class CubicCongestionControl : CongestionControl
 
         if (_inCss)
         {
-            Cwnd = (int)Math.Min((long)Cwnd + Math.Min(ackedBytes, Mss) / CssGrowthDivisor, int.MaxValue / 2);
+            Cwnd = (int)Math.Min((long)Cwnd + Math.Min(ackedBytes, IncreaseLimit * Mss) / CssGrowthDivisor, int.MaxValue / 2);
             if (_rttSampleCount >= NRttSample && _currentRoundMinRtt < _cssBaselineMinRtt)
             {
                 _inCss = false; // the RTT increase was spurious: back to slow start
@@ -152,7 +158,7 @@ internal sealed class CubicCongestionControl : CongestionControl
         }
         else
         {
-            SlowStart(ackedBytes);
+            SlowStart(ackedBytes, IncreaseLimit);
             if (_rttSampleCount >= NRttSample && _lastRoundMinRtt != TimeSpan.MaxValue && _currentRoundMinRtt != TimeSpan.MaxValue)
             {
                 TimeSpan threshold = TimeSpan.FromTicks(Math.Clamp(

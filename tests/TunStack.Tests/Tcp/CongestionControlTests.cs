@@ -26,6 +26,17 @@ public class CongestionControlTests
     }
 
     [Fact]
+    public void Cubic_SlowStartOneAckForFortyFiveSegments_WindowGrowsByAllOfThem_Rfc9406_4_2()
+    {
+        // A receiver that ACKs a GRO-merged 64 KiB (or a receive batch) once: slow start counts
+        // every acknowledged byte, so the window still doubles per round.
+        var cc = new CubicCongestionControl(Mss);
+        int before = cc.Cwnd;
+        cc.OnAck(45 * Mss, Instant.FromMilliseconds(10), TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(10), roundEnd: false);
+        Assert.Equal(before + (45 * Mss), cc.Cwnd);
+    }
+
+    [Fact]
     public void Cubic_LossAt100Segments_WindowBecomes70_AndKIsCbrtOfWmaxTimes0Point3Over0Point4_Rfc9438()
     {
         var cc = new CubicCongestionControl(Mss);
