@@ -290,4 +290,8 @@ public enum Counter
     LinkSuperSegmentsReceived,
     /// <summary>TCP super-segments handed to the link to cut (TSO).</summary>
     LinkSuperSegmentsSent,
+    /// <summary>Received TCP segments merged into the segment before them in the same batch (software GRO).</summary>
+    TcpSegmentsCoalesced,
+    /// <summary>Received TCP segments of the flow being merged that could not join it (not contiguous, other flags, ACK, window or options, a bad checksum, too large).</summary>
+    TcpCoalesceRefused,
 }

@@ -26,6 +26,7 @@ public sealed class NetworkStack
     private readonly TcpLayer _tcp;
     private readonly PacketBatch _rx;
     private readonly TimerWheel _timers;
+    private readonly SegmentCoalescer? _coalescer;
     private Instant _now;
 
     /// <summary>Creates a stack on <paramref name="link"/> with <paramref name="options"/>, starting at time <paramref name="start"/>.</summary>
@@ -51,6 +52,7 @@ public sealed class NetworkStack
         _tcp = new TcpLayer(_ip, _ports, Counters, options, _timers, random);
         _ip.Tcp = _tcp;
         _rx = new PacketBatch(options.BatchSize, link.MaxPacketLength);
+        _coalescer = options.CoalesceReceivedSegments ? new SegmentCoalescer(Counters) : null;
     }
 
     /// <summary>Counters for every drop reason and protocol event.</summary>
@@ -110,9 +112,16 @@ public sealed class NetworkStack
             }
 
             Counters.Add(Counter.LinkReceived, _link.Receive(_rx, _now));
-            for (int i = 0; i < _rx.Count; i++)
+            if (_coalescer is not null)
             {
-                _ip.Input(_rx[i], _rx.OffloadAt(i));
+                _coalescer.Deliver(_rx, _ip);
+            }
+            else
+            {
+                for (int i = 0; i < _rx.Count; i++)
+                {
+                    _ip.Input(_rx[i], _rx.OffloadAt(i));
+                }
             }
 
             _tcp.SendOwedAcks();

@@ -56,6 +56,12 @@ public sealed class StackOptions
     /// <summary>Packets read per link batch (default 64).</summary>
     public int BatchSize { get; set; } = 64;
 
+    /// <summary>
+    /// Merge consecutive in-order TCP segments of one flow in a receive batch before TCP sees them,
+    /// as Linux's GRO does (default true): fewer, larger segments to process and one ACK for them.
+    /// </summary>
+    public bool CoalesceReceivedSegments { get; set; } = true;
+
     /// <summary>Packets handled per Poll before yielding (default 4096), so one Poll stays short.</summary>
     public int PollBudget { get; set; } = 4096;
 

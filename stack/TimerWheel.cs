@@ -115,8 +115,29 @@ internal sealed class TimerWheel
         }
 
         // Deadlines are rounded up to whole ticks, so the next tick's slot can hold entries already
-        // due when "now" lies inside the current millisecond: take those too.
-        for (TimerEntry? e = _slots[(int)((_currentTick + 1) & SlotMask)]; e is not null;)
+        // due when "now" lies inside the current millisecond: take those too. When the next tick
+        // starts a higher level's range, such an entry still waits in that level's slot (it is
+        // cascaded only when time enters the range): look there as well, or NextDeadline would
+        // keep reporting a deadline that no Advance before the next millisecond fires.
+        long next = _currentTick + 1;
+        TakeDue(0, (int)(next & SlotMask), now);
+        if ((next & SlotMask) == 0)
+        {
+            TakeDue(1, (int)((next >> SlotBits) & SlotMask), now);
+            if ((next & ((1L << (2 * SlotBits)) - 1)) == 0)
+            {
+                TakeDue(2, (int)((next >> (2 * SlotBits)) & SlotMask), now);
+            }
+        }
+
+        FireDue(now);
+        _cachedNext = null;
+    }
+
+    // Moves the entries of one slot whose deadline is at or before now to the due list.
+    private void TakeDue(int level, int slot, Instant now)
+    {
+        for (TimerEntry? e = _slots[(level * SlotCount) + slot]; e is not null;)
         {
             TimerEntry? following = e.Next;
             if (e.Deadline <= now)
@@ -127,9 +148,6 @@ internal sealed class TimerWheel
 
             e = following;
         }
-
-        FireDue(now);
-        _cachedNext = null;
     }
 
     private void FireDue(Instant now)

@@ -6,18 +6,22 @@ namespace TunStack.Storage;
 /// The sequence ranges of out-of-order data held beyond the next expected byte, kept sorted and
 /// merged, bounded in number of ranges. The most recently changed range is remembered first, for
 /// the SACK blocks of RFC 2018 4 ("the first block reports the most recently received segment").
+/// Room for ranges grows as holes appear (an idle connection holds room for four).
 /// </summary>
 internal sealed class Assembler
 {
-    private readonly (SeqNumber Left, SeqNumber Right)[] _ranges;
-    private readonly int[] _recency;
+    private const int InitialRanges = 4;
+    private readonly int _maxRanges;
+    private (SeqNumber Left, SeqNumber Right)[] _ranges;
+    private int[] _recency;
     private int _stamp;
 
     /// <summary>Creates an assembler holding at most <paramref name="maxRanges"/> separate ranges.</summary>
     public Assembler(int maxRanges)
     {
-        _ranges = new (SeqNumber, SeqNumber)[maxRanges];
-        _recency = new int[maxRanges];
+        _maxRanges = maxRanges;
+        _ranges = new (SeqNumber, SeqNumber)[Math.Min(InitialRanges, maxRanges)];
+        _recency = new int[_ranges.Length];
     }
 
     /// <summary>Separate ranges held.</summary>
@@ -45,7 +49,13 @@ internal sealed class Assembler
         {
             if (Count == _ranges.Length)
             {
-                return false;
+                if (Count == _maxRanges)
+                {
+                    return false;
+                }
+
+                Array.Resize(ref _ranges, Math.Min(_maxRanges, 2 * Count));
+                Array.Resize(ref _recency, _ranges.Length);
             }
 
             Array.Copy(_ranges, i, _ranges, i + 1, Count - i);

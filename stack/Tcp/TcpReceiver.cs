@@ -12,7 +12,7 @@ namespace TunStack.Tcp;
 /// </summary>
 internal sealed class TcpReceiver
 {
-    private const int MaxOutOfOrderRanges = 32; // separate holes tracked; beyond that segments are dropped
+    private const int MaxOutOfOrderRanges = 256; // separate holes tracked (room grows as they appear); beyond that segments are dropped
 
     private readonly TcpConnection _c;
     private readonly TcpLayer _layer;

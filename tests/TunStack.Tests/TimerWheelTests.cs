@@ -126,4 +126,25 @@ public class TimerWheelTests
         wheel.Advance(new Instant(2000));
         Assert.True(fired);
     }
+
+    [Theory]
+    [InlineData(256)]      // level 1 cascades at the next tick
+    [InlineData(65_536)]   // level 2 cascades at the next tick
+    public void SubMillisecondDeadlineFiledInAHigherLevel_AdvanceToItJustBeforeTheRangeStarts_Fires(long boundaryTick)
+    {
+        // Filed far ahead (a higher level), due half a millisecond before the tick that opens its
+        // range: an Advance to the deadline fires it, and NextDeadline never reports a deadline
+        // that Advance leaves unfired (a simulation would loop at that instant).
+        var wheel = new TimerWheel(Instant.Zero);
+        bool fired = false;
+        var e = new TimerEntry(_ => fired = true);
+        var deadline = new Instant((boundaryTick * 1000) - 500);
+        wheel.Schedule(e, deadline);
+        wheel.Advance(new Instant((boundaryTick - 2) * 1000));
+        Assert.False(fired);
+        Assert.Equal(deadline, wheel.NextDeadline);
+        wheel.Advance(deadline);
+        Assert.True(fired);
+        Assert.Equal(Instant.MaxValue, wheel.NextDeadline);
+    }
 }

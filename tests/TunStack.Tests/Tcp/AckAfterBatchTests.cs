@@ -41,7 +41,7 @@ public class AckAfterBatchTests
     }
 
     [Fact]
-    public void Established_OutOfOrderSegmentsInOneBatch_EachStillDrawsItsDuplicateAck()
+    public void Established_OutOfOrderSegmentsWithGapsInOneBatch_EachStillDrawsItsDuplicateAck()
     {
         // RFC 5681 4.2 / RFC 9293 3.10.7.4: an out-of-order segment is acknowledged at once (the
         // sender's loss detection counts them); only in-order ACKs wait for the batch's end.
@@ -49,11 +49,30 @@ public class AckAfterBatchTests
         var packets = new List<byte[]>();
         for (int i = 1; i <= 3; i++)
         {
-            packets.Add(peer.Build(TcpFlags.Ack, peer.Nxt + (i * 1460), peer.StackNxt, new byte[1460]));
+            packets.Add(peer.Build(TcpFlags.Ack, peer.Nxt + (i * 2 * 1460), peer.StackNxt, new byte[1460]));
         }
 
         List<SentSegment> replies = peer.Decode(peer.Probe.SendTogether(packets));
         Assert.Equal(3, replies.Count);
         Assert.All(replies, r => Assert.Equal(peer.Nxt, r.Ack));
+    }
+
+    [Fact]
+    public void Established_OutOfOrderRunInOneBatch_MergedOneDuplicateAckSackingTheRun()
+    {
+        // Software GRO merges a contiguous run whether or not it is in order (as Linux's does):
+        // one duplicate ACK whose SACK block covers the whole run.
+        RawPeer peer = RawPeer.Established(sack: true);
+        var packets = new List<byte[]>();
+        for (int i = 1; i <= 3; i++)
+        {
+            packets.Add(peer.Build(TcpFlags.Ack, peer.Nxt + (i * 1460), peer.StackNxt, new byte[1460]));
+        }
+
+        SentSegment dupAck = Assert.Single(peer.Decode(peer.Probe.SendTogether(packets)));
+        Assert.Equal(peer.Nxt, dupAck.Ack);
+        Assert.Equal(1, dupAck.Options.SackCount);
+        Assert.Equal(new SackBlock(peer.Nxt + 1460, peer.Nxt + (4 * 1460)), dupAck.Options.GetSack(0));
+        Assert.Equal(2, peer.Probe[Counter.TcpSegmentsCoalesced]);
     }
 }
