@@ -29,6 +29,11 @@ var examples = new Dictionary<string, (string What, Func<string[], Task<int>> Ru
         CapturingAndImpairing.Run(a.Length > 1 ? a[1] : "capture.pcapng", Console.Out);
         return Task.FromResult(0);
     }),
+    ["offloads"] = ("TSO and partial checksums between two stacks on a virtual clock (docs/using-the-core.md)", _ =>
+    {
+        OffloadsOnAVirtualClock.Run(Console.Out);
+        return Task.FromResult(0);
+    }),
     ["tcp-echo"] = ("TCP listen, connect, echo, close on a virtual clock (docs/tcp.md)", _ =>
     {
         TcpEchoOnAVirtualClock.Run(Console.Out);

@@ -115,6 +115,19 @@ public partial class DocsExampleTests
     }
 
     [Fact]
+    public void OffloadsOnAVirtualClock_FourMebibytes_SuperSegmentsEachWayAsUsingTheCoreSays()
+    {
+        var output = new StringWriter();
+        OffloadsOnAVirtualClock.Run(output);
+        string text = output.ToString();
+        Assert.Contains("4194304 bytes from A to B; MSS 1448", text);
+        int sent = int.Parse(Regex.Match(text, @"A handed the wire (\d+) super-segments").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        int taken = int.Parse(Regex.Match(text, @"B took (\d+) super-segments whole").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(sent > 50, text);
+        Assert.Equal(sent, taken);
+    }
+
+    [Fact]
     public async Task StackOnItsOwnThread_BindsAnEphemeralPort()
     {
         var output = new StringWriter();
