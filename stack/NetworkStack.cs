@@ -112,6 +112,7 @@ public sealed class NetworkStack
             }
 
             Counters.Add(Counter.LinkReceived, _link.Receive(_rx, _now));
+            _tcp.BeginReceiveBatch();
             if (_coalescer is not null)
             {
                 _coalescer.Deliver(_rx, _ip);
@@ -124,7 +125,7 @@ public sealed class NetworkStack
                 }
             }
 
-            _tcp.SendOwedAcks();
+            _tcp.FinishReceiveBatch();
 
             handled += _rx.Count;
             more = _rx.IsFull || _ip.HasLoopbackPending;

@@ -19,6 +19,7 @@ internal sealed class TcpLayer : ITransportHandler
     private readonly TupleHash _tupleHash;
     private readonly Dictionary<TcpTuple, TcpConnection> _connections = new();
     private readonly List<TcpConnection> _owingAcks = new();
+    private readonly List<TcpConnection> _owingOutput = new();
     private readonly Dictionary<ushort, List<TcpAcceptor>> _listeners = new();
     private readonly TokenBucket _challengeAcks;
 
@@ -331,15 +332,32 @@ internal sealed class TcpLayer : ITransportHandler
         return (true, (offloads & segmentation) != 0 ? 65535 - Ipv6Packet.HeaderLength - TcpSegment.MaxHeaderLength : 0);
     }
 
-    /// <summary>Remembers a connection that owes an ACK, to be sent by <see cref="SendOwedAcks"/>.</summary>
+    /// <summary>True while a receive batch is handled: ACKs and writes from callbacks wait for its end.</summary>
+    public bool InReceiveBatch { get; private set; }
+
+    /// <summary>A receive batch begins.</summary>
+    public void BeginReceiveBatch() => InReceiveBatch = true;
+
+    /// <summary>Remembers a connection that owes an ACK, to be sent by <see cref="FinishReceiveBatch"/>.</summary>
     public void OweAck(TcpConnection connection) => _owingAcks.Add(connection);
 
+    /// <summary>Remembers a connection whose application wrote during the batch, to be sent by <see cref="FinishReceiveBatch"/>.</summary>
+    public void OweOutput(TcpConnection connection) => _owingOutput.Add(connection);
+
     /// <summary>
-    /// At the end of a receive batch: each connection that still owes an ACK for the in-order data
-    /// it took sends one (RFC 9293 3.10.7.4, RFC 5681 4.2), never a call into the link mid-batch.
+    /// At the end of a receive batch: first what applications wrote from their callbacks goes out
+    /// (carrying the ACKs owed), then each connection that still owes an ACK for the in-order data
+    /// it took sends one (RFC 9293 3.10.7.4, RFC 5681 4.2); never a call into the link mid-batch.
     /// </summary>
-    public void SendOwedAcks()
+    public void FinishReceiveBatch()
     {
+        InReceiveBatch = false;
+        for (int i = 0; i < _owingOutput.Count; i++)
+        {
+            _owingOutput[i].Sender.SendOwedOutput();
+        }
+
+        _owingOutput.Clear();
         for (int i = 0; i < _owingAcks.Count; i++)
         {
             _owingAcks[i].Receiver.SendOwedAck();

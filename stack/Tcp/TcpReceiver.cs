@@ -262,7 +262,7 @@ internal sealed class TcpReceiver
             _unackedBytes += taken;
             if (_unackedBytes >= 2 * mss || taken < payload.Length || (flags & TcpFlags.Psh) != 0 && taken < mss)
             {
-                // Owed, and sent when the receive batch is done (TcpLayer.SendOwedAcks): one ACK
+                // Owed, and sent when the receive batch is done (TcpLayer.FinishReceiveBatch): one ACK
                 // then answers all of this connection's in-order segments in the batch, as Linux
                 // answers one GRO-merged segment, and whatever the application sends meanwhile carries it.
                 OweAck();

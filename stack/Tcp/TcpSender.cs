@@ -151,8 +151,41 @@ internal sealed class TcpSender
             _layer.Counters.Increment(Counter.TcpSendMemoryLimited); // the pool is at its limit
         }
 
-        Output();
+        if (_layer.InReceiveBatch)
+        {
+            // Written from a callback while a receive batch is handled: what the application
+            // writes there goes out together when the batch is done (TcpLayer.FinishReceiveBatch),
+            // as whole super-segments where the link cuts them, not one small piece per write.
+            OweOutput();
+        }
+        else
+        {
+            Output();
+        }
+
         return n;
+    }
+
+    /// <summary>Output is owed: sent when the receive batch is done.</summary>
+    public bool OutputOwed { get; private set; }
+
+    private void OweOutput()
+    {
+        if (!OutputOwed)
+        {
+            OutputOwed = true;
+            _layer.OweOutput(_c);
+        }
+    }
+
+    /// <summary>Sends what was written during the receive batch.</summary>
+    public void SendOwedOutput()
+    {
+        if (OutputOwed)
+        {
+            OutputOwed = false;
+            Output();
+        }
     }
 
     /// <summary>The connection closed: its send data is dropped and the chunks go back to the pool.</summary>

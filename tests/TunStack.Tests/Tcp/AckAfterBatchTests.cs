@@ -75,4 +75,29 @@ public class AckAfterBatchTests
         Assert.Equal(new SackBlock(peer.Nxt + 1460, peer.Nxt + (4 * 1460)), dupAck.Options.GetSack(0));
         Assert.Equal(2, peer.Probe[Counter.TcpSegmentsCoalesced]);
     }
+
+    [Fact]
+    public void Established_ApplicationWritesEightPiecesFromReadable_OneSuperSegmentAfterTheBatchCarryingTheAck()
+    {
+        // Writes made from a callback during a receive batch leave together when it is done: on a
+        // link that segments TCP, one super-segment rather than eight packets, and it carries the
+        // ACK of what arrived (no pure ACK of its own).
+        RawPeer peer = RawPeer.Established(offloads: TunStack.Links.LinkOffloads.TransportChecksum | TunStack.Links.LinkOffloads.TcpSegmentationV4);
+        TcpConnection connection = peer.Connection!;
+        int mss = connection.Mss;
+        connection.Readable = () =>
+        {
+            connection.Receive(new byte[16], out _);
+            for (int i = 0; i < 8; i++)
+            {
+                Assert.Equal(mss, connection.Send(new byte[mss], out _));
+            }
+        };
+
+        List<SentSegment> replies = peer.Send(TcpFlags.Ack | TcpFlags.Psh, "?"u8);
+        Assert.Equal(1, peer.Probe.SuperSegmentsSent);
+        Assert.Equal(8, replies.Count); // the probe's end cuts it into the wire segments
+        Assert.All(replies, r => Assert.Equal(peer.Nxt, r.Ack));
+        Assert.All(replies, r => Assert.Equal(mss, r.PayloadLength));
+    }
 }
