@@ -19,7 +19,6 @@ public sealed class TunDevice : ILink
     private const nuint TunSetIff = 0x400454ca;        // _IOW('T', 202, int)
     private const nuint TunSetVnetHdrSz = 0x400454d8;  // _IOW('T', 216, int)
     private const nuint TunSetOffload = 0x400454d0;    // _IOW('T', 208, unsigned int)
-    private const uint TunFCsum = 0x01, TunFTso4 = 0x02, TunFTso6 = 0x04;
     private const short IffTun = 0x0001, IffNoPi = 0x1000, IffMultiQueue = 0x0100, IffVnetHdr = 0x4000;
     private const int IfNameSize = 16;
 
@@ -132,7 +131,7 @@ public sealed class TunDevice : ILink
                 // Documentation/networking/tuntap.rst, drivers/net/tun.c set_offload: the device
                 // then advertises checksum offload and TSO, so the kernel sends 64 KiB
                 // super-segments with partial checksums and takes them from us.
-                if (Libc.Ioctl(queues[0].Fd, TunSetOffload, (nint)(TunFCsum | TunFTso4 | TunFTso6)) == 0)
+                if (Libc.Ioctl(queues[0].Fd, TunSetOffload, (nint)options.OffloadFlags) == 0)
                 {
                     offloads = LinkOffloads.TransportChecksum | LinkOffloads.TcpSegmentationV4 | LinkOffloads.TcpSegmentationV6;
                 }

@@ -25,6 +25,12 @@ public sealed record TunOptions
     /// </summary>
     public TunOffload Offload { get; init; } = TunOffload.Auto;
 
+    /// <summary>
+    /// The TUN_F_* flags asked of TUNSETOFFLOAD (checksum, TSO4, TSO6). Tests ask for an unknown
+    /// bit, which the kernel refuses, to see the refusal handled.
+    /// </summary>
+    internal uint OffloadFlags { get; init; } = 0x01 | 0x02 | 0x04;
+
     /// <summary>The clone device (tests point it elsewhere to simulate a missing driver).</summary>
     public string DevicePath { get; init; } = "/dev/net/tun";
 }
