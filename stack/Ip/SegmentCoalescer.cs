@@ -31,9 +31,11 @@ internal sealed class SegmentCoalescer
         int i = 0;
         while (i < batch.Count)
         {
-            if (!Head.TryRead(batch[i], batch.OffloadAt(i), out Head head))
+            if (!Head.TryRead(batch[i], batch.OffloadAt(i), out Head head, out bool checksumChecked))
             {
-                ip.Input(batch[i], batch.OffloadAt(i));
+                // A checksum verified here (a segment that cannot start a run, such as a request
+                // with PSH) is not verified again.
+                ip.Input(batch[i], checksumChecked ? new PacketOffload { Checksum = PacketChecksum.Verified } : batch.OffloadAt(i));
                 i++;
                 continue;
             }
@@ -109,14 +111,18 @@ internal sealed class SegmentCoalescer
 
         // A plain in-order data segment that may start a run: IPv4 without options or fragments,
         // or IPv6 with TCP as the first next header; ACK with no other flag; data; a checksum the
-        // link vouched for or that verifies. Super-segments from the link go on alone.
-        public static bool TryRead(ReadOnlySpan<byte> packet, in PacketOffload offload, out Head head)
+        // link vouched for or that verifies (checksumChecked: it did, whatever the flags).
+        // Super-segments from the link go on alone.
+        public static bool TryRead(ReadOnlySpan<byte> packet, in PacketOffload offload, out Head head, out bool checksumChecked)
         {
             head = default;
+            checksumChecked = false;
             if (offload.Segmentation != PacketSegmentation.None || !TryParse(packet, offload, out int ip, out int headers))
             {
                 return false;
             }
+
+            checksumChecked = true;
 
             byte flags = packet[ip + 13];
             if ((flags & ~(byte)(TcpFlags.Ack | TcpFlags.Psh)) != 0 || (flags & (byte)TcpFlags.Ack) == 0 || (flags & (byte)TcpFlags.Psh) != 0)

@@ -114,4 +114,15 @@ public class SegmentCoalescerTests
         Assert.Equal(received + 4, peer.Probe[Counter.TcpReceived]);
         Assert.Equal(0, peer.Probe[Counter.TcpSegmentsCoalesced]);
     }
+
+    [Fact]
+    public void Established_LonePshSegmentWithBadChecksum_StillDroppedAsBadChecksum()
+    {
+        // A segment that cannot start a run is passed on as verified only when its checksum was.
+        RawPeer peer = RawPeer.Established();
+        byte[] bad = Corrupt(peer.Build(TcpFlags.Ack | TcpFlags.Psh, peer.Nxt, peer.StackNxt, "ping"u8));
+        Assert.Empty(peer.Probe.SendTogether(new[] { bad }));
+        Assert.Equal(1, peer.Probe[Counter.TcpBadChecksum]);
+        Assert.Equal(0, peer.Connection!.Available);
+    }
 }
