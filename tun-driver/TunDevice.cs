@@ -42,7 +42,7 @@ public sealed class TunDevice : ILink
         _vnet = vnet;
         Offloads = offloads;
         OffloadFallback = offloadFallback;
-        MaxPacketLength = (offloads & (LinkOffloads.TcpSegmentationV4 | LinkOffloads.TcpSegmentationV6)) != 0 ? PacketOffload.MaxSuperSegmentLength : mtu;
+        MaxPacketLength = PacketOffload.LargestPacket(offloads, mtu);
         CreatedByUs = createdByUs;
         int stop = Libc.EventFd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
         _stop = new SafeFileDescriptor(stop);

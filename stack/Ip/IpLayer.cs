@@ -217,11 +217,11 @@ internal sealed class IpLayer
         => _output.Send(source, destination, protocol, payload, dontFragment, _now);
 
     /// <summary>Starts a TCP packet: the room behind its IP header in the next transmit slot, or empty without a route (see <see cref="IpOutput.BeginTcp"/>).</summary>
-    public Span<byte> BeginTcp(InternetAddress destination) => _output.BeginTcp(destination, _now);
+    public Span<byte> BeginTcp(InternetAddress destination, out bool loopback) => _output.BeginTcp(destination, out loopback, _now);
 
     /// <summary>Finishes the TCP packet <see cref="BeginTcp"/> started (see <see cref="IpOutput.EndTcp"/>).</summary>
-    public void EndTcp(InternetAddress source, InternetAddress destination, int segmentLength, int tcpHeaderLength, bool checksumPartial, int segmentSize)
-        => _output.EndTcp(source, destination, segmentLength, tcpHeaderLength, checksumPartial, segmentSize, _now);
+    public void EndTcp(InternetAddress source, InternetAddress destination, bool loopback, int segmentLength, int tcpHeaderLength, bool checksumPartial, int segmentSize)
+        => _output.EndTcp(source, destination, loopback, segmentLength, tcpHeaderLength, checksumPartial, segmentSize, _now);
 
     /// <summary>The link's offloads.</summary>
     public LinkOffloads Offloads => _link.Offloads;

@@ -158,9 +158,10 @@ internal sealed class IpOutput
     /// the caller writes the segment itself (one copy: send buffer to slot). Empty, and counted, when
     /// there is no route. Finish with <see cref="EndTcp"/> before anything else is sent.
     /// </summary>
-    public Span<byte> BeginTcp(InternetAddress destination, Instant now)
+    public Span<byte> BeginTcp(InternetAddress destination, out bool loopback, Instant now)
     {
-        if (!_addresses.IsLocal(destination) && _addresses.Routes.Lookup(destination) is null)
+        loopback = _addresses.IsLocal(destination);
+        if (!loopback && _addresses.Routes.Lookup(destination) is null)
         {
             _counters.Increment(Counter.OutputNoRoute);
             return Span<byte>.Empty;
@@ -171,7 +172,7 @@ internal sealed class IpOutput
 
     /// <summary>
     /// Puts the IP header before the segment written into the room <see cref="BeginTcp"/> gave, and
-    /// queues the packet (to the loopback queue for one of our own addresses). IPv4 sets DF (RFC
+    /// queues the packet (to the loopback queue when BeginTcp said <paramref name="loopback"/>). IPv4 sets DF (RFC
     /// 1191 3: segments are never fragmented on the way; IPv6 never is), and a segment beyond the
     /// MTU is dropped and counted, unless it is a super-segment: with <paramref name="checksumPartial"/>
     /// the TCP checksum is left for the link to complete (virtio 1.2 5.1.6.2: NEEDS_CSUM, csum_start
@@ -180,7 +181,7 @@ internal sealed class IpOutput
     /// TCPV4/TCPV6, hdr_len over both headers); IPv4 then takes one identification per wire
     /// segment, as Linux does.
     /// </summary>
-    public void EndTcp(InternetAddress source, InternetAddress destination, int segmentLength, int tcpHeaderLength, bool checksumPartial, int segmentSize, Instant now)
+    public void EndTcp(InternetAddress source, InternetAddress destination, bool loopback, int segmentLength, int tcpHeaderLength, bool checksumPartial, int segmentSize, Instant now)
     {
         bool v6 = destination.IsV6;
         int ipHeaderLength = v6 ? Ipv6Packet.HeaderLength : Ipv4Packet.MinHeaderLength;
@@ -202,7 +203,7 @@ internal sealed class IpOutput
                 SoftwareSegmentation.CompleteChecksum(copy.AsSpan(0, segmentLength), new PacketOffload { Checksum = PacketChecksum.Partial, ChecksumOffset = 16 });
             }
 
-            SendV6(source, destination, IpProtocol.Tcp, copy.AsSpan(0, segmentLength), _addresses.IsLocal(destination), now);
+            SendV6(source, destination, IpProtocol.Tcp, copy.AsSpan(0, segmentLength), loopback, now);
             System.Buffers.ArrayPool<byte>.Shared.Return(copy);
             return;
         }
@@ -231,28 +232,26 @@ internal sealed class IpOutput
             _nextIdV4 += (ushort)segments;
         }
 
-        if (!checksumPartial)
+        PacketOffload offload = default;
+        if (checksumPartial)
         {
-            Emit(slot[..total], _addresses.IsLocal(destination), v6 ? Counter.Ipv6Sent : Counter.Ipv4Sent);
-            return;
+            offload = new PacketOffload
+            {
+                Checksum = PacketChecksum.Partial,
+                ChecksumStart = (ushort)ipHeaderLength,
+                ChecksumOffset = 16,
+                Segmentation = segmentSize == 0 ? PacketSegmentation.None : v6 ? PacketSegmentation.TcpV6 : PacketSegmentation.TcpV4,
+                SegmentSize = (ushort)segmentSize,
+                HeaderLength = (ushort)(ipHeaderLength + tcpHeaderLength),
+            };
         }
 
-        _counters.Increment(v6 ? Counter.Ipv6Sent : Counter.Ipv4Sent);
         if (segmentSize > 0)
         {
             _counters.Increment(Counter.LinkSuperSegmentsSent);
         }
 
-        _tx.Commit(total, new PacketOffload
-        {
-            Checksum = PacketChecksum.Partial,
-            ChecksumStart = (ushort)ipHeaderLength,
-            ChecksumOffset = 16,
-            Segmentation = segmentSize == 0 ? PacketSegmentation.None : v6 ? PacketSegmentation.TcpV6 : PacketSegmentation.TcpV4,
-            SegmentSize = (ushort)segmentSize,
-            HeaderLength = (ushort)(ipHeaderLength + tcpHeaderLength),
-        });
-        _counters.Increment(Counter.LinkSent);
+        Emit(slot[..total], loopback, v6 ? Counter.Ipv6Sent : Counter.Ipv4Sent, offload);
     }
 
     private Span<byte> NextSlot(Instant now)
@@ -265,7 +264,7 @@ internal sealed class IpOutput
         return _tx.NextFree;
     }
 
-    private void Emit(ReadOnlySpan<byte> packet, bool loopback, Counter sent)
+    private void Emit(ReadOnlySpan<byte> packet, bool loopback, Counter sent, in PacketOffload offload = default)
     {
         _counters.Increment(sent);
         if (loopback)
@@ -279,7 +278,7 @@ internal sealed class IpOutput
             return;
         }
 
-        _tx.Commit(packet.Length);
+        _tx.Commit(packet.Length, offload);
         _counters.Increment(Counter.LinkSent);
     }
 

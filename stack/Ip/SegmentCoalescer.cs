@@ -58,6 +58,11 @@ internal sealed class SegmentCoalescer
 
                 if (length == 0)
                 {
+                    if (!head.HeaderChecksumValid(batch[i]))
+                    {
+                        break; // the first goes on alone, for IPv4 input to drop and count
+                    }
+
                     batch[i].CopyTo(_merged);
                     length = batch[i].Length;
                 }
@@ -155,9 +160,11 @@ internal sealed class SegmentCoalescer
             uint pseudo;
             if (packet[0] >> 4 == 4)
             {
-                // IHL 5, no MF, no fragment offset, TCP, Total Length = the packet, header checksum valid.
+                // IHL 5, no MF, no fragment offset, TCP, Total Length = the packet. The header checksum
+                // is checked only for segments that are merged (HeaderChecksumValid): one that goes
+                // on alone is checked by IPv4 input, once.
                 if (packet[0] != 0x45 || (BinaryPrimitives.ReadUInt16BigEndian(packet[6..]) & 0x3FFF) != 0 || packet[9] != IpProtocol.Tcp
-                    || BinaryPrimitives.ReadUInt16BigEndian(packet[2..]) != packet.Length || InternetChecksum.Compute(packet[..20]) != 0)
+                    || BinaryPrimitives.ReadUInt16BigEndian(packet[2..]) != packet.Length)
                 {
                     return false;
                 }
@@ -225,6 +232,7 @@ internal sealed class SegmentCoalescer
             int payload = candidate.Length - HeadersLength;
             byte flags = candidate[ip + 13];
             if (!sameIp
+                || !HeaderChecksumValid(candidate)
                 || BinaryPrimitives.ReadUInt32BigEndian(candidate[(ip + 4)..]) != _nextSequence
                 || !candidate.Slice(ip + 8, 4).SequenceEqual(first.Slice(ip + 8, 4))      // ACK number
                 || !candidate.Slice(ip + 14, 2).SequenceEqual(first.Slice(ip + 14, 2))    // window
@@ -250,6 +258,9 @@ internal sealed class SegmentCoalescer
 
             return candidate.SequenceEqual(first);
         }
+
+        /// <summary>IPv4: the header checksum holds (a merged segment gets a new one, so it is checked before merging).</summary>
+        public readonly bool HeaderChecksumValid(ReadOnlySpan<byte> packet) => _v6 || InternetChecksum.Compute(packet[..Ipv4Packet.MinHeaderLength]) == 0;
 
         public void Take(int payload, byte flags)
         {

@@ -84,7 +84,7 @@ public sealed class CaptureLink : ILink
             return;
         }
 
-        _segmented ??= new Storage.PacketBatch(PacketOffload.MaxSuperSegmentLength / 256 + 1, _inner.Mtu);
+        _segmented ??= SoftwareSegmentation.WireBatch(_inner.Mtu);
         _segmented.Clear();
         if (SoftwareSegmentation.Segment(batch[index], offload, _segmented) < 0)
         {

@@ -13,7 +13,7 @@ public sealed class ImpairedLink : ILink
     private readonly DelayLine _ingress;
     private readonly DelayLine _egress;
     private readonly PacketBatch _scratch;
-    private readonly PacketBatch _segmented;   // one received super-segment cut into wire segments (MSS 256 and up)
+    private readonly PacketBatch _segmented;   // one offloaded packet (either way) as the wire packets it stands for
 
     /// <summary>Wraps <paramref name="inner"/>; <paramref name="ingress"/> applies to received packets, <paramref name="egress"/> to transmitted ones.</summary>
     public ImpairedLink(ILink inner, Impairment ingress, Impairment egress, int seed)
@@ -25,7 +25,7 @@ public sealed class ImpairedLink : ILink
         _ingress = new DelayLine(ingress, inner.Mtu, seed);
         _egress = new DelayLine(egress, inner.Mtu, unchecked(seed * 31 + 7));
         _scratch = new PacketBatch(64, inner.MaxPacketLength);
-        _segmented = new PacketBatch(PacketOffload.MaxSuperSegmentLength / 256 + 1, inner.Mtu);
+        _segmented = SoftwareSegmentation.WireBatch(inner.Mtu);
     }
 
     /// <inheritdoc/>

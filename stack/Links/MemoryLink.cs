@@ -45,7 +45,7 @@ public sealed class MemoryLink : ILink
             throw new ArgumentException("Segmentation offloads need TransportChecksum too.", nameof(offloads));
         }
 
-        int packetCapacity = (offloads & (LinkOffloads.TcpSegmentationV4 | LinkOffloads.TcpSegmentationV6)) != 0 ? PacketOffload.MaxSuperSegmentLength : mtu;
+        int packetCapacity = PacketOffload.LargestPacket(offloads, mtu);
         var aToB = new PacketQueue(queueCapacity, packetCapacity);
         var bToA = new PacketQueue(queueCapacity, packetCapacity);
         var a = new MemoryLink(mtu, offloads, bToA, aToB);

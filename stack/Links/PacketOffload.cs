@@ -10,6 +10,10 @@ public readonly record struct PacketOffload
     /// <summary>The largest packet a link with segmentation offloads carries: a 65,535-byte IPv6 payload behind its 40-byte header.</summary>
     public const int MaxSuperSegmentLength = 65535 + 40;
 
+    /// <summary>The largest packet a link with <paramref name="offloads"/> carries: a super-segment where it segments TCP, else <paramref name="mtu"/>.</summary>
+    public static int LargestPacket(LinkOffloads offloads, int mtu)
+        => (offloads & (LinkOffloads.TcpSegmentationV4 | LinkOffloads.TcpSegmentationV6)) != 0 ? MaxSuperSegmentLength : mtu;
+
     /// <summary>The transport checksum's state.</summary>
     public PacketChecksum Checksum { get; init; }
 

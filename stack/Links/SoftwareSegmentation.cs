@@ -15,6 +15,12 @@ namespace TunStack.Links;
 public static class SoftwareSegmentation
 {
     /// <summary>
+    /// A batch with room for the wire segments of the largest super-segment, cut at a segment size
+    /// of 256 bytes or more, each at most <paramref name="mtu"/> bytes.
+    /// </summary>
+    internal static PacketBatch WireBatch(int mtu) => new((PacketOffload.MaxSuperSegmentLength / 256) + 1, mtu);
+
+    /// <summary>
     /// Completes a <see cref="PacketChecksum.Partial"/> checksum in place: the field already holds
     /// the pseudo-header sum, so the one's complement of the sum from ChecksumStart to the end is
     /// the checksum (virtio 1.2, 5.1.6.2). False when the offsets lie outside the packet.

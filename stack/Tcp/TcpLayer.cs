@@ -373,7 +373,7 @@ internal sealed class TcpLayer : ITransportHandler
     {
         ref readonly TcpTuple tuple = ref s.Tuple;
         // One copy: the segment is written straight into the transmit slot, behind its IP header.
-        Span<byte> room = _ip.BeginTcp(tuple.Remote.Address);
+        Span<byte> room = _ip.BeginTcp(tuple.Remote.Address, out bool loopback);
         if (room.IsEmpty)
         {
             return;
@@ -405,6 +405,6 @@ internal sealed class TcpLayer : ITransportHandler
         }
 
         // The link completes a partial checksum and cuts a super-segment into segments of SegmentSize.
-        _ip.EndTcp(tuple.Local.Address, tuple.Remote.Address, segment.Length, headerLength, offloaded, s.SegmentSize);
+        _ip.EndTcp(tuple.Local.Address, tuple.Remote.Address, loopback, segment.Length, headerLength, offloaded, s.SegmentSize);
     }
 }

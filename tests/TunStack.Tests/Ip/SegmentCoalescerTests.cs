@@ -66,6 +66,12 @@ public class SegmentCoalescerTests
         return o;
     }
 
+    private static byte[] CorruptIpChecksum(byte[] packet)
+    {
+        packet[10] ^= 0xFF;
+        return packet;
+    }
+
     private static byte[] Corrupt(byte[] packet)
     {
         packet[^1] ^= 0xFF;
@@ -124,5 +130,34 @@ public class SegmentCoalescerTests
         Assert.Empty(peer.Probe.SendTogether(new[] { bad }));
         Assert.Equal(1, peer.Probe[Counter.TcpBadChecksum]);
         Assert.Equal(0, peer.Connection!.Available);
+    }
+
+    [Fact]
+    public void Established_FirstSegmentsIpHeaderChecksumBad_DroppedByIpv4InputAndTheRestStillMerged()
+    {
+        RawPeer peer = RawPeer.Established();
+        var packets = new List<byte[]>
+        {
+            CorruptIpChecksum(peer.Build(TcpFlags.Ack, peer.Nxt, peer.StackNxt, Payload(0))),
+            peer.Build(TcpFlags.Ack, peer.Nxt + Mss, peer.StackNxt, Payload(1)),
+            peer.Build(TcpFlags.Ack, peer.Nxt + (2 * Mss), peer.StackNxt, Payload(2)),
+        };
+        peer.Probe.SendTogether(packets);
+        Assert.Equal(1, peer.Probe[Counter.Ipv4BadChecksum]);
+        Assert.Equal(1, peer.Probe[Counter.TcpSegmentsCoalesced]); // the second and third, held out of order
+        Assert.Equal(0, peer.Connection!.Available);
+    }
+
+    [Fact]
+    public void Established_SecondSegmentsIpHeaderChecksumBad_NotMergedAndDroppedByIpv4Input()
+    {
+        RawPeer peer = RawPeer.Established();
+        byte[] first = peer.Build(TcpFlags.Ack, peer.Nxt, peer.StackNxt, Payload(0));
+        byte[] second = CorruptIpChecksum(peer.Build(TcpFlags.Ack, peer.Nxt + Mss, peer.StackNxt, Payload(1)));
+        peer.Probe.SendTogether(new[] { first, second });
+        Assert.Equal(1, peer.Probe[Counter.TcpCoalesceRefused]);
+        Assert.Equal(0, peer.Probe[Counter.TcpSegmentsCoalesced]);
+        Assert.Equal(1, peer.Probe[Counter.Ipv4BadChecksum]);
+        Assert.Equal(Mss, peer.Connection!.Available);
     }
 }
