@@ -28,8 +28,8 @@ public static class ConnectionMemory
     {
         (MemoryLink la, MemoryLink lb) = MemoryLink.CreatePair(1500, 65536);
         var sim = new Simulation();
-        NetworkStack a = sim.Add(new NetworkStack(la, Options("10.0.0.1/16"), sim.Clock.Now));
-        NetworkStack b = sim.Add(new NetworkStack(lb, Options("10.0.0.2/16"), sim.Clock.Now));
+        NetworkStack a = sim.Add(new NetworkStack(la, ConnectedStacks.Options("10.0.0.1/16"), sim.Clock.Now));
+        NetworkStack b = sim.Add(new NetworkStack(lb, ConnectedStacks.Options("10.0.0.2/16"), sim.Clock.Now));
         var listeners = new List<TcpAcceptor>();
         for (int p = 0; p < ServerPorts; p++)
         {
@@ -153,12 +153,5 @@ public static class ConnectionMemory
         }
 
         return 0;
-    }
-
-    private static StackOptions Options(string address)
-    {
-        var o = new StackOptions { RandomSeed = 1 };
-        o.Addresses.Add(IpPrefix.Parse(address));
-        return o;
     }
 }

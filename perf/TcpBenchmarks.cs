@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using TunStack.Ip;
 using TunStack.Links;
 using TunStack.Tcp;
 
@@ -13,45 +12,22 @@ namespace TunStack.Perf;
 public class TcpBenchmarks
 {
     private const int Segments = 64;
-    private NetworkStack _a = null!;
-    private NetworkStack _b = null!;
+    private ConnectedStacks _stacks = null!;
     private TcpConnection _client = null!;
     private TcpConnection _server = null!;
     private readonly byte[] _chunk = new byte[256 * 1024];
     private readonly byte[] _sink = new byte[256 * 1024];
-    private long _tick;
 
     [GlobalSetup]
     public void Setup()
     {
         (MemoryLink la, MemoryLink lb) = MemoryLink.CreatePair(1500, 8192);
-        _a = new NetworkStack(la, Options("10.0.0.1/24"), Instant.Zero);
-        _b = new NetworkStack(lb, Options("10.0.0.2/24"), Instant.Zero);
-        TcpAcceptor listener = _b.ListenTcp(new InternetEndpoint(InternetAddress.AnyV4, 5001), 8, out _)!;
-        _client = _a.ConnectTcp(new InternetEndpoint(InternetAddress.Parse("10.0.0.2"), 5001), out _)!;
-        for (int i = 0; i < 10; i++)
-        {
-            Poll();
-        }
-
-        listener.TryAccept(out TcpConnection? server);
-        _server = server!;
-        _client.NoDelay = true;
+        _stacks = new ConnectedStacks(la, lb);
+        _client = _stacks.Client;
+        _server = _stacks.Server;
     }
 
-    private static StackOptions Options(string address)
-    {
-        var o = new StackOptions { RandomSeed = 1 };
-        o.Addresses.Add(IpPrefix.Parse(address));
-        return o;
-    }
-
-    private void Poll()
-    {
-        var now = new Instant(++_tick * 10);
-        _a.Poll(now);
-        _b.Poll(now);
-    }
+    private void Poll() => _stacks.Poll();
 
     /// <summary>64 full segments (1448 B) from client to server, read by the application; ns per segment.</summary>
     [Benchmark(OperationsPerInvoke = Segments)]

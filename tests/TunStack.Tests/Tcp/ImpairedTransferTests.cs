@@ -5,6 +5,7 @@ using TunStack.Links;
 using TunStack.Storage;
 using TunStack.Tcp;
 using TunStack.Tests.Integration;
+using TunStack.Tests.Links;
 
 namespace TunStack.Tests.Tcp;
 
@@ -74,7 +75,7 @@ public class ImpairedTransferTests
     }
 
     /// <summary>Drops <see cref="Count"/> packets in a row once <see cref="After"/> bytes have passed (a loss burst).</summary>
-    private sealed class BurstLossLink(ILink inner, long after, int count) : ILink
+    private sealed class BurstLossLink(ILink inner, long after, int count) : PassThroughLink(inner)
     {
         private readonly PacketBatch _pass = new(256, inner.Mtu);
         private long _passed;
@@ -82,15 +83,7 @@ public class ImpairedTransferTests
 
         public int Dropped => _dropped;
 
-        public int Mtu => inner.Mtu;
-
-        public Action? ReceiveReady { get => inner.ReceiveReady; set => inner.ReceiveReady = value; }
-
-        public Instant NextDeadline => inner.NextDeadline;
-
-        public int Receive(PacketBatch batch, Instant now) => inner.Receive(batch, now);
-
-        public void Transmit(PacketBatch batch, Instant now)
+        public override void Transmit(PacketBatch batch, Instant now)
         {
             _pass.Clear();
             for (int i = 0; i < batch.Count; i++)
@@ -105,10 +98,8 @@ public class ImpairedTransferTests
                 _pass.TryAdd(batch[i]);
             }
 
-            inner.Transmit(_pass, now);
+            Inner.Transmit(_pass, now);
         }
-
-        public void Dispose() => inner.Dispose();
     }
 
     [Fact]

@@ -5,6 +5,7 @@ using TunStack.Ip;
 using TunStack.Links;
 using TunStack.Storage;
 using TunStack.Tests.Integration;
+using TunStack.Tests.Links;
 
 namespace TunStack.Tests.Tcp;
 
@@ -14,19 +15,12 @@ public class PathMtuTests
     /// Wraps the sender's link: once <see cref="Limit"/> is set, a packet larger than it is dropped
     /// and answered with ICMP fragmentation needed (IPv4) or packet too big (IPv6) from a router.
     /// </summary>
-    private sealed class NarrowingPath : ILink
+    private sealed class NarrowingPath(ILink inner) : PassThroughLink(inner)
     {
         private static readonly InternetAddress RouterV4 = InternetAddress.Parse("192.168.50.254");
         private static readonly InternetAddress RouterV6 = InternetAddress.Parse("fd50::fe");
-        private readonly ILink _inner;
         private readonly Queue<byte[]> _icmp = new();
-        private readonly PacketBatch _pass;
-
-        public NarrowingPath(ILink inner)
-        {
-            _inner = inner;
-            _pass = new PacketBatch(256, inner.Mtu);
-        }
+        private readonly PacketBatch _pass = new(256, inner.Mtu);
 
         public int Limit { get; set; } = int.MaxValue;
 
@@ -34,13 +28,9 @@ public class PathMtuTests
 
         public int Refused { get; private set; }
 
-        public int Mtu => _inner.Mtu;
+        public override Instant NextDeadline => _icmp.Count > 0 ? Instant.Zero : Inner.NextDeadline;
 
-        public Action? ReceiveReady { get => _inner.ReceiveReady; set => _inner.ReceiveReady = value; }
-
-        public Instant NextDeadline => _icmp.Count > 0 ? Instant.Zero : _inner.NextDeadline;
-
-        public int Receive(PacketBatch batch, Instant now)
+        public override int Receive(PacketBatch batch, Instant now)
         {
             int n = 0;
             while (_icmp.Count > 0 && batch.TryAdd(_icmp.Peek()))
@@ -49,10 +39,10 @@ public class PathMtuTests
                 n++;
             }
 
-            return n + _inner.Receive(batch, now);
+            return n + Inner.Receive(batch, now);
         }
 
-        public void Transmit(PacketBatch batch, Instant now)
+        public override void Transmit(PacketBatch batch, Instant now)
         {
             _pass.Clear();
             for (int i = 0; i < batch.Count; i++)
@@ -69,7 +59,7 @@ public class PathMtuTests
                 _pass.TryAdd(packet);
             }
 
-            _inner.Transmit(_pass, now);
+            Inner.Transmit(_pass, now);
         }
 
         private static byte[] TooBig(byte[] packet, int mtu)
@@ -90,8 +80,6 @@ public class PathMtuTests
                 return Packets.Ipv4(RouterV4, source, 1, icmp);
             }
         }
-
-        public void Dispose() => _inner.Dispose();
     }
 
     [Theory]

@@ -81,7 +81,7 @@ public class SegmentationOffloadTests
     }
 
     /// <summary>Offers TSO to its stack and does it in software, dropping chosen wire segments that carry data.</summary>
-    private sealed class CuttingLink(ILink inner, Func<int, bool> drop) : ILink
+    private sealed class CuttingLink(ILink inner, Func<int, bool> drop) : PassThroughLink(inner)
     {
         private readonly PacketBatch _wire = new(512, inner.Mtu);
         private readonly PacketBatch _pass = new(512, inner.Mtu);
@@ -89,19 +89,11 @@ public class SegmentationOffloadTests
 
         public List<int> DroppedSequences { get; } = new();
 
-        public int Mtu => inner.Mtu;
+        public override int MaxPacketLength => PacketOffload.MaxSuperSegmentLength;
 
-        public int MaxPacketLength => PacketOffload.MaxSuperSegmentLength;
+        public override LinkOffloads Offloads => All;
 
-        public LinkOffloads Offloads => All;
-
-        public Action? ReceiveReady { get => inner.ReceiveReady; set => inner.ReceiveReady = value; }
-
-        public Instant NextDeadline => inner.NextDeadline;
-
-        public int Receive(PacketBatch batch, Instant now) => inner.Receive(batch, now);
-
-        public void Transmit(PacketBatch batch, Instant now)
+        public override void Transmit(PacketBatch batch, Instant now)
         {
             _pass.Clear();
             for (int i = 0; i < batch.Count; i++)
@@ -122,10 +114,8 @@ public class SegmentationOffloadTests
                 }
             }
 
-            inner.Transmit(_pass, now);
+            Inner.Transmit(_pass, now);
         }
-
-        public void Dispose() => inner.Dispose();
     }
 
     [Fact]
