@@ -84,7 +84,8 @@ status=${PIPESTATUS[0]}
 set -e
 
 # One summary line over every test assembly, last and alone on its line: "N passed, N failed, N skipped"
-# (CI reads that exact closing line; anything after it on the line hides the count).
+# with nothing before it (CI reads that exact closing line, and a prefix that is not a plain word, such as
+# "test.sh:", or anything after the count hides it).
 if python3 - "$results" <<'PY'
 import glob, sys, xml.etree.ElementTree as ET
 ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
@@ -94,7 +95,7 @@ for path in glob.glob(sys.argv[1] + "/*.trx"):
     passed += int(c.get("passed")); failed += int(c.get("failed")) + int(c.get("error"))
     skipped += int(c.get("total")) - int(c.get("executed"))
 print(f"test.sh: results in {sys.argv[1]}")
-print(f"test.sh: {passed} passed, {failed} failed, {skipped} skipped")
+print(f"{passed} passed, {failed} failed, {skipped} skipped")
 sys.exit(1 if passed == 0 else 0)
 PY
 then :; else echo "test.sh: no test ran" >&2; status=1; fi

@@ -22,7 +22,7 @@ public class TestScriptTests
             (int exitCode, string output, string errors) = RunTestScript(results, "FullyQualifiedName~NoSuchTestClassAnywhere");
             Assert.True(exitCode != 0, "a run of no test must not pass: " + output);
             Assert.Contains("test.sh: no test ran", errors, StringComparison.Ordinal);
-            Assert.EndsWith("test.sh: 0 passed, 0 failed, 0 skipped", output.TrimEnd(), StringComparison.Ordinal);
+            Assert.Equal("0 passed, 0 failed, 0 skipped", output.TrimEnd().Split('\n')[^1]);
         }
         finally
         {
@@ -44,8 +44,9 @@ public class TestScriptTests
             string[] lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
             Assert.Contains(lines, l => Regex.IsMatch(l, @"^test\.sh: +\d+ tests done, +\d+ s: TunStack\.Tests\.TimerWheelTests$"));
             Assert.DoesNotContain(lines, l => l.StartsWith("  Passed ", StringComparison.Ordinal));
-            // CI reads the closing line, and only a line that is the count alone counts.
-            Assert.Matches(@"^test\.sh: [1-9]\d* passed, 0 failed, 0 skipped$", lines[^1]);
+            // CI reads the closing line, and only a line that is the count alone counts ("test.sh:" before it
+            // hid the count: a prefix may be one plain word).
+            Assert.Matches(@"^[1-9]\d* passed, 0 failed, 0 skipped$", lines[^1]);
             Assert.Equal($"test.sh: results in {results}", lines[^2]);
             foreach (Match named in Regex.Matches(output, @"Results File: (\S+)"))
             {
