@@ -79,7 +79,18 @@ internal sealed class SynCookies
         {
             options.HasTimestamps = true;
             uint encoded = (uint)(theirs.WindowScale >= 0 ? (shift + 1) : 0) | (theirs.SackPermitted ? 0x10u : 0);
-            options.TimestampValue = (((uint)(now.Microseconds / 1000) + cookie.Value) & ~OptionMask) | encoded;
+            // The connection's TSval clock continues from now + cookie: the encoded TSval must not be
+            // ahead of that clock, or our first data segments would carry a smaller TSval than the
+            // SYN-ACK and the peer's PAWS (RFC 7323 5.3) would drop them. As Linux's
+            // cookie_init_timestamp, step back one option period when putting the bits in moved it ahead.
+            uint clock = (uint)(now.Microseconds / 1000) + cookie.Value;
+            uint value = (clock & ~OptionMask) | encoded;
+            if (unchecked((int)(value - clock)) > 0)
+            {
+                value -= OptionMask + 1;
+            }
+
+            options.TimestampValue = value;
             options.TimestampEcho = theirs.TimestampValue;
             options.SackPermitted = theirs.SackPermitted;
             if (theirs.WindowScale >= 0)

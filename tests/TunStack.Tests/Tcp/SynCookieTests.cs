@@ -23,9 +23,9 @@ public class SynCookieTests
         return (probe, listener);
     }
 
-    private static (RawPeer Peer, SentSegment SynAck) CookieHandshakeStart(Probe probe, bool timestamps)
+    private static (RawPeer Peer, SentSegment SynAck) CookieHandshakeStart(Probe probe, bool timestamps, ushort port = 41000)
     {
-        var peer = new RawPeer(probe) { SourcePort = 41000 };
+        var peer = new RawPeer(probe) { SourcePort = port };
         TcpOptions syn = TcpOptions.None;
         syn.Mss = 1460;
         if (timestamps)
@@ -38,7 +38,7 @@ public class SynCookieTests
 
         SentSegment synAck = Assert.Single(peer.Send(TcpFlags.Syn, new SeqNumber(5000), default, options: syn));
         Assert.True(synAck.Has(TcpFlags.Syn | TcpFlags.Ack));
-        Assert.Equal(1, probe[Counter.TcpSynCookiesSent]);
+        Assert.Equal(port - 40999, probe[Counter.TcpSynCookiesSent]);
         peer.Nxt = new SeqNumber(5001);
         peer.StackNxt = synAck.Seq + 1;
         return (peer, synAck);
@@ -114,19 +114,24 @@ public class SynCookieTests
     public void CookieWithTimestamps_WindowScaleAndSackCarriedInTsval_LikeLinux()
     {
         (Probe probe, TcpAcceptor listener) = FullSynQueue();
-        (RawPeer peer, SentSegment synAck) = CookieHandshakeStart(probe, timestamps: true);
-        Assert.True(synAck.Options.HasTimestamps, "timestamps");
-        Assert.True(synAck.Options.SackPermitted, "sack-permitted");
-        Assert.True(synAck.Options.WindowScale >= 0, "window scale");
-        peer.Send(TcpFlags.Ack, peer.Nxt, synAck.Seq + 1, default, options: EchoTimestamps(synAck));
-        Assert.True(listener.TryAccept(out TcpConnection? c));
-        Assert.True(c!.WindowScalingEnabled, "scaling");
-        Assert.True(c.SackEnabled, "sack");
-        Assert.True(c.TimestampsEnabled, "ts");
-        // Our next timestamps continue from the SYN-ACK's, so the client's PAWS accepts them.
-        c.Send("x"u8, out _);
-        SentSegment data = Assert.Single(peer.Decode(probe.Poll()));
-        Assert.True(unchecked((int)(data.Options.TimestampValue - synAck.Options.TimestampValue)) >= 0);
+        // 64 clients: 64 cookies, so the option bits land both below and above the clock's own low bits.
+        for (ushort port = 41000; port < 41064; port++)
+        {
+            (RawPeer peer, SentSegment synAck) = CookieHandshakeStart(probe, timestamps: true, port);
+            Assert.True(synAck.Options.HasTimestamps, "timestamps");
+            Assert.True(synAck.Options.SackPermitted, "sack-permitted");
+            Assert.True(synAck.Options.WindowScale >= 0, "window scale");
+            peer.Send(TcpFlags.Ack, peer.Nxt, synAck.Seq + 1, default, options: EchoTimestamps(synAck));
+            Assert.True(listener.TryAccept(out TcpConnection? c), $"port {port}");
+            Assert.True(c!.WindowScalingEnabled, "scaling");
+            Assert.True(c.SackEnabled, "sack");
+            Assert.True(c.TimestampsEnabled, "ts");
+            // Our next timestamps continue from the SYN-ACK's, so the client's PAWS accepts them.
+            c.Send("x"u8, out _);
+            SentSegment data = Assert.Single(peer.Decode(probe.Poll()));
+            Assert.True(unchecked((int)(data.Options.TimestampValue - synAck.Options.TimestampValue)) >= 0,
+                $"port {port}: data TSval {data.Options.TimestampValue} behind the SYN-ACK's {synAck.Options.TimestampValue}");
+        }
     }
 
     [Fact]
