@@ -31,7 +31,7 @@ internal sealed class TcpLayer : ITransportHandler
         _options = options;
         Timers = timers;
         Memory = new ChunkPool(options.Tcp.BufferChunkSize, options.Tcp.MemoryLimit, counters);
-        _tupleHash = new TupleHash(random);
+        _tupleHash = new TupleHash(options.RandomSeed is null ? null : random);
         Cookies = new SynCookies(_tupleHash);
         _challengeAcks = new TokenBucket(options.Tcp.ChallengeAcksPerSecond, options.Tcp.ChallengeAcksPerSecond);
         TimeWaits = new TimeWaitTable(this);
