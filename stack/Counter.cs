@@ -294,4 +294,21 @@ public enum Counter
     TcpSegmentsCoalesced,
     /// <summary>Received TCP segments of the flow being merged that could not join it (not contiguous, other flags, ACK, window or options, a bad checksum, too large).</summary>
     TcpCoalesceRefused,
+
+    /// <summary>Datagrams to an address the stack does not own, taken because a forwarder terminates any address (TCP and UDP only).</summary>
+    IpForeignDelivered,
+    /// <summary>SYNs to an address the stack does not own handed to the TCP forwarder for a decision.</summary>
+    TcpForwardRequests,
+    /// <summary>Forwarded connection requests accepted (a SYN-ACK from the original destination).</summary>
+    TcpForwardAccepted,
+    /// <summary>Forwarded connection requests refused with a reset.</summary>
+    TcpForwardRejected,
+    /// <summary>Forwarded connection requests refused with ICMP destination unreachable (host unreachable).</summary>
+    TcpForwardUnreachable,
+    /// <summary>Forwarded connection requests dropped without an answer (by the forwarder, or undecided past the decision timeout).</summary>
+    TcpForwardDropped,
+    /// <summary>Dropped: a SYN to a foreign address while the forwarder already had its maximum of undecided requests.</summary>
+    TcpForwardPendingOverflow,
+    /// <summary>UDP datagrams to an address the stack does not own handed to the UDP forwarder.</summary>
+    UdpForwarded,
 }

@@ -174,6 +174,58 @@ public sealed class NetworkStack
     }
 
     /// <summary>
+    /// Any-address termination for TCP (gVisor's TCP forwarder, smoltcp's any_ip): when set, every
+    /// connection request (SYN) to an address the stack does not own is handed to this callback as a
+    /// <see cref="TcpForwardRequest"/>, which accepts it as a connection whose local end is the original
+    /// destination, or refuses or drops it. Segments of accepted connections go to them as to any other;
+    /// other segments to foreign addresses are answered as by a closed port. Null (the default): such
+    /// datagrams are dropped as not ours (Ipv4NotForUs / Ipv6NotForUs). Called on the stack's thread;
+    /// undecided requests are bounded by <see cref="TcpSettings.MaxPendingForwards"/>.
+    /// </summary>
+    public Action<TcpForwardRequest>? TcpForwarder
+    {
+        get => _tcp.Forwarder;
+        set
+        {
+            _tcp.Forwarder = value;
+            _ip.ForeignTcp = value is not null;
+        }
+    }
+
+    /// <summary>
+    /// Any-address termination for UDP: when set, every datagram to an address the stack does not own
+    /// is handed to this callback (on the stack's thread), and <see cref="SendUdp"/> answers from that
+    /// address. Null (the default): such datagrams are dropped as not ours.
+    /// </summary>
+    public UdpForwardHandler? UdpForwarder
+    {
+        get => _udp.Forwarder;
+        set
+        {
+            _udp.Forwarder = value;
+            _ip.ForeignUdp = value is not null;
+        }
+    }
+
+    /// <summary>Forwarded connection requests waiting for a decision.</summary>
+    public int PendingTcpForwards => _tcp.PendingForwards;
+
+    /// <summary>
+    /// Sends one UDP datagram from <paramref name="source"/>, which need not be one of the stack's
+    /// addresses (a UDP forwarder answers from the original destination). Errors: MessageTooLong,
+    /// NetworkUnreachable, NoBufferSpace.
+    /// </summary>
+    public StackError SendUdp(InternetEndpoint source, InternetEndpoint destination, ReadOnlySpan<byte> payload)
+    {
+        if (source.Address.IsV6 != destination.Address.IsV6)
+        {
+            return StackError.AddressFamilyNotSupported;
+        }
+
+        return _udp.Send(source, destination, payload);
+    }
+
+    /// <summary>
     /// Listens for TCP connections on <paramref name="local"/> (port 0 picks an ephemeral port).
     /// Errors: AddressNotAvailable, AddressInUse.
     /// </summary>

@@ -38,6 +38,19 @@ public sealed class TcpSettings
         set => _maxConnections = value;
     }
 
+    /// <summary>
+    /// Connection requests to foreign addresses waiting for the TCP forwarder's decision (default 1,024;
+    /// gVisor's forwarder takes a maximum in-flight count the same way). SYNs beyond it are dropped and
+    /// counted; the client retransmits them.
+    /// </summary>
+    public int MaxPendingForwards { get; set; } = 1024;
+
+    /// <summary>
+    /// How long a forwarded connection request may wait for a decision before it is dropped (default
+    /// 75 s: a Linux client's connect gives up after its SYN retries, about 127 s, so a later answer is useless).
+    /// </summary>
+    public TimeSpan ForwardDecisionTimeout { get; set; } = TimeSpan.FromSeconds(75);
+
     /// <summary>TIME-WAIT duration, 2*MSL (default 60 s, as Linux).</summary>
     public TimeSpan TimeWaitDuration { get; set; } = TimeSpan.FromSeconds(60);
 

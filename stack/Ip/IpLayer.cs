@@ -151,6 +151,15 @@ internal sealed class IpLayer
         }
     }
 
+    /// <summary>TCP to addresses the stack does not own is taken (a TCP forwarder is set).</summary>
+    public bool ForeignTcp { get; set; }
+
+    /// <summary>UDP to addresses the stack does not own is taken (a UDP forwarder is set).</summary>
+    public bool ForeignUdp { get; set; }
+
+    /// <summary>Whether input keeps datagrams to addresses the stack does not own (for <see cref="Deliver"/> to sort).</summary>
+    public bool TerminatesForeign => ForeignTcp || ForeignUdp;
+
     /// <summary>
     /// Hands a validated, whole datagram to ICMP or its transport; <paramref name="nextHeaderFieldOffset"/>
     /// is where the IPv6 Parameter Problem for an unknown protocol points.
@@ -158,6 +167,18 @@ internal sealed class IpLayer
     public void Deliver(in IpDatagram datagram, byte protocol, int nextHeaderFieldOffset)
     {
         bool v6 = datagram.IsV6;
+        if ((ForeignTcp || ForeignUdp) && !datagram.ToBroadcastOrMulticast && !Addresses.IsLocal(datagram.Destination))
+        {
+            // Any-address termination takes only what a forwarder is set for; the rest is not ours.
+            if (!(protocol == IpProtocol.Tcp && ForeignTcp) && !(protocol == IpProtocol.Udp && ForeignUdp))
+            {
+                _counters.Increment(v6 ? Counter.Ipv6NotForUs : Counter.Ipv4NotForUs);
+                return;
+            }
+
+            _counters.Increment(Counter.IpForeignDelivered);
+        }
+
         if (protocol == (v6 ? IpProtocol.IcmpV6 : IpProtocol.Icmp))
         {
             _counters.Increment(v6 ? Counter.Ipv6Delivered : Counter.Ipv4Delivered);

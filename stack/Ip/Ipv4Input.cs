@@ -55,7 +55,7 @@ internal sealed class Ipv4Input
         }
 
         bool toGroup = _addresses.IsBroadcastV4(destination) || destination.IsMulticast;
-        if (!toGroup && !_addresses.IsLocal(destination))
+        if (!toGroup && !_ip.TerminatesForeign && !_addresses.IsLocal(destination))
         {
             _counters.Increment(Counter.Ipv4NotForUs);
             return;

@@ -47,7 +47,7 @@ internal sealed class Ipv6Input
         }
 
         bool toGroup = destination.IsMulticast;
-        if (!toGroup && !_addresses.IsLocal(destination))
+        if (!toGroup && !_ip.TerminatesForeign && !_addresses.IsLocal(destination))
         {
             _counters.Increment(Counter.Ipv6NotForUs);
             return;

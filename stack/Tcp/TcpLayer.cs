@@ -21,6 +21,7 @@ internal sealed class TcpLayer : ITransportHandler
     private readonly List<TcpConnection> _owingAcks = new();
     private readonly List<TcpConnection> _owingOutput = new();
     private readonly Dictionary<ushort, List<TcpAcceptor>> _listeners = new();
+    private readonly Dictionary<TcpTuple, TcpForwardRequest> _pendingForwards = new();
     private readonly TokenBucket _challengeAcks;
 
     public TcpLayer(IpLayer ip, PortTable ports, StackCounters counters, StackOptions options, TimerWheel timers, Random random)
@@ -98,6 +99,14 @@ internal sealed class TcpLayer : ITransportHandler
             return;
         }
 
+        // Any-address termination: a segment to an address we do not own (IP input let it through
+        // only because a forwarder is set) goes to the forwarder, never to a wildcard listener.
+        if (Forwarder is not null && !_ip.Addresses.IsLocal(datagram.Destination))
+        {
+            OnForeignSegment(tuple, datagram, segment);
+            return;
+        }
+
         TcpAcceptor? listener = FindAcceptor(datagram.Destination, segment.DestinationPort, datagram.Source);
         if (listener is not null)
         {
@@ -108,6 +117,75 @@ internal sealed class TcpLayer : ITransportHandler
         _counters.Increment(Counter.TcpNoConnection);
         SendResetFor(tuple, segment);
     }
+
+    /// <summary>
+    /// Decides connection requests to addresses the stack does not own; null (the default) leaves
+    /// them to IP input, which drops them as not ours. Called on the stack's thread.
+    /// </summary>
+    public Action<TcpForwardRequest>? Forwarder { get; set; }
+
+    /// <summary>Connection requests waiting for the forwarder's decision.</summary>
+    public int PendingForwards => _pendingForwards.Count;
+
+    // A segment to a foreign address with no connection: a SYN becomes a request for the forwarder
+    // (one per 4-tuple while undecided: retransmitted SYNs are absorbed); anything else is answered
+    // as CLOSED answers it (RFC 9293 3.10.7.1).
+    private void OnForeignSegment(TcpTuple tuple, in IpDatagram datagram, TcpSegment segment)
+    {
+        TcpFlags flags = segment.Flags;
+        if ((flags & (TcpFlags.Syn | TcpFlags.Ack | TcpFlags.Rst)) != TcpFlags.Syn)
+        {
+            if (_pendingForwards.TryGetValue(tuple, out TcpForwardRequest? waiting) && (flags & TcpFlags.Rst) != 0)
+            {
+                waiting.Drop(); // the client gave up (RFC 9293 3.10.7.2: a RST in LISTEN is ignored; nothing is kept)
+                return;
+            }
+
+            _counters.Increment(Counter.TcpNoConnection);
+            SendResetFor(tuple, segment);
+            return;
+        }
+
+        if (_pendingForwards.ContainsKey(tuple))
+        {
+            return;
+        }
+
+        if (_pendingForwards.Count >= Settings.MaxPendingForwards)
+        {
+            ExpireForwards();
+            if (_pendingForwards.Count >= Settings.MaxPendingForwards)
+            {
+                _counters.Increment(Counter.TcpForwardPendingOverflow);
+                return;
+            }
+        }
+
+        var request = new TcpForwardRequest(this, tuple, datagram, segment, Now);
+        _pendingForwards.Add(tuple, request);
+        _counters.Increment(Counter.TcpForwardRequests);
+        Forwarder!(request);
+    }
+
+    // Drops the requests that waited longer than the decision timeout.
+    private void ExpireForwards()
+    {
+        Instant oldest = Now - Settings.ForwardDecisionTimeout;
+        List<TcpForwardRequest>? expired = null;
+        foreach (TcpForwardRequest r in _pendingForwards.Values)
+        {
+            if (r.Received <= oldest)
+            {
+                (expired ??= new()).Add(r);
+            }
+        }
+
+        expired?.ForEach(r => r.Expire());
+    }
+
+    internal void ForgetForward(TcpForwardRequest request) => _pendingForwards.Remove(request.Tuple);
+
+    internal void SendUnreachableFor(in IpDatagram original, byte type, byte code) => _ip.Icmp.SendErrorFor(original, 0, type, code, 0);
 
     /// <summary>
     /// RFC 9293 3.10.7.1 (CLOSED): a segment with RST is dropped; with ACK the reset is

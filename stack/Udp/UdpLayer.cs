@@ -60,6 +60,14 @@ internal sealed class UdpLayer : ITransportHandler
             return;
         }
 
+        if (Forwarder is not null && !datagram.ToBroadcastOrMulticast && !_ip.Addresses.IsLocal(datagram.Destination))
+        {
+            // Any-address termination: the forwarder owns every datagram to a foreign address.
+            _counters.Increment(Counter.UdpForwarded);
+            Forwarder(new InternetEndpoint(datagram.Source, udp.SourcePort), new InternetEndpoint(datagram.Destination, udp.DestinationPort), udp.Payload);
+            return;
+        }
+
         UdpEndpoint? endpoint = Lookup(datagram.Destination, udp.DestinationPort, datagram.Source, udp.SourcePort);
         if (endpoint is null)
         {
@@ -186,13 +194,11 @@ internal sealed class UdpLayer : ITransportHandler
         }
     }
 
+    /// <summary>Receives datagrams to addresses the stack does not own; null: none are taken.</summary>
+    public UdpForwardHandler? Forwarder { get; set; }
+
     public StackError Send(UdpEndpoint endpoint, InternetEndpoint remote, ReadOnlySpan<byte> payload)
     {
-        if (payload.Length > (remote.Address.IsV6 ? MaxPayloadV6 : MaxPayloadV4))
-        {
-            return StackError.MessageTooLong;
-        }
-
         InternetAddress source = endpoint.LocalEndpoint!.Value.Address;
         if (source.IsUnspecified)
         {
@@ -203,11 +209,22 @@ internal sealed class UdpLayer : ITransportHandler
             }
         }
 
+        return Send(new InternetEndpoint(source, endpoint.LocalEndpoint.Value.Port), remote, payload);
+    }
+
+    /// <summary>Sends a datagram from any source (a forwarder's answer from the original destination).</summary>
+    public StackError Send(InternetEndpoint source, InternetEndpoint remote, ReadOnlySpan<byte> payload)
+    {
+        if (payload.Length > (remote.Address.IsV6 ? MaxPayloadV6 : MaxPayloadV4))
+        {
+            return StackError.MessageTooLong;
+        }
+
         int length = UdpDatagram.HeaderLength + payload.Length;
         Span<byte> datagram = _scratch.AsSpan(0, length);
         payload.CopyTo(datagram[UdpDatagram.HeaderLength..]);
-        new UdpHeader(endpoint.LocalEndpoint.Value.Port, remote.Port, (ushort)length).WriteTo(datagram, PseudoHeader.Sum(source, remote.Address, IpProtocol.Udp, length));
-        StackError sent = _ip.Output(source, remote.Address, IpProtocol.Udp, datagram);
+        new UdpHeader(source.Port, remote.Port, (ushort)length).WriteTo(datagram, PseudoHeader.Sum(source.Address, remote.Address, IpProtocol.Udp, length));
+        StackError sent = _ip.Output(source.Address, remote.Address, IpProtocol.Udp, datagram);
         if (sent == StackError.None)
         {
             _counters.Increment(Counter.UdpSent);

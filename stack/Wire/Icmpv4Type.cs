@@ -18,6 +18,8 @@ internal static class Icmpv4Type
     /// <summary>Parameter Problem.</summary>
     public const byte ParameterProblem = 12;
 
+    /// <summary>Destination Unreachable code: host unreachable.</summary>
+    public const byte CodeHostUnreachable = 1;
     /// <summary>Destination Unreachable code: protocol unreachable.</summary>
     public const byte CodeProtocolUnreachable = 2;
     /// <summary>Destination Unreachable code: port unreachable.</summary>

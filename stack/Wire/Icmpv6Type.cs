@@ -34,6 +34,8 @@ internal static class Icmpv6Type
     /// <summary>MLDv2 report (RFC 3810).</summary>
     public const byte Mldv2Report = 143;
 
+    /// <summary>Destination Unreachable code: address unreachable.</summary>
+    public const byte CodeAddressUnreachable = 3;
     /// <summary>Destination Unreachable code: port unreachable.</summary>
     public const byte CodePortUnreachable = 4;
     /// <summary>Time Exceeded code: fragment reassembly time exceeded.</summary>
