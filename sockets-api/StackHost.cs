@@ -105,6 +105,54 @@ public sealed class StackHost : IDisposable
         }
     }
 
+    /// <summary>
+    /// Turns on any-address termination for TCP: every connection request to an address this stack
+    /// does not own goes to <paramref name="handler"/> (on the stack's thread, under its gate: keep it
+    /// short, and decide later from any thread). Null turns it off. See <see cref="ForwardedConnectionRequest"/>
+    /// and <see cref="NetworkStack.TcpForwarder"/>.
+    /// </summary>
+    public void ForwardTcp(Action<ForwardedConnectionRequest>? handler)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        using StackCall call = Runner.Enter();
+        call.Stack.TcpForwarder = handler is null ? null : request => handler(new ForwardedConnectionRequest(this, request));
+    }
+
+    /// <summary>
+    /// Turns on any-address termination for UDP: every datagram to an address this stack does not own
+    /// goes to <paramref name="handler"/> (on the stack's thread; copy the payload to keep it). Answer with
+    /// <see cref="SendUdp"/>. Null turns it off.
+    /// </summary>
+    public void ForwardUdp(Udp.UdpForwardHandler? handler)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        using StackCall call = Runner.Enter();
+        call.Stack.UdpForwarder = handler;
+    }
+
+    /// <summary>
+    /// Sends a UDP datagram from <paramref name="source"/>, which need not be an address of this stack
+    /// (a forwarder's answer from the original destination). Throws <see cref="SocketException"/> when
+    /// the stack cannot send it (MessageSize, NetworkUnreachable, NoBufferSpaceAvailable).
+    /// </summary>
+    public void SendUdp(System.Net.IPEndPoint source, System.Net.IPEndPoint destination, ReadOnlySpan<byte> payload)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(destination);
+        var from = new Ip.InternetEndpoint(Ip.InternetAddress.FromIPAddress(source.Address), (ushort)source.Port);
+        var to = new Ip.InternetEndpoint(Ip.InternetAddress.FromIPAddress(destination.Address), (ushort)destination.Port);
+        StackError error;
+        using (StackCall call = Runner.Enter())
+        {
+            error = call.Stack.SendUdp(from, to, payload);
+        }
+
+        if (error != StackError.None)
+        {
+            throw SocketErrors.Exception(SocketErrors.ToSocketError(error));
+        }
+    }
+
     /// <summary>Makes a socket like <c>socket(2)</c>: Stream/Tcp or Dgram/Udp, InterNetwork or InterNetworkV6 (dual-mode unless DualMode is turned off).</summary>
     public StackSocket CreateSocket(AddressFamily addressFamily, SocketType socketType, ProtocolType protocolType)
     {

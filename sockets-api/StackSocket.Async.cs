@@ -51,6 +51,13 @@ public sealed partial class StackSocket
             return;
         }
 
+        await WaitForHandshakeAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Waits for the handshake of a connect in progress (or of a forwarded connection) to end; throws its error.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    internal async ValueTask WaitForHandshakeAsync(CancellationToken cancellationToken)
+    {
         while (true)
         {
             ValueTask wait;

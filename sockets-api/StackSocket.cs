@@ -113,6 +113,18 @@ public sealed partial class StackSocket : IDisposable
         Wire(connection);
     }
 
+    // A connection a forwarder accepted (StackHost.ForwardTcp): still in SYN-RECEIVED, so the
+    // socket is "connecting" until the client's ACK arrives, as a connect() in progress is.
+    internal StackSocket(StackHost host, TcpConnection forwarded)
+        : this(host, forwarded.Tuple.Local.Address.IsV6 ? AddressFamily.InterNetworkV6 : AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp)
+    {
+        _connection = forwarded;
+        _accepted = true;
+        _connecting = true;
+        _dualMode = false;
+        Wire(forwarded);
+    }
+
     private Action OnStateChangedAction => () => OnStateChanged();
 
     /// <summary>The gate of the socket's host: held to read readiness and to change <see cref="Watchers"/>.</summary>
@@ -835,7 +847,7 @@ public sealed partial class StackSocket : IDisposable
             return false;
         }
 
-        if (_connection.State == TcpConnectionState.SynSent)
+        if (_connection.State is TcpConnectionState.SynSent or TcpConnectionState.SynReceived)
         {
             return true;
         }
