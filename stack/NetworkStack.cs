@@ -175,9 +175,9 @@ public sealed class NetworkStack
 
     /// <summary>
     /// Any-address termination for TCP (gVisor's TCP forwarder, smoltcp's any_ip): when set, every
-    /// connection request (SYN) to an address the stack does not own is handed to this callback as a
-    /// <see cref="TcpForwardRequest"/>, which accepts it as a connection whose local end is the original
-    /// destination, or refuses or drops it. Segments of accepted connections go to them as to any other;
+    /// connection request (SYN) to an address the stack does not own, or to one of its own addresses on a
+    /// port no listener takes, is handed to this callback as a <see cref="TcpForwardRequest"/>, which
+    /// accepts it as a connection whose local end is the original destination, or refuses or drops it. Segments of accepted connections go to them as to any other;
     /// other segments to foreign addresses are answered as by a closed port. Null (the default): such
     /// datagrams are dropped as not ours (Ipv4NotForUs / Ipv6NotForUs). Called on the stack's thread;
     /// undecided requests are bounded by <see cref="TcpSettings.MaxPendingForwards"/>.
@@ -193,8 +193,8 @@ public sealed class NetworkStack
     }
 
     /// <summary>
-    /// Any-address termination for UDP: when set, every datagram to an address the stack does not own
-    /// is handed to this callback (on the stack's thread), and <see cref="SendUdp"/> answers from that
+    /// Any-address termination for UDP: when set, every datagram to an address the stack does not own,
+    /// or to one of its own on a port no endpoint is bound to, is handed to this callback (on the stack's thread), and <see cref="SendUdp"/> answers from that
     /// address. Null (the default): such datagrams are dropped as not ours.
     /// </summary>
     public UdpForwardHandler? UdpForwarder

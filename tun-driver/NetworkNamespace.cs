@@ -158,6 +158,84 @@ public sealed class NetworkNamespace
             File.Delete(path);
             throw Failure($"cannot create network namespace {name}", error);
         }
+
+        PublishToParentMounts(name, path);
+    }
+
+    // Where a namespace this process made was pinned a second time: the parent's mount namespace.
+    private static readonly Dictionary<string, string> s_publishedIn = new();
+
+    // Under `ip netns exec OTHER cmd` (which gives cmd a mount namespace of its own, a slave of the
+    // caller's), the bind mount that pins a new namespace exists only in this process's mount
+    // namespace: `ip netns exec NAME` in the caller's shell finds an empty file. The pin is repeated
+    // in the parent's mount namespace, where `ip netns add` run by the caller would have made it.
+    private static void PublishToParentMounts(string name, string path)
+    {
+        string? parentMounts = ParentMountNamespace();
+        if (parentMounts is null)
+        {
+            return;
+        }
+
+        int fd = Libc.Open(path, Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
+        if (fd < 0)
+        {
+            return;
+        }
+
+        try
+        {
+            if (RunTool("nsenter", $"--mount={parentMounts}", "--", "mount", "--no-canonicalize", "--bind", $"/proc/{Environment.ProcessId}/fd/{fd}", path))
+            {
+                lock (s_publishedIn)
+                {
+                    s_publishedIn[name] = parentMounts;
+                }
+            }
+        }
+        finally
+        {
+            Libc.Close(fd);
+        }
+    }
+
+    // The parent process's mount namespace when it is not this process's own (else null).
+    private static string? ParentMountNamespace()
+    {
+        try
+        {
+            string stat = File.ReadAllText("/proc/self/stat");
+            string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            string parent = $"/proc/{fields[1]}/ns/mnt";
+            string? theirs = new FileInfo(parent).LinkTarget;
+            string? ours = new FileInfo("/proc/self/ns/mnt").LinkTarget;
+            return theirs is not null && ours is not null && theirs != ours ? parent : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or IndexOutOfRangeException)
+        {
+            return null;
+        }
+    }
+
+    private static bool RunTool(string file, params string[] args)
+    {
+        try
+        {
+            var start = new System.Diagnostics.ProcessStartInfo(file) { RedirectStandardError = true, RedirectStandardOutput = true };
+            foreach (string a in args)
+            {
+                start.ArgumentList.Add(a);
+            }
+
+            using var process = System.Diagnostics.Process.Start(start)!;
+            process.StandardOutput.ReadToEnd();
+            process.StandardError.ReadToEnd();
+            return process.WaitForExit(10_000) && process.ExitCode == 0;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return false; // no nsenter: the namespace is seen from this mount namespace only
+        }
     }
 
     /// <summary>Runs <paramref name="action"/> on a thread inside the namespace and returns its result.</summary>
@@ -219,6 +297,17 @@ public sealed class NetworkNamespace
     private static void Delete(string name)
     {
         string path = System.IO.Path.Combine(RunDirectory, name);
+        string? published;
+        lock (s_publishedIn)
+        {
+            s_publishedIn.Remove(name, out published);
+        }
+
+        if (published is not null && File.Exists(published))
+        {
+            RunTool("nsenter", $"--mount={published}", "--", "umount", "--lazy", path);
+        }
+
         Libc.Unmount(path, Libc.MNT_DETACH);
         File.Delete(path);
     }

@@ -155,6 +155,17 @@ public sealed class TunInterface : IDisposable
             }
 
             netlink.SetLinkUp(index, true);
+            foreach (InternetAddress gateway in options.DefaultGateways)
+            {
+                if (gateway.IsV6 && options.DisableKernelIpv6)
+                {
+                    continue;
+                }
+
+                netlink.AddRoute(new IpPrefix(gateway.IsV6 ? InternetAddress.AnyV6 : InternetAddress.AnyV4, 0), index, gateway);
+                log?.Invoke($"kernel side of {device.Name}: default route via {gateway}");
+            }
+
             return (device, index);
         }
         catch

@@ -100,17 +100,19 @@ internal sealed class TcpLayer : ITransportHandler
         }
 
         // Any-address termination: a segment to an address we do not own (IP input let it through
-        // only because a forwarder is set) goes to the forwarder, never to a wildcard listener.
-        if (Forwarder is not null && !_ip.Addresses.IsLocal(datagram.Destination))
-        {
-            OnForeignSegment(tuple, datagram, segment);
-            return;
-        }
-
-        TcpAcceptor? listener = FindAcceptor(datagram.Destination, segment.DestinationPort, datagram.Source);
+        // only because a forwarder is set) goes to the forwarder, never to a wildcard listener; so
+        // does one to our own address that no listener takes (a forwarder's gateway address).
+        bool foreign = Forwarder is not null && !_ip.Addresses.IsLocal(datagram.Destination);
+        TcpAcceptor? listener = foreign ? null : FindAcceptor(datagram.Destination, segment.DestinationPort, datagram.Source);
         if (listener is not null)
         {
             listener.OnSegment(tuple, segment);
+            return;
+        }
+
+        if (Forwarder is not null)
+        {
+            OnForeignSegment(tuple, datagram, segment);
             return;
         }
 
@@ -119,8 +121,9 @@ internal sealed class TcpLayer : ITransportHandler
     }
 
     /// <summary>
-    /// Decides connection requests to addresses the stack does not own; null (the default) leaves
-    /// them to IP input, which drops them as not ours. Called on the stack's thread.
+    /// Decides connection requests to addresses the stack does not own, and to its own addresses on
+    /// ports no listener takes; null (the default): IP input drops the first as not ours, and the
+    /// second are reset. Called on the stack's thread.
     /// </summary>
     public Action<TcpForwardRequest>? Forwarder { get; set; }
 

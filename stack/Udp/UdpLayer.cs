@@ -60,15 +60,17 @@ internal sealed class UdpLayer : ITransportHandler
             return;
         }
 
-        if (Forwarder is not null && !datagram.ToBroadcastOrMulticast && !_ip.Addresses.IsLocal(datagram.Destination))
+        bool foreign = Forwarder is not null && !datagram.ToBroadcastOrMulticast && !_ip.Addresses.IsLocal(datagram.Destination);
+        UdpEndpoint? endpoint = foreign ? null : Lookup(datagram.Destination, udp.DestinationPort, datagram.Source, udp.SourcePort);
+        if (endpoint is null && Forwarder is not null && !datagram.ToBroadcastOrMulticast)
         {
-            // Any-address termination: the forwarder owns every datagram to a foreign address.
+            // Any-address termination: the forwarder owns every datagram to a foreign address, and
+            // those to our own addresses that no endpoint takes (a forwarder's DNS address).
             _counters.Increment(Counter.UdpForwarded);
             Forwarder(new InternetEndpoint(datagram.Source, udp.SourcePort), new InternetEndpoint(datagram.Destination, udp.DestinationPort), udp.Payload);
             return;
         }
 
-        UdpEndpoint? endpoint = Lookup(datagram.Destination, udp.DestinationPort, datagram.Source, udp.SourcePort);
         if (endpoint is null)
         {
             _counters.Increment(Counter.UdpNoPort);

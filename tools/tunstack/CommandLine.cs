@@ -13,6 +13,7 @@ public static class CommandLine
         var root = new RootCommand("TunStack: a user-space TCP/UDP/IP stack over a Linux TUN device.");
         root.Subcommands.Add(DemoCommand.Create(output));
         root.Subcommands.Add(UpCommand.Create(output, error));
+        root.Subcommands.Add(ForwardCommand.Create(output, error));
         root.Subcommands.Add(PingCommand.Create(output, error));
         root.Subcommands.Add(NcCommand.Create(output, error));
         return root;

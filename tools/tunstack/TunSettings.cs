@@ -101,6 +101,9 @@ public sealed class TunSettings
     public List<IpPrefix> KernelAddresses { get; } = new();
     /// <summary>Parsed routes (after <see cref="Validate"/>).</summary>
     public List<Route> StackRoutes { get; } = new();
+    /// <summary>Default routes for the kernel side, via these stack addresses (tunstack forward: the gateway); empty for up.</summary>
+    public List<InternetAddress> KernelDefaultGateways { get; } = new();
+
     /// <summary>Parsed services (after <see cref="Validate"/>).</summary>
     public List<ServiceSpec> Services { get; } = new();
     /// <summary>Parsed log level (after <see cref="Validate"/>).</summary>
@@ -431,6 +434,7 @@ public sealed class TunSettings
         },
         KernelAddresses = KernelAddresses,
         Namespace = Netns,
+        DefaultGateways = KernelDefaultGateways,
         DisableKernelIpv6 = DisableKernelIpv6 || !StackAddresses.Any(a => a.Address.IsV6),
     };
 

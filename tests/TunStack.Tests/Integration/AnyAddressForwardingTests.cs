@@ -170,6 +170,23 @@ public class AnyAddressForwardingTests
     }
 
     [Fact]
+    public void ForwarderSet_SynToOwnAddressWithNoListener_GoesToTheForwarder()
+    {
+        TwoStacks net = Net();
+        TcpForwardRequest? seen = null;
+        net.B.TcpForwarder = r =>
+        {
+            seen = r;
+            r.Accept();
+        };
+        TcpConnection client = net.A.ConnectTcp(new InternetEndpoint(TwoStacks.B4, 8080), out _)!;
+
+        Assert.True(net.Simulation.RunUntil(() => client.State == TcpConnectionState.Established, TimeSpan.FromSeconds(2)));
+        Assert.Equal(new InternetEndpoint(TwoStacks.B4, 8080), seen!.Destination);
+        Assert.Equal(0, net.B.Counters[Counter.IpForeignDelivered]);
+    }
+
+    [Fact]
     public void ForwarderSet_SegmentOfNoConnectionToForeignAddress_ResetAsClosedPort()
     {
         TwoStacks net = Net();

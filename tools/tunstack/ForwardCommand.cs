@@ -1,0 +1,126 @@
+using System.CommandLine;
+using System.Net;
+using TunStack.Ip;
+
+namespace TunStack.Cli;
+
+/// <summary>
+/// <c>tunstack forward --netns NAME</c>: gives a network namespace its network through the stack, as
+/// slirp4netns does for rootless containers: the namespace gets a TUN with --address and a default
+/// route via --gateway; every connection and datagram it sends is terminated by the stack and carried
+/// on from this process's namespace (see <see cref="NamespaceForwarder"/>).
+/// </summary>
+public static class ForwardCommand
+{
+    /// <summary>Creates the command.</summary>
+    public static Command Create(TextWriter output, TextWriter error)
+    {
+        var netns = new Option<string>("--netns") { Description = "The namespace to give a network: created if missing (and then removed at exit), entered if it exists." };
+        var address = new Option<string>("--address") { Description = "The namespace's address with prefix length (default 10.0.2.100/24)." };
+        var gateway = new Option<string>("--gateway") { Description = "The gateway the namespace's default route points to, owned by the stack (default 10.0.2.2); the host's loopback with --allow-host-loopback." };
+        var dns = new Option<string>("--dns") { Description = "The DNS address the stack answers for, forwarding port 53 to the host's resolver (default 10.0.2.3)." };
+        var dnsUpstream = new Option<string>("--dns-upstream") { Description = "The resolver --dns forwards to (default: the first nameserver in /etc/resolv.conf)." };
+        var allowLoopback = new Option<bool>("--allow-host-loopback") { Description = "Let the gateway address reach the host's loopback (off by default)." };
+        var mtu = new Option<int>("--mtu") { Description = "MTU, 1280-65535 (default 1500)." }.Number();
+        var tun = new Option<string>("--tun") { Description = "The TUN device's name in the namespace (default tunstack0)." };
+        var offload = new Option<string>("--offload") { Description = "Virtio-net offloads on the TUN: auto (default), on, or off." };
+        var capture = new Option<string>("--capture") { Description = "Write every packet on the TUN as pcapng." };
+        var logLevel = new Option<string>("--log-level") { Description = "error, warn, info (default) or debug." };
+        var maxFlows = new Option<int>("--max-flows") { Description = "TCP connections and UDP flows relayed at once, each (default 4096)." }.Number(1, 1_000_000);
+        var connectTimeout = new Option<int>("--connect-timeout") { Description = "Seconds to reach a TCP destination before answering host unreachable (default 20)." }.Number(1, 600);
+        var udpTimeout = new Option<int>("--udp-timeout") { Description = "Seconds a UDP flow lives without traffic (default 60; DNS flows 10)." }.Number(1, 3600);
+        var command = new Command("forward", "Give a network namespace its network through the stack (user-space networking, as slirp4netns).");
+        foreach (Option option in new Option[] { netns, address, gateway, dns, dnsUpstream, allowLoopback, mtu, tun, offload, capture, logLevel, maxFlows, connectTimeout, udpTimeout })
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction(result =>
+        {
+            string? name = result.GetValue(netns);
+            if (name is null)
+            {
+                error.WriteLine("tunstack: --netns is required (the namespace to give a network)");
+                return 2;
+            }
+
+            string addressText = result.GetValue(address) ?? "10.0.2.100/24";
+            if (!IpPrefix.TryParse(addressText, out IpPrefix kernel) || kernel.Address.IsV6 || !addressText.Contains('/', StringComparison.Ordinal) || kernel.Length > 30)
+            {
+                error.WriteLine($"tunstack: --address: '{addressText}' is not an IPv4 address with a prefix length of at most 30 (for example 10.0.2.100/24)");
+                return 2;
+            }
+
+            string? problem = ParseInPrefix("--gateway", result.GetValue(gateway) ?? "10.0.2.2", kernel, out InternetAddress gatewayAddress);
+            InternetAddress dnsAddress = default;
+            problem ??= ParseInPrefix("--dns", result.GetValue(dns) ?? "10.0.2.3", kernel, out dnsAddress);
+            if (problem is not null)
+            {
+                error.WriteLine($"tunstack: {problem}");
+                return 2;
+            }
+
+            if (gatewayAddress == dnsAddress || gatewayAddress == kernel.Address || dnsAddress == kernel.Address)
+            {
+                error.WriteLine("tunstack: --address, --gateway and --dns must be three different addresses");
+                return 2;
+            }
+
+            IPAddress? resolver;
+            if (result.GetValue(dnsUpstream) is { } upstream)
+            {
+                if (!IPAddress.TryParse(upstream, out resolver))
+                {
+                    error.WriteLine($"tunstack: --dns-upstream: '{upstream}' is not an IP address");
+                    return 2;
+                }
+            }
+            else
+            {
+                resolver = File.Exists("/etc/resolv.conf") ? DestinationMap.ResolverFrom(File.ReadAllText("/etc/resolv.conf")) : null;
+            }
+
+            var settings = new TunSettings
+            {
+                Tun = result.GetValue(tun) ?? "tunstack0",
+                Netns = name,
+                Mtu = result.GetResult(mtu) is null ? 1500 : result.GetValue(mtu),
+                Offload = result.GetValue(offload) ?? "auto",
+                Capture = result.GetValue(capture),
+                LogLevel = result.GetValue(logLevel) ?? "info",
+                Addresses = { $"{gatewayAddress}/{kernel.Length}", $"{dnsAddress}/{kernel.Length}" },
+                Peers = { kernel.Address.ToString() },
+                DisableKernelIpv6 = true,
+            };
+            settings.KernelDefaultGateways.Add(gatewayAddress);
+            problem = settings.Validate(withServices: false);
+            if (problem is not null)
+            {
+                error.WriteLine($"tunstack: {problem.Replace("'addresses'", "--gateway/--dns", StringComparison.Ordinal).Replace("'peers'", "--address", StringComparison.Ordinal)}");
+                return 2;
+            }
+
+            var rules = new NamespaceForwarder.Rules(
+                gatewayAddress.ToIPAddress(),
+                dnsAddress.ToIPAddress(),
+                resolver,
+                result.GetValue(allowLoopback),
+                result.GetResult(maxFlows) is null ? 4096 : result.GetValue(maxFlows),
+                TimeSpan.FromSeconds(result.GetResult(connectTimeout) is null ? 20 : result.GetValue(connectTimeout)),
+                TimeSpan.FromSeconds(result.GetResult(udpTimeout) is null ? 60 : result.GetValue(udpTimeout)),
+                TimeSpan.FromSeconds(10));
+            return NamespaceForwarder.Run(settings, rules, output, error, CancellationToken.None);
+        });
+        return command;
+    }
+
+    private static string? ParseInPrefix(string option, string text, IpPrefix prefix, out InternetAddress address)
+    {
+        if (!InternetAddress.TryParse(text, out address) || address.IsV6)
+        {
+            return $"{option}: '{text}' is not an IPv4 address";
+        }
+
+        return prefix.Contains(address) ? null : $"{option}: {address} is outside {TunSettings.Network(prefix)}, the namespace's prefix";
+    }
+}

@@ -1,0 +1,91 @@
+using System.Globalization;
+using System.Net;
+using TunStack.Sockets;
+
+namespace TunStack.Cli;
+
+/// <summary>
+/// <c>tunstack forward</c> while it runs: a TUN whose kernel side is the namespace's only network
+/// (its address and a default route via the gateway), the stack terminating every TCP connection
+/// and UDP flow the namespace starts, whatever the destination, and <see cref="TcpRelay"/> and
+/// <see cref="UdpRelay"/> carrying them on through this process's own sockets, in the namespace it
+/// was started in. Stops on SIGINT/SIGTERM, removing the TUN (and the namespace if it made it).
+/// </summary>
+public sealed class NamespaceForwarder
+{
+    /// <summary>The forwarding settings beyond the TUN's.</summary>
+    public sealed record Rules(IPAddress Gateway, IPAddress Dns, IPAddress? Resolver, bool AllowHostLoopback, int MaxFlows, TimeSpan ConnectTimeout, TimeSpan UdpTimeout, TimeSpan DnsTimeout);
+
+    /// <summary>Runs until a stop signal or <paramref name="stop"/>; returns the exit code.</summary>
+    public static int Run(TunSettings settings, Rules rules, TextWriter output, TextWriter error, CancellationToken stop)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(rules);
+        var log = new ConsoleLog(output, settings.Level);
+        int code = TunSession.Start(settings, log, error, daemon: true, out TunSession? session);
+        if (code != 0)
+        {
+            return code;
+        }
+
+        using (session)
+        {
+            using var host = StackHost.Attach(session!.Runner, settings.ToStackOptions());
+            var statistics = new ForwardStatistics();
+            var map = new DestinationMap(rules.Gateway, rules.Dns, rules.Resolver, rules.AllowHostLoopback);
+            using var udp = new UdpRelay(host, map, statistics, log, rules.MaxFlows, rules.UdpTimeout, rules.DnsTimeout);
+            host.ForwardTcp(request =>
+            {
+                IPEndPoint? target = map.Map(request.Destination, out string? refusal);
+                if (target is null)
+                {
+                    statistics.TcpDenied();
+                    log.Debug($"tcp {request.Source} -> {request.Destination}: {refusal}");
+                    request.Reject();
+                    return;
+                }
+
+                if (statistics.TcpOpen >= rules.MaxFlows)
+                {
+                    statistics.TcpLimited();
+                    request.Drop();
+                    return;
+                }
+
+                _ = Task.Run(() => TcpRelay.RunAsync(request, target, rules.ConnectTimeout, statistics, log));
+            });
+            host.ForwardUdp(udp.OnDatagram);
+            ForwarderWarmUp.Run(log);
+
+            string where = $"ip netns exec {settings.Netns}";
+            log.Info(string.Create(CultureInfo.InvariantCulture,
+                $"ready: forwarding {settings.Netns} (tun {settings.Tun}, mtu {settings.Mtu}, {settings.KernelAddresses[0]} via gateway {rules.Gateway}, dns {rules.Dns} -> {rules.Resolver?.ToString() ?? "none"}); "
+                + $"host loopback {(rules.AllowHostLoopback ? "reachable at the gateway" : "unreachable")}; try: {where} curl http://example.com/"));
+            using var stopping = CancellationTokenSource.CreateLinkedTokenSource(stop, session.Stopping);
+            try
+            {
+                while (!session.Runner.Completion.IsCompleted)
+                {
+                    stopping.Token.WaitHandle.WaitOne(500);
+                    stopping.Token.ThrowIfCancellationRequested();
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // A stop signal: the normal way out.
+            }
+
+            host.ForwardTcp(null);
+            host.ForwardUdp(null);
+            log.Info($"forwarded: {statistics.Describe()}");
+            if (session.Runner.Completion.IsFaulted)
+            {
+                log.Error($"the stack's loop failed: {session.Runner.Completion.Exception?.InnerException?.Message}");
+                return 1;
+            }
+        }
+
+        log.Info("stopped");
+        return 0;
+    }
+}

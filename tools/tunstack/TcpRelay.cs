@@ -1,0 +1,180 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+using TunStack.Sockets;
+
+namespace TunStack.Cli;
+
+/// <summary>
+/// One TCP connection of <c>tunstack forward</c>: dials the destination with a kernel socket first,
+/// answers the namespace's SYN by the outcome (accept; a refusal is a reset; no route, no answer or
+/// a timeout is ICMP host unreachable, as a router would say; a reset during the handshake is tried
+/// again while the connect timeout allows), then copies both ways. Each direction
+/// holds one buffer: it reads again only when what it read has been written, so a slow side holds
+/// the other back through the windows instead of memory growing. End of stream becomes a half-close
+/// on the other side (FIN and shutdown(SHUT_WR) both ways); a reset or error on one side resets the other.
+/// </summary>
+public static class TcpRelay
+{
+    private const int BufferSize = 128 * 1024;
+
+    /// <summary>Relays <paramref name="request"/> to <paramref name="target"/> until both directions have ended; never throws.</summary>
+    public static async Task RunAsync(ForwardedConnectionRequest request, IPEndPoint target, TimeSpan connectTimeout, ForwardStatistics statistics, ConsoleLog log)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(statistics);
+        ArgumentNullException.ThrowIfNull(log);
+        (Socket? dialled, SocketError why) = await DialAsync(target, connectTimeout).ConfigureAwait(false);
+        if (dialled is null)
+        {
+            // As a router or the destination would answer: a refusal or reset is a reset; no route,
+            // no answer or the timeout is ICMP host unreachable.
+            if (why is SocketError.ConnectionRefused or SocketError.ConnectionReset or SocketError.ConnectionAborted)
+            {
+                request.Reject();
+            }
+            else
+            {
+                request.RejectUnreachable();
+            }
+
+            statistics.TcpFailed(why);
+            log.Debug($"tcp {request.Source} -> {request.Destination}: {target} {why}");
+            return;
+        }
+
+        using Socket outside = dialled;
+
+        StackSocket inside;
+        try
+        {
+            inside = await request.AcceptAsync().ConfigureAwait(false);
+        }
+        catch (SocketException e)
+        {
+            statistics.TcpFailed(e.SocketErrorCode);
+            return;
+        }
+
+        statistics.TcpOpened();
+        log.Debug($"tcp {request.Source} -> {request.Destination}: relaying to {target}");
+        using (inside)
+        {
+            Task toOutside = CopyAsync(
+                b => inside.ReceiveAsync(b),
+                b => outside.SendAsync(b),
+                () => outside.Shutdown(SocketShutdown.Send),
+                n => statistics.AddSent(n));
+            Task toInside = CopyAsync(
+                b => outside.ReceiveAsync(b),
+                b => inside.SendAsync(b),
+                () => inside.Shutdown(SocketShutdown.Send),
+                n => statistics.AddReceived(n));
+            Task first = await Task.WhenAny(toOutside, toInside).ConfigureAwait(false);
+            if (first.IsFaulted)
+            {
+                // A reset (or error) on one side resets the other: linger 0 makes close send RST.
+                Abort(inside, outside);
+            }
+
+            try
+            {
+                await Task.WhenAll(toOutside, toInside).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException)
+            {
+                Abort(inside, outside);
+            }
+        }
+
+        statistics.TcpClosed();
+    }
+
+    // Connects within the timeout. A destination that resets the handshake (a listener closed and
+    // opened again, a full accept queue) is tried again while time is left: the client has seen
+    // nothing yet, its SYN is still waiting for our answer.
+    private static async Task<(Socket? Socket, SocketError Why)> DialAsync(IPEndPoint target, TimeSpan connectTimeout)
+    {
+        using var timeout = new CancellationTokenSource(connectTimeout);
+        SocketError why = SocketError.TimedOut;
+        for (int attempt = 0; attempt < 4; attempt++)
+        {
+            var socket = new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            try
+            {
+                await socket.ConnectAsync(target, timeout.Token).ConfigureAwait(false);
+                return (socket, SocketError.Success);
+            }
+            catch (SocketException e)
+            {
+                socket.Dispose();
+                why = e.SocketErrorCode;
+                if (why is not (SocketError.ConnectionReset or SocketError.ConnectionAborted))
+                {
+                    break;
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                socket.Dispose();
+                return (null, SocketError.TimedOut);
+            }
+
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(50 << attempt), timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return (null, SocketError.TimedOut);
+            }
+        }
+
+        return (null, why);
+    }
+
+    private static async Task CopyAsync(Func<Memory<byte>, ValueTask<int>> receive, Func<ReadOnlyMemory<byte>, ValueTask<int>> send, Action endOfStream, Action<int> count)
+    {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        try
+        {
+            while (true)
+            {
+                int n = await receive(buffer).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    endOfStream();
+                    return;
+                }
+
+                for (int sent = 0; sent < n;)
+                {
+                    sent += await send(buffer.AsMemory(sent, n - sent)).ConfigureAwait(false);
+                }
+
+                count(n);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static void Abort(StackSocket inside, Socket outside)
+    {
+        try
+        {
+            inside.LingerState = new LingerOption(true, 0);
+            outside.LingerState = new LingerOption(true, 0);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Already closed: nothing left to reset.
+        }
+
+        inside.Dispose();
+        outside.Dispose();
+    }
+}
