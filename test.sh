@@ -24,6 +24,8 @@ need curl curl
 need wrk wrk
 need nft nftables
 need tcpdump tcpdump
+need iperf3 iperf3
+need nsenter util-linux
 if [ ${#packages[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     echo "test.sh: installing ${packages[*]}"

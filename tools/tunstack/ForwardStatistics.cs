@@ -7,6 +7,7 @@ namespace TunStack.Cli;
 public sealed class ForwardStatistics
 {
     private long _tcpOpen;
+    private long _tcpInUse;
     private long _tcpTotal;
     private long _tcpRefused;
     private long _tcpUnreachable;
@@ -22,6 +23,25 @@ public sealed class ForwardStatistics
     /// <summary>TCP connections relaying now.</summary>
     public long TcpOpen => Interlocked.Read(ref _tcpOpen);
 
+    /// <summary>TCP flows holding a slot: dialling, accepting or relaying (what --max-flows bounds).</summary>
+    public long TcpInUse => Interlocked.Read(ref _tcpInUse);
+
+    /// <summary>Takes a slot for a new TCP flow when fewer than <paramref name="limit"/> are in use.</summary>
+    internal bool TryTakeTcpSlot(long limit)
+    {
+        if (Interlocked.Increment(ref _tcpInUse) <= limit)
+        {
+            return true;
+        }
+
+        Interlocked.Decrement(ref _tcpInUse);
+        Interlocked.Increment(ref _tcpLimited);
+        return false;
+    }
+
+    /// <summary>Gives back the slot of a TCP flow that has ended (relayed or not).</summary>
+    internal void ReturnTcpSlot() => Interlocked.Decrement(ref _tcpInUse);
+
     /// <summary>UDP flows open now.</summary>
     public long UdpFlowsOpen => Interlocked.Read(ref _udpFlowsOpen);
 
@@ -36,8 +56,6 @@ public sealed class ForwardStatistics
     internal void TcpFailed(SocketError why) => Interlocked.Increment(ref why == SocketError.ConnectionRefused ? ref _tcpRefused : ref _tcpUnreachable);
 
     internal void TcpDenied() => Interlocked.Increment(ref _tcpDenied);
-
-    internal void TcpLimited() => Interlocked.Increment(ref _tcpLimited);
 
     internal void UdpOpened()
     {

@@ -45,14 +45,23 @@ public sealed class NamespaceForwarder
                     return;
                 }
 
-                if (statistics.TcpOpen >= rules.MaxFlows)
+                if (!statistics.TryTakeTcpSlot(rules.MaxFlows))
                 {
-                    statistics.TcpLimited();
-                    request.Drop();
+                    request.Drop(); // the client retries its SYN, as with a full accept queue
                     return;
                 }
 
-                _ = Task.Run(() => TcpRelay.RunAsync(request, target, rules.ConnectTimeout, statistics, log));
+                _ = Task.Run(async () =>
+                {
+                    try
+                    {
+                        await TcpRelay.RunAsync(request, target, rules.ConnectTimeout, statistics, log).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        statistics.ReturnTcpSlot();
+                    }
+                });
             });
             host.ForwardUdp(udp.OnDatagram);
             ForwarderWarmUp.Run(log);

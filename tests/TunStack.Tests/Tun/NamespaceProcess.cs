@@ -10,6 +10,7 @@ namespace TunStack.Tests.Tun;
 internal sealed class NamespaceProcess : IDisposable
 {
     private readonly Process _process;
+    private bool _disposed;
 
     private NamespaceProcess(Process process) => _process = process;
 
@@ -32,6 +33,12 @@ internal sealed class NamespaceProcess : IDisposable
 
     public void Dispose()
     {
+        if (_disposed)
+        {
+            return; // a test may end the process early and the using block ends it again
+        }
+
+        _disposed = true;
         if (!_process.HasExited)
         {
             _process.Kill();

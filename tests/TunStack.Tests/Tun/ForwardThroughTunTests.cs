@@ -1,0 +1,339 @@
+using TunStack.Tests.Links;
+
+namespace TunStack.Tests.Tun;
+
+/// <summary>
+/// <c>tunstack forward</c> with the kernel on both sides, in namespaces the tests create: H stands in
+/// for the host (the daemon runs there, as run-forward.sh runs it), S is a server routed from H over
+/// a veth pair, A is the app namespace the daemon creates and gives its network. Clients in A are
+/// Python or curl; the servers they reach are in S or on H's loopback.
+/// </summary>
+public class ForwardThroughTunTests
+{
+    private const string ServerAddress = "192.168.77.2";
+
+    // Answers each connection after the client half-closes: "got N bytes" (then closes).
+    private const string HalfCloseServer = """
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(8)
+print("listening", flush=True)
+while True:
+    c, _ = s.accept(); n = 0
+    while True:
+        d = c.recv(65536)
+        if not d: break
+        n += len(d)
+    c.sendall(b"got %d bytes" % n); c.close()
+""";
+
+    [SkippableFact]
+    public void CurlThroughForwarder_200MBytesFromRoutedServer_ByteExact_AndIperf3BothWays()
+    {
+        TunRequirements.Require(("curl", "curl"), ("iperf3", "iperf3"), ("/usr/bin/python3", "python3"));
+        using var world = new ForwardWorld();
+        string dir = Directory.CreateTempSubdirectory("tunstack-forward-").FullName;
+        try
+        {
+            string file = Path.Combine(dir, "blob");
+            using (FileStream f = File.Create(file))
+            {
+                var rng = new Random(13);
+                var chunk = new byte[1 << 20];
+                for (int i = 0; i < 200; i++)
+                {
+                    rng.NextBytes(chunk);
+                    f.Write(chunk);
+                }
+            }
+
+            string expected = Sha256(file);
+            using NamespaceProcess web = world.Server.Start("/usr/bin/python3", "-m", "http.server", "8080", "--bind", ServerAddress, "--directory", dir);
+            using NamespaceProcess iperf = world.Server.Start("iperf3", "-s", "-B", ServerAddress, "-p", "5201");
+            world.WaitForPort(ServerAddress, 8080);
+            world.WaitForPort(ServerAddress, 5201);
+
+            (int code, string output, string errors) = world.App.Exec("bash", "-c", $"curl -sS --http1.1 -m 60 http://{ServerAddress}:8080/blob | sha256sum");
+            Assert.True(code == 0, errors);
+            Assert.Equal(expected, output.Split(' ')[0]);
+
+            foreach (string direction in new[] { "-t2", "-R" })
+            {
+                (code, output, errors) = world.App.Exec("iperf3", "-c", ServerAddress, "-p", "5201", "-t", "2", direction == "-R" ? "-R" : "-t2");
+                Assert.True(code == 0, output + errors);
+                Assert.Contains("receiver", output);
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+
+        Assert.Contains("relayed", world.Stop());
+    }
+
+    [SkippableFact]
+    public void ClientHalfCloses_ServerAnswersAfterEndOfStream_ReplyArrives()
+    {
+        TunRequirements.Require(("/usr/bin/python3", "python3"));
+        using var world = new ForwardWorld();
+        using NamespaceProcess server = world.Server.Start("/usr/bin/python3", "-c", HalfCloseServer, "7100");
+        world.WaitForPort(ServerAddress, 7100);
+
+        string[] lines = world.App.PythonLines("""
+import socket, sys
+c = socket.create_connection((sys.argv[1], 7100), timeout=10)
+c.sendall(b"x" * 100000); c.shutdown(socket.SHUT_WR)
+reply = b""
+while True:
+    d = c.recv(100)
+    if not d: break
+    reply += d
+print(reply.decode())
+""", ServerAddress);
+        Assert.Equal("got 100000 bytes", lines[^1]);
+        world.Stop();
+    }
+
+    [SkippableFact]
+    public void ResetOnEitherSide_ReachesTheOtherSide()
+    {
+        TunRequirements.Require(("/usr/bin/python3", "python3"));
+        using var world = new ForwardWorld();
+        // The server resets the first connection (linger 0) after reading a line; on the second it
+        // reports how its read ended when the client resets.
+        using NamespaceProcess server = world.Server.Start("/usr/bin/python3", "-c", """
+import socket, struct
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", 7200)); s.listen(8)
+print("listening", flush=True)
+c, _ = s.accept(); c.recv(100)
+c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)); c.close()
+c, _ = s.accept()
+try:
+    while c.recv(100): pass
+    print("server saw end of stream", flush=True)
+except ConnectionResetError:
+    print("server saw reset", flush=True)
+""");
+        Assert.Equal("listening", server.StandardOutput.ReadLine()); // no probe connection: the server counts its connections
+
+        string[] lines = world.App.PythonLines("""
+import socket, struct, sys, time
+c = socket.create_connection((sys.argv[1], 7200), timeout=10)
+c.sendall(b"hello\n")
+try:
+    c.recv(100); print("client saw end of stream")
+except ConnectionResetError:
+    print("client saw reset")
+c = socket.create_connection((sys.argv[1], 7200), timeout=10)
+c.sendall(b"hello\n"); time.sleep(0.3)
+c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)); c.close()
+""", ServerAddress);
+        Assert.Equal("client saw reset", lines[^1]);
+        Assert.Equal("server saw reset", server.StandardOutput.ReadLine());
+        world.Stop();
+    }
+
+    [SkippableFact]
+    public void RefusedPortAndUnreachableHost_ClientGetsEconnrefusedAndEhostunreach()
+    {
+        TunRequirements.Require(("/usr/bin/python3", "python3"));
+        using var world = new ForwardWorld();
+        string[] lines = world.App.PythonLines("""
+import socket, sys
+for host, port in ((sys.argv[1], 7999), ("192.0.2.1", 80)):
+    try:
+        socket.create_connection((host, port), timeout=10); print("connected")
+    except OSError as e:
+        print(type(e).__name__, e.errno)
+""", ServerAddress);
+        Assert.Equal("ConnectionRefusedError 111", lines[0]);
+        Assert.Equal("OSError 113", lines[1]); // EHOSTUNREACH: ICMP host unreachable from the gateway
+        string summary = world.Stop();
+        Assert.Contains("1 refused by the destination, 1 unreachable", summary);
+    }
+
+    [SkippableFact]
+    public void UdpThroughForwarder_DnsAddressToUpstreamAndRoutedServer_AnswersFromOriginalDestination()
+    {
+        TunRequirements.Require(("/usr/bin/python3", "python3"));
+        using var world = new ForwardWorld("--dns-upstream", "127.0.0.1");
+        const string UdpEcho = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((sys.argv[1], int(sys.argv[2])))
+print("listening", flush=True)
+while True:
+    d, a = s.recvfrom(2048); s.sendto(b"answer:" + d, a)
+""";
+        using NamespaceProcess resolver = world.Host.Start("/usr/bin/python3", "-c", UdpEcho, "127.0.0.1", "53");
+        using NamespaceProcess echo = world.Server.Start("/usr/bin/python3", "-c", UdpEcho, ServerAddress, "7300");
+        Assert.Equal("listening", resolver.StandardOutput.ReadLine());
+        Assert.Equal("listening", echo.StandardOutput.ReadLine());
+
+        string[] lines = world.App.PythonLines("""
+import socket, sys
+for host, port in (("10.0.2.3", 53), (sys.argv[1], 7300)):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(5)
+    s.sendto(b"query", (host, port)); d, a = s.recvfrom(2048)
+    print(d.decode(), a[0], a[1])
+""", ServerAddress);
+        Assert.Equal("answer:query 10.0.2.3 53", lines[0]);
+        Assert.Equal($"answer:query {ServerAddress} 7300", lines[1]);
+        Assert.Contains("udp 2 flows open, 2 in all", world.Stop());
+    }
+
+    [SkippableFact]
+    public void HostLoopback_OffByDefaultRefused_OnWithFlagReached()
+    {
+        TunRequirements.Require(("curl", "curl"), ("/usr/bin/python3", "python3"));
+        foreach (bool allow in new[] { false, true })
+        {
+            using var world = allow ? new ForwardWorld("--allow-host-loopback") : new ForwardWorld();
+            using NamespaceProcess web = world.Host.Start("/usr/bin/python3", "-m", "http.server", "8080", "--bind", "127.0.0.1", "--directory", "/");
+            world.WaitForPort("127.0.0.1", 8080, inHost: true);
+            (int code, string output, _) = world.App.Exec("curl", "-s", "-m", "10", "-o", "/dev/null", "-w", "%{http_code}", "http://10.0.2.2:8080/");
+            if (allow)
+            {
+                Assert.Equal("200", output);
+            }
+            else
+            {
+                Assert.Equal(7, code); // curl: could not connect (refused)
+            }
+
+            string summary = world.Stop();
+            Assert.Contains(allow ? "0 denied" : "1 denied", summary);
+        }
+    }
+
+    [SkippableFact]
+    public void FlowFlood_BeyondMaxFlows_DroppedAndCounted_CurlStillServedAfterwards()
+    {
+        TunRequirements.Require(("curl", "curl"), ("/usr/bin/python3", "python3"));
+        using var world = new ForwardWorld("--max-flows", "20");
+        using NamespaceProcess holder = world.Server.Start("/usr/bin/python3", "-c", """
+import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", 7400)); s.listen(256)
+print("listening", flush=True)
+time.sleep(120)
+""");
+        using NamespaceProcess web = world.Server.Start("/usr/bin/python3", "-m", "http.server", "8080", "--bind", ServerAddress, "--directory", "/");
+        Assert.Equal("listening", holder.StandardOutput.ReadLine());
+        world.WaitForPort(ServerAddress, 8080);
+
+        // 60 connections held open at once against a limit of 20: the rest are not answered.
+        string[] lines = world.App.PythonLines("""
+import socket, sys, time
+held, failed = [], 0
+for i in range(60):
+    c = socket.socket(); c.settimeout(0.5)
+    try:
+        c.connect((sys.argv[1], 7400)); held.append(c)
+    except OSError:
+        failed += 1; c.close()
+print(len(held), failed)
+for c in held: c.close()
+""", ServerAddress);
+        string[] counts = lines[^1].Split(' ');
+        Assert.Equal(20, int.Parse(counts[0], System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(40, int.Parse(counts[1], System.Globalization.CultureInfo.InvariantCulture));
+
+        // The client closed its side; the holder never reads, so each relay waits half-closed, as
+        // it should. Once the holder goes, the relays end and their slots are free again.
+        holder.Dispose();
+        Thread.Sleep(1000);
+        (int code, string output, _) = world.App.Exec("curl", "-s", "-m", "10", "-o", "/dev/null", "-w", "%{http_code}", $"http://{ServerAddress}:8080/");
+        Assert.True(code == 0 && output == "200", $"curl after the flood: {code} {output}");
+        Assert.Contains("over the flow limit", world.Stop());
+    }
+
+    private static string Sha256(string file)
+    {
+        using FileStream f = File.OpenRead(file);
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(f));
+    }
+
+    /// <summary>H (the host stand-in, where the daemon runs), S (a server behind a veth from H) and A (the app namespace the daemon makes).</summary>
+    private sealed class ForwardWorld : IDisposable
+    {
+        private readonly TunstackProcess _daemon;
+        private bool _stopped;
+
+        public ForwardWorld(params string[] extra)
+        {
+            Host = TestNamespace.Create();
+            Server = TestNamespace.Create();
+            App = TestNamespace.Reserve();
+            try
+            {
+                string suffix = Host.Name[^6..];
+                Run("ip", "-n", Host.Name, "link", "set", "lo", "up");
+                Run("ip", "-n", Server.Name, "link", "set", "lo", "up");
+                Run("ip", "link", "add", $"fh{suffix}", "netns", Host.Name, "type", "veth", "peer", "name", $"fs{suffix}", "netns", Server.Name);
+                Run("ip", "-n", Host.Name, "addr", "add", "192.168.77.1/24", "dev", $"fh{suffix}");
+                Run("ip", "-n", Server.Name, "addr", "add", $"{ServerAddress}/24", "dev", $"fs{suffix}");
+                Run("ip", "-n", Host.Name, "link", "set", $"fh{suffix}", "up");
+                Run("ip", "-n", Server.Name, "link", "set", $"fs{suffix}", "up");
+                _daemon = TunstackProcess.StartCommand("ip", null, new[] { "netns", "exec", Host.Name, "dotnet", TunstackProcess.Dll, "forward", "--netns", App.Name, "--log-level", "debug" }.Concat(extra).ToArray());
+                _daemon.WaitForLine("ready:");
+            }
+            catch
+            {
+                _daemon?.Dispose();
+                App.Dispose();
+                Server.Dispose();
+                Host.Dispose();
+                throw;
+            }
+        }
+
+        public TestNamespace Host { get; }
+
+        public TestNamespace Server { get; }
+
+        public TestNamespace App { get; }
+
+        /// <summary>Waits (up to 10 s) until a TCP port answers, from S (or H).</summary>
+        public void WaitForPort(string address, int port, bool inHost = false)
+        {
+            TestNamespace where = inHost ? Host : Server;
+            for (int i = 0; i < 100; i++)
+            {
+                if (where.Exec("bash", "-c", $"exec 3<>/dev/tcp/{address}/{port}").Code == 0)
+                {
+                    return;
+                }
+
+                Thread.Sleep(100);
+            }
+
+            Assert.Fail($"nothing listens on {address}:{port}");
+        }
+
+        /// <summary>Stops the daemon (SIGTERM, exit 0, the namespace it made removed) and returns its "forwarded:" line.</summary>
+        public string Stop()
+        {
+            _stopped = true;
+            App.StopAndExpectRemovedBy(_daemon);
+            return _daemon.Output.Split('\n').LastOrDefault(l => l.Contains("forwarded:", StringComparison.Ordinal)) ?? string.Empty;
+        }
+
+        public void Dispose()
+        {
+            if (!_stopped)
+            {
+                _daemon.Terminate();
+            }
+
+            _daemon.Dispose();
+            App.Dispose();
+            Server.Dispose();
+            Host.Dispose();
+        }
+
+        private static void Run(params string[] command)
+        {
+            (int code, string output, string errors) = CaptureTests.Run(command[0], command[1..]);
+            Assert.True(code == 0, $"{string.Join(' ', command)}: {output}{errors}");
+        }
+    }
+}
