@@ -34,6 +34,11 @@ var examples = new Dictionary<string, (string What, Func<string[], Task<int>> Ru
         OffloadsOnAVirtualClock.Run(Console.Out);
         return Task.FromResult(0);
     }),
+    ["forward-any"] = ("any-address termination: StackHost.ForwardTcp answers for every address (docs/forward.md)", async _ =>
+    {
+        await ForwardingEveryAddress.RunAsync(Console.Out);
+        return 0;
+    }),
     ["tcp-echo"] = ("TCP listen, connect, echo, close on a virtual clock (docs/tcp.md)", _ =>
     {
         TcpEchoOnAVirtualClock.Run(Console.Out);

@@ -137,6 +137,17 @@ public partial class DocsExampleTests
     }
 
     [Fact]
+    public async Task ForwardingEveryAddress_AnswersFromEachOriginalDestination_RefusesOtherPorts()
+    {
+        var output = new StringWriter();
+        await ForwardingEveryAddress.RunAsync(output).WaitAsync(TimeSpan.FromSeconds(30));
+        string[] lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Matches(@"^you reached 203\.0\.113\.7:80 from 10\.0\.2\.100:\d+$", lines[0]);
+        Assert.Matches(@"^you reached 198\.51\.100\.20:80 from 10\.0\.2\.100:\d+$", lines[1]);
+        Assert.Equal("203.0.113.7:81: ConnectionRefused", lines[2]);
+    }
+
+    [Fact]
     public void CapturingAndImpairing_WritesACaptureAndTheTextForm()
     {
         string path = Path.Combine(Path.GetTempPath(), $"a-{Guid.NewGuid():N}.pcapng");

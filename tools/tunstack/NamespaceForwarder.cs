@@ -16,6 +16,18 @@ public sealed class NamespaceForwarder
     /// <summary>The forwarding settings beyond the TUN's.</summary>
     public sealed record Rules(IPAddress Gateway, IPAddress Dns, IPAddress? Resolver, bool AllowHostLoopback, int MaxFlows, TimeSpan ConnectTimeout, TimeSpan UdpTimeout, TimeSpan DnsTimeout);
 
+    private static async Task RelayAsync(ForwardedConnectionRequest request, IPEndPoint target, Rules rules, ForwardStatistics statistics, ConsoleLog log)
+    {
+        try
+        {
+            await TcpRelay.RunAsync(request, target, rules.ConnectTimeout, statistics, log).ConfigureAwait(false);
+        }
+        finally
+        {
+            statistics.ReturnTcpSlot();
+        }
+    }
+
     /// <summary>Runs until a stop signal or <paramref name="stop"/>; returns the exit code.</summary>
     public static int Run(TunSettings settings, Rules rules, TextWriter output, TextWriter error, CancellationToken stop)
     {
@@ -51,17 +63,10 @@ public sealed class NamespaceForwarder
                     return;
                 }
 
-                _ = Task.Run(async () =>
-                {
-                    try
-                    {
-                        await TcpRelay.RunAsync(request, target, rules.ConnectTimeout, statistics, log).ConfigureAwait(false);
-                    }
-                    finally
-                    {
-                        statistics.ReturnTcpSlot();
-                    }
-                });
+                // Started here, on the stack's thread: the dial is a non-blocking connect, and when it
+                // completes at once (loopback, a local refusal) the SYN-ACK or reset goes out in this
+                // same batch, with no hop through the thread pool and back.
+                _ = RelayAsync(request, target, rules, statistics, log);
             });
             host.ForwardUdp(udp.OnDatagram);
             ForwarderWarmUp.Run(log);

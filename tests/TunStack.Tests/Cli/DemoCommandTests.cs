@@ -5,13 +5,7 @@ namespace TunStack.Tests.Cli;
 
 public class DemoCommandTests
 {
-    private static (int Code, string Output, string Error) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = CommandLine.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
+    private static (int Code, string Output, string Error) Run(params string[] args) => InProcessCli.Run(args);
 
     [Fact]
     public void Demo_Defaults_EveryExchangeWorksAndCountersPrinted()
@@ -33,12 +27,7 @@ public class DemoCommandTests
     [InlineData("--mtu", "abc", "abc")]
     public void Demo_BadArgument_OneLineAndExitCode2(string option, string? value, string expected)
     {
-        (int code, string output, string error) = Run(value is null ? new[] { "demo", option } : new[] { "demo", option, value });
-        Assert.Equal(2, code);
-        Assert.Equal(string.Empty, output);
-        string line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.StartsWith("tunstack: ", line);
-        Assert.Contains(expected, line);
+        InProcessCli.AssertRefused(value is null ? new[] { "demo", option } : new[] { "demo", option, value }, expected);
     }
 
     [SkippableFact]
