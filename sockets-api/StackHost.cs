@@ -131,6 +131,30 @@ public sealed class StackHost : IDisposable
     }
 
     /// <summary>
+    /// Turns on any-address termination for ping: every ICMP or ICMPv6 echo request to an address this
+    /// stack does not own goes to <paramref name="handler"/> (on the stack's thread; copy the data to
+    /// keep it). Answer with <see cref="SendEchoReply"/>. Null turns it off.
+    /// </summary>
+    public void ForwardIcmpEcho(Ip.IcmpEchoForwardHandler? handler)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        using StackCall call = Runner.Enter();
+        call.Stack.IcmpEchoForwarder = handler;
+    }
+
+    /// <summary>
+    /// Sends an echo reply from <paramref name="source"/>, which need not be an address of this stack.
+    /// Returns false when the stack cannot send it (no route, too large).
+    /// </summary>
+    public bool SendEchoReply(System.Net.IPAddress source, System.Net.IPAddress destination, ushort identifier, ushort sequence, ReadOnlySpan<byte> data)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(destination);
+        using StackCall call = Runner.Enter();
+        return call.Stack.SendEchoReply(Ip.InternetAddress.FromIPAddress(source), Ip.InternetAddress.FromIPAddress(destination), identifier, sequence, data) == StackError.None;
+    }
+
+    /// <summary>
     /// Sends a UDP datagram from <paramref name="source"/>, which need not be an address of this stack
     /// (a forwarder's answer from the original destination). Throws <see cref="SocketException"/> when
     /// the stack cannot send it (MessageSize, NetworkUnreachable, NoBufferSpaceAvailable).

@@ -311,4 +311,6 @@ public enum Counter
     TcpForwardPendingOverflow,
     /// <summary>UDP datagrams to an address the stack does not own handed to the UDP forwarder.</summary>
     UdpForwarded,
+    /// <summary>ICMP echo requests to an address the stack does not own handed to the echo forwarder.</summary>
+    IcmpEchoForwarded,
 }

@@ -207,6 +207,30 @@ public sealed class NetworkStack
         }
     }
 
+    /// <summary>
+    /// Any-address termination for ping: when set, every ICMP or ICMPv6 echo request to an address the
+    /// stack does not own is handed to this callback (on the stack's thread), and
+    /// <see cref="SendEchoReply"/> answers from that address. Other ICMP to foreign addresses is
+    /// dropped as not ours. Null (the default): echo requests to foreign addresses are dropped too.
+    /// </summary>
+    public IcmpEchoForwardHandler? IcmpEchoForwarder
+    {
+        get => _ip.Icmp.EchoForwarder;
+        set
+        {
+            _ip.Icmp.EchoForwarder = value;
+            _ip.ForeignIcmpEcho = value is not null;
+        }
+    }
+
+    /// <summary>
+    /// Sends an echo reply from <paramref name="source"/>, which need not be one of the stack's
+    /// addresses (an echo forwarder's answer from the original destination). Errors: MessageTooLong,
+    /// NetworkUnreachable, AddressFamilyNotSupported.
+    /// </summary>
+    public StackError SendEchoReply(InternetAddress source, InternetAddress destination, ushort identifier, ushort sequence, ReadOnlySpan<byte> data)
+        => source.IsV6 != destination.IsV6 ? StackError.AddressFamilyNotSupported : _ip.Icmp.SendEchoReplyFrom(source, destination, identifier, sequence, data);
+
     /// <summary>Forwarded connection requests waiting for a decision.</summary>
     public int PendingTcpForwards => _tcp.PendingForwards;
 

@@ -45,6 +45,22 @@ internal sealed class IcmpLayer
             return;
         }
 
+        if (_ip.ForeignIcmpEcho && !datagram.ToBroadcastOrMulticast && !_ip.Addresses.IsLocal(datagram.Destination))
+        {
+            // Any-address termination takes echo requests only; other ICMP to a foreign address is not ours.
+            if (EchoForwarder is not null && message.Type == (datagram.IsV6 ? Icmpv6Type.EchoRequest : Icmpv4Type.EchoRequest))
+            {
+                _counters.Increment(Counter.IcmpEchoForwarded);
+                EchoForwarder(datagram.Source, datagram.Destination, message.Identifier, message.SequenceNumber, message.Body);
+            }
+            else
+            {
+                _counters.Increment(datagram.IsV6 ? Counter.Ipv6NotForUs : Counter.Ipv4NotForUs);
+            }
+
+            return;
+        }
+
         if (datagram.IsV6)
         {
             ReceiveV6(datagram, message);
@@ -53,6 +69,30 @@ internal sealed class IcmpLayer
         {
             ReceiveV4(datagram, message);
         }
+    }
+
+    /// <summary>Receives echo requests to addresses the stack does not own; null: none are taken.</summary>
+    public IcmpEchoForwardHandler? EchoForwarder { get; set; }
+
+    /// <summary>Sends an echo reply from any source (a forwarder's answer from the original destination).</summary>
+    public StackError SendEchoReplyFrom(InternetAddress source, InternetAddress destination, ushort identifier, ushort sequence, ReadOnlySpan<byte> data)
+    {
+        if (data.Length > _message.Length - IcmpMessage.HeaderLength - (destination.IsV6 ? 0 : Ipv4Packet.MinHeaderLength))
+        {
+            return StackError.MessageTooLong;
+        }
+
+        Span<byte> message = _message.AsSpan(0, IcmpMessage.HeaderLength + data.Length);
+        data.CopyTo(message[IcmpMessage.HeaderLength..]);
+        byte type = destination.IsV6 ? Icmpv6Type.EchoReply : Icmpv4Type.EchoReply;
+        IcmpHeader.Echo(type, identifier, sequence).WriteTo(message, PseudoHeaderFor(source, destination, message.Length));
+        StackError error = _ip.Output(source, destination, destination.IsV6 ? IpProtocol.IcmpV6 : IpProtocol.Icmp, message);
+        if (error == StackError.None)
+        {
+            _counters.Increment(Counter.IcmpEchoRepliesSent);
+        }
+
+        return error;
     }
 
     private void ReceiveV4(in IpDatagram datagram, IcmpMessage message)

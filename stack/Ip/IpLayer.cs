@@ -157,8 +157,11 @@ internal sealed class IpLayer
     /// <summary>UDP to addresses the stack does not own is taken (a UDP forwarder is set).</summary>
     public bool ForeignUdp { get; set; }
 
+    /// <summary>ICMP echo requests to addresses the stack does not own are taken (an echo forwarder is set).</summary>
+    public bool ForeignIcmpEcho { get; set; }
+
     /// <summary>Whether input keeps datagrams to addresses the stack does not own (for <see cref="Deliver"/> to sort).</summary>
-    public bool TerminatesForeign => ForeignTcp || ForeignUdp;
+    public bool TerminatesForeign => ForeignTcp || ForeignUdp || ForeignIcmpEcho;
 
     /// <summary>
     /// Hands a validated, whole datagram to ICMP or its transport; <paramref name="nextHeaderFieldOffset"/>
@@ -167,10 +170,11 @@ internal sealed class IpLayer
     public void Deliver(in IpDatagram datagram, byte protocol, int nextHeaderFieldOffset)
     {
         bool v6 = datagram.IsV6;
-        if ((ForeignTcp || ForeignUdp) && !datagram.ToBroadcastOrMulticast && !Addresses.IsLocal(datagram.Destination))
+        if (TerminatesForeign && !datagram.ToBroadcastOrMulticast && !Addresses.IsLocal(datagram.Destination))
         {
             // Any-address termination takes only what a forwarder is set for; the rest is not ours.
-            if (!(protocol == IpProtocol.Tcp && ForeignTcp) && !(protocol == IpProtocol.Udp && ForeignUdp))
+            if (!(protocol == IpProtocol.Tcp && ForeignTcp) && !(protocol == IpProtocol.Udp && ForeignUdp)
+                && !(protocol == (v6 ? IpProtocol.IcmpV6 : IpProtocol.Icmp) && ForeignIcmpEcho))
             {
                 _counters.Increment(v6 ? Counter.Ipv6NotForUs : Counter.Ipv4NotForUs);
                 return;

@@ -10,15 +10,15 @@ namespace TunStack.Cli;
 /// </summary>
 public sealed class DestinationMap
 {
-    private readonly IPAddress _gateway;
-    private readonly IPAddress _dns;
+    private readonly IReadOnlyList<IPAddress> _gateways;
+    private readonly IReadOnlyList<IPAddress> _dns;
     private readonly IPAddress? _resolver;
     private readonly bool _allowHostLoopback;
 
-    /// <summary>Maps <paramref name="gateway"/> and <paramref name="dns"/>; <paramref name="resolver"/> null: DNS is refused.</summary>
-    public DestinationMap(IPAddress gateway, IPAddress dns, IPAddress? resolver, bool allowHostLoopback)
+    /// <summary>Maps the gateway and DNS addresses (one per family); <paramref name="resolver"/> null: DNS is refused.</summary>
+    public DestinationMap(IReadOnlyList<IPAddress> gateways, IReadOnlyList<IPAddress> dns, IPAddress? resolver, bool allowHostLoopback)
     {
-        _gateway = gateway;
+        _gateways = gateways;
         _dns = dns;
         _resolver = resolver;
         _allowHostLoopback = allowHostLoopback;
@@ -29,18 +29,19 @@ public sealed class DestinationMap
     {
         refusal = null;
         IPAddress address = destination.Address;
-        if (address.Equals(_gateway))
+        if (_gateways.Contains(address))
         {
             if (_allowHostLoopback)
             {
-                return new IPEndPoint(IPAddress.Loopback, destination.Port);
+                // The loopback of the gateway's family (127.0.0.1 or ::1).
+                return new IPEndPoint(address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? IPAddress.IPv6Loopback : IPAddress.Loopback, destination.Port);
             }
 
             refusal = "the gateway is the host's loopback only with --allow-host-loopback";
             return null;
         }
 
-        if (address.Equals(_dns))
+        if (_dns.Contains(address))
         {
             if (destination.Port == 53 && _resolver is not null)
             {

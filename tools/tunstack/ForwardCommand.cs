@@ -29,8 +29,9 @@ public static class ForwardCommand
         var maxFlows = new Option<int>("--max-flows") { Description = "TCP connections and UDP flows relayed at once, each (default 4096)." }.Number(1, 1_000_000);
         var connectTimeout = new Option<int>("--connect-timeout") { Description = "Seconds to reach a TCP destination before answering host unreachable (default 20)." }.Number(1, 600);
         var udpTimeout = new Option<int>("--udp-timeout") { Description = "Seconds a UDP flow lives without traffic (default 60; DNS flows 10)." }.Number(1, 3600);
+        var ipv6 = new Option<bool>("--ipv6") { Description = "IPv6 too: the namespace gets fd00::100/64 and a default route via fd00::2 (the gateway; DNS at fd00::3), as slirp4netns --enable-ipv6." };
         var command = new Command("forward", "Give a network namespace its network through the stack (user-space networking, as slirp4netns).");
-        foreach (Option option in new Option[] { netns, address, gateway, dns, dnsUpstream, allowLoopback, mtu, tun, offload, capture, logLevel, maxFlows, connectTimeout, udpTimeout })
+        foreach (Option option in new Option[] { netns, address, gateway, dns, dnsUpstream, allowLoopback, ipv6, mtu, tun, offload, capture, logLevel, maxFlows, connectTimeout, udpTimeout })
         {
             command.Options.Add(option);
         }
@@ -90,9 +91,17 @@ public static class ForwardCommand
                 LogLevel = result.GetValue(logLevel) ?? "info",
                 Addresses = { $"{gatewayAddress}/{kernel.Length}", $"{dnsAddress}/{kernel.Length}" },
                 Peers = { kernel.Address.ToString() },
-                DisableKernelIpv6 = true,
+                DisableKernelIpv6 = !result.GetValue(ipv6),
             };
             settings.KernelDefaultGateways.Add(gatewayAddress);
+            if (result.GetValue(ipv6))
+            {
+                settings.Addresses.Add($"{Gateway6}/64");
+                settings.Addresses.Add($"{Dns6}/64");
+                settings.Peers.Add("fd00::100");
+                settings.KernelDefaultGateways.Add(InternetAddress.Parse(Gateway6));
+            }
+
             problem = settings.Validate(withServices: false);
             if (problem is not null)
             {
@@ -101,8 +110,8 @@ public static class ForwardCommand
             }
 
             var rules = new NamespaceForwarder.Rules(
-                gatewayAddress.ToIPAddress(),
-                dnsAddress.ToIPAddress(),
+                result.GetValue(ipv6) ? new[] { gatewayAddress.ToIPAddress(), IPAddress.Parse(Gateway6) } : new[] { gatewayAddress.ToIPAddress() },
+                result.GetValue(ipv6) ? new[] { dnsAddress.ToIPAddress(), IPAddress.Parse(Dns6) } : new[] { dnsAddress.ToIPAddress() },
                 resolver,
                 result.GetValue(allowLoopback),
                 result.GetResult(maxFlows) is null ? 4096 : result.GetValue(maxFlows),
@@ -113,6 +122,10 @@ public static class ForwardCommand
         });
         return command;
     }
+
+    // slirp4netns's IPv6 addresses: the gateway and DNS the stack owns (the namespace is fd00::100/64).
+    private const string Gateway6 = "fd00::2";
+    private const string Dns6 = "fd00::3";
 
     private static string? ParseInPrefix(string option, string text, IpPrefix prefix, out InternetAddress address)
     {

@@ -14,7 +14,7 @@ namespace TunStack.Cli;
 public sealed class NamespaceForwarder
 {
     /// <summary>The forwarding settings beyond the TUN's.</summary>
-    public sealed record Rules(IPAddress Gateway, IPAddress Dns, IPAddress? Resolver, bool AllowHostLoopback, int MaxFlows, TimeSpan ConnectTimeout, TimeSpan UdpTimeout, TimeSpan DnsTimeout);
+    public sealed record Rules(IReadOnlyList<IPAddress> Gateways, IReadOnlyList<IPAddress> DnsAddresses, IPAddress? Resolver, bool AllowHostLoopback, int MaxFlows, TimeSpan ConnectTimeout, TimeSpan UdpTimeout, TimeSpan DnsTimeout);
 
     private static async Task RelayAsync(ForwardedConnectionRequest request, IPEndPoint target, Rules rules, ForwardStatistics statistics, ConsoleLog log)
     {
@@ -44,7 +44,7 @@ public sealed class NamespaceForwarder
         {
             using var host = StackHost.Attach(session!.Runner, settings.ToStackOptions());
             var statistics = new ForwardStatistics();
-            var map = new DestinationMap(rules.Gateway, rules.Dns, rules.Resolver, rules.AllowHostLoopback);
+            var map = new DestinationMap(rules.Gateways, rules.DnsAddresses, rules.Resolver, rules.AllowHostLoopback);
             using var udp = new UdpRelay(host, map, statistics, log, rules.MaxFlows, rules.UdpTimeout, rules.DnsTimeout);
             host.ForwardTcp(request =>
             {
@@ -73,7 +73,7 @@ public sealed class NamespaceForwarder
 
             string where = $"ip netns exec {settings.Netns}";
             log.Info(string.Create(CultureInfo.InvariantCulture,
-                $"ready: forwarding {settings.Netns} (tun {settings.Tun}, mtu {settings.Mtu}, {settings.KernelAddresses[0]} via gateway {rules.Gateway}, dns {rules.Dns} -> {rules.Resolver?.ToString() ?? "none"}); "
+                $"ready: forwarding {settings.Netns} (tun {settings.Tun}, mtu {settings.Mtu}, {string.Join(' ', settings.KernelAddresses)} via gateway {string.Join(' ', rules.Gateways)}, dns {string.Join(' ', rules.DnsAddresses)} -> {rules.Resolver?.ToString() ?? "none"}); "
                 + $"host loopback {(rules.AllowHostLoopback ? "reachable at the gateway" : "unreachable")}; try: {where} curl http://example.com/"));
             using var stopping = CancellationTokenSource.CreateLinkedTokenSource(stop, session.Stopping);
             try

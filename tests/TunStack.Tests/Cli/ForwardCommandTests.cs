@@ -36,9 +36,14 @@ public class ForwardCommandTests
     [InlineData("169.254.169.254:80", true, null)]
     [InlineData("224.0.0.251:5353", true, null)]
     [InlineData("198.51.100.7:443", false, "198.51.100.7:443")]
+    [InlineData("[fd00::2]:8080", true, "[::1]:8080")]
+    [InlineData("[fd00::3]:53", false, "192.0.2.53:53")]
+    [InlineData("[fe80::1]:80", true, null)]
+    [InlineData("[2001:db8::7]:443", false, "[2001:db8::7]:443")]
     public void DestinationMap_Destination_MappedOrRefused(string destination, bool allowHostLoopback, string? expected)
     {
-        var map = new DestinationMap(IPAddress.Parse("10.0.2.2"), IPAddress.Parse("10.0.2.3"), IPAddress.Parse("192.0.2.53"), allowHostLoopback);
+        var map = new DestinationMap(
+            new[] { IPAddress.Parse("10.0.2.2"), IPAddress.Parse("fd00::2") }, new[] { IPAddress.Parse("10.0.2.3"), IPAddress.Parse("fd00::3") }, IPAddress.Parse("192.0.2.53"), allowHostLoopback);
         IPEndPoint? target = map.Map(IPEndPoint.Parse(destination), out string? refusal);
         Assert.Equal(expected, target?.ToString());
         Assert.Equal(expected is null, refusal is not null);

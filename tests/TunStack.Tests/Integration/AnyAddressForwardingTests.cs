@@ -240,6 +240,48 @@ public class AnyAddressForwardingTests
         Assert.Equal(1, net.B.Counters[Counter.UdpForwarded]);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void EchoRequestToForeignAddress_EchoForwarderSeesIt_ReplyComesFromOriginalDestination(bool v6)
+    {
+        TwoStacks net = Net();
+        InternetAddress destination = InternetAddress.Parse(v6 ? "2001:db8::1" : "198.51.100.1");
+        (InternetAddress From, InternetAddress To, ushort Id, ushort Seq, string Data)? seen = null;
+        net.B.IcmpEchoForwarder = (from, to, id, seq, data) =>
+        {
+            seen = (from, to, id, seq, System.Text.Encoding.ASCII.GetString(data));
+            Assert.Equal(StackError.None, net.B.SendEchoReply(to, from, id, seq, data));
+        };
+
+        IcmpEchoEndpoint ping = net.A.OpenEcho(0x4242)!;
+        Assert.Equal(StackError.None, ping.SendRequest(destination, 7, "ping data"u8));
+        var buffer = new byte[64];
+        InternetAddress replyFrom = default;
+        ushort sequence = 0;
+        int length = 0;
+        Assert.True(net.Simulation.RunUntil(() => ping.TryReceiveReply(buffer, out replyFrom, out sequence, out length), TimeSpan.FromSeconds(1)));
+
+        Assert.Equal((v6 ? TwoStacks.A6 : TwoStacks.A4, destination, (ushort)0x4242, (ushort)7, "ping data"), seen);
+        Assert.Equal(destination, replyFrom);
+        Assert.Equal(7, sequence);
+        Assert.Equal("ping data", System.Text.Encoding.ASCII.GetString(buffer, 0, length));
+        Assert.Equal(1, net.B.Counters[Counter.IcmpEchoForwarded]);
+    }
+
+    [Fact]
+    public void EchoForwarderSet_EchoToOwnAddress_AnsweredByTheStackItself()
+    {
+        TwoStacks net = Net();
+        int asked = 0;
+        net.B.IcmpEchoForwarder = (_, _, _, _, _) => asked++;
+        IcmpEchoEndpoint ping = net.A.OpenEcho(1)!;
+        ping.SendRequest(TwoStacks.B4, 1, "x"u8);
+        var buffer = new byte[8];
+        Assert.True(net.Simulation.RunUntil(() => ping.TryReceiveReply(buffer, out _, out _, out _), TimeSpan.FromSeconds(1)));
+        Assert.Equal(0, asked);
+    }
+
     [Fact]
     public void UdpForwarderOnly_TcpToForeignAddress_StillNotOurs()
     {

@@ -182,6 +182,44 @@ for host, port in (("10.0.2.3", 53), (sys.argv[1], 7300)):
     }
 
     [SkippableFact]
+    public void Ipv6_TcpToRoutedServerAndToHostLoopbackThroughGateway_UdpToDnsAddress()
+    {
+        TunRequirements.Require(("/usr/bin/python3", "python3"));
+        using var world = new ForwardWorld("--ipv6", "--allow-host-loopback", "--dns-upstream", "::1");
+        world.AddServerIpv6();
+        const string EchoV6 = """
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(8)
+u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); u.bind((sys.argv[1], 53 if sys.argv[1] == "::1" else 7599))
+print("listening", flush=True)
+import threading
+def answer():
+    while True:
+        d, a = u.recvfrom(2048); u.sendto(b"answer:" + d, a)
+threading.Thread(target=answer, daemon=True).start()
+while True:
+    c, a = s.accept(); c.sendall(("hello %s from %s" % (sys.argv[1], a[0])).encode()); c.close()
+""";
+        using NamespaceProcess routed = world.Server.Start("/usr/bin/python3", "-c", EchoV6, "fd77:1::2", "7500");
+        using NamespaceProcess loopback = world.Host.Start("/usr/bin/python3", "-c", EchoV6, "::1", "7600");
+        Assert.Equal("listening", routed.StandardOutput.ReadLine());
+        Assert.Equal("listening", loopback.StandardOutput.ReadLine());
+
+        string[] lines = world.App.PythonLines("""
+import socket
+for host, port in (("fd77:1::2", 7500), ("fd00::2", 7600)):
+    c = socket.create_connection((host, port), timeout=10); print(c.recv(200).decode())
+u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); u.settimeout(5)
+u.sendto(b"query", ("fd00::3", 53)); d, a = u.recvfrom(2048); print(d.decode(), a[0], a[1])
+""");
+        Assert.Equal("hello fd77:1::2 from fd77:1::1", lines[0]); // the routed server sees the host stand-in
+        Assert.Equal("hello ::1 from ::1", lines[1]);
+        Assert.Equal("answer:query fd00::3 53", lines[2]);
+        world.Stop();
+    }
+
+    [SkippableFact]
     public void HostLoopback_OffByDefaultRefused_OnWithFlagReached()
     {
         TunRequirements.Require(("curl", "curl"), ("/usr/bin/python3", "python3"));
@@ -291,6 +329,14 @@ for c in held: c.close()
         public TestNamespace Server { get; }
 
         public TestNamespace App { get; }
+
+        /// <summary>IPv6 on the veth between H and S (fd77:1::1 and fd77:1::2, no duplicate address detection to wait for).</summary>
+        public void AddServerIpv6()
+        {
+            string suffix = Host.Name[^6..];
+            Run("ip", "-n", Host.Name, "addr", "add", "fd77:1::1/64", "dev", $"fh{suffix}", "nodad");
+            Run("ip", "-n", Server.Name, "addr", "add", "fd77:1::2/64", "dev", $"fs{suffix}", "nodad");
+        }
 
         /// <summary>Waits (up to 10 s) until a TCP port answers, from S (or H).</summary>
         public void WaitForPort(string address, int port, bool inHost = false)
