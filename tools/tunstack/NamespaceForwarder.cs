@@ -69,6 +69,16 @@ public sealed class NamespaceForwarder
                 _ = RelayAsync(request, target, rules, statistics, log);
             });
             host.ForwardUdp(udp.OnDatagram);
+            using IcmpRelay? icmp = IcmpRelay.TryOpen(host, map, out string? noPing);
+            if (icmp is not null)
+            {
+                host.ForwardIcmpEcho(icmp.OnEchoRequest);
+            }
+            else
+            {
+                log.Warn($"ping to addresses outside is not forwarded: {noPing}; the stack's own addresses still answer");
+            }
+
             ForwarderWarmUp.Run(log);
 
             string where = $"ip netns exec {settings.Netns}";
@@ -91,7 +101,8 @@ public sealed class NamespaceForwarder
 
             host.ForwardTcp(null);
             host.ForwardUdp(null);
-            log.Info($"forwarded: {statistics.Describe()}");
+            host.ForwardIcmpEcho(null);
+            log.Info($"forwarded: {statistics.Describe()}; icmp echo {icmp?.Relayed ?? 0} requests relayed, {icmp?.Answered ?? 0} answered");
             if (session.Runner.Completion.IsFaulted)
             {
                 log.Error($"the stack's loop failed: {session.Runner.Completion.Exception?.InnerException?.Message}");

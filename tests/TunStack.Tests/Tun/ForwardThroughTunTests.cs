@@ -220,6 +220,19 @@ u.sendto(b"query", ("fd00::3", 53)); d, a = u.recvfrom(2048); print(d.decode(), 
     }
 
     [SkippableFact]
+    public void Ping_ToRoutedServerRelayed_ToGatewayAnsweredByTheStack()
+    {
+        TunRequirements.Require(("ping", "iputils-ping"));
+        using var world = new ForwardWorld();
+        (int code, string output, string errors) = world.App.Exec("ping", "-c", "3", "-i", "0.2", "-W", "2", ServerAddress);
+        Assert.True(code == 0, output + errors);
+        Assert.Contains("3 received", output);
+        (code, output, errors) = world.App.Exec("ping", "-c", "1", "-W", "2", "10.0.2.2");
+        Assert.True(code == 0, output + errors);
+        Assert.Contains("icmp echo 3 requests relayed, 3 answered", world.Stop());
+    }
+
+    [SkippableFact]
     public void HostLoopback_OffByDefaultRefused_OnWithFlagReached()
     {
         TunRequirements.Require(("curl", "curl"), ("/usr/bin/python3", "python3"));
