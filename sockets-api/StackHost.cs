@@ -202,6 +202,33 @@ public sealed class StackHost : IDisposable
         },
     };
 
+    /// <summary>
+    /// Connects a stream socket to <paramref name="remote"/> from <paramref name="local"/>, which need not be
+    /// an address of this stack (as a socket with Linux's IP_TRANSPARENT may): a forwarder publishing a
+    /// port into a namespace keeps the outside client's address this way. Answers to a foreign local
+    /// address reach the stack only while any-address termination is on (<see cref="ForwardTcp"/>) or
+    /// when a route brings them. Port 0 picks an ephemeral port. Throws <see cref="SocketException"/> as
+    /// <see cref="StackSocket.ConnectAsync"/> does; AddressAlreadyInUse when the 4-tuple is taken.
+    /// </summary>
+    public async ValueTask<StackSocket> ConnectFromAsync(System.Net.IPEndPoint local, System.Net.IPEndPoint remote, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(local);
+        ArgumentNullException.ThrowIfNull(remote);
+        StackSocket socket = CreateSocket(remote.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            socket.NoDelay = true;
+            socket.TransparentSource = new Ip.InternetEndpoint(Ip.InternetAddress.FromIPAddress(local.Address), (ushort)local.Port);
+            await socket.ConnectAsync(remote, cancellationToken).ConfigureAwait(false);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Connects a stream socket to <paramref name="endPoint"/> (an IPEndPoint, or a DnsEndPoint resolved by the system resolver).</summary>
     public async ValueTask<StackSocket> ConnectAsync(System.Net.EndPoint endPoint, CancellationToken cancellationToken = default)
     {

@@ -125,6 +125,9 @@ public sealed partial class StackSocket : IDisposable
         Wire(forwarded);
     }
 
+    /// <summary>The local end a connect uses even when the stack does not own it (set by StackHost.ConnectFromAsync); null: bind's or the stack's choice.</summary>
+    internal InternetEndpoint? TransparentSource { get; set; }
+
     private Action OnStateChangedAction => () => OnStateChanged();
 
     /// <summary>The gate of the socket's host: held to read readiness and to change <see cref="Watchers"/>.</summary>
@@ -788,7 +791,13 @@ public sealed partial class StackSocket : IDisposable
 
         InternetAddress? localAddress = null;
         ushort localPort = 0;
-        if (_binding is { } bound)
+        if (TransparentSource is { } transparent)
+        {
+            // StackHost.ConnectFromAsync: a local end the stack need not own (as Linux's IP_TRANSPARENT).
+            localAddress = transparent.Address;
+            localPort = transparent.Port;
+        }
+        else if (_binding is { } bound)
         {
             localAddress = bound.Address.IsUnspecified ? null : bound.Address;
             localPort = bound.Port;

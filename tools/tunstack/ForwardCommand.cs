@@ -29,9 +29,10 @@ public static class ForwardCommand
         var maxFlows = new Option<int>("--max-flows") { Description = "TCP connections and UDP flows relayed at once, each (default 4096)." }.Number(1, 1_000_000);
         var connectTimeout = new Option<int>("--connect-timeout") { Description = "Seconds to reach a TCP destination before answering host unreachable (default 20)." }.Number(1, 600);
         var udpTimeout = new Option<int>("--udp-timeout") { Description = "Seconds a UDP flow lives without traffic (default 60; DNS flows 10)." }.Number(1, 3600);
+        var publish = new Option<string[]>("--publish") { Description = "HOSTPORT:PORT[/udp], repeatable: this process listens on HOSTPORT and connects each client to PORT at the namespace's address, keeping the client's address (loopback clients appear as the gateway)." };
         var ipv6 = new Option<bool>("--ipv6") { Description = "IPv6 too: the namespace gets fd00::100/64 and a default route via fd00::2 (the gateway; DNS at fd00::3), as slirp4netns --enable-ipv6." };
         var command = new Command("forward", "Give a network namespace its network through the stack (user-space networking, as slirp4netns).");
-        foreach (Option option in new Option[] { netns, address, gateway, dns, dnsUpstream, allowLoopback, ipv6, mtu, tun, offload, capture, logLevel, maxFlows, connectTimeout, udpTimeout })
+        foreach (Option option in new Option[] { netns, address, gateway, dns, dnsUpstream, allowLoopback, publish, ipv6, mtu, tun, offload, capture, logLevel, maxFlows, connectTimeout, udpTimeout })
         {
             command.Options.Add(option);
         }
@@ -109,6 +110,18 @@ public static class ForwardCommand
                 return 2;
             }
 
+            var published = new List<(int HostPort, int Port, bool Udp)>();
+            foreach (string text in result.GetValue(publish) ?? Array.Empty<string>())
+            {
+                if (PortPublisher.Parse(text, out string? bad) is not { } spec)
+                {
+                    error.WriteLine($"tunstack: {bad}");
+                    return 2;
+                }
+
+                published.Add(spec);
+            }
+
             var rules = new NamespaceForwarder.Rules(
                 result.GetValue(ipv6) ? new[] { gatewayAddress.ToIPAddress(), IPAddress.Parse(Gateway6) } : new[] { gatewayAddress.ToIPAddress() },
                 result.GetValue(ipv6) ? new[] { dnsAddress.ToIPAddress(), IPAddress.Parse(Dns6) } : new[] { dnsAddress.ToIPAddress() },
@@ -117,7 +130,8 @@ public static class ForwardCommand
                 result.GetResult(maxFlows) is null ? 4096 : result.GetValue(maxFlows),
                 TimeSpan.FromSeconds(result.GetResult(connectTimeout) is null ? 20 : result.GetValue(connectTimeout)),
                 TimeSpan.FromSeconds(result.GetResult(udpTimeout) is null ? 60 : result.GetValue(udpTimeout)),
-                TimeSpan.FromSeconds(10));
+                TimeSpan.FromSeconds(10),
+                published);
             return NamespaceForwarder.Run(settings, rules, output, error, CancellationToken.None);
         });
         return command;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Net.Sockets;
 using TunStack.Sockets;
 
 namespace TunStack.Cli;
@@ -14,7 +15,7 @@ namespace TunStack.Cli;
 public sealed class NamespaceForwarder
 {
     /// <summary>The forwarding settings beyond the TUN's.</summary>
-    public sealed record Rules(IReadOnlyList<IPAddress> Gateways, IReadOnlyList<IPAddress> DnsAddresses, IPAddress? Resolver, bool AllowHostLoopback, int MaxFlows, TimeSpan ConnectTimeout, TimeSpan UdpTimeout, TimeSpan DnsTimeout);
+    public sealed record Rules(IReadOnlyList<IPAddress> Gateways, IReadOnlyList<IPAddress> DnsAddresses, IPAddress? Resolver, bool AllowHostLoopback, int MaxFlows, TimeSpan ConnectTimeout, TimeSpan UdpTimeout, TimeSpan DnsTimeout, IReadOnlyList<(int HostPort, int Port, bool Udp)> Published);
 
     private static async Task RelayAsync(ForwardedConnectionRequest request, IPEndPoint target, Rules rules, ForwardStatistics statistics, ConsoleLog log)
     {
@@ -68,7 +69,28 @@ public sealed class NamespaceForwarder
                 // same batch, with no hop through the thread pool and back.
                 _ = RelayAsync(request, target, rules, statistics, log);
             });
-            host.ForwardUdp(udp.OnDatagram);
+            using var publisher = new PortPublisher(host, settings.KernelAddresses[0].Address.ToIPAddress(), rules.Gateways[0], statistics, log);
+            foreach ((int hostPort, int port, bool isUdp) in rules.Published)
+            {
+                try
+                {
+                    publisher.Publish(hostPort, port, isUdp);
+                }
+                catch (SocketException e)
+                {
+                    error.WriteLine($"tunstack: --publish {hostPort}:{port}{(isUdp ? "/udp" : string.Empty)}: cannot listen on port {hostPort} ({e.SocketErrorCode})");
+                    return 1;
+                }
+            }
+
+            // A datagram from the namespace answers a published flow, or starts (or continues) an outgoing one.
+            host.ForwardUdp((from, to, payload) =>
+            {
+                if (!publisher.TryAnswer(from, to, payload))
+                {
+                    udp.OnDatagram(from, to, payload);
+                }
+            });
             using IcmpRelay? icmp = IcmpRelay.TryOpen(host, map, out string? noPing);
             if (icmp is not null)
             {
@@ -82,9 +104,10 @@ public sealed class NamespaceForwarder
             ForwarderWarmUp.Run(log);
 
             string where = $"ip netns exec {settings.Netns}";
+            string published = rules.Published.Count == 0 ? string.Empty
+                : "; published " + string.Join(' ', rules.Published.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.HostPort}->{p.Port}{(p.Udp ? "/udp" : string.Empty)}")));
             log.Info(string.Create(CultureInfo.InvariantCulture,
-                $"ready: forwarding {settings.Netns} (tun {settings.Tun}, mtu {settings.Mtu}, {string.Join(' ', settings.KernelAddresses)} via gateway {string.Join(' ', rules.Gateways)}, dns {string.Join(' ', rules.DnsAddresses)} -> {rules.Resolver?.ToString() ?? "none"}); "
-                + $"host loopback {(rules.AllowHostLoopback ? "reachable at the gateway" : "unreachable")}; try: {where} curl http://example.com/"));
+                $"ready: forwarding {settings.Netns} (tun {settings.Tun}, mtu {settings.Mtu}, {string.Join(' ', settings.KernelAddresses)} via gateway {string.Join(' ', rules.Gateways)}, dns {string.Join(' ', rules.DnsAddresses)} -> {rules.Resolver?.ToString() ?? "none"}); host loopback {(rules.AllowHostLoopback ? "reachable at the gateway" : "unreachable")}{published}; try: {where} curl http://example.com/"));
             using var stopping = CancellationTokenSource.CreateLinkedTokenSource(stop, session.Stopping);
             try
             {

@@ -59,6 +59,19 @@ public static class TcpRelay
 
         statistics.TcpOpened();
         log.Debug($"tcp {request.Source} -> {request.Destination}: relaying to {target}");
+        await PumpAsync(inside, outside, statistics).ConfigureAwait(false);
+        statistics.TcpClosed();
+    }
+
+    /// <summary>
+    /// Copies both ways between a connection of the stack and a kernel socket until both directions
+    /// have ended, carrying half-closes and resets across; disposes <paramref name="inside"/>. Never throws.
+    /// </summary>
+    public static async Task PumpAsync(StackSocket inside, Socket outside, ForwardStatistics statistics)
+    {
+        ArgumentNullException.ThrowIfNull(inside);
+        ArgumentNullException.ThrowIfNull(outside);
+        ArgumentNullException.ThrowIfNull(statistics);
         using (inside)
         {
             Task toOutside = CopyAsync(
@@ -87,8 +100,6 @@ public static class TcpRelay
                 Abort(inside, outside);
             }
         }
-
-        statistics.TcpClosed();
     }
 
     // Connects within the timeout. A destination that resets the handshake (a listener closed and

@@ -22,6 +22,9 @@ public class ForwardCommandTests
     [InlineData(new[] { "--netns", "app", "--offload", "maybe" }, "must be auto, on or off")]
     [InlineData(new[] { "--netns", "app", "--max-flows", "0" }, "--max-flows must be between 1 and 1000000")]
     [InlineData(new[] { "--netns", "app", "--bogus" }, "--bogus")]
+    [InlineData(new[] { "--netns", "app", "--publish", "8080" }, "--publish: '8080' is not HOSTPORT:PORT")]
+    [InlineData(new[] { "--netns", "app", "--publish", "70000:80" }, "--publish: '70000:80'")]
+    [InlineData(new[] { "--netns", "app", "--publish", "8080:80/sctp" }, "--publish: '8080:80/sctp'")]
     public void Forward_BadArgument_OneLineNamingItAndExitCode2(string[] args, string expected)
     {
         InProcessCli.AssertRefused(new[] { "forward" }.Concat(args).ToArray(), expected);

@@ -118,6 +118,25 @@ public sealed class ForwardedConnectionTests : IDisposable
     }
 
     [Fact]
+    public async Task ConnectFromAsync_ForeignLocalAddress_PeerSeesItAndAnswersReachBack()
+    {
+        _forwarder.ForwardTcp(request => request.Reject()); // any-address termination on: answers to 203.0.113.9 are taken
+        using StackSocket listener = _client.CreateSocket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Any, 7));
+        listener.Listen(4);
+        var from = new IPEndPoint(IPAddress.Parse("203.0.113.9"), 5555);
+
+        using StackSocket outgoing = await _forwarder.ConnectFromAsync(from, new IPEndPoint(IPAddress.Parse("10.8.0.100"), 7)).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        using StackSocket accepted = await listener.AcceptAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(from, accepted.RemoteEndPoint);
+        Assert.Equal(from, outgoing.LocalEndPoint);
+        await accepted.SendAsync("answer"u8.ToArray());
+        var buffer = new byte[16];
+        int n = await outgoing.ReceiveAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("answer", System.Text.Encoding.ASCII.GetString(buffer, 0, n));
+    }
+
+    [Fact]
     public async Task ForwardUdp_AnswerWithSendUdp_ComesFromOriginalDestination()
     {
         var dns = new IPEndPoint(IPAddress.Parse("198.51.100.53"), 53);

@@ -233,6 +233,36 @@ u.sendto(b"query", ("fd00::3", 53)); d, a = u.recvfrom(2048); print(d.decode(), 
     }
 
     [SkippableFact]
+    public void Publish_TcpAndUdpIntoNamespace_ClientAddressKept_LoopbackClientAsGateway()
+    {
+        TunRequirements.Require(("/usr/bin/python3", "python3"));
+        using var world = new ForwardWorld("--publish", "8080:80", "--publish", "5300:53/udp");
+        using NamespaceProcess service = world.App.Start("/usr/bin/python3", "-c", """
+import socket, threading
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", 80)); s.listen(8)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("0.0.0.0", 53))
+def answer():
+    while True:
+        d, a = u.recvfrom(100); u.sendto(b"udp from " + a[0].encode(), a)
+threading.Thread(target=answer, daemon=True).start()
+print("listening", flush=True)
+while True:
+    c, a = s.accept(); c.sendall(b"tcp from " + a[0].encode()); c.close()
+""");
+        Assert.Equal("listening", service.StandardOutput.ReadLine());
+        const string Client = """
+import socket, sys
+c = socket.create_connection((sys.argv[1], 8080), timeout=10); print(c.recv(100).decode())
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(5); u.sendto(b"q", (sys.argv[1], 5300)); print(u.recvfrom(100)[0].decode())
+""";
+        string[] remote = world.Server.PythonLines(Client, "192.168.77.1");
+        Assert.Equal(new[] { "tcp from 192.168.77.2", "udp from 192.168.77.2" }, remote);
+        string[] local = world.Host.PythonLines(Client, "127.0.0.1");
+        Assert.Equal(new[] { "tcp from 10.0.2.2", "udp from 10.0.2.2" }, local);
+        world.Stop();
+    }
+
+    [SkippableFact]
     public void HostLoopback_OffByDefaultRefused_OnWithFlagReached()
     {
         TunRequirements.Require(("curl", "curl"), ("/usr/bin/python3", "python3"));
