@@ -26,6 +26,7 @@ need nft nftables
 need tcpdump tcpdump
 need iperf3 iperf3
 need nsenter util-linux
+need danted dante-server
 if [ ${#packages[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     echo "test.sh: installing ${packages[*]}"

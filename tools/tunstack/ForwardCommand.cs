@@ -30,9 +30,10 @@ public static class ForwardCommand
         var connectTimeout = new Option<int>("--connect-timeout") { Description = "Seconds to reach a TCP destination before answering host unreachable (default 20)." }.Number(1, 600);
         var udpTimeout = new Option<int>("--udp-timeout") { Description = "Seconds a UDP flow lives without traffic (default 60; DNS flows 10)." }.Number(1, 3600);
         var publish = new Option<string[]>("--publish") { Description = "HOSTPORT:PORT[/udp], repeatable: this process listens on HOSTPORT and connects each client to PORT at the namespace's address, keeping the client's address (loopback clients appear as the gateway)." };
+        var socks = new Option<string>("--upstream") { Description = "socks5://ADDRESS:PORT: send TCP (CONNECT) and UDP (UDP ASSOCIATE) through this SOCKS5 proxy instead of this process's own sockets." };
         var ipv6 = new Option<bool>("--ipv6") { Description = "IPv6 too: the namespace gets fd00::100/64 and a default route via fd00::2 (the gateway; DNS at fd00::3), as slirp4netns --enable-ipv6." };
         var command = new Command("forward", "Give a network namespace its network through the stack (user-space networking, as slirp4netns).");
-        foreach (Option option in new Option[] { netns, address, gateway, dns, dnsUpstream, allowLoopback, publish, ipv6, mtu, tun, offload, capture, logLevel, maxFlows, connectTimeout, udpTimeout })
+        foreach (Option option in new Option[] { netns, address, gateway, dns, dnsUpstream, allowLoopback, publish, socks, ipv6, mtu, tun, offload, capture, logLevel, maxFlows, connectTimeout, udpTimeout })
         {
             command.Options.Add(option);
         }
@@ -122,6 +123,13 @@ public static class ForwardCommand
                 published.Add(spec);
             }
 
+            Socks5Upstream? proxy = null;
+            if (result.GetValue(socks) is { } upstreamText && (proxy = Socks5Upstream.Parse(upstreamText, out string? badProxy)) is null)
+            {
+                error.WriteLine($"tunstack: {badProxy}");
+                return 2;
+            }
+
             var rules = new NamespaceForwarder.Rules(
                 result.GetValue(ipv6) ? new[] { gatewayAddress.ToIPAddress(), IPAddress.Parse(Gateway6) } : new[] { gatewayAddress.ToIPAddress() },
                 result.GetValue(ipv6) ? new[] { dnsAddress.ToIPAddress(), IPAddress.Parse(Dns6) } : new[] { dnsAddress.ToIPAddress() },
@@ -131,7 +139,8 @@ public static class ForwardCommand
                 TimeSpan.FromSeconds(result.GetResult(connectTimeout) is null ? 20 : result.GetValue(connectTimeout)),
                 TimeSpan.FromSeconds(result.GetResult(udpTimeout) is null ? 60 : result.GetValue(udpTimeout)),
                 TimeSpan.FromSeconds(10),
-                published);
+                published,
+                proxy);
             return NamespaceForwarder.Run(settings, rules, output, error, CancellationToken.None);
         });
         return command;

@@ -15,13 +15,13 @@ namespace TunStack.Cli;
 public sealed class NamespaceForwarder
 {
     /// <summary>The forwarding settings beyond the TUN's.</summary>
-    public sealed record Rules(IReadOnlyList<IPAddress> Gateways, IReadOnlyList<IPAddress> DnsAddresses, IPAddress? Resolver, bool AllowHostLoopback, int MaxFlows, TimeSpan ConnectTimeout, TimeSpan UdpTimeout, TimeSpan DnsTimeout, IReadOnlyList<(int HostPort, int Port, bool Udp)> Published);
+    public sealed record Rules(IReadOnlyList<IPAddress> Gateways, IReadOnlyList<IPAddress> DnsAddresses, IPAddress? Resolver, bool AllowHostLoopback, int MaxFlows, TimeSpan ConnectTimeout, TimeSpan UdpTimeout, TimeSpan DnsTimeout, IReadOnlyList<(int HostPort, int Port, bool Udp)> Published, Socks5Upstream? Upstream);
 
     private static async Task RelayAsync(ForwardedConnectionRequest request, IPEndPoint target, Rules rules, ForwardStatistics statistics, ConsoleLog log)
     {
         try
         {
-            await TcpRelay.RunAsync(request, target, rules.ConnectTimeout, statistics, log).ConfigureAwait(false);
+            await TcpRelay.RunAsync(request, target, rules.ConnectTimeout, statistics, log, rules.Upstream).ConfigureAwait(false);
         }
         finally
         {
@@ -46,7 +46,7 @@ public sealed class NamespaceForwarder
             using var host = StackHost.Attach(session!.Runner, settings.ToStackOptions());
             var statistics = new ForwardStatistics();
             var map = new DestinationMap(rules.Gateways, rules.DnsAddresses, rules.Resolver, rules.AllowHostLoopback);
-            using var udp = new UdpRelay(host, map, statistics, log, rules.MaxFlows, rules.UdpTimeout, rules.DnsTimeout);
+            using var udp = new UdpRelay(host, map, statistics, log, rules.MaxFlows, rules.UdpTimeout, rules.DnsTimeout, rules.Upstream);
             host.ForwardTcp(request =>
             {
                 IPEndPoint? target = map.Map(request.Destination, out string? refusal);
@@ -107,7 +107,7 @@ public sealed class NamespaceForwarder
             string published = rules.Published.Count == 0 ? string.Empty
                 : "; published " + string.Join(' ', rules.Published.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.HostPort}->{p.Port}{(p.Udp ? "/udp" : string.Empty)}")));
             log.Info(string.Create(CultureInfo.InvariantCulture,
-                $"ready: forwarding {settings.Netns} (tun {settings.Tun}, mtu {settings.Mtu}, {string.Join(' ', settings.KernelAddresses)} via gateway {string.Join(' ', rules.Gateways)}, dns {string.Join(' ', rules.DnsAddresses)} -> {rules.Resolver?.ToString() ?? "none"}); host loopback {(rules.AllowHostLoopback ? "reachable at the gateway" : "unreachable")}{published}; try: {where} curl http://example.com/"));
+                $"ready: forwarding {settings.Netns} (tun {settings.Tun}, mtu {settings.Mtu}, {string.Join(' ', settings.KernelAddresses)} via gateway {string.Join(' ', rules.Gateways)}, dns {string.Join(' ', rules.DnsAddresses)} -> {rules.Resolver?.ToString() ?? "none"}); host loopback {(rules.AllowHostLoopback ? "reachable at the gateway" : "unreachable")}{published}{(rules.Upstream is null ? string.Empty : $"; through socks5 {rules.Upstream.Proxy}")}; try: {where} curl http://example.com/"));
             using var stopping = CancellationTokenSource.CreateLinkedTokenSource(stop, session.Stopping);
             try
             {

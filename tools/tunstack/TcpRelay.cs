@@ -19,13 +19,15 @@ public static class TcpRelay
     private const int BufferSize = 128 * 1024;
 
     /// <summary>Relays <paramref name="request"/> to <paramref name="target"/> until both directions have ended; never throws.</summary>
-    public static async Task RunAsync(ForwardedConnectionRequest request, IPEndPoint target, TimeSpan connectTimeout, ForwardStatistics statistics, ConsoleLog log)
+    public static async Task RunAsync(ForwardedConnectionRequest request, IPEndPoint target, TimeSpan connectTimeout, ForwardStatistics statistics, ConsoleLog log, Socks5Upstream? upstream = null)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(statistics);
         ArgumentNullException.ThrowIfNull(log);
-        (Socket? dialled, SocketError why) = await DialAsync(target, connectTimeout).ConfigureAwait(false);
+        (Socket? dialled, SocketError why) = upstream is null
+            ? await DialAsync(target, connectTimeout).ConfigureAwait(false)
+            : await DialThroughAsync(upstream, target, connectTimeout).ConfigureAwait(false);
         if (dialled is null)
         {
             // As a router or the destination would answer: a refusal or reset is a reset; no route,
@@ -143,6 +145,19 @@ public static class TcpRelay
         }
 
         return (null, why);
+    }
+
+    private static async Task<(Socket? Socket, SocketError Why)> DialThroughAsync(Socks5Upstream upstream, IPEndPoint target, TimeSpan connectTimeout)
+    {
+        using var timeout = new CancellationTokenSource(connectTimeout);
+        try
+        {
+            return await upstream.ConnectAsync(target, timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return (null, SocketError.TimedOut);
+        }
     }
 
     private static async Task CopyAsync(Func<Memory<byte>, ValueTask<int>> receive, Func<ReadOnlyMemory<byte>, ValueTask<int>> send, Action endOfStream, Action<int> count)

@@ -22,11 +22,16 @@ public sealed class UdpRelay : IDisposable
     private readonly TimeSpan _dnsTimeout;
     private readonly Dictionary<(InternetEndpoint Client, InternetEndpoint Destination), Flow> _flows = new();
     private readonly Timer _sweeper;
+    private readonly Socks5Upstream? _upstream;
     private bool _disposed;
 
-    /// <summary>Relays for <paramref name="host"/> (call <see cref="OnDatagram"/> from its UDP forwarder).</summary>
-    public UdpRelay(StackHost host, DestinationMap map, ForwardStatistics statistics, ConsoleLog log, int maxFlows, TimeSpan idleTimeout, TimeSpan dnsTimeout)
+    /// <summary>
+    /// Relays for <paramref name="host"/> (call <see cref="OnDatagram"/> from its UDP forwarder), each flow
+    /// through a socket of its own, or through a UDP association of <paramref name="upstream"/> when given.
+    /// </summary>
+    public UdpRelay(StackHost host, DestinationMap map, ForwardStatistics statistics, ConsoleLog log, int maxFlows, TimeSpan idleTimeout, TimeSpan dnsTimeout, Socks5Upstream? upstream = null)
     {
+        _upstream = upstream;
         _host = host;
         _map = map;
         _statistics = statistics;
@@ -65,25 +70,98 @@ public sealed class UdpRelay : IDisposable
                     return;
                 }
 
-                var socket = new Socket(target.AddressFamily, SocketType.Dgram, ProtocolType.Udp) { Blocking = false };
-                socket.Connect(target);
-                flow = new Flow(socket, client, destination, destination.Port == 53 ? _dnsTimeout : _idleTimeout);
+                flow = new Flow(client, destination, target, destination.Port == 53 ? _dnsTimeout : _idleTimeout);
                 _flows.Add((client, destination), flow);
                 _statistics.UdpOpened();
-                _ = ReceiveAsync(flow);
+                if (_upstream is null)
+                {
+                    var socket = new Socket(target.AddressFamily, SocketType.Dgram, ProtocolType.Udp) { Blocking = false };
+                    socket.Connect(target);
+                    flow.Open(socket, control: null);
+                    _ = ReceiveAsync(flow);
+                }
+                else
+                {
+                    _ = AssociateAsync(flow, _upstream);
+                }
             }
 
             flow.Touch();
         }
 
+        Send(flow, payload);
+    }
+
+    // Through the flow's socket; while a proxy's association is being made, a few datagrams wait.
+    private void Send(Flow flow, ReadOnlySpan<byte> payload)
+    {
+        Socket? socket;
+        lock (flow)
+        {
+            socket = flow.Socket;
+            if (socket is null)
+            {
+                if (flow.Waiting.Count < 16)
+                {
+                    flow.Waiting.Enqueue(payload.ToArray());
+                }
+
+                return;
+            }
+        }
+
         try
         {
-            flow.Socket.Send(payload);
+            if (flow.Control is null)
+            {
+                socket.Send(payload);
+            }
+            else
+            {
+                byte[] wrapped = new byte[payload.Length + 22];
+                socket.Send(wrapped.AsSpan(0, Socks5Upstream.Wrap(flow.Target, payload, wrapped)));
+            }
+
             _statistics.AddSent(payload.Length);
         }
         catch (SocketException)
         {
             // The socket's buffer is full or an ICMP error was queued: a datagram lost, as UDP may.
+        }
+    }
+
+    private async Task AssociateAsync(Flow flow, Socks5Upstream upstream)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            (Socket control, Socket relay) = await upstream.AssociateAsync(timeout.Token).ConfigureAwait(false);
+            byte[][] waiting;
+            lock (flow)
+            {
+                if (flow.Closed)
+                {
+                    relay.Dispose(); // the flow ended (idle, or the relay stopped) while the proxy answered
+                    control.Dispose();
+                    return;
+                }
+
+                flow.Open(relay, control);
+                waiting = flow.Waiting.ToArray();
+                flow.Waiting.Clear();
+            }
+
+            foreach (byte[] datagram in waiting)
+            {
+                Send(flow, datagram);
+            }
+
+            _ = ReceiveAsync(flow);
+        }
+        catch (Exception e) when (e is SocketException or IOException or OperationCanceledException)
+        {
+            _log.Debug($"udp {flow.Client} -> {flow.Destination}: no association from the proxy ({e.Message})");
+            Remove(flow);
         }
     }
 
@@ -97,12 +175,18 @@ public sealed class UdpRelay : IDisposable
         {
             while (true)
             {
-                int n = await flow.Socket.ReceiveAsync(buffer, SocketFlags.None).ConfigureAwait(false);
+                int n = await flow.Socket!.ReceiveAsync(buffer, SocketFlags.None).ConfigureAwait(false);
                 flow.Touch();
+                ReadOnlySpan<byte> payload = buffer.AsSpan(0, n);
+                if (flow.Control is not null && !Socks5Upstream.Unwrap(buffer.AsSpan(0, n), out _, out payload))
+                {
+                    continue; // a fragment or a malformed header from the relay: dropped
+                }
+
                 try
                 {
-                    _host.SendUdp(from, to, buffer.AsSpan(0, n));
-                    _statistics.AddReceived(n);
+                    _host.SendUdp(from, to, payload);
+                    _statistics.AddReceived(payload.Length);
                 }
                 catch (SocketException)
                 {
@@ -141,7 +225,12 @@ public sealed class UdpRelay : IDisposable
         }
 
         _statistics.UdpClosed();
-        flow.Socket.Dispose();
+        lock (flow)
+        {
+            flow.Closed = true;
+            flow.Socket?.Dispose();
+            flow.Control?.Dispose();
+        }
     }
 
     /// <summary>Closes every flow.</summary>
@@ -162,15 +251,25 @@ public sealed class UdpRelay : IDisposable
     {
         private long _lastActive = Environment.TickCount64;
 
-        public Flow(Socket socket, InternetEndpoint client, InternetEndpoint destination, TimeSpan timeout)
+        public Flow(InternetEndpoint client, InternetEndpoint destination, IPEndPoint target, TimeSpan timeout)
         {
-            Socket = socket;
             Client = client;
             Destination = destination;
+            Target = target;
             Timeout = timeout;
         }
 
-        public Socket Socket { get; }
+        // Null until the flow's socket is there (a proxy's association takes a round trip).
+        public Socket? Socket { get; private set; }
+
+        // The proxy's control connection: the association lives as long as it.
+        public Socket? Control { get; private set; }
+
+        public IPEndPoint Target { get; }
+
+        public Queue<byte[]> Waiting { get; } = new();
+
+        public bool Closed { get; set; }
 
         public InternetEndpoint Client { get; }
 
@@ -181,5 +280,11 @@ public sealed class UdpRelay : IDisposable
         public TimeSpan IdleFor => TimeSpan.FromMilliseconds(Environment.TickCount64 - Interlocked.Read(ref _lastActive));
 
         public void Touch() => Interlocked.Exchange(ref _lastActive, Environment.TickCount64);
+
+        public void Open(Socket socket, Socket? control)
+        {
+            Socket = socket;
+            Control = control;
+        }
     }
 }

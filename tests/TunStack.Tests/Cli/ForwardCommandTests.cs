@@ -25,6 +25,8 @@ public class ForwardCommandTests
     [InlineData(new[] { "--netns", "app", "--publish", "8080" }, "--publish: '8080' is not HOSTPORT:PORT")]
     [InlineData(new[] { "--netns", "app", "--publish", "70000:80" }, "--publish: '70000:80'")]
     [InlineData(new[] { "--netns", "app", "--publish", "8080:80/sctp" }, "--publish: '8080:80/sctp'")]
+    [InlineData(new[] { "--netns", "app", "--upstream", "http://127.0.0.1:1080" }, "--upstream: 'http://127.0.0.1:1080' is not socks5://ADDRESS:PORT")]
+    [InlineData(new[] { "--netns", "app", "--upstream", "socks5://proxy.example:1080" }, "--upstream: 'socks5://proxy.example:1080'")]
     public void Forward_BadArgument_OneLineNamingItAndExitCode2(string[] args, string expected)
     {
         InProcessCli.AssertRefused(new[] { "forward" }.Concat(args).ToArray(), expected);

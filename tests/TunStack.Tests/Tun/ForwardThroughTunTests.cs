@@ -263,6 +263,63 @@ u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(5); u.sendto(
     }
 
     [SkippableFact]
+    public void Upstream_Socks5ThroughDante_TcpAndUdpRelayed_RefusalIsAReset()
+    {
+        TunRequirements.Require(("/usr/bin/python3", "python3"), ("danted", "dante-server"));
+        string dir = Directory.CreateTempSubdirectory("tunstack-socks-").FullName;
+        try
+        {
+            string log = Path.Combine(dir, "danted.log");
+            string config = Path.Combine(dir, "danted.conf");
+            File.WriteAllText(config, $$"""
+logoutput: {{log}}
+internal: 127.0.0.1 port = 1080
+external: 192.168.77.1
+clientmethod: none
+socksmethod: none
+user.privileged: root
+user.unprivileged: nobody
+client pass {
+    from: 127.0.0.0/8 to: 0.0.0.0/0
+}
+socks pass {
+    from: 0.0.0.0/0 to: 0.0.0.0/0
+    command: connect udpassociate udpreply
+    log: connect
+}
+""");
+            using var world = new ForwardWorld("--upstream", "socks5://127.0.0.1:1080");
+            using NamespaceProcess proxy = world.Host.Start("danted", "-f", config);
+            using NamespaceProcess server = world.Server.Start("/usr/bin/python3", "-c", HalfCloseServer, "7700");
+            using NamespaceProcess echo = world.Server.Start("socat", $"UDP4-RECVFROM:7701,bind={ServerAddress},fork", "EXEC:cat");
+            world.WaitForPort(ServerAddress, 7700);
+            world.WaitForPort("127.0.0.1", 1080, inHost: true);
+
+            string[] lines = world.App.PythonLines("""
+import socket, sys
+c = socket.create_connection((sys.argv[1], 7700), timeout=10); c.sendall(b"x" * 5000); c.shutdown(socket.SHUT_WR)
+print(c.recv(100).decode())
+try:
+    socket.create_connection((sys.argv[1], 7799), timeout=10); print("connected")
+except OSError as e:
+    print(type(e).__name__)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(5)
+u.sendto(b"through the proxy", (sys.argv[1], 7701)); print(u.recvfrom(100)[0].decode())
+""", ServerAddress);
+            Assert.Equal(new[] { "got 5000 bytes", "ConnectionRefusedError", "through the proxy" }, lines);
+            world.Stop();
+            string proxied = File.ReadAllText(log);
+            Assert.Contains("tcp/connect", proxied); // the proxy carried them, not the daemon's own sockets
+            Assert.Contains("192.168.77.2.7700", proxied);
+            Assert.Contains("udpassociate", proxied);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [SkippableFact]
     public void HostLoopback_OffByDefaultRefused_OnWithFlagReached()
     {
         TunRequirements.Require(("curl", "curl"), ("/usr/bin/python3", "python3"));
