@@ -76,24 +76,7 @@ internal sealed class IcmpLayer
 
     /// <summary>Sends an echo reply from any source (a forwarder's answer from the original destination).</summary>
     public StackError SendEchoReplyFrom(InternetAddress source, InternetAddress destination, ushort identifier, ushort sequence, ReadOnlySpan<byte> data)
-    {
-        if (data.Length > _message.Length - IcmpMessage.HeaderLength - (destination.IsV6 ? 0 : Ipv4Packet.MinHeaderLength))
-        {
-            return StackError.MessageTooLong;
-        }
-
-        Span<byte> message = _message.AsSpan(0, IcmpMessage.HeaderLength + data.Length);
-        data.CopyTo(message[IcmpMessage.HeaderLength..]);
-        byte type = destination.IsV6 ? Icmpv6Type.EchoReply : Icmpv4Type.EchoReply;
-        IcmpHeader.Echo(type, identifier, sequence).WriteTo(message, PseudoHeaderFor(source, destination, message.Length));
-        StackError error = _ip.Output(source, destination, destination.IsV6 ? IpProtocol.IcmpV6 : IpProtocol.Icmp, message);
-        if (error == StackError.None)
-        {
-            _counters.Increment(Counter.IcmpEchoRepliesSent);
-        }
-
-        return error;
-    }
+        => SendEcho(source, destination, destination.IsV6 ? Icmpv6Type.EchoReply : Icmpv4Type.EchoReply, identifier, sequence, data, Counter.IcmpEchoRepliesSent);
 
     private void ReceiveV4(in IpDatagram datagram, IcmpMessage message)
     {
@@ -371,11 +354,14 @@ internal sealed class IcmpLayer
     public StackError SendEchoRequest(InternetAddress destination, ushort identifier, ushort sequence, ReadOnlySpan<byte> data)
     {
         StackError error = _ip.Addresses.SelectSource(destination, out InternetAddress source);
-        if (error != StackError.None)
-        {
-            return error;
-        }
+        return error != StackError.None
+            ? error
+            : SendEcho(source, destination, destination.IsV6 ? Icmpv6Type.EchoRequest : Icmpv4Type.EchoRequest, identifier, sequence, data, Counter.IcmpEchoRequestsSent);
+    }
 
+    // An echo request or reply with the given header fields and data, counted once it is queued.
+    private StackError SendEcho(InternetAddress source, InternetAddress destination, byte type, ushort identifier, ushort sequence, ReadOnlySpan<byte> data, Counter sent)
+    {
         if (data.Length > _message.Length - IcmpMessage.HeaderLength - (destination.IsV6 ? 0 : Ipv4Packet.MinHeaderLength))
         {
             return StackError.MessageTooLong;
@@ -383,12 +369,11 @@ internal sealed class IcmpLayer
 
         Span<byte> message = _message.AsSpan(0, IcmpMessage.HeaderLength + data.Length);
         data.CopyTo(message[IcmpMessage.HeaderLength..]);
-        byte type = destination.IsV6 ? Icmpv6Type.EchoRequest : Icmpv4Type.EchoRequest;
         IcmpHeader.Echo(type, identifier, sequence).WriteTo(message, PseudoHeaderFor(source, destination, message.Length));
-        error = _ip.Output(source, destination, destination.IsV6 ? IpProtocol.IcmpV6 : IpProtocol.Icmp, message);
+        StackError error = _ip.Output(source, destination, destination.IsV6 ? IpProtocol.IcmpV6 : IpProtocol.Icmp, message);
         if (error == StackError.None)
         {
-            _counters.Increment(Counter.IcmpEchoRequestsSent);
+            _counters.Increment(sent);
         }
 
         return error;
