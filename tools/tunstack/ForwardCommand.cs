@@ -30,10 +30,11 @@ public static class ForwardCommand
         var connectTimeout = new Option<int>("--connect-timeout") { Description = "Seconds to reach a TCP destination before answering host unreachable (default 20)." }.Number(1, 600);
         var udpTimeout = new Option<int>("--udp-timeout") { Description = "Seconds a UDP flow lives without traffic (default 60; DNS flows 10)." }.Number(1, 3600);
         var publish = new Option<string[]>("--publish") { Description = "HOSTPORT:PORT[/udp], repeatable: this process listens on HOSTPORT and connects each client to PORT at the namespace's address, keeping the client's address (loopback clients appear as the gateway)." };
+        var tcpIdle = new Option<int>("--tcp-idle-timeout") { Description = "Seconds a relayed TCP connection may carry nothing either way before both ends are reset (default 0: never; keepalive still ends relays to vanished peers)." }.Number(0, 604800);
         var socks = new Option<string>("--upstream") { Description = "socks5://ADDRESS:PORT: send TCP (CONNECT) and UDP (UDP ASSOCIATE) through this SOCKS5 proxy instead of this process's own sockets." };
         var ipv6 = new Option<bool>("--ipv6") { Description = "IPv6 too: the namespace gets fd00::100/64 and a default route via fd00::2 (the gateway; DNS at fd00::3), as slirp4netns --enable-ipv6." };
         var command = new Command("forward", "Give a network namespace its network through the stack (user-space networking, as slirp4netns).");
-        foreach (Option option in new Option[] { netns, address, gateway, dns, dnsUpstream, allowLoopback, publish, socks, ipv6, mtu, tun, offload, capture, logLevel, maxFlows, connectTimeout, udpTimeout })
+        foreach (Option option in new Option[] { netns, address, gateway, dns, dnsUpstream, allowLoopback, publish, socks, ipv6, mtu, tun, offload, capture, logLevel, maxFlows, connectTimeout, udpTimeout, tcpIdle })
         {
             command.Options.Add(option);
         }
@@ -140,7 +141,8 @@ public static class ForwardCommand
                 TimeSpan.FromSeconds(result.GetResult(udpTimeout) is null ? 60 : result.GetValue(udpTimeout)),
                 TimeSpan.FromSeconds(10),
                 published,
-                proxy);
+                proxy,
+                TimeSpan.FromSeconds(result.GetResult(tcpIdle) is null ? 0 : result.GetValue(tcpIdle)));
             return NamespaceForwarder.Run(settings, rules, output, error, CancellationToken.None);
         });
         return command;

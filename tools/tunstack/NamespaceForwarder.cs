@@ -10,18 +10,19 @@ namespace TunStack.Cli;
 /// (its address and a default route via the gateway), the stack terminating every TCP connection
 /// and UDP flow the namespace starts, whatever the destination, and <see cref="TcpRelay"/> and
 /// <see cref="UdpRelay"/> carrying them on through this process's own sockets, in the namespace it
-/// was started in. Stops on SIGINT/SIGTERM, removing the TUN (and the namespace if it made it).
+/// was started in. SIGUSR1 logs what is being relayed, the stack's counters and connections. Stops
+/// on SIGINT/SIGTERM, removing the TUN (and the namespace if it made it).
 /// </summary>
 public sealed class NamespaceForwarder
 {
     /// <summary>The forwarding settings beyond the TUN's.</summary>
-    public sealed record Rules(IReadOnlyList<IPAddress> Gateways, IReadOnlyList<IPAddress> DnsAddresses, IPAddress? Resolver, bool AllowHostLoopback, int MaxFlows, TimeSpan ConnectTimeout, TimeSpan UdpTimeout, TimeSpan DnsTimeout, IReadOnlyList<(int HostPort, int Port, bool Udp)> Published, Socks5Upstream? Upstream);
+    public sealed record Rules(IReadOnlyList<IPAddress> Gateways, IReadOnlyList<IPAddress> DnsAddresses, IPAddress? Resolver, bool AllowHostLoopback, int MaxFlows, TimeSpan ConnectTimeout, TimeSpan UdpTimeout, TimeSpan DnsTimeout, IReadOnlyList<(int HostPort, int Port, bool Udp)> Published, Socks5Upstream? Upstream, TimeSpan TcpIdleTimeout);
 
     private static async Task RelayAsync(ForwardedConnectionRequest request, IPEndPoint target, Rules rules, ForwardStatistics statistics, ConsoleLog log)
     {
         try
         {
-            await TcpRelay.RunAsync(request, target, rules.ConnectTimeout, statistics, log, rules.Upstream).ConfigureAwait(false);
+            await TcpRelay.RunAsync(request, target, rules.ConnectTimeout, statistics, log, rules.Upstream, rules.TcpIdleTimeout).ConfigureAwait(false);
         }
         finally
         {
@@ -69,7 +70,7 @@ public sealed class NamespaceForwarder
                 // same batch, with no hop through the thread pool and back.
                 _ = RelayAsync(request, target, rules, statistics, log);
             });
-            using var publisher = new PortPublisher(host, settings.KernelAddresses[0].Address.ToIPAddress(), rules.Gateways[0], statistics, log);
+            using var publisher = new PortPublisher(host, settings.KernelAddresses[0].Address.ToIPAddress(), rules.Gateways[0], statistics, log, rules.TcpIdleTimeout);
             foreach ((int hostPort, int port, bool isUdp) in rules.Published)
             {
                 try
@@ -108,6 +109,16 @@ public sealed class NamespaceForwarder
                 : "; published " + string.Join(' ', rules.Published.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.HostPort}->{p.Port}{(p.Udp ? "/udp" : string.Empty)}")));
             log.Info(string.Create(CultureInfo.InvariantCulture,
                 $"ready: forwarding {settings.Netns} (tun {settings.Tun}, mtu {settings.Mtu}, {string.Join(' ', settings.KernelAddresses)} via gateway {string.Join(' ', rules.Gateways)}, dns {string.Join(' ', rules.DnsAddresses)} -> {rules.Resolver?.ToString() ?? "none"}); host loopback {(rules.AllowHostLoopback ? "reachable at the gateway" : "unreachable")}{published}{(rules.Upstream is null ? string.Empty : $"; through socks5 {rules.Upstream.Proxy}")}; try: {where} curl http://example.com/"));
+            // SIGUSR1: what is being relayed now, the stack's counters and its connections; SIGHUP: the same
+            // (forward has no config file to read again).
+            session.Signals.Requested = _ =>
+            {
+                log.Report($"forwarding: {statistics.Describe()}; icmp echo {icmp?.Relayed ?? 0} requests relayed, {icmp?.Answered ?? 0} answered");
+                foreach (string line in StackDump.Lines(session.Runner))
+                {
+                    log.Report(line);
+                }
+            };
             using var stopping = CancellationTokenSource.CreateLinkedTokenSource(stop, session.Stopping);
             try
             {

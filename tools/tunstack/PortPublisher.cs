@@ -23,10 +23,12 @@ public sealed class PortPublisher : IDisposable
     // UDP: the namespace's answers, by (the namespace's endpoint, the source it was sent from).
     private readonly Dictionary<(InternetEndpoint Inside, InternetEndpoint Source), (Socket Listener, EndPoint Client)> _udpClients = new();
     private readonly CancellationTokenSource _stop = new();
+    private readonly TimeSpan _idleTimeout;
 
     /// <summary>Publishes into <paramref name="inside"/> (the namespace's address); loopback clients appear as <paramref name="gateway"/>.</summary>
-    public PortPublisher(StackHost host, IPAddress inside, IPAddress gateway, ForwardStatistics statistics, ConsoleLog log)
+    public PortPublisher(StackHost host, IPAddress inside, IPAddress gateway, ForwardStatistics statistics, ConsoleLog log, TimeSpan idleTimeout = default)
     {
+        _idleTimeout = idleTimeout;
         _host = host;
         _inside = inside;
         _gateway = gateway;
@@ -149,7 +151,7 @@ public sealed class PortPublisher : IDisposable
 
             _statistics.TcpOpened();
             _log.Debug($"published tcp {from} -> {target} as {source}");
-            await TcpRelay.PumpAsync(inside, client, _statistics).ConfigureAwait(false);
+            await TcpRelay.PumpAsync(inside, client, _statistics, _idleTimeout).ConfigureAwait(false);
             _statistics.TcpClosed();
         }
     }

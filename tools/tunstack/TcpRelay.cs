@@ -19,7 +19,7 @@ public static class TcpRelay
     private const int BufferSize = 128 * 1024;
 
     /// <summary>Relays <paramref name="request"/> to <paramref name="target"/> until both directions have ended; never throws.</summary>
-    public static async Task RunAsync(ForwardedConnectionRequest request, IPEndPoint target, TimeSpan connectTimeout, ForwardStatistics statistics, ConsoleLog log, Socks5Upstream? upstream = null)
+    public static async Task RunAsync(ForwardedConnectionRequest request, IPEndPoint target, TimeSpan connectTimeout, ForwardStatistics statistics, ConsoleLog log, Socks5Upstream? upstream = null, TimeSpan idleTimeout = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(target);
@@ -61,7 +61,7 @@ public static class TcpRelay
 
         statistics.TcpOpened();
         log.Debug($"tcp {request.Source} -> {request.Destination}: relaying to {target}");
-        await PumpAsync(inside, outside, statistics).ConfigureAwait(false);
+        await PumpAsync(inside, outside, statistics, idleTimeout).ConfigureAwait(false);
         statistics.TcpClosed();
     }
 
@@ -69,30 +69,54 @@ public static class TcpRelay
     /// Copies both ways between a connection of the stack and a kernel socket until both directions
     /// have ended, carrying half-closes and resets across; disposes <paramref name="inside"/>. Never throws.
     /// </summary>
-    public static async Task PumpAsync(StackSocket inside, Socket outside, ForwardStatistics statistics)
+    public static async Task PumpAsync(StackSocket inside, Socket outside, ForwardStatistics statistics, TimeSpan idleTimeout = default)
     {
         ArgumentNullException.ThrowIfNull(inside);
         ArgumentNullException.ThrowIfNull(outside);
         ArgumentNullException.ThrowIfNull(statistics);
         using (inside)
         {
+            // Keepalive both ways (Linux's timings: first probe after 2 h idle), so a peer that
+            // vanished without a word ends its relay instead of holding it for ever.
+            inside.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
+            outside.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
+            long lastActive = Environment.TickCount64;
             Task toOutside = CopyAsync(
                 b => inside.ReceiveAsync(b),
                 b => outside.SendAsync(b),
                 () => outside.Shutdown(SocketShutdown.Send),
-                n => statistics.AddSent(n));
+                n =>
+                {
+                    statistics.AddSent(n);
+                    Interlocked.Exchange(ref lastActive, Environment.TickCount64);
+                });
             Task toInside = CopyAsync(
                 b => outside.ReceiveAsync(b),
                 b => inside.SendAsync(b),
                 () => inside.Shutdown(SocketShutdown.Send),
-                n => statistics.AddReceived(n));
-            Task first = await Task.WhenAny(toOutside, toInside).ConfigureAwait(false);
-            if (first.IsFaulted)
+                n =>
+                {
+                    statistics.AddReceived(n);
+                    Interlocked.Exchange(ref lastActive, Environment.TickCount64);
+                });
+            using var idle = new CancellationTokenSource();
+            Task watch = idleTimeout > TimeSpan.Zero ? WatchIdleAsync(() => Interlocked.Read(ref lastActive), idleTimeout, idle.Token) : Task.Delay(Timeout.Infinite, idle.Token);
+            var running = new List<Task> { toOutside, toInside, watch };
+            while (!toOutside.IsCompleted || !toInside.IsCompleted)
             {
-                // A reset (or error) on one side resets the other: linger 0 makes close send RST.
-                Abort(inside, outside);
+                Task ended = await Task.WhenAny(running).ConfigureAwait(false);
+                if (ended == watch || ended.IsFaulted)
+                {
+                    // A reset (or error) on one side resets the other, and so does idling past
+                    // --tcp-idle-timeout (as a NAT that forgot the flow): linger 0 makes close send RST.
+                    Abort(inside, outside);
+                    break;
+                }
+
+                running.Remove(ended);
             }
 
+            idle.Cancel();
             try
             {
                 await Task.WhenAll(toOutside, toInside).ConfigureAwait(false);
@@ -157,6 +181,15 @@ public static class TcpRelay
         catch (OperationCanceledException)
         {
             return (null, SocketError.TimedOut);
+        }
+    }
+
+    // Completes when nothing has moved either way for the timeout (checked every second or so).
+    private static async Task WatchIdleAsync(Func<long> lastActive, TimeSpan timeout, CancellationToken stop)
+    {
+        while (Environment.TickCount64 - lastActive() < (long)timeout.TotalMilliseconds)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(1000, timeout.TotalMilliseconds / 2)), stop).ConfigureAwait(false);
         }
     }
 

@@ -320,6 +320,71 @@ u.sendto(b"through the proxy", (sys.argv[1], 7701)); print(u.recvfrom(100)[0].de
     }
 
     [SkippableFact]
+    public void SilentDestination_AfterConnectTimeout_ClientGetsEhostunreach_IdleRelayResetAfterIdleTimeout_Sigusr1ShowsFlows()
+    {
+        TunRequirements.Require(("/usr/bin/python3", "python3"), ("nft", "nftables"));
+        using var world = new ForwardWorld("--connect-timeout", "2", "--tcp-idle-timeout", "3");
+        // Port 7900 of the server drops every SYN without a word (nftables in the server's namespace).
+        foreach (string rule in new[] { "add table inet silent", "add chain inet silent input { type filter hook input priority 0 ; }", "add rule inet silent input tcp dport 7900 drop" })
+        {
+            (int code, _, string errors) = world.Server.Exec(new[] { "nft" }.Concat(rule.Split(' ')).ToArray());
+            Assert.True(code == 0, errors);
+        }
+
+        using NamespaceProcess holder = world.Server.Start("/usr/bin/python3", "-c", """
+import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", 7800)); s.listen(8)
+print("listening", flush=True)
+c, _ = s.accept(); time.sleep(60)
+""");
+        Assert.Equal("listening", holder.StandardOutput.ReadLine());
+
+        string[] lines = world.App.PythonLines("""
+import socket, sys, time
+held = socket.create_connection((sys.argv[1], 7800), timeout=10)
+print("held", flush=True)
+time.sleep(1)
+t0 = time.time()
+try:
+    socket.create_connection((sys.argv[1], 7900), timeout=10); print("connected")
+except OSError as e:
+    print(type(e).__name__, e.errno, round(time.time() - t0))
+held.settimeout(10)
+try:
+    print("idle relay:", held.recv(10))
+except ConnectionResetError:
+    print("idle relay: reset")
+""", ServerAddress);
+        Assert.Equal("held", lines[0]);
+        string[] silent = lines[1].Split(' ');
+        Assert.Equal("OSError", silent[0]);
+        Assert.Equal("113", silent[1]); // EHOSTUNREACH once --connect-timeout passed
+        Assert.InRange(int.Parse(silent[2], System.Globalization.CultureInfo.InvariantCulture), 1, 5);
+        Assert.Equal("idle relay: reset", lines[2]);
+        string summary = world.Stop();
+        Assert.Contains("1 unreachable", summary);
+    }
+
+    [SkippableFact]
+    public void Sigusr1_LogsFlowsOpenAndTheStacksState()
+    {
+        TunRequirements.Require(("/usr/bin/python3", "python3"));
+        using var world = new ForwardWorld();
+        using NamespaceProcess server = world.Server.Start("/usr/bin/python3", "-c", HalfCloseServer, "7110");
+        world.WaitForPort(ServerAddress, 7110);
+        using NamespaceProcess client = world.App.Start("/usr/bin/python3", "-c", """
+import socket, sys, time
+c = socket.create_connection((sys.argv[1], 7110), timeout=10); print("open", flush=True); time.sleep(30)
+""", ServerAddress);
+        Assert.Equal("open", client.StandardOutput.ReadLine());
+
+        world.Daemon.Signal("USR1");
+        world.Daemon.WaitForLine("forwarding: tcp 1 open");
+        world.Daemon.WaitForLine($"to 10.0.2.100:");
+        world.Stop();
+    }
+
+    [SkippableFact]
     public void HostLoopback_OffByDefaultRefused_OnWithFlagReached()
     {
         TunRequirements.Require(("curl", "curl"), ("/usr/bin/python3", "python3"));
@@ -429,6 +494,8 @@ for c in held: c.close()
         public TestNamespace Server { get; }
 
         public TestNamespace App { get; }
+
+        public TunstackProcess Daemon => _daemon;
 
         /// <summary>IPv6 on the veth between H and S (fd77:1::1 and fd77:1::2, no duplicate address detection to wait for).</summary>
         public void AddServerIpv6()
