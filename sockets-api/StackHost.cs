@@ -131,6 +131,20 @@ public sealed class StackHost : IDisposable
     }
 
     /// <summary>
+    /// Tells <paramref name="client"/> that <paramref name="destination"/> refused its UDP flow (ICMP port
+    /// unreachable quoting the flow's headers; see <see cref="NetworkStack.SendUdpPortUnreachable"/>).
+    /// </summary>
+    public void SendUdpPortUnreachable(System.Net.IPEndPoint client, System.Net.IPEndPoint destination)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(destination);
+        using StackCall call = Runner.Enter();
+        call.Stack.SendUdpPortUnreachable(
+            new Ip.InternetEndpoint(Ip.InternetAddress.FromIPAddress(client.Address), (ushort)client.Port),
+            new Ip.InternetEndpoint(Ip.InternetAddress.FromIPAddress(destination.Address), (ushort)destination.Port));
+    }
+
+    /// <summary>
     /// Turns on any-address termination for ping: every ICMP or ICMPv6 echo request to an address this
     /// stack does not own goes to <paramref name="handler"/> (on the stack's thread; copy the data to
     /// keep it). Answer with <see cref="SendEchoReply"/>. Null turns it off.

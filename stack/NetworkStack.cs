@@ -250,6 +250,20 @@ public sealed class NetworkStack
     }
 
     /// <summary>
+    /// A UDP forwarder's way to say that the outside refused a flow: ICMP (ICMPv6) destination
+    /// unreachable, port unreachable, to <paramref name="client"/> about its datagrams to
+    /// <paramref name="destination"/>, so the client's connected socket reports ECONNREFUSED, as when
+    /// the destination answers so itself. Rate-limited as every ICMP error.
+    /// </summary>
+    public void SendUdpPortUnreachable(InternetEndpoint client, InternetEndpoint destination)
+    {
+        if (client.Address.IsV6 == destination.Address.IsV6)
+        {
+            _udp.SendPortUnreachable(client, destination);
+        }
+    }
+
+    /// <summary>
     /// Listens for TCP connections on <paramref name="local"/> (port 0 picks an ephemeral port).
     /// Errors: AddressNotAvailable, AddressInUse.
     /// </summary>

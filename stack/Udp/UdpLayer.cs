@@ -214,6 +214,50 @@ internal sealed class UdpLayer : ITransportHandler
         return Send(new InternetEndpoint(source, endpoint.LocalEndpoint.Value.Port), remote, payload);
     }
 
+    /// <summary>
+    /// A forwarder's "port unreachable" for a flow it carried: ICMP (ICMPv6) destination unreachable, port,
+    /// to <paramref name="client"/>, quoting the IP and UDP headers of a datagram from the client to
+    /// <paramref name="destination"/> (RFC 1122 4.1.3.1 / RFC 4443 3.1), so the client's socket for that
+    /// flow reports ECONNREFUSED. Rate-limited as every ICMP error.
+    /// </summary>
+    public void SendPortUnreachable(InternetEndpoint client, InternetEndpoint destination)
+    {
+        bool v6 = client.Address.IsV6;
+        Span<byte> quote = stackalloc byte[Ipv6Packet.HeaderLength + UdpDatagram.HeaderLength];
+        int header;
+        if (v6)
+        {
+            Span<byte> from = stackalloc byte[16];
+            Span<byte> to = stackalloc byte[16];
+            client.Address.WriteTo(from);
+            destination.Address.WriteTo(to);
+            header = new Ipv6Header { PayloadLength = UdpDatagram.HeaderLength, NextHeader = IpProtocol.Udp, HopLimit = 64 }.WriteTo(quote, from, to);
+        }
+        else
+        {
+            header = new Ipv4Header
+            {
+                TotalLength = Ipv4Packet.MinHeaderLength + UdpDatagram.HeaderLength,
+                TimeToLive = 64,
+                Protocol = IpProtocol.Udp,
+                Source = client.Address.V4,
+                Destination = destination.Address.V4,
+            }.WriteTo(quote);
+        }
+
+        Span<byte> udp = quote.Slice(header, UdpDatagram.HeaderLength);
+        new UdpHeader(client.Port, destination.Port, UdpDatagram.HeaderLength).WriteTo(udp, PseudoHeader.Sum(client.Address, destination.Address, IpProtocol.Udp, UdpDatagram.HeaderLength));
+        var original = new IpDatagram(quote[..(header + UdpDatagram.HeaderLength)], udp, client.Address, destination.Address, IpProtocol.Udp, toGroup: false);
+        if (v6)
+        {
+            _ip.Icmp.SendErrorFor(original, 0, Icmpv6Type.DestinationUnreachable, Icmpv6Type.CodePortUnreachable, 0);
+        }
+        else
+        {
+            _ip.Icmp.SendErrorFor(original, 0, Icmpv4Type.DestinationUnreachable, Icmpv4Type.CodePortUnreachable, 0);
+        }
+    }
+
     /// <summary>Sends a datagram from any source (a forwarder's answer from the original destination).</summary>
     public StackError Send(InternetEndpoint source, InternetEndpoint remote, ReadOnlySpan<byte> payload)
     {

@@ -194,9 +194,16 @@ public sealed class UdpRelay : IDisposable
                 }
             }
         }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionRefused && !flow.Closed)
+        {
+            // The destination answered port unreachable: say so to the client, as it would have
+            // heard on a routed network, and end the flow.
+            _host.SendUdpPortUnreachable(to, from);
+            Remove(flow);
+        }
         catch (Exception e) when (e is SocketException or ObjectDisposedException or InvalidOperationException)
         {
-            // Closed by the sweeper or at stop; a refused port (ICMP) ends the flow early.
+            // Closed by the sweeper or at stop.
             Remove(flow);
         }
     }

@@ -282,6 +282,23 @@ public class AnyAddressForwardingTests
         Assert.Equal(0, asked);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void UdpForwarderSaysPortUnreachable_ConnectedClientEndpoint_Rfc1122Sec4_1_3_1_ReportsConnectionRefused(bool v6)
+    {
+        TwoStacks net = Net();
+        var destination = new InternetEndpoint(InternetAddress.Parse(v6 ? "2001:db8::9" : "198.51.100.9"), 9999);
+        net.B.UdpForwarder = (from, to, _) => net.B.SendUdpPortUnreachable(from, to);
+        var client = net.A.OpenUdp(v6 ? AddressFamily.InterNetworkV6 : AddressFamily.InterNetwork);
+        Assert.Equal(StackError.None, client.Connect(destination));
+        Assert.Equal(StackError.None, client.SendTo("anyone?"u8));
+
+        Assert.True(net.Simulation.RunUntil(() => net.A.Counters[Counter.UdpIcmpErrors] == 1, TimeSpan.FromSeconds(1)));
+        Assert.Equal(StackError.ConnectionRefused, client.TakePendingError());
+        Assert.Equal(1, net.B.Counters[Counter.IcmpErrorsSent]);
+    }
+
     [Fact]
     public void UdpForwarderOnly_TcpToForeignAddress_StillNotOurs()
     {
