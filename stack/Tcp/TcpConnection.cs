@@ -423,12 +423,6 @@ public sealed partial class TcpConnection
 
         _keepAlive.OnSegmentAccepted();
 
-        // RFC 7323 4.3: TS.Recent follows acceptable segments that cover the last ACK we sent.
-        if (TimestampsEnabled && received.HasTimestamps && seg.SequenceNumber <= Receiver.LastAckSent)
-        {
-            TsRecent = received.TimestampValue;
-        }
-
         // Second: RST (RFC 5961 3.2): exactly RCV.NXT resets; elsewhere in the window draws a challenge ACK.
         if ((flags & TcpFlags.Rst) != 0)
         {
@@ -550,6 +544,18 @@ public sealed partial class TcpConnection
     }
 
     // RFC 9293 3.10.7.4, fifth check. Returns false when the segment is to be dropped.
+    // RFC 7323 4.3: TS.Recent follows acceptable segments that cover the last ACK we sent, and only
+    // once the segment has passed the RST, SYN and ACK checks too (as Linux's tcp_ack does it): a
+    // blind in-window segment whose ACK is out of range must not move TS.Recent, or a far-future
+    // TSval would make PAWS drop every later valid segment.
+    private void UpdateTsRecent(TcpSegment seg, in TcpOptions received)
+    {
+        if (TimestampsEnabled && received.HasTimestamps && seg.SequenceNumber <= Receiver.LastAckSent)
+        {
+            TsRecent = received.TimestampValue;
+        }
+    }
+
     private bool ProcessAck(TcpSegment seg, in TcpOptions received)
     {
         SeqNumber ack = seg.AcknowledgmentNumber;
@@ -569,6 +575,7 @@ public sealed partial class TcpConnection
                 return false;
             }
 
+            UpdateTsRecent(seg, received);
             Sender.SetWindow((uint)seg.Window << Sender.Shift, seg.SequenceNumber, ack);
             // Our SYN is acknowledged. SND.UNA moves before the state change, because entering
             // ESTABLISHED wakes the application (accept), which may send at once.
@@ -591,6 +598,7 @@ public sealed partial class TcpConnection
             return false;
         }
 
+        UpdateTsRecent(seg, received);
         Sender.OnAck(seg, received);
         if (Sender.FinAcked)
         {

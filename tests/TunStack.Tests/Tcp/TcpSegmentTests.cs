@@ -134,6 +134,29 @@ public class TcpSegmentTests
         Assert.Equal(1, p.Probe[Counter.TcpPawsRejected]);
     }
 
+    [Fact]
+    public void Established_InWindowSegmentAckingUnsentDataWithFutureTsval_Rfc7323Sec4_3_TsRecentUnchanged()
+    {
+        RawPeer p = RawPeer.Established(timestamps: true);
+        p.TsVal = 2000;
+        p.Send(TcpFlags.Ack, "one"u8);
+        p.Probe.Advance(TimeSpan.FromMilliseconds(100)); // the delayed ACK of "one" goes: Last.ACK.sent = RCV.NXT
+        uint before = p.Connection!.TsRecent;
+
+        // A blind attacker's guess: in the window, but acknowledging data never sent, TSval far ahead.
+        p.TsVal = 2000 + (1u << 30);
+        SentSegment answer = Assert.Single(p.Send(TcpFlags.Ack, p.Nxt, p.StackNxt + 100_000, "x"u8));
+        Assert.Equal(TcpFlags.Ack, answer.Flags);
+        Assert.Equal(1, p.Probe[Counter.TcpAckOfUnsentData]);
+        Assert.Equal(before, p.Connection.TsRecent);
+
+        // The real peer's next segment is still accepted: PAWS was not poisoned.
+        p.TsVal = 2001;
+        p.Send(TcpFlags.Ack, "two"u8);
+        Assert.Equal(6, p.Connection.Available);
+        Assert.Equal(0, p.Probe[Counter.TcpPawsRejected]);
+    }
+
     // ESTABLISHED, the peer's window closed and 100 bytes waiting: nothing goes until the
     // persist timer (the initial RTO, 1 s) fires; returns what the stack sends then.
     private static (RawPeer Peer, List<SentSegment> AfterOneSecond) WindowClosedWithDataWaiting()
