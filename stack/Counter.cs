@@ -313,4 +313,6 @@ public enum Counter
     UdpForwarded,
     /// <summary>ICMP echo requests to an address the stack does not own handed to the echo forwarder.</summary>
     IcmpEchoForwarded,
+    /// <summary>Dropped: a SYN with FIN set to a listener or a forwarder (Linux and the BSDs discard it in LISTEN).</summary>
+    TcpSynFinDropped,
 }

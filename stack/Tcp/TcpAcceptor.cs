@@ -110,6 +110,14 @@ public sealed class TcpAcceptor
             return;
         }
 
+        // SYN with FIN: no real stack sends it (it is a scanner's or an evasion probe); Linux and
+        // the BSDs discard it in LISTEN rather than answer and keep half-open state for it.
+        if ((flags & TcpFlags.Fin) != 0)
+        {
+            _layer.Counters.Increment(Counter.TcpSynFinDropped);
+            return;
+        }
+
         if (!CanAccept)
         {
             _layer.Counters.Increment(Counter.TcpListenOverflow);

@@ -149,6 +149,12 @@ internal sealed class TcpLayer : ITransportHandler
             return;
         }
 
+        if ((flags & TcpFlags.Fin) != 0)
+        {
+            _counters.Increment(Counter.TcpSynFinDropped); // as in LISTEN: a SYN with FIN is discarded
+            return;
+        }
+
         if (_pendingForwards.ContainsKey(tuple))
         {
             return;

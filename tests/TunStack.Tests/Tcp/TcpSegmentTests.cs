@@ -135,6 +135,18 @@ public class TcpSegmentTests
     }
 
     [Fact]
+    public void Listen_SynWithFin_DroppedAndCounted_NoSynAckNoHalfOpenState()
+    {
+        RawPeer p = RawPeer.Listening();
+        Assert.Empty(p.Send(TcpFlags.Syn | TcpFlags.Fin, new SeqNumber(100), default));
+        Assert.Equal(0, p.Listener!.HalfOpenCount);
+        Assert.Equal(1, p.Probe[Counter.TcpSynFinDropped]);
+
+        // A plain SYN from the same port is still answered.
+        Assert.True(Assert.Single(p.Send(TcpFlags.Syn, new SeqNumber(100), default)).Has(TcpFlags.Syn | TcpFlags.Ack));
+    }
+
+    [Fact]
     public void Established_InWindowSegmentAckingUnsentDataWithFutureTsval_Rfc7323Sec4_3_TsRecentUnchanged()
     {
         RawPeer p = RawPeer.Established(timestamps: true);
