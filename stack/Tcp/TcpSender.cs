@@ -640,8 +640,16 @@ internal sealed class TcpSender
         _layer.Counters.Increment(Counter.TcpRetransmits);
         GoBackToUnacknowledged(); // RFC 8985 6.3: after an RTO everything outstanding is sent again
 
+        // The retransmission stays inside SND.UNA + SND.WND, however small the window (a receiver
+        // that drops rather than trims what lies beyond would never take it). Only a window that
+        // shrank to zero under data in flight lets one segment go from SND.UNA as a probe, as
+        // Linux's tcp_retransmit_skb does.
         uint savedWindow = Wnd;
-        Wnd = Math.Max(Wnd, (uint)_c.Mss); // at least one segment goes out
+        if (Wnd == 0)
+        {
+            Wnd = (uint)_c.Mss;
+        }
+
         Output();
         Wnd = savedWindow;
     }
