@@ -75,8 +75,19 @@ public sealed class TcpSettings
     /// <summary>Delayed-ACK timer (default 40 ms, as Linux's minimum).</summary>
     public TimeSpan DelayedAck { get; set; } = TimeSpan.FromMilliseconds(40);
 
-    /// <summary>Challenge ACKs per second per stack (RFC 5961 7; default 1000, Linux tcp_challenge_ack_limit).</summary>
+    /// <summary>
+    /// Challenge ACKs per second per stack (RFC 5961 7; default 1000, Linux tcp_challenge_ack_limit). The
+    /// budget of each second is drawn at random between half and one and a half times this, as Linux
+    /// draws it since CVE-2016-5696, so that nobody can count another connection's challenge ACKs
+    /// against a fixed shared limit.
+    /// </summary>
     public int ChallengeAcksPerSecond { get; set; } = 1000;
+
+    /// <summary>
+    /// Least time between two challenge ACKs of one connection (or TIME-WAIT record) (default 500 ms,
+    /// Linux tcp_invalid_ratelimit): a burst of forged RSTs or SYNs draws one answer per interval.
+    /// </summary>
+    public TimeSpan ChallengeAckInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>Keepalive: idle time before the first probe (default 2 h, Linux tcp_keepalive_time). Keepalive itself is off unless a connection turns it on.</summary>
     public TimeSpan KeepAliveIdle { get; set; } = TimeSpan.FromHours(2);

@@ -21,6 +21,7 @@ public sealed partial class TcpConnection
 
     private int _mss = 536;
     private uint _tsOffset;
+    private Instant? _lastChallengeAck; // RFC 5961 7 rate limit per connection
     private readonly TcpKeepAlive _keepAlive;
     private bool _orphan;
     private bool _applicationClosed;
@@ -428,7 +429,7 @@ public sealed partial class TcpConnection
         {
             if (seg.SequenceNumber != Receiver.Nxt)
             {
-                if (Layer.TryChallengeAck())
+                if (Layer.TryChallengeAck(ref _lastChallengeAck))
                 {
                     Sender.SendAck();
                 }
@@ -457,7 +458,7 @@ public sealed partial class TcpConnection
                 return;
             }
 
-            if (Layer.TryChallengeAck())
+            if (Layer.TryChallengeAck(ref _lastChallengeAck))
             {
                 Sender.SendAck();
             }

@@ -22,7 +22,9 @@ internal sealed class TcpLayer : ITransportHandler
     private readonly List<TcpConnection> _owingOutput = new();
     private readonly Dictionary<ushort, List<TcpAcceptor>> _listeners = new();
     private readonly Dictionary<TcpTuple, TcpForwardRequest> _pendingForwards = new();
-    private readonly TokenBucket _challengeAcks;
+    private readonly Random _random;
+    private long _challengeSecond = long.MinValue;
+    private int _challengeBudget;
 
     public TcpLayer(IpLayer ip, PortTable ports, StackCounters counters, StackOptions options, TimerWheel timers, Random random)
     {
@@ -34,7 +36,7 @@ internal sealed class TcpLayer : ITransportHandler
         Memory = new ChunkPool(options.Tcp.BufferChunkSize, options.Tcp.MemoryLimit, counters);
         _tupleHash = new TupleHash(options.RandomSeed is null ? null : random);
         Cookies = new SynCookies(_tupleHash);
-        _challengeAcks = new TokenBucket(options.Tcp.ChallengeAcksPerSecond, options.Tcp.ChallengeAcksPerSecond);
+        _random = random;
         TimeWaits = new TimeWaitTable(this);
     }
 
@@ -389,17 +391,40 @@ internal sealed class TcpLayer : ITransportHandler
         return new SeqNumber(m + _tupleHash.Compute(tuple, ReadOnlySpan<uint>.Empty));
     }
 
-    /// <summary>RFC 5961 7: challenge ACKs are rate-limited per stack.</summary>
-    public bool TryChallengeAck()
+    /// <summary>
+    /// RFC 5961 7: challenge ACKs are rate-limited, per connection (<paramref name="lastSent"/>, the
+    /// time of its last one, null before the first) and per stack; true when one may go now.
+    /// </summary>
+    public bool TryChallengeAck(ref Instant? lastSent)
     {
-        if (_challengeAcks.TryTake(Now))
+        // Per connection first (Linux's tcp_oow_rate_limited): one answer per interval.
+        if (lastSent is { } last && Now - last < Settings.ChallengeAckInterval)
         {
-            _counters.Increment(Counter.TcpChallengeAcks);
-            return true;
+            _counters.Increment(Counter.TcpChallengeAcksRateLimited);
+            return false;
         }
 
-        _counters.Increment(Counter.TcpChallengeAcksRateLimited);
-        return false;
+        // Then the stack's budget for this second, drawn anew each second between half and one and
+        // a half times the limit (RFC 5961 7; the CVE-2016-5696 mitigation: a fixed shared count
+        // is a side channel that tells an attacker whether another connection's segment was in window).
+        long second = Now.Microseconds / 1_000_000;
+        if (second != _challengeSecond)
+        {
+            _challengeSecond = second;
+            int limit = Math.Max(1, Settings.ChallengeAcksPerSecond);
+            _challengeBudget = ((limit + 1) / 2) + _random.Next(limit);
+        }
+
+        if (_challengeBudget <= 0)
+        {
+            _counters.Increment(Counter.TcpChallengeAcksRateLimited);
+            return false;
+        }
+
+        _challengeBudget--;
+        lastSent = Now;
+        _counters.Increment(Counter.TcpChallengeAcks);
+        return true;
     }
 
     /// <summary>

@@ -35,6 +35,9 @@ internal sealed class TimeWaitRecord
     /// <summary>TS.Recent: the peer's last timestamp value.</summary>
     public uint TimestampRecent { get; set; }
 
+    /// <summary>When this record last sent a challenge ACK (RFC 5961 7 rate limit per 4-tuple); null: never.</summary>
+    public Instant? LastChallengeAck;
+
     /// <summary>When the 2 MSL wait ends; a retransmitted FIN moves it.</summary>
     public Instant Expires { get; set; }
 

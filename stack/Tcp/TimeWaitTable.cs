@@ -145,7 +145,7 @@ internal sealed class TimeWaitTable : ITimerTarget
                 _layer.Counters.Increment(Counter.TcpResetsReceived);
                 Remove(r);
             }
-            else if (_layer.TryChallengeAck())
+            else if (_layer.TryChallengeAck(ref r.LastChallengeAck))
             {
                 SendAck(r);
             }
@@ -156,7 +156,7 @@ internal sealed class TimeWaitTable : ITimerTarget
         // RFC 5961 4.2: a SYN with ACK in the window draws a challenge ACK.
         if ((flags & TcpFlags.Syn) != 0)
         {
-            if (_layer.TryChallengeAck())
+            if (_layer.TryChallengeAck(ref r.LastChallengeAck))
             {
                 SendAck(r);
             }

@@ -58,17 +58,45 @@ public class TcpSegmentTests
     }
 
     [Fact]
-    public void Established_ChallengeAcks_Rfc5961Sec7_RateLimitedPerStack()
+    public void Established_BurstOfInWindowResets_Rfc5961Sec7_OneChallengeAckPerInterval()
     {
         RawPeer p = RawPeer.Established();
         int sent = 0;
-        for (int i = 0; i < 1100; i++)
+        for (int i = 0; i < 3000; i++)
         {
             sent += p.Send(TcpFlags.Rst, p.Nxt + 1 + i, default).Count;
         }
 
-        Assert.Equal(1000, sent);
-        Assert.Equal(100, p.Probe[Counter.TcpChallengeAcksRateLimited]);
+        Assert.Equal(1, sent); // as Linux answered the same burst (tcp_invalid_ratelimit)
+        Assert.Equal(2999, p.Probe[Counter.TcpChallengeAcksRateLimited]);
+        p.Probe.Advance(TimeSpan.FromMilliseconds(500));
+        Assert.Single(p.Send(TcpFlags.Rst, p.Nxt + 1, default));
+    }
+
+    [Fact]
+    public void Established_ChallengeAcks_Rfc5961Sec7_StackBudgetDrawnAtRandomEachSecond()
+    {
+        RawPeer p = RawPeer.Established(configure: o =>
+        {
+            o.Tcp.ChallengeAckInterval = TimeSpan.Zero; // only the stack's budget limits here
+            o.Tcp.ChallengeAcksPerSecond = 100;
+        });
+        var perSecond = new List<int>();
+        for (int second = 0; second < 5; second++)
+        {
+            int sent = 0;
+            for (int i = 0; i < 400; i++)
+            {
+                sent += p.Send(TcpFlags.Rst, p.Nxt + 1 + i, default).Count;
+            }
+
+            perSecond.Add(sent);
+            p.Probe.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        // Between half and one and a half times the limit, and not one fixed, countable number.
+        Assert.All(perSecond, n => Assert.InRange(n, 50, 149));
+        Assert.True(perSecond.Distinct().Count() > 1, string.Join(", ", perSecond));
     }
 
     [Fact]
