@@ -19,8 +19,7 @@ internal sealed class IpOutput
     private readonly AddressTable _addresses;
     private readonly PacketBatch _tx;
     private readonly PacketQueue _loopback;
-    private ushort _nextIdV4;
-    private uint _nextIdV6;
+    private readonly IpIdentifiers _identifiers;
 
     public IpOutput(StackCounters counters, StackOptions options, ILink link, AddressTable addresses, Random random)
     {
@@ -30,8 +29,7 @@ internal sealed class IpOutput
         _addresses = addresses;
         _tx = new PacketBatch(options.BatchSize, link.MaxPacketLength);
         _loopback = new PacketQueue(256, link.Mtu);
-        _nextIdV4 = (ushort)random.Next();
-        _nextIdV6 = (uint)random.Next();
+        _identifiers = new IpIdentifiers(random);
     }
 
     public bool HasLoopbackPending => _loopback.Count > 0;
@@ -70,7 +68,7 @@ internal sealed class IpOutput
             Source = source.V4,
             Destination = destination.V4,
             DontFragment = dontFragment,
-            Identification = _nextIdV4++,
+            Identification = _identifiers.NextV4(source, destination, protocol),
         };
 
         if (Ipv4Packet.MinHeaderLength + payload.Length <= mtu)
@@ -132,9 +130,9 @@ internal sealed class IpOutput
         }
 
         // RFC 8200 4.5: fragments carry the IPv6 header and a Fragment header; all but the last
-        // fragment carry a multiple of 8 bytes. Identification from a per-stack counter.
+        // fragment carry a multiple of 8 bytes. Identification from a per-destination counter (RFC 7739).
         int chunk = (mtu - Ipv6Packet.HeaderLength - Ipv6FragmentHeader.Length) & ~7;
-        var fragment = new Ipv6FragmentHeader { NextHeader = protocol, Identification = _nextIdV6++ };
+        var fragment = new Ipv6FragmentHeader { NextHeader = protocol, Identification = _identifiers.NextV6(source, destination, protocol) };
         header.NextHeader = IpProtocol.Fragment;
         for (int offset = 0; offset < payload.Length; offset += chunk)
         {
@@ -226,10 +224,9 @@ internal sealed class IpOutput
                 Source = source.V4,
                 Destination = destination.V4,
                 DontFragment = true,
-                Identification = _nextIdV4,
+                Identification = _identifiers.NextV4(source, destination, IpProtocol.Tcp, segments),
                 TotalLength = (ushort)total,
             }.WriteTo(slot);
-            _nextIdV4 += (ushort)segments;
         }
 
         PacketOffload offload = default;
