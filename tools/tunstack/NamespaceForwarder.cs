@@ -96,6 +96,7 @@ public sealed class NamespaceForwarder
             if (icmp is not null)
             {
                 host.ForwardIcmpEcho(icmp.OnEchoRequest);
+                log.Debug($"ping to addresses outside goes through {icmp.Kind}");
             }
             else
             {

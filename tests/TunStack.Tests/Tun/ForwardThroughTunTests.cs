@@ -232,16 +232,19 @@ u.sendto(b"query", ("fd00::3", 53)); d, a = u.recvfrom(2048); print(d.decode(), 
         world.Stop();
     }
 
-    [SkippableFact]
-    public void Ping_ToRoutedServerRelayed_ToGatewayAnsweredByTheStack()
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Ping_ToRoutedServerRelayed_ToGatewayAnsweredByTheStack(bool unprivilegedPingSockets)
     {
         TunRequirements.Require(("ping", "iputils-ping"));
-        using var world = new ForwardWorld();
+        using var world = new ForwardWorld(unprivilegedPingSockets ? new Dictionary<string, string> { ["TUNSTACK_PING_SOCKETS"] = "1" } : null);
         (int code, string output, string errors) = world.App.Exec("ping", "-c", "3", "-i", "0.2", "-W", "2", ServerAddress);
         Assert.True(code == 0, output + errors);
         Assert.Contains("3 received", output);
         (code, output, errors) = world.App.Exec("ping", "-c", "1", "-W", "2", "10.0.2.2");
         Assert.True(code == 0, output + errors);
+        world.Daemon.WaitForLine(unprivilegedPingSockets ? "goes through unprivileged ping sockets" : "goes through raw ICMP sockets");
         Assert.Contains("icmp echo 3 requests relayed, 3 answered", world.Stop());
     }
 
@@ -475,6 +478,11 @@ for c in held: c.close()
         private bool _stopped;
 
         public ForwardWorld(params string[] extra)
+            : this(null, extra)
+        {
+        }
+
+        public ForwardWorld(IDictionary<string, string>? environment, params string[] extra)
         {
             Host = TestNamespace.Create();
             Server = TestNamespace.Create();
@@ -489,7 +497,13 @@ for c in held: c.close()
                 Run("ip", "-n", Server.Name, "addr", "add", $"{ServerAddress}/24", "dev", $"fs{suffix}");
                 Run("ip", "-n", Host.Name, "link", "set", $"fh{suffix}", "up");
                 Run("ip", "-n", Server.Name, "link", "set", $"fs{suffix}", "up");
-                _daemon = TunstackProcess.StartCommand("ip", null, new[] { "netns", "exec", Host.Name, "dotnet", TunstackProcess.Dll, "forward", "--netns", App.Name, "--log-level", "debug" }.Concat(extra).ToArray());
+                if (environment is not null)
+                {
+                    // Unprivileged ping sockets for everyone in the host stand-in (its own sysctl, not the host's).
+                    Run("ip", "netns", "exec", Host.Name, "sysctl", "-qw", "net.ipv4.ping_group_range=0 2147483647");
+                }
+
+                _daemon = TunstackProcess.StartCommand("ip", environment, new[] { "netns", "exec", Host.Name, "dotnet", TunstackProcess.Dll, "forward", "--netns", App.Name, "--log-level", "debug" }.Concat(extra).ToArray());
                 _daemon.WaitForLine("ready:");
             }
             catch
