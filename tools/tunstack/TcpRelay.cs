@@ -55,7 +55,8 @@ public static class TcpRelay
         }
         catch (SocketException e)
         {
-            statistics.TcpFailed(e.SocketErrorCode);
+            // The client went away (reset, or never sent its ACK) after the destination answered.
+            log.Debug($"tcp {request.Source} -> {request.Destination}: the client left during the handshake ({e.SocketErrorCode})");
             return;
         }
 
