@@ -61,8 +61,7 @@ public sealed class Daemon
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(error);
-        var log = new ConsoleLog(output, settings.Level);
-        int code = TunSession.Start(settings, log, error, daemon: true, out TunSession? session);
+        int code = TunSession.StartDaemon(settings, output, error, out TunSession? session, out StackHost? attached, out ConsoleLog log);
         if (code != 0)
         {
             return code;
@@ -70,11 +69,11 @@ public sealed class Daemon
 
         using (session)
         {
-            using var host = StackHost.Attach(session!.Runner, settings.ToStackOptions());
+            using StackHost host = attached!;
             Daemon daemon;
             try
             {
-                UdpServices udp = session.Runner.InvokeAsync(stack => UdpServices.Start(stack, settings.Services, log)).GetAwaiter().GetResult();
+                UdpServices udp = session!.Runner.InvokeAsync(stack => UdpServices.Start(stack, settings.Services, log)).GetAwaiter().GetResult();
                 TcpServices tcp = session.Runner.InvokeAsync(stack => TcpServices.Start(stack, settings.Services, log)).GetAwaiter().GetResult();
                 HttpService? http = settings.Services.FirstOrDefault(s => ServiceSpec.IsHttp(s.Name)) is { } web
                     ? HttpService.StartAsync(host, web.Port, log).GetAwaiter().GetResult()

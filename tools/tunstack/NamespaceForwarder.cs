@@ -35,8 +35,7 @@ public sealed class NamespaceForwarder
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(rules);
-        var log = new ConsoleLog(output, settings.Level);
-        int code = TunSession.Start(settings, log, error, daemon: true, out TunSession? session);
+        int code = TunSession.StartDaemon(settings, output, error, out TunSession? session, out StackHost? attached, out ConsoleLog log);
         if (code != 0)
         {
             return code;
@@ -44,7 +43,7 @@ public sealed class NamespaceForwarder
 
         using (session)
         {
-            using var host = StackHost.Attach(session!.Runner, settings.ToStackOptions());
+            using StackHost host = attached!;
             var statistics = new ForwardStatistics();
             var map = new DestinationMap(rules.Gateways, rules.DnsAddresses, rules.Resolver, rules.AllowHostLoopback);
             using var udp = new UdpRelay(host, map, statistics, log, rules.MaxFlows, rules.UdpTimeout, rules.DnsTimeout, rules.Upstream);
@@ -112,7 +111,7 @@ public sealed class NamespaceForwarder
                 $"ready: forwarding {settings.Netns} (tun {settings.Tun}, mtu {settings.Mtu}, {string.Join(' ', settings.KernelAddresses)} via gateway {string.Join(' ', rules.Gateways)}, dns {string.Join(' ', rules.DnsAddresses)} -> {rules.Resolver?.ToString() ?? "none"}); host loopback {(rules.AllowHostLoopback ? "reachable at the gateway" : "unreachable")}{published}{(rules.Upstream is null ? string.Empty : $"; through socks5 {rules.Upstream.Proxy}")}; try: {where} curl http://example.com/"));
             // SIGUSR1: what is being relayed now, the stack's counters and its connections; SIGHUP: the same
             // (forward has no config file to read again).
-            session.Signals.Requested = _ =>
+            session!.Signals.Requested = _ =>
             {
                 log.Report($"forwarding: {statistics.Describe()}; icmp echo {icmp?.Relayed ?? 0} requests relayed, {icmp?.Answered ?? 0} answered");
                 foreach (string line in StackDump.Lines(session.Runner))

@@ -2,6 +2,7 @@ using System.Net.NetworkInformation;
 using System.Runtime.InteropServices;
 using TunStack.Ip;
 using TunStack.Links;
+using TunStack.Sockets;
 using TunStack.Sockets.Hosting;
 using TunStack.Tun;
 
@@ -163,6 +164,20 @@ public sealed class TunSession : IDisposable
             captureFile?.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// <see cref="Start"/> for a long-running command (up, forward): its log on <paramref name="output"/> at
+    /// the settings' level, and a <see cref="StackHost"/> on the session's runner for sockets on the stack
+    /// (dispose it before the session). Returns what <see cref="Start"/> returns; the outs are set on 0.
+    /// </summary>
+    public static int StartDaemon(TunSettings settings, TextWriter output, TextWriter error, out TunSession? session, out StackHost? host, out ConsoleLog log)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        log = new ConsoleLog(output, settings.Level);
+        int code = Start(settings, log, error, daemon: true, out session);
+        host = session is null ? null : StackHost.Attach(session.Runner, settings.ToStackOptions());
+        return code;
     }
 
     /// <summary>
