@@ -45,7 +45,7 @@ internal sealed class IcmpLayer
             return;
         }
 
-        if (_ip.ForeignIcmpEcho && !datagram.ToBroadcastOrMulticast && !_ip.Addresses.IsLocal(datagram.Destination))
+        if (datagram.ToForeign)
         {
             // Any-address termination takes echo requests only; other ICMP to a foreign address is not ours.
             if (EchoForwarder is not null && message.Type == (datagram.IsV6 ? Icmpv6Type.EchoRequest : Icmpv4Type.EchoRequest))

@@ -3,9 +3,10 @@ namespace TunStack.Ip;
 /// <summary>A validated datagram handed by the IP layer to a transport.</summary>
 internal readonly ref struct IpDatagram
 {
-    public IpDatagram(ReadOnlySpan<byte> datagram, ReadOnlySpan<byte> payload, InternetAddress source, InternetAddress destination, byte protocol, bool toGroup, bool checksumTrusted = false)
+    public IpDatagram(ReadOnlySpan<byte> datagram, ReadOnlySpan<byte> payload, InternetAddress source, InternetAddress destination, byte protocol, bool toGroup, bool checksumTrusted = false, bool toForeign = false)
     {
         ChecksumTrusted = checksumTrusted;
+        ToForeign = toForeign;
         Datagram = datagram;
         Payload = payload;
         Source = source;
@@ -37,6 +38,15 @@ internal readonly ref struct IpDatagram
     /// </summary>
     public bool ChecksumTrusted { get; }
 
+    /// <summary>
+    /// Sent to a unicast address the stack does not own, and kept because a forwarder terminates any
+    /// address (decided once, by <see cref="IpLayer.Deliver"/>; the transports read it instead of looking again).
+    /// </summary>
+    public bool ToForeign { get; }
+
     /// <summary>This datagram with <see cref="ChecksumTrusted"/> set.</summary>
-    public IpDatagram Trusted() => new(Datagram, Payload, Source, Destination, Protocol, ToBroadcastOrMulticast, checksumTrusted: true);
+    public IpDatagram Trusted() => new(Datagram, Payload, Source, Destination, Protocol, ToBroadcastOrMulticast, checksumTrusted: true, ToForeign);
+
+    /// <summary>This datagram with <see cref="ToForeign"/> set.</summary>
+    public IpDatagram Foreign() => new(Datagram, Payload, Source, Destination, Protocol, ToBroadcastOrMulticast, ChecksumTrusted, toForeign: true);
 }

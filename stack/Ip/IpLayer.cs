@@ -167,10 +167,11 @@ internal sealed class IpLayer
     /// Hands a validated, whole datagram to ICMP or its transport; <paramref name="nextHeaderFieldOffset"/>
     /// is where the IPv6 Parameter Problem for an unknown protocol points.
     /// </summary>
-    public void Deliver(in IpDatagram datagram, byte protocol, int nextHeaderFieldOffset)
+    public void Deliver(in IpDatagram received, byte protocol, int nextHeaderFieldOffset)
     {
-        bool v6 = datagram.IsV6;
-        if (TerminatesForeign && !datagram.ToBroadcastOrMulticast && !Addresses.IsLocal(datagram.Destination))
+        bool v6 = received.IsV6;
+        IpDatagram datagram = received;
+        if (TerminatesForeign && !received.ToBroadcastOrMulticast && !Addresses.IsLocal(received.Destination))
         {
             // Any-address termination takes only what a forwarder is set for; the rest is not ours.
             if (!(protocol == IpProtocol.Tcp && ForeignTcp) && !(protocol == IpProtocol.Udp && ForeignUdp)
@@ -181,6 +182,7 @@ internal sealed class IpLayer
             }
 
             _counters.Increment(Counter.IpForeignDelivered);
+            datagram = received.Foreign();
         }
 
         if (protocol == (v6 ? IpProtocol.IcmpV6 : IpProtocol.Icmp))

@@ -104,7 +104,7 @@ internal sealed class TcpLayer : ITransportHandler
         // Any-address termination: a segment to an address we do not own (IP input let it through
         // only because a forwarder is set) goes to the forwarder, never to a wildcard listener; so
         // does one to our own address that no listener takes (a forwarder's gateway address).
-        bool foreign = Forwarder is not null && !_ip.Addresses.IsLocal(datagram.Destination);
+        bool foreign = datagram.ToForeign;
         TcpAcceptor? listener = foreign ? null : FindAcceptor(datagram.Destination, segment.DestinationPort, datagram.Source);
         if (listener is not null)
         {

@@ -60,7 +60,7 @@ internal sealed class UdpLayer : ITransportHandler
             return;
         }
 
-        bool foreign = Forwarder is not null && !datagram.ToBroadcastOrMulticast && !_ip.Addresses.IsLocal(datagram.Destination);
+        bool foreign = datagram.ToForeign;
         UdpEndpoint? endpoint = foreign ? null : Lookup(datagram.Destination, udp.DestinationPort, datagram.Source, udp.SourcePort);
         if (endpoint is null && Forwarder is not null && !datagram.ToBroadcastOrMulticast)
         {
