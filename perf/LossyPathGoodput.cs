@@ -8,48 +8,78 @@ namespace TunStack.Perf;
 
 /// <summary>
 /// Goodput of one bulk connection over a lossy path between two stacks (ImpairedLink, seeded,
-/// virtual time), for NewReno and CUBIC, and a trace of cwnd and RTT over time drawn as SVG.
-/// Run with: dotnet run -c Release --project perf -- goodput [svg-path]
+/// virtual time), for NewReno and CUBIC, the sender's repair counters, and a trace of cwnd and RTT
+/// over time drawn as SVG.
+/// Run with: dotnet run -c Release --project perf -- goodput [--path SPEC] [--seconds N] [--seeds A-B] [--counters] [svg-path]
 /// </summary>
 public static class LossyPathGoodput
 {
-    private const string Path = "loss=1%,delay=10ms"; // each direction: 20 ms RTT, ~1% loss each way
+    private const string DefaultPath = "loss=1%,delay=10ms"; // each direction: 20 ms RTT, ~1% loss each way
 
-    public static void Run(string? svgPath)
+    public static void Run(string[] args)
     {
-        Console.WriteLine($"path: {Path} (each direction), 60 s of virtual time per run, 5 seeds");
+        string path = DefaultPath;
+        int seconds = 60, firstSeed = 1, lastSeed = 5;
+        bool counters = false;
+        string? svgPath = null;
+        for (int i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--path": path = args[++i]; break;
+                case "--seconds": seconds = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--counters": counters = true; break;
+                case "--seeds":
+                    string[] range = args[++i].Split('-');
+                    firstSeed = int.Parse(range[0], CultureInfo.InvariantCulture);
+                    lastSeed = int.Parse(range[^1], CultureInfo.InvariantCulture);
+                    break;
+                default: svgPath = args[i]; break;
+            }
+        }
+
+        if (!Impairment.TryParse(path, out Impairment profile, out _, out string? error))
+        {
+            Console.Error.WriteLine($"goodput: --path: {error}");
+            Environment.Exit(2);
+        }
+
+        Console.WriteLine($"path: {path} (each direction), {seconds} s of virtual time per run, seeds {firstSeed}-{lastSeed}");
         Console.WriteLine("algorithm  goodput Mbit/s per seed                      median");
         foreach (CongestionAlgorithm algorithm in new[] { CongestionAlgorithm.NewReno, CongestionAlgorithm.Cubic })
         {
             var results = new List<double>();
-            for (int seed = 1; seed <= 5; seed++)
+            var repairs = new List<string>();
+            for (int seed = firstSeed; seed <= lastSeed; seed++)
             {
-                results.Add(Measure(algorithm, seed, TimeSpan.FromSeconds(60), trace: null));
+                (double goodput, string repair) = Measure(profile, algorithm, seed, TimeSpan.FromSeconds(seconds), trace: null);
+                results.Add(goodput);
+                repairs.Add($"  seed {seed}: {repair}");
             }
 
             double median = results.OrderBy(r => r).ElementAt(results.Count / 2);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{algorithm,-10} {string.Join(" ", results.Select(r => r.ToString("F2", CultureInfo.InvariantCulture).PadLeft(6)))}    {median:F2}"));
+            if (counters)
+            {
+                repairs.ForEach(Console.WriteLine);
+            }
         }
 
         if (svgPath is not null)
         {
             var trace = new List<(double T, double Cwnd, double Rtt, double Ssthresh)>();
-            Measure(CongestionAlgorithm.Cubic, 1, TimeSpan.FromSeconds(30), trace);
-            File.WriteAllText(svgPath, Svg(trace));
-            Console.WriteLine($"trace of CUBIC, seed 1, 30 s: {svgPath}");
+            Measure(profile, CongestionAlgorithm.Cubic, firstSeed, TimeSpan.FromSeconds(Math.Min(30, seconds)), trace);
+            File.WriteAllText(svgPath, Svg(trace, path, firstSeed));
+            Console.WriteLine($"trace of CUBIC, seed {firstSeed}, {Math.Min(30, seconds)} s: {svgPath}");
         }
     }
 
-    private static double Measure(CongestionAlgorithm algorithm, int seed, TimeSpan duration, List<(double T, double Cwnd, double Rtt, double Ssthresh)>? trace)
+    private static (double Goodput, string Repairs) Measure(Impairment profile, CongestionAlgorithm algorithm, int seed, TimeSpan duration, List<(double T, double Cwnd, double Rtt, double Ssthresh)>? trace)
     {
-        if (!Impairment.TryParse(Path, out Impairment profile, out _, out string? error))
-        {
-            throw new InvalidOperationException(error);
-        }
-
         (MemoryLink a, MemoryLink b) = MemoryLink.CreatePair(1500, 8192);
         var sim = new Simulation();
-        NetworkStack sender = sim.Add(new NetworkStack(new ImpairedLink(a, profile, profile, seed), Options("10.0.0.1/24", algorithm), sim.Clock.Now));
+        var link = new ImpairedLink(a, profile, profile, seed);
+        NetworkStack sender = sim.Add(new NetworkStack(link, Options("10.0.0.1/24", algorithm), sim.Clock.Now));
         NetworkStack receiver = sim.Add(new NetworkStack(b, Options("10.0.0.2/24", algorithm), sim.Clock.Now));
         TcpAcceptor listener = receiver.ListenTcp(new InternetEndpoint(InternetAddress.AnyV4, 5001), 8, out _)!;
         TcpConnection client = sender.ConnectTcp(new InternetEndpoint(InternetAddress.Parse("10.0.0.2"), 5001), out _)!;
@@ -88,7 +118,10 @@ public static class LossyPathGoodput
             }
         }
 
-        return received * 8 / duration.TotalSeconds / 1e6;
+        StackCounters c = sender.Counters;
+        string repairs = string.Create(CultureInfo.InvariantCulture,
+            $"lost on the path {link.EgressStatistics.Lost}, reordered {link.EgressStatistics.Reordered}; recoveries {c[Counter.TcpFastRecoveries]}, rack losses {c[Counter.TcpRackLosses]}, fast retransmits {c[Counter.TcpFastRetransmits]}, rto {c[Counter.TcpRetransmits]}, probes {c[Counter.TcpLossProbes]}, dsacks {c[Counter.TcpDsackReceived]}, undos {c[Counter.TcpSpuriousRetransmissionUndos]}; {client.GetInfo()}");
+        return (received * 8 / duration.TotalSeconds / 1e6, repairs);
     }
 
     private static StackOptions Options(string address, CongestionAlgorithm algorithm)
@@ -100,7 +133,7 @@ public static class LossyPathGoodput
     }
 
     // Two panels over time: cwnd (and ssthresh) in segments, and the smoothed RTT in ms.
-    private static string Svg(List<(double T, double Cwnd, double Rtt, double Ssthresh)> trace)
+    private static string Svg(List<(double T, double Cwnd, double Rtt, double Ssthresh)> trace, string path, int seed)
     {
         const int width = 900, panel = 220, left = 60, top = 40, gap = 60;
         double tMax = trace.Max(p => p.T);
@@ -115,7 +148,7 @@ public static class LossyPathGoodput
         int height = top + (2 * panel) + gap + 50;
         svg.Append(CultureInfo.InvariantCulture, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"12\">\n");
         svg.Append(CultureInfo.InvariantCulture, $"<rect width=\"{width}\" height=\"{height}\" fill=\"white\"/>\n");
-        svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{left}\" y=\"20\" font-size=\"14\">TunStack CUBIC over an ImpairedLink ({Path} each way, seed 1): cwnd and SRTT over time</text>\n");
+        svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{left}\" y=\"20\" font-size=\"14\">TunStack CUBIC over an ImpairedLink ({path} each way, seed {seed}): cwnd and SRTT over time</text>\n");
         foreach ((int panelTop, double max, string label) in new[] { (top, cMax, "segments"), (top + panel + gap, rMax, "ms") })
         {
             svg.Append(CultureInfo.InvariantCulture, $"<rect x=\"{left}\" y=\"{panelTop}\" width=\"{width - left - 20}\" height=\"{panel}\" fill=\"none\" stroke=\"#999\"/>\n");

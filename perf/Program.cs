@@ -3,7 +3,7 @@
 //       dotnet run -c Release --project perf -- memory [PAIRS...]  (memory per idle TCP connection at 1,000 and 100,000 pairs)
 using BenchmarkDotNet.Running;
 
-//       dotnet run -c Release --project perf -- goodput [docs/cwnd-rtt.svg]   (NewReno and CUBIC over a lossy path; cwnd/RTT plot)
+//       dotnet run -c Release --project perf -- goodput [--path SPEC] [--seconds N] [--seeds A-B] [--counters] [docs/cwnd-rtt.svg]   (NewReno and CUBIC over a lossy path; cwnd/RTT plot)
 //       dotnet run -c Release --project perf -- facade           (sockets facade: RTT percentiles, connection rate)
 //       dotnet run -c Release --project perf -- kestrel-kernel ADDRESS PORT   (the /hello app on Kestrel's own sockets, for wrk)
 //       dotnet run -c Release --project perf -- tcp-workload BULK SEGMENTS    (TcpBenchmarks' operations BULK and SEGMENTS times, for callgrind)
@@ -15,7 +15,7 @@ if (args.Length > 0 && args[0] == "memory")
 
 if (args.Length > 0 && args[0] == "goodput")
 {
-    TunStack.Perf.LossyPathGoodput.Run(args.Length > 1 ? args[1] : null);
+    TunStack.Perf.LossyPathGoodput.Run(args[1..]);
     return;
 }
 

@@ -245,6 +245,11 @@ public sealed class ImpairedLink : ILink
                     Statistics.Reordered++;
                     delay += Profile.ReorderDelay.Ticks / TimeSpan.TicksPerMicrosecond;
                 }
+                else if (Profile.OvertakePercent > 0 && Chance(Profile.OvertakePercent))
+                {
+                    Statistics.Reordered++;
+                    delay = 0; // ahead of everything the delay still holds
+                }
 
                 Enqueue(packet, at + delay);
             }

@@ -4,7 +4,7 @@ namespace TunStack.Links;
 
 /// <summary>
 /// What an <see cref="ImpairedLink"/> does to one direction of traffic. Percentages are 0..100.
-/// Text form (for the CLI): <c>loss=1%,delay=10ms,jitter=2ms,reorder=5%,dup=1%,corrupt=0.1%,rate=100mbit</c>.
+/// Text form (for the CLI): <c>loss=1%,delay=10ms,jitter=2ms,reorder=5%,overtake=2%,dup=1%,corrupt=0.1%,rate=100mbit</c>.
 /// </summary>
 public sealed record Impairment
 {
@@ -14,6 +14,11 @@ public sealed record Impairment
     public double DuplicatePercent { get; init; }
     /// <summary>Packets held back by <see cref="ReorderDelay"/> so that later ones overtake them, percent.</summary>
     public double ReorderPercent { get; init; }
+    /// <summary>
+    /// Packets that skip <see cref="Delay"/> and <see cref="Jitter"/> and so overtake the packets
+    /// still held by the delay, percent (netem's <c>reorder</c> with gap 1).
+    /// </summary>
+    public double OvertakePercent { get; init; }
     /// <summary>Packets with one random bit flipped, percent.</summary>
     public double CorruptPercent { get; init; }
     /// <summary>Fixed one-way delay.</summary>
@@ -31,7 +36,7 @@ public sealed record Impairment
     public static Impairment None { get; } = new();
 
     /// <summary>True when nothing is impaired.</summary>
-    public bool IsNone => LossPercent == 0 && DuplicatePercent == 0 && ReorderPercent == 0 && CorruptPercent == 0
+    public bool IsNone => LossPercent == 0 && DuplicatePercent == 0 && ReorderPercent == 0 && OvertakePercent == 0 && CorruptPercent == 0
         && Delay == TimeSpan.Zero && Jitter == TimeSpan.Zero && RateBitsPerSecond == 0;
 
     /// <summary>
@@ -60,6 +65,7 @@ public sealed record Impairment
                 case "loss": ok = TryPercent(value, out double loss); impairment = impairment with { LossPercent = loss }; break;
                 case "dup": ok = TryPercent(value, out double dup); impairment = impairment with { DuplicatePercent = dup }; break;
                 case "reorder": ok = TryPercent(value, out double reorder); impairment = impairment with { ReorderPercent = reorder }; break;
+                case "overtake": ok = TryPercent(value, out double overtake); impairment = impairment with { OvertakePercent = overtake }; break;
                 case "corrupt": ok = TryPercent(value, out double corrupt); impairment = impairment with { CorruptPercent = corrupt }; break;
                 case "delay": ok = TryDuration(value, out TimeSpan delay); impairment = impairment with { Delay = delay }; break;
                 case "jitter": ok = TryDuration(value, out TimeSpan jitter); impairment = impairment with { Jitter = jitter }; break;
@@ -69,7 +75,7 @@ public sealed record Impairment
                     seed = s;
                     break;
                 default:
-                    error = $"unknown impairment '{key}' (expected loss, delay, jitter, reorder, dup, corrupt, rate, seed)";
+                    error = $"unknown impairment '{key}' (expected loss, delay, jitter, reorder, overtake, dup, corrupt, rate, seed)";
                     return false;
             }
 
@@ -99,6 +105,7 @@ public sealed record Impairment
         Add("delay", Delay.TotalMilliseconds, "ms");
         Add("jitter", Jitter.TotalMilliseconds, "ms");
         Add("reorder", ReorderPercent, "%");
+        Add("overtake", OvertakePercent, "%");
         Add("dup", DuplicatePercent, "%");
         Add("corrupt", CorruptPercent, "%");
         (long scale, string unit) = RateBitsPerSecond % 1_000_000_000 == 0 ? (1_000_000_000L, "gbit")
