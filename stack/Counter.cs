@@ -315,4 +315,6 @@ public enum Counter
     IcmpEchoForwarded,
     /// <summary>Dropped: a SYN with FIN set to a listener or a forwarder (Linux and the BSDs discard it in LISTEN).</summary>
     TcpSynFinDropped,
+    /// <summary>D-SACK blocks sent (RFC 2883: a segment arrived that had been received before).</summary>
+    TcpDsackSent,
 }

@@ -30,6 +30,20 @@ internal sealed class Assembler
     /// <summary>Range <paramref name="index"/> in sequence order.</summary>
     public (SeqNumber Left, SeqNumber Right) this[int index] => _ranges[index];
 
+    /// <summary>True when [left, right) lies wholly within one range held.</summary>
+    public bool Holds(SeqNumber left, SeqNumber right)
+    {
+        for (int i = 0; i < Count; i++)
+        {
+            if (_ranges[i].Left <= left && right <= _ranges[i].Right)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Adds [left, right); merges with overlapping or adjacent ranges. False when a new range would exceed the bound.</summary>
     public bool TryAdd(SeqNumber left, SeqNumber right)
     {

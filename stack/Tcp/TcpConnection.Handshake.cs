@@ -111,9 +111,19 @@ public sealed partial class TcpConnection
             options.TimestampEcho = TsRecent;
         }
 
-        if (withSack && SackEnabled && Receiver.OutOfOrder.Count > 0)
+        if (withSack && SackEnabled)
         {
-            Receiver.OutOfOrder.WriteSackBlocks(ref options, TimestampsEnabled ? 3 : 4);
+            int room = TimestampsEnabled ? 3 : 4;
+            if (Receiver.TakeDuplicateReport(out SackBlock duplicate))
+            {
+                options.AddSack(duplicate); // RFC 2883 4: the D-SACK block comes first
+                room--;
+            }
+
+            if (Receiver.OutOfOrder.Count > 0)
+            {
+                Receiver.OutOfOrder.WriteSackBlocks(ref options, room);
+            }
         }
 
         return options;

@@ -395,6 +395,7 @@ public sealed partial class TcpConnection
         if (TimestampsEnabled && received.HasTimestamps && (flags & TcpFlags.Rst) == 0 && unchecked((int)(received.TimestampValue - TsRecent)) < 0)
         {
             Layer.Counters.Increment(Counter.TcpPawsRejected);
+            Receiver.NoteDuplicate(seg.SequenceNumber, seg.Payload.Length); // RFC 2883 4: reported as Linux does
             Sender.SendAck();
             return;
         }
@@ -416,6 +417,7 @@ public sealed partial class TcpConnection
                     RestartTimeWait();
                 }
 
+                Receiver.NoteDuplicate(seg.SequenceNumber, seg.Payload.Length); // RFC 2883 4.1.1: a segment already received
                 Sender.SendAck();
             }
 

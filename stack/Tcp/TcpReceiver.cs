@@ -74,6 +74,10 @@ internal sealed class TcpReceiver
     // Bytes received since our last ACK (counted in bytes, so a GRO-coalesced segment counts for what it holds).
     private int _unackedBytes;
 
+    // RFC 2883 4: the duplicate to report in the first SACK block of the next ACK (a D-SACK).
+    private SackBlock _duplicate;
+    private bool _duplicatePending;
+
     public int Available => _buffer.Count;
 
     public int Capacity => _buffer.Capacity;
@@ -151,10 +155,47 @@ internal sealed class TcpReceiver
         }
     }
 
+    /// <summary>
+    /// RFC 2883 4: the part of a received segment below RCV.NXT was a duplicate; the next ACK
+    /// reports it as its first SACK block (a D-SACK). Only with SACK (RFC 2883 4: a receiver that
+    /// did not agree to SACK sends none). A later duplicate replaces an unreported one.
+    /// </summary>
+    public void NoteDuplicate(SeqNumber seq, int length)
+    {
+        if (_c.SackEnabled && length > 0 && seq < Nxt)
+        {
+            ReportDuplicate(seq, SeqNumber.Min(seq + length, Nxt));
+        }
+    }
+
+    /// <summary>The D-SACK block owed (RFC 2883 4), taken by the ACK that carries it.</summary>
+    public bool TakeDuplicateReport(out SackBlock block)
+    {
+        block = _duplicate;
+        bool pending = _duplicatePending;
+        _duplicatePending = false;
+        return pending;
+    }
+
+    private void ReportDuplicate(SeqNumber left, SeqNumber right)
+    {
+        // Duplicates that touch the one not yet reported grow its block (as Linux tcp_dsack_extend).
+        if (_duplicatePending && left <= _duplicate.Right && right >= _duplicate.Left)
+        {
+            _duplicate = new SackBlock(SeqNumber.Min(left, _duplicate.Left), SeqNumber.Max(right, _duplicate.Right));
+            return;
+        }
+
+        _duplicate = new SackBlock(left, right);
+        _duplicatePending = true;
+        _layer.Counters.Increment(Counter.TcpDsackSent);
+    }
+
     /// <summary>A segment acknowledging RCV.NXT went out: nothing is owed now.</summary>
     public void OnAckSent()
     {
         AckOwed = false;
+        _duplicatePending = false; // RFC 2883 4: each duplicate is reported once, by the next ACK
         LastAckSent = Nxt;
         _unackedBytes = 0;
         _timers.Cancel(TcpTimer.DelayedAck);
@@ -211,7 +252,8 @@ internal sealed class TcpReceiver
                 return false;
             }
 
-            // Starts before RCV.NXT: trim the part already received.
+            // Starts before RCV.NXT: trim the part already received (and report it, RFC 2883 4.1.1).
+            NoteDuplicate(seq, Math.Min(already, payload.Length));
             payload = already < payload.Length ? payload[already..] : ReadOnlySpan<byte>.Empty;
             seq = Nxt;
         }
@@ -342,6 +384,13 @@ internal sealed class TcpReceiver
         {
             _layer.Counters.Increment(Counter.TcpMemoryDrops);
             n = 0; // at the memory limit nothing is held out of order
+        }
+
+        // RFC 2883 4.1.2: data already held out of order is a duplicate; the D-SACK reports it and,
+        // as TryAdd marks the holding range the most recently changed, the next block is that range.
+        if (_c.SackEnabled && payload.Length > 0 && _outOfOrder.Holds(seq, seq + payload.Length))
+        {
+            ReportDuplicate(seq, seq + payload.Length);
         }
 
         n = n > 0 ? _buffer.WriteAt(offset, payload[..n]) : 0;

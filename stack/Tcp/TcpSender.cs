@@ -461,7 +461,7 @@ internal sealed class TcpSender
                 : _rtt.SampleOnAck(ack, now);
             Retries = 0;
             recovery.OnCumulativeAck(ack);
-            OnNewAck(ack, Math.Max(0, dataAcked), rttSample);
+            OnNewAck(ack, Math.Max(0, dataAcked), rttSample, _c.TimestampsEnabled && received.HasTimestamps ? received.TimestampEcho : null);
             if (Una == Nxt)
             {
                 _timers.Cancel(TcpTimer.Retransmit);
@@ -488,6 +488,8 @@ internal sealed class TcpSender
             recovery.DetectLoss();
         }
 
+        recovery.OnAckProcessed(); // RFC 6937: the window during recovery
+
         // RFC 9293 3.10.7.4: update the send window from this segment if it is not older.
         if (Wl1 < seg.SequenceNumber || (Wl1 == seg.SequenceNumber && Wl2 <= ack))
         {
@@ -498,7 +500,7 @@ internal sealed class TcpSender
     }
 
     // New data acknowledged: rounds, recovery bookkeeping, or window growth outside recovery.
-    private void OnNewAck(SeqNumber ack, int dataAcked, TimeSpan rttSample)
+    private void OnNewAck(SeqNumber ack, int dataAcked, TimeSpan rttSample, uint? echo)
     {
         Instant now = _layer.Now;
         BytesAcked += dataAcked;
@@ -518,7 +520,7 @@ internal sealed class TcpSender
             _roundStartAt = now;
         }
 
-        if (_c.Recovery.OnNewAck(ack, dataAcked))
+        if (_c.Recovery.OnNewAck(ack, dataAcked, echo))
         {
             return;
         }

@@ -62,8 +62,24 @@ internal abstract class CongestionControl
     /// <summary>A loss detected by duplicate ACKs or SACK: enter recovery (RFC 5681 3.2 step 2 / RFC 6675 5 step 4.2).</summary>
     public abstract void OnLoss(int flightSize, Instant now);
 
-    /// <summary>Recovery ended with everything up to the recovery point acknowledged.</summary>
-    public virtual void OnRecoveryEnd(int flightSize) => Cwnd = Math.Max(Math.Min(Ssthresh, flightSize + Mss), 2 * Mss); // RFC 6582 3.2 step 3
+    /// <summary>
+    /// Recovery ended with everything up to the recovery point acknowledged. RFC 6937 3 (PRR,
+    /// which held the flight near ssthresh through recovery): cwnd = ssthresh; RFC 6582 3.2 step 3
+    /// allows the same.
+    /// </summary>
+    public void OnRecoveryEnd() => Cwnd = Ssthresh;
+
+    /// <summary>
+    /// RFC 6937 3.1: during recovery Proportional Rate Reduction sets the window on every ACK to
+    /// pipe + sndcnt, in bytes (never below one segment).
+    /// </summary>
+    public void SetRecoveryWindow(long cwnd) => Cwnd = (int)Math.Clamp(cwnd, Mss, int.MaxValue / 2);
+
+    /// <summary>
+    /// RFC 3708 / RFC 4015: the reduction for a loss was needless (the retransmissions were
+    /// spurious): the window and threshold from before it come back.
+    /// </summary>
+    public virtual void Undo(int cwnd, int ssthresh) => Restore(cwnd, ssthresh);
 
     /// <summary>
     /// RFC 5681 3.1 (4)-(5): a retransmission timeout sets cwnd to one segment; the first of an

@@ -17,6 +17,7 @@ internal sealed class CubicCongestionControl : CongestionControl
 
     private double _wMax;           // segments
     private double _wLastMax;       // segments, for fast convergence
+    private double _wLastMaxBeforeLoss; // restored when the loss is undone
     private double _k;              // seconds
     private Instant _epochStart;
     private bool _inEpoch;
@@ -104,11 +105,13 @@ internal sealed class CubicCongestionControl : CongestionControl
         double segments = (double)Cwnd / Mss;
 
         // RFC 9438 4.7: fast convergence.
+        _wLastMaxBeforeLoss = _wLastMax;
         _wMax = segments < _wLastMax ? segments * (1 + Beta) / 2 : segments;
         _wLastMax = segments;
 
-        // RFC 9438 4.6: ssthresh = cwnd * beta (from the flight, never below 2 segments).
-        Ssthresh = Math.Max((int)(Math.Max(Cwnd, flightSize) * Beta), 2 * Mss);
+        // RFC 9438 4.6: ssthresh = flight_size * beta, never below 2 segments; the flight no larger
+        // than cwnd (data SACKed above a hole is not in flight; Linux uses cwnd).
+        Ssthresh = Math.Max((int)(Math.Min(Cwnd, flightSize) * Beta), 2 * Mss);
         Cwnd = Ssthresh;
 
         // RFC 9438 4.2 eq. 2: K = cbrt(W_max * (1 - beta) / C) (with cwnd = beta * W_max at t = 0).
@@ -118,6 +121,17 @@ internal sealed class CubicCongestionControl : CongestionControl
         _wEst = (double)Cwnd / Mss;
         _cwndFraction = 0;
         _inCss = false;
+    }
+
+    /// <summary>
+    /// The loss was spurious: the window comes back, and the next acknowledgment starts a new epoch
+    /// at it (W_max = cwnd, K = 0), as Linux's CUBIC does after an undo; fast convergence forgets the loss.
+    /// </summary>
+    public override void Undo(int cwnd, int ssthresh)
+    {
+        base.Undo(cwnd, ssthresh);
+        _inEpoch = false;
+        _wLastMax = _wLastMaxBeforeLoss;
     }
 
     public override void OnRetransmitTimeout(int flightSize, Instant now, bool firstInEpisode)

@@ -1,6 +1,7 @@
 // Loss recovery behind one interface (as gVisor's lossRecovery): what both kinds share is here:
-// fast recovery's entry and exit (RFC 5681 3.2, RFC 6582, RFC 6675 5), limited transmit
-// (RFC 3042), and the undo of needless window reductions (RFC 3708 with RFC 2883 D-SACK).
+// fast recovery's entry and exit (RFC 5681 3.2, RFC 6582, RFC 6675 5), the window during it
+// (RFC 6937 Proportional Rate Reduction), limited transmit (RFC 3042), and the undo of needless
+// window reductions (RFC 3708 with RFC 2883 D-SACK, and RFC 3522 Eifel detection with timestamps).
 // SackRecovery (RFC 6675 + RFC 8985 RACK-TLP) and NewRenoRecovery (RFC 6582) say how losses are
 // found, what the pipe is, and which segment goes next.
 using TunStack.Wire;
@@ -19,6 +20,18 @@ internal abstract class LossRecovery
     private bool _undoArmed;
     private int _undoCwnd, _undoSsthresh, _undoRetransmissions;
     private SeqNumber _undoMarker;
+
+    // RFC 3522 3.2: the TSval of the episode's first retransmission; an ACK echoing an earlier one
+    // acknowledges an original transmission.
+    private uint _undoTsval;
+    private bool _undoTsvalSet;
+
+    // RFC 6937 3: prr_delivered, RecoverFS (the flight when recovery began), and BytesSent then
+    // (prr_out is what was sent since); _deliveredSeen is what the receiver had by the previous ACK.
+    private long _prrDelivered;
+    private int _prrRecoverFs;
+    private long _prrSentAtEntry;
+    private long _deliveredSeen;
 
     protected LossRecovery(TcpConnection connection) => Connection = connection;
 
@@ -52,6 +65,12 @@ internal abstract class LossRecovery
 
     /// <summary>Bytes SACKed above SND.UNA now (0 without SACK).</summary>
     public virtual int SackedBytes => 0;
+
+    /// <summary>
+    /// Bytes above SND.UNA the receiver is known to hold: the SACKed ones, or without SACK one
+    /// segment per duplicate ACK of the recovery (RFC 6937 3: DeliveredData).
+    /// </summary>
+    protected virtual int DeliveredAboveUna => SackedBytes;
 
     /// <summary>RFC 6675 4 SetPipe: the bytes still in the network.</summary>
     public abstract int Pipe();
@@ -141,7 +160,10 @@ internal abstract class LossRecovery
     /// New data acknowledged. In recovery: a full acknowledgment ends it, a partial one is handled
     /// (true: the ACK was recovery's, the window does not grow). Outside: false.
     /// </summary>
-    public bool OnNewAck(SeqNumber ack, int dataAcked)
+    /// <param name="ack">The new SND.UNA.</param>
+    /// <param name="dataAcked">Data bytes it acknowledged.</param>
+    /// <param name="echo">The ACK's TSecr (RFC 7323), or null without timestamps.</param>
+    public bool OnNewAck(SeqNumber ack, int dataAcked, uint? echo)
     {
         LimitedTransmit = false;
         if (!InRecovery)
@@ -152,16 +174,57 @@ internal abstract class LossRecovery
 
         if (ack >= RecoveryPoint)
         {
+            // RFC 3522 3.2 (Linux tcp_try_undo_recovery): the ACK that ends recovery echoes a
+            // timestamp from before the first retransmission: the originals arrived, only late;
+            // the reduction is undone (RFC 4015 3.2 restores the window).
+            if (EchoPredatesRetransmission(echo))
+            {
+                Undo();
+                return true;
+            }
+
             // RFC 6582 3.2 step 3 / RFC 6675 5: a full acknowledgment ends recovery.
             LeaveRecovery();
-            Sender.Congestion.OnRecoveryEnd(Sender.Nxt - Sender.Una);
+            Sender.Congestion.OnRecoveryEnd();
             return true;
         }
 
-        // RFC 6582 3.2 step 5: a partial ACK.
+        // RFC 6582 3.2 step 5: a partial ACK. If it acknowledges an original transmission the
+        // segment at SND.UNA was reordered, not lost (Linux tcp_try_undo_partial counts that as
+        // reordering; the reduction stands while retransmissions are out).
         Connection.Layer.Counters.Increment(Counter.TcpPartialAcks);
+        if (EchoPredatesRetransmission(echo))
+        {
+            OnSpuriousRecovery();
+        }
+
         OnPartialAck(dataAcked);
         return true;
+    }
+
+    /// <summary>
+    /// RFC 6937 3.1: after every ACK during recovery, Proportional Rate Reduction sets cwnd to
+    /// pipe + sndcnt, so that the flight falls to ssthresh gradually, one part per delivered part,
+    /// instead of stopping all transmission until pipe is below the halved window.
+    /// </summary>
+    public void OnAckProcessed()
+    {
+        long delivered = Sender.BytesAcked + DeliveredAboveUna;
+        long newly = delivered - _deliveredSeen;
+        _deliveredSeen = delivered;
+        if (!InRecovery || newly <= 0)
+        {
+            return; // RFC 6937 3.1 runs on ACKs that deliver data
+        }
+
+        _prrDelivered += newly;
+        int pipe = Pipe();
+        int ssthresh = Sender.Congestion.Ssthresh;
+        long prrOut = Sender.BytesSent - _prrSentAtEntry;
+        long sndcnt = pipe > ssthresh
+            ? ((_prrDelivered * ssthresh) + _prrRecoverFs - 1) / _prrRecoverFs - prrOut // proportional rate reduction
+            : Math.Min(ssthresh - pipe, Math.Max(_prrDelivered - prrOut, newly) + Connection.Mss); // PRR-SSRB
+        Sender.Congestion.SetRecoveryWindow(pipe + Math.Max(0, sndcnt));
     }
 
     /// <summary>RFC 6675 5 steps 4.1-4.3 (RFC 5681 3.2 steps 2-3 without SACK).</summary>
@@ -174,6 +237,9 @@ internal abstract class LossRecovery
         InRecovery = true;
         RecoveryPoint = sender.Nxt;
         HighRxt = sender.Una;
+        _prrDelivered = 0; // RFC 6937 3: at the start of recovery
+        _prrRecoverFs = Math.Max(sender.Nxt - sender.Una, Connection.Mss);
+        _prrSentAtEntry = sender.BytesSent;
         OnRecoveryEntered();
         sender.Congestion.OnLoss(sender.Nxt - sender.Una, Connection.Layer.Now);
         Connection.Rtt.StopTiming(); // Karn: the timed segment may be the lost one
@@ -223,14 +289,19 @@ internal abstract class LossRecovery
         _undoSsthresh = Sender.Congestion.Ssthresh;
         _undoRetransmissions = 0;
         _undoMarker = Sender.Una;
+        _undoTsvalSet = false;
     }
 
-    /// <summary>A retransmission of the current episode went out (RFC 3708 counts them).</summary>
+    /// <summary>A retransmission of the current episode went out (RFC 3708 counts them; RFC 3522 keeps the first one's TSval).</summary>
     public void CountRetransmission()
     {
         if (_undoArmed)
         {
-            _undoRetransmissions++;
+            if (_undoRetransmissions++ == 0 && Connection.TimestampsEnabled)
+            {
+                _undoTsval = Connection.TimestampNow;
+                _undoTsvalSet = true;
+            }
         }
     }
 
@@ -257,6 +328,11 @@ internal abstract class LossRecovery
     {
     }
 
+    /// <summary>A retransmission was shown needless: what was deemed lost was late.</summary>
+    protected virtual void OnSpuriousRecovery()
+    {
+    }
+
     /// <summary>
     /// RFC 2883 4.2 / RFC 3708 3.2: a D-SACK for data of the current episode means one of its
     /// retransmissions was needless; when that has been shown for all of them, undo the reduction.
@@ -273,10 +349,21 @@ internal abstract class LossRecovery
             return;
         }
 
+        Undo();
+    }
+
+    // RFC 3522 3.2: an ACK echoing a TSval older than the episode's first retransmission.
+    private bool EchoPredatesRetransmission(uint? echo)
+        => _undoArmed && _undoTsvalSet && echo is uint e && e != 0 && unchecked((int)(e - _undoTsval)) < 0;
+
+    // RFC 3708 3.2 / RFC 4015 3.2: the reduction was needless; cwnd and ssthresh come back.
+    private void Undo()
+    {
         _undoArmed = false;
         Undos++;
         Connection.Layer.Counters.Increment(Counter.TcpSpuriousRetransmissionUndos);
-        Sender.Congestion.Restore(_undoCwnd, _undoSsthresh);
+        Sender.Congestion.Undo(_undoCwnd, _undoSsthresh);
+        OnSpuriousRecovery();
         LeaveRecovery();
     }
 

@@ -44,6 +44,9 @@ internal sealed class NewRenoRecovery : LossRecovery
         return Math.Max(0, pipe);
     }
 
+    // RFC 6937 3: without SACK each duplicate ACK stands for one delivered segment.
+    protected override int DeliveredAboveUna => _renoSacked * Connection.Mss;
+
     /// <summary>RFC 5681 2: every ACK that passes the checks (a)-(e) is a duplicate.</summary>
     public override bool IsDuplicateAck(bool sackNews) => true;
 

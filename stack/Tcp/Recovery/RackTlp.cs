@@ -18,6 +18,14 @@ internal sealed class RackTlp
     private SeqNumber _fack;
     private bool _reorderingSeen;
 
+    // RFC 8985 6.2 step 4: the reordering window's multiplier of min_RTT / 4, grown by D-SACKs (at
+    // most once per round trip: RACK.dsack_round) and reset after 16 recoveries without one.
+    private const int ReorderingWindowPersistence = 16;
+    private int _reoWndMult = 1;
+    private int _reoWndPersist;
+    private SeqNumber _dsackRound;
+    private bool _dsackRoundOpen;
+
     // The tail loss probe (RFC 8985 7): the probe's end and whether it was a retransmission.
     private SeqNumber _tlpEndSeq;
     private bool _tlpWasRetransmission;
@@ -27,6 +35,48 @@ internal sealed class RackTlp
         _recovery = recovery;
         _c = connection;
     }
+
+    /// <summary>The multiplier of min_RTT / 4 in the reordering window (RFC 8985 6.2 step 4), for tests and tcp_info.</summary>
+    public int ReorderingWindowMultiplier => _reoWndMult;
+
+    /// <summary>True once reordering has been seen on this connection (RFC 8985 6.2 step 3).</summary>
+    public bool ReorderingSeen => _reorderingSeen;
+
+    /// <summary>
+    /// RFC 8985 6.2 step 4: a D-SACK arrived: the reordering window grows by min_RTT / 4, at most
+    /// once per round trip.
+    /// </summary>
+    public void OnDuplicateReported()
+    {
+        TcpSender sender = _c.Sender;
+        if (_dsackRoundOpen && sender.Una >= _dsackRound)
+        {
+            _dsackRoundOpen = false;
+        }
+
+        if (!_dsackRoundOpen)
+        {
+            _dsackRound = sender.Nxt;
+            _dsackRoundOpen = true;
+            _reoWndMult = Math.Min(_reoWndMult + 1, 255);
+            _reoWndPersist = ReorderingWindowPersistence;
+        }
+    }
+
+    /// <summary>RFC 8985 6.2 step 4: a recovery ended; after 16 without a D-SACK the window is back to min_RTT / 4.</summary>
+    public void OnRecoveryLeft()
+    {
+        if (_reoWndPersist > 0 && --_reoWndPersist == 0)
+        {
+            _reoWndMult = 1;
+        }
+    }
+
+    /// <summary>
+    /// A recovery was shown to be spurious (its retransmissions were needless): the segments RACK
+    /// marked lost were only late, which is reordering (Linux counts it the same way, tcp_check_sack_reordering).
+    /// </summary>
+    public void OnSpuriousRecovery() => _reorderingSeen = true;
 
     /// <summary>A probe was sent and not yet answered.</summary>
     public bool TlpInFlight { get; set; }
@@ -181,9 +231,10 @@ internal sealed class RackTlp
             return TimeSpan.Zero;
         }
 
+        // min(RACK.reo_wnd_mult * RACK.min_RTT / 4, SRTT).
         RttEstimator rtt = _c.Rtt;
-        TimeSpan quarter = rtt.Min == TimeSpan.MaxValue ? TimeSpan.Zero : rtt.Min / 4;
-        return rtt.HasSample && quarter > rtt.Smoothed ? rtt.Smoothed : quarter;
+        TimeSpan window = rtt.Min == TimeSpan.MaxValue ? TimeSpan.Zero : rtt.Min / 4 * _reoWndMult;
+        return rtt.HasSample && window > rtt.Smoothed ? rtt.Smoothed : window;
     }
 
     // RFC 8985 7.4: the probe was answered. If it was a retransmission that repaired a loss (its

@@ -52,6 +52,7 @@ internal sealed class SackRecovery : LossRecovery
             if (block.Right <= ack || (i == 0 && block.Right <= sender.Una))
             {
                 counters.Increment(Counter.TcpDsackReceived);
+                Rack.OnDuplicateReported();
                 OnDuplicateReported(block);
                 continue;
             }
@@ -119,6 +120,10 @@ internal sealed class SackRecovery : LossRecovery
     }
 
     protected override void OnRecoveryEntered() => Rack.TlpInFlight = false;
+
+    protected override void OnRecoveryLeft() => Rack.OnRecoveryLeft();
+
+    protected override void OnSpuriousRecovery() => Rack.OnSpuriousRecovery();
 
     // RFC 6675 4 NextSeg rule 1: the lowest segment RACK marked lost.
     protected override bool TryNextLost(bool force, out SeqNumber start, out int length)

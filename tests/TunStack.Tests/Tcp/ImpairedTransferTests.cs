@@ -19,6 +19,7 @@ public class ImpairedTransferTests
         new object[] { "loss=5%,delay=5ms" },
         new object[] { "loss=10%,delay=5ms" },
         new object[] { "reorder=5%,delay=5ms,jitter=1ms" },
+        new object[] { "overtake=2%,loss=0.2%,delay=10ms" },
         new object[] { "dup=2%,delay=5ms" },
         new object[] { "corrupt=0.1%,delay=5ms" },
         new object[] { "delay=50ms" },
@@ -46,6 +47,15 @@ public class ImpairedTransferTests
         TcpConnectionInfo info = client.GetInfo();
         Console.WriteLine($"{impairment}: {info}");
         long repaired = net.A.Counters[Counter.TcpFastRetransmits] + net.A.Counters[Counter.TcpRetransmits];
+        if (profile.OvertakePercent > 0)
+        {
+            // Segments that overtake others make RACK retransmit some needlessly: the receiver says
+            // so with D-SACKs (RFC 2883), and the sender learns the reordering and undoes reductions.
+            Assert.True(net.B.Counters[Counter.TcpDsackSent] > 0);
+            Assert.True(net.A.Counters[Counter.TcpSpuriousRetransmissionUndos] > 0);
+            Assert.True(((TunStack.Tcp.Recovery.SackRecovery)client.Recovery).Rack.ReorderingSeen);
+        }
+
         if (profile.LossPercent > 0)
         {
             // Losses in both directions; the data ones are repaired, mostly without waiting for an RTO.

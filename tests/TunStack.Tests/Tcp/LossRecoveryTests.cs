@@ -53,17 +53,18 @@ public class LossRecoveryTests
         Assert.Equal(burst[^1].Seq + Mss, first[0].Seq);
         Assert.Equal(2, p.Probe[Counter.TcpLimitedTransmits]);
 
-        // RFC 5681 3.2 step 2-3: the third retransmits the lost segment; ssthresh = FlightSize / 2.
+        // RFC 5681 3.2 step 2-3: the third retransmits the lost segment; ssthresh = FlightSize / 2,
+        // without the two segments limited transmit sent ("MUST NOT be included in this calculation").
         List<SentSegment> third = Data(p.Ack(lost));
         Assert.Contains(third, s => s.Seq == lost && s.PayloadLength == Mss);
         Assert.True(p.Connection.InRecovery);
-        Assert.Equal(12 * Mss / 2, p.Connection.SlowStartThreshold);
+        Assert.Equal(10 * Mss / 2, p.Connection.SlowStartThreshold);
         Assert.Equal(1, p.Probe[Counter.TcpFastRecoveries]);
 
-        // The full ACK ends recovery with cwnd = min(ssthresh, FlightSize + SMSS) (RFC 6582 3.2 step 3).
+        // The full ACK ends recovery with cwnd = ssthresh (RFC 6937 3, which RFC 6582 3.2 step 3 allows).
         p.Ack(burst[^1].Seq + (3 * Mss));
         Assert.False(p.Connection.InRecovery);
-        Assert.True(p.Connection.CongestionWindow <= p.Connection.SlowStartThreshold);
+        Assert.Equal(p.Connection.SlowStartThreshold, p.Connection.CongestionWindow);
         Assert.Equal(0, p.Probe[Counter.TcpTimeouts]);
     }
 
@@ -106,9 +107,10 @@ public class LossRecoveryTests
         retransmitted.AddRange(Data(p.Ack(una, (S(3), S(5)), (S(1), S(2)))));
         retransmitted.AddRange(Data(p.Ack(una, (S(3), S(6)), (S(1), S(2)))));
         retransmitted.AddRange(Data(p.Ack(una, (S(3), S(7)), (S(1), S(2)))));
-        for (int k = 8; k <= 12; k++)
+        for (int k = 8; k <= 10; k++)
         {
-            // More of the window arrives; as the pipe drains, cwnd lets the second hole go (RFC 6675 5 (C)).
+            // The rest of the first window arrives (segments sent during recovery are not reported:
+            // in this test no time passes, so one SACKed would say the retransmissions before it were lost).
             retransmitted.AddRange(Data(p.Ack(una, (S(3), S(k)), (S(1), S(2)))));
         }
 
@@ -118,6 +120,7 @@ public class LossRecoveryTests
         // was sent), the two holes having been retransmitted and so counted again.
         TcpConnectionInfo info = p.Connection.GetInfo();
         Assert.True(info.SackedBytes >= 8 * Mss, $"{info.SackedBytes} SACKed");
+        Assert.True(retransmitted.Any(s => s.Seq >= S(10)), "RFC 6937: new data goes out during recovery as data is delivered");
         Assert.Equal(info.BytesInFlight - info.SackedBytes, info.Pipe);
         List<SeqNumber> resent = retransmitted.Where(s => s.Seq < S(10)).Select(s => s.Seq).ToList();
         Assert.Contains(S(0), resent);
