@@ -4,12 +4,19 @@
 using BenchmarkDotNet.Running;
 
 //       dotnet run -c Release --project perf -- goodput [--path SPEC] [--seconds N] [--seeds A-B] [--counters] [docs/cwnd-rtt.svg]   (NewReno and CUBIC over a lossy path; cwnd/RTT plot)
+//       dotnet run -c Release --project perf -- simulate --seeds 1-1000   (the simulation campaign: seeded multi-stack scenarios, invariants checked)
 //       dotnet run -c Release --project perf -- facade           (sockets facade: RTT percentiles, connection rate)
 //       dotnet run -c Release --project perf -- kestrel-kernel ADDRESS PORT   (the /hello app on Kestrel's own sockets, for wrk)
 //       dotnet run -c Release --project perf -- tcp-workload BULK SEGMENTS    (TcpBenchmarks' operations BULK and SEGMENTS times, for callgrind)
 if (args.Length > 0 && args[0] == "memory")
 {
     TunStack.Perf.ConnectionMemory.Run(args.Length > 1 ? args[1..].Select(a => int.Parse(a, System.Globalization.CultureInfo.InvariantCulture)).ToList() : [1_000, 100_000]);
+    return;
+}
+
+if (args.Length > 0 && args[0] == "simulate")
+{
+    Environment.ExitCode = TunStack.Perf.Campaign.SimulationCampaign.Run(args[1..]);
     return;
 }
 

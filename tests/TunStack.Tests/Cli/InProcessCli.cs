@@ -9,7 +9,7 @@ internal static class InProcessCli
     {
         var output = new StringWriter();
         var error = new StringWriter();
-        int code = CommandLine.Run(args, output, error);
+        int code = TunStack.Cli.CommandLine.Run(args, output, error);
         return (code, output.ToString(), error.ToString());
     }
 

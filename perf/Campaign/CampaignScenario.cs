@@ -1,0 +1,236 @@
+using System.Globalization;
+using System.Text;
+using TunStack.Ip;
+using TunStack.Links;
+using TunStack.Tcp;
+
+namespace TunStack.Perf.Campaign;
+
+/// <summary>
+/// One seeded scenario of the simulation campaign: 2-8 stacks on a <see cref="MemorySwitch"/>, each
+/// behind an <see cref="ImpairedLink"/> with its own random loss, delay, jitter, reordering,
+/// overtaking, duplication, corruption and rate (clean for some), loss bursts that cut a stack
+/// off for a while, and flows of every <see cref="CampaignFlowKind"/> between random pairs. Run on
+/// the virtual clock to the end, then checked: every stream byte-exact, no stall while the paths
+/// deliver, every connection gone (CLOSED, TIME-WAIT over), every buffer chunk back in the pool,
+/// memory within its limit. The same seed gives the same run.
+/// </summary>
+internal sealed class CampaignScenario
+{
+    /// <summary>
+    /// No application progress for this long is a stall. Bursts end within 23 s of the start and
+    /// the worst random path loses 3% each way, so an RTO backoff (200 ms doubling, capped at 120 s)
+    /// that needs this long has lost six retransmissions of one segment in a row (about 1e-9).
+    /// </summary>
+    public static readonly TimeSpan StallBound = TimeSpan.FromSeconds(200);
+
+    private static readonly TimeSpan RunLimit = TimeSpan.FromMinutes(30);
+    private static readonly TimeSpan CleanupLimit = TimeSpan.FromMinutes(40);
+
+    private readonly Simulation _sim = new();
+    private readonly MemorySwitch _switch = new();
+    private readonly List<NetworkStack> _stacks = new();
+    private readonly List<ImpairedLink> _links = new();
+    private readonly List<Impairment> _profiles = new();
+    private readonly List<CampaignFlow> _flows = new();
+    private readonly List<(Instant At, int Stack, Impairment Profile)> _events = new();
+    private readonly StringBuilder _description = new();
+
+    public CampaignScenario(int seed)
+    {
+        Seed = seed;
+        var random = new Random(seed);
+        int count = random.Next(2, 9);
+        for (int i = 0; i < count; i++)
+        {
+            InternetAddress v4 = InternetAddress.Parse($"10.99.0.{i + 1}");
+            InternetAddress v6 = InternetAddress.Parse($"fd99::{i + 1:x}");
+            Impairment profile = RandomImpairment(random);
+            var options = new StackOptions { RandomSeed = (seed * 16) + i };
+            options.Addresses.Add(new IpPrefix(v4, 16));
+            options.Addresses.Add(new IpPrefix(v6, 64));
+            options.Tcp.CongestionControl = random.Next(3) == 0 ? CongestionAlgorithm.NewReno : CongestionAlgorithm.Cubic;
+            var link = new ImpairedLink(_switch.AddPort(new[] { v4, v6 }), profile, profile, (seed * 16) + i);
+            _links.Add(link);
+            _profiles.Add(profile);
+            _stacks.Add(_sim.Add(new NetworkStack(link, options, _sim.Clock.Now)));
+            _description.Append(CultureInfo.InvariantCulture, $"  stack {i} {v4} {options.Tcp.CongestionControl}: {profile}\n");
+        }
+
+        // Loss bursts: a stack's path drops everything (or nearly) for up to 3 s, then recovers.
+        int bursts = random.Next(0, 4);
+        for (int b = 0; b < bursts; b++)
+        {
+            int stack = random.Next(count);
+            Instant at = _sim.Clock.Now + TimeSpan.FromMilliseconds(random.Next(0, 20_000));
+            Instant until = at + TimeSpan.FromMilliseconds(random.Next(50, 3000));
+            Impairment burst = _profiles[stack] with { LossPercent = random.Next(30, 101) };
+            _events.Add((at, stack, burst));
+            _events.Add((until, stack, _profiles[stack]));
+            _description.Append(CultureInfo.InvariantCulture, $"  burst on stack {stack}: {burst.LossPercent}% loss from {(at - _sim.Clock.Now).TotalMilliseconds} ms to {(until - _sim.Clock.Now).TotalMilliseconds} ms\n");
+        }
+
+        _events.Sort((x, y) => x.At.CompareTo(y.At));
+        int flows = random.Next(1, (2 * count) + 1);
+        CampaignFlowKind[] kinds = Enum.GetValues<CampaignFlowKind>();
+        for (int f = 0; f < flows; f++)
+        {
+            int client = random.Next(count);
+            int server = (client + random.Next(1, count)) % count;
+            bool v6 = random.Next(3) == 0;
+            InternetAddress address = _stacks[server].Addresses[v6 ? 1 : 0].Address;
+            var flow = new CampaignFlow(f, kinds[random.Next(kinds.Length)], _stacks[client], _stacks[server], new InternetEndpoint(address, (ushort)(10_000 + f)), random);
+            _flows.Add(flow);
+            _description.Append(CultureInfo.InvariantCulture, $"  {flow.Describe()} from stack {client}\n");
+        }
+    }
+
+    public int Seed { get; }
+
+    /// <summary>The stacks, paths, bursts and flows, one per line.</summary>
+    public string Description => _description.ToString();
+
+    /// <summary>Virtual time the run took.</summary>
+    public TimeSpan Elapsed { get; private set; }
+
+    /// <summary>Runs the scenario; null when every invariant held, else what broke.</summary>
+    public string? Run()
+    {
+        Instant start = _sim.Clock.Now;
+        Instant lastProgress = start;
+        long progress = -1;
+        int nextEvent = 0;
+        while (true)
+        {
+            Instant next = _sim.Settle();
+            Instant now = _sim.Clock.Now;
+            Instant wake = Instant.MaxValue;
+            long total = 0;
+            bool allDone = true;
+            foreach (CampaignFlow flow in _flows)
+            {
+                wake = Instant.Min(wake, flow.Step(now));
+                if (flow.Failure is not null)
+                {
+                    return flow.Failure;
+                }
+
+                total += flow.Progress;
+                allDone &= flow.Done;
+            }
+
+            if (allDone)
+            {
+                break;
+            }
+
+            if (total != progress)
+            {
+                progress = total;
+                lastProgress = now;
+                continue; // the applications acted: let the stacks answer before time moves
+            }
+
+            if (now - lastProgress > StallBound)
+            {
+                return $"stall: no application progress for {(now - lastProgress).TotalSeconds:F0} s at {(now - start).TotalSeconds:F1} s ({Unfinished()})";
+            }
+
+            if (now - start > RunLimit)
+            {
+                return $"not done after {RunLimit.TotalMinutes} min of virtual time ({Unfinished()})";
+            }
+
+            while (nextEvent < _events.Count && _events[nextEvent].At <= now)
+            {
+                (_, int stack, Impairment profile) = _events[nextEvent++];
+                _links[stack].Change(profile, profile);
+            }
+
+            Instant to = Instant.Min(Instant.Min(next, wake), nextEvent < _events.Count ? _events[nextEvent].At : Instant.MaxValue);
+            if (to == Instant.MaxValue)
+            {
+                return $"deadlock: nothing left to happen ({Unfinished()})";
+            }
+
+            _sim.AdvanceTo(to > now ? to : now);
+        }
+
+        // Every flow is done: stop listening and let TIME-WAIT, orphans and retransmissions end.
+        foreach (CampaignFlow flow in _flows)
+        {
+            flow.StopListening();
+        }
+
+        for (; nextEvent < _events.Count; nextEvent++)
+        {
+            (_, int stack, Impairment profile) = _events[nextEvent];
+            _links[stack].Change(profile, profile);
+        }
+
+        Instant cleanupEnd = _sim.Clock.Now + CleanupLimit;
+        _sim.RunUntil(() => _stacks.All(s => s.TcpConnections == (0, 0) && s.NextDeadline == Instant.MaxValue), CleanupLimit);
+        Elapsed = _sim.Clock.Now - start;
+        for (int i = 0; i < _stacks.Count; i++)
+        {
+            NetworkStack stack = _stacks[i];
+            if (stack.TcpConnections != (0, 0))
+            {
+                IEnumerable<string> left = stack.ListTcpConnections().Select(c => c.ToString());
+                return $"stack {i}: {stack.TcpConnections.Connections} connections and {stack.TcpConnections.TimeWait} TIME-WAIT records left {CleanupLimit.TotalMinutes} min after the last flow ended: {string.Join(", ", left)}";
+            }
+
+            TcpMemoryUse memory = stack.TcpMemory;
+            if (memory.InUseBytes != 0)
+            {
+                return $"stack {i}: {memory.InUseBytes} bytes of TCP buffers still taken with no connection left";
+            }
+
+            // Every timer gone: nothing left for the stack to do, ever, and nothing held in its path.
+            if (stack.NextDeadline != Instant.MaxValue)
+            {
+                return $"stack {i}: a timer is still set ({stack.NextDeadline}) with no connection left";
+            }
+
+            if (memory.PeakBytes > memory.LimitBytes)
+            {
+                return $"stack {i}: TCP memory peaked at {memory.PeakBytes} bytes, over its limit of {memory.LimitBytes}";
+            }
+        }
+
+        // A corrupted bit may land in a destination address; without corruption every packet has an owner.
+        if (_switch.Unroutable != 0 && _profiles.All(p => p.CorruptPercent == 0))
+        {
+            return $"{_switch.Unroutable} packets to an address no stack owns";
+        }
+
+        return _sim.Clock.Now > cleanupEnd ? "cleanup ran past its limit" : null;
+    }
+
+    private string Unfinished() => string.Join("; ", _flows.Where(f => !f.Done).Select(f => f.Describe()));
+
+    private static Impairment RandomImpairment(Random random)
+    {
+        if (random.Next(4) == 0)
+        {
+            return Impairment.None;
+        }
+
+        TimeSpan delay = TimeSpan.FromMilliseconds(random.Next(0, 31));
+        return new Impairment
+        {
+            LossPercent = Percent(random, 3),
+            Delay = delay,
+            Jitter = delay > TimeSpan.Zero && random.Next(3) == 0 ? TimeSpan.FromMilliseconds(random.Next(0, 6)) : TimeSpan.Zero,
+            ReorderPercent = Percent(random, 3),
+            OvertakePercent = delay > TimeSpan.Zero ? Percent(random, 3) : 0,
+            DuplicatePercent = Percent(random, 1),
+            CorruptPercent = Percent(random, 0.3),
+            RateBitsPerSecond = random.Next(3) == 0 ? random.Next(2, 201) * 1_000_000L : 0,
+            QueueLimit = random.Next(50, 1001),
+        };
+    }
+
+    // Half the time none; otherwise uniform in [0, max).
+    private static double Percent(Random random, double max) => random.Next(2) == 0 ? 0 : Math.Round(random.NextDouble() * max, 2);
+}

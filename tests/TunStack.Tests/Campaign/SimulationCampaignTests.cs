@@ -1,0 +1,72 @@
+// The simulation campaign in the test suite: a fixed budget of seeded multi-stack scenarios
+// (perf/Campaign), each run to the end on the virtual clock with its invariants checked.
+using TunStack.Ip;
+using TunStack.Links;
+using TunStack.Perf.Campaign;
+using TunStack.Storage;
+using TunStack.Wire;
+
+namespace TunStack.Tests.Campaign;
+
+public class SimulationCampaignTests
+{
+    // About a minute and a half on two cores; the long runs are reported in docs/robustness.md.
+    private const int Seeds = 500;
+
+    [Fact]
+    public void Campaign_FixedSeedBudget_EveryScenarioByteExactAndCleanAtTheEnd()
+    {
+        var failures = new List<string>();
+        for (int seed = 1; seed <= Seeds; seed++)
+        {
+            var scenario = new CampaignScenario(seed);
+            string? failure = scenario.Run();
+            if (failure is not null)
+            {
+                failures.Add($"seed {seed}: {failure}\n{scenario.Description}");
+            }
+        }
+
+        Assert.True(failures.Count == 0, $"{failures.Count} of {Seeds} scenarios failed (replay one with: dotnet run -c Release --project perf -- simulate --seeds N):\n{string.Join("\n", failures.Take(5))}");
+    }
+
+    [Fact]
+    public void Scenario_SameSeedTwice_SameRunToTheMicrosecond()
+    {
+        var first = new CampaignScenario(42);
+        var second = new CampaignScenario(42);
+        Assert.Equal(first.Description, second.Description);
+        Assert.Null(first.Run());
+        Assert.Null(second.Run());
+        Assert.Equal(first.Elapsed, second.Elapsed);
+        Assert.NotEqual(new CampaignScenario(43).Description, first.Description);
+    }
+
+    [Fact]
+    public void StreamPattern_ShiftedOrForeignBytes_Mismatch()
+    {
+        var data = new byte[4096];
+        StreamPattern.Fill(data, stream: 5, offset: 1000);
+        Assert.Equal(-1, StreamPattern.FirstMismatch(data, 5, 1000));
+        Assert.True(StreamPattern.FirstMismatch(data, 5, 1001) is >= 0 and < 16); // one byte late: caught at once
+        Assert.True(StreamPattern.FirstMismatch(data, 6, 1000) is >= 0 and < 16); // another stream's bytes
+        data[3000] ^= 1;
+        Assert.Equal(3000, StreamPattern.FirstMismatch(data, 5, 1000));
+    }
+
+    [Fact]
+    public void MemorySwitch_PacketToOwnedAddress_DeliveredThere_UnknownCounted()
+    {
+        var network = new MemorySwitch();
+        MemorySwitchPort a = network.AddPort(new[] { InternetAddress.Parse("10.1.0.1") });
+        MemorySwitchPort b = network.AddPort(new[] { InternetAddress.Parse("10.1.0.2"), InternetAddress.Parse("fd01::2") });
+        var batch = new PacketBatch(4, 1500);
+        batch.TryAdd(Packets.Ipv4(InternetAddress.Parse("10.1.0.1"), InternetAddress.Parse("10.1.0.2"), IpProtocol.Udp, new byte[8]));
+        batch.TryAdd(Packets.Ipv4(InternetAddress.Parse("10.1.0.1"), InternetAddress.Parse("10.1.0.9"), IpProtocol.Udp, new byte[8]));
+        a.Transmit(batch, Instant.Zero);
+        var received = new PacketBatch(4, 1500);
+        Assert.Equal(1, b.Receive(received, Instant.Zero));
+        Assert.Equal(0, a.Receive(new PacketBatch(4, 1500), Instant.Zero));
+        Assert.Equal(1, network.Unroutable);
+    }
+}
