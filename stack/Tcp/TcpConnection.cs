@@ -338,6 +338,12 @@ public sealed partial class TcpConnection
 
             _orphan = true;
             Layer.OrphanCount++;
+            if (State == TcpConnectionState.FinWait2)
+            {
+                // Closed after shutdown(): an orphan now, so it waits for the peer's FIN no longer
+                // than FinWait2Timeout from here (Linux tcp_close arms the same timer in FIN_WAIT2).
+                Timers.Schedule(TcpTimer.StateEnd, Layer.Now + Layer.Settings.FinWait2Timeout);
+            }
         }
 
         Shutdown();
