@@ -86,6 +86,7 @@ public sealed partial class StackSocket
                         _connection.Abort();
                         _connection = null;
                         _connecting = false;
+                        KeepBindingAfterFailedConnect();
                     }
                 }
 

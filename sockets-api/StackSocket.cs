@@ -34,6 +34,8 @@ public sealed partial class StackSocket : IDisposable
     // Stream sockets: a reservation from bind(), then a listener or a connection.
     private InternetEndpoint? _binding;
     private bool _bindingReuse;
+    private bool _listenerBoundByCaller; // bind() before listen(): the port stays the socket's when it stops listening
+    private InternetEndpoint? _boundBeforeConnect; // bind() before connect(): the socket keeps it if the attempt fails
     private TcpAcceptor? _listener;
     private TcpConnection? _connection;
     private bool _accepted;
@@ -402,6 +404,7 @@ public sealed partial class StackSocket : IDisposable
             throw SocketErrors.Exception(SocketError.InvalidArgument);
         }
 
+        _listenerBoundByCaller = _binding is not null;
         if (_binding is null)
         {
             InternetAddress any = AddressFamily == AddressFamily.InterNetworkV6 ? InternetAddress.AnyV6 : InternetAddress.AnyV4;
@@ -493,12 +496,28 @@ public sealed partial class StackSocket : IDisposable
         }
     }
 
-    /// <summary>shutdown(2): Send sends FIN after the buffered data while reading goes on; Receive makes reads return 0.</summary>
-    /// <exception cref="SocketException">NotConnected on a stream socket without a connection.</exception>
+    /// <summary>
+    /// shutdown(2): Send sends FIN after the buffered data while reading goes on; Receive makes reads
+    /// return 0. On a listener, as on Linux, Receive or Both stops listening (pending connections are
+    /// reset, a blocked <see cref="Accept"/> wakes with InvalidArgument, and the socket keeps the
+    /// address it was bound to, or none if listen picked it); Send does nothing.
+    /// </summary>
+    /// <exception cref="SocketException">NotConnected on a stream socket without a connection or listener.</exception>
     public void Shutdown(SocketShutdown how)
     {
         using StackCall call = Enter();
         UpdateConnecting();
+        if (_listener is not null)
+        {
+            if (how is SocketShutdown.Receive or SocketShutdown.Both)
+            {
+                StopListening(call.Stack);
+                WakeAll();
+            }
+
+            return;
+        }
+
         if (_udp is null && _connection is null)
         {
             throw SocketErrors.Exception(SocketError.NotConnected);
@@ -516,6 +535,21 @@ public sealed partial class StackSocket : IDisposable
         }
 
         WakeAll();
+    }
+
+    // Linux inet_shutdown on TCP_LISTEN with RCV_SHUTDOWN: the listener disconnects; a port the
+    // caller bound stays bound (SOCK_BINDPORT_LOCK), one listen() picked is released.
+    private void StopListening(NetworkStack stack)
+    {
+        TcpAcceptor listener = _listener!;
+        listener.Readable = null;
+        listener.Close();
+        _listener = null;
+        if (_listenerBoundByCaller && stack.BindTcp(listener.LocalEndpoint, _reuseAddress, out InternetEndpoint bound) == StackError.None)
+        {
+            _binding = bound;
+            _bindingReuse = _reuseAddress;
+        }
     }
 
     /// <summary>Closes the socket (same as <see cref="Dispose"/>).</summary>
@@ -804,6 +838,8 @@ public sealed partial class StackSocket : IDisposable
             stack.UnbindTcp(bound, _bindingReuse);
         }
 
+        _boundBeforeConnect = TransparentSource is null ? _binding : null;
+
         TcpConnection? connection = stack.ConnectTcp(remote, out StackError error, localAddress, localPort, _sendBufferSize, _receiveBufferSize);
         if (connection is null)
         {
@@ -869,9 +905,22 @@ public sealed partial class StackSocket : IDisposable
             _pendingError = _connection.Error;
             Unwire(_connection);
             _connection = null;
+            KeepBindingAfterFailedConnect();
         }
 
         return false;
+    }
+
+    // Linux: a port the caller bound stays bound when a connect fails (SOCK_BINDPORT_LOCK), so
+    // the socket may connect again from it, and a second bind() is EINVAL; an ephemeral one goes.
+    private void KeepBindingAfterFailedConnect()
+    {
+        if (_boundBeforeConnect is { } bound && _runner.StackUnderGate.BindTcp(bound, _bindingReuse, out InternetEndpoint again) == StackError.None)
+        {
+            _binding = again;
+        }
+
+        _boundBeforeConnect = null;
     }
 
     /// <summary>For connect: true once the handshake is over; throws the error when it failed (leaving SO_ERROR clear).</summary>

@@ -106,6 +106,9 @@ public sealed class StackRunner : IDisposable
         return new StackCall(this, _stack);
     }
 
+    /// <summary>The stack, for code already inside <see cref="Enter"/> (under the gate).</summary>
+    internal NetworkStack StackUnderGate => _stack;
+
     internal void Exit()
     {
         bool wake = _stack.FlushOutput() || _stack.NextDeadline < _sleepingUntil;

@@ -1,0 +1,74 @@
+// Socket-call semantics a differential run against Linux's own sockets over loopback found to
+// differ: shutdown(2) on a listener, and the binding of a socket whose connect failed.
+using System.Net;
+using System.Net.Sockets;
+using TunStack.Sockets;
+using static TunStack.Tests.Sockets.SocketAssert;
+
+namespace TunStack.Tests.Sockets;
+
+public class ListenerShutdownAndBindingTests
+{
+    [Fact]
+    public async Task Listener_ShutdownBoth_StopsListening_BlockedAcceptWakesEinval_PortStaysBound()
+    {
+        using var h = new SocketHost();
+        StackSocket listener = h.Tcp();
+        listener.Bind(SocketHost.At(7100));
+        listener.Listen(4);
+        Task<SocketError> blocked = Task.Run(() => ErrorOf(() => listener.Accept()));
+        await Task.Delay(100);
+
+        listener.Shutdown(SocketShutdown.Both); // Linux inet_shutdown: a listener disconnects
+        Assert.Equal(SocketError.InvalidArgument, await blocked.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(SocketError.InvalidArgument, ErrorOf(() => listener.Accept()));
+
+        // Nobody listens on the port now, but the socket keeps it: it can listen again there.
+        StackSocket client = h.Tcp();
+        Assert.Equal(SocketError.ConnectionRefused, ErrorOf(() => client.Connect(SocketHost.At(7100))));
+        Assert.Equal(SocketError.AddressAlreadyInUse, ErrorOf(() => h.Tcp().Bind(SocketHost.At(7100))));
+        listener.Listen(4);
+        StackSocket again = h.Tcp();
+        again.Connect(SocketHost.At(7100));
+        Assert.Equal(7100, ((IPEndPoint)listener.Accept().LocalEndPoint!).Port);
+    }
+
+    [Fact]
+    public void Listener_ShutdownSend_ChangesNothing()
+    {
+        using var h = new SocketHost();
+        StackSocket listener = h.Listen(7101);
+        listener.Shutdown(SocketShutdown.Send);
+        StackSocket client = h.Tcp();
+        client.Connect(SocketHost.At(7101));
+        Assert.NotNull(listener.Accept());
+    }
+
+    [Fact]
+    public void ListenerWithoutBind_ShutdownReceive_GivesUpItsEphemeralPort()
+    {
+        using var h = new SocketHost();
+        StackSocket listener = h.Tcp();
+        listener.Listen(4);
+        int port = ((IPEndPoint)listener.LocalEndPoint!).Port;
+        listener.Shutdown(SocketShutdown.Receive);
+        h.Tcp().Bind(SocketHost.At(port)); // free again
+        listener.Bind(SocketHost.At(7102)); // and the socket may bind afresh
+    }
+
+    [Fact]
+    public void BoundSocket_ConnectRefused_StaysBound_SecondBindEinval()
+    {
+        using var h = new SocketHost();
+        StackSocket socket = h.Tcp();
+        socket.Bind(SocketHost.At(7103));
+        Assert.Equal(SocketError.ConnectionRefused, ErrorOf(() => socket.Connect(SocketHost.At(7104))));
+        Assert.Equal(SocketError.InvalidArgument, ErrorOf(() => socket.Bind(SocketHost.At(7105))));
+        Assert.Equal(SocketError.AddressAlreadyInUse, ErrorOf(() => h.Tcp().Bind(SocketHost.At(7103))));
+
+        // It connects again from the port it was bound to.
+        h.Listen(7104);
+        socket.Connect(SocketHost.At(7104));
+        Assert.Equal(7103, ((IPEndPoint)socket.LocalEndPoint!).Port);
+    }
+}
