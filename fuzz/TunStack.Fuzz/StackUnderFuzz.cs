@@ -403,12 +403,13 @@ internal sealed class StackUnderFuzz
             + c[Counter.Ipv4Delivered] + c[Counter.Ipv4UnknownProtocol];
         InvariantViolationException.Check(v4In == v4Out, $"IPv4 accounting: {v4In} datagrams in (received + reassembled), {v4Out} accounted for");
 
-        // IPv6 (RFC 8200) likewise; a packet dropped for a Parameter Problem counts there once.
+        // IPv6 (RFC 8200) likewise; a packet dropped for a Parameter Problem counts there once. A
+        // fragment is counted received before its checks, so the reasons a fragment is refused for
+        // (Ipv6IncompleteHeaderChain, the Reassembly counters) say why, within Ipv6FragmentsReceived.
         long v6In = c[Counter.Ipv6Received] + c[Counter.Ipv6Reassembled];
         long v6Out = c[Counter.Ipv6Truncated] + c[Counter.Ipv6BadLength] + c[Counter.Ipv6BadSource] + c[Counter.Ipv6NotForUs]
             + c[Counter.Ipv6BadExtensionHeader] + c[Counter.Ipv6TooManyExtensionHeaders] + c[Counter.Ipv6OptionDiscarded]
-            + c[Counter.Ipv6ParameterProblem] + c[Counter.Ipv6NoNextHeader] + c[Counter.Ipv6IncompleteHeaderChain]
-            + c[Counter.Ipv6FragmentsReceived] + c[Counter.Ipv6Delivered];
+            + c[Counter.Ipv6ParameterProblem] + c[Counter.Ipv6NoNextHeader] + c[Counter.Ipv6FragmentsReceived] + c[Counter.Ipv6Delivered];
         InvariantViolationException.Check(v6In == v6Out, $"IPv6 accounting: {v6In} packets in (received + reassembled), {v6Out} accounted for");
 
         long delivered = c[Counter.Ipv4Delivered] + c[Counter.Ipv6Delivered];
