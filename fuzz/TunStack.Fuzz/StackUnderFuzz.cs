@@ -127,7 +127,7 @@ internal sealed class StackUnderFuzz
     }
 
     /// <summary>The stream offset of sequence number <paramref name="seq"/> on the established connection.</summary>
-    public static long StreamOffset(SeqNumber seq) => (uint)(seq - new SeqNumber(PeerIss + 1));
+    public static uint StreamOffset(SeqNumber seq) => unchecked((uint)(seq - new SeqNumber(PeerIss + 1)));
 
     /// <summary>Queues a packet on the wire to the stack; it arrives at the next <see cref="Poll"/> (several together form one receive batch).</summary>
     public void Send(ReadOnlySpan<byte> packet)
