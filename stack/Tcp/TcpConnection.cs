@@ -347,6 +347,14 @@ public sealed partial class TcpConnection
     public void Abort()
     {
         _applicationClosed = true;
+        if (State == TcpConnectionState.Closed)
+        {
+            // Already closed (a peer's reset, a timeout): SetState has nothing to do, so the unread
+            // data it kept for the application goes back to the pool here, as in Close.
+            Receiver.ReleaseMemory(applicationClosed: true);
+            return;
+        }
+
         if (State.ResetsOnAbort)
         {
             Sender.SendReset(Sender.Nxt);
