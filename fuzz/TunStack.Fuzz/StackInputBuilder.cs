@@ -11,6 +11,9 @@ internal sealed class StackInputBuilder
 {
     public const byte CallRead = 0, CallReadSome = 1, CallSend = 2, CallSendUrgent = 3, CallShutdown = 4, CallClose = 5, CallAbort = 6, CallToggleNoDelay = 7;
 
+    /// <summary>The operation bit that makes an application call a connect (<see cref="StackUnderFuzz.Connect"/>).</summary>
+    public const byte CallConnect = 0x40;
+
     private readonly List<byte> _bytes = new();
 
     public StackInputBuilder(byte shape) => _bytes.Add(shape);
@@ -66,7 +69,7 @@ internal sealed class StackInputBuilder
     /// <summary>An application call (one of the Call constants); <paramref name="argument"/> is the length sent or the urgent byte.</summary>
     public StackInputBuilder Call(byte call, int argument = 0)
     {
-        _bytes.Add((byte)(4 | (call << 3)));
+        _bytes.Add(call == CallConnect ? (byte)(4 | CallConnect) : (byte)(4 | (call << 3)));
         if (call == CallSend)
         {
             AddUInt16((ushort)argument);

@@ -23,7 +23,8 @@ namespace TunStack.Fuzz;
 /// pattern data reaches the connection.</item>
 /// <item>3: the clock moves on (a squared byte, times 4 ms: up to 260 s).</item>
 /// <item>4: an application call on the connection (bits 3-5: read, read a little, send, send
-/// urgent, shutdown, close, abort, set no-delay).</item>
+/// urgent, shutdown, close, abort, set no-delay), or with bit 6 a connection opened to the
+/// other peer address (bit 7: which of two), whose answers come as raw packets.</item>
 /// <item>5: an ICMP error quoting the connection (type, code, MTU, a sequence offset).</item>
 /// <item>6, 7: the packets sent so far arrive (one receive batch) and the stack polls.</item>
 /// </list>
@@ -131,6 +132,13 @@ internal static class StackTarget
 
     private static void ApplicationCall(StackUnderFuzz stack, byte op, ref FuzzInputReader reader)
     {
+        if ((op & StackInputBuilder.CallConnect) != 0)
+        {
+            stack.Connect(op >> 7);
+            stack.Poll();
+            return;
+        }
+
         TcpConnection? connection = stack.Connection;
         switch ((op >> 3) & 7)
         {
@@ -225,6 +233,17 @@ internal static class StackTarget
         mss.Mss = 1200;
         yield return ("second-client-syn", new StackInputBuilder(0)
             .Raw(PeerPackets.Ipv4(other, stack, IpProtocol.Tcp, PeerPackets.TcpSegment(other, stack, syn, mss, default))).Deliver().AdvanceClock(255).Input);
+        // RFC 9293 3.10.7.3: the stack's own open, answered by a SYN-ACK from the other peer.
+        var synAck = new TcpHeader
+        {
+            SourcePort = StackUnderFuzz.ActiveOpenPeerPort, DestinationPort = StackUnderFuzz.ActiveOpenPort, SequenceNumber = new SeqNumber(700),
+            AcknowledgmentNumber = new SeqNumber(StackUnderFuzz.StackIss + 1), Flags = TcpFlags.Syn | TcpFlags.Ack, Window = 8192,
+        };
+        var data = synAck with { SequenceNumber = new SeqNumber(701), Flags = TcpFlags.Ack | TcpFlags.Psh };
+        yield return ("active-open", new StackInputBuilder(0)
+            .Call(StackInputBuilder.CallConnect)
+            .Raw(PeerPackets.Ipv4(other, stack, IpProtocol.Tcp, PeerPackets.TcpSegment(other, stack, synAck, mss, default))).Deliver()
+            .Raw(PeerPackets.Ipv4(other, stack, IpProtocol.Tcp, PeerPackets.TcpSegment(other, stack, data, TcpOptions.None, "hello"u8))).Deliver().Input);
         yield return ("udp-and-echo", new StackInputBuilder(0)
             .Raw(PeerPackets.Ipv4(other, stack, IpProtocol.Udp, PeerPackets.Udp(other, stack, 7, StackUnderFuzz.UdpPort, "dns"u8)))
             .Raw(PeerPackets.Ipv4(other, stack, IpProtocol.Icmp, PeerPackets.Icmp(other, stack, Icmpv4Type.EchoRequest, 0, 1, "ping"u8))).Deliver().Input);

@@ -27,6 +27,9 @@ internal sealed class StackUnderFuzz
 
     public const ushort ListenPort = 80, PeerPort = 40000, UdpPort = 53, ConnectedUdpPort = 5353, EchoIdentifier = 0x4242;
 
+    /// <summary>The ports of the connections the application opens (<see cref="Connect"/>): ours, and the other peer's.</summary>
+    public const ushort ActiveOpenPort = 45000, ActiveOpenPeerPort = 41000;
+
     /// <summary>The ISNs of the established connection: fixed, so that seeds quoting it stay valid.</summary>
     public const uint StackIss = 1_000_000, PeerIss = 5000;
 
@@ -183,6 +186,17 @@ internal sealed class StackUnderFuzz
         foreach (ApplicationReader reader in _readers)
         {
             reader.Read(limit);
+        }
+    }
+
+    /// <summary>The application opens a connection (RFC 9293 3.10.1) from <see cref="ActiveOpenPort"/> + <paramref name="index"/> to <see cref="OtherV4"/>.</summary>
+    public void Connect(int index)
+    {
+        var remote = new InternetEndpoint(OtherV4, (ushort)(ActiveOpenPeerPort + index));
+        TcpConnection? connection = Stack.ConnectTcp(remote, out _, StackV4, (ushort)(ActiveOpenPort + index));
+        if (connection is not null && _readers.Count < 16)
+        {
+            _readers.Add(new ApplicationReader(connection, Stack.Counters, checkPattern: false));
         }
     }
 
@@ -457,6 +471,19 @@ internal sealed class StackUnderFuzz
         InvariantViolationException.Check(sender.Una <= sender.Nxt, $"{name}: SND.UNA {sender.Una} is past SND.NXT {sender.Nxt}");
         InvariantViolationException.Check(sender.Nxt <= sender.Max, $"{name}: SND.NXT {sender.Nxt} is past the highest sequence sent {sender.Max}");
         InvariantViolationException.Check(sender.Buffered <= sender.Capacity, $"{name}: {sender.Buffered} bytes queued in a {sender.Capacity}-byte send buffer");
+        bool open = connection.State is not (TcpConnectionState.Closed or TcpConnectionState.Listen or TcpConnectionState.SynSent or TcpConnectionState.SynReceived);
+        if (open)
+        {
+            // What is in flight is still in the send buffer: sent and unacknowledged data, plus one for a FIN.
+            InvariantViolationException.Check(sender.Max - sender.Una <= sender.Buffered + 1, $"{name}: {sender.Max - sender.Una} in flight from SND.UNA {sender.Una} but {sender.Buffered} bytes buffered");
+
+            // RFC 9293 3.3.1: RCV.NXT moved over the bytes taken in order (the urgent bytes taken out
+            // of the stream among them) and the FIN, nothing else.
+            long sequenceTaken = (long)(uint)(receiver.Nxt - (receiver.Irs + 1)) - (receiver.FinReceived ? 1 : 0);
+            InvariantViolationException.Check(sequenceTaken >= receiver.StreamWritten && sequenceTaken <= receiver.StreamWritten + Stack.Counters[Counter.TcpUrgentReceived],
+                $"{name}: RCV.NXT is {sequenceTaken} bytes past the SYN, but {receiver.StreamWritten} bytes went into the stream");
+        }
+
         InvariantViolationException.Check(sender.Capacity <= Math.Max(settings.SendBufferMax, settings.SendBufferSize), $"{name}: send buffer grew to {sender.Capacity}, past its bound");
 
         // The receive queue stays within its buffer, and the buffer within its bound.
