@@ -353,6 +353,17 @@ public sealed partial class TcpConnection
     public void Abort()
     {
         _applicationClosed = true;
+        if (State == TcpConnectionState.Closed || _timeWait is not null)
+        {
+            // Already closed (a peer's reset, a timeout): SetState has nothing to do, so the unread
+            // data it kept for the application goes back to the pool here, as in Close. Or closed
+            // by the application and in TIME-WAIT as a record in the stack's table: no reset
+            // (RFC 9293 3.10.4, ABORT in TIME-WAIT), and the application let go at Close, so the
+            // record, which ends that TIME-WAIT and its count, stays until its timeout.
+            Receiver.ReleaseMemory(applicationClosed: true);
+            return;
+        }
+
         if (State.ResetsOnAbort)
         {
             Sender.SendReset(Sender.Nxt);

@@ -197,6 +197,24 @@ public class TcpMemoryTests
     }
 
     [Fact]
+    public void ClosedByPeerReset_UnreadDataThenAbort_EveryChunkBackInThePool()
+    {
+        // Found by the fuzz target "stack" (fuzz/findings/stack): Abort of a connection already
+        // CLOSED kept the unread data's chunk for good, since SetState(Closed) had nothing to do.
+        RawPeer peer = RawPeer.Established();
+        peer.Send(TcpFlags.Ack | TcpFlags.Psh, new byte[16]);
+        peer.Send(TcpFlags.Rst, peer.Nxt, peer.StackNxt); // RFC 5961 3.2: a RST at RCV.NXT resets
+        TcpConnection connection = peer.Connection!;
+        Assert.Equal(TcpConnectionState.Closed, connection.State);
+        Assert.Equal(16, connection.Available); // kept for the application to read
+        Assert.True(peer.Probe.Stack.TcpMemory.InUseBytes > 0);
+
+        connection.Abort();
+
+        Assert.Equal(0, peer.Probe.Stack.TcpMemory.InUseBytes);
+    }
+
+    [Fact]
     public void MemoryLimit_SlowReaderFillsIt_OtherTransferStillByteExact_UseNeverPastTheLimit()
     {
         const long limit = 256 * 1024;

@@ -50,6 +50,21 @@ public class TimeWaitTests
     }
 
     [Fact]
+    public void TimeWaitRecord_ApplicationAbortsAfterClose_CountedOnceEndsAtItsTimeout()
+    {
+        // Found by the fuzz target "stack" (fuzz/findings/stack): Abort of a connection whose
+        // TIME-WAIT had gone on as a record ended that TIME-WAIT a second time (count -1).
+        RawPeer p = InTimeWait(timestamps: false);
+        p.Connection!.Abort();
+        Assert.Empty(p.Probe.Poll()); // RFC 9293 3.10.4: no reset from TIME-WAIT
+        Assert.Equal((0, 1), p.Probe.Stack.TcpConnections);
+        Assert.Equal(TcpConnectionState.TimeWait, p.Connection.State);
+
+        p.Probe.Advance(TimeSpan.FromSeconds(61));
+        Assert.Equal((0, 0), p.Probe.Stack.TcpConnections);
+    }
+
+    [Fact]
     public void TimeWaitRecord_OldDuplicateData_Rfc9293Sec3_10_7_4_AckedWithOurTimestampClock()
     {
         RawPeer p = InTimeWait(timestamps: true);
