@@ -7,14 +7,16 @@
 #   tools/packetdrill/run-in-netns.sh PACKETDRILL SCRIPT.pkt... [-- EXTRA PACKETDRILL OPTIONS]
 #
 # Environment: SHIM (default: libtunstack-packetdrill.so beside the shim assembly, Release),
-# SO_FLAGS (--so_flags; default empty), LOCAL_IP (default 192.168.0.1, or fd3d:fa7b:d17d::1 for a
-# script with --ip_version=ipv6: the shim's defaults, which it must match),
+# SO_FLAGS (--so_flags; default empty, mtu=1520 for a script with --ip_version=ipv6), LOCAL_IP
+# (default 192.168.0.1, or fd3d:fa7b:d17d::1 for an IPv6 script: the shim's defaults, which it
+# must match),
 # TIMEOUT (real seconds a script may run, default 120).
-# Prints one line per script, PASS or FAIL with packetdrill's last line, and exits 1 if any failed.
+# Prints one line per script, PASS or FAIL with packetdrill's last line (its whole output goes to
+# stderr), and exits 1 if any failed.
 set -uo pipefail
 
 if [ $# -lt 2 ]; then
-  sed -n '2,14p' "$0" >&2
+  sed -n '2,16p' "$0" >&2
   exit 2
 fi
 packetdrill=$(readlink -f "$1")
@@ -57,15 +59,21 @@ for script in "${scripts[@]}"; do
   # does not use): a TUN device of that name in the namespace, with no process behind it.
   ip -n "$namespace" tuntap add dev tun0 mode tun
   ip -n "$namespace" link set lo up
-  # An IPv6 script says so in its options; the shim's IPv6 address is then the local one.
+  # The options packetdrill's own run_all.py gives each variant: the script constants (-D) and,
+  # for IPv6, an MTU of 1520, so that the MSS is 1460 as over IPv4. An IPv6 script says so in its
+  # options; the shim's IPv6 address is then the local one.
   local_ip=${LOCAL_IP:-192.168.0.1}
-  if [ -z "${LOCAL_IP:-}" ] && grep -q -- '--ip_version=ipv6' "$script"; then
-    local_ip=fd3d:fa7b:d17d::1
+  so_flags=${SO_FLAGS:-}
+  variant=(-D TFO_COOKIE=3021b9d889017eeb -D CODE=host_unreachable -D CMSG_LEVEL_IP=SOL_IP -D CMSG_TYPE_RECVERR=IP_RECVERR)
+  if grep -q -- '--ip_version=ipv6' "$script"; then
+    local_ip=${LOCAL_IP:-fd3d:fa7b:d17d::1}
+    so_flags=${SO_FLAGS:-mtu=1520}
+    variant=(--mtu=1520 -D TFO_COOKIE=c1d1e9742a47a9bc -D CMSG_LEVEL_IP=SOL_IPV6 -D CMSG_TYPE_RECVERR=IPV6_RECVERR)
   fi
   log=$(mktemp)
   # packetdrill resolves the backquoted helpers relative to the script's directory.
   (cd "$(dirname "$script")" && PATH="$wrappers:$PATH" ip netns exec "$namespace" timeout "${TIMEOUT:-120}" "$packetdrill" \
-      --so_filename="$shim" --so_flags="${SO_FLAGS:-}" --local_ip="$local_ip" "$@" "$script") >"$log" 2>&1
+      --so_filename="$shim" --so_flags="$so_flags" --local_ip="$local_ip" "${variant[@]}" "$@" "$script") >"$log" 2>&1
   status=$?
   ip netns del "$namespace"
   namespace=
@@ -74,6 +82,7 @@ for script in "${scripts[@]}"; do
   else
     failed=1
     echo "FAIL $script: $(grep -v '^tunstack-packetdrill' "$log" | tail -n 1)"
+    echo "--- $script" >&2
     sed 's/^/    /' "$log" >&2
   fi
   rm -f "$log"
