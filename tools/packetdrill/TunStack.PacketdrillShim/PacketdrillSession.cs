@@ -36,8 +36,10 @@ internal sealed partial class PacketdrillSession : IDisposable
     private static readonly TimeSpan s_microsecond = TimeSpan.FromTicks(TimeSpan.TicksPerMicrosecond);
 
     // Real time a parked call waits with nobody calling in before it moves the clock itself
-    // (packetdrill waits one second for a blocked call to end before it calls the script broken).
+    // (packetdrill waits one second for a blocked call to end before it calls the script broken),
+    // and, once it has, before it moves it again while still nobody has called.
     private static readonly TimeSpan s_idleBeforeParkedCallMovesClock = TimeSpan.FromMilliseconds(300);
+    private static readonly TimeSpan s_idleWhileParkedCallMovesClock = TimeSpan.FromMilliseconds(1);
 
     // Real time netdev_receive gives a thread that is on its way into the shim (packetdrill's
     // blocking-call thread, just released) before it moves the clock past what that call would do.
@@ -59,6 +61,7 @@ internal sealed partial class PacketdrillSession : IDisposable
     private int _behind;        // parked calls that have not yet looked at the current generation
     private int _inside;        // threads in a call: waiting for the lock, holding it, or parked
     private long _calls;        // every call that entered, for the parked call's idleness test
+    private long _callsWhenParkedCallMovedClock = -1; // _calls when a parked call last moved the clock itself
     private bool _disposed;
 
     public PacketdrillSession(ShimOptions options)
@@ -298,16 +301,19 @@ internal sealed partial class PacketdrillSession : IDisposable
             while (_generation == seen && Now < deadline)
             {
                 long calls = _calls;
-                bool woken = Monitor.Wait(_lock, s_idleBeforeParkedCallMovesClock);
+                bool woken = Monitor.Wait(_lock, calls == _callsWhenParkedCallMovedClock ? s_idleWhileParkedCallMovesClock : s_idleBeforeParkedCallMovesClock);
                 if (!woken && _calls == calls && _generation == seen && _parked == 1 && Volatile.Read(ref _inside) == 1)
                 {
                     // Nobody else is in the shim and nobody came: the script waits for this call.
+                    // It moves the clock from deadline to deadline (at once after the first step,
+                    // for as long as nobody calls) until it can return.
                     Instant next = NextDeadline();
                     if (next != Instant.MaxValue)
                     {
                         Trace($"a blocked call moves the clock to {next} itself");
                         _runner.AdvanceTo(next);
                         PollStack();
+                        _callsWhenParkedCallMovedClock = _calls;
                         return;
                     }
                 }
