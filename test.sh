@@ -27,6 +27,8 @@ need tcpdump tcpdump
 need iperf3 iperf3
 need nsenter util-linux
 need danted dante-server
+need gcc gcc
+need make make
 if [ ${#packages[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     echo "test.sh: installing ${packages[*]}"

@@ -14,4 +14,13 @@ public enum StackClock
     /// for the protocol lab, never for a stack that talks to a real peer.
     /// </summary>
     Virtual,
+
+    /// <summary>
+    /// A virtual clock that starts at zero and moves only when the runner's owner calls
+    /// <see cref="StackRunner.AdvanceTo"/>. The runner's loop is not started: the owner polls the
+    /// stack itself through <see cref="StackRunner.Enter"/>, so that the whole conversation runs on
+    /// the owner's schedule (the packetdrill shim drives a stack this way: the script's clock is
+    /// the stack's).
+    /// </summary>
+    Manual,
 }

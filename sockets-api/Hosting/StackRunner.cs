@@ -84,7 +84,41 @@ public sealed class StackRunner : IDisposable
     public bool ReturnMemoryAfterPeaks { get; set; }
 
     /// <summary>Starts the loop thread.</summary>
-    public void Start() => _thread.Start();
+    /// <exception cref="InvalidOperationException">The runner is on the <see cref="StackClock.Manual"/> clock, which its owner drives.</exception>
+    public void Start()
+    {
+        if (_clock == StackClock.Manual)
+        {
+            throw new InvalidOperationException("A runner on the manual clock has no loop: its owner moves the time (AdvanceTo) and polls the stack through Enter.");
+        }
+
+        _thread.Start();
+    }
+
+    /// <summary>
+    /// Moves the <see cref="StackClock.Manual"/> clock forward to <paramref name="time"/> (never
+    /// back) and tells the stack, without polling it: the owner then polls through
+    /// <see cref="Enter"/> (<c>call.Stack.Poll(runner.CurrentTime)</c>) so that the timers due by
+    /// then fire. Step from deadline to deadline (<see cref="NetworkStack.NextDeadline"/>) for each
+    /// timer to fire at its own time.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The runner is on another clock.</exception>
+    public void AdvanceTo(Instant time)
+    {
+        if (_clock != StackClock.Manual)
+        {
+            throw new InvalidOperationException("Only a runner on the manual clock is moved by its owner.");
+        }
+
+        lock (Gate)
+        {
+            if (time > _virtualNow)
+            {
+                _virtualNow = time;
+                _stack.SetTime(time);
+            }
+        }
+    }
 
     /// <summary>
     /// Gives the calling thread the stack, at the current time, until <see cref="StackCall.Dispose"/>:

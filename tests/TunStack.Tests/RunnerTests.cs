@@ -78,6 +78,53 @@ public class RunnerTests
         runner.Dispose();
     }
 
+    [Fact]
+    public void ManualClock_Start_IsRefused()
+    {
+        (MemoryLink a, MemoryLink _) = MemoryLink.CreatePair();
+        using var runner = new StackRunner(a, Options("10.1.0.1/24"), "manual", StackClock.Manual);
+        Assert.Throws<InvalidOperationException>(runner.Start);
+    }
+
+    // RFC 6298 2.1 (initial RTO of 1 s): on the manual clock the SYN is retransmitted when the owner
+    // has moved the clock to the deadline and polled, and not a microsecond before.
+    [Fact]
+    public void ManualClock_AdvancedToRetransmissionDeadline_SynRetransmittedWhenPolled()
+    {
+        (MemoryLink a, MemoryLink far) = MemoryLink.CreatePair();
+        using var runner = new StackRunner(a, Options("10.1.0.1/24"), "manual", StackClock.Manual);
+        var batch = new TunStack.Storage.PacketBatch(8, 1500);
+        int Sent()
+        {
+            batch.Clear();
+            return far.Receive(batch, Instant.Zero);
+        }
+
+        using (StackCall call = runner.Enter())
+        {
+            Assert.NotNull(call.Stack.ConnectTcp(new InternetEndpoint(InternetAddress.Parse("10.1.0.2"), 80), out _));
+            call.Stack.Poll(runner.CurrentTime);
+        }
+
+        Assert.Equal(1, Sent());
+        runner.AdvanceTo(Instant.Zero + TimeSpan.FromMilliseconds(999));
+        using (StackCall call = runner.Enter())
+        {
+            call.Stack.Poll(runner.CurrentTime);
+        }
+
+        Assert.Equal(0, Sent());
+        runner.AdvanceTo(Instant.Zero + TimeSpan.FromSeconds(1));
+        Assert.Equal(0, Sent());
+        using (StackCall call = runner.Enter())
+        {
+            call.Stack.Poll(runner.CurrentTime);
+        }
+
+        Assert.Equal(1, Sent());
+        Assert.Equal(Instant.Zero + TimeSpan.FromSeconds(1), runner.CurrentTime);
+    }
+
     private static StackOptions Options(string address)
     {
         var o = new StackOptions();
