@@ -502,7 +502,8 @@ public sealed partial class StackSocket : IDisposable
     /// reset, a blocked <see cref="Accept"/> wakes with InvalidArgument, and the socket keeps the
     /// address it was bound to, or none if listen picked it); Send does nothing.
     /// </summary>
-    /// <exception cref="SocketException">NotConnected on a stream socket without a connection or listener.</exception>
+    /// <exception cref="SocketException">NotConnected on a stream socket without a connection or listener,
+    /// or whose connection is over (reset, or closed both ways), as on Linux.</exception>
     public void Shutdown(SocketShutdown how)
     {
         using StackCall call = Enter();
@@ -520,6 +521,16 @@ public sealed partial class StackSocket : IDisposable
 
         if (_udp is null && _connection is null)
         {
+            throw SocketErrors.Exception(SocketError.NotConnected);
+        }
+
+        if (_udp is null && !_connecting && _connection!.State is TcpConnectionState.Closed or TcpConnectionState.TimeWait)
+        {
+            // Linux inet_shutdown on TCP_CLOSE (a connection reset, or over): ENOTCONN, after
+            // setting the flags all the same (reads return 0, writes EPIPE).
+            _shutdownSend |= how is SocketShutdown.Send or SocketShutdown.Both;
+            _shutdownReceive |= how is SocketShutdown.Receive or SocketShutdown.Both;
+            WakeAll();
             throw SocketErrors.Exception(SocketError.NotConnected);
         }
 
@@ -915,9 +926,10 @@ public sealed partial class StackSocket : IDisposable
     // the socket may connect again from it, and a second bind() is EINVAL; an ephemeral one goes.
     private void KeepBindingAfterFailedConnect()
     {
-        if (_boundBeforeConnect is { } bound && _runner.StackUnderGate.BindTcp(bound, _bindingReuse, out InternetEndpoint again) == StackError.None)
+        if (_boundBeforeConnect is { } bound)
         {
-            _binding = again;
+            _runner.StackUnderGate.RestoreTcpBinding(bound, _bindingReuse);
+            _binding = bound;
         }
 
         _boundBeforeConnect = null;

@@ -299,6 +299,13 @@ public sealed class NetworkStack
     public void UnbindTcp(InternetEndpoint bound, bool reuseAddress) => _ports.UnbindTcp(bound, reuseAddress);
 
     /// <summary>
+    /// Takes back a reservation released with <see cref="UnbindTcp"/> for a connect attempt that
+    /// failed, without checking for conflicts: on Linux a port the caller bound is never given up
+    /// by connect, so nothing that bound or listened meanwhile can have taken it.
+    /// </summary>
+    public void RestoreTcpBinding(InternetEndpoint bound, bool reuseAddress) => _ports.RestoreTcpBinding(bound, reuseAddress);
+
+    /// <summary>
     /// Hands packets that application calls queued (a send, a connect) to the link at once, instead
     /// of at the next <see cref="Poll"/>. Returns true when looped-back packets wait for a poll.
     /// </summary>

@@ -72,6 +72,10 @@ internal sealed class PortTable
     public void UnbindTcp(InternetEndpoint bound, bool reuseAddress)
         => _tcp.Remove(bound.Port, new Claim(bound.Address, IpFamilies.Both, IsListener: false, reuseAddress));
 
+    /// <summary>Adds back a claim <see cref="UnbindTcp"/> removed, with no conflict check (see NetworkStack.RestoreTcpBinding).</summary>
+    public void RestoreTcpBinding(InternetEndpoint bound, bool reuseAddress)
+        => _tcp.Add(bound.Port, new Claim(bound.Address, IpFamilies.Both, IsListener: false, reuseAddress));
+
     /// <summary>
     /// An ephemeral port for an active open: one no listener or binding holds and where
     /// <paramref name="tupleInUse"/> (given <paramref name="state"/> and the port) says this

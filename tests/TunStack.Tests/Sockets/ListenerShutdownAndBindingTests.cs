@@ -71,4 +71,36 @@ public class ListenerShutdownAndBindingTests
         socket.Connect(SocketHost.At(7104));
         Assert.Equal(7103, ((IPEndPoint)socket.LocalEndPoint!).Port);
     }
+
+    [Fact]
+    public void BoundSocket_ConnectRefusedWhileAnotherListensOnItsPort_StillHoldsThePort()
+    {
+        using var h = new SocketHost();
+        StackSocket first = h.Tcp();
+        StackSocket second = h.Tcp();
+        first.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        second.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        first.Bind(SocketHost.At(7106));
+        second.Bind(SocketHost.At(7106)); // both set SO_REUSEADDR and neither listens: they share it
+        second.Listen(4);
+
+        // The connect gives the port up while it tries; when it fails the port is the socket's
+        // again although a listener now holds it (Linux never lets go of a port bind() gave).
+        Assert.Equal(SocketError.ConnectionRefused, ErrorOf(() => first.Connect(SocketHost.At(7107))));
+        Assert.Equal(7106, ((IPEndPoint)first.LocalEndPoint!).Port);
+        Assert.Equal(SocketError.InvalidArgument, ErrorOf(() => first.Bind(SocketHost.At(7108))));
+        Assert.Equal(SocketError.AddressAlreadyInUse, ErrorOf(() => first.Listen(4))); // one listener per port
+    }
+
+    [Fact]
+    public void ConnectionResetByListenerClose_Shutdown_NotConnected()
+    {
+        using var h = new SocketHost();
+        StackSocket listener = h.Listen(7109);
+        StackSocket client = h.Tcp();
+        client.Connect(SocketHost.At(7109));
+        listener.Dispose(); // the connection nobody accepted is reset
+        Assert.True(client.Poll(5_000_000, SelectMode.SelectRead));
+        Assert.Equal(SocketError.NotConnected, ErrorOf(() => client.Shutdown(SocketShutdown.Both))); // Linux: TCP_CLOSE -> ENOTCONN
+    }
 }
