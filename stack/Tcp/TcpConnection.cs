@@ -791,7 +791,17 @@ public sealed partial class TcpConnection
         Sender.ArmRetransmit(restart: true);
     }
 
-    private void RestartTimeWait() => Timers.Schedule(TcpTimer.StateEnd, Layer.Now + Layer.Settings.TimeWaitDuration);
+    // RFC 9293 3.10.7.4 (eighth, TIME-WAIT): a FIN restarts the 2 MSL wait. Not once the wait has
+    // gone on as a record in the stack's table: the segment that made it (a FIN+ACK acknowledging
+    // our FIN in CLOSING) is still being processed here, the record was started just now, and a
+    // timer set on the released connection would end that TIME-WAIT a second time.
+    private void RestartTimeWait()
+    {
+        if (_timeWait is null)
+        {
+            Timers.Schedule(TcpTimer.StateEnd, Layer.Now + Layer.Settings.TimeWaitDuration);
+        }
+    }
 
     // The state timer ends TIME-WAIT, or an orphan's wait in FIN-WAIT-2.
     private void OnStateTimeout()
