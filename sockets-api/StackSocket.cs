@@ -556,11 +556,19 @@ public sealed partial class StackSocket : IDisposable
         listener.Readable = null;
         listener.Close();
         _listener = null;
-        if (_listenerBoundByCaller && stack.BindTcp(listener.LocalEndpoint, _reuseAddress, out InternetEndpoint bound) == StackError.None)
+        if (_listenerBoundByCaller)
         {
-            _binding = bound;
-            _bindingReuse = _reuseAddress;
+            KeepCallerBinding(stack, listener.LocalEndpoint);
         }
+    }
+
+    // The port bind() gave goes back to the socket after listen() or connect() had it: without a
+    // conflict check, since on Linux the socket never let go of it (connections accepted on it,
+    // or a listener that came meanwhile, cannot have taken it).
+    private void KeepCallerBinding(NetworkStack stack, InternetEndpoint bound)
+    {
+        stack.RestoreTcpBinding(bound, _bindingReuse);
+        _binding = bound;
     }
 
     /// <summary>Closes the socket (same as <see cref="Dispose"/>).</summary>
@@ -928,8 +936,7 @@ public sealed partial class StackSocket : IDisposable
     {
         if (_boundBeforeConnect is { } bound)
         {
-            _runner.StackUnderGate.RestoreTcpBinding(bound, _bindingReuse);
-            _binding = bound;
+            KeepCallerBinding(_runner.StackUnderGate, bound);
         }
 
         _boundBeforeConnect = null;

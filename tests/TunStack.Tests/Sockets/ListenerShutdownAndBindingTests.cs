@@ -34,6 +34,23 @@ public class ListenerShutdownAndBindingTests
     }
 
     [Fact]
+    public void ListenerWithAcceptedConnection_ShutdownBoth_KeepsItsPortWhileTheConnectionHoldsIt()
+    {
+        using var h = new SocketHost();
+        StackSocket listener = h.Tcp();
+        listener.Bind(SocketHost.At(7110));
+        listener.Listen(4);
+        StackSocket client = h.Tcp();
+        client.Connect(SocketHost.At(7110));
+        StackSocket accepted = listener.Accept(); // holds 10.9.0.1:7110 as long as it lives
+
+        listener.Shutdown(SocketShutdown.Both);
+        Assert.Equal(7110, ((IPEndPoint)listener.LocalEndPoint!).Port);
+        Assert.Equal(SocketError.InvalidArgument, ErrorOf(() => listener.Bind(SocketHost.At(7111)))); // still bound
+        Assert.NotNull(accepted);
+    }
+
+    [Fact]
     public void Listener_ShutdownSend_ChangesNothing()
     {
         using var h = new SocketHost();
