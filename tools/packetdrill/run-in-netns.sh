@@ -71,8 +71,9 @@ for script in "${scripts[@]}"; do
     variant=(--mtu=1520 -D TFO_COOKIE=c1d1e9742a47a9bc -D CMSG_LEVEL_IP=SOL_IPV6 -D CMSG_TYPE_RECVERR=IPV6_RECVERR)
   fi
   log=$(mktemp)
-  # packetdrill resolves the backquoted helpers relative to the script's directory.
-  (cd "$(dirname "$script")" && PATH="$wrappers:$PATH" ip netns exec "$namespace" timeout "${TIMEOUT:-120}" "$packetdrill" \
+  # packetdrill resolves the backquoted helpers relative to the script's directory. The shim is
+  # also preloaded, so that code events' getsockopt(TCP_INFO) on a shim descriptor reaches it.
+  (cd "$(dirname "$script")" && PATH="$wrappers:$PATH" ip netns exec "$namespace" timeout "${TIMEOUT:-120}" env LD_PRELOAD="$shim" "$packetdrill" \
       --so_filename="$shim" --so_flags="$so_flags" --local_ip="$local_ip" "${variant[@]}" "$@" "$script") >"$log" 2>&1
   status=$?
   ip netns del "$namespace"

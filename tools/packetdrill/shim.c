@@ -69,6 +69,9 @@ static const char *const entry_point_names[] = {
 static struct entry_points managed;
 static int managed_loaded;
 
+/* The session that packetdrill's code events read from (see getsockopt below). */
+static intptr_t code_event_session;
+
 /* What packetdrill passes back as userdata. */
 struct shim {
 	intptr_t session; /* 0 when the runtime or the session could not start: every call is ENOSYS */
@@ -297,6 +300,8 @@ static int load_managed(const char *assembly)
 static void shim_free(void *userdata)
 {
 	struct shim *shim = userdata;
+	if (shim->session && shim->session == code_event_session)
+		code_event_session = 0;
 	if (shim->session)
 		managed.free(shim->session);
 	free(shim);
@@ -650,6 +655,46 @@ static int shim_splice(void *userdata, int fd_in, loff_t *offset_in, int fd_out,
 	return -1;
 }
 
+/*
+ * packetdrill's code events (%{ assert tcpi_snd_cwnd == 10 }%) read TCP_INFO, TCP_CC_INFO and
+ * SO_MEMINFO with the C library's getsockopt on the script's descriptor, not through the table,
+ * and the kernel has no socket there. When this object is also preloaded (LD_PRELOAD, as
+ * run-in-netns.sh does), this getsockopt comes first: it asks the kernel, and only when the kernel
+ * says the descriptor is no socket (ENOTSOCK, the shim's /dev/null descriptors) and the option is
+ * one of those three does it answer from the session. Loaded only by dlopen, it interposes on
+ * nothing and code events fail as without it.
+ */
+typedef int (*getsockopt_function)(int fd, int level, int name, void *value, socklen_t *length);
+
+static int code_event_option(int level, int name)
+{
+	return (level == 6 && (name == 11 || name == 26)) /* SOL_TCP: TCP_INFO, TCP_CC_INFO */
+		|| (level == 1 && name == 55);              /* SOL_SOCKET: SO_MEMINFO */
+}
+
+__attribute__((visibility("default")))
+int getsockopt(int fd, int level, int name, void *value, socklen_t *length)
+{
+	static getsockopt_function kernel_getsockopt;
+	if (!kernel_getsockopt)
+		kernel_getsockopt = (getsockopt_function)dlsym(RTLD_NEXT, "getsockopt");
+	if (!kernel_getsockopt) {
+		errno = ENOSYS;
+		return -1;
+	}
+	int result = kernel_getsockopt(fd, level, name, value, length);
+	if (result == 0 || errno != ENOTSOCK || !code_event_session || !code_event_option(level, name)
+	    || !value || !length)
+		return result;
+	/* The fields TunStack has no value for read as zero, whatever size the caller's struct has. */
+	socklen_t wanted = *length;
+	memset(value, 0, wanted);
+	result = int_result(managed.getsockopt(code_event_session, fd, level, name, value, length));
+	if (result == 0 && name == 11 && *length < wanted)
+		*length = wanted;
+	return result;
+}
+
 __attribute__((visibility("default")))
 void packetdrill_interface_init(const char *flags, struct packetdrill_interface *table)
 {
@@ -668,6 +713,7 @@ void packetdrill_interface_init(const char *flags, struct packetdrill_interface 
 	}
 	if (managed_loaded)
 		shim->session = managed.open(flags ? flags : "");
+	code_event_session = shim->session;
 	if (!shim->session)
 		say("every call will fail with ENOSYS", NULL);
 

@@ -12,8 +12,8 @@ internal sealed partial class PacketdrillSession
 {
     private const int SolSocket = 1, SolTcp = 6, SolIpv6 = 41;
     private const int SoReuseAddr = 2, SoType = 3, SoError = 4, SoSndBuf = 7, SoRcvBuf = 8, SoKeepAlive = 9, SoLinger = 13,
-        SoRcvTimeo = 20, SoSndTimeo = 21, SoAcceptConn = 30, SoProtocol = 38, SoDomain = 39;
-    private const int TcpNoDelay = 1, TcpMaxSeg = 2, TcpInfo = 11, TcpCongestion = 13;
+        SoRcvTimeo = 20, SoSndTimeo = 21, SoAcceptConn = 30, SoProtocol = 38, SoDomain = 39, SoMemInfo = 55;
+    private const int TcpNoDelay = 1, TcpMaxSeg = 2, TcpInfo = 11, TcpCongestion = 13, TcpCcInfo = 26;
     private const int Ipv6V6Only = 26;
 
     // struct tcp_info up to tcpi_bytes_retrans (include/uapi/linux/tcp.h): the fields the facade can fill.
@@ -125,6 +125,14 @@ internal sealed partial class PacketdrillSession
                     break;
                 case (SolTcp, TcpInfo) when socket.ProtocolType == ProtocolType.Tcp:
                     result = WriteTcpInfo(room, length, socket);
+                    break;
+                case (SolTcp, TcpCcInfo) when socket.ProtocolType == ProtocolType.Tcp:
+                    // Neither CUBIC nor Reno has algorithm-specific information; Linux answers those with length 0.
+                    *length = 0;
+                    result = 0;
+                    break;
+                case (SolSocket, SoMemInfo):
+                    result = WriteMemInfo(room, length, socket);
                     break;
                 case (SolTcp, TcpCongestion) when socket.ProtocolType == ProtocolType.Tcp:
                     string algorithm = socket.CongestionAlgorithm == CongestionAlgorithm.Cubic ? "cubic" : "reno";
@@ -271,6 +279,18 @@ internal sealed partial class PacketdrillSession
         }
 
         return WriteBytes(room, length, info);
+    }
+
+    // SO_MEMINFO: u32 sk_meminfo[SK_MEMINFO_VARS] (include/uapi/linux/sock_diag.h): rmem_alloc, rcvbuf,
+    // wmem_alloc, sndbuf, fwd_alloc, wmem_queued, optmem, backlog, drops.
+    private static unsafe long WriteMemInfo(Span<byte> room, uint* length, StackSocket socket)
+    {
+        Span<byte> memory = stackalloc byte[9 * 4];
+        memory.Clear();
+        BinaryPrimitives.WriteInt32LittleEndian(memory[0..], socket.ProtocolType == ProtocolType.Tcp ? socket.Available : 0);
+        BinaryPrimitives.WriteInt32LittleEndian(memory[4..], socket.ReceiveBufferSize);
+        BinaryPrimitives.WriteInt32LittleEndian(memory[12..], socket.SendBufferSize);
+        return WriteBytes(room, length, memory);
     }
 
     private static uint Micro(TimeSpan value) => (uint)Math.Clamp(value.Ticks / TimeSpan.TicksPerMicrosecond, 0, uint.MaxValue);
