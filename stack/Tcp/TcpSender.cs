@@ -14,8 +14,8 @@ namespace TunStack.Tcp;
 /// </summary>
 internal sealed class TcpSender
 {
-    // RFC 7661 congestion window validation: cwnd grows only when the flight used at least half
-    // of it in the last round trips; an unused window ages out after the non-validated period.
+    // Congestion window validation: cwnd grows only when the window was used (see WindowUsed);
+    // an unused window ages out after RFC 7661's non-validated period.
     private static readonly TimeSpan NonValidatedPeriod = TimeSpan.FromMinutes(5);
 
     private readonly TcpConnection _c;
@@ -32,7 +32,12 @@ internal sealed class TcpSender
 
     // Rounds (HyStart++ and RFC 7661): a round ends when the data outstanding at its start is acknowledged.
     private SeqNumber _roundEnd;
-    private int _roundMaxFlight, _lastRoundMaxFlight;
+
+    // How the window was used (Linux tcp_cwnd_validate): the largest flight since SND.UNA passed
+    // _windowUseEnd, and whether sending stopped at cwnd in that window.
+    private int _maxFlight;
+    private bool _cwndLimited, _cwndLimitedNow;
+    private SeqNumber _windowUseEnd;
     private Instant _nonValidatedSince;
     private Instant _roundStartAt;
     private long _roundStartAcked;
@@ -194,6 +199,36 @@ internal sealed class TcpSender
     /// <summary>Sends what the window and Nagle allow, then a FIN when closing and everything is sent.</summary>
     public void Output()
     {
+        _cwndLimitedNow = false;
+        SendSegments();
+        NoteWindowUse();
+    }
+
+    // Linux tcp_cwnd_validate, after each transmission: a new window of use starts once SND.UNA
+    // passed the end of the last one, or when sending stopped at cwnd, or when the flight grew
+    // while the window was not limited; it records the flight and whether cwnd limited it.
+    private void NoteWindowUse()
+    {
+        int flight = Nxt - Una;
+        _cwndLimitedNow |= _c.Recovery.Pipe() >= Congestion.Cwnd;
+        if (Una >= _windowUseEnd || _cwndLimitedNow || (!_cwndLimited && flight > _maxFlight))
+        {
+            _cwndLimited = _cwndLimitedNow;
+            _maxFlight = flight;
+            _windowUseEnd = Nxt;
+        }
+    }
+
+    // RFC 7661 4.3 calls the window validated while the flight uses at least half of it. Linux
+    // (tcp_is_cwnd_limited) is stricter, and the scripts its developers test with rely on it: in
+    // slow start cwnd grows while it is less than twice the largest flight of the last window
+    // (so an application that sends 5 segments keeps IW10), in congestion avoidance only when
+    // sending stopped at cwnd in the last window.
+    private bool WindowUsed()
+        => _cwndLimited || (Congestion.InSlowStart && Congestion.Cwnd < 2L * _maxFlight);
+
+    private void SendSegments()
+    {
         if (!_c.State.Sends)
         {
             return;
@@ -243,6 +278,7 @@ internal sealed class TcpSender
                     : (long)Congestion.Cwnd - recovery.Pipe();
                 if (cwndRoom < length)
                 {
+                    _cwndLimitedNow = true;
                     return; // window-limited: ACKs will open it
                 }
 
@@ -305,11 +341,6 @@ internal sealed class TcpSender
                     {
                         Max = Nxt;
                     }
-                }
-
-                if (Nxt - Una > _roundMaxFlight)
-                {
-                    _roundMaxFlight = Nxt - Una;
                 }
 
                 // RFC 8985 7.2: new data restarts the probe timeout (for the flight as it is now);
@@ -508,8 +539,6 @@ internal sealed class TcpSender
         if (roundEnd)
         {
             _roundEnd = Nxt;
-            _lastRoundMaxFlight = _roundMaxFlight;
-            _roundMaxFlight = Nxt - Una;
             TimeSpan elapsed = now - _roundStartAt;
             if (elapsed > TimeSpan.Zero && _roundStartAt != default)
             {
@@ -525,9 +554,8 @@ internal sealed class TcpSender
             return;
         }
 
-        // RFC 7661 4.3: the validated phase is pipeACK >= cwnd / 2 (here: the largest flight of
-        // this or the last round trip); otherwise the window is not grown by application-limited ACKs.
-        if (2L * Math.Max(_roundMaxFlight, _lastRoundMaxFlight) >= Congestion.Cwnd)
+        // Application-limited ACKs do not grow the window (WindowUsed).
+        if (WindowUsed())
         {
             _nonValidatedSince = default;
             Congestion.OnAck(dataAcked, now, rttSample, _rtt.Min, roundEnd);

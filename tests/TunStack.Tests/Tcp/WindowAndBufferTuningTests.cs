@@ -23,6 +23,46 @@ public class WindowAndBufferTuningTests
     }
 
     [Fact]
+    public void SlowStart_FlightOfHalfTheWindowAcked_CwndNotGrown_AsLinuxTcpIsCwndLimited()
+    {
+        // packetdrill's slow-start-ack-per-2pkt-send-5pkt: 5 segments out of IW10 never make the
+        // window grow (cwnd is not less than twice the largest flight).
+        RawPeer p = RawPeer.Established(sack: true);
+        TcpConnection c = p.Connection!;
+        int initial = c.CongestionWindow;
+        int mss = c.Mss;
+        c.Send(new byte[5 * mss], out _);
+        List<SentSegment> sent = SentSegment.Data(p.Decode(p.Probe.Poll()));
+        Assert.Equal(5 * mss, sent.Sum(s => s.PayloadLength));
+        for (int acked = 2; acked <= 5; acked = acked == 4 ? 5 : acked + 2)
+        {
+            p.Send(TcpFlags.Ack, p.Nxt, sent[0].Seq + (acked * mss));
+            Assert.Equal(initial, c.CongestionWindow);
+        }
+    }
+
+    [Fact]
+    public void SlowStart_WholeWindowSentThenAcked_CwndGrowsToTwiceTheFlight_AsLinuxTcpIsCwndLimited()
+    {
+        // packetdrill's slow-start-app-limited: IW10 all sent, then acknowledged two segments at a
+        // time: the window grows by every byte acknowledged, to 20 segments, even after the flight
+        // has drained (the largest flight of the window is what counts, not the flight now).
+        RawPeer p = RawPeer.Established(sack: true);
+        TcpConnection c = p.Connection!;
+        int mss = c.Mss;
+        int initial = c.CongestionWindow;
+        c.Send(new byte[initial], out _);
+        List<SentSegment> sent = SentSegment.Data(p.Decode(p.Probe.Poll()));
+        Assert.Equal(initial, sent.Sum(s => s.PayloadLength));
+        for (int acked = 2 * mss; acked <= initial; acked += 2 * mss)
+        {
+            p.Send(TcpFlags.Ack, p.Nxt, sent[0].Seq + acked);
+        }
+
+        Assert.Equal(2 * initial, c.CongestionWindow);
+    }
+
+    [Fact]
     public void LongFatPath_DefaultBuffers_AutoTuneGrowsBoth_AndTheWindowFillsThePath()
     {
         // 50 ms RTT: 256 KiB windows would cap a connection at about 40 Mbit/s.
