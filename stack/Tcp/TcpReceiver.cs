@@ -194,12 +194,43 @@ internal sealed class TcpReceiver
     /// <summary>A segment acknowledging RCV.NXT went out: nothing is owed now.</summary>
     public void OnAckSent()
     {
+        if (_quickAcks > 0)
+        {
+            _quickAcks--;
+        }
+
         AckOwed = false;
         _duplicatePending = false; // RFC 2883 4: each duplicate is reported once, by the next ACK
         LastAckSent = Nxt;
         _unackedBytes = 0;
         _timers.Cancel(TcpTimer.DelayedAck);
     }
+
+    // Quick-ACK mode (Linux tcp_event_data_recv, tcp_incr_quickack): the first data of a connection,
+    // and data after the receive side was idle for longer than an RTO, are acknowledged at once
+    // for as many segments as half the window holds (at least 2, at most 16), so that a sender in
+    // slow start is not held up by the delayed-ACK timer (RFC 1122 4.2.3.2 allows an ACK sooner;
+    // RFC 5681 4.2 lets a receiver skip the delay in slow start).
+    private const int MaxQuickAcks = 16;
+    private int _quickAcks;
+    private bool _dataSeen;
+    private Instant _lastDataAt;
+
+    private void NoteDataArrival()
+    {
+        Instant now = _layer.Now;
+        if (!_dataSeen || now - _lastDataAt > _c.RetransmissionTimeout)
+        {
+            int quickAcks = (int)Math.Min(Window / (uint)(2 * Math.Max(1, _c.Mss)), MaxQuickAcks);
+            _quickAcks = Math.Min(_quickAcks + Math.Max(quickAcks, 2), MaxQuickAcks);
+        }
+
+        _dataSeen = true;
+        _lastDataAt = now;
+    }
+
+    /// <summary>When in-order data last arrived (tcpi_last_data_recv); default before any.</summary>
+    public Instant LastDataAt => _lastDataAt;
 
     /// <summary>RFC 9293 3.10.7.4, first check: the sequence number acceptability test (four cases).</summary>
     public bool IsAcceptable(TcpSegment seg) => IsAcceptable(seg, Nxt, Window);
@@ -279,6 +310,8 @@ internal sealed class TcpReceiver
 
         if (taken > 0)
         {
+            NoteDataArrival();
+
             // Data held out of order may now follow on without a gap.
             int joined = _outOfOrder.Count > 0 ? _outOfOrder.TakeContiguous(Nxt) : 0;
             if (joined > 0)
@@ -302,7 +335,7 @@ internal sealed class TcpReceiver
         if (!answered)
         {
             _unackedBytes += taken;
-            if (_unackedBytes >= 2 * mss || taken < payload.Length || (flags & TcpFlags.Psh) != 0 && taken < mss)
+            if (_quickAcks > 0 || _unackedBytes >= 2 * mss || taken < payload.Length || (flags & TcpFlags.Psh) != 0 && taken < mss)
             {
                 // Owed, and sent when the receive batch is done (TcpLayer.FinishReceiveBatch): one ACK
                 // then answers all of this connection's in-order segments in the batch, as Linux
@@ -470,7 +503,12 @@ internal sealed class TcpReceiver
     }
 
     // RFC 1122 4.2.3.3 (receiver SWS avoidance): announce a larger window only once it has grown
-    // by at least min(MSS, half the buffer).
+    // by at least min(MSS, half the buffer). And, as Linux's tcp_cleanup_rbuf, only when the
+    // window the peer still has is at most half the buffer and the new one is at least twice
+    // it: a read that frees a little of a window still wide open sends no extra ACK (the next
+    // ACK carries the new window anyway). A read that frees a quarter of the buffer is announced
+    // at once all the same: on a long path with a growing buffer, waiting for the window to
+    // halve cost a quarter of the throughput (WindowAndBufferTuningTests' long fat path).
     private void MaybeSendWindowUpdate()
     {
         if (!_c.State.ReceivesText)
@@ -485,7 +523,9 @@ internal sealed class TcpReceiver
         }
 
         int growth = (Nxt + (int)Window) - _advertisedRight;
-        if (growth >= Math.Min(_c.Mss, _buffer.Capacity / 2))
+        long left = Math.Max(0, _advertisedRight - Nxt);
+        if (growth >= Math.Min(_c.Mss, _buffer.Capacity / 2)
+            && ((2 * left <= _buffer.Capacity && Window >= 2 * left) || growth >= _buffer.Capacity / 4))
         {
             _c.Sender.SendAck();
         }
