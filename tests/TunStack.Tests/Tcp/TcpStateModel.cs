@@ -7,8 +7,9 @@ namespace TunStack.Tests.Tcp;
 /// whose peer is the test: what the user calls (send, shutdown, close, abort) and the peer's
 /// segments (data, FIN, ACK of everything, RST at RCV.NXT) and the passing of time do to the state.
 /// Linux's choices where RFC 9293 leaves room: data for an application that has closed draws a
-/// reset, and an orphan (closed by the application) waits at most 60 s in FIN-WAIT-2, counted
-/// from entering it or from the close, whichever is later.
+/// reset, an orphan (closed by the application) waits at most 60 s in FIN-WAIT-2, counted
+/// from entering it or from the close, whichever is later, and an abort after close leaves a
+/// TIME-WAIT to run out.
 /// </summary>
 internal sealed class TcpStateModel
 {
@@ -52,7 +53,17 @@ internal sealed class TcpStateModel
         }
     }
 
-    public void Abort() => Enter(TcpConnectionState.Closed);
+    public void Abort()
+    {
+        // After close, a TIME-WAIT belongs to the stack (a record in its table, as Linux's
+        // timewait sock): the application's abort no longer reaches it, and it ends on its timer.
+        if (State == TcpConnectionState.TimeWait && _closedByApplication)
+        {
+            return;
+        }
+
+        Enter(TcpConnectionState.Closed);
+    }
 
     public void PeerData()
     {
