@@ -18,19 +18,27 @@ public sealed class PackedSolution : IDisposable
         Feed = Path.Combine(Directory, "feed");
         Version = XDocument.Load(Path.Combine(RepositoryRoot.Path, "Directory.Build.props")).Descendants("Version").Single().Value;
 
-        // An empty Directory.Build.props, .targets and Directory.Packages.props here stop MSBuild
-        // from looking further up the temporary directory for any: the apps built under this
-        // folder see nothing but their own project.
-        foreach (string file in new[] { "Directory.Build.props", "Directory.Build.targets", "Directory.Packages.props" })
+        try
         {
-            File.WriteAllText(Path.Combine(Directory, file), "<Project />\n");
-        }
+            // An empty Directory.Build.props, .targets and Directory.Packages.props here stop MSBuild
+            // from looking further up the temporary directory for any: the apps built under this
+            // folder see nothing but their own project.
+            foreach (string file in new[] { "Directory.Build.props", "Directory.Build.targets", "Directory.Packages.props" })
+            {
+                File.WriteAllText(Path.Combine(Directory, file), "<Project />\n");
+            }
 
-        string configuration = typeof(PackedSolution).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()!.Configuration;
-        PackOutput = Run(RepositoryRoot.Path, "dotnet", "pack", Path.Combine(RepositoryRoot.Path, "Stack.sln"), "-c", configuration, "--no-build", "-o", Feed, "-nologo");
-        List<string> machineSources = MachinePackageSources();
-        App = System.IO.Directory.CreateDirectory(Path.Combine(Directory, "app")).FullName;
-        File.WriteAllText(Path.Combine(App, "nuget.config"), NuGetConfigText(Feed, machineSources));
+            string configuration = typeof(PackedSolution).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()!.Configuration;
+            PackOutput = Run(RepositoryRoot.Path, "dotnet", "pack", Path.Combine(RepositoryRoot.Path, "Stack.sln"), "-c", configuration, "--no-build", "-o", Feed, "-nologo");
+            List<string> machineSources = MachinePackageSources();
+            App = System.IO.Directory.CreateDirectory(Path.Combine(Directory, "app")).FullName;
+            File.WriteAllText(Path.Combine(App, "nuget.config"), NuGetConfigText(Feed, machineSources));
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
     }
 
     /// <summary>The temporary folder: the feed, the package cache, the app built from the packages.</summary>
