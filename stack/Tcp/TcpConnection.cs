@@ -151,7 +151,10 @@ public sealed partial class TcpConnection
         State, Sender.Congestion.Algorithm, Mss, Rtt.Smoothed, Rtt.Variance, Rtt.Min, Rtt.Rto, Sender.Congestion.Cwnd, Sender.Congestion.Ssthresh,
         Recovery.InRecovery, Sender.Nxt - Sender.Una, Recovery.Pipe(), Sender.BytesSent, Sender.BytesRetransmitted, Sender.BytesAcked,
         Receiver.StreamWritten, Sender.RetransmitSegments, Sender.Timeouts, Recovery.Recoveries, Recovery.LostSegments,
-        Recovery.SackedBytes, Recovery.Undos, Sender.DeliveryRate);
+        Recovery.SackedBytes, Recovery.Undos, Sender.DeliveryRate)
+    {
+        SinceLastDataReceived = Receiver.LastDataAt == default ? TimeSpan.Zero : Layer.Now - Receiver.LastDataAt,
+    };
 
     /// <summary>Called on the owner thread when data (or the peer's FIN) can be read.</summary>
     public Action? Readable { get; set; }
@@ -852,6 +855,7 @@ public sealed partial class TcpConnection
                 Layer.Counters.Increment(Counter.TcpEstablished);
                 (ChecksumOffload, MaxSuperSegment) = Layer.OffloadsFor(Tuple.Remote.Address);
                 Sender.OnEstablished();
+                Receiver.OnEstablished();
                 _keepAlive.OnEstablished();
 
                 if (previous == TcpConnectionState.SynReceived)

@@ -229,8 +229,17 @@ internal sealed class TcpReceiver
         _lastDataAt = now;
     }
 
-    /// <summary>When in-order data last arrived (tcpi_last_data_recv); default before any.</summary>
+    /// <summary>When in-order data last arrived, or the connection was established before any (Linux's lrcvtime, tcpi_last_data_recv).</summary>
     public Instant LastDataAt => _lastDataAt;
+
+    /// <summary>The connection is established: the time since data last arrived counts from now.</summary>
+    public void OnEstablished()
+    {
+        if (!_dataSeen)
+        {
+            _lastDataAt = _layer.Now;
+        }
+    }
 
     /// <summary>RFC 9293 3.10.7.4, first check: the sequence number acceptability test (four cases).</summary>
     public bool IsAcceptable(TcpSegment seg) => IsAcceptable(seg, Nxt, Window);

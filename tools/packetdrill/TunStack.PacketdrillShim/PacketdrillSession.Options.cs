@@ -265,6 +265,7 @@ internal sealed partial class PacketdrillSession
             BinaryPrimitives.WriteUInt32LittleEndian(info[20..], (uint)tcp.Mss);                // tcpi_rcv_mss
             BinaryPrimitives.WriteUInt32LittleEndian(info[24..], (uint)((tcp.BytesInFlight + mss - 1) / mss)); // tcpi_unacked
             BinaryPrimitives.WriteUInt32LittleEndian(info[28..], (uint)((tcp.SackedBytes + mss - 1) / mss));   // tcpi_sacked
+            BinaryPrimitives.WriteUInt32LittleEndian(info[52..], (uint)Math.Clamp((long)tcp.SinceLastDataReceived.TotalMilliseconds, 0, uint.MaxValue)); // tcpi_last_data_recv (ms)
             BinaryPrimitives.WriteUInt32LittleEndian(info[68..], Micro(tcp.SmoothedRtt));       // tcpi_rtt
             BinaryPrimitives.WriteUInt32LittleEndian(info[72..], Micro(tcp.RttVariance));       // tcpi_rttvar
             BinaryPrimitives.WriteUInt32LittleEndian(info[76..], tcp.SlowStartThreshold >= int.MaxValue / 2 ? 0x7fffffffu : (uint)(tcp.SlowStartThreshold / mss)); // tcpi_snd_ssthresh
