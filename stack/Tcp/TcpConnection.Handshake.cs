@@ -34,6 +34,7 @@ public sealed partial class TcpConnection
         Sender.SetWindow(syn.Window, syn.SequenceNumber, syn.AcknowledgmentNumber); // RFC 7323 2.2: the window in a SYN is never scaled
         SetState(TcpConnectionState.SynReceived);
         SendSyn(ack: true);
+        Rtt.StartTiming(Sender.Iss, Layer.Now); // RFC 6298 2: the SYN-ACK's ACK is the first sample (as Linux's tcp_synack_rtt_meas)
         Sender.ArmRetransmit();
     }
 

@@ -477,6 +477,7 @@ public sealed partial class TcpConnection
             if (State == TcpConnectionState.SynReceived && seg.SequenceNumber == Receiver.Irs)
             {
                 SendSyn(ack: true); // the peer retransmitted its SYN: repeat our SYN-ACK
+                Rtt.StopTiming(); // Karn: the ACK may answer either SYN-ACK
                 return;
             }
 
@@ -599,6 +600,7 @@ public sealed partial class TcpConnection
             }
 
             UpdateTsRecent(seg, received);
+            Rtt.SampleOnAck(ack, Layer.Now);
             Sender.SetWindow((uint)seg.Window << Sender.Shift, seg.SequenceNumber, ack);
             // Our SYN is acknowledged. SND.UNA moves before the state change, because entering
             // ESTABLISHED wakes the application (accept), which may send at once.

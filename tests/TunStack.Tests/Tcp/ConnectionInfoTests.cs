@@ -18,4 +18,15 @@ public class ConnectionInfoTests
         peer.Send(TcpFlags.Ack | TcpFlags.Psh, new byte[100]);
         Assert.True(peer.Connection.GetInfo().SinceLastDataReceived < TimeSpan.FromMilliseconds(10));
     }
+
+    [Fact]
+    public void SynReceived_AckOfSynAckAfter30ms_FirstRttSampleOfThePassiveOpen()
+    {
+        // RFC 6298 2.2 with the handshake's sample (as Linux's tcp_synack_rtt_meas): the accepted
+        // connection knows its path before its first data.
+        RawPeer peer = RawPeer.Established(handshakeRtt: TimeSpan.FromMilliseconds(30));
+        TcpConnectionInfo info = peer.Connection!.GetInfo();
+        Assert.Equal(TimeSpan.FromMilliseconds(30), info.SmoothedRtt);
+        Assert.Equal(TimeSpan.FromMilliseconds(15), info.RttVariance);
+    }
 }

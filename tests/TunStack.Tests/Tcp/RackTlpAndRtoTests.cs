@@ -10,12 +10,9 @@ public class RackTlpAndRtoTests
     // One segment out and acknowledged 10 ms later: SRTT = 10 ms, RTTVAR = 5 ms, min RTT 10 ms.
     private static RawPeer WithRtt10ms()
     {
-        RawPeer p = RawPeer.Established(sack: true);
-        p.Connection!.Send(new byte[100], out _);
-        SentSegment one = Assert.Single(Data(p.Decode(p.Probe.Poll())));
-        p.Probe.Advance(TimeSpan.FromMilliseconds(10));
-        p.Ack(one.Seq + one.PayloadLength);
-        Assert.Equal(10, p.Connection.SmoothedRtt.TotalMilliseconds, 3);
+        // The first sample is the handshake's (RFC 6298 2.2, from the SYN-ACK to its ACK).
+        RawPeer p = RawPeer.Established(sack: true, handshakeRtt: TimeSpan.FromMilliseconds(10));
+        Assert.Equal(10, p.Connection!.SmoothedRtt.TotalMilliseconds, 3);
         return p;
     }
 

@@ -138,7 +138,7 @@ internal sealed class RawPeer
     /// A connection in ESTABLISHED through a passive open: the stack listens on port 80, the peer
     /// sends SYN with <paramref name="peerIss"/>, the stack answers SYN-ACK, the peer ACKs.
     /// </summary>
-    public static RawPeer Established(uint peerIss = 5000, bool timestamps = false, bool sack = false, Action<StackOptions>? configure = null, uint? stackIss = null, LinkOffloads offloads = LinkOffloads.None)
+    public static RawPeer Established(uint peerIss = 5000, bool timestamps = false, bool sack = false, Action<StackOptions>? configure = null, uint? stackIss = null, LinkOffloads offloads = LinkOffloads.None, TimeSpan handshakeRtt = default)
     {
         RawPeer peer = Listening(configure, offloads: offloads);
         peer.Probe.Stack.FixedTcpIsnForTests = stackIss;
@@ -157,6 +157,11 @@ internal sealed class RawPeer
         Assert.True(synAck.Has(TcpFlags.Syn | TcpFlags.Ack));
         Assert.Equal(new SeqNumber(peerIss + 1), synAck.Ack);
         peer.Timestamps = timestamps;
+        if (handshakeRtt > TimeSpan.Zero)
+        {
+            Assert.Empty(peer.Decode(peer.Probe.Advance(handshakeRtt))); // the SYN-ACK's ACK is the stack's first RTT sample
+        }
+
         Assert.Equal(TcpConnectionState.Established, peer.CompleteHandshake(synAck).State);
         return peer;
     }
