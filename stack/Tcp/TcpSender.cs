@@ -149,6 +149,13 @@ internal sealed class TcpSender
     /// <summary>Appends application data and sends what the windows allow; returns the bytes taken.</summary>
     public int Queue(ReadOnlySpan<byte> data)
     {
+        if (Unsent == 0 && data.Length > 0)
+        {
+            // Nothing waits unsent: the application's data from here on is cut into new push units.
+            _pushBase = Nxt - (FinSent ? 1 : 0);
+            _pushUnit = PushUnit();
+        }
+
         int room = Math.Min(data.Length, _buffer.Free);
         int n = _buffer.Write(data[..room]);
         if (n < room)
@@ -226,6 +233,40 @@ internal sealed class TcpSender
     // sending stopped at cwnd in the last window.
     private bool WindowUsed()
         => _cwndLimited || (Congestion.InSlowStart && Congestion.Cwnd < 2L * _maxFlight);
+
+    // PSH (RFC 9293 3.9.1: the sender's choice; RFC 1122 4.2.2.2: at least on the last segment of
+    // what the application gave). As Linux, which the conformance scripts record: Linux cuts
+    // written data into TSO packets of its pacing rate's millisecond (tcp_tso_autosize: at least
+    // 2 segments, at most 64 KiB or half the peer's largest window) and marks each PSH; a piece
+    // sent alone (limited transmit, a cwnd cut) is not marked. So a segment carries PSH when it
+    // empties the send buffer, or when it ends a whole push unit counted from where the data
+    // began after the buffer last ran empty.
+    private SeqNumber _pushBase;
+    private int _pushUnit;
+
+    private bool EndsPushUnit(SeqNumber start, int length)
+    {
+        int unit = _pushUnit;
+        int end = (start + length) - _pushBase;
+        return unit > 0 && length >= unit && end > 0 && end % unit == 0;
+    }
+
+    // Linux tcp_tso_autosize over tcp_update_pacing_rate: cwnd * MSS / SRTT, doubled in slow start
+    // and 1.2 times in congestion avoidance; a millisecond of that, in whole segments.
+    private int PushUnit()
+    {
+        int mss = Math.Max(1, _c.Mss);
+        long limit = Math.Min(64 * 1024, Math.Max(MaxWnd / 2, (uint)mss));
+        long bytes = limit;
+        if (_rtt.HasSample && _rtt.Smoothed > TimeSpan.Zero)
+        {
+            double rate = (Congestion.InSlowStart ? 2.0 : 1.2) * Congestion.Cwnd / _rtt.Smoothed.TotalSeconds;
+            bytes = Math.Min(limit, (long)(rate / 1024)); // Linux's sk_pacing_shift 10: 1/1024 s
+        }
+
+        int segments = (int)Math.Max(2, bytes / mss);
+        return segments * mss;
+    }
 
     private void SendSegments()
     {
@@ -320,7 +361,8 @@ internal sealed class TcpSender
                 }
 
                 ushort pointer = urgent ? (ushort)Math.Min(UrgentPointer - Nxt, 65535) : (ushort)0;
-                Transmit(Nxt, TcpFlags.Ack | (last ? TcpFlags.Psh : 0) | (urgent ? TcpFlags.Urg : 0), sent, length, pointer, segmentSize);
+                bool push = last || EndsPushUnit(Nxt, length);
+                Transmit(Nxt, TcpFlags.Ack | (push ? TcpFlags.Psh : 0) | (urgent ? TcpFlags.Urg : 0), sent, length, pointer, segmentSize);
                 _rtt.StartTiming(Nxt, now);
                 BytesSent += length;
                 for (int done = 0; done < length;)
