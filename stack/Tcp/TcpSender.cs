@@ -323,7 +323,8 @@ internal sealed class TcpSender
                     return; // window-limited: ACKs will open it
                 }
 
-                if (recovery.LimitedTransmit)
+                bool limitedTransmit = recovery.LimitedTransmit;
+                if (limitedTransmit)
                 {
                     recovery.LimitedTransmit = false;
                     _layer.Counters.Increment(Counter.TcpLimitedTransmits);
@@ -343,7 +344,7 @@ internal sealed class TcpSender
                 // at MSS granularity), as the peer will see them. Not for limited transmit (one
                 // segment at a time, RFC 3042), a loss probe, or urgent data.
                 int segmentSize = 0;
-                if (length == mss && _c.MaxSuperSegment > mss && !urgent && !_probeSegment && !recovery.LimitedTransmit)
+                if (length == mss && _c.MaxSuperSegment > mss && !urgent && !_probeSegment && !limitedTransmit)
                 {
                     long room = Math.Min(Math.Min(unsent, usable), Math.Min(cwndRoom, _c.MaxSuperSegment));
                     int pieces = (int)(room / mss);
@@ -389,8 +390,10 @@ internal sealed class TcpSender
                 // an RTO, once running, is not restarted by sending (RFC 6298 5.1).
                 bool canProbe = recovery.CanProbe();
                 ArmRetransmit(restart: canProbe, canProbe);
-                if (_probeSegment)
+                if (_probeSegment || limitedTransmit)
                 {
+                    // RFC 3042: one new segment for the duplicate ACK, not also what the SACK it
+                    // carried took out of the pipe (Linux sends one, too).
                     return;
                 }
 
@@ -495,6 +498,7 @@ internal sealed class TcpSender
     {
         SeqNumber ack = seg.AcknowledgmentNumber;
         Recovery.LossRecovery recovery = _c.Recovery;
+        int sackedBefore = recovery.SackedBytes;
         bool sackNews = received.SackCount > 0 && recovery.OnSackBlocks(received, ack);
         bool windowUnchanged = ((uint)seg.Window << Shift) == Wnd;
         int flightBefore = Nxt - Una;
@@ -534,7 +538,11 @@ internal sealed class TcpSender
                 : _rtt.SampleOnAck(ack, now);
             Retries = 0;
             recovery.OnCumulativeAck(ack);
-            OnNewAck(ack, Math.Max(0, dataAcked), rttSample, _c.TimestampsEnabled && received.HasTimestamps ? received.TimestampEcho : null);
+
+            // Delivered by this ACK (Linux's acked_sacked): what it acknowledged that no SACK had
+            // reported yet, plus what its SACK blocks newly reported above it.
+            int delivered = Math.Max(0, Math.Max(0, dataAcked) + (recovery.SackedBytes - sackedBefore));
+            OnNewAck(ack, Math.Max(0, dataAcked), delivered, rttSample, _c.TimestampsEnabled && received.HasTimestamps ? received.TimestampEcho : null);
             if (Una == Nxt)
             {
                 _timers.Cancel(TcpTimer.Retransmit);
@@ -573,7 +581,7 @@ internal sealed class TcpSender
     }
 
     // New data acknowledged: rounds, recovery bookkeeping, or window growth outside recovery.
-    private void OnNewAck(SeqNumber ack, int dataAcked, TimeSpan rttSample, uint? echo)
+    private void OnNewAck(SeqNumber ack, int dataAcked, int delivered, TimeSpan rttSample, uint? echo)
     {
         Instant now = _layer.Now;
         BytesAcked += dataAcked;
@@ -600,7 +608,9 @@ internal sealed class TcpSender
         if (WindowUsed())
         {
             _nonValidatedSince = default;
-            Congestion.OnAck(dataAcked, now, rttSample, _rtt.Min, roundEnd);
+            // Grown by what this ACK delivered: data SACKed by duplicate ACKs before it, which grew
+            // nothing then, grows nothing now either (as Linux, tcp_may_raise_cwnd).
+            Congestion.OnAck(delivered, now, rttSample, _rtt.Min, roundEnd);
             TuneBuffer();
         }
         else if (_nonValidatedSince == default)

@@ -69,6 +69,38 @@ public class LossRecoveryTests
     }
 
     [Fact]
+    public void Disorder_SackedDuplicateAckOnATsoLink_LimitedTransmitSendsOneSegment_Rfc3042()
+    {
+        // packetdrill's limited-transmit-sack: one new segment per duplicate ACK, not a super-segment
+        // of the limited-transmit allowance plus what the SACK took out of the pipe.
+        RawPeer p = RawPeer.Established(sack: true, offloads: TunStack.Links.LinkOffloads.TransportChecksum | TunStack.Links.LinkOffloads.TcpSegmentationV4, handshakeRtt: TimeSpan.FromMilliseconds(10));
+        p.Connection!.Send(new byte[40 * Mss], out _);
+        List<SentSegment> burst = Data(p.Decode(p.Probe.Poll()));
+        SeqNumber first = burst[0].Seq;
+        p.Probe.Advance(TimeSpan.FromMilliseconds(10)); // one RTT: RACK's reordering window keeps the first segment from being deemed lost yet
+        List<SentSegment> more = Data(p.Ack(first, (first + Mss, first + (2 * Mss))));
+        SentSegment one = Assert.Single(more);
+        Assert.Equal(Mss, one.PayloadLength);
+    }
+
+    [Fact]
+    public void Disorder_CumulativeAckOverSackedSegments_CwndGrowsOnlyByWhatThisAckDelivered()
+    {
+        // Two segments SACKed by duplicate ACKs, then the ACK of all three: slow start grows cwnd by
+        // the one segment this ACK delivered (Linux's acked_sacked), not by the three it covers.
+        RawPeer p = RawPeer.Established(sack: true, handshakeRtt: TimeSpan.FromMilliseconds(10));
+        p.Connection!.Send(new byte[40 * Mss], out _);
+        List<SentSegment> burst = Data(p.Decode(p.Probe.Poll()));
+        SeqNumber first = burst[0].Seq;
+        p.Probe.Advance(TimeSpan.FromMilliseconds(10));
+        p.Ack(first, (first + Mss, first + (2 * Mss)));
+        p.Ack(first, (first + Mss, first + (3 * Mss)));
+        int before = p.Connection.CongestionWindow;
+        p.Ack(first + (3 * Mss));
+        Assert.Equal(before + Mss, p.Connection.CongestionWindow);
+    }
+
+    [Fact]
     public void FastRecovery_PartialAck_RetransmitsNextHoleAtOnce_Rfc6582()
     {
         RawPeer p = Sender(sack: false);
