@@ -86,6 +86,12 @@ public sealed class Daemon
                 return 1;
             }
 
+            if (!ControlServer.TryStartFor(settings, "up", session!.Runner, log, error, out ControlServer? control))
+            {
+                return 1;
+            }
+
+            using ControlServer? controlled = control;
             if (!daemon.Serve(reread, stop))
             {
                 return 1;

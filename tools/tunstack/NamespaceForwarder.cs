@@ -102,6 +102,12 @@ public sealed class NamespaceForwarder
                 log.Warn($"ping to addresses outside is not forwarded: {noPing}; the stack's own addresses still answer");
             }
 
+            if (!ControlServer.TryStartFor(settings, "forward", session!.Runner, log, error, out ControlServer? control))
+            {
+                return 1;
+            }
+
+            using ControlServer? controlled = control;
             ForwarderWarmUp.Run(log);
 
             string where = $"ip netns exec {settings.Netns}";
