@@ -8,9 +8,9 @@ namespace TunStack.Cli;
 /// <summary>
 /// The client side of the control socket (see <see cref="ControlServer"/>), for <c>tunstack ss</c>,
 /// <c>stats</c> and <c>status</c>: finds the running daemon (the only one, or the one --name
-/// names), sends one request line and prints the answer. Exit codes: 0 answered; 1 no daemon is
-/// running, or it refused or failed the request; 2 a bad option, several daemons and no --name,
-/// or a --name that no running daemon has.
+/// names), sends one request line and prints the answer. Exit codes: 0 answered; 1 no daemon (or
+/// none of that --name) is running, or it refused or failed the request; 2 a bad option, or
+/// several daemons running and no --name to choose one.
 /// </summary>
 public static class ControlClient
 {
@@ -64,7 +64,15 @@ public static class ControlClient
         try
         {
             socket.Connect(new UnixDomainSocketEndPoint(path));
-            socket.Send(Encoding.UTF8.GetBytes(request + "\n"));
+            try
+            {
+                socket.Send(Encoding.UTF8.GetBytes(request + "\n"));
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.Shutdown or SocketError.ConnectionReset)
+            {
+                // A daemon that refuses this user answers and closes without reading: its line is still there to read.
+            }
+
             using var stream = new NetworkStream(socket, ownsSocket: false);
             using var reader = new StreamReader(stream, Encoding.UTF8);
             string? header = reader.ReadLine();
@@ -133,7 +141,7 @@ public static class ControlClient
             string names = string.Join(", ", running.Select(r => r.Name));
             if (running.Count == 0)
             {
-                error.WriteLine($"tunstack: no tunstack daemon is running (no control socket answers in {string.Join(" or ", directories)})");
+                error.WriteLine($"tunstack: {(name is null ? "no tunstack daemon" : $"no daemon named '{name}'")} is running (no control socket answers in {string.Join(" or ", directories)})");
                 return 1;
             }
 
@@ -147,7 +155,7 @@ public static class ControlClient
             if (chosen.Path is null)
             {
                 error.WriteLine($"tunstack: --name: no daemon named '{name}' is running; running: {names}");
-                return 2;
+                return 1;
             }
 
             (path, label) = (chosen.Path, chosen.Name);
