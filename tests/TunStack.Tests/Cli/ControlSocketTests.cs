@@ -17,9 +17,11 @@ public sealed class ControlSocketTests : IDisposable
     private readonly string _directory = Directory.CreateTempSubdirectory("tunstack-control-").FullName;
     private readonly SocketHost _stack = new(StackClock.Real);
     private readonly ConsoleLog _log = new(TextWriter.Null, LogLevel.Debug);
+    private readonly List<StackSocket> _accepted = new();
 
     public void Dispose()
     {
+        _accepted.ForEach(s => s.Dispose());
         _stack.Dispose();
         Directory.Delete(_directory, recursive: true);
     }
@@ -27,10 +29,7 @@ public sealed class ControlSocketTests : IDisposable
     [Fact]
     public void ListenerConnectionAndUdp_SsAllNumeric_RowsInSsLayoutWithQueues()
     {
-        using StackSocket listener = _stack.Listen(7000);
-        StackSocket client = _stack.Tcp();
-        client.Connect(SocketHost.At(7000));
-        using StackSocket server = listener.Accept();
+        (StackSocket client, _) = Connected(7000);
         client.Send(new byte[100]);
         _stack.BoundUdp(5353);
         using ControlServer control = Start("a");
@@ -48,10 +47,7 @@ public sealed class ControlSocketTests : IDisposable
     [Fact]
     public void EstablishedConnection_SsTcpInfoAndMemory_SecondLineInSsWords()
     {
-        using StackSocket listener = _stack.Listen(7001);
-        StackSocket client = _stack.Tcp();
-        client.Connect(SocketHost.At(7001));
-        using StackSocket server = listener.Accept();
+        (StackSocket client, StackSocket server) = Connected(7001);
         client.Send(new byte[3000]);
         byte[] buffer = new byte[3000];
         for (int read = 0; read < 3000;)
@@ -73,10 +69,7 @@ public sealed class ControlSocketTests : IDisposable
     [Fact]
     public void ClosedByThisSide_SsAllAndListening_TimeWaitRecordOnlyWithAll()
     {
-        using StackSocket listener = _stack.Listen(7002);
-        StackSocket client = _stack.Tcp();
-        client.Connect(SocketHost.At(7002));
-        StackSocket server = listener.Accept();
+        (StackSocket client, StackSocket server) = Connected(7002);
         server.Dispose(); // the server side closes first: its TIME-WAIT becomes a compact record
         Assert.Equal(0, client.Receive(new byte[1]));
         client.Dispose();
@@ -119,10 +112,7 @@ public sealed class ControlSocketTests : IDisposable
     [Fact]
     public void ConnectionOpen_Status_OneLineFromThePublishedSummary()
     {
-        using StackSocket listener = _stack.Listen(7003);
-        StackSocket client = _stack.Tcp();
-        client.Connect(SocketHost.At(7003));
-        using StackSocket server = listener.Accept();
+        _ = Connected(7003);
         using ControlServer control = Start("a");
 
         string line = Assert.Single(AskUntil(control.Path, "status", l => l[0].Contains("tcp 2 connected", StringComparison.Ordinal)));
@@ -220,6 +210,17 @@ public sealed class ControlSocketTests : IDisposable
     [InlineData("ns1", "tun0", "ns1")]
     public void DaemonSettings_DefaultName_NamespaceElseTun(string? netns, string tun, string expected)
         => Assert.Equal(expected, ControlPaths.DefaultName(new TunSettings { Netns = netns, Tun = tun }));
+
+    // A listener on port and a connection to it through the stack: (client, accepted side); the listener stays.
+    private (StackSocket Client, StackSocket Server) Connected(int port)
+    {
+        StackSocket listener = _stack.Listen(port);
+        StackSocket client = _stack.Tcp();
+        client.Connect(SocketHost.At(port));
+        StackSocket server = listener.Accept();
+        _accepted.Add(server);
+        return (client, server);
+    }
 
     private ControlServer Start(string name)
         => ControlServer.Start(Path.Combine(_directory, name + ControlPaths.Suffix), _stack.Host.Runner, name, "up", _log);

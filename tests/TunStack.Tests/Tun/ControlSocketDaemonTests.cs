@@ -23,9 +23,7 @@ time.sleep(30)
     {
         TunRequirements.Require(("/usr/bin/python3", "python3"));
         using TestNamespace reserved = TestNamespace.Reserve();
-        using TunstackProcess daemon = TunstackProcess.StartDaemon(reserved.Name);
-        string socket = $"/run/tunstack/{reserved.Name}.sock";
-        Assert.Contains($"control: {socket} (tunstack ss, stats, status)", daemon.Output);
+        using TunstackProcess daemon = StartDaemon(reserved, out string socket);
         using NamespaceProcess client = reserved.Start("/usr/bin/python3", "-c", HeldConnection);
         string port = client.StandardOutput.ReadLine()!;
 
@@ -63,8 +61,7 @@ time.sleep(30)
     {
         TunRequirements.Require(("setpriv", "util-linux"));
         using TestNamespace reserved = TestNamespace.Reserve();
-        using TunstackProcess daemon = TunstackProcess.StartDaemon(reserved.Name);
-        string socket = $"/run/tunstack/{reserved.Name}.sock";
+        using TunstackProcess daemon = StartDaemon(reserved, out string socket);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, OperatingSystem.IsLinux() ? File.GetUnixFileMode(socket) : UnixFileMode.None);
 
         // Mode 0600, owned by root: the kernel refuses nobody's connect.
@@ -81,6 +78,48 @@ time.sleep(30)
 
         Assert.Equal(0, TunstackProcess.Run(null, "status", "--name", reserved.Name).Code);
         reserved.StopAndExpectRemovedBy(daemon);
+    }
+
+    [SkippableFact]
+    public void Up_ControlPathGiven_ListensThere_AnotherDaemonAskingForItRefusedToStart_NoneRunsWithout()
+    {
+        TunRequirements.Require();
+        string directory = Directory.CreateTempSubdirectory("tunstack-control-").FullName;
+        string path = Path.Combine(directory, "lab.sock");
+        try
+        {
+            using TestNamespace first = TestNamespace.Reserve();
+            using TunstackProcess daemon = TunstackProcess.StartDaemon(first.Name, "--control", path);
+            Assert.Contains($"control: {path} (tunstack ss, stats, status --name {path})", daemon.Output);
+            (int code, string output, string errors) = TunstackProcess.Run(null, "status", "--name", path);
+            Assert.True(code == 0, errors);
+            Assert.StartsWith($"lab (tunstack up, pid {daemon.Id}): up ", output);
+
+            using TestNamespace second = TestNamespace.Reserve();
+            (code, output, errors) = TunstackProcess.Run(null, "up", "--netns", second.Name, "--control", path);
+            Assert.Equal(1, code);
+            Assert.Equal($"tunstack: --control: {path} is in use by a running tunstack\n", errors);
+            Assert.False(TestNamespace.Exists(second.Name), $"{second.Name} was left behind");
+
+            using TunstackProcess without = TunstackProcess.StartDaemon(second.Name, "--control", "none");
+            Assert.DoesNotContain("control:", without.Output);
+            second.StopAndExpectRemovedBy(without);
+            first.StopAndExpectRemovedBy(daemon);
+            Assert.False(File.Exists(path), $"{path} is still there");
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    // tunstack up in a namespace of its own, and the control socket its log says it listens on.
+    private static TunstackProcess StartDaemon(TestNamespace reserved, out string socket)
+    {
+        TunstackProcess daemon = TunstackProcess.StartDaemon(reserved.Name);
+        socket = $"/run/tunstack/{reserved.Name}.sock";
+        Assert.Contains($"control: {socket} (tunstack ss, stats, status)", daemon.Output);
+        return daemon;
     }
 
     // The CLI as uid and gid 65534 (nobody) with no supplementary groups.
