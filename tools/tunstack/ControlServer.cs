@@ -13,8 +13,8 @@ namespace TunStack.Cli;
 /// daemon's nor root's gets "error permission denied ..." and nothing else.
 /// <para>
 /// Nothing here walks the stack from another thread: ss copies the sockets on the stack's thread
-/// (<see cref="StackRunner.InvokeAsync{T}"/>, between two polls, as the SIGUSR1 dump does) and
-/// formats them on the control thread; stats reads the counters, which any thread may; status
+/// (<see cref="StackRunner.InvokeAsync{T}"/>, between two polls, as the SIGUSR1 dump does, a slice
+/// at a time; see <see cref="SocketTable"/>) and sorts and formats them on the control thread; stats reads the counters, which any thread may; status
 /// takes the summary the stack publishes each second (<see cref="SummaryPublisher"/>).
 /// </para>
 /// </summary>
@@ -189,7 +189,7 @@ public sealed class ControlServer : IDisposable
                         return $"error {problem}";
                     }
 
-                    IReadOnlyList<SocketEntry> rows = await _runner.InvokeAsync(stack => SocketTable.Take(stack, options)).WaitAsync(s_stackTimeout).ConfigureAwait(false);
+                    IReadOnlyList<SocketEntry> rows = await SocketTable.TakeAsync(_runner, options).WaitAsync(s_stackTimeout).ConfigureAwait(false);
                     lines = SsLayout.Format(rows, options);
                     break;
                 default:
