@@ -205,6 +205,28 @@ public sealed class ControlSocketTests : IDisposable
     [InlineData(new[] { "stats", "--bogus" }, "'--bogus'")]
     public void BadArgument_OneLineNamingIt_ExitCode2(string[] args, string expected) => InProcessCli.AssertRefused(args, expected);
 
+    [Fact]
+    public void ServicesFile_Read_FirstNameOfEachPortAndProtocol_CommentsIgnored()
+    {
+        string file = Path.Combine(_directory, "services");
+        File.WriteAllText(file, "# comment\necho\t\t7/tcp\necho\t\t7/udp\nhttp\t\t80/tcp\t\twww # WorldWideWeb\nwww-alt\t80/tcp\nbroken line\n");
+        Dictionary<(int Port, string Protocol), string> names = ServiceNames.Read(file);
+        Assert.Equal(new Dictionary<(int, string), string> { [(7, "tcp")] = "echo", [(7, "udp")] = "echo", [(80, "tcp")] = "http" }, names);
+        Assert.Empty(ServiceNames.Read(Path.Combine(_directory, "missing")));
+    }
+
+    [Fact]
+    public void ControlOption_PathLongerThanSunPath_RefusedNamingTheLimit()
+    {
+        string problem = ControlPaths.ForDaemon("/tmp/" + new string('x', 110) + ".sock", new TunSettings(), out string? path)!;
+        Assert.Null(path);
+        Assert.EndsWith("is longer than a Unix socket path may be (107 bytes)", problem);
+        Assert.Null(ControlPaths.ForDaemon("none", new TunSettings(), out path));
+        Assert.Null(path);
+        Assert.Null(ControlPaths.ForDaemon(null, new TunSettings { Netns = "lab" }, out path));
+        Assert.Equal("lab.sock", Path.GetFileName(path));
+    }
+
     [Theory]
     [InlineData(null, "tun0", "tun0")]
     [InlineData("ns1", "tun0", "ns1")]
