@@ -267,7 +267,10 @@ public sealed class ControlServer : IDisposable
             {
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
                 timeout.CancelAfter(s_clientTimeout);
+                // The request is read before a refusal too: closing a Unix socket with unread data
+                // resets it, and the client would get ECONNRESET instead of the refusal's line.
                 uint uid = PeerUserId(client);
+                string? request = await ReadLineAsync(client, timeout.Token).ConfigureAwait(false);
                 if (uid != _owner && uid != 0)
                 {
                     _log.Warn($"control: refused a client with uid {uid}");
@@ -275,7 +278,6 @@ public sealed class ControlServer : IDisposable
                     return;
                 }
 
-                string? request = await ReadLineAsync(client, timeout.Token).ConfigureAwait(false);
                 if (request is null)
                 {
                     return; // connected and left (a client looking for running daemons)
