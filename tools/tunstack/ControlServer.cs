@@ -33,6 +33,7 @@ public sealed class ControlServer : IDisposable
     private readonly SummaryPublisher _summary;
     private readonly CounterHistory _history = new();
     private readonly CancellationTokenSource _stopping = new();
+    private readonly UnhandledExceptionEventHandler _crashHandler;
     private int _disposed;
 
     private ControlServer(string path, Socket listener, StackRunner runner, string name, string role, ConsoleLog log)
@@ -43,6 +44,10 @@ public sealed class ControlServer : IDisposable
         _name = name;
         _log = log;
         _summary = new SummaryPublisher(runner, name, role);
+
+        // A crash ends the process without the daemon's usings: the socket goes with it all the same.
+        _crashHandler = (_, _) => Dispose();
+        AppDomain.CurrentDomain.UnhandledException += _crashHandler;
         _ = Task.Run(AcceptAsync);
     }
 
@@ -218,6 +223,7 @@ public sealed class ControlServer : IDisposable
             return;
         }
 
+        AppDomain.CurrentDomain.UnhandledException -= _crashHandler;
         _stopping.Cancel();
         _listener.Dispose();
         _summary.Dispose();

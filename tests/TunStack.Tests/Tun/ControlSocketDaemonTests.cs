@@ -113,6 +113,19 @@ time.sleep(30)
         }
     }
 
+    [SkippableFact]
+    public void Up_CrashesAfterReady_ControlSocketRemovedWithTheRest()
+    {
+        TunRequirements.Require();
+        using TestNamespace reserved = TestNamespace.Reserve();
+        using TunstackProcess daemon = TunstackProcess.Start(new Dictionary<string, string> { ["TUNSTACK_FAULT"] = "crash" }, "up", "--netns", reserved.Name);
+        string socket = $"/run/tunstack/{reserved.Name}.sock";
+        Assert.Contains($"control: {socket}", daemon.WaitForLine("control: "));
+        Assert.NotEqual(0, daemon.WaitForExit());
+        reserved.ExpectRemovedBy(daemon);
+        Assert.False(File.Exists(socket), $"{socket} is still there");
+    }
+
     // tunstack up in a namespace of its own, and the control socket its log says it listens on.
     private static TunstackProcess StartDaemon(TestNamespace reserved, out string socket)
     {
