@@ -328,6 +328,18 @@ public sealed class NetworkStack
     /// <summary>The TCP connections in the table now (TIME-WAIT included), for status pages; read them on the stack's thread.</summary>
     public IReadOnlyList<TcpConnection> ListTcpConnections() => _tcp.SnapshotConnections();
 
+    /// <summary>The listening TCP endpoints now, for status pages (<c>ss -l</c>); read them on the stack's thread.</summary>
+    public IReadOnlyList<TcpAcceptor> ListTcpListeners() => _tcp.SnapshotListeners();
+
+    /// <summary>
+    /// The TIME-WAIT records now (connections the application closed, kept as compact records rather
+    /// than in <see cref="ListTcpConnections"/>), each with when its wait ends; read them on the stack's thread.
+    /// </summary>
+    public IReadOnlyList<(TcpTuple Tuple, Instant Expires)> ListTcpTimeWaits() => _tcp.TimeWaits.Snapshot();
+
+    /// <summary>The bound UDP endpoints now, for status pages (<c>ss -u</c>); read them on the stack's thread.</summary>
+    public IReadOnlyList<UdpEndpoint> ListUdpEndpoints() => _udp.SnapshotEndpoints();
+
     /// <summary>TCP buffer memory: in use, kept free, peak, limit and pressure.</summary>
     public TcpMemoryUse TcpMemory
     {
@@ -337,6 +349,13 @@ public sealed class NetworkStack
             return new TcpMemoryUse(pool.InUseBytes, pool.FreeBytes, pool.PeakBytes, pool.LimitBytes, pool.Pressure);
         }
     }
+
+    /// <summary>
+    /// TIME-WAIT records: 4-tuples in TIME-WAIT whose connection the application closed, kept outside
+    /// the connection table (<see cref="TcpConnections"/>' TimeWait counts them and the connections in
+    /// TIME-WAIT that an application still holds).
+    /// </summary>
+    public int TcpTimeWaitRecords => _tcp.TimeWaits.Count;
 
     /// <summary>TCP connections in the table (TIME-WAIT included) and in TIME-WAIT.</summary>
     public (int Connections, int TimeWait) TcpConnections => (_tcp.ConnectionCount, _tcp.TimeWaitCount);

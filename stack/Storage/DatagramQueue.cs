@@ -23,6 +23,9 @@ internal sealed class DatagramQueue
     /// <summary>Bytes used, bookkeeping included.</summary>
     public int BytesUsed => _ring.Count;
 
+    /// <summary>Bytes the queue holds at most, record overheads included.</summary>
+    public int CapacityBytes => _ring.Capacity;
+
     /// <summary>Length of the next datagram, or -1 when empty.</summary>
     public int NextLength
     {

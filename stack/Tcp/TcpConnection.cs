@@ -115,6 +115,21 @@ public sealed partial class TcpConnection
     /// <summary>True when window scaling (RFC 7323 2) was negotiated.</summary>
     public bool WindowScalingEnabled { get; private set; }
 
+    /// <summary>The peer's window scale (RFC 7323 2.3: Snd.Wind.Shift), or -1 when window scaling was not negotiated.</summary>
+    public int SendWindowScale => WindowScalingEnabled ? Sender.Shift : -1;
+
+    /// <summary>Our window scale (Rcv.Wind.Shift), or -1 when window scaling was not negotiated.</summary>
+    public int ReceiveWindowScale => WindowScalingEnabled ? Receiver.Shift : -1;
+
+    /// <summary>Bytes in the send buffer: sent and not yet acknowledged, and not yet sent (Linux's Send-Q in <c>ss</c>).</summary>
+    public int SendQueued => Sender.Buffered;
+
+    /// <summary>Bytes of the stack's TCP memory (its 4 KiB chunks) the receive buffer holds: data not yet read, in order or not.</summary>
+    public int ReceiveMemory => Receiver.HeldBytes;
+
+    /// <summary>Bytes of the stack's TCP memory (its 4 KiB chunks) the send buffer holds.</summary>
+    public int SendMemory => Sender.HeldBytes;
+
     /// <summary>Smoothed RTT (RFC 6298), zero before the first sample.</summary>
     public TimeSpan SmoothedRtt => Rtt.Smoothed;
 

@@ -61,6 +61,8 @@ internal sealed class TcpLayer : ITransportHandler
 
     public List<TcpConnection> SnapshotConnections() => new(_connections.Values);
 
+    public List<TcpAcceptor> SnapshotListeners() => _listeners.Values.SelectMany(list => list).ToList();
+
     /// <summary>4-tuples in TIME-WAIT: records in <see cref="TimeWaits"/> and connections still held by their application.</summary>
     public int TimeWaitCount { get; set; }
 

@@ -111,6 +111,9 @@ internal sealed class TcpSender
     /// <summary>Bytes in the send buffer: unacknowledged and unsent.</summary>
     public int Buffered => _buffer.Count;
 
+    /// <summary>Bytes of pool chunks this send buffer holds.</summary>
+    public int HeldBytes => _buffer.HeldBytes;
+
     public int Free => _buffer.Free;
 
     /// <summary>What <see cref="Queue"/> would take now (less than <see cref="Free"/> when the memory pool is at its limit).</summary>

@@ -24,6 +24,9 @@ internal sealed class TimeWaitTable : ITimerTarget
 
     public int Count => _records.Count;
 
+    /// <summary>The 4-tuples waiting now, with when each wait ends.</summary>
+    public List<(TcpTuple Tuple, Instant Expires)> Snapshot() => _records.Values.Select(r => (r.Tuple, r.Expires)).ToList();
+
     public bool Contains(in TcpTuple tuple) => _records.ContainsKey(tuple);
 
     public bool TryGet(in TcpTuple tuple, out TimeWaitRecord? record) => _records.TryGetValue(tuple, out record);

@@ -55,6 +55,12 @@ public sealed class UdpEndpoint
     /// <summary>Datagrams waiting.</summary>
     public int QueuedDatagrams => _queue.Count;
 
+    /// <summary>Bytes the waiting datagrams take in the receive queue, with a record of 24 bytes each (Recv-Q in <c>ss</c>).</summary>
+    public int QueuedBytes => _queue.BytesUsed;
+
+    /// <summary>Size of the receive queue in bytes (SO_RCVBUF).</summary>
+    public int ReceiveQueueSize => _queue.CapacityBytes;
+
     /// <summary>Length of the next datagram, or -1 when none is waiting.</summary>
     public int NextDatagramLength => _queue.NextLength;
 

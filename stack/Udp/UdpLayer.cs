@@ -30,6 +30,8 @@ internal sealed class UdpLayer : ITransportHandler
         _options = options;
     }
 
+    public List<UdpEndpoint> SnapshotEndpoints() => _endpointsByPort.Values.SelectMany(list => list).ToList();
+
     public UdpEndpoint Open(AddressFamily family) => new(this, family, _options.UdpReceiveQueueBytes);
 
     public void Receive(in IpDatagram datagram)

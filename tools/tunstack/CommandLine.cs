@@ -16,6 +16,9 @@ public static class CommandLine
         root.Subcommands.Add(ForwardCommand.Create(output, error));
         root.Subcommands.Add(PingCommand.Create(output, error));
         root.Subcommands.Add(NcCommand.Create(output, error));
+        root.Subcommands.Add(SsCommand.Create(output, error));
+        root.Subcommands.Add(StatsCommand.Create(output, error));
+        root.Subcommands.Add(StatusCommand.Create(output, error));
         return root;
     }
 

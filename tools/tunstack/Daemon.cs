@@ -70,6 +70,12 @@ public sealed class Daemon
         using (session)
         {
             using StackHost host = attached!;
+            if (!ControlServer.TryStartFor(settings, "up", session!.Runner, log, error, out ControlServer? control))
+            {
+                return 1;
+            }
+
+            using ControlServer? controlled = control;
             Daemon daemon;
             try
             {

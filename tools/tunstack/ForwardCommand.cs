@@ -33,8 +33,9 @@ public static class ForwardCommand
         var tcpIdle = new Option<int>("--tcp-idle-timeout") { Description = "Seconds a relayed TCP connection may carry nothing either way before both ends are reset (default 0: never; keepalive still ends relays to vanished peers)." }.Number(0, 604800);
         var socks = new Option<string>("--upstream") { Description = "socks5://ADDRESS:PORT: send TCP (CONNECT) and UDP (UDP ASSOCIATE) through this SOCKS5 proxy instead of this process's own sockets." };
         var ipv6 = new Option<bool>("--ipv6") { Description = "IPv6 too: the namespace gets fd00::100/64 and a default route via fd00::2 (the gateway; DNS at fd00::3), as slirp4netns --enable-ipv6." };
+        Option<string> control = ControlOption.Create();
         var command = new Command("forward", "Give a network namespace its network through the stack (user-space networking, as slirp4netns).");
-        foreach (Option option in new Option[] { netns, address, gateway, dns, dnsUpstream, allowLoopback, publish, socks, ipv6, mtu, tun, offload, capture, logLevel, maxFlows, connectTimeout, udpTimeout, tcpIdle })
+        foreach (Option option in new Option[] { netns, address, gateway, dns, dnsUpstream, allowLoopback, publish, socks, ipv6, mtu, tun, offload, capture, logLevel, maxFlows, connectTimeout, udpTimeout, tcpIdle, control })
         {
             command.Options.Add(option);
         }
@@ -95,6 +96,7 @@ public static class ForwardCommand
                 Addresses = { $"{gatewayAddress}/{kernel.Length}", $"{dnsAddress}/{kernel.Length}" },
                 Peers = { kernel.Address.ToString() },
                 DisableKernelIpv6 = !result.GetValue(ipv6),
+                Control = result.GetValue(control),
             };
             settings.KernelDefaultGateways.Add(gatewayAddress);
             if (result.GetValue(ipv6))
@@ -105,7 +107,7 @@ public static class ForwardCommand
                 settings.KernelDefaultGateways.Add(InternetAddress.Parse(Gateway6));
             }
 
-            problem = settings.Validate(withServices: false);
+            problem = settings.Validate(withServices: false) ?? ControlPaths.ForDaemon(settings.Control, settings, out _);
             if (problem is not null)
             {
                 error.WriteLine($"tunstack: {problem.Replace("'addresses'", "--gateway/--dns", StringComparison.Ordinal).Replace("'peers'", "--address", StringComparison.Ordinal)}");

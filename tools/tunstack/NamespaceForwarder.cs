@@ -44,6 +44,12 @@ public sealed class NamespaceForwarder
         using (session)
         {
             using StackHost host = attached!;
+            if (!ControlServer.TryStartFor(settings, "forward", session!.Runner, log, error, out ControlServer? control))
+            {
+                return 1;
+            }
+
+            using ControlServer? controlled = control;
             var statistics = new ForwardStatistics();
             var map = new DestinationMap(rules.Gateways, rules.DnsAddresses, rules.Resolver, rules.AllowHostLoopback);
             using var udp = new UdpRelay(host, map, statistics, log, rules.MaxFlows, rules.UdpTimeout, rules.DnsTimeout, rules.Upstream);

@@ -85,6 +85,8 @@ public sealed class TunSettings
     public string? TcpMemory { get; set; }
     /// <summary>Parsed <see cref="TcpMemory"/> in bytes (after <see cref="Validate"/>).</summary>
     public long? TcpMemoryBytes { get; private set; }
+    /// <summary>The control socket's path, "none", or null for the default (see <see cref="ControlPaths"/>; command line only).</summary>
+    public string? Control { get; set; }
     /// <summary>Configure the current namespace even where the kernel-side addresses overlap ones it has (command line only).</summary>
     public bool Force { get; set; }
 

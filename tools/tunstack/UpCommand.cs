@@ -15,9 +15,11 @@ public static class UpCommand
     {
         var tunOptions = new TunCommandOptions();
         var serve = new Option<string>("--serve") { Description = "Built-in services, each with an optional port: echo,discard,daytime,chargen (default these four; e.g. echo=7007,discard) and http (port 80: an ASP.NET Core status page and /api/stats over the stack)." };
+        Option<string> control = ControlOption.Create();
         var command = new Command("up", "Run the stack on a TUN device as a daemon, serving echo/discard/daytime/chargen over TCP and UDP.");
         tunOptions.AddTo(command);
         command.Options.Add(serve);
+        command.Options.Add(control);
         command.SetAction(result =>
         {
             // Read with every SIGHUP too: the file again, then the command line over it.
@@ -30,11 +32,13 @@ public static class UpCommand
                     settings.SetFromCommandLine("serve");
                 }
 
+                settings.Control = result.GetValue(control);
+
                 return (problem, settings);
             }
 
             (string? problem, TunSettings settings) = Read();
-            problem ??= settings.Validate(withServices: true);
+            problem ??= settings.Validate(withServices: true) ?? ControlPaths.ForDaemon(settings.Control, settings, out _);
             if (problem is not null)
             {
                 error.WriteLine($"tunstack: {problem}");
