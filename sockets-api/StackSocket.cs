@@ -56,6 +56,7 @@ public sealed partial class StackSocket : IDisposable
     private bool _reuseAddress;
     private bool _dualMode;
     private bool _noDelay;
+    private int _maxSegmentSize; // TCP_MAXSEG; 0: the path's
     private bool _keepAlive;
     private int _sendBufferSize;
     private int _receiveBufferSize;
@@ -110,6 +111,7 @@ public sealed partial class StackSocket : IDisposable
         _keepAlive = listener._keepAlive;
         _sendBufferSize = listener._sendBufferSize;
         _receiveBufferSize = listener._receiveBufferSize;
+        _maxSegmentSize = listener._maxSegmentSize;
         _linger = listener._linger;
         ApplyConnectionOptions(); // inherited, and in effect (Linux clones them and arms keepalive)
         Wire(connection);
@@ -250,6 +252,39 @@ public sealed partial class StackSocket : IDisposable
             using StackCall call = Enter();
             _noDelay = value;
             ApplyConnectionOptions();
+        }
+    }
+
+    /// <summary>
+    /// TCP_MAXSEG, as Linux: set, the largest segment the connection advertises in its SYN and
+    /// sends (88 to 65535; 0 for what the path allows), inherited by accepted connections; read,
+    /// the connection's send MSS once it has one, else the value set, else 536.
+    /// </summary>
+    /// <exception cref="SocketException">InvalidArgument for a value outside 88 to 65535 other than 0.</exception>
+    public int MaxSegmentSize
+    {
+        get
+        {
+            using StackCall call = Enter();
+            bool unconnected = _connection is null || _connection.State is TcpConnectionState.Closed or TcpConnectionState.Listen;
+            return unconnected && _maxSegmentSize > 0 ? _maxSegmentSize
+                : _connection is { State: not (TcpConnectionState.Closed or TcpConnectionState.SynSent) } c ? c.Mss
+                : 536;
+        }
+
+        set
+        {
+            using StackCall call = Enter();
+            if (value != 0 && value is < 88 or > 65535)
+            {
+                throw new SocketException((int)SocketError.InvalidArgument);
+            }
+
+            _maxSegmentSize = value;
+            if (_listener is { } listener)
+            {
+                listener.MaxSegmentSize = value;
+            }
         }
     }
 
@@ -426,6 +461,7 @@ public sealed partial class StackSocket : IDisposable
         _binding = null;
         listener.SendBufferSize = _sendBufferSize;
         listener.ReceiveBufferSize = _receiveBufferSize;
+        listener.MaxSegmentSize = _maxSegmentSize;
         listener.Readable = _onReadable;
         _listener = listener;
     }
@@ -859,7 +895,7 @@ public sealed partial class StackSocket : IDisposable
 
         _boundBeforeConnect = TransparentSource is null ? _binding : null;
 
-        TcpConnection? connection = stack.ConnectTcp(remote, out StackError error, localAddress, localPort, _sendBufferSize, _receiveBufferSize);
+        TcpConnection? connection = stack.ConnectTcp(remote, out StackError error, localAddress, localPort, _sendBufferSize, _receiveBufferSize, _maxSegmentSize);
         if (connection is null)
         {
             if (_binding is { } again)

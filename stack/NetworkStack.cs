@@ -280,9 +280,9 @@ public sealed class NetworkStack
     /// Buffer sizes of 0 take <see cref="TcpSettings"/>' sizes.
     /// Errors: NetworkUnreachable, AddressNotAvailable, AddressInUse, NoBufferSpace (connection limit).
     /// </summary>
-    public TcpConnection? ConnectTcp(InternetEndpoint remote, out StackError error, InternetAddress? localAddress = null, ushort localPort = 0, int sendBufferSize = 0, int receiveBufferSize = 0)
+    public TcpConnection? ConnectTcp(InternetEndpoint remote, out StackError error, InternetAddress? localAddress = null, ushort localPort = 0, int sendBufferSize = 0, int receiveBufferSize = 0, int maxSegmentSize = 0)
     {
-        var connection = new TcpConnection(_tcp, null, sendBufferSize, receiveBufferSize);
+        var connection = new TcpConnection(_tcp, null, sendBufferSize, receiveBufferSize) { MaxSegmentSize = maxSegmentSize };
         error = _tcp.Connect(connection, remote, localAddress, localPort);
         return error == StackError.None ? connection : null;
     }

@@ -42,6 +42,9 @@ public sealed class TcpAcceptor
     /// <summary>Receive buffer size of the connections this listener makes (SO_RCVBUF inherited by accept); 0: the default, auto-tuned.</summary>
     public int ReceiveBufferSize { get; set; }
 
+    /// <summary>TCP_MAXSEG of the connections this listener makes: the largest segment they advertise and send; 0 for what the path allows.</summary>
+    public int MaxSegmentSize { get; set; }
+
     /// <summary>Established connections waiting for <see cref="TryAccept"/>.</summary>
     public int PendingCount => _acceptQueue.Count;
 
@@ -152,7 +155,7 @@ public sealed class TcpAcceptor
     private void SendCookieSynAck(TcpTuple tuple, TcpSegment syn)
     {
         TcpOptions theirs = TcpOptions.Parse(syn.Options);
-        int ourMss = _layer.MssFor(tuple.Remote.Address);
+        int ourMss = TcpConnection.ClampToUserMss(_layer.MssFor(tuple.Remote.Address), MaxSegmentSize);
         int mss = Math.Min(ourMss, theirs.Mss == 0 ? (tuple.Remote.Address.IsV6 ? 1220 : 536) : theirs.Mss);
         SeqNumber cookie = _layer.Cookies.Create(tuple, syn.SequenceNumber, mss, _layer.Now);
         int shift = TcpReceiver.ShiftFor(_layer.Settings, ReceiveBufferSize);

@@ -29,6 +29,11 @@ public sealed partial class TcpConnection
         Receiver.Irs = syn.SequenceNumber;
         Receiver.Nxt = syn.SequenceNumber + 1;
         Receiver.LastAckSent = Receiver.Nxt; // the SYN-ACK acknowledges the SYN
+        if (Acceptor is { MaxSegmentSize: > 0 } listener)
+        {
+            MaxSegmentSize = listener.MaxSegmentSize; // TCP_MAXSEG is inherited, as Linux's user_mss
+        }
+
         Sender.Start(iss);
         ApplySynOptions(syn);
         Sender.SetWindow(syn.Window, syn.SequenceNumber, syn.AcknowledgmentNumber); // RFC 7323 2.2: the window in a SYN is never scaled
@@ -64,12 +69,18 @@ public sealed partial class TcpConnection
         }
     }
 
+    /// <summary>The MSS this side advertises in its SYN (and the most it sends): the path's, or less where TCP_MAXSEG says so.</summary>
+    public int AdvertisedMss => ClampToUserMss(Layer.MssFor(Tuple.Remote.Address), MaxSegmentSize);
+
+    // Linux's TCP_MAXSEG (tp->rx_opt.user_mss): a clamp on what the path allows, never more.
+    internal static int ClampToUserMss(int pathMss, int userMss) => userMss > 0 ? Math.Min(pathMss, userMss) : pathMss;
+
     private static int DefaultMss(InternetAddress remote) => remote.IsV6 ? 1220 : 536; // RFC 9293 3.7.1
 
     private void ApplySynOptions(TcpSegment syn)
     {
         TcpOptions options = TcpOptions.Parse(syn.Options);
-        int ours = Layer.MssFor(Tuple.Remote.Address);
+        int ours = AdvertisedMss;
         // RFC 9293 3.7.1: an MSS of 0 is ignored (default used); tiny values are clamped up.
         int theirs = options.Mss == 0 ? DefaultMss(Tuple.Remote.Address) : options.Mss;
         _mss = Math.Max(MinSendMss, Math.Min(ours, theirs));
@@ -133,7 +144,7 @@ public sealed partial class TcpConnection
     private void SendSyn(bool ack)
     {
         TcpOptions options = TcpOptions.None;
-        options.Mss = (ushort)Layer.MssFor(Tuple.Remote.Address);
+        options.Mss = (ushort)AdvertisedMss;
         if (!ack || WindowScalingEnabled)
         {
             options.WindowScale = (sbyte)Receiver.Shift;

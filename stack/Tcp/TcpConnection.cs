@@ -97,6 +97,13 @@ public sealed partial class TcpConnection
     /// <summary>Disable Nagle's algorithm (TCP_NODELAY).</summary>
     public bool NoDelay { get; set; }
 
+    /// <summary>
+    /// TCP_MAXSEG: the largest segment this side advertises in its SYN and sends; 0 (the default)
+    /// for what the path allows. Set before the connection opens to change its SYN; it never raises
+    /// the MSS above the path's or the peer's.
+    /// </summary>
+    public int MaxSegmentSize { get; set; }
+
     /// <summary>The effective send MSS: the largest payload per segment (timestamps included).</summary>
     public int Mss => _mss - (TimestampsEnabled ? TimestampOptionLength : 0);
 
@@ -169,6 +176,7 @@ public sealed partial class TcpConnection
         Recovery.SackedBytes, Recovery.Undos, Sender.DeliveryRate)
     {
         SinceLastDataReceived = Receiver.LastDataAt == default ? TimeSpan.Zero : Layer.Now - Receiver.LastDataAt,
+        AdvertisedMss = AdvertisedMss,
     };
 
     /// <summary>Called on the owner thread when data (or the peer's FIN) can be read.</summary>

@@ -120,8 +120,7 @@ internal sealed partial class PacketdrillSession
                     result = WriteInt(room, length, socket.NoDelay ? 1 : 0);
                     break;
                 case (SolTcp, TcpMaxSeg) when socket.ProtocolType == ProtocolType.Tcp:
-                    // Linux answers 536 (the RFC 1122 default) before the connection has an MSS.
-                    result = WriteInt(room, length, socket.GetTcpInfo() is { } info ? info.Mss : 536);
+                    result = WriteInt(room, length, socket.MaxSegmentSize);
                     break;
                 case (SolTcp, TcpInfo) when socket.ProtocolType == ProtocolType.Tcp:
                     result = WriteTcpInfo(room, length, socket);
@@ -176,6 +175,7 @@ internal sealed partial class PacketdrillSession
                 (SolSocket, SoRcvTimeo) when given.Length >= 16 => SetTimeout(descriptor, receive: true, ReadTimeval(given)),
                 (SolSocket, SoSndTimeo) when given.Length >= 16 => SetTimeout(descriptor, receive: false, ReadTimeval(given)),
                 (SolTcp, TcpNoDelay) when integer && socket.ProtocolType == ProtocolType.Tcp => Try(() => { socket.NoDelay = number != 0; }),
+                (SolTcp, TcpMaxSeg) when integer && socket.ProtocolType == ProtocolType.Tcp => Try(() => { socket.MaxSegmentSize = number; }),
                 (SolTcp, TcpCongestion) when socket.ProtocolType == ProtocolType.Tcp => SetCongestion(socket, Encoding.ASCII.GetString(given).TrimEnd('\0')),
                 (SolIpv6, Ipv6V6Only) when integer && socket.AddressFamily == AddressFamily.InterNetworkV6 => Try(() => { socket.DualMode = number == 0; }),
                 (SolSocket, SoReuseAddr or SoKeepAlive or SoSndBuf or SoRcvBuf or SoLinger or SoRcvTimeo or SoSndTimeo) => -Errno.EINVAL,
@@ -270,6 +270,7 @@ internal sealed partial class PacketdrillSession
             BinaryPrimitives.WriteUInt32LittleEndian(info[72..], Micro(tcp.RttVariance));       // tcpi_rttvar
             BinaryPrimitives.WriteUInt32LittleEndian(info[76..], tcp.SlowStartThreshold >= int.MaxValue / 2 ? 0x7fffffffu : (uint)(tcp.SlowStartThreshold / mss)); // tcpi_snd_ssthresh
             BinaryPrimitives.WriteUInt32LittleEndian(info[80..], (uint)(tcp.CongestionWindow / mss)); // tcpi_snd_cwnd
+            BinaryPrimitives.WriteUInt32LittleEndian(info[84..], (uint)tcp.AdvertisedMss);      // tcpi_advmss
             BinaryPrimitives.WriteUInt32LittleEndian(info[100..], (uint)tcp.Retransmits);       // tcpi_total_retrans
             BinaryPrimitives.WriteUInt64LittleEndian(info[120..], (ulong)tcp.BytesAcked);       // tcpi_bytes_acked
             BinaryPrimitives.WriteUInt64LittleEndian(info[128..], (ulong)tcp.BytesReceived);    // tcpi_bytes_received
