@@ -76,7 +76,7 @@ public sealed class Daemon
                 UdpServices udp = session!.Runner.InvokeAsync(stack => UdpServices.Start(stack, settings.Services, log)).GetAwaiter().GetResult();
                 TcpServices tcp = session.Runner.InvokeAsync(stack => TcpServices.Start(stack, settings.Services, log)).GetAwaiter().GetResult();
                 HttpService? http = settings.Services.FirstOrDefault(s => ServiceSpec.IsHttp(s.Name)) is { } web
-                    ? HttpService.StartAsync(host, web.Port, log).GetAwaiter().GetResult()
+                    ? HttpService.StartAsync(host, web.Port, log, session.Meter).GetAwaiter().GetResult()
                     : null;
                 daemon = new Daemon(session, settings, log, host, udp, tcp, http);
             }
@@ -102,6 +102,8 @@ public sealed class Daemon
         string reach = _started.StackAddresses.First().Address.ToString();
         string prefix = _started.Netns is null ? string.Empty : $"ip netns exec {_started.Netns} ";
         _log.Info($"ready: {_started.Describe(_session.Interface)}; {DescribeServices()}; try: {prefix}ping {reach}");
+
+        using SystemdNotifier? systemd = SystemdNotifier.Start(_session.Runner, _log);
 
         // For the test of the crash path (TUNSTACK_FAULT=crash): an exception nobody catches, on a
         // thread of its own, as a bug would throw it; the session's crash handler must clean up.
@@ -270,7 +272,7 @@ public sealed class Daemon
 
             if (web is not null && _http is null)
             {
-                _http = HttpService.StartAsync(_host, web.Port, _log).GetAwaiter().GetResult();
+                _http = HttpService.StartAsync(_host, web.Port, _log, _session.Meter).GetAwaiter().GetResult();
             }
 
             _services = services;
