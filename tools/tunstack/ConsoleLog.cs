@@ -13,6 +13,8 @@ namespace TunStack.Cli;
 /// </summary>
 public sealed class ConsoleLog
 {
+    // Field values in JSON as web APIs write them: camelCase property names.
+    private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web);
     private readonly TextWriter _output;
     private readonly object _lock = new();
 
@@ -122,7 +124,7 @@ public sealed class ConsoleLog
                 if (key is not ("time" or "level" or "message"))
                 {
                     json.WritePropertyName(key);
-                    JsonSerializer.Serialize(json, value, value?.GetType() ?? typeof(object));
+                    JsonSerializer.Serialize(json, value, value?.GetType() ?? typeof(object), s_json);
                 }
             }
 

@@ -158,9 +158,9 @@ public sealed class Daemon
         }
 
         _http?.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        foreach (string line in Summary())
+        foreach ((string message, KeyValuePair<string, object?>[] fields) in Summary())
         {
-            _log.Info(line);
+            _log.Write(LogLevel.Info, message, fields);
         }
 
         if (_started.Capture is not null)
@@ -177,21 +177,21 @@ public sealed class Daemon
         return $"tcp {_tcp.Describe()}{web}; udp {_udp.Describe()}";
     }
 
-    // What the services did, the counters and the connections.
-    private List<string> Summary()
+    // What the services did, the counters and the connections, each with its fields for a structured log.
+    private List<(string Message, KeyValuePair<string, object?>[] Fields)> Summary()
     {
         List<string> totals = _session.Runner.InvokeAsync(_ => _tcp.Statistics().Concat(_udp.Statistics()).ToList()).GetAwaiter().GetResult();
-        var lines = new List<string> { totals.Count == 0 ? "services: none ran" : string.Join("; ", totals) };
-        lines.AddRange(StackDump.Lines(_session.Runner));
+        var lines = new List<(string, KeyValuePair<string, object?>[])> { (totals.Count == 0 ? "services: none ran" : string.Join("; ", totals), []) };
+        lines.AddRange(StackDump.Entries(_session.Runner));
         return lines;
     }
 
     private void Dump(string why)
     {
         _log.Report($"{why}: the state of the stack follows");
-        foreach (string line in Summary())
+        foreach ((string message, KeyValuePair<string, object?>[] fields) in Summary())
         {
-            _log.Report(line);
+            _log.Report(message, fields);
         }
     }
 
