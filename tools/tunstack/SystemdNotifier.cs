@@ -27,6 +27,7 @@ public sealed class SystemdNotifier : IDisposable
     private long _lastStatusMicros;
     private long _lastReceived;
     private long _lastSent;
+    private bool _disposed;
 
     private SystemdNotifier(Socket socket, SocketAddress address, StackCounters counters)
     {
@@ -73,7 +74,7 @@ public sealed class SystemdNotifier : IDisposable
         }
 
         var notifier = new SystemdNotifier(socket, address, runner.Counters) { WatchdogInterval = ReadWatchdog(environment, log) };
-        notifier.Send($"READY=1\nSTATUS=ready; {notifier.Status(runner.Counters, TimeSpan.Zero, 0, 0)}");
+        notifier.Send($"READY=1\nSTATUS=ready; {Status(runner.Counters, TimeSpan.Zero, 0, 0)}");
         if (notifier.WatchdogInterval is { } interval)
         {
             notifier._heartbeats.Add(runner.AddHeartbeat(interval, _ => notifier.SendWatchdog()));
@@ -93,6 +94,12 @@ public sealed class SystemdNotifier : IDisposable
     /// <summary>Stops the beats and tells systemd the service is stopping (STOPPING=1).</summary>
     public void Dispose()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         foreach (IDisposable heartbeat in _heartbeats)
         {
             heartbeat.Dispose();
@@ -142,7 +149,7 @@ public sealed class SystemdNotifier : IDisposable
     }
 
     // "packets in 120/s, out 118/s, drops 0" over the time since the previous counts.
-    private string Status(StackCounters counters, TimeSpan elapsed, long received, long sent)
+    private static string Status(StackCounters counters, TimeSpan elapsed, long received, long sent)
     {
         long drops = Enum.GetValues<Counter>().Where(StackMeter.IsDrop).Sum(c => counters[c]);
         if (elapsed <= TimeSpan.Zero)

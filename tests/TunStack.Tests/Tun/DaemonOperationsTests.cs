@@ -41,6 +41,29 @@ public class DaemonOperationsTests
     }
 
     [SkippableFact]
+    public void Forward_UnderSystemdWithWatchdog_ReadyPingsThenStopping()
+    {
+        TunRequirements.Require();
+        using TestNamespace host = TestNamespace.Create(); // forward runs here, as if it were the host's namespace
+        using TestNamespace app = TestNamespace.Reserve();
+        using var systemd = new FakeSystemd();
+        var environment = new Dictionary<string, string> { ["NOTIFY_SOCKET"] = systemd.NotifySocket, ["WATCHDOG_USEC"] = "400000" };
+        using TunstackProcess forward = TunstackProcess.StartCommand("ip", environment, "netns", "exec", host.Name, "dotnet", TunstackProcess.Dll, "forward", "--netns", app.Name, "--log-format", "journal");
+
+        systemd.WaitFor("READY=1", s_wait);
+        Assert.StartsWith("<6>ready: forwarding " + app.Name, forward.WaitForLine("ready:"), StringComparison.Ordinal);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (systemd.Count("WATCHDOG=1") < 3)
+        {
+            Assert.True(clock.Elapsed < s_wait, $"fewer than 3 WATCHDOG=1 in {s_wait.TotalSeconds} s: {string.Join(" | ", systemd.Seen)}");
+            Thread.Sleep(50);
+        }
+
+        app.StopAndExpectRemovedBy(forward);
+        systemd.WaitFor("STOPPING=1", s_wait);
+    }
+
+    [SkippableFact]
     public void Up_ServeHttpAfterAnEchoConnection_MetricsIsPrometheusTextWithTheCounters()
     {
         TunRequirements.Require(("curl", "curl"), ("/usr/bin/python3", "python3"));
