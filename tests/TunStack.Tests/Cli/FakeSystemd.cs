@@ -18,7 +18,9 @@ internal sealed class FakeSystemd : IDisposable
     private readonly string? _directory;
     private readonly Thread _reader;
 
-    public FakeSystemd(bool abstractName = false)
+    /// <param name="abstractName">Bind an abstract name ("@...") rather than a path.</param>
+    /// <param name="forEveryone">Let any user send to the path (as /run/systemd/notify does), for a service run as another user.</param>
+    public FakeSystemd(bool abstractName = false, bool forEveryone = false)
     {
         string name = $"tunstack-notify-{Guid.NewGuid():N}";
         if (abstractName)
@@ -31,6 +33,11 @@ internal sealed class FakeSystemd : IDisposable
             _directory = Directory.CreateTempSubdirectory("tunstack-systemd-").FullName;
             NotifySocket = Path.Combine(_directory, "notify");
             _socket.Bind(new UnixDomainSocketEndPoint(NotifySocket));
+            if (forEveryone)
+            {
+                Assert.Equal(0, Links.CaptureTests.Run("chmod", "0711", _directory).ExitCode);
+                Assert.Equal(0, Links.CaptureTests.Run("chmod", "0777", NotifySocket).ExitCode);
+            }
         }
 
         _reader = new Thread(Read) { IsBackground = true, Name = "fake-systemd" };

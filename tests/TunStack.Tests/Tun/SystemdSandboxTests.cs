@@ -9,32 +9,42 @@ namespace TunStack.Tests.Tun;
 /// The shipped unit's system call sandbox, without starting the unit: its SystemCallFilter= lines
 /// (the groups expanded by systemd-analyze itself) and its RestrictAddressFamilies= line become a
 /// seccomp filter like the one systemd installs, and tunstack up runs under it with the unit's own
-/// arguments, in a namespace of the test's, notifying a socket that plays systemd.
+/// arguments as an unprivileged user holding only CAP_NET_ADMIN (as DynamicUser= with
+/// AmbientCapabilities= runs it), in a namespace of the test's, notifying a socket that plays systemd.
 /// </summary>
 public class SystemdSandboxTests
 {
     private static readonly TimeSpan s_wait = TimeSpan.FromSeconds(20);
 
     [SkippableFact]
-    public void ShippedUnitSystemCallFilterEmulated_Up_ReadyServesAndStopsCleanly()
+    public void ShippedUnitSandboxEmulated_UpAsUserWithCapNetAdminOnly_ReadyServesAndStopsCleanly()
     {
-        TunRequirements.Require(("ping", "iputils-ping"), ("gcc", "gcc"), ("systemd-analyze", "systemd"));
+        TunRequirements.Require(("ping", "iputils-ping"), ("gcc", "gcc"), ("systemd-analyze", "systemd"), ("setpriv", "util-linux"));
         string[] unit = File.ReadAllLines(Path.Combine(RepositoryRoot.Path, "tools", "tunstack", "systemd", "tunstack.service"));
         string directory = Directory.CreateTempSubdirectory("tunstack-sandbox-").FullName;
+        string node = BadInputTests.AccessibleTunNode(); // /dev/net/tun as most distributions leave it (0666)
         try
         {
             string filter = BuildFilter(unit, directory);
+            Assert.Equal(0, CaptureTests.Run("chmod", "0755", directory).ExitCode); // the service's user runs the filter
             string[] arguments = unit.Single(l => l.StartsWith("ExecStart=", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1..];
             using TestNamespace ns = TestNamespace.Create();
-            using var systemd = new FakeSystemd();
-            var environment = new Dictionary<string, string> { ["NOTIFY_SOCKET"] = systemd.NotifySocket, ["WATCHDOG_USEC"] = "1000000" };
-            using TunstackProcess daemon = TunstackProcess.StartCommand("ip", environment, new[] { "netns", "exec", ns.Name, filter, "dotnet", TunstackProcess.Dll }.Concat(arguments).ToArray());
+            using var systemd = new FakeSystemd(forEveryone: true);
+            string[] asService = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all,+net_admin", "--ambient-caps=+net_admin", "--bounding-set=-all,+net_admin",
+                "env", "DOTNET_CLI_HOME=/tmp", "HOME=/tmp", $"TUNSTACK_TUN_DEVICE={node}", $"NOTIFY_SOCKET={systemd.NotifySocket}", "WATCHDOG_USEC=1000000"];
+            using TunstackProcess daemon = TunstackProcess.StartCommand("ip", null, new[] { "netns", "exec", ns.Name }.Concat(asService).Concat([filter, "dotnet", TunstackProcess.Dll]).Concat(arguments).ToArray());
 
             Assert.StartsWith("<6>ready: tun tunstack0, mtu 1500; stack 10.77.0.2/24 fd77::2/64", daemon.WaitForLine("ready:"), StringComparison.Ordinal);
             systemd.WaitFor("READY=1", s_wait);
             systemd.WaitFor("WATCHDOG=1", s_wait);
+            string[] status = File.ReadAllLines($"/proc/{daemon.Id}/status");
+            Assert.StartsWith("Uid:\t65534\t65534", status.Single(l => l.StartsWith("Uid:", StringComparison.Ordinal)), StringComparison.Ordinal);
+            Assert.Equal("CapEff:\t0000000000001000", status.Single(l => l.StartsWith("CapEff:", StringComparison.Ordinal))); // CAP_NET_ADMIN alone
+            Assert.Equal("Seccomp:\t2", status.Single(l => l.StartsWith("Seccomp:", StringComparison.Ordinal))); // a filter installed
             (int code, string output, _) = ns.Exec("ping", "-c", "2", "-i", "0.2", "-W", "2", "10.77.0.2");
             Assert.True(code == 0, output);
+
+            // ip netns exec, setpriv, env and the filter each exec the next: the PID is the daemon's.
             Assert.Equal(0, daemon.Terminate());
             systemd.WaitFor("STOPPING=1", s_wait);
             Assert.Contains("<6>stopped", daemon.Output, StringComparison.Ordinal);
@@ -43,6 +53,7 @@ public class SystemdSandboxTests
         finally
         {
             Directory.Delete(directory, recursive: true);
+            Directory.Delete(Path.GetDirectoryName(node)!, recursive: true);
         }
     }
 
