@@ -117,9 +117,9 @@ public sealed class NamespaceForwarder
             session!.Signals.Requested = _ =>
             {
                 log.Report($"forwarding: {Relayed()}");
-                foreach (string line in StackDump.Lines(session.Runner))
+                foreach ((string message, KeyValuePair<string, object?>[] fields) in StackDump.Entries(session.Runner))
                 {
-                    log.Report(line);
+                    log.Report(message, fields);
                 }
             };
             using var stopping = CancellationTokenSource.CreateLinkedTokenSource(stop, session.Stopping);
