@@ -35,7 +35,7 @@ public class StackHeartbeatTests
             atDispose = beats.Count;
         }
 
-        Assert.InRange(atDispose, 10, 25);
+        Assert.InRange(atDispose, 5, 25); // 20 expected; a loaded machine may delay some
         Assert.All(beats, b => Assert.Equal(loopThread, b.Thread));
         TimeSpan[] gaps = beats.Zip(beats.Skip(1), (a, b) => TimeSpan.FromTicks(b.Ticks - a.Ticks)).ToArray();
         Assert.All(gaps, gap => Assert.True(gap >= TimeSpan.FromMilliseconds(45), $"beats {gap.TotalMilliseconds} ms apart"));
