@@ -29,6 +29,7 @@ need nsenter util-linux
 need danted dante-server
 need gcc gcc
 need make make
+need systemd-analyze systemd
 if [ ${#packages[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     echo "test.sh: installing ${packages[*]}"
@@ -43,6 +44,13 @@ fi
 if ! command -v dotnet >/dev/null 2>&1; then
   echo "test.sh: the .NET 10 SDK is required (dotnet not found)" >&2
   exit 1
+fi
+
+# dotnet-counters, for the test that reads the daemon's meter, in a tool path of the repository's own.
+if [ ! -x .tools/dotnet-counters ]; then
+  echo "test.sh: installing dotnet-counters into .tools"
+  dotnet tool install dotnet-counters --version 10.0.750501 --tool-path .tools >/dev/null \
+    || echo "test.sh: dotnet-counters could not be installed; the test that uses it will skip (fail under CI=true)" >&2
 fi
 
 build=1

@@ -82,7 +82,7 @@ public sealed class Daemon
                 UdpServices udp = session!.Runner.InvokeAsync(stack => UdpServices.Start(stack, settings.Services, log)).GetAwaiter().GetResult();
                 TcpServices tcp = session.Runner.InvokeAsync(stack => TcpServices.Start(stack, settings.Services, log)).GetAwaiter().GetResult();
                 HttpService? http = settings.Services.FirstOrDefault(s => ServiceSpec.IsHttp(s.Name)) is { } web
-                    ? HttpService.StartAsync(host, web.Port, log).GetAwaiter().GetResult()
+                    ? HttpService.StartAsync(host, web.Port, log, session.Meter).GetAwaiter().GetResult()
                     : null;
                 daemon = new Daemon(session, settings, log, host, udp, tcp, http);
             }
@@ -108,6 +108,8 @@ public sealed class Daemon
         string reach = _started.StackAddresses.First().Address.ToString();
         string prefix = _started.Netns is null ? string.Empty : $"ip netns exec {_started.Netns} ";
         _log.Info($"ready: {_started.Describe(_session.Interface)}; {DescribeServices()}; try: {prefix}ping {reach}");
+
+        using SystemdNotifier? systemd = SystemdNotifier.Start(_session.Runner, _log);
 
         // For the test of the crash path (TUNSTACK_FAULT=crash): an exception nobody catches, on a
         // thread of its own, as a bug would throw it; the session's crash handler must clean up.
@@ -162,9 +164,9 @@ public sealed class Daemon
         }
 
         _http?.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        foreach (string line in Summary())
+        foreach ((string message, KeyValuePair<string, object?>[] fields) in Summary())
         {
-            _log.Info(line);
+            _log.Write(LogLevel.Info, message, fields);
         }
 
         if (_started.Capture is not null)
@@ -181,21 +183,21 @@ public sealed class Daemon
         return $"tcp {_tcp.Describe()}{web}; udp {_udp.Describe()}";
     }
 
-    // What the services did, the counters and the connections.
-    private List<string> Summary()
+    // What the services did, the counters and the connections, each with its fields for a structured log.
+    private List<(string Message, KeyValuePair<string, object?>[] Fields)> Summary()
     {
         List<string> totals = _session.Runner.InvokeAsync(_ => _tcp.Statistics().Concat(_udp.Statistics()).ToList()).GetAwaiter().GetResult();
-        var lines = new List<string> { totals.Count == 0 ? "services: none ran" : string.Join("; ", totals) };
-        lines.AddRange(StackDump.Lines(_session.Runner));
+        var lines = new List<(string, KeyValuePair<string, object?>[])> { (totals.Count == 0 ? "services: none ran" : string.Join("; ", totals), []) };
+        lines.AddRange(StackDump.Entries(_session.Runner));
         return lines;
     }
 
     private void Dump(string why)
     {
         _log.Report($"{why}: the state of the stack follows");
-        foreach (string line in Summary())
+        foreach ((string message, KeyValuePair<string, object?>[] fields) in Summary())
         {
-            _log.Report(line);
+            _log.Report(message, fields);
         }
     }
 
@@ -276,7 +278,7 @@ public sealed class Daemon
 
             if (web is not null && _http is null)
             {
-                _http = HttpService.StartAsync(_host, web.Port, _log).GetAwaiter().GetResult();
+                _http = HttpService.StartAsync(_host, web.Port, _log, _session.Meter).GetAwaiter().GetResult();
             }
 
             _services = services;

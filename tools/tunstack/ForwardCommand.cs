@@ -26,6 +26,7 @@ public static class ForwardCommand
         var offload = new Option<string>("--offload") { Description = "Virtio-net offloads on the TUN: auto (default), on, or off." };
         var capture = new Option<string>("--capture") { Description = "Write every packet on the TUN as pcapng." };
         var logLevel = new Option<string>("--log-level") { Description = "error, warn, info (default) or debug." };
+        Option<LogFormat> logFormat = ConsoleLog.FormatOption();
         var maxFlows = new Option<int>("--max-flows") { Description = "TCP connections and UDP flows relayed at once, each (default 4096)." }.Number(1, 1_000_000);
         var connectTimeout = new Option<int>("--connect-timeout") { Description = "Seconds to reach a TCP destination before answering host unreachable (default 20)." }.Number(1, 600);
         var udpTimeout = new Option<int>("--udp-timeout") { Description = "Seconds a UDP flow lives without traffic (default 60; DNS flows 10)." }.Number(1, 3600);
@@ -35,7 +36,7 @@ public static class ForwardCommand
         var ipv6 = new Option<bool>("--ipv6") { Description = "IPv6 too: the namespace gets fd00::100/64 and a default route via fd00::2 (the gateway; DNS at fd00::3), as slirp4netns --enable-ipv6." };
         Option<string> control = ControlOption.Create();
         var command = new Command("forward", "Give a network namespace its network through the stack (user-space networking, as slirp4netns).");
-        foreach (Option option in new Option[] { netns, address, gateway, dns, dnsUpstream, allowLoopback, publish, socks, ipv6, mtu, tun, offload, capture, logLevel, maxFlows, connectTimeout, udpTimeout, tcpIdle, control })
+        foreach (Option option in new Option[] { netns, address, gateway, dns, dnsUpstream, allowLoopback, publish, socks, ipv6, mtu, tun, offload, capture, logLevel, logFormat, maxFlows, connectTimeout, udpTimeout, tcpIdle, control })
         {
             command.Options.Add(option);
         }
@@ -93,6 +94,7 @@ public static class ForwardCommand
                 Offload = result.GetValue(offload) ?? "auto",
                 Capture = result.GetValue(capture),
                 LogLevel = result.GetValue(logLevel) ?? "info",
+                LogFormat = result.GetValue(logFormat),
                 Addresses = { $"{gatewayAddress}/{kernel.Length}", $"{dnsAddress}/{kernel.Length}" },
                 Peers = { kernel.Address.ToString() },
                 DisableKernelIpv6 = !result.GetValue(ipv6),

@@ -14,23 +14,28 @@ namespace TunStack.Cli;
 /// <summary>
 /// The daemon's built-in web app (<c>--serve http</c>): ASP.NET Core on Kestrel, with Kestrel's
 /// transport being the user-space stack (UseTunStack). "/" is an HTML status page, "/api/stats"
-/// the counters and the TCP connection list as JSON, "/hello" a fixed line for load tests. HTTP/1.1 and h2c share the port.
+/// the counters and the TCP connection list as JSON, "/metrics" the stack's meter in the Prometheus text format, "/hello" a fixed line for load tests. HTTP/1.1 and h2c share the port.
 /// </summary>
 public sealed class HttpService : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly PrometheusExporter? _metrics;
 
-    private HttpService(WebApplication app, ushort port)
+    private HttpService(WebApplication app, ushort port, PrometheusExporter? metrics)
     {
         _app = app;
         Port = port;
+        _metrics = metrics;
     }
 
     /// <summary>The port served.</summary>
     public ushort Port { get; }
 
-    /// <summary>Starts the app on <paramref name="host"/>, all addresses, <paramref name="port"/>.</summary>
-    public static async Task<HttpService> StartAsync(StackHost host, ushort port, ConsoleLog log)
+    /// <summary>
+    /// Starts the app on <paramref name="host"/>, all addresses, <paramref name="port"/>; with
+    /// <paramref name="meter"/>, "/metrics" serves its instruments in the Prometheus text format.
+    /// </summary>
+    public static async Task<HttpService> StartAsync(StackHost host, ushort port, ConsoleLog log, StackMeter? meter = null)
     {
         ArgumentNullException.ThrowIfNull(host);
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
@@ -40,6 +45,12 @@ public sealed class HttpService : IAsyncDisposable
         WebApplication app = builder.Build();
         app.MapGet("/", () => Results.Content(StatusPage(host), "text/html; charset=utf-8"));
         app.MapGet("/api/stats", () => Results.Json(Statistics.Take(host)));
+        PrometheusExporter? metrics = meter is null ? null : new PrometheusExporter(meter.Meter);
+        if (metrics is not null)
+        {
+            app.MapGet("/metrics", () => Results.Text(metrics.Collect(), PrometheusExporter.ContentType));
+        }
+
         app.MapGet("/hello", () => "hello from TunStack\n"); // a fixed small answer, for load tests (docs/perf.md)
         app.Use(async (context, next) =>
         {
@@ -56,7 +67,7 @@ public sealed class HttpService : IAsyncDisposable
             log.Debug($"http {context.Request.Protocol} {context.Request.Method} {context.Request.Path} {context.Response.StatusCode} from {context.Connection.RemoteIpAddress}");
         });
         await app.StartAsync().ConfigureAwait(false);
-        return new HttpService(app, port);
+        return new HttpService(app, port, metrics);
     }
 
     /// <inheritdoc/>
@@ -64,6 +75,7 @@ public sealed class HttpService : IAsyncDisposable
     {
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
+        _metrics?.Dispose();
     }
 
     private static string StatusPage(StackHost host)

@@ -14,15 +14,23 @@ public static class StackDump
     }
 
     /// <summary>The counters line, a connection-count line, and one line per TCP connection.</summary>
-    public static IEnumerable<string> Lines(StackRunner runner)
+    public static IEnumerable<string> Lines(StackRunner runner) => Entries(runner).Select(entry => entry.Message);
+
+    /// <summary>
+    /// <see cref="Lines"/> with the same facts as fields for a structured log (<c>--log-format json</c>):
+    /// <c>counters</c> (name to value), <c>tcpConnections</c> and <c>timeWait</c>, and per connection
+    /// a <c>connection</c> object (local, remote, state, unread bytes, srtt, rto, cwnd, recovery).
+    /// </summary>
+    public static IEnumerable<(string Message, KeyValuePair<string, object?>[] Fields)> Entries(StackRunner runner)
     {
         HttpService.Statistics s = HttpService.Statistics.Take(runner);
-        yield return Counters(s.Counters);
-        yield return $"tcp connections: {s.Connections.Count} ({s.TimeWait} in TIME-WAIT)";
+        yield return (Counters(s.Counters), [new("counters", s.Counters)]);
+        yield return ($"tcp connections: {s.Connections.Count} ({s.TimeWait} in TIME-WAIT)", [new("tcpConnections", s.Connections.Count), new("timeWait", s.TimeWait)]);
         foreach (HttpService.ConnectionRow c in s.Connections)
         {
-            yield return string.Create(CultureInfo.InvariantCulture,
-                $"tcp {c.Local} to {c.Remote}: {c.State}, {c.Unread} bytes unread, srtt {c.SrttMs:0.###} ms, rto {c.RtoMs:0} ms, cwnd {c.Cwnd} bytes{(c.InRecovery ? ", in recovery" : string.Empty)}");
+            yield return (string.Create(CultureInfo.InvariantCulture,
+                $"tcp {c.Local} to {c.Remote}: {c.State}, {c.Unread} bytes unread, srtt {c.SrttMs:0.###} ms, rto {c.RtoMs:0} ms, cwnd {c.Cwnd} bytes{(c.InRecovery ? ", in recovery" : string.Empty)}"),
+                [new("connection", c)]);
         }
     }
 }

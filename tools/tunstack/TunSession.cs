@@ -49,6 +49,9 @@ public sealed class TunSession : IDisposable
     /// <summary>The running stack.</summary>
     public StackRunner Runner { get; }
 
+    /// <summary>The stack's "TunStack" meter, published for dotnet-counters and /metrics (null for a one-job command).</summary>
+    public StackMeter? Meter { get; private init; }
+
     /// <summary>The signals the session answers.</summary>
     public SessionSignals Signals => _signals;
 
@@ -153,7 +156,7 @@ public sealed class TunSession : IDisposable
             // The daemon owns its process: after a peak of connections it gives the memory back.
             var runner = new StackRunner(link, settings.ToStackOptions(), "tunstack-stack") { ReturnMemoryAfterPeaks = true };
             runner.Start();
-            session = new TunSession(tun, impaired, capture, runner, signals, log);
+            session = new TunSession(tun, impaired, capture, runner, signals, log) { Meter = daemon ? new StackMeter(runner) : null };
             return 0;
         }
         catch
@@ -174,7 +177,7 @@ public sealed class TunSession : IDisposable
     public static int StartDaemon(TunSettings settings, TextWriter output, TextWriter error, out TunSession? session, out StackHost? host, out ConsoleLog log)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        log = new ConsoleLog(output, settings.Level);
+        log = new ConsoleLog(output, settings.Level) { Format = settings.LogFormat };
         int code = Start(settings, log, error, daemon: true, out session);
         host = session is null ? null : StackHost.Attach(session.Runner, settings.ToStackOptions());
         return code;
@@ -240,6 +243,7 @@ public sealed class TunSession : IDisposable
 
         AppDomain.CurrentDomain.UnhandledException -= _crashHandler;
         _signals.Dispose();
+        Meter?.Dispose();
         Runner.Dispose();
         try
         {

@@ -90,6 +90,9 @@ public sealed class TunSettings
     /// <summary>Configure the current namespace even where the kernel-side addresses overlap ones it has (command line only).</summary>
     public bool Force { get; set; }
 
+    /// <summary>How the log is written (--log-format; the long-running commands only).</summary>
+    public LogFormat LogFormat { get; set; }
+
     /// <summary>Parsed ingress impairment (after <see cref="Validate"/>); None when not impaired.</summary>
     public Impairment Ingress { get; private set; } = Impairment.None;
     /// <summary>Parsed egress impairment (after <see cref="Validate"/>).</summary>

@@ -16,10 +16,12 @@ public static class UpCommand
         var tunOptions = new TunCommandOptions();
         var serve = new Option<string>("--serve") { Description = "Built-in services, each with an optional port: echo,discard,daytime,chargen (default these four; e.g. echo=7007,discard) and http (port 80: an ASP.NET Core status page and /api/stats over the stack)." };
         Option<string> control = ControlOption.Create();
+        Option<LogFormat> logFormat = ConsoleLog.FormatOption();
         var command = new Command("up", "Run the stack on a TUN device as a daemon, serving echo/discard/daytime/chargen over TCP and UDP.");
         tunOptions.AddTo(command);
         command.Options.Add(serve);
         command.Options.Add(control);
+        command.Options.Add(logFormat);
         command.SetAction(result =>
         {
             // Read with every SIGHUP too: the file again, then the command line over it.
@@ -33,6 +35,7 @@ public static class UpCommand
                 }
 
                 settings.Control = result.GetValue(control);
+                settings.LogFormat = result.GetValue(logFormat);
 
                 return (problem, settings);
             }

@@ -394,8 +394,16 @@ c = socket.create_connection((sys.argv[1], 7110), timeout=10); print("open", flu
 """, ServerAddress);
         Assert.Equal("open", client.StandardOutput.ReadLine());
 
+        // The relay counts a connection open once the stack's accept completes, a moment after the
+        // client's connect returned (on the SYN-ACK): ask again until the count has caught up.
         world.Daemon.Signal("USR1");
-        world.Daemon.WaitForLine("forwarding: tcp 1 open");
+        for (int dump = 1; !world.Daemon.WaitForLine("forwarding: tcp", occurrence: dump).Contains("forwarding: tcp 1 open", StringComparison.Ordinal); dump++)
+        {
+            Assert.True(dump < 20, $"the relay was never counted open:\n{world.Daemon.Output}");
+            Thread.Sleep(100);
+            world.Daemon.Signal("USR1");
+        }
+
         world.Daemon.WaitForLine($"to 10.0.2.100:");
         world.Stop();
     }
