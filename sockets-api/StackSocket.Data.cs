@@ -344,8 +344,10 @@ public sealed partial class StackSocket
             return 0;
         }
 
-        if (_shutdownReceive)
+        if (_shutdownReceive && _connection.Available == 0)
         {
+            // Linux tcp_recvmsg with RCV_SHUTDOWN: end of file instead of waiting; data the peer
+            // sent, before the shutdown or after it, is still read first.
             errorCode = SocketError.Success;
             return 0;
         }

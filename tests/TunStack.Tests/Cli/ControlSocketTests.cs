@@ -61,7 +61,8 @@ public sealed class ControlSocketTests : IDisposable
         Assert.Equal("State Recv-Q Send-Q Local Address:Port  Peer Address:Port  Process", lines[0]);
         string details = lines.Single(l => l.Contains("bytes_acked:3000", StringComparison.Ordinal));
         Assert.StartsWith("\t skmem:(r0,rb", details);
-        Assert.Matches(@" ts sack cubic wscale:\d+,\d+ rto:\d+ rtt:[\d.]+/[\d.]+ mss:\d+ cwnd:\d+ bytes_sent:3000 bytes_acked:3000 bytes_received:0 ", details);
+        // ssthresh shows only once set: a retransmission timeout on a loaded machine sets it.
+        Assert.True(System.Text.RegularExpressions.Regex.IsMatch(details, @" ts sack cubic wscale:\d+,\d+ rto:\d+ rtt:[\d.]+/[\d.]+ mss:\d+ cwnd:\d+( ssthresh:\d+)? bytes_sent:3000 bytes_acked:3000 bytes_received:0( |$)"), details); // what follows (send, delivery_rate) shows only with an RTT above 0
         Assert.Contains(lines, l => l.Contains("bytes_sent:0 bytes_acked:0 bytes_received:3000", StringComparison.Ordinal));
         Assert.DoesNotContain(lines, l => l.Contains("LISTEN", StringComparison.Ordinal));
     }

@@ -120,4 +120,27 @@ public class ListenerShutdownAndBindingTests
         Assert.True(client.Poll(5_000_000, SelectMode.SelectRead));
         Assert.Equal(SocketError.NotConnected, ErrorOf(() => client.Shutdown(SocketShutdown.Both))); // Linux: TCP_CLOSE -> ENOTCONN
     }
+
+    [Fact]
+    public void Connected_ShutdownReceiveThenPeerSends_ReadReturnsEndOfFileThenTheData()
+    {
+        // Linux tcp_recvmsg with RCV_SHUTDOWN (packetdrill's shutdown-rd-wr-close): a read with
+        // nothing queued returns 0 at once instead of waiting, and data that arrives later is
+        // still read.
+        using var h = new SocketHost();
+        (StackSocket client, StackSocket server) = h.Pair(7120);
+        server.Shutdown(SocketShutdown.Receive);
+        Assert.Equal(0, server.Receive(new byte[100]));
+
+        client.Send(new byte[1000]);
+        var buffer = new byte[2000];
+        DateTime deadline = DateTime.UtcNow.AddSeconds(10);
+        while (server.Available < 1000 && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(5);
+        }
+
+        Assert.Equal(1000, server.Receive(buffer));
+        Assert.Equal(0, server.Receive(buffer));
+    }
 }

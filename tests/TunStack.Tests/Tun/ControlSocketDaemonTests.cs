@@ -46,8 +46,15 @@ time.sleep(30)
         Assert.True(code == 0, errors);
         Assert.Matches(@"\nTcpPassiveOpens +1 +0\n", output);
 
-        (code, output, errors) = TunstackProcess.Run(null, "status", "--name", reserved.Name);
-        Assert.True(code == 0, errors);
+        // The summary is published once a second: ask until it has counted the connection.
+        DateTime deadline = DateTime.UtcNow.AddSeconds(10);
+        do
+        {
+            (code, output, errors) = TunstackProcess.Run(null, "status", "--name", reserved.Name);
+            Assert.True(code == 0, errors);
+        }
+        while (!output.Contains("tcp 1 connected", StringComparison.Ordinal) && DateTime.UtcNow < deadline);
+
         Assert.Matches($@"^{reserved.Name} \(tunstack up, pid {daemon.Id}\): up \d+s; addresses 10\.77\.0\.2/24 fd77::2/64; tcp 1 connected, 0 in TIME-WAIT, 4 listening; udp 4 sockets; packets in [\d.]+/s, out [\d.]+/s\n$", output);
 
         reserved.StopAndExpectRemovedBy(daemon);
