@@ -347,6 +347,23 @@ int main(int argc, char **argv)
 	if (table.getsockopt(table.userdata, connection, IPPROTO_TCP, TCP_NODELAY, &value, &value_length) != 0 || value != 1)
 		fail("TCP_NODELAY reads %d", value);
 
+	begin("code events: the C library's getsockopt(TCP_INFO) on the descriptor reaches the session when the shim is preloaded, else ENOTSOCK");
+	{
+		unsigned char info[256];
+		socklen_t info_length = sizeof(info);
+		memset(info, 0xff, sizeof(info));
+		const char *preload = getenv("LD_PRELOAD");
+		int result = getsockopt(connection, IPPROTO_TCP, TCP_INFO, info, &info_length);
+		if (preload && strstr(preload, "packetdrill")) {
+			/* Linux's TCP_ESTABLISHED is 1; the fields the shim has no value for read as zero. */
+			if (result != 0 || info[0] != 1 || info_length != sizeof(info) || info[sizeof(info) - 1] != 0)
+				fail("preloaded getsockopt TCP_INFO: %d, state %d, length %u (%s)", result, info[0],
+				     (unsigned)info_length, strerror(errno));
+		} else if (result == 0 || errno != ENOTSOCK) {
+			fail("getsockopt TCP_INFO without the preload: %d (%s), not ENOTSOCK", result, strerror(errno));
+		}
+	}
+
 	begin("the peer's FIN is acknowledged and read returns 0");
 	inject(FIN | ACK, PEER_ISN + 6, isn + 6, NULL, 0);
 	sniff(s);

@@ -30,9 +30,14 @@ public class PacketdrillShimTests
             (int built, string buildOutput, string buildErrors) = CaptureTests.Run(make, "-C", tools, "native", $"OUT={output}", $"SHIM_DIR={shimDirectory}");
             Assert.True(built == 0, $"make failed:\n{buildOutput}\n{buildErrors}");
 
+            // Preloaded, as run-in-netns.sh runs packetdrill, so that the code-event step reads
+            // TCP_INFO through the C library's getsockopt.
+            string shim = Path.Combine(output, "libtunstack-packetdrill.so");
             (int exit, string log, string errors) = CaptureTests.Run(
+                "env",
+                $"LD_PRELOAD={shim}",
                 Path.Combine(output, "tunstack-packetdrill-driver"),
-                Path.Combine(output, "libtunstack-packetdrill.so"),
+                shim,
                 $"assembly={assembly} receive_timeout=10");
             Assert.True(exit == 0, $"the driver failed (exit {exit}):\n{log}\n{errors}");
             Assert.Contains("steps passed", log, StringComparison.Ordinal);
