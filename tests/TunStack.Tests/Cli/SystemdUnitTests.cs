@@ -113,21 +113,9 @@ public class SystemdUnitTests
 
     // What MemoryDenyWriteExecute=yes installs (systemd.exec(5)): a seccomp filter that refuses mmap
     // with PROT_WRITE and PROT_EXEC together, and mprotect/pkey_mprotect adding PROT_EXEC (EPERM).
-    private const string MemoryDenyWriteExecuteFilter = """
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <errno.h>
-#include <stddef.h>
-#include <stdio.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
-int main(int argc, char **argv)
-{
-    struct sock_filter code[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+    private static readonly string MemoryDenyWriteExecuteFilter = SeccompLauncher.Source(
+        "#include <sys/mman.h>\n",
+        """
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mmap, 0, 3),
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
         BPF_STMT(BPF_ALU | BPF_AND | BPF_K, PROT_WRITE | PROT_EXEC),
@@ -139,17 +127,5 @@ int main(int argc, char **argv)
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PROT_EXEC, 1, 0),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
-    };
-    struct sock_fprog program = { sizeof code / sizeof code[0], code };
-    if (argc < 2 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0)
-    {
-        perror("seccomp");
-        return 125;
-    }
-
-    execvp(argv[1], argv + 1);
-    perror("exec");
-    return 126;
-}
-""";
+""");
 }

@@ -82,25 +82,7 @@ public class SystemdSandboxTests
         }
 
         string[] families = unit.Single(l => l.StartsWith("RestrictAddressFamilies=", StringComparison.Ordinal))["RestrictAddressFamilies=".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        var source = new StringBuilder("""
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <errno.h>
-#include <stddef.h>
-#include <stdio.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
-#define ALLOW(nr) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 1), BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-
-int main(int argc, char **argv)
-{
-    struct sock_filter code[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-
-""");
+        var source = new StringBuilder();
         source.Append($"        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 0, {(2 * families.Length) + 2}),\n");
         source.Append("        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),\n");
         foreach (string family in families)
@@ -115,25 +97,12 @@ int main(int argc, char **argv)
             source.Append($"#ifdef __NR_{call}\n        ALLOW(__NR_{call})\n#endif\n");
         }
 
-        source.Append("""
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
-    };
-    struct sock_fprog program = { sizeof code / sizeof code[0], code };
-    if (argc < 2 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0)
-    {
-        perror("seccomp");
-        return 125;
-    }
-
-    execvp(argv[1], argv + 1);
-    perror("exec");
-    return 126;
-}
-
-""");
+        source.Append("        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),\n");
         string file = Path.Combine(directory, "sandbox.c");
         string program = Path.Combine(directory, "sandbox");
-        File.WriteAllText(file, source.ToString());
+        File.WriteAllText(file, SeccompLauncher.Source(
+            "#include <sys/socket.h>\n\n#define ALLOW(nr) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 1), BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),\n",
+            source.ToString()));
         (int code, _, string errors) = CaptureTests.Run("gcc", "-O", "-o", program, file);
         Assert.True(code == 0, errors);
         return program;
