@@ -177,6 +177,7 @@ public sealed partial class TcpConnection
     {
         SinceLastDataReceived = Receiver.LastDataAt == default ? TimeSpan.Zero : Layer.Now - Receiver.LastDataAt,
         AdvertisedMss = AdvertisedMss,
+        PeerWindow = Sender.Wnd,
     };
 
     /// <summary>Called on the owner thread when data (or the peer's FIN) can be read.</summary>

@@ -20,6 +20,7 @@ public static class CommandLine
         root.Subcommands.Add(StatsCommand.Create(output, error));
         root.Subcommands.Add(StatusCommand.Create(output, error));
         root.Subcommands.Add(ReplayCommand.Create(output, error));
+        root.Subcommands.Add(TraceCommand.Create(output, error));
         return root;
     }
 

@@ -121,44 +121,17 @@ public static class ControlClient
     }
 
     /// <summary>
-    /// Finds the daemon (<paramref name="name"/>, or the only one running) in <paramref name="directories"/>,
-    /// asks it <paramref name="request"/> and prints the answer; returns the exit code.
+    /// Sends <paramref name="request"/> to the daemon <paramref name="name"/> names (or the only one
+    /// running) and prints the answer's lines to <paramref name="output"/>. Returns 0; 1 when no
+    /// daemon answers or it answers an error; 2 for an ambiguous choice. Problems go to
+    /// <paramref name="error"/> as one line.
     /// </summary>
     public static int Run(string? name, string request, IReadOnlyList<string> directories, TextWriter output, TextWriter error)
     {
-        ArgumentNullException.ThrowIfNull(directories);
         ArgumentNullException.ThrowIfNull(output);
-        ArgumentNullException.ThrowIfNull(error);
-        string path;
-        string label;
-        if (name is not null && name.Contains('/', StringComparison.Ordinal))
+        if (Resolve(name, directories, error, out string path, out string label) is { } code)
         {
-            (path, label) = (name, name);
-        }
-        else
-        {
-            IReadOnlyList<(string Name, string Path)> running = FindRunning(directories);
-            string names = string.Join(", ", running.Select(r => r.Name));
-            if (running.Count == 0)
-            {
-                error.WriteLine($"tunstack: {(name is null ? "no tunstack daemon" : $"no daemon named '{name}'")} is running (no control socket answers in {string.Join(" or ", directories)})");
-                return 1;
-            }
-
-            if (name is null && running.Count > 1)
-            {
-                error.WriteLine($"tunstack: {running.Count} daemons are running: {names}; choose one with --name");
-                return 2;
-            }
-
-            (string Name, string Path) chosen = name is null ? running[0] : running.FirstOrDefault(r => r.Name == name);
-            if (chosen.Path is null)
-            {
-                error.WriteLine($"tunstack: --name: no daemon named '{name}' is running; running: {names}");
-                return 1;
-            }
-
-            (path, label) = (chosen.Path, chosen.Name);
+            return code;
         }
 
         if (Ask(path, request, out IReadOnlyList<string> lines) is { } problem)
@@ -173,6 +146,102 @@ public static class ControlClient
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// Sends a streaming <paramref name="request"/> (the daemon answers "ok stream", lines, and
+    /// "end REASON") and writes each line to <paramref name="output"/> as it comes, until the end,
+    /// the daemon closing, or <paramref name="cancel"/>. Exit codes as <see cref="Run"/>.
+    /// </summary>
+    public static int Follow(string? name, string request, IReadOnlyList<string> directories, TextWriter output, TextWriter error, CancellationToken cancel)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(output);
+        if (Resolve(name, directories, error, out string path, out string label) is { } code)
+        {
+            return code;
+        }
+
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        using CancellationTokenRegistration closing = cancel.Register(() => socket.Dispose());
+        try
+        {
+            socket.Connect(new UnixDomainSocketEndPoint(path));
+            socket.Send(Encoding.UTF8.GetBytes(request + "\n"));
+            using var stream = new NetworkStream(socket, ownsSocket: false);
+            using var reader = new StreamReader(stream, Encoding.UTF8);
+            string? header = reader.ReadLine();
+            if (header is null || header.StartsWith("error ", StringComparison.Ordinal) || header != "ok stream")
+            {
+                error.WriteLine($"tunstack: {label}: {(header is null ? "the daemon closed the connection without an answer" : header.StartsWith("error ", StringComparison.Ordinal) ? header["error ".Length..] : $"the daemon answered '{header}', which is not 'ok stream'")}");
+                return 1;
+            }
+
+            while (reader.ReadLine() is { } line)
+            {
+                if (line.StartsWith("end ", StringComparison.Ordinal))
+                {
+                    return 0;
+                }
+
+                output.WriteLine(line);
+                output.Flush();
+            }
+
+            error.WriteLine($"tunstack: {label}: the daemon closed the stream before its end");
+            return 1;
+        }
+        catch (Exception e) when (cancel.IsCancellationRequested && e is SocketException or IOException or ObjectDisposedException)
+        {
+            return 0;
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AccessDenied)
+        {
+            error.WriteLine($"tunstack: {label}: cannot connect to {path}: permission denied (the daemon runs as another user: run this as root or as that user)");
+            return 1;
+        }
+        catch (Exception e) when (e is SocketException or IOException)
+        {
+            error.WriteLine($"tunstack: {label}: {e.Message}");
+            return 1;
+        }
+    }
+
+    // The control socket to use: the path given, or the running daemon's with that name (or the only one).
+    private static int? Resolve(string? name, IReadOnlyList<string> directories, TextWriter error, out string path, out string label)
+    {
+        ArgumentNullException.ThrowIfNull(directories);
+        ArgumentNullException.ThrowIfNull(error);
+        path = label = string.Empty;
+        if (name is not null && name.Contains('/', StringComparison.Ordinal))
+        {
+            (path, label) = (name, name);
+            return null;
+        }
+
+        IReadOnlyList<(string Name, string Path)> running = FindRunning(directories);
+        string names = string.Join(", ", running.Select(r => r.Name));
+        if (running.Count == 0)
+        {
+            error.WriteLine($"tunstack: {(name is null ? "no tunstack daemon" : $"no daemon named '{name}'")} is running (no control socket answers in {string.Join(" or ", directories)})");
+            return 1;
+        }
+
+        if (name is null && running.Count > 1)
+        {
+            error.WriteLine($"tunstack: {running.Count} daemons are running: {names}; choose one with --name");
+            return 2;
+        }
+
+        (string Name, string Path) chosen = name is null ? running[0] : running.FirstOrDefault(r => r.Name == name);
+        if (chosen.Path is null)
+        {
+            error.WriteLine($"tunstack: --name: no daemon named '{name}' is running; running: {names}");
+            return 1;
+        }
+
+        (path, label) = (chosen.Path, chosen.Name);
+        return null;
     }
 
     // A daemon listens there (a connect it refuses for permissions still means one runs).

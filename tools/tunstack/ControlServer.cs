@@ -170,7 +170,7 @@ public sealed class ControlServer : IDisposable
         string[] words = request.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
         if (words.Length == 0)
         {
-            return "error empty request (the requests are ss, stats and status)";
+            return "error empty request (the requests are ss, stats, status and trace)";
         }
 
         try
@@ -188,6 +188,8 @@ public sealed class ControlServer : IDisposable
                     break;
                 case "stats":
                     return $"error stats: unknown option '{words.Skip(1).First(w => w != "-z")}' (the option is -z)";
+                case "trace":
+                    return "error trace: a trace streams, so it is the only request of its connection (tunstack trace sends it so)";
                 case "ss":
                     if (SsOptions.Parse(words.Skip(1), out string? problem) is not { } options)
                     {
@@ -198,7 +200,7 @@ public sealed class ControlServer : IDisposable
                     lines = SsLayout.Format(rows, options);
                     break;
                 default:
-                    return $"error unknown request '{words[0]}' (the requests are ss, stats and status)";
+                    return $"error unknown request '{words[0]}' (the requests are ss, stats, status and trace)";
             }
 
             var answer = new StringBuilder().Append(CultureInfo.InvariantCulture, $"ok {lines.Count}\n");
@@ -290,14 +292,40 @@ public sealed class ControlServer : IDisposable
                 }
 
                 _log.Debug($"control: uid {uid}: {request}");
+                string[] words = request.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+                if (words.Length > 0 && words[0] == "trace")
+                {
+                    await TraceAsync(client, words[1..], timeout).ConfigureAwait(false);
+                    return;
+                }
+
                 timeout.CancelAfter(s_stackTimeout + s_clientTimeout);
                 await SendAsync(client, await AnswerAsync(request, uid).ConfigureAwait(false), timeout.Token).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
+            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException or InvalidOperationException or TimeoutException)
             {
                 // The client went away or took too long: nothing to answer.
             }
         }
+    }
+
+    // A trace streams until it ends, so the request's timeout is lifted once the connection is found.
+    private async Task TraceAsync(Socket client, string[] words, CancellationTokenSource timeout)
+    {
+        if (ConnectionTraceStream.Parse(words, out string selector, out int interval, out int count) is { } problem)
+        {
+            await SendAsync(client, $"error {problem}", timeout.Token).ConfigureAwait(false);
+            return;
+        }
+
+        (Tcp.TcpConnection? connection, string? missing) = await ConnectionTraceStream.FindAsync(_runner, selector).WaitAsync(s_stackTimeout, timeout.Token).ConfigureAwait(false);
+        if (connection is null)
+        {
+            await SendAsync(client, $"error {missing}", timeout.Token).ConfigureAwait(false);
+            return;
+        }
+
+        await ConnectionTraceStream.RunAsync(client, _runner, connection, interval, count, _stopping.Token).ConfigureAwait(false);
     }
 
     private static async Task SendAsync(Socket client, string answer, CancellationToken cancel)

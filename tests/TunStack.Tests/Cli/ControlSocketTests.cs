@@ -125,8 +125,8 @@ public sealed class ControlSocketTests : IDisposable
     [InlineData("ss --tcp", "error ss: unknown option '--tcp' (the options are -t -u -l -a -n -i -m)")]
     [InlineData("stats -a", "error stats: unknown option '-a' (the option is -z)")]
     [InlineData("status now", "error status: unknown option 'now' (status takes none)")]
-    [InlineData("reboot", "error unknown request 'reboot' (the requests are ss, stats and status)")]
-    [InlineData("", "error empty request (the requests are ss, stats and status)")]
+    [InlineData("reboot", "error unknown request 'reboot' (the requests are ss, stats, status and trace)")]
+    [InlineData("", "error empty request (the requests are ss, stats, status and trace)")]
     public void BadRequestLine_OneErrorLine(string request, string expected)
     {
         using ControlServer control = Start("a");
