@@ -63,8 +63,9 @@ public sealed class ConnectionTraceTests : IDisposable
         (StackSocket client, StackSocket server) = Connected(7101);
         using ControlServer control = Start();
         string name = Name(client);
-        Task<(int Code, string[] Lines, string Error)> trace = Task.Run(() => Follow($"trace {name} 5 0"));
-        Thread.Sleep(50);
+        using var output = new LineCountingWriter();
+        Task<(int Code, string[] Lines, string Error)> trace = Task.Run(() => Follow($"trace {name} 5 0", output));
+        Assert.True(await output.Lines.WaitAsync(TimeSpan.FromSeconds(10)) && await output.Lines.WaitAsync(TimeSpan.FromSeconds(10)), "no header and first row");
 
         client.Shutdown(System.Net.Sockets.SocketShutdown.Both);
         Assert.Equal(0, server.Receive(new byte[1]));
@@ -141,11 +142,41 @@ public sealed class ConnectionTraceTests : IDisposable
 
     private ControlServer Start() => ControlServer.Start(Path.Combine(_directory, "t" + ControlPaths.Suffix), _stack.Host.Runner, "t", "up", _log);
 
-    private (int Code, string[] Lines, string Error) Follow(string request)
+    private (int Code, string[] Lines, string Error) Follow(string request, StringWriter? output = null)
     {
-        var output = new StringWriter();
+        output ??= new StringWriter();
         var error = new StringWriter();
         int code = ControlClient.Follow(null, request, [_directory], output, error, CancellationToken.None);
         return (code, output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries), error.ToString());
+    }
+
+    // Counts the lines written (from the trace's thread), so a test can wait for the first rows.
+    private sealed class LineCountingWriter : StringWriter
+    {
+        public SemaphoreSlim Lines { get; } = new(0);
+
+        public override void WriteLine(string? value)
+        {
+            lock (this)
+            {
+                base.WriteLine(value);
+            }
+
+            Lines.Release();
+        }
+
+        public override string ToString()
+        {
+            lock (this)
+            {
+                return base.ToString();
+            }
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            Lines.Dispose();
+            base.Dispose(disposing);
+        }
     }
 }
