@@ -14,7 +14,7 @@ namespace TunStack.Cli;
 /// <summary>
 /// The daemon's built-in web app (<c>--serve http</c>): ASP.NET Core on Kestrel, with Kestrel's
 /// transport being the user-space stack (UseTunStack). "/" is an HTML status page, "/api/stats"
-/// the counters and the TCP connection list as JSON, "/metrics" the stack's meter in the Prometheus text format, "/hello" a fixed line for load tests. HTTP/1.1 and h2c share the port.
+/// the counters and a page of the TCP connection list as JSON (both from a <see cref="StatusSnapshot"/> at most a second old, <c>?page=N&amp;size=K</c>), "/metrics" the stack's meter in the Prometheus text format, "/hello" a fixed line for load tests. HTTP/1.1 and h2c share the port.
 /// </summary>
 public sealed class HttpService : IAsyncDisposable
 {
@@ -43,8 +43,10 @@ public sealed class HttpService : IAsyncDisposable
         builder.WebHost.UseTunStack(host);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenTunStack(new IPEndPoint(IPAddress.IPv6Any, port)));
         WebApplication app = builder.Build();
-        app.MapGet("/", () => Results.Content(StatusPage(host), "text/html; charset=utf-8"));
-        app.MapGet("/api/stats", () => Results.Json(Statistics.Take(host)));
+        var snapshots = new StatusSnapshotCache(host.Runner);
+        var page = new StatusPage(snapshots);
+        app.MapGet("/", async (HttpRequest request) => Results.Content(await page.RenderAsync(PageNumber(request), PageSize(request)).ConfigureAwait(false), "text/html; charset=utf-8"));
+        app.MapGet("/api/stats", async (HttpRequest request) => Results.Json(StatisticsPage.Of(await snapshots.GetAsync().ConfigureAwait(false), PageNumber(request), PageSize(request), host.Runner.Counters.Snapshot())));
         PrometheusExporter? metrics = meter is null ? null : new PrometheusExporter(meter.Meter);
         if (metrics is not null)
         {
@@ -78,30 +80,17 @@ public sealed class HttpService : IAsyncDisposable
         _metrics?.Dispose();
     }
 
-    private static string StatusPage(StackHost host)
-    {
-        Statistics s = Statistics.Take(host);
-        var html = new StringBuilder();
-        html.Append("<!doctype html><html><head><meta charset=\"utf-8\"><title>TunStack</title>")
-            .Append("<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}</style></head><body>")
-            .Append("<h1>TunStack</h1><p>Served by ASP.NET Core through the TunStack user-space TCP/IP stack.</p>")
-            .Append(CultureInfo.InvariantCulture, $"<p>Addresses: {WebUtility.HtmlEncode(string.Join(", ", s.Addresses))}. TCP connections: {s.Connections.Count} ({s.TimeWait} in TIME-WAIT).</p>")
-            .Append("<h2>Connections</h2><table><tr><th>local</th><th>remote</th><th>state</th><th>unread</th><th>srtt ms</th></tr>");
-        foreach (ConnectionRow c in s.Connections)
-        {
-            html.Append(CultureInfo.InvariantCulture, $"<tr><td>{c.Local}</td><td>{c.Remote}</td><td>{c.State}</td><td>{c.Unread}</td><td>{c.SrttMs:0.###}</td></tr>");
-        }
+    // ?page=N (1-based) and ?size=K (at most StatusSnapshot.MaxPageSize); anything else is the default.
+    private static int PageNumber(HttpRequest request)
+        => int.TryParse(request.Query["page"], NumberStyles.None, CultureInfo.InvariantCulture, out int page) && page > 0 ? page : 1;
 
-        html.Append("</table><h2>Counters</h2><table>");
-        foreach ((string name, long value) in s.Counters)
-        {
-            html.Append(CultureInfo.InvariantCulture, $"<tr><td>{name}</td><td>{value}</td></tr>");
-        }
+    private static int PageSize(HttpRequest request)
+        => int.TryParse(request.Query["size"], NumberStyles.None, CultureInfo.InvariantCulture, out int size) && size > 0 ? Math.Min(size, StatusSnapshot.MaxPageSize) : StatusSnapshot.DefaultPageSize;
 
-        return html.Append("</table><p>JSON: <a href=\"/api/stats\">/api/stats</a></p></body></html>").ToString();
-    }
-
-    /// <summary>What /api/stats returns.</summary>
+    /// <summary>
+    /// Every TCP connection with the counters, read under the stack's gate: what the SIGUSR1 dump
+    /// logs. The status page and /api/stats use a <see cref="StatusSnapshot"/> instead, paged.
+    /// </summary>
     public sealed record Statistics(IReadOnlyList<string> Addresses, IReadOnlyDictionary<string, long> Counters, IReadOnlyList<ConnectionRow> Connections, int TimeWait)
     {
         /// <summary>Reads the stack (under its gate).</summary>
@@ -116,13 +105,19 @@ public sealed class HttpService : IAsyncDisposable
         {
             ArgumentNullException.ThrowIfNull(runner);
             using StackCall call = runner.Enter();
-            var rows = call.Stack.ListTcpConnections()
-                .Select(c => new ConnectionRow(c.Tuple.Local.ToString(), c.Tuple.Remote.ToString(), c.State.ToString(), c.Available, c.SmoothedRtt.TotalMilliseconds, c.RetransmissionTimeout.TotalMilliseconds, c.CongestionWindow, c.SlowStartThreshold, c.InRecovery, c.SendSpace))
-                .ToList();
+            var rows = call.Stack.ListTcpConnections().Select(ConnectionRow.Of).ToList();
             return new Statistics(call.Stack.Addresses.Select(a => a.ToString()).ToList(), runner.Counters.Snapshot(), rows, call.Stack.TcpConnections.TimeWait);
         }
     }
 
     /// <summary>One TCP connection in /api/stats.</summary>
-    public sealed record ConnectionRow(string Local, string Remote, string State, int Unread, double SrttMs, double RtoMs, int Cwnd, int Ssthresh, bool InRecovery, int SendSpace);
+    public sealed record ConnectionRow(string Local, string Remote, string State, int Unread, double SrttMs, double RtoMs, int Cwnd, int Ssthresh, bool InRecovery, int SendSpace)
+    {
+        /// <summary>The row of <paramref name="c"/> (on the stack's thread).</summary>
+        public static ConnectionRow Of(Tcp.TcpConnection c)
+        {
+            ArgumentNullException.ThrowIfNull(c);
+            return new(c.Tuple.Local.ToString(), c.Tuple.Remote.ToString(), c.State.ToString(), c.Available, c.SmoothedRtt.TotalMilliseconds, c.RetransmissionTimeout.TotalMilliseconds, c.CongestionWindow, c.SlowStartThreshold, c.InRecovery, c.SendSpace);
+        }
+    }
 }
