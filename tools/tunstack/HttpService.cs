@@ -45,7 +45,7 @@ public sealed class HttpService : IAsyncDisposable
         WebApplication app = builder.Build();
         var snapshots = new StatusSnapshotCache(host.Runner);
         var page = new StatusPage(snapshots);
-        app.MapGet("/", async (HttpRequest request) => Results.Content(await page.RenderAsync(PageNumber(request), PageSize(request)).ConfigureAwait(false), "text/html; charset=utf-8"));
+        app.MapGet("/", async (HttpRequest request) => Results.Bytes(await page.RenderAsync(PageNumber(request), PageSize(request, StatusPage.DefaultPageSize)).ConfigureAwait(false), "text/html; charset=utf-8"));
         app.MapGet("/api/stats", async (HttpRequest request) => Results.Json(StatisticsPage.Of(await snapshots.GetAsync().ConfigureAwait(false), PageNumber(request), PageSize(request), host.Runner.Counters.Snapshot())));
         PrometheusExporter? metrics = meter is null ? null : new PrometheusExporter(meter.Meter);
         if (metrics is not null)
@@ -84,8 +84,8 @@ public sealed class HttpService : IAsyncDisposable
     private static int PageNumber(HttpRequest request)
         => int.TryParse(request.Query["page"], NumberStyles.None, CultureInfo.InvariantCulture, out int page) && page > 0 ? page : 1;
 
-    private static int PageSize(HttpRequest request)
-        => int.TryParse(request.Query["size"], NumberStyles.None, CultureInfo.InvariantCulture, out int size) && size > 0 ? Math.Min(size, StatusSnapshot.MaxPageSize) : StatusSnapshot.DefaultPageSize;
+    private static int PageSize(HttpRequest request, int defaultSize = StatusSnapshot.DefaultPageSize)
+        => int.TryParse(request.Query["size"], NumberStyles.None, CultureInfo.InvariantCulture, out int size) && size > 0 ? Math.Min(size, StatusSnapshot.MaxPageSize) : defaultSize;
 
     /// <summary>
     /// Every TCP connection with the counters, read under the stack's gate: what the SIGUSR1 dump

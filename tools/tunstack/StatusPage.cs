@@ -6,8 +6,8 @@ namespace TunStack.Cli;
 
 /// <summary>
 /// The daemon's HTML status page ("/" with <c>--serve http</c>): a summary of the stack (addresses,
-/// connections by state, TIME-WAIT, the counters that are not zero) and one page of its TCP
-/// connections with links to the others, from a <see cref="StatusSnapshot"/>. The page last
+/// connections by state, TIME-WAIT, the main counters) and one page of its TCP connections with
+/// links to the others, from a <see cref="StatusSnapshot"/>. The page last
 /// rendered is kept with its snapshot, so while the snapshot lasts a request for the same page
 /// costs no rendering: with 100,000 connections the page is as cheap as with ten.
 /// </summary>
@@ -15,7 +15,7 @@ public sealed class StatusPage
 {
     private readonly StatusSnapshotCache _snapshots;
     private readonly object _gate = new();
-    private (StatusSnapshot? Snapshot, int Page, int Size, string Html) _last;
+    private (StatusSnapshot? Snapshot, int Page, int Size, byte[] Html) _last;
 
     /// <summary>A page over the snapshots of <paramref name="snapshots"/>.</summary>
     public StatusPage(StatusSnapshotCache snapshots)
@@ -24,8 +24,11 @@ public sealed class StatusPage
         _snapshots = snapshots;
     }
 
-    /// <summary>Page <paramref name="page"/> (1-based) with <paramref name="pageSize"/> connections.</summary>
-    public async Task<string> RenderAsync(int page, int pageSize)
+    /// <summary>Connections on a page of the HTML status page when a request does not say: few, so that the page stays a few kilobytes.</summary>
+    public const int DefaultPageSize = 25;
+
+    /// <summary>Page <paramref name="page"/> (1-based) with <paramref name="pageSize"/> connections, as UTF-8.</summary>
+    public async Task<byte[]> RenderAsync(int page, int pageSize)
     {
         StatusSnapshot snapshot = await _snapshots.GetAsync().ConfigureAwait(false);
         lock (_gate)
@@ -36,7 +39,7 @@ public sealed class StatusPage
             }
         }
 
-        string html = Render(snapshot, page, pageSize, DateTime.UtcNow);
+        byte[] html = Encoding.UTF8.GetBytes(Render(snapshot, page, pageSize, DateTime.UtcNow));
         lock (_gate)
         {
             _last = (snapshot, page, pageSize, html);
@@ -44,6 +47,14 @@ public sealed class StatusPage
 
         return html;
     }
+
+    /// <summary>The counters the page shows; the rest are in /api/stats, /metrics and tunstack stats.</summary>
+    public static IReadOnlyList<string> SummaryCounters { get; } =
+    [
+        nameof(Counter.LinkReceived), nameof(Counter.LinkSent), nameof(Counter.TcpActiveOpens), nameof(Counter.TcpPassiveOpens),
+        nameof(Counter.TcpEstablished), nameof(Counter.TcpResetsSent), nameof(Counter.TcpResetsReceived), nameof(Counter.TcpRetransmits),
+        nameof(Counter.TcpTimeouts), nameof(Counter.UdpReceived), nameof(Counter.UdpSent),
+    ];
 
     /// <summary>The HTML of page <paramref name="page"/> of <paramref name="snapshot"/>, as seen at <paramref name="now"/>.</summary>
     public static string Render(StatusSnapshot snapshot, int page, int pageSize, DateTime now)
@@ -74,13 +85,16 @@ public sealed class StatusPage
 
         html.Append("</table>");
         Navigation(html, shown, pages, pageSize);
-        html.Append("<h2>Counters</h2><p>Those that are not zero; <code>tunstack stats -z</code> shows all.</p><table><tr><th>counter</th><th>value</th></tr>");
-        foreach ((string name, long value) in snapshot.Counters.Where(kv => kv.Value != 0))
+        html.Append("<h2>Counters</h2><table>");
+        foreach (string name in SummaryCounters)
         {
-            html.Append(c, $"<tr><td>{name}</td><td class=\"n\">{value}</td></tr>");
+            if (snapshot.Counters.TryGetValue(name, out long value))
+            {
+                html.Append(c, $"<tr><td>{name}</td><td class=\"n\">{value}</td></tr>");
+            }
         }
 
-        return html.Append("</table><p>JSON: <a href=\"/api/stats\">/api/stats</a> (the same, <code>?page=N&amp;size=K</code>); Prometheus: <a href=\"/metrics\">/metrics</a>.</p></body></html>").ToString();
+        return html.Append("</table><p>Every counter: <a href=\"/api/stats\">/api/stats</a> (JSON, with the connections: <code>?page=N&amp;size=K</code>), <a href=\"/metrics\">/metrics</a> (Prometheus), <code>tunstack stats</code>.</p></body></html>").ToString();
     }
 
     private static void Navigation(StringBuilder html, int page, int pages, int pageSize)
@@ -90,7 +104,7 @@ public sealed class StatusPage
             return;
         }
 
-        string size = pageSize == StatusSnapshot.DefaultPageSize ? string.Empty : string.Create(CultureInfo.InvariantCulture, $"&amp;size={pageSize}");
+        string size = pageSize == DefaultPageSize ? string.Empty : string.Create(CultureInfo.InvariantCulture, $"&amp;size={pageSize}");
         html.Append("<nav>");
         Link(html, "first", 1, page > 1, size);
         Link(html, "previous", page - 1, page > 1, size);

@@ -35,11 +35,13 @@ public sealed class StatusPageTests : IDisposable
         Assert.Contains("<td>10.0.0.1:10200</td>", html);
         Assert.DoesNotContain("<td>10.0.0.1:10100</td>", html);
         Assert.DoesNotContain("<td>10.0.0.1:10201</td>", html);
-        Assert.Contains("<a href=\"/?page=1#connections\">previous</a>", html);
-        Assert.Contains("<a href=\"/?page=3#connections\">next</a>", html);
+        Assert.Contains("<a href=\"/?page=1&amp;size=100#connections\">previous</a>", html);
+        Assert.Contains("<a href=\"/?page=3&amp;size=100#connections\">next</a>", html);
         Assert.Contains("<tr><td>Established</td><td class=\"n\">200</td></tr>", html);
         Assert.Contains("<tr><td>CloseWait</td><td class=\"n\">50</td></tr>", html);
         Assert.Equal(100, html.Split("<tr><td>10.0.0.1:").Length - 1);
+        Assert.Contains("<tr><td>TcpEstablished</td><td class=\"n\">7</td></tr>", html);
+        Assert.DoesNotContain("TcpResetsSent", html.Replace("<a href", string.Empty, StringComparison.Ordinal).Split("<h2>Counters</h2>")[0]);
     }
 
     [Fact]
@@ -91,11 +93,14 @@ public sealed class StatusPageTests : IDisposable
         ConnectPairs(7220, 1);
         var page = new StatusPage(new StatusSnapshotCache(_stack.Host.Runner) { MaxAge = TimeSpan.FromMinutes(1) });
 
-        string first = await page.RenderAsync(1, 100);
-        string second = await page.RenderAsync(1, 100);
+        byte[] first = await page.RenderAsync(1, StatusPage.DefaultPageSize);
+        byte[] second = await page.RenderAsync(1, StatusPage.DefaultPageSize);
 
         Assert.Same(first, second);
-        Assert.Contains("TCP connections: 2 (0 in TIME-WAIT)", first);
+        string html = System.Text.Encoding.UTF8.GetString(first);
+        Assert.Contains("TCP connections: 2 (0 in TIME-WAIT)", html);
+        Assert.Contains("<tr><td>TcpEstablished</td><td class=\"n\">", html);
+        Assert.True(first.Length < 8 * 1024, $"{first.Length} bytes");
     }
 
     [Fact]
