@@ -11,7 +11,7 @@ namespace TunStack.Tests.Packaging;
 [Collection(nameof(Cli.DotnetSdkRuns))]
 public sealed class PackageConsumptionTests : IClassFixture<PackedSolution>
 {
-    private static readonly string[] Libraries = ["TunStack.Core", "TunStack.Tun", "TunStack.Sockets", "TunStack.Sockets.AspNetCore"];
+    private static readonly string[] Libraries = ["TunStack.Core", "TunStack.Tun", "TunStack.Sockets", "TunStack.Sockets.AspNetCore", "TunStack.Lab"];
 
     private readonly PackedSolution _packed;
 
