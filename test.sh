@@ -30,6 +30,7 @@ need danted dante-server
 need gcc gcc
 need make make
 need systemd-analyze systemd
+need chromium chromium
 if [ ${#packages[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     echo "test.sh: installing ${packages[*]}"

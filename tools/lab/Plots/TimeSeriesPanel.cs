@@ -85,6 +85,9 @@ public sealed class TimeSeriesPanel
             }
         }
 
+        // The same margins in every panel, whatever the legend's width: the time axes of panels and
+        // figures line up, and the legend has the right margin to itself.
+        plot.Layout.Fixed(new PixelPadding(80, 190, 55, 40));
         plot.Font.Set(font);
         return plot;
     }
