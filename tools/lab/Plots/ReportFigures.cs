@@ -11,64 +11,49 @@ internal static class ReportFigures
     /// <summary>Throughput points per flow at most; beyond that, each point spans several sample intervals.</summary>
     public const int ThroughputPoints = 2000;
 
+    private const string NoTcpFlow = "no TCP flow in this run";
+
     public static TimeSeriesFigure Cwnd(ReportSummary summary, IReadOnlyList<FlowTrace> traces)
-    {
-        var figure = new TimeSeriesFigure();
-        TimeSeriesPanel panel = figure.AddPanel(Title(summary, "congestion window (solid) and slow-start threshold (dashed) per flow"), "kB (1 kB = 1000 bytes)");
-        panel.EmptyText = "no TCP flow in this run";
-        foreach (FlowTrace trace in traces)
+        => Figure(summary, "congestion window (solid) and slow-start threshold (dashed) per flow", "kB (1 kB = 1000 bytes)", NoTcpFlow, panel =>
         {
-            int color = ColorOf(summary, trace.Flow);
-            panel.AddLine($"{trace.Flow} cwnd", trace.Time, Scale(trace.Cwnd, 1e-3), color);
+            foreach (FlowTrace trace in traces)
+            {
+                int color = ColorOf(summary, trace.Flow);
+                panel.AddLine($"{trace.Flow} cwnd", trace.Time, trace.Cwnd.Select(v => v * 1e-3).ToArray(), color);
 
-            // ssthresh is -1 while infinite: not drawn (a gap) until the first loss sets it.
-            double[] ssthresh = trace.Ssthresh.Select(v => v < 0 ? double.NaN : v * 1e-3).ToArray();
-            panel.AddLine($"{trace.Flow} ssthresh", trace.Time, ssthresh, color, dashed: true);
-        }
-
-        return figure;
-    }
+                // ssthresh is -1 while infinite: not drawn (a gap) until the first loss sets it.
+                panel.AddLine($"{trace.Flow} ssthresh", trace.Time, trace.Ssthresh.Select(v => v < 0 ? double.NaN : v * 1e-3).ToArray(), color, dashed: true);
+            }
+        });
 
     public static TimeSeriesFigure Throughput(ReportSummary summary, IReadOnlyList<FlowTrace> traces)
-    {
-        var figure = new TimeSeriesFigure();
-        TimeSeriesPanel panel = figure.AddPanel(Title(summary, "throughput per flow (bytes delivered per sample interval)"), "Mbit/s");
-        panel.EmptyText = "no TCP flow in this run";
-        foreach (FlowTrace trace in traces)
+        => Figure(summary, "throughput per flow (bytes delivered per sample interval)", "Mbit/s", NoTcpFlow, panel =>
         {
-            (double[] times, double[] rates) = RatesMbps(trace.Time, trace.Delivered, ThroughputPoints);
-            panel.AddLine(trace.Flow, times, rates, ColorOf(summary, trace.Flow));
-        }
-
-        return figure;
-    }
+            foreach (FlowTrace trace in traces)
+            {
+                (double[] times, double[] rates) = RatesMbps(trace.Time, trace.Delivered, ThroughputPoints);
+                panel.AddLine(trace.Flow, times, rates, ColorOf(summary, trace.Flow));
+            }
+        });
 
     public static TimeSeriesFigure Rtt(ReportSummary summary, IReadOnlyList<FlowTrace> traces)
-    {
-        var figure = new TimeSeriesFigure();
-        TimeSeriesPanel panel = figure.AddPanel(Title(summary, "smoothed RTT per flow"), "srtt (ms)");
-        panel.EmptyText = "no TCP flow in this run";
-        foreach (FlowTrace trace in traces)
+        => Figure(summary, "smoothed RTT per flow", "srtt (ms)", NoTcpFlow, panel =>
         {
             // srtt is 0 until the first RTT sample: not drawn.
-            panel.AddLine(trace.Flow, trace.Time, trace.SrttMs.Select(v => v > 0 ? v : double.NaN).ToArray(), ColorOf(summary, trace.Flow));
-        }
-
-        return figure;
-    }
+            foreach (FlowTrace trace in traces)
+            {
+                panel.AddLine(trace.Flow, trace.Time, trace.SrttMs.Select(v => v > 0 ? v : double.NaN).ToArray(), ColorOf(summary, trace.Flow));
+            }
+        });
 
     public static TimeSeriesFigure Queue(ReportSummary summary, IReadOnlyList<QueueTrace> queues)
-    {
-        var figure = new TimeSeriesFigure();
-        TimeSeriesPanel panel = figure.AddPanel(Title(summary, "queue occupancy per link"), "packets queued");
-        panel.EmptyText = "no link in this run has a queue file";
-        foreach (QueueTrace queue in queues)
+        => Figure(summary, "queue occupancy per link", "packets queued", "no link in this run has a queue file", panel =>
         {
-            panel.AddLine(queue.Link, queue.Time, queue.Packets, summary.Flows.Count + IndexOf(summary.Links.Select(l => l.Name), queue.Link));
-        }
-
-        return figure;
-    }
+            foreach (QueueTrace queue in queues)
+            {
+                panel.AddLine(queue.Link, queue.Time, queue.Packets, summary.Flows.Count + IndexOf(summary.Links.Select(l => l.Name), queue.Link));
+            }
+        });
 
     /// <summary>
     /// Mbit/s from cumulative delivered bytes: the difference over each sample interval, or over
@@ -99,12 +84,17 @@ internal static class ReportFigures
         return (times.ToArray(), rates.ToArray());
     }
 
-    private static string Title(ReportSummary summary, string what)
-        => string.Create(CultureInfo.InvariantCulture, $"{summary.Scenario}, seed {summary.Seed}: {what}");
+    /// <summary>A one-panel figure titled with the scenario, the seed and <paramref name="what"/>.</summary>
+    private static TimeSeriesFigure Figure(ReportSummary summary, string what, string unit, string emptyText, Action<TimeSeriesPanel> draw)
+    {
+        var figure = new TimeSeriesFigure();
+        TimeSeriesPanel panel = figure.AddPanel(string.Create(CultureInfo.InvariantCulture, $"{summary.Scenario}, seed {summary.Seed}: {what}"), unit);
+        panel.EmptyText = emptyText;
+        draw(panel);
+        return figure;
+    }
 
     private static int ColorOf(ReportSummary summary, string flow) => IndexOf(summary.Flows.Select(f => f.Name), flow);
 
     private static int IndexOf(IEnumerable<string> names, string name) => Math.Max(0, names.ToList().IndexOf(name));
-
-    private static double[] Scale(double[] values, double factor) => values.Select(v => v * factor).ToArray();
 }

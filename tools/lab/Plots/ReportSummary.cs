@@ -45,39 +45,25 @@ internal sealed record ReportSummary(string Scenario, double Seed, double? Durat
             var reader = new Reader(path);
             JsonElement root = document.RootElement;
             reader.Expect(root, JsonValueKind.Object, "the document");
-            var flows = new List<ReportFlow>();
-            int i = 0;
-            foreach (JsonElement flow in reader.Array(root, "flows", "flows"))
-            {
-                string at = $"flows[{i++}]";
-                flows.Add(new ReportFlow(
-                    reader.Name(flow, at),
-                    reader.OptionalString(flow, "kind", at),
-                    reader.OptionalString(flow, "from", at),
-                    reader.OptionalString(flow, "to", at),
-                    reader.OptionalString(flow, "congestion", at),
-                    reader.OptionalNumber(flow, "bytes", at),
-                    reader.OptionalNumber(flow, "goodput_bps", at),
-                    reader.OptionalNumber(flow, "retransmits", at),
-                    reader.OptionalNumber(flow, "rtt_p50_ms", at),
-                    reader.OptionalNumber(flow, "rtt_p99_ms", at),
-                    reader.OptionalNumber(flow, "completion_s", at)));
-            }
-
-            var links = new List<ReportLink>();
-            i = 0;
-            foreach (JsonElement link in reader.Array(root, "links", "links"))
-            {
-                string at = $"links[{i++}]";
-                links.Add(new ReportLink(
-                    reader.Name(link, at),
-                    reader.OptionalNumber(link, "delivered", at),
-                    reader.OptionalNumber(link, "dropped", at),
-                    reader.OptionalNumber(link, "marked", at),
-                    reader.OptionalNumber(link, "queue_delay_p50_ms", at),
-                    reader.OptionalNumber(link, "queue_delay_p99_ms", at)));
-            }
-
+            List<ReportFlow> flows = reader.Items(root, "flows", (flow, at) => new ReportFlow(
+                reader.Name(flow, at),
+                reader.OptionalString(flow, "kind", at),
+                reader.OptionalString(flow, "from", at),
+                reader.OptionalString(flow, "to", at),
+                reader.OptionalString(flow, "congestion", at),
+                reader.OptionalNumber(flow, "bytes", at),
+                reader.OptionalNumber(flow, "goodput_bps", at),
+                reader.OptionalNumber(flow, "retransmits", at),
+                reader.OptionalNumber(flow, "rtt_p50_ms", at),
+                reader.OptionalNumber(flow, "rtt_p99_ms", at),
+                reader.OptionalNumber(flow, "completion_s", at)));
+            List<ReportLink> links = reader.Items(root, "links", (link, at) => new ReportLink(
+                reader.Name(link, at),
+                reader.OptionalNumber(link, "delivered", at),
+                reader.OptionalNumber(link, "dropped", at),
+                reader.OptionalNumber(link, "marked", at),
+                reader.OptionalNumber(link, "queue_delay_p50_ms", at),
+                reader.OptionalNumber(link, "queue_delay_p99_ms", at)));
             return new ReportSummary(
                 reader.OptionalString(root, "scenario", "the document") ?? throw reader.Fail("scenario is missing"),
                 reader.OptionalNumber(root, "seed", "the document") ?? throw reader.Fail("seed is missing"),
@@ -100,15 +86,16 @@ internal sealed record ReportSummary(string Scenario, double Seed, double? Durat
             }
         }
 
-        public JsonElement.ArrayEnumerator Array(JsonElement parent, string name, string at)
+        /// <summary>The array <paramref name="name"/> of the document, each item read by <paramref name="read"/> with its place ("flows[2]").</summary>
+        public List<T> Items<T>(JsonElement parent, string name, Func<JsonElement, string, T> read)
         {
             if (!parent.TryGetProperty(name, out JsonElement value))
             {
-                throw Fail($"{at} is missing");
+                throw Fail($"{name} is missing");
             }
 
-            Expect(value, JsonValueKind.Array, at);
-            return value.EnumerateArray();
+            Expect(value, JsonValueKind.Array, name);
+            return value.EnumerateArray().Select((item, i) => read(item, $"{name}[{i}]")).ToList();
         }
 
         public string Name(JsonElement item, string at)
