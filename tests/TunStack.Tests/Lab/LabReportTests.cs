@@ -128,6 +128,17 @@ public class LabReportTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Write_SsthreshInfiniteThroughout_CwndDrawnWithoutSsthreshLine()
+    {
+        using var run = new SyntheticLabRun(samples: 150); // the first loss (halving) comes at sample 200
+        LabReport.Write(run.Directory);
+        var texts = XDocument.Load(run.PathOf("cwnd.svg")).Descendants(XName.Get("text", "http://www.w3.org/2000/svg")).Select(t => t.Value.Trim()).ToList();
+        Assert.Contains("f1 cwnd", texts);
+        Assert.Contains("f2 cwnd", texts);
+        Assert.DoesNotContain(texts, t => t.EndsWith(" ssthresh", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void LabReportCommand_MalformedTrace_OneLineNamingFileAndLineAndExitCode2()
     {
         using var run = new SyntheticLabRun(samples: 50);

@@ -15,9 +15,9 @@ public sealed class LabReportInputException : Exception
         Line = line;
     }
 
-    /// <summary>Creates the exception with a message only (no file).</summary>
+    /// <summary>Creates the exception with a general message (no file).</summary>
     public LabReportInputException()
-        : this(string.Empty, 0, "unusable lab output")
+        : this("unusable lab output")
     {
     }
 

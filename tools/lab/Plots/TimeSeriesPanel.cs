@@ -37,14 +37,15 @@ public sealed class TimeSeriesPanel
     /// Adds a line: <paramref name="values"/> at <paramref name="times"/> (seconds; the shorter of
     /// the two decides the length). Lines with the same <paramref name="colorIndex"/> share a colour
     /// (one per flow or link, across panels and figures); <paramref name="dashed"/> tells apart two
-    /// quantities of one flow. A line without points is left out of the chart and its legend.
+    /// quantities of one flow. A line without a point to draw (none, or all NaN: a ssthresh that
+    /// stayed infinite) is left out of the chart and its legend.
     /// </summary>
     public void AddLine(string legend, ReadOnlySpan<double> times, ReadOnlySpan<double> values, int colorIndex, bool dashed = false)
     {
         ArgumentNullException.ThrowIfNull(legend);
         ArgumentOutOfRangeException.ThrowIfNegative(colorIndex);
         (double[] t, double[] v) = SeriesDecimation.Reduce(times, values);
-        if (t.Length > 0)
+        if (v.Any(double.IsFinite))
         {
             _lines.Add((legend, t, v, colorIndex, dashed));
         }
