@@ -32,6 +32,7 @@ need make make
 need systemd-analyze systemd
 # tunstack replay reads captures through libpcap (SharpPcap loads libpcap.so.0.8).
 ldconfig -p 2>/dev/null | grep -q 'libpcap.so.0.8' || packages+=(libpcap0.8)
+need chromium chromium
 if [ ${#packages[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     echo "test.sh: installing ${packages[*]}"

@@ -1,6 +1,6 @@
 using System.Globalization;
-using System.Text;
 using TunStack.Ip;
+using TunStack.Lab.Plots;
 using TunStack.Links;
 using TunStack.Tcp;
 
@@ -9,7 +9,7 @@ namespace TunStack.Perf;
 /// <summary>
 /// Goodput of one bulk connection over a lossy path between two stacks (ImpairedLink, seeded,
 /// virtual time), for NewReno and CUBIC, the sender's repair counters, and a trace of cwnd and RTT
-/// over time drawn as SVG.
+/// over time drawn as SVG (by the lab's plots, <see cref="TimeSeriesFigure"/>).
 /// Run with: dotnet run -c Release --project perf -- goodput [--path SPEC] [--seconds N] [--seeds A-B] [--counters] [svg-path]
 /// </summary>
 public static class LossyPathGoodput
@@ -69,7 +69,7 @@ public static class LossyPathGoodput
         {
             var trace = new List<(double T, double Cwnd, double Rtt, double Ssthresh)>();
             Measure(profile, CongestionAlgorithm.Cubic, firstSeed, TimeSpan.FromSeconds(Math.Min(30, seconds)), trace);
-            File.WriteAllText(svgPath, Svg(trace, path, firstSeed));
+            File.WriteAllText(svgPath, Figure(trace, path, firstSeed).RenderSvg());
             Console.WriteLine($"trace of CUBIC, seed {firstSeed}, {Math.Min(30, seconds)} s: {svgPath}");
         }
     }
@@ -132,47 +132,20 @@ public static class LossyPathGoodput
         return o;
     }
 
-    // Two panels over time: cwnd (and ssthresh) in segments, and the smoothed RTT in ms.
-    private static string Svg(List<(double T, double Cwnd, double Rtt, double Ssthresh)> trace, string path, int seed)
+    /// <summary>
+    /// Two panels over time, drawn by the lab's plots (ScottPlot): cwnd and ssthresh in segments
+    /// (ssthresh NaN, not drawn, while infinite), and the smoothed RTT in ms (not drawn before the
+    /// first RTT sample).
+    /// </summary>
+    internal static TimeSeriesFigure Figure(IReadOnlyList<(double T, double Cwnd, double Rtt, double Ssthresh)> trace, string path, int seed)
     {
-        const int width = 900, panel = 220, left = 60, top = 40, gap = 60;
-        double tMax = trace.Max(p => p.T);
-        double cMax = Math.Max(10, trace.Max(p => Math.Max(p.Cwnd, double.IsNaN(p.Ssthresh) ? 0 : p.Ssthresh)) * 1.1);
-        double rMax = Math.Max(1, trace.Max(p => p.Rtt) * 1.2);
-        double X(double t) => left + ((width - left - 20) * t / tMax);
-        double Y(double v, double max, int panelTop) => panelTop + panel - (panel * v / max);
-        string Points(Func<(double T, double Cwnd, double Rtt, double Ssthresh), double> value, double max, int panelTop)
-            => string.Join(' ', trace.Where(p => !double.IsNaN(value(p))).Select(p => string.Create(CultureInfo.InvariantCulture, $"{X(p.T):F1},{Y(value(p), max, panelTop):F1}")));
-
-        var svg = new StringBuilder();
-        int height = top + (2 * panel) + gap + 50;
-        svg.Append(CultureInfo.InvariantCulture, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"12\">\n");
-        svg.Append(CultureInfo.InvariantCulture, $"<rect width=\"{width}\" height=\"{height}\" fill=\"white\"/>\n");
-        svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{left}\" y=\"20\" font-size=\"14\">TunStack CUBIC over an ImpairedLink ({path} each way, seed {seed}): cwnd and SRTT over time</text>\n");
-        foreach ((int panelTop, double max, string label) in new[] { (top, cMax, "segments"), (top + panel + gap, rMax, "ms") })
-        {
-            svg.Append(CultureInfo.InvariantCulture, $"<rect x=\"{left}\" y=\"{panelTop}\" width=\"{width - left - 20}\" height=\"{panel}\" fill=\"none\" stroke=\"#999\"/>\n");
-            for (int i = 0; i <= 4; i++)
-            {
-                double v = max * i / 4;
-                svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{left - 6}\" y=\"{Y(v, max, panelTop) + 4:F1}\" text-anchor=\"end\">{v:0.#}</text>\n");
-            }
-
-            svg.Append(CultureInfo.InvariantCulture, $"<text x=\"12\" y=\"{panelTop + (panel / 2)}\" transform=\"rotate(-90 12 {panelTop + (panel / 2)})\" text-anchor=\"middle\">{label}</text>\n");
-        }
-
-        for (int i = 0; i <= 6; i++)
-        {
-            double t = tMax * i / 6;
-            svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{X(t):F1}\" y=\"{top + (2 * panel) + gap + 18}\" text-anchor=\"middle\">{t:0.#} s</text>\n");
-        }
-
-        svg.Append(CultureInfo.InvariantCulture, $"<polyline fill=\"none\" stroke=\"#c33\" stroke-width=\"1\" points=\"{Points(p => p.Ssthresh, cMax, top)}\"/>\n");
-        svg.Append(CultureInfo.InvariantCulture, $"<polyline fill=\"none\" stroke=\"#1f5fbf\" stroke-width=\"1.2\" points=\"{Points(p => p.Cwnd, cMax, top)}\"/>\n");
-        svg.Append(CultureInfo.InvariantCulture, $"<polyline fill=\"none\" stroke=\"#2a8a2a\" stroke-width=\"1.2\" points=\"{Points(p => p.Rtt, rMax, top + panel + gap)}\"/>\n");
-        svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{left + 10}\" y=\"{top + 16}\" fill=\"#1f5fbf\">cwnd</text><text x=\"{left + 60}\" y=\"{top + 16}\" fill=\"#c33\">ssthresh</text>\n");
-        svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{left + 10}\" y=\"{top + panel + gap + 16}\" fill=\"#2a8a2a\">smoothed RTT</text>\n");
-        svg.Append("</svg>\n");
-        return svg.ToString();
+        double[] times = trace.Select(p => p.T).ToArray();
+        var figure = new TimeSeriesFigure(width: 900, panelHeight: 330);
+        TimeSeriesPanel window = figure.AddPanel($"TunStack CUBIC, {path} each way, seed {seed}: cwnd and ssthresh", "segments");
+        window.AddLine("cwnd", times, trace.Select(p => p.Cwnd).ToArray(), colorIndex: 0);
+        window.AddLine("ssthresh", times, trace.Select(p => p.Ssthresh).ToArray(), colorIndex: 3, dashed: true);
+        TimeSeriesPanel rtt = figure.AddPanel("Smoothed RTT of the same connection", "ms");
+        rtt.AddLine("smoothed RTT", times, trace.Select(p => p.Rtt > 0 ? p.Rtt : double.NaN).ToArray(), colorIndex: 2);
+        return figure;
     }
 }
