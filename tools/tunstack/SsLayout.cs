@@ -112,7 +112,7 @@ public static class SsLayout
             yield return "sack";
         }
 
-        yield return info.Algorithm == CongestionAlgorithm.NewReno ? "reno" : info.Algorithm.ToString().ToLowerInvariant();
+        yield return info.AlgorithmName.Length > 0 ? info.AlgorithmName : info.Algorithm == CongestionAlgorithm.NewReno ? "reno" : info.Algorithm.ToString().ToLowerInvariant();
         if (tcp.SendWindowScale >= 0)
         {
             yield return string.Create(CultureInfo.InvariantCulture, $"wscale:{tcp.SendWindowScale},{tcp.ReceiveWindowScale}");

@@ -316,10 +316,10 @@ internal sealed class BbrCongestionControl : CongestionControl
     {
         if (State != Mode.ProbeRtt && _rtpropExpired)
         {
+            SaveCwnd();
             State = Mode.ProbeRtt;
             PacingGain = 1;
             CwndGain = 1;
-            SaveCwnd();
             _probeRttDoneStampSet = false;
         }
 

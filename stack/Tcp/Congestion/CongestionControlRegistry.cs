@@ -82,7 +82,8 @@ public sealed class CongestionControlRegistry
     };
 
     /// <summary>The built-in <paramref name="name"/> stands for, or <see cref="CongestionAlgorithm.Custom"/>.</summary>
-    internal static CongestionAlgorithm AlgorithmOf(string name) => name switch
+    /// <param name="name">A congestion control name.</param>
+    public static CongestionAlgorithm AlgorithmOf(string name) => name switch
     {
         Reno or "newreno" => CongestionAlgorithm.NewReno,
         Cubic => CongestionAlgorithm.Cubic,

@@ -134,7 +134,7 @@ internal sealed partial class PacketdrillSession
                     result = WriteMemInfo(room, length, socket);
                     break;
                 case (SolTcp, TcpCongestion) when socket.ProtocolType == ProtocolType.Tcp:
-                    string algorithm = socket.CongestionAlgorithm == CongestionAlgorithm.Cubic ? "cubic" : "reno";
+                    string algorithm = socket.CongestionControlName;
                     Span<byte> text = stackalloc byte[16];
                     text.Clear();
                     Encoding.ASCII.GetBytes(algorithm, text);
@@ -211,13 +211,8 @@ internal sealed partial class PacketdrillSession
 
     private static long SetCongestion(StackSocket socket, string name)
     {
-        CongestionAlgorithm? algorithm = name switch
-        {
-            "cubic" => CongestionAlgorithm.Cubic,
-            "reno" => CongestionAlgorithm.NewReno,
-            _ => null,
-        };
-        return algorithm is { } chosen ? Try(() => { socket.CongestionAlgorithm = chosen; }) : -Errno.ENOENT;
+        // Linux: a name no algorithm is registered under is ENOENT.
+        return socket.Host.Options.Tcp.CongestionControls.Contains(name) ? Try(() => { socket.CongestionControlName = name; }) : -Errno.ENOENT;
     }
 
     // struct timeval { long tv_sec; long tv_usec; } on x86-64.

@@ -1,0 +1,111 @@
+// Congestion control chosen by name: the built-ins, an application's own algorithm registered on
+// the stack, per stack and per connection, and what the connection reports.
+using TunStack.Tcp;
+using TunStack.Tcp.Congestion;
+using TunStack.Tests.Integration;
+
+namespace TunStack.Tests.Tcp;
+
+public class CongestionControlRegistryTests
+{
+    // Counts the events it hears of; a fixed window of 20 segments.
+    private sealed class Counting : CongestionControl
+    {
+        public Counting(int mss)
+            : base(mss)
+        {
+            Cwnd = 20 * mss;
+        }
+
+        public int Acks { get; private set; }
+
+        public long AckedBytes { get; private set; }
+
+        public int RateSamples { get; private set; }
+
+        public override void OnAck(in CongestionAck ack)
+        {
+            Acks++;
+            AckedBytes += ack.AckedBytes;
+            if (ack.Rate.IsValid)
+            {
+                RateSamples++;
+            }
+        }
+
+        public override void OnLoss(int flightSize, Instant now) => Cwnd = Math.Max(2 * Mss, flightSize / 2);
+
+        public override void OnMssChanged(int mss, bool beforeData) => Cwnd = 20 * mss;
+    }
+
+    [Fact]
+    public void NewRegistry_HasTheBuiltIns_ByLinuxNames()
+    {
+        var registry = new CongestionControlRegistry();
+        Assert.True(registry.Contains("cubic"));
+        Assert.True(registry.Contains("reno"));
+        Assert.True(registry.Contains("newreno"));
+        Assert.True(registry.Contains("bbr"));
+        Assert.False(registry.Contains("vegas"));
+        Assert.Equal(CongestionAlgorithm.Bbr, CongestionControlRegistry.AlgorithmOf(registry.Create("bbr", 1460).Name));
+        Assert.Equal("reno", CongestionControlRegistry.NameOf(CongestionAlgorithm.NewReno));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("has space")]
+    [InlineData("sixteen-chars-xx")]
+    public void Register_BadName_ArgumentException(string name)
+        => Assert.Throws<ArgumentException>(() => new CongestionControlRegistry().Register(name, mss => new Counting(mss)));
+
+    [Fact]
+    public void UnknownName_OnSettingsOrConnection_ArgumentException_NothingChanges()
+    {
+        var settings = new TcpSettings();
+        Assert.Throws<ArgumentException>(() => settings.CongestionControlName = "vegas");
+        Assert.Equal("cubic", settings.CongestionControlName);
+        Assert.Throws<ArgumentOutOfRangeException>(() => settings.CongestionControl = CongestionAlgorithm.Custom);
+
+        (_, TcpConnection client, _) = TcpTests.Connected();
+        Assert.Throws<ArgumentException>(() => client.CongestionControlName = "vegas");
+        Assert.Equal("cubic", client.CongestionControlName);
+    }
+
+    [Fact]
+    public void CustomAlgorithmRegisteredOnTheStack_DefaultByName_HearsEveryAckWithRateSamples_InfoNamesIt()
+    {
+        Counting? made = null;
+        var net = new TwoStacks(configure: o =>
+        {
+            o.Tcp.CongestionControls.Register("counting", mss => made = new Counting(mss));
+            o.Tcp.CongestionControlName = "counting";
+        });
+        (_, TcpConnection client, TcpConnection server) = TcpTests.Connected(net);
+        TcpTests.Transfer(net.Simulation, client, server, new byte[300_000], TimeSpan.FromSeconds(10));
+
+        Assert.NotNull(made);
+        Assert.Equal(300_000, made!.AckedBytes);
+        Assert.True(made.RateSamples > 0);
+        Assert.Equal(20 * client.Mss, client.CongestionWindow);
+        TcpConnectionInfo info = client.GetInfo();
+        Assert.Equal("counting", info.AlgorithmName);
+        Assert.Equal(CongestionAlgorithm.Custom, info.Algorithm);
+        Assert.Equal(CongestionAlgorithm.Custom, net.A.Options.Tcp.CongestionControl);
+        Assert.StartsWith("Established counting ", info.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void EstablishedConnection_SwitchedByName_KeepsTheWindow_ToBbrAndBack()
+    {
+        (TwoStacks net, TcpConnection client, TcpConnection server) = TcpTests.Connected();
+        TcpTests.Transfer(net.Simulation, client, server, new byte[100_000], TimeSpan.FromSeconds(5));
+        int cwnd = client.CongestionWindow;
+        client.CongestionControlName = "bbr";
+        Assert.Equal(CongestionAlgorithm.Bbr, client.CongestionAlgorithm);
+        Assert.Equal(cwnd, client.CongestionWindow);
+        TcpTests.Transfer(net.Simulation, client, server, new byte[100_000], TimeSpan.FromSeconds(5));
+        Assert.True(client.PacingRate > 0);
+        client.CongestionAlgorithm = CongestionAlgorithm.Cubic;
+        Assert.Equal("cubic", client.CongestionControlName);
+    }
+}
