@@ -179,7 +179,7 @@ public partial class DocsExampleTests
         CustomCongestionControl.Run(output);
         string text = output.ToString();
         Assert.Matches(@"^moved 2097152 bytes with delay-aimd in \d+\.\d\d s", text);
-        Assert.Contains("Established delay-aimd mss:1460", text);
+        Assert.Contains("Established delay-aimd mss:", text);
         Assert.Contains("pacing_rate:", text);
     }
 

@@ -1,5 +1,6 @@
 // Congestion control chosen by name: the built-ins, an application's own algorithm registered on
 // the stack, per stack and per connection, and what the connection reports.
+using TunStack.Links;
 using TunStack.Tcp;
 using TunStack.Tcp.Congestion;
 using TunStack.Tests.Integration;
@@ -74,18 +75,25 @@ public class CongestionControlRegistryTests
     [Fact]
     public void CustomAlgorithmRegisteredOnTheStack_DefaultByName_HearsEveryAckWithRateSamples_InfoNamesIt()
     {
-        Counting? made = null;
-        var net = new TwoStacks(configure: o =>
+        var made = new List<Counting>(); // both stacks' connections (TwoStacks configures both alike)
+        // 10 ms one way: rate samples need time to pass between a send and its ACK.
+        var net = new TwoStacks(wrapA: l => new ImpairedLink(l, Impairment.None, new Impairment { Delay = TimeSpan.FromMilliseconds(10) }, 1), configure: o =>
         {
-            o.Tcp.CongestionControls.Register("counting", mss => made = new Counting(mss));
+            o.Tcp.CongestionControls.Register("counting", mss =>
+            {
+                var controller = new Counting(mss);
+                made.Add(controller);
+                return controller;
+            });
             o.Tcp.CongestionControlName = "counting";
         });
         (_, TcpConnection client, TcpConnection server) = TcpTests.Connected(net);
         TcpTests.Transfer(net.Simulation, client, server, new byte[300_000], TimeSpan.FromSeconds(10));
 
-        Assert.NotNull(made);
-        Assert.Equal(300_000, made!.AckedBytes);
-        Assert.True(made.RateSamples > 0);
+        Assert.Equal(2, made.Count);
+        Assert.Equal(300_000, made.Sum(c => c.AckedBytes));
+        Assert.True(made.Sum(c => c.RateSamples) > 0);
+        Assert.True(made.Sum(c => c.Acks) > 0);
         Assert.Equal(20 * client.Mss, client.CongestionWindow);
         TcpConnectionInfo info = client.GetInfo();
         Assert.Equal("counting", info.AlgorithmName);
