@@ -141,6 +141,11 @@ public static class SsLayout
             yield return $"send {Rate(info.CongestionWindow * 8.0 / info.SmoothedRtt.TotalSeconds)}";
         }
 
+        if (info.PacingRateBytesPerSecond > 0)
+        {
+            yield return $"pacing_rate {Rate(info.PacingRateBytesPerSecond * 8)}";
+        }
+
         if (info.DeliveryRateBytesPerSecond > 0)
         {
             yield return $"delivery_rate {Rate(info.DeliveryRateBytesPerSecond * 8)}";
