@@ -586,6 +586,7 @@ internal sealed class TcpSender
         bool windowUnchanged = ((uint)seg.Window << Shift) == Wnd;
         int flightBefore = Nxt - Una;
         int pipeBefore = recovery.Pipe();
+        bool advances = ack > Una;
 
         if (ack > Una)
         {
@@ -648,7 +649,7 @@ internal sealed class TcpSender
             recovery.OnDuplicateAck();
         }
 
-        if (ack <= Una && recovery.SackedBytes > sackedBefore)
+        if (!advances && recovery.SackedBytes > sackedBefore)
         {
             // Delivered by SACK alone: the controller hears of it (a window-based one does not grow).
             ReportAck(recovery.SackedBytes - sackedBefore, TimeSpan.Zero, roundEnd: false, windowMayGrow: false, pipeBefore);

@@ -4,6 +4,7 @@ using TunStack.Links;
 using TunStack.Tcp;
 using TunStack.Tcp.Congestion;
 using TunStack.Tests.Integration;
+using TunStack.Wire;
 
 namespace TunStack.Tests.Tcp;
 
@@ -100,6 +101,35 @@ public class CongestionControlRegistryTests
         Assert.Equal(CongestionAlgorithm.Custom, info.Algorithm);
         Assert.Equal(CongestionAlgorithm.Custom, net.A.Options.Tcp.CongestionControl);
         Assert.StartsWith("Established counting ", info.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SackPeer_AckThatAdvancesAndSacksMore_OneEventWithBothDelivered_SackOnlyAck_OneEventNoGrowth()
+    {
+        const int Mss = 1460;
+        var made = new List<Counting>();
+        RawPeer p = RawPeer.Established(sack: true, configure: o =>
+        {
+            o.Tcp.CongestionControls.Register("counting", mss =>
+            {
+                var controller = new Counting(mss);
+                made.Add(controller);
+                return controller;
+            });
+            o.Tcp.CongestionControlName = "counting";
+        });
+        Counting cc = made[^1];
+        p.Connection!.Send(new byte[10 * Mss], out _);
+        List<SentSegment> burst = SentSegment.Data(p.Decode(p.Probe.Poll()));
+        SeqNumber una = burst[0].Seq;
+
+        p.Ack(una, (una + (2 * Mss), una + (3 * Mss))); // SACK only: segment 2
+        Assert.Equal(1, cc.Acks);
+        Assert.Equal(Mss, cc.AckedBytes);
+
+        p.Ack(una + Mss, (una + (2 * Mss), una + (4 * Mss))); // segment 0 cumulatively, segment 3 by SACK
+        Assert.Equal(2, cc.Acks);
+        Assert.Equal(3 * Mss, cc.AckedBytes);
     }
 
     [Fact]
