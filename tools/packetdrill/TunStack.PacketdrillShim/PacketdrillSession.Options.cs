@@ -267,6 +267,7 @@ internal sealed partial class PacketdrillSession
             BinaryPrimitives.WriteUInt32LittleEndian(info[80..], (uint)(tcp.CongestionWindow / mss)); // tcpi_snd_cwnd
             BinaryPrimitives.WriteUInt32LittleEndian(info[84..], (uint)tcp.AdvertisedMss);      // tcpi_advmss
             BinaryPrimitives.WriteUInt32LittleEndian(info[100..], (uint)tcp.Retransmits);       // tcpi_total_retrans
+            BinaryPrimitives.WriteUInt64LittleEndian(info[104..], (ulong)tcp.PacingRateBytesPerSecond); // tcpi_pacing_rate (0 when not paced)
             BinaryPrimitives.WriteUInt64LittleEndian(info[120..], (ulong)tcp.BytesAcked);       // tcpi_bytes_acked
             BinaryPrimitives.WriteUInt64LittleEndian(info[128..], (ulong)tcp.BytesReceived);    // tcpi_bytes_received
             BinaryPrimitives.WriteUInt32LittleEndian(info[148..], tcp.MinRtt == TimeSpan.MaxValue ? 0 : Micro(tcp.MinRtt)); // tcpi_min_rtt
