@@ -6,6 +6,7 @@ using System.Net.Sockets;
 using TunStack.Ip;
 using TunStack.Sockets.Hosting;
 using TunStack.Tcp;
+using TunStack.Tcp.Congestion;
 using TunStack.Udp;
 using TcpAcceptor = TunStack.Tcp.TcpAcceptor;
 
@@ -61,7 +62,7 @@ public sealed partial class StackSocket : IDisposable
     private int _sendBufferSize;
     private int _receiveBufferSize;
     private LingerOption _linger = new(false, 0);
-    private CongestionAlgorithm? _congestionAlgorithm;
+    private string? _congestionControlName;
 
     internal StackSocket(StackHost host, AddressFamily addressFamily, SocketType socketType, ProtocolType protocolType)
     {
@@ -364,13 +365,42 @@ public sealed partial class StackSocket : IDisposable
         get
         {
             using StackCall call = Enter();
-            return _connection?.CongestionAlgorithm ?? _congestionAlgorithm ?? _host.Options.Tcp.CongestionControl;
+            return _connection?.CongestionAlgorithm
+                ?? (_congestionControlName is { } name ? CongestionControlRegistry.AlgorithmOf(name) : _host.Options.Tcp.CongestionControl);
+        }
+
+        set
+        {
+            string name = CongestionControlRegistry.NameOf(value);
+            using StackCall call = Enter();
+            _congestionControlName = name;
+            ApplyConnectionOptions();
+        }
+    }
+
+    /// <summary>
+    /// TCP_CONGESTION by name: the connection's congestion control, one registered on the stack
+    /// (<see cref="TcpSettings.CongestionControls"/>: "cubic", "reno", "bbr" or an application's);
+    /// set before or after connect.
+    /// </summary>
+    /// <exception cref="ArgumentException">No algorithm of that name is registered (Linux: ENOENT).</exception>
+    public string CongestionControlName
+    {
+        get
+        {
+            using StackCall call = Enter();
+            return _connection?.CongestionControlName ?? _congestionControlName ?? _host.Options.Tcp.CongestionControlName;
         }
 
         set
         {
             using StackCall call = Enter();
-            _congestionAlgorithm = value;
+            if (!_host.Options.Tcp.CongestionControls.Contains(value))
+            {
+                throw new ArgumentException($"no congestion control called '{value}' is registered", nameof(value));
+            }
+
+            _congestionControlName = value;
             ApplyConnectionOptions();
         }
     }
@@ -933,9 +963,9 @@ public sealed partial class StackSocket : IDisposable
             connection.KeepAlive = _keepAlive;
         }
 
-        if (_congestionAlgorithm is { } algorithm)
+        if (_congestionControlName is { } name)
         {
-            connection.CongestionAlgorithm = algorithm; // a no-op when it is the algorithm already
+            connection.CongestionControlName = name; // a no-op when it is the algorithm already
         }
     }
 

@@ -3,8 +3,48 @@ namespace TunStack;
 /// <summary>TCP configuration of one stack (defaults follow Linux where it has one).</summary>
 public sealed class TcpSettings
 {
-    /// <summary>Congestion control of new connections (default CUBIC, as Linux); per connection see <see cref="TunStack.Tcp.TcpConnection.CongestionAlgorithm"/>.</summary>
-    public TunStack.Tcp.CongestionAlgorithm CongestionControl { get; set; } = TunStack.Tcp.CongestionAlgorithm.Cubic;
+    private string _congestionControlName = TunStack.Tcp.Congestion.CongestionControlRegistry.Cubic;
+
+    /// <summary>
+    /// Congestion control of new connections, a built-in (default CUBIC, as Linux); per connection see
+    /// <see cref="TunStack.Tcp.TcpConnection.CongestionAlgorithm"/>. Reads <see cref="TunStack.Tcp.CongestionAlgorithm.Custom"/>
+    /// when <see cref="CongestionControlName"/> names a registered algorithm that is not a built-in.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to <see cref="TunStack.Tcp.CongestionAlgorithm.Custom"/> (choose those by name).</exception>
+    public TunStack.Tcp.CongestionAlgorithm CongestionControl
+    {
+        get => TunStack.Tcp.Congestion.CongestionControlRegistry.AlgorithmOf(_congestionControlName);
+        set => _congestionControlName = TunStack.Tcp.Congestion.CongestionControlRegistry.NameOf(value);
+    }
+
+    /// <summary>
+    /// Congestion control of new connections by name, one of <see cref="CongestionControls"/> (default "cubic";
+    /// also "reno", "bbr", or one registered there). Per connection see <see cref="TunStack.Tcp.TcpConnection.CongestionControlName"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">No algorithm of that name is registered.</exception>
+    public string CongestionControlName
+    {
+        get => _congestionControlName;
+        set
+        {
+            if (!CongestionControls.Contains(value))
+            {
+                throw new ArgumentException($"no congestion control called '{value}' is registered", nameof(value));
+            }
+
+            _congestionControlName = value;
+        }
+    }
+
+    /// <summary>The congestion control algorithms this stack knows by name; register your own here.</summary>
+    public TunStack.Tcp.Congestion.CongestionControlRegistry CongestionControls { get; } = new();
+
+    /// <summary>
+    /// Pace every connection (default false): segments leave at a rate, not in bursts of a window. An
+    /// algorithm with a pacing rate of its own (BBR) is always paced at it; the others, with this on,
+    /// at Linux's rate: twice cwnd/SRTT in slow start, 1.2 times in congestion avoidance.
+    /// </summary>
+    public bool Pacing { get; set; }
 
     /// <summary>
     /// Grow a connection's buffers with its needs (receive: twice what the application reads per

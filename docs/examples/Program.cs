@@ -39,6 +39,11 @@ var examples = new Dictionary<string, (string What, Func<string[], Task<int>> Ru
         await ForwardingEveryAddress.RunAsync(Console.Out);
         return 0;
     }),
+    ["custom-congestion"] = ($"a congestion control of your own, registered as '{DelayAimdCongestionControl.RegisteredName}' (docs/congestion-control.md)", _ =>
+    {
+        CustomCongestionControl.Run(Console.Out);
+        return Task.FromResult(0);
+    }),
     ["tcp-echo"] = ("TCP listen, connect, echo, close on a virtual clock (docs/tcp.md)", _ =>
     {
         TcpEchoOnAVirtualClock.Run(Console.Out);

@@ -41,8 +41,8 @@ public sealed partial class TcpConnection
         Timers = new TcpTimers(layer.Timers, this);
         Rtt = new RttEstimator(settings);
         Receiver = new TcpReceiver(this, receiveBufferSize, autoTuneReceive, TcpReceiver.ShiftFor(settings, requestedReceive));
-        Sender = new TcpSender(this, sendBufferSize, autoTuneSend, CongestionControl.Create(settings.CongestionControl, 536));
-        Recovery = new NewRenoRecovery(this); // SackRecovery replaces it when both SYNs agree to SACK
+        Sender = new TcpSender(this, sendBufferSize, autoTuneSend, settings.CongestionControls.Create(settings.CongestionControlName, 536));
+        Recovery = new NewRenoRecovery(this, Sender.Capacity); // SackRecovery replaces it when both SYNs agree to SACK
         _keepAlive = new TcpKeepAlive(this, settings);
     }
 
@@ -143,21 +143,45 @@ public sealed partial class TcpConnection
     /// <summary>The current retransmission timeout.</summary>
     public TimeSpan RetransmissionTimeout => Rtt.Rto;
 
-    /// <summary>The congestion control algorithm; switching keeps the current window and threshold.</summary>
+    /// <summary>
+    /// The congestion control algorithm (<see cref="CongestionAlgorithm.Custom"/> for a registered one
+    /// that is not a built-in); switching keeps the current window and threshold.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to <see cref="CongestionAlgorithm.Custom"/> (choose those by name).</exception>
     public CongestionAlgorithm CongestionAlgorithm
     {
         get => Sender.Congestion.Algorithm;
         set
         {
-            CongestionControl current = Sender.Congestion;
-            if (value != current.Algorithm)
+            if (value != Sender.Congestion.Algorithm)
             {
-                CongestionControl next = CongestionControl.Create(value, current.Mss);
+                CongestionControlName = CongestionControlRegistry.NameOf(value);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The congestion control algorithm by its registered name (TCP_CONGESTION; see
+    /// <see cref="TcpSettings.CongestionControls"/>); switching keeps the current window and threshold.
+    /// </summary>
+    /// <exception cref="ArgumentException">No algorithm of that name is registered on this stack.</exception>
+    public string CongestionControlName
+    {
+        get => Sender.Congestion.Name;
+        set
+        {
+            CongestionControl current = Sender.Congestion;
+            if (value != current.Name)
+            {
+                CongestionControl next = Layer.Settings.CongestionControls.Create(value, current.Mss);
                 next.Restore(current.Cwnd, current.Ssthresh);
                 Sender.Congestion = next;
             }
         }
     }
+
+    /// <summary>The rate segments are paced at, in bytes per second (the controller's, or Linux's with <see cref="TcpSettings.Pacing"/>); 0 when not paced.</summary>
+    public double PacingRate => Sender.PacingRate;
 
     /// <summary>The congestion window in bytes.</summary>
     public int CongestionWindow => Sender.Congestion.Cwnd;
@@ -176,6 +200,8 @@ public sealed partial class TcpConnection
         Recovery.SackedBytes, Recovery.Undos, Sender.DeliveryRate)
     {
         SinceLastDataReceived = Receiver.LastDataAt == default ? TimeSpan.Zero : Layer.Now - Receiver.LastDataAt,
+        AlgorithmName = Sender.Congestion.Name,
+        PacingRateBytesPerSecond = Sender.PacingRate,
         AdvertisedMss = AdvertisedMss,
         PeerWindow = Sender.Wnd,
     };
@@ -756,6 +782,13 @@ public sealed partial class TcpConnection
                 {
                     Recovery.DetectLoss();
                     Sender.Output();
+                }
+
+                break;
+            case TcpTimer.Pace:
+                if (State.Sends)
+                {
+                    Sender.Output(); // the next departure time has come
                 }
 
                 break;

@@ -42,6 +42,15 @@ internal sealed class TcpSender
     private Instant _roundStartAt;
     private long _roundStartAcked;
 
+    // Pacing (earliest departure time, as Linux's tcp_wstamp): the next segment leaves no earlier
+    // than this; the Pace timer wakes the sender then. Up to one timer tick of lateness is made
+    // up, so a timer wheel of millisecond ticks does not slow a paced flow.
+    private static readonly TimeSpan PacingSlack = TimeSpan.FromMilliseconds(1);
+    private Instant _nextDeparture;
+
+    // Bytes the log had ever marked lost at the previous ACK (what one ACK found lost is the difference).
+    private long _lostSeen;
+
     public TcpSender(TcpConnection connection, int bufferSize, bool autoTune, CongestionControl congestion)
     {
         _c = connection;
@@ -255,20 +264,70 @@ internal sealed class TcpSender
     }
 
     // Linux tcp_tso_autosize over tcp_update_pacing_rate: cwnd * MSS / SRTT, doubled in slow start
-    // and 1.2 times in congestion avoidance; a millisecond of that, in whole segments.
+    // and 1.2 times in congestion avoidance (or the controller's pacing rate); a millisecond of
+    // that, in whole segments.
     private int PushUnit()
     {
         int mss = Math.Max(1, _c.Mss);
         long limit = Math.Min(64 * 1024, Math.Max(MaxWnd / 2, (uint)mss));
         long bytes = limit;
-        if (_rtt.HasSample && _rtt.Smoothed > TimeSpan.Zero)
+        double rate = Congestion.PacingRate > 0 ? Congestion.PacingRate : LinuxPacingRate();
+        if (rate > 0)
         {
-            double rate = (Congestion.InSlowStart ? 2.0 : 1.2) * Congestion.Cwnd / _rtt.Smoothed.TotalSeconds;
             bytes = Math.Min(limit, (long)(rate / 1024)); // Linux's sk_pacing_shift 10: 1/1024 s
         }
 
         int segments = (int)Math.Max(2, bytes / mss);
         return segments * mss;
+    }
+
+    // Linux tcp_update_pacing_rate for a controller without a rate of its own: cwnd / SRTT, twice
+    // that in slow start, 1.2 times in congestion avoidance; 0 before an RTT sample.
+    private double LinuxPacingRate()
+        => _rtt.HasSample && _rtt.Smoothed > TimeSpan.Zero
+            ? (Congestion.InSlowStart ? 2.0 : 1.2) * Congestion.Cwnd / _rtt.Smoothed.TotalSeconds
+            : 0;
+
+    /// <summary>
+    /// The rate the connection is paced at, in bytes per second: the controller's, or with
+    /// <see cref="TcpSettings.Pacing"/> Linux's rate from cwnd and SRTT; 0 when not paced.
+    /// </summary>
+    public double PacingRate
+        => Congestion.PacingRate > 0 ? Congestion.PacingRate
+            : _layer.Settings.Pacing ? LinuxPacingRate()
+            : 0;
+
+    // Pacing: true (and the Pace timer set) while the next departure time is still to come.
+    private bool HeldByPacing(Instant now)
+    {
+        if (_nextDeparture <= now)
+        {
+            return false;
+        }
+
+        _timers.Schedule(TcpTimer.Pace, _nextDeparture);
+        return true;
+    }
+
+    // Pacing: bytes left now; the next departure is that many bytes' time at the rate later.
+    private void OnDeparture(int bytes, Instant now)
+    {
+        double rate = PacingRate;
+        if (rate <= 0)
+        {
+            return;
+        }
+
+        Instant from = _nextDeparture > now - PacingSlack ? _nextDeparture : now - PacingSlack;
+        _nextDeparture = from + TimeSpan.FromTicks((long)(bytes / rate * TimeSpan.TicksPerSecond));
+    }
+
+    // TSO under pacing (Linux tcp_tso_autosize): a super-segment is about a millisecond of the
+    // rate, at least two segments, so that each departure stays small and the spacing even.
+    private long PacedSuperSegment(int mss)
+    {
+        double rate = PacingRate;
+        return rate <= 0 ? long.MaxValue : Math.Max(2L * mss, (long)(rate / 1000));
     }
 
     private void SendSegments()
@@ -282,9 +341,17 @@ internal sealed class TcpSender
         while (true)
         {
             // RFC 6675 5 step (C): in recovery, lost segments go first while cwnd - pipe allows.
-            if (recovery.InRecovery && Congestion.Cwnd - recovery.Pipe() >= _c.Mss && recovery.RetransmitNext())
+            if (recovery.InRecovery && Congestion.Cwnd - recovery.Pipe() >= _c.Mss)
             {
-                continue;
+                if (HeldByPacing(_layer.Now))
+                {
+                    return;
+                }
+
+                if (recovery.RetransmitNext())
+                {
+                    continue;
+                }
             }
 
             int sent = Nxt - Una - (FinSent ? 1 : 0);
@@ -326,6 +393,11 @@ internal sealed class TcpSender
                     return; // window-limited: ACKs will open it
                 }
 
+                if (!_probeSegment && HeldByPacing(now))
+                {
+                    return; // the Pace timer sends it at its departure time
+                }
+
                 bool limitedTransmit = recovery.LimitedTransmit;
                 if (limitedTransmit)
                 {
@@ -336,6 +408,7 @@ internal sealed class TcpSender
                 // RFC 1122 4.2.3.4 / RFC 896: with data in flight, hold a small segment unless NoDelay.
                 if (length < mss && Nxt != Una && !_c.NoDelay)
                 {
+                    recovery.Rate.OnSendingStopped(recovery.Pipe(), Congestion.Cwnd, recovery.Log.LostBytes);
                     return;
                 }
 
@@ -349,7 +422,7 @@ internal sealed class TcpSender
                 int segmentSize = 0;
                 if (length == mss && _c.MaxSuperSegment > mss && !urgent && !_probeSegment && !limitedTransmit)
                 {
-                    long room = Math.Min(Math.Min(unsent, usable), Math.Min(cwndRoom, _c.MaxSuperSegment));
+                    long room = Math.Min(Math.Min(unsent, usable), Math.Min(cwndRoom, Math.Min(_c.MaxSuperSegment, PacedSuperSegment(mss))));
                     int pieces = (int)(room / mss);
                     if (pieces > 1)
                     {
@@ -369,6 +442,7 @@ internal sealed class TcpSender
                 Transmit(Nxt, TcpFlags.Ack | (push ? TcpFlags.Psh : 0) | (urgent ? TcpFlags.Urg : 0), sent, length, pointer, segmentSize);
                 _rtt.StartTiming(Nxt, now);
                 BytesSent += length;
+                OnDeparture(length, now);
                 for (int done = 0; done < length;)
                 {
                     int piece = segmentSize == 0 ? length : Math.Min(segmentSize, length - done);
@@ -401,6 +475,11 @@ internal sealed class TcpSender
                 }
 
                 continue;
+            }
+
+            if (unsent == 0)
+            {
+                recovery.Rate.OnSendingStopped(recovery.Pipe(), Congestion.Cwnd, recovery.Log.LostBytes); // the application limits sending
             }
 
             if (FinQueued && !FinSent && unsent == 0)
@@ -442,6 +521,7 @@ internal sealed class TcpSender
         RetransmitSegments++;
         Transmit(start, TcpFlags.Ack, start - Una, length, 0);
         _c.Recovery.OnResent(start, length);
+        OnDeparture(length, _layer.Now);
     }
 
     /// <summary>Sends a pure ACK of RCV.NXT (with SACK blocks), once the connection is synchronized.</summary>
@@ -505,6 +585,8 @@ internal sealed class TcpSender
         bool sackNews = received.SackCount > 0 && recovery.OnSackBlocks(received, ack);
         bool windowUnchanged = ((uint)seg.Window << Shift) == Wnd;
         int flightBefore = Nxt - Una;
+        int pipeBefore = recovery.Pipe();
+        bool advances = ack > Una;
 
         if (ack > Una)
         {
@@ -545,7 +627,7 @@ internal sealed class TcpSender
             // Delivered by this ACK (Linux's acked_sacked): what it acknowledged that no SACK had
             // reported yet, plus what its SACK blocks newly reported above it.
             int delivered = Math.Max(0, Math.Max(0, dataAcked) + (recovery.SackedBytes - sackedBefore));
-            OnNewAck(ack, Math.Max(0, dataAcked), delivered, rttSample, _c.TimestampsEnabled && received.HasTimestamps ? received.TimestampEcho : null);
+            OnNewAck(ack, Math.Max(0, dataAcked), delivered, rttSample, _c.TimestampsEnabled && received.HasTimestamps ? received.TimestampEcho : null, pipeBefore);
             if (Una == Nxt)
             {
                 _timers.Cancel(TcpTimer.Retransmit);
@@ -567,6 +649,12 @@ internal sealed class TcpSender
             recovery.OnDuplicateAck();
         }
 
+        if (!advances && recovery.SackedBytes > sackedBefore)
+        {
+            // Delivered by SACK alone: the controller hears of it (a window-based one does not grow).
+            ReportAck(recovery.SackedBytes - sackedBefore, TimeSpan.Zero, roundEnd: false, windowMayGrow: false, pipeBefore);
+        }
+
         if (Nxt != Una)
         {
             recovery.DetectLoss();
@@ -584,7 +672,7 @@ internal sealed class TcpSender
     }
 
     // New data acknowledged: rounds, recovery bookkeeping, or window growth outside recovery.
-    private void OnNewAck(SeqNumber ack, int dataAcked, int delivered, TimeSpan rttSample, uint? echo)
+    private void OnNewAck(SeqNumber ack, int dataAcked, int delivered, TimeSpan rttSample, uint? echo, int pipeBefore)
     {
         Instant now = _layer.Now;
         BytesAcked += dataAcked;
@@ -602,24 +690,51 @@ internal sealed class TcpSender
             _roundStartAt = now;
         }
 
-        if (_c.Recovery.OnNewAck(ack, dataAcked, echo))
+        // Recovery's ACKs, and application-limited ones (WindowUsed), do not grow the window.
+        bool mayGrow = false;
+        if (!_c.Recovery.OnNewAck(ack, dataAcked, echo))
         {
-            return;
+            if (WindowUsed())
+            {
+                _nonValidatedSince = default;
+                mayGrow = true;
+            }
+            else if (_nonValidatedSince == default)
+            {
+                _nonValidatedSince = now;
+            }
         }
 
-        // Application-limited ACKs do not grow the window (WindowUsed).
-        if (WindowUsed())
+        // Grown by what this ACK delivered: data SACKed by duplicate ACKs before it, which grew
+        // nothing then, grows nothing now either (as Linux, tcp_may_raise_cwnd).
+        ReportAck(delivered, rttSample, roundEnd, mayGrow, pipeBefore);
+        if (mayGrow)
         {
-            _nonValidatedSince = default;
-            // Grown by what this ACK delivered: data SACKed by duplicate ACKs before it, which grew
-            // nothing then, grows nothing now either (as Linux, tcp_may_raise_cwnd).
-            Congestion.OnAck(delivered, now, rttSample, _rtt.Min, roundEnd);
             TuneBuffer();
         }
-        else if (_nonValidatedSince == default)
+    }
+
+    // Tells the controller what an ACK delivered, with its delivery-rate sample (allocation-free: a struct).
+    private void ReportAck(int delivered, TimeSpan rttSample, bool roundEnd, bool windowMayGrow, int pipeBefore)
+    {
+        Recovery.LossRecovery recovery = _c.Recovery;
+        long lost = recovery.Log.TotalLostBytes;
+        int newlyLost = (int)Math.Clamp(lost - _lostSeen, 0, int.MaxValue);
+        _lostSeen = lost;
+        Congestion.OnAck(new CongestionAck
         {
-            _nonValidatedSince = now;
-        }
+            AckedBytes = delivered,
+            Now = _layer.Now,
+            RttSample = rttSample,
+            MinRtt = _rtt.Min,
+            RoundEnd = roundEnd,
+            BytesInFlight = recovery.Pipe(),
+            PriorBytesInFlight = pipeBefore,
+            LostBytes = newlyLost,
+            InRecovery = recovery.InRecovery,
+            WindowMayGrow = windowMayGrow,
+            Rate = recovery.Rate.TakeSample(_rtt.Min),
+        });
     }
 
     // Linux tcp_sndbuf_expand: a send buffer of at least twice cwnd, so the window is never

@@ -17,4 +17,7 @@ internal enum TcpTimer
 
     /// <summary>RFC 8985 6.2 step 5: look again for losses once the reordering window has passed.</summary>
     RackReordering,
+
+    /// <summary>Pacing: the earliest departure time of the next segment.</summary>
+    Pace,
 }

@@ -7,7 +7,7 @@ namespace TunStack.Tcp;
 /// <summary>The <see cref="TcpTimer"/>s of one connection on the stack's timer wheel.</summary>
 internal sealed class TcpTimers : ITimerTarget
 {
-    private const int Count = (int)TcpTimer.RackReordering + 1;
+    private const int Count = (int)TcpTimer.Pace + 1;
     private readonly TimerWheel _wheel;
     private readonly TimerEntry[] _entries = new TimerEntry[Count];
     private readonly TcpConnection _connection;

@@ -173,6 +173,17 @@ public partial class DocsExampleTests
     }
 
     [Fact]
+    public void CustomCongestionControl_RegisteredByName_MovesTheDataAndIsReportedByName()
+    {
+        var output = new StringWriter();
+        CustomCongestionControl.Run(output);
+        string text = output.ToString();
+        Assert.Matches(@"^moved 2097152 bytes with delay-aimd in \d+\.\d\d s", text);
+        Assert.Contains("Established delay-aimd mss:", text);
+        Assert.Contains("pacing_rate:", text);
+    }
+
+    [Fact]
     public void FirstSocketProgram_HelloAcrossTheStack_AsSocketsPageSays()
     {
         var output = new StringWriter();

@@ -112,7 +112,7 @@ public static class SsLayout
             yield return "sack";
         }
 
-        yield return info.Algorithm == CongestionAlgorithm.NewReno ? "reno" : info.Algorithm.ToString().ToLowerInvariant();
+        yield return info.AlgorithmName.Length > 0 ? info.AlgorithmName : info.Algorithm == CongestionAlgorithm.NewReno ? "reno" : info.Algorithm.ToString().ToLowerInvariant();
         if (tcp.SendWindowScale >= 0)
         {
             yield return string.Create(CultureInfo.InvariantCulture, $"wscale:{tcp.SendWindowScale},{tcp.ReceiveWindowScale}");
@@ -139,6 +139,11 @@ public static class SsLayout
         if (info.SmoothedRtt > TimeSpan.Zero)
         {
             yield return $"send {Rate(info.CongestionWindow * 8.0 / info.SmoothedRtt.TotalSeconds)}";
+        }
+
+        if (info.PacingRateBytesPerSecond > 0)
+        {
+            yield return $"pacing_rate {Rate(info.PacingRateBytesPerSecond * 8)}";
         }
 
         if (info.DeliveryRateBytesPerSecond > 0)

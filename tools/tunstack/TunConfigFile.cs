@@ -142,7 +142,7 @@ public static class TunConfigFile
 
                 return null;
             default:
-                bool optional = key is "netns" or "capture" or "impair" or "impairIn" or "impairOut" or "tcpMemory";
+                bool optional = key is "netns" or "capture" or "impair" or "impairIn" or "impairOut" or "tcpMemory" or "congestion";
                 if (value.ValueKind != JsonValueKind.String && !(optional && value.ValueKind == JsonValueKind.Null))
                 {
                     return $"must be a string{(optional ? " (or null)" : string.Empty)}, not {Shown(value)}";
@@ -164,6 +164,7 @@ public static class TunConfigFile
             case "logLevel": settings.LogLevel = text!; break;
             case "impair": settings.Impair = text; break;
             case "tcpMemory": settings.TcpMemory = text; break;
+            case "congestion": settings.Congestion = text; break;
             case "offload": settings.Offload = text!; break;
             case "impairIn": settings.ImpairIn = text; break;
             default: settings.ImpairOut = text; break;

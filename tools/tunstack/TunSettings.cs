@@ -38,6 +38,7 @@ public sealed class TunSettings
         ["impairOut"] = "--impair-out",
         ["maxConnections"] = "--max-connections",
         ["tcpMemory"] = "--tcp-memory",
+        ["congestion"] = "--congestion",
     };
 
     // Keys whose value came from a config file, with the file.
@@ -83,6 +84,8 @@ public sealed class TunSettings
     public int? MaxConnections { get; set; }
     /// <summary>The stack's TCP memory budget, "512MiB", "2GiB" or bytes (TcpSettings.MemoryLimit), or null for the default.</summary>
     public string? TcpMemory { get; set; }
+    /// <summary>The TCP congestion control by name (TcpSettings.CongestionControlName: cubic, reno, bbr), or null for the default.</summary>
+    public string? Congestion { get; set; }
     /// <summary>Parsed <see cref="TcpMemory"/> in bytes (after <see cref="Validate"/>).</summary>
     public long? TcpMemoryBytes { get; private set; }
     /// <summary>The control socket's path, "none", or null for the default (see <see cref="ControlPaths"/>; command line only).</summary>
@@ -154,6 +157,12 @@ public sealed class TunSettings
             }
 
             TcpMemoryBytes = bytes;
+        }
+
+        var congestionControls = new TunStack.Tcp.Congestion.CongestionControlRegistry();
+        if (Congestion is not null && !congestionControls.Contains(Congestion))
+        {
+            return $"{Label("congestion")} must be one of {string.Join(", ", congestionControls.Names.Order(StringComparer.Ordinal))}, not '{Congestion}'";
         }
 
         if (Queues is < 1 or > 16)
@@ -393,6 +402,11 @@ public sealed class TunSettings
         if (MaxConnections is int connections)
         {
             options.Tcp.MaxConnections = connections;
+        }
+
+        if (Congestion is not null)
+        {
+            options.Tcp.CongestionControlName = Congestion;
         }
 
         foreach (IpPrefix a in StackAddresses)

@@ -1,25 +1,32 @@
-// Congestion control behind one interface, one file per algorithm: NewReno (RFC 5681) and CUBIC
-// (RFC 9438) with HyStart++ (RFC 9406). Loss detection and recovery are Recovery/; the controller
-// only decides cwnd and ssthresh from the events it is told of.
+// Congestion control behind one public interface, one file per algorithm: NewReno (RFC 5681),
+// CUBIC (RFC 9438) with HyStart++ (RFC 9406) and BBR (v1). Loss detection and recovery are
+// Recovery/; the controller only decides cwnd, ssthresh and (optionally) a pacing rate from the
+// events it is told of. Applications add their own by deriving from this class and registering a
+// factory by name (CongestionControlRegistry, TcpSettings.CongestionControls).
 namespace TunStack.Tcp.Congestion;
 
 /// <summary>
-/// The window side of congestion control for one connection: <see cref="Cwnd"/> and
-/// <see cref="Ssthresh"/> in bytes, moved by acknowledgments, losses and timeouts.
+/// The congestion control of one connection: <see cref="Cwnd"/> and <see cref="Ssthresh"/> in
+/// bytes, and optionally a <see cref="PacingRate"/>, moved by the events the connection reports
+/// (acknowledgments with their RTT and delivery-rate samples, losses, timeouts, ECN echoes, MSS
+/// changes). Derive from it and register a factory in <see cref="CongestionControlRegistry"/> to
+/// add an algorithm; one instance serves one connection, on the stack's thread.
 /// </summary>
-internal abstract class CongestionControl
+public abstract class CongestionControl
 {
-    /// <summary>RFC 5681 3.1: ssthresh starts "arbitrarily high".</summary>
+    /// <summary>RFC 5681 3.1: ssthresh starts "arbitrarily high" (int.MaxValue / 2).</summary>
     protected const int InitialSsthresh = int.MaxValue / 2;
 
+    /// <summary>Starts with the initial window for <paramref name="mss"/> and an unbounded ssthresh.</summary>
+    /// <param name="mss">The sender's MSS in bytes (536 until the handshake tells the real one; see <see cref="OnMssChanged"/>).</param>
     protected CongestionControl(int mss)
     {
-        Mss = mss;
-        Cwnd = InitialWindow(mss);
+        Mss = Math.Max(1, mss);
+        Cwnd = InitialWindow(Mss);
         Ssthresh = InitialSsthresh;
     }
 
-    /// <summary>The congestion window in bytes.</summary>
+    /// <summary>The congestion window in bytes: the stack keeps no more than this in flight.</summary>
     public int Cwnd { get; protected set; }
 
     /// <summary>The slow start threshold in bytes.</summary>
@@ -31,60 +38,56 @@ internal abstract class CongestionControl
     /// <summary>True while cwnd is below ssthresh.</summary>
     public bool InSlowStart => Cwnd < Ssthresh;
 
-    public abstract CongestionAlgorithm Algorithm { get; }
-
-    /// <summary>RFC 6928 2: IW = min(10*MSS, max(2*MSS, 14600)).</summary>
-    public static int InitialWindow(int mss) => Math.Min(10 * mss, Math.Max(2 * mss, 14600));
-
-    public static CongestionControl Create(CongestionAlgorithm algorithm, int mss) => algorithm switch
-    {
-        CongestionAlgorithm.NewReno => new NewRenoCongestionControl(mss),
-        _ => new CubicCongestionControl(mss),
-    };
-
-    /// <summary>The MSS became known (after the handshake) or shrank (path MTU): the window is recounted.</summary>
-    public void SetMss(int mss, bool beforeData)
-    {
-        Mss = mss;
-        if (beforeData)
-        {
-            Cwnd = InitialWindow(mss);
-        }
-    }
+    /// <summary>
+    /// The rate, in bytes per second, at which the connection paces what it sends, or 0 to leave
+    /// pacing to the stack (off, or Linux's rate from cwnd and SRTT when
+    /// <see cref="TcpSettings.Pacing"/> is on).
+    /// </summary>
+    public double PacingRate { get; protected set; }
 
     /// <summary>
-    /// New data acknowledged outside recovery. <paramref name="rttSample"/> is zero when the ACK
-    /// gave no sample; <paramref name="roundEnd"/> tells that a round trip (the data outstanding
-    /// at the start of the round) has been acknowledged.
+    /// True (the default) when the stack sets cwnd during fast recovery by RFC 6937 Proportional
+    /// Rate Reduction; false for an algorithm that sets cwnd on every ACK itself, recovery included (BBR).
     /// </summary>
-    public abstract void OnAck(int ackedBytes, Instant now, TimeSpan rttSample, TimeSpan minRtt, bool roundEnd);
+    public virtual bool UsesProportionalRateReduction => true;
 
-    /// <summary>A loss detected by duplicate ACKs or SACK: enter recovery (RFC 5681 3.2 step 2 / RFC 6675 5 step 4.2).</summary>
+    /// <summary>The name it was created under in a <see cref="CongestionControlRegistry"/> (what TCP_CONGESTION and <c>ss -i</c> show).</summary>
+    public string Name { get; internal set; } = string.Empty;
+
+    /// <summary>RFC 6928 2: IW = min(10*MSS, max(2*MSS, 14600)).</summary>
+    /// <param name="mss">The MSS in bytes.</param>
+    public static int InitialWindow(int mss) => Math.Min(10 * mss, Math.Max(2 * mss, 14600));
+
+    /// <summary>
+    /// An acknowledgment that delivered data (cumulatively or by SACK): bytes delivered, the RTT
+    /// and delivery-rate samples it gave, whether a round trip ended, and whether a window-based
+    /// algorithm may grow on it (<see cref="CongestionAck.WindowMayGrow"/>). Called on the stack
+    /// thread for every such ACK; keep it free of allocations.
+    /// </summary>
+    /// <param name="ack">What the acknowledgment told.</param>
+    public abstract void OnAck(in CongestionAck ack);
+
+    /// <summary>
+    /// A loss detected by duplicate ACKs, SACK or RACK: fast recovery begins (RFC 5681 3.2 step 2 /
+    /// RFC 6675 5 step 4.2). <paramref name="flightSize"/> is what was outstanding.
+    /// </summary>
+    /// <param name="flightSize">SND.NXT - SND.UNA in bytes.</param>
+    /// <param name="now">The stack's clock.</param>
     public abstract void OnLoss(int flightSize, Instant now);
 
     /// <summary>
-    /// Recovery ended with everything up to the recovery point acknowledged. RFC 6937 3 (PRR,
-    /// which held the flight near ssthresh through recovery): cwnd = ssthresh; RFC 6582 3.2 step 3
-    /// allows the same.
+    /// Recovery ended with everything up to the recovery point acknowledged. The default, after
+    /// RFC 6937 3 (PRR held the flight near ssthresh through recovery): cwnd = ssthresh.
     /// </summary>
-    public void OnRecoveryEnd() => Cwnd = Ssthresh;
+    public virtual void OnRecoveryEnd() => Cwnd = Ssthresh;
 
     /// <summary>
-    /// RFC 6937 3.1: during recovery Proportional Rate Reduction sets the window on every ACK to
-    /// pipe + sndcnt, in bytes (never below one segment).
+    /// RFC 5681 3.1 (4)-(5): a retransmission timeout. The default sets cwnd to one segment; the
+    /// first timeout of an episode also reduces as for a loss (a segment timed out again keeps ssthresh).
     /// </summary>
-    public void SetRecoveryWindow(long cwnd) => Cwnd = (int)Math.Clamp(cwnd, Mss, int.MaxValue / 2);
-
-    /// <summary>
-    /// RFC 3708 / RFC 4015: the reduction for a loss was needless (the retransmissions were
-    /// spurious): the window and threshold from before it come back.
-    /// </summary>
-    public virtual void Undo(int cwnd, int ssthresh) => Restore(cwnd, ssthresh);
-
-    /// <summary>
-    /// RFC 5681 3.1 (4)-(5): a retransmission timeout sets cwnd to one segment; the first of an
-    /// episode also sets ssthresh from the flight (a segment timed out again keeps it).
-    /// </summary>
+    /// <param name="flightSize">SND.NXT - SND.UNA in bytes.</param>
+    /// <param name="now">The stack's clock.</param>
+    /// <param name="firstInEpisode">True for the first timeout since data was last acknowledged.</param>
     public virtual void OnRetransmitTimeout(int flightSize, Instant now, bool firstInEpisode)
     {
         if (firstInEpisode)
@@ -95,8 +98,66 @@ internal abstract class CongestionControl
         Cwnd = Mss;
     }
 
+    /// <summary>
+    /// RFC 3708 / RFC 4015: the reduction for a loss was needless (the retransmissions were
+    /// spurious): by default the window and threshold from before it come back.
+    /// </summary>
+    /// <param name="cwnd">cwnd before the reduction.</param>
+    /// <param name="ssthresh">ssthresh before the reduction.</param>
+    public virtual void Undo(int cwnd, int ssthresh) => Restore(cwnd, ssthresh);
+
+    /// <summary>
+    /// The MSS became known (after the handshake, <paramref name="beforeData"/> true: the initial
+    /// window is recounted in it) or shrank (path MTU). Override to rescale state kept in segments.
+    /// </summary>
+    /// <param name="mss">The new MSS in bytes.</param>
+    /// <param name="beforeData">True when no data has been sent yet.</param>
+    public virtual void OnMssChanged(int mss, bool beforeData)
+    {
+        if (beforeData)
+        {
+            Cwnd = InitialWindow(mss);
+        }
+    }
+
+    /// <summary>
+    /// RFC 3168 6.1.2: the peer echoed Congestion Experienced (ECN-Echo): a reduction as for a
+    /// loss, without a retransmission. The default reduces as <see cref="OnLoss"/> does.
+    /// </summary>
+    /// <param name="flightSize">SND.NXT - SND.UNA in bytes.</param>
+    /// <param name="now">The stack's clock.</param>
+    public virtual void OnCongestionExperienced(int flightSize, Instant now) => OnLoss(flightSize, now);
+
+    /// <summary>
+    /// RFC 5681 3.1: slow start grows cwnd by min(N, L * SMSS) per ACK; L = 1 unless the algorithm
+    /// says otherwise (RFC 3465 2.3 allows 2; RFC 9406 4.2 lets a paced sender count all of N).
+    /// </summary>
+    /// <param name="ackedBytes">N, the bytes the ACK delivered.</param>
+    /// <param name="limitSegments">L.</param>
+    protected void SlowStart(int ackedBytes, long limitSegments = 1) => Cwnd = (int)Math.Min((long)Cwnd + Math.Min(ackedBytes, limitSegments * Mss), int.MaxValue / 2);
+
+    /// <summary>The algorithm's place among the built-ins (<see cref="CongestionAlgorithm.Custom"/> for a registered one).</summary>
+    internal CongestionAlgorithm Algorithm => CongestionControlRegistry.AlgorithmOf(Name);
+
+    /// <summary>The stack's view of the MSS changing: recorded, then the algorithm is told.</summary>
+    internal void SetMss(int mss, bool beforeData)
+    {
+        Mss = Math.Max(1, mss);
+        OnMssChanged(Mss, beforeData);
+    }
+
+    /// <summary>New data acknowledged, in the shape the window-based algorithms' tests use.</summary>
+    internal void OnAck(int ackedBytes, Instant now, TimeSpan rttSample, TimeSpan minRtt, bool roundEnd)
+        => OnAck(new CongestionAck { AckedBytes = ackedBytes, Now = now, RttSample = rttSample, MinRtt = minRtt, RoundEnd = roundEnd, WindowMayGrow = true });
+
+    /// <summary>
+    /// RFC 6937 3.1: during recovery Proportional Rate Reduction sets the window on every ACK to
+    /// pipe + sndcnt, in bytes (never below one segment).
+    /// </summary>
+    internal void SetRecoveryWindow(long cwnd) => Cwnd = (int)Math.Clamp(cwnd, Mss, int.MaxValue / 2);
+
     /// <summary>Sets the window and threshold (switching algorithm mid-connection keeps them).</summary>
-    public void Restore(int cwnd, int ssthresh)
+    internal void Restore(int cwnd, int ssthresh)
     {
         Cwnd = Math.Max(cwnd, Mss);
         Ssthresh = Math.Max(ssthresh, 2 * Mss);
@@ -106,15 +167,9 @@ internal abstract class CongestionControl
     /// RFC 7661 4.4: the window went unvalidated for the whole non-validated period: halve it
     /// (not below the initial window), with ssthresh no lower than 3/4 of the old window.
     /// </summary>
-    public void OnNonValidatedPeriodEnd()
+    internal void OnNonValidatedPeriodEnd()
     {
         Ssthresh = Math.Max(Ssthresh, 3 * Cwnd / 4);
         Cwnd = Math.Max(InitialWindow(Mss), Cwnd / 2);
     }
-
-    /// <summary>
-    /// RFC 5681 3.1: slow start grows cwnd by min(N, L * SMSS) per ACK; L = 1 unless the algorithm
-    /// says otherwise (RFC 3465 2.3 allows 2; RFC 9406 4.2 lets a paced sender count all of N).
-    /// </summary>
-    protected void SlowStart(int ackedBytes, long limitSegments = 1) => Cwnd = (int)Math.Min((long)Cwnd + Math.Min(ackedBytes, limitSegments * Mss), int.MaxValue / 2);
 }

@@ -37,8 +37,6 @@ internal sealed class CubicCongestionControl : CongestionControl
     {
     }
 
-    public override CongestionAlgorithm Algorithm => CongestionAlgorithm.Cubic;
-
     /// <summary>K of RFC 9438 4.2 in seconds, for tests.</summary>
     public double K => _k;
 
@@ -51,8 +49,17 @@ internal sealed class CubicCongestionControl : CongestionControl
     /// <summary>RFC 9438 4.2 eq. 1: W_cubic(t) in segments.</summary>
     public double WCubic(double t) => C * Math.Pow(t - _k, 3) + _wMax;
 
-    public override void OnAck(int ackedBytes, Instant now, TimeSpan rttSample, TimeSpan minRtt, bool roundEnd)
+    public override void OnAck(in CongestionAck ack)
     {
+        if (!ack.WindowMayGrow)
+        {
+            return; // in recovery PRR sets the window; an unused window does not grow
+        }
+
+        int ackedBytes = ack.AckedBytes;
+        Instant now = ack.Now;
+        TimeSpan rttSample = ack.RttSample, minRtt = ack.MinRtt;
+        bool roundEnd = ack.RoundEnd;
         if (InSlowStart)
         {
             HyStartAck(ackedBytes, rttSample, roundEnd);

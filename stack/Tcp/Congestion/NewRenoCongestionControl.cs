@@ -11,10 +11,15 @@ internal sealed class NewRenoCongestionControl : CongestionControl
     {
     }
 
-    public override CongestionAlgorithm Algorithm => CongestionAlgorithm.NewReno;
-
-    public override void OnAck(int ackedBytes, Instant now, TimeSpan rttSample, TimeSpan minRtt, bool roundEnd)
+    public override void OnAck(in CongestionAck ack)
     {
+        if (!ack.WindowMayGrow)
+        {
+            return; // in recovery PRR sets the window; an unused window does not grow
+        }
+
+        int ackedBytes = ack.AckedBytes;
+        Instant now = ack.Now;
         if (InSlowStart)
         {
             SlowStart(ackedBytes);

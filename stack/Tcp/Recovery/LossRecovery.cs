@@ -4,6 +4,7 @@
 // window reductions (RFC 3708 with RFC 2883 D-SACK, and RFC 3522 Eifel detection with timestamps).
 // SackRecovery (RFC 6675 + RFC 8985 RACK-TLP) and NewRenoRecovery (RFC 6582) say how losses are
 // found, what the pipe is, and which segment goes next.
+using TunStack.Tcp.Congestion;
 using TunStack.Wire;
 
 namespace TunStack.Tcp.Recovery;
@@ -33,7 +34,21 @@ internal abstract class LossRecovery
     private long _prrSentAtEntry;
     private long _deliveredSeen;
 
-    protected LossRecovery(TcpConnection connection) => Connection = connection;
+    protected LossRecovery(TcpConnection connection, int sendBufferCapacity)
+    {
+        Connection = connection;
+        Log = new SentSegments(LogCapacityFor(sendBufferCapacity));
+        DeliveredCallback = OnDelivered;
+    }
+
+    /// <summary>The segments in flight with their send times, marks and delivery-rate stamps.</summary>
+    public SentSegments Log { get; }
+
+    /// <summary>The delivery-rate estimator over <see cref="Log"/>.</summary>
+    public DeliveryRateEstimator Rate { get; } = new();
+
+    /// <summary><see cref="OnDelivered"/> as a delegate made once (the log calls it per delivered segment).</summary>
+    protected Action<SentSegments.Entry> DeliveredCallback { get; }
 
     protected TcpConnection Connection { get; }
 
@@ -79,9 +94,7 @@ internal abstract class LossRecovery
     public virtual bool OnSackBlocks(in TcpOptions received, SeqNumber ack) => false;
 
     /// <summary>The cumulative ACK reached <paramref name="ack"/> (SND.UNA has moved there).</summary>
-    public virtual void OnCumulativeAck(SeqNumber ack)
-    {
-    }
+    public virtual void OnCumulativeAck(SeqNumber ack) => Log.AckTo(ack, DeliveredCallback);
 
     /// <summary>
     /// An ACK that moved nothing, with data in flight, no data, SYN or FIN, and the window
@@ -96,14 +109,33 @@ internal abstract class LossRecovery
     }
 
     /// <summary>A new or go-back-N segment [seq, seq + length) went out; <paramref name="sentBefore"/> when it had been sent before.</summary>
-    public virtual void OnDataSent(SeqNumber seq, int length, bool sentBefore)
+    public void OnDataSent(SeqNumber seq, int length, bool sentBefore)
     {
+        Instant now = Connection.Layer.Now;
+        bool flightEmpty = Pipe() == 0;
+        if (sentBefore && Log.Resent(seq, length, now, out int index))
+        {
+            Rate.OnSent(ref Log[index], flightEmpty, now);
+        }
+        else if (Log.Append(seq, length, now))
+        {
+            Rate.OnSent(ref Log[Log.Count - 1], flightEmpty, now);
+        }
     }
 
     /// <summary>[start, start + length) was retransmitted (a fast retransmission or a probe).</summary>
-    public virtual void OnResent(SeqNumber start, int length)
+    public void OnResent(SeqNumber start, int length)
     {
+        Instant now = Connection.Layer.Now;
+        bool flightEmpty = Pipe() == 0;
+        if (Log.Resent(start, length, now, out int index))
+        {
+            Rate.OnSent(ref Log[index], flightEmpty, now);
+        }
     }
+
+    /// <summary>A segment of the log was newly delivered (cumulatively acknowledged or SACKed).</summary>
+    protected virtual void OnDelivered(SentSegments.Entry e) => Rate.OnDelivered(e, Connection.Layer.Now);
 
     /// <summary>RFC 8985 7.2: may a tail loss probe be scheduled now?</summary>
     public virtual bool CanProbe() => false;
@@ -119,15 +151,14 @@ internal abstract class LossRecovery
     }
 
     /// <summary>The send buffer grew to <paramref name="capacity"/> bytes.</summary>
-    public virtual void OnSendBufferGrown(int capacity)
-    {
-    }
+    public void OnSendBufferGrown(int capacity) => Log.MaxCapacity = LogCapacityFor(capacity);
 
     /// <summary>Go-back-N (after an RTO or a path MTU drop): recovery and everything known about the flight start over.</summary>
     public virtual void Reset()
     {
         LeaveRecovery();
         LimitedTransmit = false;
+        Log.Clear();
     }
 
     /// <summary>A duplicate ACK arrived.</summary>
@@ -212,9 +243,9 @@ internal abstract class LossRecovery
         long delivered = Sender.BytesAcked + DeliveredAboveUna;
         long newly = delivered - _deliveredSeen;
         _deliveredSeen = delivered;
-        if (!InRecovery || newly <= 0)
+        if (!InRecovery || newly <= 0 || !Sender.Congestion.UsesProportionalRateReduction)
         {
-            return; // RFC 6937 3.1 runs on ACKs that deliver data
+            return; // RFC 6937 3.1 runs on ACKs that deliver data (unless the controller sets the window itself)
         }
 
         _prrDelivered += newly;
@@ -373,4 +404,7 @@ internal abstract class LossRecovery
         DupAcks = 0;
         OnRecoveryLeft();
     }
+
+    // One entry per segment the send buffer can have in flight.
+    private static int LogCapacityFor(int sendBufferCapacity) => (sendBufferCapacity / 512) + 64;
 }

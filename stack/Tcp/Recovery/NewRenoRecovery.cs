@@ -13,8 +13,8 @@ internal sealed class NewRenoRecovery : LossRecovery
 {
     private int _renoSacked; // segments the duplicate ACKs say have left the network
 
-    public NewRenoRecovery(TcpConnection connection)
-        : base(connection)
+    public NewRenoRecovery(TcpConnection connection, int sendBufferCapacity)
+        : base(connection, sendBufferCapacity)
     {
     }
 

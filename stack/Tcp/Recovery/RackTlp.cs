@@ -4,7 +4,7 @@ using TunStack.Wire;
 
 namespace TunStack.Tcp.Recovery;
 
-/// <summary>RACK and TLP of one SACK connection, over its <see cref="SackRecovery.Log"/>.</summary>
+/// <summary>RACK and TLP of one SACK connection, over its <see cref="LossRecovery.Log"/>.</summary>
 internal sealed class RackTlp
 {
     private readonly SackRecovery _recovery;

@@ -9,18 +9,12 @@ namespace TunStack.Tcp.Recovery;
 internal sealed class SackRecovery : LossRecovery
 {
     private readonly SackScoreboard _scoreboard = new();
-    private readonly Action<SentSegments.Entry> _onDelivered;
 
     public SackRecovery(TcpConnection connection, int sendBufferCapacity)
-        : base(connection)
+        : base(connection, sendBufferCapacity)
     {
-        Log = new SentSegments(LogCapacityFor(sendBufferCapacity));
         Rack = new RackTlp(this, connection);
-        _onDelivered = Rack.OnDelivered;
     }
-
-    /// <summary>The segments in flight with their send times and marks.</summary>
-    public SentSegments Log { get; }
 
     /// <summary>RFC 8985 loss detection and tail loss probes.</summary>
     public RackTlp Rack { get; }
@@ -67,7 +61,7 @@ internal sealed class SackRecovery : LossRecovery
             }
 
             int before = _scoreboard.Count;
-            Log.MarkSacked(left, right, _onDelivered);
+            Log.MarkSacked(left, right, DeliveredCallback);
             if (_scoreboard.Add(left, right))
             {
                 news = true;
@@ -84,7 +78,7 @@ internal sealed class SackRecovery : LossRecovery
     public override void OnCumulativeAck(SeqNumber ack)
     {
         _scoreboard.AdvanceTo(ack);
-        Log.AckTo(ack, _onDelivered);
+        base.OnCumulativeAck(ack);
     }
 
     /// <summary>RFC 6675 2: for a SACK sender an ACK is a duplicate only if it brings new SACK information.</summary>
@@ -92,34 +86,27 @@ internal sealed class SackRecovery : LossRecovery
 
     public override void DetectLoss() => Rack.DetectLoss();
 
-    public override void OnDataSent(SeqNumber seq, int length, bool sentBefore)
-    {
-        Instant now = Connection.Layer.Now;
-        if (!(sentBefore && Log.Resent(seq, length, now)))
-        {
-            Log.Append(seq, length, now);
-        }
-    }
-
-    public override void OnResent(SeqNumber start, int length) => Log.Resent(start, length, Connection.Layer.Now);
-
     public override bool CanProbe() => Rack.CanProbe();
 
     public override void SendLossProbe() => Rack.SendLossProbe();
 
     public override void OnRetransmitTimeout() => Rack.TlpInFlight = false;
 
-    public override void OnSendBufferGrown(int capacity) => Log.MaxCapacity = LogCapacityFor(capacity);
-
     public override void Reset()
     {
         base.Reset();
         _scoreboard.Clear();
-        Log.Clear();
         Connection.Timers.Cancel(TcpTimer.RackReordering);
     }
 
     protected override void OnRecoveryEntered() => Rack.TlpInFlight = false;
+
+    // RACK's newest delivered transmission, and the delivery rate.
+    protected override void OnDelivered(SentSegments.Entry e)
+    {
+        Rack.OnDelivered(e);
+        base.OnDelivered(e);
+    }
 
     protected override void OnRecoveryLeft() => Rack.OnRecoveryLeft();
 
@@ -144,7 +131,4 @@ internal sealed class SackRecovery : LossRecovery
         length = 0;
         return false;
     }
-
-    // One entry per segment the send buffer can have in flight.
-    private static int LogCapacityFor(int sendBufferCapacity) => (sendBufferCapacity / 512) + 64;
 }

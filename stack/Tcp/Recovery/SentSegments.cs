@@ -18,6 +18,7 @@ internal sealed class SentSegments
         Sacked = 1,
         Lost = 2,           // deemed lost and not sent again since
         Retransmitted = 4,  // sent more than once
+        AppLimited = 8,     // sent while the application limited sending (delivery rate estimation)
     }
 
     public struct Entry
@@ -27,6 +28,13 @@ internal sealed class SentSegments
         public Instant SentAt;
         public long Order;   // transmission order: breaks ties between segments sent at the same instant
         public Marks Marks;
+
+        // draft-cheng-iccrg-delivery-rate-estimation 3.2, as of this (last) transmission: the
+        // connection's delivered count and its time, and the send time of the first segment of
+        // the flight it went out in.
+        public long Delivered;
+        public Instant DeliveredAt;
+        public Instant FirstSentAt;
 
         public readonly int Length => End - Start;
 
@@ -72,6 +80,9 @@ internal sealed class SentSegments
 
     /// <summary>Bytes of entries deemed lost and not yet sent again (Linux lost_out).</summary>
     public int LostBytes { get; private set; }
+
+    /// <summary>Bytes ever marked lost (cumulative; congestion control reads what one ACK added).</summary>
+    public long TotalLostBytes { get; private set; }
 
     public ref Entry this[int i] => ref _ring[(_head + i) % _ring.Length];
 
@@ -138,11 +149,13 @@ internal sealed class SentSegments
     /// <summary>
     /// Records that [start, start + length) was sent again at <paramref name="now"/>: the entry
     /// starting there (split first if the retransmission is shorter, after an MSS drop) loses its
-    /// Lost mark and gains Retransmitted. False when no entry starts at <paramref name="start"/>.
+    /// Lost mark and gains Retransmitted; its index is <paramref name="index"/>. False when no
+    /// entry starts at <paramref name="start"/>.
     /// </summary>
-    public bool Resent(SeqNumber start, int length, Instant now)
+    public bool Resent(SeqNumber start, int length, Instant now, out int index)
     {
         int i = Find(start);
+        index = i;
         if (i < 0 || this[i].Start != start)
         {
             return false;
@@ -176,6 +189,7 @@ internal sealed class SentSegments
 
         e.Marks |= Marks.Lost;
         LostBytes += e.Length;
+        TotalLostBytes += e.Length;
         return true;
     }
 

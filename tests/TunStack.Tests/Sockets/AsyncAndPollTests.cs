@@ -173,6 +173,28 @@ public class AsyncAndPollTests
     }
 
     [Fact]
+    public void TcpCongestionByName_BbrBeforeConnect_UnknownNameRejected_InfoNamesIt()
+    {
+        using var h = new SocketHost(StackClock.Real);
+        using StackSocket listener = h.Listen(219);
+        using StackSocket client = h.Tcp();
+        client.CongestionControlName = "bbr";
+        Assert.Throws<ArgumentException>(() => client.CongestionControlName = "vegas"); // Linux: ENOENT
+        Assert.Equal("bbr", client.CongestionControlName);
+        client.Connect(SocketHost.At(219));
+        using StackSocket server = listener.Accept();
+        client.Send(new byte[10_000]);
+        server.Receive(new byte[10_000], StackSocketFlags.WaitAll);
+        TunStack.Tcp.TcpConnectionInfo info = client.GetTcpInfo()!.Value;
+        Assert.Equal("bbr", info.AlgorithmName);
+        Assert.Equal(TunStack.Tcp.CongestionAlgorithm.Bbr, info.Algorithm);
+        Assert.Equal(TunStack.Tcp.CongestionAlgorithm.Bbr, client.CongestionAlgorithm);
+        Assert.Equal("cubic", server.CongestionControlName);
+        client.CongestionControlName = "reno";
+        Assert.Equal(TunStack.Tcp.CongestionAlgorithm.NewReno, client.GetTcpInfo()!.Value.Algorithm);
+    }
+
+    [Fact]
     public void Select_RemovesSocketsThatAreNotReady()
     {
         using var h = new SocketHost();

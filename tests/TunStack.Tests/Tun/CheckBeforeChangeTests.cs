@@ -46,6 +46,7 @@ public class CheckBeforeChangeTests
     [InlineData(new[] { "--queues", "x" }, new[] { "--queues takes a whole number, not 'x'" })]
     [InlineData(new[] { "--tcp-memory", "lots" }, new[] { "--tcp-memory must be a size of at least 1MiB, such as 512MiB or 2GiB, not 'lots'" })]
     [InlineData(new[] { "--max-connections", "0" }, new[] { "--max-connections must be at least 1, not 0" })]
+    [InlineData(new[] { "--congestion", "vegas" }, new[] { "--congestion must be one of bbr, cubic, newreno, reno, not 'vegas'" })]
     [InlineData(new[] { "--capture", "/nonexistent-dir/x.pcapng" }, new[] { "--capture", "directory that does not exist (/nonexistent-dir)" })]
     [InlineData(new[] { "--capture", "/tmp" }, new[] { "--capture", "/tmp is a directory" })]
     public void Up_BadOption_ExitCode2NamesItBeforeAnythingIsMade(string[] args, string[] expected)

@@ -134,7 +134,7 @@ internal sealed partial class PacketdrillSession
                     result = WriteMemInfo(room, length, socket);
                     break;
                 case (SolTcp, TcpCongestion) when socket.ProtocolType == ProtocolType.Tcp:
-                    string algorithm = socket.CongestionAlgorithm == CongestionAlgorithm.Cubic ? "cubic" : "reno";
+                    string algorithm = socket.CongestionControlName;
                     Span<byte> text = stackalloc byte[16];
                     text.Clear();
                     Encoding.ASCII.GetBytes(algorithm, text);
@@ -211,13 +211,8 @@ internal sealed partial class PacketdrillSession
 
     private static long SetCongestion(StackSocket socket, string name)
     {
-        CongestionAlgorithm? algorithm = name switch
-        {
-            "cubic" => CongestionAlgorithm.Cubic,
-            "reno" => CongestionAlgorithm.NewReno,
-            _ => null,
-        };
-        return algorithm is { } chosen ? Try(() => { socket.CongestionAlgorithm = chosen; }) : -Errno.ENOENT;
+        // Linux: a name no algorithm is registered under is ENOENT.
+        return socket.Host.Options.Tcp.CongestionControls.Contains(name) ? Try(() => { socket.CongestionControlName = name; }) : -Errno.ENOENT;
     }
 
     // struct timeval { long tv_sec; long tv_usec; } on x86-64.
@@ -272,6 +267,7 @@ internal sealed partial class PacketdrillSession
             BinaryPrimitives.WriteUInt32LittleEndian(info[80..], (uint)(tcp.CongestionWindow / mss)); // tcpi_snd_cwnd
             BinaryPrimitives.WriteUInt32LittleEndian(info[84..], (uint)tcp.AdvertisedMss);      // tcpi_advmss
             BinaryPrimitives.WriteUInt32LittleEndian(info[100..], (uint)tcp.Retransmits);       // tcpi_total_retrans
+            BinaryPrimitives.WriteUInt64LittleEndian(info[104..], (ulong)tcp.PacingRateBytesPerSecond); // tcpi_pacing_rate (0 when not paced)
             BinaryPrimitives.WriteUInt64LittleEndian(info[120..], (ulong)tcp.BytesAcked);       // tcpi_bytes_acked
             BinaryPrimitives.WriteUInt64LittleEndian(info[128..], (ulong)tcp.BytesReceived);    // tcpi_bytes_received
             BinaryPrimitives.WriteUInt32LittleEndian(info[148..], tcp.MinRtt == TimeSpan.MaxValue ? 0 : Micro(tcp.MinRtt)); // tcpi_min_rtt
