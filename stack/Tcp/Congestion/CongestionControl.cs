@@ -117,4 +117,11 @@ internal abstract class CongestionControl
     /// says otherwise (RFC 3465 2.3 allows 2; RFC 9406 4.2 lets a paced sender count all of N).
     /// </summary>
     protected void SlowStart(int ackedBytes, long limitSegments = 1) => Cwnd = (int)Math.Min((long)Cwnd + Math.Min(ackedBytes, limitSegments * Mss), int.MaxValue / 2);
+
+    /// <summary>
+    /// RFC 3168 6.1.2: the peer echoed a Congestion Experienced mark (ECE). ssthresh and cwnd are
+    /// reduced as for a loss, but nothing is retransmitted and no recovery begins; the sender calls
+    /// this at most once per window of data. An algorithm that reacts to marks otherwise overrides it.
+    /// </summary>
+    public virtual void OnCongestionExperienced(int flightSize, Instant now) => OnLoss(flightSize, now);
 }
