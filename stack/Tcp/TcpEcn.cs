@@ -12,7 +12,7 @@ namespace TunStack.Tcp;
 internal sealed class TcpEcn
 {
     private readonly TcpConnection _c;
-    private SeqNumber _reductionEnd;    // no second ECN reduction before SND.UNA passes this
+    private SeqNumber _reductionEnd;    // no second reduction before SND.UNA passes this
     private bool _reduced;
 
     public TcpEcn(TcpConnection connection) => _c = connection;
@@ -110,7 +110,7 @@ internal sealed class TcpEcn
     /// </summary>
     public bool OnEcnEcho(TcpSender sender, bool inRecovery)
     {
-        if (!Negotiated || inRecovery || (_reduced && sender.Una < _reductionEnd))
+        if (!Negotiated || inRecovery || ReducedInWindow(sender.Una))
         {
             return false;
         }
@@ -120,6 +120,14 @@ internal sealed class TcpEcn
         OnWindowReduced(sender.Max);
         return true;
     }
+
+    /// <summary>
+    /// An ECN reduction is still in its window: nothing above the data outstanding at the reduction
+    /// is acknowledged yet (as Linux's CWR state, which lasts until SND.UNA passes high_seq, so that
+    /// the CWR, sent on the first new data after it, has reached the receiver). A loss found in that
+    /// window does not reduce again (Linux's tcp_enter_recovery).
+    /// </summary>
+    public bool ReducedInWindow(SeqNumber una) => _reduced && una <= _reductionEnd;
 
     /// <summary>
     /// The window was reduced (for an ECE, a fast retransmit or a timeout; RFC 3168 6.1.2): the next
