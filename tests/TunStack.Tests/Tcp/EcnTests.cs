@@ -312,6 +312,22 @@ public class EcnTests
         Assert.True(ack.Has(TcpFlags.Ece));
     }
 
+    // The peer echoes ECE on its data: a run of such segments merges as Linux's GRO merges it; a
+    // segment whose ECE differs from the run's, or one with CWR, does not join it.
+    [Theory]
+    [InlineData(0x40, 0x40, 0x40, 2)] // ECE, ECE, ECE: one segment
+    [InlineData(0x40, 0, 0, 1)]       // ECE, then two without: the two merge
+    [InlineData(0, 0x80, 0, 0)]       // CWR in the middle: nothing merges
+    public void Established_DataSegmentsWithEceOrCwrInOneBatch_MergedOnlyWhenTheirEcnFlagsAgree(int first, int second, int third, int merged)
+    {
+        RawPeer peer = EstablishedWithEcn();
+        int[] flags = [first, second, third];
+        var packets = Enumerable.Range(0, 3).Select(i => peer.Build(TcpFlags.Ack | (TcpFlags)flags[i], peer.Nxt + (i * Mss), peer.StackNxt, new byte[Mss])).ToList();
+        peer.Decode(peer.Probe.SendTogether(packets));
+        Assert.Equal(merged, peer.Probe[Counter.TcpSegmentsCoalesced]);
+        Assert.Equal(3 * Mss, peer.Connection!.Available);
+    }
+
     private static RawPeer Connecting(TcpEcnMode mode, out SentSegment syn)
     {
         var peer = new RawPeer(new Probe(o => o.Tcp.Ecn = mode));
