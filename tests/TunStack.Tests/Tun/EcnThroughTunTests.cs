@@ -95,4 +95,20 @@ table inet ecnmark {
         Assert.Matches(@"TcpEcnEchoReductions=[1-9]", counters);             // Linux echoed CE on our data: we reduced
         Assert.Matches(@"TcpCwrSent=[1-9]", counters);
     }
+
+    [SkippableFact]
+    public void KernelAtTcpEcn1_DaemonWithTcpEcn0_SynAckDoesNotAgree_NoEcnEitherSide()
+    {
+        TunRequirements.Require(("/usr/bin/python3", "python3"), ("ss", "iproute2"));
+        using TestNamespace ns = TestNamespace.Create();
+        (int code, _, string errors) = ns.Exec("sysctl", "-qw", "net.ipv4.tcp_ecn=1");
+        Assert.True(code == 0, errors);
+        using TunstackProcess daemon = TunstackProcess.StartDaemon(ns.Name, "--serve", "echo", "--tcp-ecn", "0");
+        string[] lines = ns.PythonLines(EchoThenSs, "10.77.0.2", "7", "1");
+        Assert.Equal($"{1 << 20}", lines[0]);
+        Assert.Contains(" ts sack ", lines[1], StringComparison.Ordinal); // the words ss prints for options agreed
+        Assert.DoesNotContain(" ecn ", lines[1], StringComparison.Ordinal);
+        Assert.Equal(0, daemon.Terminate());
+        Assert.DoesNotContain("TcpEcnNegotiated", daemon.Output, StringComparison.Ordinal);
+    }
 }
