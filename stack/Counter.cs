@@ -317,4 +317,15 @@ public enum Counter
     TcpSynFinDropped,
     /// <summary>D-SACK blocks sent (RFC 2883: a segment arrived that had been received before).</summary>
     TcpDsackSent,
+
+    /// <summary>Connections that negotiated ECN in their handshake (RFC 3168 6.1.1).</summary>
+    TcpEcnNegotiated,
+    /// <summary>Data segments that arrived marked Congestion Experienced on an ECN connection (RFC 3168 6.1.3), echoed with ECE.</summary>
+    TcpCongestionExperiencedReceived,
+    /// <summary>Window reductions for an ECN-Echo from the peer (RFC 3168 6.1.2: at most one per window of data).</summary>
+    TcpEcnEchoReductions,
+    /// <summary>Segments sent with CWR after a window reduction (RFC 3168 6.1.2).</summary>
+    TcpCwrSent,
+    /// <summary>Segments received with CWR: the peer reduced its window, ECE stops (RFC 3168 6.1.3).</summary>
+    TcpCwrReceived,
 }

@@ -151,6 +151,14 @@ public sealed class TcpSettings
         set => _maxTimeWait = value;
     }
 
+    /// <summary>
+    /// Explicit Congestion Notification (RFC 3168) for new connections (default
+    /// <see cref="TcpEcnMode.AcceptOnly"/>, as Linux's net.ipv4.tcp_ecn=2). A connection that
+    /// negotiated it sends its new data as ECT(0), echoes a Congestion Experienced mark back with
+    /// ECE, and halves its window once per window of data when the peer echoes one.
+    /// </summary>
+    public TcpEcnMode Ecn { get; set; } = TcpEcnMode.AcceptOnly;
+
     /// <summary>Answer SYNs with SYN cookies (RFC 4987) when a listener's SYN queue is full (default on, as Linux tcp_syncookies=1).</summary>
     public bool SynCookies { get; set; } = true;
 

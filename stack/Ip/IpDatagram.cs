@@ -1,3 +1,5 @@
+using TunStack.Wire;
+
 namespace TunStack.Ip;
 
 /// <summary>A validated datagram handed by the IP layer to a transport.</summary>
@@ -31,6 +33,13 @@ internal readonly ref struct IpDatagram
     public bool ToBroadcastOrMulticast { get; }
 
     public bool IsV6 => Source.IsV6;
+
+    /// <summary>
+    /// The ECN field of the IP header (RFC 3168 5), read from <see cref="Datagram"/>: what TCP echoes
+    /// when a router marked the datagram Congestion Experienced. A reassembled datagram carries its
+    /// first fragment's header.
+    /// </summary>
+    public EcnCodepoint Ecn => EcnField.Read(Datagram);
 
     /// <summary>
     /// The link vouched for the transport checksum (virtio-net DATA_VALID, or NEEDS_CSUM on a packet

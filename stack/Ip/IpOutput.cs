@@ -177,9 +177,10 @@ internal sealed class IpOutput
     /// at the TCP header, csum_offset 16), and with <paramref name="segmentSize"/> above 0 the packet
     /// is a super-segment that the link cuts into segments of that many payload bytes (gso_type
     /// TCPV4/TCPV6, hdr_len over both headers); IPv4 then takes one identification per wire
-    /// segment, as Linux does.
+    /// segment, as Linux does. <paramref name="ecn"/> goes into the ECN field (RFC 3168 5), the same in
+    /// every segment the link cuts from a super-segment.
     /// </summary>
-    public void EndTcp(InternetAddress source, InternetAddress destination, bool loopback, int segmentLength, int tcpHeaderLength, bool checksumPartial, int segmentSize, Instant now)
+    public void EndTcp(InternetAddress source, InternetAddress destination, bool loopback, int segmentLength, int tcpHeaderLength, bool checksumPartial, int segmentSize, Instant now, EcnCodepoint ecn = EcnCodepoint.NotEct)
     {
         bool v6 = destination.IsV6;
         int ipHeaderLength = v6 ? Ipv6Packet.HeaderLength : Ipv4Packet.MinHeaderLength;
@@ -212,13 +213,14 @@ internal sealed class IpOutput
             Span<byte> addresses = stackalloc byte[32];
             source.WriteTo(addresses);
             destination.WriteTo(addresses[16..]);
-            new Ipv6Header { HopLimit = _options.DefaultHopLimit, NextHeader = IpProtocol.Tcp, PayloadLength = (ushort)segmentLength }.WriteTo(slot, addresses[..16], addresses[16..]);
+            new Ipv6Header { TrafficClass = (byte)ecn, HopLimit = _options.DefaultHopLimit, NextHeader = IpProtocol.Tcp, PayloadLength = (ushort)segmentLength }.WriteTo(slot, addresses[..16], addresses[16..]);
         }
         else
         {
             int segments = segmentSize > 0 ? (segmentLength - tcpHeaderLength + segmentSize - 1) / segmentSize : 1;
             new Ipv4Header
             {
+                TypeOfService = (byte)ecn,
                 TimeToLive = _options.DefaultTtl,
                 Protocol = IpProtocol.Tcp,
                 Source = source.V4,

@@ -11,8 +11,9 @@ namespace TunStack.Ip;
 /// <summary>
 /// Merges runs of segments in a receive batch that Linux's GRO would merge: the same flow (addresses,
 /// ports, family), each starting where the one before ended, the same ACK number, window, header
-/// length, TTL and TOS, options alike except timestamp values, flags no more than ACK and a PSH that
-/// ends the run, every segment the size of the first but the last, and valid checksums. The merged
+/// length, TTL and TOS (so the ECN field too: a CE mark is never merged away), options alike except
+/// timestamp values, flags no more than ACK, an ECE the same in all (RFC 3168's echo, as Linux) and a
+/// PSH that ends the run (never CWR), every segment the size of the first but the last, and valid checksums. The merged
 /// segment keeps the first segment's headers (its options, a PSH if any segment had one) and is
 /// handed on with its checksum marked as verified. Anything else goes on as it came.
 /// </summary>
@@ -130,7 +131,7 @@ internal sealed class SegmentCoalescer
             checksumChecked = true;
 
             byte flags = packet[ip + 13];
-            if ((flags & ~(byte)(TcpFlags.Ack | TcpFlags.Psh)) != 0 || (flags & (byte)TcpFlags.Ack) == 0 || (flags & (byte)TcpFlags.Psh) != 0)
+            if ((flags & ~(byte)(TcpFlags.Ack | TcpFlags.Psh | TcpFlags.Ece)) != 0 || (flags & (byte)TcpFlags.Ack) == 0 || (flags & (byte)TcpFlags.Psh) != 0)
             {
                 return false;
             }
@@ -236,7 +237,8 @@ internal sealed class SegmentCoalescer
                 || BinaryPrimitives.ReadUInt32BigEndian(candidate[(ip + 4)..]) != _nextSequence
                 || !candidate.Slice(ip + 8, 4).SequenceEqual(first.Slice(ip + 8, 4))      // ACK number
                 || !candidate.Slice(ip + 14, 2).SequenceEqual(first.Slice(ip + 14, 2))    // window
-                || (flags & ~(byte)(TcpFlags.Ack | TcpFlags.Psh)) != 0 || (flags & (byte)TcpFlags.Ack) == 0
+                || (flags & ~(byte)(TcpFlags.Ack | TcpFlags.Psh | TcpFlags.Ece)) != 0 || (flags & (byte)TcpFlags.Ack) == 0
+                || (flags & (byte)TcpFlags.Ece) != (_flags & (byte)TcpFlags.Ece)
                 || !OptionsAlike(first[(ip + TcpSegment.MinHeaderLength)..HeadersLength], candidate[(ip + TcpSegment.MinHeaderLength)..HeadersLength])
                 || payload > _mss
                 || mergedLength + payload - (_v6 ? Ipv6Packet.HeaderLength : 0) > MaxMerged)

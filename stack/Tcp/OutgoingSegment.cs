@@ -28,6 +28,9 @@ internal struct OutgoingSegment
     /// <summary>Above 0: this is a super-segment the link cuts into segments of this many payload bytes (TSO).</summary>
     public int SegmentSize;
 
+    /// <summary>The ECN field of its IP header: ECT(0) for new data of an ECN connection (RFC 3168 6.1.2), else Not-ECT.</summary>
+    public EcnCodepoint Ecn;
+
     /// <summary>A bare control segment: no window, no options, no data (the RSTs of RFC 9293 3.10.7.1).</summary>
     public static OutgoingSegment Control(TcpTuple tuple, SeqNumber sequence, SeqNumber acknowledgment, TcpFlags flags) => new()
     {

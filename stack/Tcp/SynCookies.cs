@@ -8,16 +8,19 @@ namespace TunStack.Tcp;
 /// <summary>
 /// Makes and checks cookies: 8 bits of a 64-second counter, 3 bits of MSS index, and 21 bits of a
 /// keyed hash of the 4-tuple, the counter, the client's ISN and the index, which must match
-/// exactly (so a cookie off by a little never validates). Window scale and SACK-permitted travel in
-/// the low bits of our TSval when the client sent timestamps, as Linux does.
+/// exactly (so a cookie off by a little never validates). Window scale, SACK-permitted and the ECN
+/// agreement travel in the low bits of our TSval when the client sent timestamps, as Linux does.
 /// </summary>
 internal sealed class SynCookies
 {
     private const int PeriodSeconds = 64;
 
     // Low 6 bits of our TSval in a cookie SYN-ACK: window scale + 1 (0 = none) in bits 0-3, SACK in
-    // bit 4, so that they survive without state when the client echoes TSval.
+    // bit 4, ECN (RFC 3168, agreed in the SYN-ACK) in bit 5, so that they survive without state when
+    // the client echoes TSval.
     private const uint OptionMask = 0x3F;
+    private const uint SackBit = 0x10;
+    private const uint EcnBit = 0x20;
 
     // MSS values a cookie can carry, by index (3 bits), as Linux's syncookies.
     private static readonly ushort[] s_mssV4 = { 536, 1200, 1300, 1400, 1440, 1452, 1460, 8960 };
@@ -69,16 +72,18 @@ internal sealed class SynCookies
     /// <summary>
     /// The options of a cookie SYN-ACK: our MSS, and when the client sent timestamps, timestamps
     /// whose TSval carries window scale (<paramref name="shift"/>, if the client offered scaling)
-    /// and SACK-permitted. Without timestamps there is nowhere to keep them: both are off (as Linux).
+    /// and SACK-permitted, and <paramref name="ecn"/>, whether the SYN-ACK agrees to ECN. Without
+    /// timestamps there is nowhere to keep them: all three are off (as Linux), so a cookie SYN-ACK
+    /// agrees to ECN only when the client sent timestamps.
     /// </summary>
-    public static TcpOptions SynAckOptions(in TcpOptions theirs, int ourMss, int shift, SeqNumber cookie, Instant now)
+    public static TcpOptions SynAckOptions(in TcpOptions theirs, int ourMss, int shift, bool ecn, SeqNumber cookie, Instant now)
     {
         TcpOptions options = TcpOptions.None;
         options.Mss = (ushort)ourMss;
         if (theirs.HasTimestamps)
         {
             options.HasTimestamps = true;
-            uint encoded = (uint)(theirs.WindowScale >= 0 ? (shift + 1) : 0) | (theirs.SackPermitted ? 0x10u : 0);
+            uint encoded = (uint)(theirs.WindowScale >= 0 ? (shift + 1) : 0) | (theirs.SackPermitted ? SackBit : 0) | (ecn ? EcnBit : 0);
             // The connection's TSval clock continues from now + cookie: the encoded TSval must not be
             // ahead of that clock, or our first data segments would carry a smaller TSval than the
             // SYN-ACK and the peer's PAWS (RFC 7323 5.3) would drop them. As Linux's
@@ -102,16 +107,18 @@ internal sealed class SynCookies
         return options;
     }
 
-    /// <summary>Window scale (-1: none) and SACK-permitted, from the TSecr of the ACK that returns a cookie.</summary>
-    public static void DecodeOptions(in TcpOptions ackOptions, out int windowScale, out bool sack)
+    /// <summary>Window scale (-1: none), SACK-permitted and the ECN agreement, from the TSecr of the ACK that returns a cookie.</summary>
+    public static void DecodeOptions(in TcpOptions ackOptions, out int windowScale, out bool sack, out bool ecn)
     {
         windowScale = -1;
         sack = false;
+        ecn = false;
         if (ackOptions.HasTimestamps)
         {
             uint encoded = ackOptions.TimestampEcho & OptionMask;
             windowScale = (int)(encoded & 0xF) - 1;
-            sack = (encoded & 0x10) != 0;
+            sack = (encoded & SackBit) != 0;
+            ecn = (encoded & EcnBit) != 0;
         }
     }
 

@@ -82,7 +82,7 @@ public sealed class TcpAcceptor
     }
 
     // RFC 9293 3.10.7.2: LISTEN.
-    internal void OnSegment(TcpTuple tuple, TcpSegment segment)
+    internal void OnSegment(TcpTuple tuple, TcpSegment segment, EcnCodepoint ecn = EcnCodepoint.NotEct)
     {
         TcpFlags flags = segment.Flags;
         if ((flags & TcpFlags.Rst) != 0)
@@ -94,7 +94,7 @@ public sealed class TcpAcceptor
         {
             // RFC 4987 3.6: an ACK (ACK|PSH, ACK|FIN) may complete a handshake answered with a
             // cookie; a SYN|ACK or anything that does not validate is reset as LISTEN requires.
-            if ((flags & TcpFlags.Syn) == 0 && _layer.Settings.SynCookies && TryCompleteFromCookie(tuple, segment))
+            if ((flags & TcpFlags.Syn) == 0 && _layer.Settings.SynCookies && TryCompleteFromCookie(tuple, segment, ecn))
             {
                 return;
             }
@@ -159,7 +159,9 @@ public sealed class TcpAcceptor
         int mss = Math.Min(ourMss, theirs.Mss == 0 ? (tuple.Remote.Address.IsV6 ? 1220 : 536) : theirs.Mss);
         SeqNumber cookie = _layer.Cookies.Create(tuple, syn.SequenceNumber, mss, _layer.Now);
         int shift = TcpReceiver.ShiftFor(_layer.Settings, ReceiveBufferSize);
-        TcpOptions options = SynCookies.SynAckOptions(theirs, ourMss, shift, cookie, _layer.Now);
+        // RFC 3168 6.1.1: agree to ECN as a listener with state would, when the TSval can carry it.
+        bool ecn = theirs.HasTimestamps && TcpEcn.SynAsks(syn.Flags) && TcpEcn.Accepts(_layer.Settings);
+        TcpOptions options = SynCookies.SynAckOptions(theirs, ourMss, shift, ecn, cookie, _layer.Now);
 
         _layer.Counters.Increment(Counter.TcpSynCookiesSent);
         _layer.Send(new OutgoingSegment
@@ -167,14 +169,14 @@ public sealed class TcpAcceptor
             Tuple = tuple,
             Sequence = cookie,
             Acknowledgment = syn.SequenceNumber + 1,
-            Flags = TcpFlags.Syn | TcpFlags.Ack,
+            Flags = TcpFlags.Syn | TcpFlags.Ack | (ecn ? TcpFlags.Ece : TcpFlags.None),
             Window = 65535,
             Options = options,
         });
     }
 
     // RFC 4987 3.6: an ACK that returns a valid cookie completes the handshake.
-    private bool TryCompleteFromCookie(TcpTuple tuple, TcpSegment ack)
+    private bool TryCompleteFromCookie(TcpTuple tuple, TcpSegment ack, EcnCodepoint ecnCodepoint)
     {
         SeqNumber cookie = ack.AcknowledgmentNumber - 1;
         SeqNumber clientIsn = ack.SequenceNumber - 1;
@@ -192,7 +194,7 @@ public sealed class TcpAcceptor
         }
 
         TcpOptions options = TcpOptions.Parse(ack.Options);
-        SynCookies.DecodeOptions(options, out int windowScale, out bool sack);
+        SynCookies.DecodeOptions(options, out int windowScale, out bool sack, out bool ecn);
 
         if (!_layer.HasRoomForConnection())
         {
@@ -200,12 +202,12 @@ public sealed class TcpAcceptor
         }
 
         var connection = new TcpConnection(_layer, this);
-        connection.StartFromCookie(tuple, cookie, clientIsn, mss, windowScale, sack, options);
+        connection.StartFromCookie(tuple, cookie, clientIsn, mss, windowScale, sack, ecn && TcpEcn.Accepts(_layer.Settings), options);
         _layer.Register(connection);
 
         _layer.Counters.Increment(Counter.TcpSynCookiesValid);
         _layer.Counters.Increment(Counter.TcpPassiveOpens);
-        connection.EstablishFromCookie(ack);
+        connection.EstablishFromCookie(ack, ecnCodepoint);
         return true;
     }
 

@@ -36,6 +36,7 @@ public sealed partial class TcpConnection
 
         Sender.Start(iss);
         ApplySynOptions(syn);
+        Ecn.OnSyn(syn.Flags); // RFC 3168 6.1.1: the SYN-ACK agrees with ECE when the SYN asked
         Sender.SetWindow(syn.Window, syn.SequenceNumber, syn.AcknowledgmentNumber); // RFC 7323 2.2: the window in a SYN is never scaled
         SetState(TcpConnectionState.SynReceived);
         SendSyn(ack: true);
@@ -44,7 +45,7 @@ public sealed partial class TcpConnection
     }
 
     // RFC 4987 3.6: a handshake completed from a SYN cookie starts with what the cookie carried.
-    internal void StartFromCookie(TcpTuple tuple, SeqNumber iss, SeqNumber irs, int mss, int windowScale, bool sack, in TcpOptions ackOptions)
+    internal void StartFromCookie(TcpTuple tuple, SeqNumber iss, SeqNumber irs, int mss, int windowScale, bool sack, bool ecn, in TcpOptions ackOptions)
     {
         Tuple = tuple;
         Receiver.Irs = irs;
@@ -54,18 +55,19 @@ public sealed partial class TcpConnection
         Sender.Una = iss + 1; // the cookie SYN-ACK is acknowledged by the ACK that completes the handshake
         _mss = Math.Max(MinSendMss, mss);
         NegotiateOptions(windowScale, sack, ackOptions.HasTimestamps, ackOptions.TimestampValue);
+        Ecn.OnCookie(ecn);
         _tsOffset = iss.Value; // continues the TSval clock of the cookie SYN-ACK, so the peer's PAWS accepts us
         SetState(TcpConnectionState.SynReceived);
     }
 
     // Enters ESTABLISHED (waking the listener) and handles what the completing ACK carried (data, FIN).
-    internal void EstablishFromCookie(TcpSegment ack)
+    internal void EstablishFromCookie(TcpSegment ack, EcnCodepoint ecn)
     {
         Sender.SetWindow((uint)ack.Window << Sender.Shift, ack.SequenceNumber, ack.AcknowledgmentNumber);
         SetState(TcpConnectionState.Established);
         if (ack.Payload.Length > 0 || (ack.Flags & TcpFlags.Fin) != 0)
         {
-            OnSegment(ack);
+            OnSegment(ack, ecn);
         }
     }
 
@@ -141,7 +143,7 @@ public sealed partial class TcpConnection
         return options;
     }
 
-    private void SendSyn(bool ack)
+    private void SendSyn(bool ack, bool retransmission = false)
     {
         TcpOptions options = TcpOptions.None;
         options.Mss = (ushort)AdvertisedMss;
@@ -163,7 +165,8 @@ public sealed partial class TcpConnection
             Tuple = Tuple,
             Sequence = Sender.Iss,
             Acknowledgment = ack ? Receiver.Nxt : default,
-            Flags = ack ? TcpFlags.Syn | TcpFlags.Ack : TcpFlags.Syn,
+            // RFC 3168 6.1.1: ECE+CWR in a SYN asks for ECN, ECE alone in a SYN-ACK agrees.
+            Flags = ack ? TcpFlags.Syn | TcpFlags.Ack | Ecn.SynAckFlags : TcpFlags.Syn | Ecn.SynFlags(retransmission),
             Window = Receiver.AdvertiseSyn(),
             Options = options,
         });
@@ -207,6 +210,7 @@ public sealed partial class TcpConnection
         Sender.SetWindow(seg.Window, seg.SequenceNumber, seg.AcknowledgmentNumber);
         if (hasAck)
         {
+            Ecn.OnSynAck(flags);
             Sender.Una = seg.AcknowledgmentNumber;
             Rtt.SampleOnAck(seg.AcknowledgmentNumber, Layer.Now);
             Timers.Cancel(TcpTimer.Retransmit);
@@ -218,6 +222,7 @@ public sealed partial class TcpConnection
         else
         {
             // Simultaneous open (RFC 9293 3.5, figure 8): SYN-RECEIVED, answer with SYN-ACK.
+            Ecn.OnSimultaneousSyn(flags);
             SetState(TcpConnectionState.SynReceived);
             SendSyn(ack: true);
         }

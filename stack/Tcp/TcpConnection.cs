@@ -44,6 +44,7 @@ public sealed partial class TcpConnection
         Sender = new TcpSender(this, sendBufferSize, autoTuneSend, settings.CongestionControls.Create(settings.CongestionControlName, 536));
         Recovery = new NewRenoRecovery(this, Sender.Capacity); // SackRecovery replaces it when both SYNs agree to SACK
         _keepAlive = new TcpKeepAlive(this, settings);
+        Ecn = new TcpEcn(this);
     }
 
     internal TcpLayer Layer { get; }
@@ -57,6 +58,9 @@ public sealed partial class TcpConnection
     internal LossRecovery Recovery { get; private set; }
 
     internal TcpTimers Timers { get; }
+
+    /// <summary>RFC 3168: what the handshake agreed about ECN and what each half owes the peer.</summary>
+    internal TcpEcn Ecn { get; }
 
     internal TcpAcceptor? Acceptor { get; set; }
 
@@ -118,6 +122,9 @@ public sealed partial class TcpConnection
 
     /// <summary>True when SACK (RFC 2018) was negotiated.</summary>
     public bool SackEnabled { get; private set; }
+
+    /// <summary>True when Explicit Congestion Notification (RFC 3168) was negotiated (<see cref="TcpSettings.Ecn"/>).</summary>
+    public bool EcnNegotiated => Ecn.Negotiated;
 
     /// <summary>True when window scaling (RFC 7323 2) was negotiated.</summary>
     public bool WindowScalingEnabled { get; private set; }
@@ -204,6 +211,7 @@ public sealed partial class TcpConnection
         PacingRateBytesPerSecond = Sender.PacingRate,
         AdvertisedMss = AdvertisedMss,
         PeerWindow = Sender.Wnd,
+        EcnNegotiated = Ecn.Negotiated,
     };
 
     /// <summary>Called on the owner thread when data (or the peer's FIN) can be read.</summary>
@@ -433,12 +441,12 @@ public sealed partial class TcpConnection
     /// the application's reads earn meanwhile waits to the end, so that whatever the application
     /// sent from its callbacks carries it.
     /// </summary>
-    internal void OnSegment(TcpSegment seg)
+    internal void OnSegment(TcpSegment seg, EcnCodepoint ecn = EcnCodepoint.NotEct)
     {
         InSegment = true;
         try
         {
-            ProcessSegment(seg);
+            ProcessSegment(seg, ecn);
         }
         finally
         {
@@ -451,7 +459,7 @@ public sealed partial class TcpConnection
     /// <summary>True while an arriving segment is processed (the application's callbacks run inside).</summary>
     internal bool InSegment { get; private set; }
 
-    private void ProcessSegment(TcpSegment seg)
+    private void ProcessSegment(TcpSegment seg, EcnCodepoint ecn)
     {
         TcpFlags flags = seg.Flags;
         if (State == TcpConnectionState.SynSent)
@@ -554,6 +562,12 @@ public sealed partial class TcpConnection
         if ((flags & TcpFlags.Urg) != 0 && seg.UrgentPointer > 0 && State.ReceivesText)
         {
             Receiver.OnUrgentPointer(seg);
+        }
+
+        // RFC 3168 6.1.3: CWR ends our ECN-Echo, CE on data starts it (and is acknowledged at once).
+        if (Ecn.OnSegment(flags, seg.Payload.Length, ecn))
+        {
+            Receiver.AckSoon();
         }
 
         // Seventh: segment text.
@@ -840,7 +854,7 @@ public sealed partial class TcpConnection
         switch (State)
         {
             case TcpConnectionState.SynSent:
-                SendSyn(ack: false);
+                SendSyn(ack: false, retransmission: true);
                 break;
             case TcpConnectionState.SynReceived:
                 SendSyn(ack: true);
@@ -915,6 +929,7 @@ public sealed partial class TcpConnection
                 (ChecksumOffload, MaxSuperSegment) = Layer.OffloadsFor(Tuple.Remote.Address);
                 Sender.OnEstablished();
                 Receiver.OnEstablished();
+                Ecn.OnEstablished();
                 _keepAlive.OnEstablished();
 
                 if (previous == TcpConnectionState.SynReceived)

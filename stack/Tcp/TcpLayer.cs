@@ -93,7 +93,7 @@ internal sealed class TcpLayer : ITransportHandler
         var tuple = new TcpTuple(new InternetEndpoint(datagram.Destination, segment.DestinationPort), new InternetEndpoint(datagram.Source, segment.SourcePort));
         if (_connections.TryGetValue(tuple, out TcpConnection? connection))
         {
-            connection.OnSegment(segment);
+            connection.OnSegment(segment, datagram.Ecn);
             return;
         }
 
@@ -110,7 +110,7 @@ internal sealed class TcpLayer : ITransportHandler
         TcpAcceptor? listener = foreign ? null : FindAcceptor(datagram.Destination, segment.DestinationPort, datagram.Source);
         if (listener is not null)
         {
-            listener.OnSegment(tuple, segment);
+            listener.OnSegment(tuple, segment, datagram.Ecn);
             return;
         }
 
@@ -519,6 +519,6 @@ internal sealed class TcpLayer : ITransportHandler
         }
 
         // The link completes a partial checksum and cuts a super-segment into segments of SegmentSize.
-        _ip.EndTcp(tuple.Local.Address, tuple.Remote.Address, loopback, segment.Length, headerLength, offloaded, s.SegmentSize);
+        _ip.EndTcp(tuple.Local.Address, tuple.Remote.Address, loopback, segment.Length, headerLength, offloaded, s.SegmentSize, s.Ecn);
     }
 }

@@ -216,6 +216,9 @@ internal sealed class TcpReceiver
     private bool _dataSeen;
     private Instant _lastDataAt;
 
+    /// <summary>The next data segment is acknowledged when the receive batch is done, not delayed (a CE mark, RFC 3168 6.1.3, or a CWR).</summary>
+    public void AckSoon() => _quickAcks = Math.Max(_quickAcks, 1);
+
     private void NoteDataArrival()
     {
         Instant now = _layer.Now;

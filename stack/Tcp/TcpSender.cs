@@ -414,13 +414,18 @@ internal sealed class TcpSender
 
                 bool urgent = Urgent && UrgentPointer > Nxt;
 
+                // RFC 3168 6.1.2: a CWR owed after a window reduction goes on one new segment sent
+                // alone (a super-segment would need the link to keep CWR on its first piece only).
+                bool newData = Nxt >= Max;
+                bool cwrNow = newData && _c.Ecn.Negotiated && _c.Ecn.CwrPending;
+
                 // TSO: where the link cuts super-segments, every full segment that the send
                 // buffer, the peer's window and cwnd allow right now leaves as one packet. Each
                 // MSS piece is still accounted as its own segment (RACK's log, SACK, retransmission
                 // at MSS granularity), as the peer will see them. Not for limited transmit (one
                 // segment at a time, RFC 3042), a loss probe, or urgent data.
                 int segmentSize = 0;
-                if (length == mss && _c.MaxSuperSegment > mss && !urgent && !_probeSegment && !limitedTransmit)
+                if (length == mss && _c.MaxSuperSegment > mss && !urgent && !_probeSegment && !limitedTransmit && !cwrNow)
                 {
                     long room = Math.Min(Math.Min(unsent, usable), Math.Min(cwndRoom, Math.Min(_c.MaxSuperSegment, PacedSuperSegment(mss))));
                     int pieces = (int)(room / mss);
@@ -439,7 +444,9 @@ internal sealed class TcpSender
 
                 ushort pointer = urgent ? (ushort)Math.Min(UrgentPointer - Nxt, 65535) : (ushort)0;
                 bool push = last || EndsPushUnit(Nxt, length);
-                Transmit(Nxt, TcpFlags.Ack | (push ? TcpFlags.Psh : 0) | (urgent ? TcpFlags.Urg : 0), sent, length, pointer, segmentSize);
+                TcpFlags flags = TcpFlags.Ack | (push ? TcpFlags.Psh : 0) | (urgent ? TcpFlags.Urg : 0);
+                EcnCodepoint ecn = _c.Ecn.DataCodepoint(newData, ref flags); // ECT(0) on new data only (RFC 3168 6.1.5)
+                Transmit(Nxt, flags, sent, length, pointer, segmentSize, ecn);
                 _rtt.StartTiming(Nxt, now);
                 BytesSent += length;
                 OnDeparture(length, now);
@@ -546,21 +553,22 @@ internal sealed class TcpSender
     public void SendReset(SeqNumber seq) => _layer.Send(OutgoingSegment.Control(_c.Tuple, seq, default, TcpFlags.Rst));
 
     // A segment that carries data (or a FIN) and acknowledges RCV.NXT.
-    private void Transmit(SeqNumber seq, TcpFlags flags, int offset, int length, ushort urgentPointer, int segmentSize = 0)
+    private void Transmit(SeqNumber seq, TcpFlags flags, int offset, int length, ushort urgentPointer, int segmentSize = 0, EcnCodepoint ecn = EcnCodepoint.NotEct)
     {
-        Emit(seq, flags, withSack: false, offset, length, urgentPointer, segmentSize);
+        Emit(seq, flags, withSack: false, offset, length, urgentPointer, segmentSize, ecn);
         _receiver.OnAckSent();
     }
 
-    // A segment with ACK of RCV.NXT, our window and options, and data from the buffer at offset.
-    private void Emit(SeqNumber seq, TcpFlags flags, bool withSack, int offset, int length, ushort urgentPointer, int segmentSize = 0)
+    // A segment with ACK of RCV.NXT, our window and options, and data from the buffer at offset;
+    // ECE while a CE mark waits for the peer's CWR (RFC 3168 6.1.3).
+    private void Emit(SeqNumber seq, TcpFlags flags, bool withSack, int offset, int length, ushort urgentPointer, int segmentSize = 0, EcnCodepoint ecn = EcnCodepoint.NotEct)
     {
         _layer.Send(new OutgoingSegment
         {
             Tuple = _c.Tuple,
             Sequence = seq,
             Acknowledgment = _receiver.Nxt,
-            Flags = flags,
+            Flags = flags | _c.Ecn.EchoFlags,
             Window = _receiver.Advertise(),
             Options = _c.SegmentOptions(withSack),
             Data = _buffer,
@@ -569,6 +577,7 @@ internal sealed class TcpSender
             UrgentPointer = urgentPointer,
             ChecksumOffload = _c.ChecksumOffload,
             SegmentSize = segmentSize,
+            Ecn = ecn,
         });
     }
 
@@ -581,6 +590,7 @@ internal sealed class TcpSender
     {
         SeqNumber ack = seg.AcknowledgmentNumber;
         Recovery.LossRecovery recovery = _c.Recovery;
+        bool recoveringBefore = recovery.InRecovery;
         int sackedBefore = recovery.SackedBytes;
         bool sackNews = received.SackCount > 0 && recovery.OnSackBlocks(received, ack);
         bool windowUnchanged = ((uint)seg.Window << Shift) == Wnd;
@@ -658,6 +668,15 @@ internal sealed class TcpSender
         if (Nxt != Una)
         {
             recovery.DetectLoss();
+        }
+
+        if (recovery.InRecovery && !recoveringBefore)
+        {
+            _c.Ecn.OnWindowReduced(Max); // RFC 3168 6.1.2: a fast retransmit's reduction is announced with CWR too
+        }
+        else if ((seg.Flags & TcpFlags.Ece) != 0)
+        {
+            _c.Ecn.OnEcnEcho(this, recovery.InRecovery); // RFC 3168 6.1.2: at most once per window, never on top of recovery
         }
 
         recovery.OnAckProcessed(); // RFC 6937: the window during recovery
@@ -836,6 +855,7 @@ internal sealed class TcpSender
         }
 
         Congestion.OnRetransmitTimeout(Nxt - Una, now, firstInEpisode: Retries == 1);
+        _c.Ecn.OnWindowReduced(Max); // RFC 3168 6.1.2: CWR on the first new data after the timeout
         recovery.RecoveryPoint = Nxt;
         _layer.Counters.Increment(Counter.TcpRetransmits);
         GoBackToUnacknowledged(); // RFC 8985 6.3: after an RTO everything outstanding is sent again

@@ -84,7 +84,7 @@ public static class SsLayout
     }
 
     /// <summary>
-    /// tcp_info in ss's words and order: ts sack cubic wscale:S,R rto rtt:SRTT/RTTVAR mss cwnd
+    /// tcp_info in ss's words and order: ts sack ecn cubic wscale:S,R rto rtt:SRTT/RTTVAR mss cwnd
     /// ssthresh (only after a loss, as ss) bytes_sent bytes_retrans bytes_acked bytes_received
     /// send RATE delivery_rate RATE unacked retrans lost sacked minrtt; a TIME-WAIT record: timer:(timewait,LEFT,0).
     /// retrans is the total (ss shows now/total; the stack counts the total only).
@@ -110,6 +110,11 @@ public static class SsLayout
         if (tcp.Sack)
         {
             yield return "sack";
+        }
+
+        if (info.EcnNegotiated)
+        {
+            yield return "ecn";
         }
 
         yield return info.AlgorithmName.Length > 0 ? info.AlgorithmName : info.Algorithm == CongestionAlgorithm.NewReno ? "reno" : info.Algorithm.ToString().ToLowerInvariant();

@@ -24,12 +24,13 @@ public sealed class TunCommandOptions
     private readonly Option<int> _maxConnections = new Option<int>("--max-connections") { Description = "TCP connections the stack holds at most (default: one per 8 KiB of the TCP memory budget, at least 65,536)." }.Number();
     private readonly Option<string> _tcpMemory = new("--tcp-memory") { Description = "The stack's TCP memory budget for queued data, such as 512MiB or 2GiB (default: 3/32 of the memory the runtime may use)." };
     private readonly Option<string> _congestion = new("--congestion") { Description = "TCP congestion control of the stack's connections: cubic (default), reno or bbr." };
+    private readonly Option<int> _tcpEcn = new Option<int>("--tcp-ecn") { Description = "ECN for TCP, as Linux's net.ipv4.tcp_ecn: 0 off, 1 ask on outgoing connections and agree, 2 agree when asked (default 2)." }.Number();
     private readonly Option<bool> _force = new("--force") { Description = "Without --netns: configure the current namespace even where the kernel-side addresses overlap addresses or routes it has." };
 
     /// <summary>Adds the options to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
     {
-        foreach (Option option in new Option[] { _tun, _address, _peer, _route, _mtu, _netns, _capture, _config, _logLevel, _disableIpv6, _queues, _vnetHdr, _offload, _impair, _impairIn, _impairOut, _maxConnections, _tcpMemory, _congestion, _force })
+        foreach (Option option in new Option[] { _tun, _address, _peer, _route, _mtu, _netns, _capture, _config, _logLevel, _disableIpv6, _queues, _vnetHdr, _offload, _impair, _impairIn, _impairOut, _maxConnections, _tcpMemory, _congestion, _tcpEcn, _force })
         {
             command.Options.Add(option);
         }
@@ -70,6 +71,7 @@ public sealed class TunCommandOptions
         Override(result, loaded, "maxConnections", _maxConnections, value => loaded.MaxConnections = value);
         Override(result, loaded, "tcpMemory", _tcpMemory, value => loaded.TcpMemory = value);
         Override(result, loaded, "congestion", _congestion, value => loaded.Congestion = value);
+        Override(result, loaded, "tcpEcn", _tcpEcn, value => loaded.TcpEcn = value);
         settings.Force = result.GetValue(_force);
         return null;
     }

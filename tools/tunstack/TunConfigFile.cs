@@ -105,6 +105,7 @@ public static class TunConfigFile
             case "mtu":
             case "queues":
             case "maxConnections":
+            case "tcpEcn":
                 if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out int number))
                 {
                     return $"must be a whole number, not {Shown(value)}";
@@ -117,6 +118,10 @@ public static class TunConfigFile
                 else if (key == "queues")
                 {
                     settings.Queues = number;
+                }
+                else if (key == "tcpEcn")
+                {
+                    settings.TcpEcn = number;
                 }
                 else
                 {

@@ -39,6 +39,7 @@ public sealed class TunSettings
         ["maxConnections"] = "--max-connections",
         ["tcpMemory"] = "--tcp-memory",
         ["congestion"] = "--congestion",
+        ["tcpEcn"] = "--tcp-ecn",
     };
 
     // Keys whose value came from a config file, with the file.
@@ -82,6 +83,9 @@ public sealed class TunSettings
     public string? ImpairOut { get; set; }
     /// <summary>TCP connections the stack holds at most (TcpSettings.MaxConnections), or null for the default that follows the memory budget.</summary>
     public int? MaxConnections { get; set; }
+
+    /// <summary>ECN for TCP as Linux's net.ipv4.tcp_ecn: 0 off, 1 ask and agree, 2 agree only (TcpSettings.Ecn), or null for the default (2).</summary>
+    public int? TcpEcn { get; set; }
     /// <summary>The stack's TCP memory budget, "512MiB", "2GiB" or bytes (TcpSettings.MemoryLimit), or null for the default.</summary>
     public string? TcpMemory { get; set; }
     /// <summary>The TCP congestion control by name (TcpSettings.CongestionControlName: cubic, reno, bbr), or null for the default.</summary>
@@ -147,6 +151,11 @@ public sealed class TunSettings
         if (MaxConnections is < 1)
         {
             return $"{Label("maxConnections")} must be at least 1, not {MaxConnections}";
+        }
+
+        if (TcpEcn is < 0 or > 2)
+        {
+            return $"{Label("tcpEcn")} must be 0 (off), 1 (ask and agree) or 2 (agree only), not {TcpEcn}";
         }
 
         if (TcpMemory is not null)
@@ -407,6 +416,11 @@ public sealed class TunSettings
         if (Congestion is not null)
         {
             options.Tcp.CongestionControlName = Congestion;
+        }
+
+        if (TcpEcn is int ecn)
+        {
+            options.Tcp.Ecn = (TcpEcnMode)ecn;
         }
 
         foreach (IpPrefix a in StackAddresses)

@@ -272,7 +272,12 @@ internal abstract class LossRecovery
         _prrRecoverFs = Math.Max(sender.Nxt - sender.Una, Connection.Mss);
         _prrSentAtEntry = sender.BytesSent;
         OnRecoveryEntered();
-        sender.Congestion.OnLoss(sender.Nxt - sender.Una, Connection.Layer.Now);
+        if (!Connection.Ecn.ReducedInWindow(sender.Una))
+        {
+            // RFC 3168 6.1.2: a window already reduced for an ECN-Echo is not reduced again for a loss in it.
+            sender.Congestion.OnLoss(sender.Nxt - sender.Una, Connection.Layer.Now);
+        }
+
         Connection.Rtt.StopTiming(); // Karn: the timed segment may be the lost one
         RetransmitNext(force: true);
         sender.ArmRetransmit(restart: true); // an RTO now, not a probe timeout

@@ -124,7 +124,7 @@ internal sealed class RawPeer
                 StackTsVal = o.TimestampValue;
             }
 
-            result.Add(new SentSegment(s.Flags, s.SequenceNumber, s.AcknowledgmentNumber, s.Payload.Length, s.Window, o));
+            result.Add(new SentSegment(s.Flags, s.SequenceNumber, s.AcknowledgmentNumber, s.Payload.Length, s.Window, o) { Ecn = EcnField.Read(p) });
             if ((s.Flags & TcpFlags.Syn) != 0 || (s.SegmentLength > 0 && s.SequenceNumber + s.SegmentLength > StackNxt))
             {
                 StackNxt = s.SequenceNumber + s.SegmentLength;

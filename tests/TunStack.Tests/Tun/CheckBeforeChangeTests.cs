@@ -47,6 +47,7 @@ public class CheckBeforeChangeTests
     [InlineData(new[] { "--tcp-memory", "lots" }, new[] { "--tcp-memory must be a size of at least 1MiB, such as 512MiB or 2GiB, not 'lots'" })]
     [InlineData(new[] { "--max-connections", "0" }, new[] { "--max-connections must be at least 1, not 0" })]
     [InlineData(new[] { "--congestion", "vegas" }, new[] { "--congestion must be one of bbr, cubic, newreno, reno, not 'vegas'" })]
+    [InlineData(new[] { "--tcp-ecn", "3" }, new[] { "--tcp-ecn must be 0 (off), 1 (ask and agree) or 2 (agree only), not 3" })]
     [InlineData(new[] { "--capture", "/nonexistent-dir/x.pcapng" }, new[] { "--capture", "directory that does not exist (/nonexistent-dir)" })]
     [InlineData(new[] { "--capture", "/tmp" }, new[] { "--capture", "/tmp is a directory" })]
     public void Up_BadOption_ExitCode2NamesItBeforeAnythingIsMade(string[] args, string[] expected)
@@ -68,6 +69,7 @@ public class CheckBeforeChangeTests
     [InlineData("{ \"serve\": \"telnet\" }", new[] { "'serve' in ", "unknown service 'telnet'" })]
     [InlineData("{ \"tcpMemory\": \"1KiB\" }", new[] { "'tcpMemory' in ", "must be a size of at least 1MiB" })]
     [InlineData("{ \"maxConnections\": \"many\" }", new[] { "'maxConnections' in ", "must be a whole number, not \"many\"" })]
+    [InlineData("{ \"tcpEcn\": 5 }", new[] { "'tcpEcn' in ", "must be 0 (off), 1 (ask and agree) or 2 (agree only), not 5" })]
     [InlineData("{ \"impairIn\": \"loss\" }", new[] { "'impairIn' in ", "not key=value" })]
     [InlineData("{\n  \"mtu\": 1400,\n  x\n}", new[] { "line 3, column 3: not valid JSON" })]
     [InlineData("[1, 2]", new[] { "expected one JSON object" })]
