@@ -117,7 +117,7 @@ public static class SsLayout
             yield return "ecn";
         }
 
-        yield return info.AlgorithmName.Length > 0 ? info.AlgorithmName : info.Algorithm == CongestionAlgorithm.NewReno ? "reno" : info.Algorithm.ToString().ToLowerInvariant();
+        yield return !string.IsNullOrEmpty(info.AlgorithmName) ? info.AlgorithmName : info.Algorithm == CongestionAlgorithm.NewReno ? "reno" : info.Algorithm.ToString().ToLowerInvariant();
         if (tcp.SendWindowScale >= 0)
         {
             yield return string.Create(CultureInfo.InvariantCulture, $"wscale:{tcp.SendWindowScale},{tcp.ReceiveWindowScale}");
