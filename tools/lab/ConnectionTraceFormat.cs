@@ -17,8 +17,9 @@ public static class ConnectionTraceFormat
     public const string Header = "time_s,state,cwnd,ssthresh,srtt_ms,rttvar_ms,inflight,delivered,lost,retransmitted,pacing_rate_bps,rwnd";
 
     /// <summary>The line for <paramref name="info"/> sampled at <paramref name="time"/>.</summary>
-    public static string Format(TimeSpan time, in TcpConnectionInfo info, long pacingRateBitsPerSecond = 0)
+    public static string Format(TimeSpan time, in TcpConnectionInfo info)
     {
+        long pacingRateBitsPerSecond = (long)(info.PacingRateBytesPerSecond * 8);
         long ssthresh = info.SlowStartThreshold >= int.MaxValue / 2 ? -1 : info.SlowStartThreshold;
         return string.Create(CultureInfo.InvariantCulture,
             $"{time.TotalSeconds:0.000000},{info.State},{info.CongestionWindow},{ssthresh},{info.SmoothedRtt.TotalMilliseconds:0.###},{info.RttVariance.TotalMilliseconds:0.###},{info.BytesInFlight},{info.BytesAcked},{info.Lost},{info.Retransmits},{pacingRateBitsPerSecond},{info.PeerWindow}");
