@@ -19,6 +19,7 @@ public static class CommandLine
         root.Subcommands.Add(SsCommand.Create(output, error));
         root.Subcommands.Add(StatsCommand.Create(output, error));
         root.Subcommands.Add(StatusCommand.Create(output, error));
+        root.Subcommands.Add(LabCommand.Create(output, error));
         return root;
     }
 
