@@ -4,9 +4,10 @@ namespace TunStack.Lab;
 /// Random Early Detection (Floyd and Jacobson, 1993): an exponentially weighted average of the
 /// queue length in packets, taken at each arrival; below the minimum threshold every packet joins,
 /// from the maximum on every packet is dropped (or marked), and between them a packet is dropped
-/// (or marked) with pa = pb / (1 - count * pb), where pb = max_p * (avg - min) / (max - min) and
-/// count is the packets since the last one: drops then fall uniformly spaced, one in
-/// about 1 / pb, rather than in clusters.
+/// (or marked) with pa = pb / (1 - (count - 1) * pb), where pb = max_p * (avg - min) / (max - min)
+/// and count is the packets since the last drop, this one included: the gap between two drops is
+/// then uniform over 1 to 1 / pb packets rather than clustered, so that on average
+/// 2 pb / (1 + pb) of the arrivals are dropped.
 /// </summary>
 internal sealed class RedQueue : QueueDiscipline
 {
@@ -16,7 +17,7 @@ internal sealed class RedQueue : QueueDiscipline
     private readonly double _maxP;
     private readonly double _weight;
     private readonly Random _random;
-    private int _count = -1;
+    private int _count;
 
     public RedQueue(int limitPackets, double minThreshold, double maxThreshold, double maxP, double weight, bool ecnMarking, Random random)
         : base(ecnMarking)
@@ -40,13 +41,13 @@ internal sealed class RedQueue : QueueDiscipline
         Average = ((1 - _weight) * Average) + (_weight * Count);
         if (Count >= _limitPackets)
         {
-            _count = -1;
+            _count = 0;
             return false;
         }
 
         if (Average < _min)
         {
-            _count = -1;
+            _count = 0;
             return true;
         }
 
@@ -58,7 +59,7 @@ internal sealed class RedQueue : QueueDiscipline
 
         _count++;
         double pb = _maxP * (Average - _min) / (_max - _min);
-        double pa = _count * pb >= 1 ? 1 : pb / (1 - (_count * pb));
+        double pa = (_count - 1) * pb >= 1 ? 1 : pb / (1 - ((_count - 1) * pb));
         if (_random.NextDouble() < pa)
         {
             _count = 0;
