@@ -48,7 +48,7 @@ internal sealed class LabEngine : IDisposable
         for (int i = 0; i < scenario.Links.Count; i++)
         {
             LabLinkSpec spec = scenario.Links[i];
-            var capture = new PcapngWriter(new BufferedStream(File.Create(Path.Combine(outputDirectory, $"{spec.Name}.pcapng")), 1 << 16), 0, spec.Name);
+            PcapngWriter? capture = !spec.Capture ? null : new PcapngWriter(new BufferedStream(File.Create(Path.Combine(outputDirectory, $"{spec.Name}.pcapng")), 1 << 16), 0, spec.Name);
             var link = new LabLink(spec, i, scenario.Seed, capture);
             link.AToB.Destination = nodes[spec.B];
             link.BToA.Destination = nodes[spec.A];
@@ -142,6 +142,11 @@ internal sealed class LabEngine : IDisposable
     private long Settle(long now)
     {
         var instant = new Instant(now);
+        foreach (LabHost host in _hosts)
+        {
+            host.Stack.SetTime(instant); // what applications start now is timed from now
+        }
+
         for (int round = 0; round < RoundLimit; round++)
         {
             bool moved = false;
@@ -150,12 +155,21 @@ internal sealed class LabEngine : IDisposable
             {
                 long before = flow.Progress;
                 wake = Math.Min(wake, flow.Step(now));
-                moved |= flow.Progress != before;
+                if (flow.Progress != before)
+                {
+                    moved = true;
+                    flow.Client.PollDue = flow.Server.PollDue = true;
+                }
             }
 
+            // Only stacks with something to do: input, a timer due, an application that acted, or work left over.
             foreach (LabHost host in _hosts)
             {
-                moved |= host.Stack.Poll(instant) <= instant;
+                if (host.PollDue || host.Port.HasInput || host.Stack.NextDeadline <= instant)
+                {
+                    host.PollDue = host.Stack.Poll(instant) <= instant;
+                    moved |= host.PollDue;
+                }
             }
 
             foreach (LabChannel channel in _channels)

@@ -27,7 +27,7 @@ internal sealed class LabBulkFlow : LabTcpFlow
         long size = Spec.Bytes ?? long.MaxValue;
         if (now >= StopAt || _written == size)
         {
-            connection.Close();
+            Close(connection);
             _closed = true;
             return long.MaxValue;
         }
@@ -49,7 +49,7 @@ internal sealed class LabBulkFlow : LabTcpFlow
         _written += Write(connection, size - _written);
         if (_written == size)
         {
-            connection.Close();
+            Close(connection);
             _closed = true;
         }
 
@@ -66,7 +66,7 @@ internal sealed class LabBulkFlow : LabTcpFlow
 
         if (ended && connection.State == TcpConnectionState.CloseWait)
         {
-            connection.Close();
+            Close(connection);
         }
     }
 }

@@ -33,7 +33,10 @@ internal abstract class LabFlow
     /// <summary>Bytes the applications received (both ways for request/response).</summary>
     public long Bytes { get; protected set; }
 
-    /// <summary>Bytes the applications handed to their stacks plus bytes they read: changes whenever they act.</summary>
+    /// <summary>
+    /// Bytes the applications handed to their stacks and read, plus one for each connect and close:
+    /// changes whenever they act, so the engine knows to poll their stacks.
+    /// </summary>
     public long Progress { get; protected set; }
 
     /// <summary>When a finite flow finished (its last byte read), or null.</summary>

@@ -52,7 +52,7 @@ internal sealed class LabRequestResponseFlow : LabTcpFlow
         if (Spec.Count is { } count && _done >= count)
         {
             CompletedAt ??= now;
-            connection.Close();
+            Close(connection);
             _closed = true;
             return long.MaxValue;
         }
@@ -60,7 +60,7 @@ internal sealed class LabRequestResponseFlow : LabTcpFlow
         long next = _started == 0 ? Spec.StartMicros : _lastStart + Spec.IntervalMicros;
         if (now >= StopAt)
         {
-            connection.Close();
+            Close(connection);
             _closed = true;
             return long.MaxValue;
         }
@@ -92,7 +92,7 @@ internal sealed class LabRequestResponseFlow : LabTcpFlow
         _serverOwed -= Write(connection, _serverOwed);
         if (ended && connection.State == TcpConnectionState.CloseWait)
         {
-            connection.Close();
+            Close(connection);
         }
     }
 }

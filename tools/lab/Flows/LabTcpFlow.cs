@@ -46,6 +46,7 @@ internal abstract class LabTcpFlow : LabFlow
             }
 
             LabCongestion.ApplyTo(ClientConnection, Spec.Congestion ?? Client.Spec.Congestion);
+            Progress++;
         }
 
         if (ServerConnection is null && _acceptor.TryAccept(out TcpConnection? accepted))
@@ -78,6 +79,13 @@ internal abstract class LabTcpFlow : LabFlow
 
     /// <summary>The server's work on its accepted connection.</summary>
     protected abstract void StepServer(TcpConnection connection, long now);
+
+    /// <summary>Closes <paramref name="connection"/> (a FIN after the data queued).</summary>
+    protected void Close(TcpConnection connection)
+    {
+        connection.Close();
+        Progress++;
+    }
 
     /// <summary>Writes up to <paramref name="wanted"/> bytes; returns how many the connection took.</summary>
     protected long Write(TcpConnection connection, long wanted)

@@ -11,6 +11,9 @@ internal sealed class LabLinkSpec
 
     public required int Mtu { get; init; }
 
+    /// <summary>Write LINK.pcapng (default true).</summary>
+    public bool Capture { get; init; } = true;
+
     public required LabChannelSpec AToB { get; init; }
 
     public required LabChannelSpec BToA { get; init; }

@@ -140,13 +140,14 @@ internal static class LabScenarioParser
         string b = o.Name("b");
         string name = o.Has("name") ? o.Name("name") : $"{a}-{b}";
         int mtu = (int)(o.OptionalInteger("mtu", 1280, 65535) ?? 1500);
+        bool capture = o.OptionalBool("capture") ?? true;
         LabChannelSpec both = ReadChannel(o, new LabChannelSpec());
         LabJsonObject? aToB = o.OptionalObject("a_to_b");
         LabJsonObject? bToA = o.OptionalObject("b_to_a");
         o.Finish();
         return new LabLinkSpec
         {
-            Name = name, A = a, B = b, Mtu = mtu,
+            Name = name, A = a, B = b, Mtu = mtu, Capture = capture,
             AToB = aToB is null ? both : ReadWhole(aToB, both),
             BToA = bToA is null ? both : ReadWhole(bToA, both),
         };
