@@ -19,7 +19,9 @@ public static class CommandLine
         root.Subcommands.Add(SsCommand.Create(output, error));
         root.Subcommands.Add(StatsCommand.Create(output, error));
         root.Subcommands.Add(StatusCommand.Create(output, error));
-        root.Subcommands.Add(LabCommand.Create(output, error));
+        var lab = new Command("lab", "The protocol lab: scenarios in virtual time, their traces, plots and report.");
+        lab.Subcommands.Add(LabRunCommand.Create(output, error));
+        root.Subcommands.Add(lab);
         return root;
     }
 

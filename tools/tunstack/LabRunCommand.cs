@@ -9,9 +9,9 @@ namespace TunStack.Cli;
 /// (hosts, routers, links, flows) in virtual time, writes its summary, traces, queue statistics and
 /// captures into DIR, and prints a line per flow. A bad scenario file or argument: one line, exit 2.
 /// </summary>
-public static class LabCommand
+public static class LabRunCommand
 {
-    /// <summary>Creates the command.</summary>
+    /// <summary>Creates the <c>run</c> command (a subcommand of <c>lab</c>).</summary>
     public static Command Create(TextWriter output, TextWriter error)
     {
         var scenario = new Argument<FileInfo>("SCENARIO") { Description = "The scenario file (JSON; see docs/lab.md)." };
@@ -20,9 +20,7 @@ public static class LabCommand
         var duration = new Option<string?>("--duration") { Description = "Virtual time to run (for example 5s), instead of the file's." };
         var run = new Command("run", "Run a scenario in virtual time and write summary.json, traces, queue statistics and captures.") { scenario, outDir, seed, duration };
         run.SetAction(result => Run(output, error, result.GetValue(scenario)!, result.GetValue(outDir), result.GetValue(seed), result.GetValue(duration)));
-        var lab = new Command("lab", "The protocol lab: scenarios of TunStack hosts, routers and impaired links in deterministic virtual time.");
-        lab.Subcommands.Add(run);
-        return lab;
+        return run;
     }
 
     /// <summary>Runs the scenario; returns the exit code (0 done, 1 a flow failed, 2 a bad file or argument).</summary>
