@@ -22,6 +22,7 @@ public static class CommandLine
         root.Subcommands.Add(ReplayCommand.Create(output, error));
         root.Subcommands.Add(TraceCommand.Create(output, error));
         var lab = new Command("lab", "The protocol lab: scenarios in virtual time, their traces, plots and report.");
+        lab.Subcommands.Add(LabRunCommand.Create(output, error));
         lab.Subcommands.Add(LabReportCommand.Create(output, error));
         root.Subcommands.Add(lab);
         return root;
