@@ -15,11 +15,12 @@ public static class LabRunner
 
     /// <summary>
     /// Runs the scenario at <paramref name="scenarioPath"/> and writes its outputs into
-    /// <paramref name="outputDirectory"/> (created if missing). <paramref name="seed"/> and
+    /// <paramref name="outputDirectory"/> (created if missing), then, with <paramref name="report"/>,
+    /// the plots and report.html (<see cref="Plots.LabReport"/>). <paramref name="seed"/> and
     /// <paramref name="duration"/>, when given, replace the file's. Throws
     /// <see cref="LabScenarioException"/> for a bad file.
     /// </summary>
-    public static LabRunResult Run(string scenarioPath, string outputDirectory, int? seed = null, TimeSpan? duration = null)
+    public static LabRunResult Run(string scenarioPath, string outputDirectory, int? seed = null, TimeSpan? duration = null, bool report = true)
     {
         ArgumentNullException.ThrowIfNull(outputDirectory);
         if (duration is { } d && d <= TimeSpan.Zero)
@@ -28,14 +29,24 @@ public static class LabRunner
         }
 
         LabScenario scenario = Load(scenarioPath).With(seed, duration is { } span ? (long)span.TotalMicroseconds : null);
-        return Run(scenario, outputDirectory);
+        return Run(scenario, outputDirectory, report);
     }
 
-    internal static LabRunResult Run(LabScenario scenario, string outputDirectory)
+    internal static LabRunResult Run(LabScenario scenario, string outputDirectory, bool report = false)
     {
         Directory.CreateDirectory(outputDirectory);
-        using var engine = new LabEngine(scenario, outputDirectory);
-        return engine.Run();
+        LabRunResult result;
+        using (var engine = new LabEngine(scenario, outputDirectory))
+        {
+            result = engine.Run();
+        }
+
+        if (report)
+        {
+            Plots.LabReport.Write(outputDirectory);
+        }
+
+        return result;
     }
 
     internal static LabScenario Load(string scenarioPath)

@@ -18,13 +18,14 @@ public static class LabRunCommand
         var outDir = new Option<DirectoryInfo?>("--out", "-o") { Description = "Directory for the output files (default: lab-NAME beside the current directory's files, NAME the scenario's name)." };
         var seed = new Option<int?>("--seed") { Description = "Seed for every random choice, instead of the file's." };
         var duration = new Option<string?>("--duration") { Description = "Virtual time to run (for example 5s), instead of the file's." };
-        var run = new Command("run", "Run a scenario in virtual time and write summary.json, traces, queue statistics and captures.") { scenario, outDir, seed, duration };
-        run.SetAction(result => Run(output, error, result.GetValue(scenario)!, result.GetValue(outDir), result.GetValue(seed), result.GetValue(duration)));
+        var noReport = new Option<bool>("--no-report") { Description = "Write the data files only, without the plots and report.html (tunstack lab report DIR makes them later)." };
+        var run = new Command("run", "Run a scenario in virtual time and write summary.json, traces, queue statistics, captures, plots and report.html.") { scenario, outDir, seed, duration, noReport };
+        run.SetAction(result => Run(output, error, result.GetValue(scenario)!, result.GetValue(outDir), result.GetValue(seed), result.GetValue(duration), !result.GetValue(noReport)));
         return run;
     }
 
     /// <summary>Runs the scenario; returns the exit code (0 done, 1 a flow failed, 2 a bad file or argument).</summary>
-    public static int Run(TextWriter output, TextWriter error, FileInfo scenarioFile, DirectoryInfo? outDir, int? seed, string? duration)
+    public static int Run(TextWriter output, TextWriter error, FileInfo scenarioFile, DirectoryInfo? outDir, int? seed, string? duration, bool report = true)
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
@@ -62,7 +63,7 @@ public static class LabRunCommand
         LabRunResult result;
         try
         {
-            result = LabRunner.Run(loaded, directory);
+            result = LabRunner.Run(loaded, directory, report);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -138,7 +138,7 @@ public class LabScenarioParserTests
     {
         JsonNode s = Scenario();
         s["flows"]![0]!["congestion"] = "vegas";
-        Assert.Equal("flows[0].congestion: \"vegas\" is not a congestion control (known: \"cubic\", \"newreno\")", Error(s));
+        Assert.Equal("flows[0].congestion: \"vegas\" is not a congestion control (known: \"bbr\", \"cubic\", \"newreno\", \"reno\")", Error(s));
     }
 
     [Fact]

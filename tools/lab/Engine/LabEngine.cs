@@ -193,7 +193,7 @@ internal sealed class LabEngine : IDisposable
         {
             if (_traces[i] is { } trace && _flows[i].TracedConnection is { } connection)
             {
-                trace.Sample(now, connection, _flows[i].Client.Port);
+                trace.Sample(now, connection);
             }
         }
 

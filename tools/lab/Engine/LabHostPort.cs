@@ -13,7 +13,6 @@ namespace TunStack.Lab;
 internal sealed class LabHostPort : ILink, ILabNode
 {
     private readonly Queue<LabPacket> _inbox = new();
-    private readonly Dictionary<ushort, ushort> _offeredWindows = new();
 
     public LabHostPort(int mtu) => Mtu = mtu;
 
@@ -31,13 +30,10 @@ internal sealed class LabHostPort : ILink, ILabNode
 
     public bool HasInput => _inbox.Count > 0;
 
-    /// <summary>The window field (unscaled) of the last segment that arrived for <paramref name="localPort"/>, or null.</summary>
-    public ushort? OfferedWindow(ushort localPort) => _offeredWindows.TryGetValue(localPort, out ushort window) ? window : null;
 
     /// <inheritdoc/>
     public void Accept(LabPacket packet, long now)
     {
-        NoteWindow(packet.Data);
         _inbox.Enqueue(packet);
     }
 
@@ -66,29 +62,5 @@ internal sealed class LabHostPort : ILink, ILabNode
     /// <inheritdoc/>
     public void Dispose()
     {
-    }
-
-    private void NoteWindow(ReadOnlySpan<byte> packet)
-    {
-        int tcp;
-        if (packet.Length >= 20 && packet[0] >> 4 == 4 && packet[9] == 6)
-        {
-            tcp = (packet[0] & 0x0F) * 4;
-        }
-        else if (packet.Length >= 40 && packet[0] >> 4 == 6 && packet[6] == 6)
-        {
-            tcp = 40;
-        }
-        else
-        {
-            return;
-        }
-
-        if (packet.Length < tcp + 20 || (packet[tcp + 13] & 0x02) != 0)
-        {
-            return; // too short, or a SYN (whose window is never scaled)
-        }
-
-        _offeredWindows[BinaryPrimitives.ReadUInt16BigEndian(packet[(tcp + 2)..])] = BinaryPrimitives.ReadUInt16BigEndian(packet[(tcp + 14)..]);
     }
 }

@@ -6,8 +6,8 @@ internal static class LabHostSettings
     /// <summary>
     /// The stack options of <paramref name="host"/>: its addresses, its TCP settings, and a random
     /// seed of its own so that initial sequence numbers and ports repeat from run to run. The
-    /// host's "ecn" setting is kept in the scenario and reported; the stack has no ECN setting to
-    /// pass it to yet.
+    /// host's "ecn" setting is Linux's tcp_ecn=1 when true (ask on its connections, agree when
+    /// asked) and off when false, so that a scenario says which hosts use ECN.
     /// </summary>
     public static StackOptions Create(LabHostSpec host, int seed)
     {
@@ -24,6 +24,7 @@ internal static class LabHostSettings
 
         TcpSettings tcp = options.Tcp;
         LabCongestion.ApplyTo(tcp, host.Congestion);
+        tcp.Ecn = host.Ecn ? TcpEcnMode.RequestAndAccept : TcpEcnMode.Off;
         if (host.SendBufferMax is { } sendMax)
         {
             tcp.SendBufferMax = (int)sendMax;

@@ -1,4 +1,3 @@
-using System.Globalization;
 using TunStack.Tcp;
 
 namespace TunStack.Lab;
@@ -10,22 +9,20 @@ namespace TunStack.Lab;
 /// </summary>
 internal sealed class LabFlowTrace : IDisposable
 {
-    public const string Header = "time_s,state,cwnd,ssthresh,srtt_ms,rttvar_ms,inflight,delivered,lost,retransmitted,pacing_rate_bps,rwnd";
-
     private readonly StreamWriter _writer;
     private bool _ended;
 
     public LabFlowTrace(string path)
     {
         _writer = new StreamWriter(path, append: false, new System.Text.UTF8Encoding(false)) { NewLine = "\n" };
-        _writer.WriteLine(Header);
+        _writer.WriteLine(ConnectionTraceFormat.Header);
     }
 
     /// <summary>Smoothed RTT at each sample that had one, in milliseconds.</summary>
     public List<double> SmoothedRtts { get; } = new();
 
     /// <summary>Writes the row of <paramref name="connection"/> at <paramref name="now"/>; nothing once it has closed.</summary>
-    public void Sample(long now, TcpConnection connection, LabHostPort port)
+    public void Sample(long now, TcpConnection connection)
     {
         if (_ended)
         {
@@ -40,12 +37,7 @@ internal sealed class LabFlowTrace : IDisposable
             SmoothedRtts.Add(srtt);
         }
 
-        long rwnd = port.OfferedWindow(connection.Tuple.Local.Port) is { } window
-            ? (long)window << Math.Max(0, connection.SendWindowScale)
-            : 0;
-        int ssthresh = info.SlowStartThreshold >= int.MaxValue / 2 ? -1 : info.SlowStartThreshold;
-        _writer.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{LabFormat.Seconds(now)},{info.State},{info.CongestionWindow},{ssthresh},{srtt:0.###},{info.RttVariance.TotalMilliseconds:0.###},{info.Pipe},{info.BytesAcked},{info.Lost},{info.Retransmits},0,{rwnd}"));
+        _writer.WriteLine(ConnectionTraceFormat.Format(TimeSpan.FromMicroseconds(now), info));
     }
 
     public void Dispose() => _writer.Dispose();
