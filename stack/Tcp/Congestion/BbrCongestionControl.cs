@@ -37,7 +37,7 @@ internal sealed class BbrCongestionControl : CongestionControl
 
     private readonly WindowedMaxFilter _btlBw = new(BtlBwFilterRounds);
     private readonly WindowedMinFilter _rtprop = new(RtpropWindow);
-    private readonly Random _random;
+    private readonly Random? _random;
 
     private bool _started;
     private long _delivered;
@@ -56,13 +56,18 @@ internal sealed class BbrCongestionControl : CongestionControl
     private long _conservationRound;
     private int _lastInflight;
 
+    /// <summary>
+    /// ProbeBW's first phase comes from the clock's microseconds when ProbeBW is entered: as good
+    /// as random between connections on a real clock, and the same from run to run on a virtual
+    /// one, so that a seeded simulation or lab run repeats exactly.
+    /// </summary>
     public BbrCongestionControl(int mss)
-        : this(mss, new Random())
+        : this(mss, null)
     {
     }
 
-    /// <summary>With the random source that picks ProbeBW's first phase (tests fix it).</summary>
-    public BbrCongestionControl(int mss, Random random)
+    /// <summary>With the random source that picks ProbeBW's first phase (tests fix it; null: the clock).</summary>
+    public BbrCongestionControl(int mss, Random? random)
         : base(mss)
     {
         _random = random;
@@ -296,7 +301,8 @@ internal sealed class BbrCongestionControl : CongestionControl
         State = Mode.ProbeBw;
         PacingGain = 1;
         CwndGain = ProbeBwCwndGain;
-        CycleIndex = PacingGainCycle.Length - 1 - _random.Next(PacingGainCycle.Length - 1);
+        int draw = _random?.Next(PacingGainCycle.Length - 1) ?? (int)((ulong)now.Microseconds % (ulong)(PacingGainCycle.Length - 1));
+        CycleIndex = PacingGainCycle.Length - 1 - draw;
         AdvanceCyclePhase(now);
     }
 

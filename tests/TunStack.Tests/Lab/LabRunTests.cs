@@ -45,6 +45,7 @@ public class LabRunTests
     [InlineData("dumbbell")]
     [InlineData("cubic-vs-bbr")]
     [InlineData("lossy-wireless")]
+    [InlineData("deep-buffer")]
     public void ShippedScenario_RunTwiceWithSameSeed_EveryOutputFileIdentical(string scenario)
     {
         string path = Path.Combine(RepositoryRoot.Path, "docs", "lab", $"{scenario}.json");
@@ -58,6 +59,9 @@ public class LabRunTests
             Assert.Contains(files, f => f.StartsWith("trace-", StringComparison.Ordinal));
             Assert.Contains(files, f => f.StartsWith("queue-", StringComparison.Ordinal));
             Assert.Contains(files, f => f.EndsWith(".pcapng", StringComparison.Ordinal));
+            Assert.Contains("report.html", files);
+            Assert.Contains("cwnd.png", files);
+            Assert.Contains("queue.svg", files);
             Assert.Equal(files, Directory.GetFiles(second).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray());
             foreach (string file in files)
             {
@@ -68,6 +72,29 @@ public class LabRunTests
         {
             Directory.Delete(first, recursive: true);
             Directory.Delete(second, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void DeepBuffer_BbrAndCubicEachAlone_BbrKeepsTheQueueShortAtNearlyTheRate()
+    {
+        string path = Path.Combine(RepositoryRoot.Path, "docs", "lab", "deep-buffer.json");
+        string directory = TempDirectory("deep-buffer");
+        try
+        {
+            LabRunResult result = LabRunner.Run(path, directory, duration: TimeSpan.FromSeconds(10), report: false);
+
+            LabLinkResult cubicQueue = result.Links.Single(l => l.Name == "cubic-bottleneck");
+            LabLinkResult bbrQueue = result.Links.Single(l => l.Name == "bbr-bottleneck");
+            // BBR paces at the bottleneck rate and caps its flight near the BDP (draft 4.2.3): the
+            // 1000-packet queue that CUBIC fills stays nearly empty.
+            Assert.True(bbrQueue.QueueDelayP50Milliseconds * 10 < cubicQueue.QueueDelayP50Milliseconds, $"queue delay p50: bbr {bbrQueue.QueueDelayP50Milliseconds} ms, cubic {cubicQueue.QueueDelayP50Milliseconds} ms");
+            LabFlowResult bbr = result.Flows.Single(f => f.Name == "bbr");
+            Assert.True(bbr.GoodputBitsPerSecond > 0.8 * 20e6, $"bbr goodput {bbr.GoodputBitsPerSecond / 1e6:0.00} Mbit/s on a 20 Mbit/s path");
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
         }
     }
 
