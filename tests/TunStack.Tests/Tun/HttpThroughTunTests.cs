@@ -37,6 +37,39 @@ public class HttpThroughTunTests
     }
 
     [SkippableFact]
+    public void StatusPage_InHeadlessChromiumInTheNamespace_ScreenshotAndTheSummaryRendered()
+    {
+        TunRequirements.Require(("chromium", "chromium"), ("curl", "curl"));
+        using TestNamespace ns = TestNamespace.Create();
+        using TunstackProcess daemon = TunstackProcess.StartDaemon(ns.Name, "--serve", "http,echo");
+        string profile = Directory.CreateTempSubdirectory("tunstack-chromium-").FullName;
+        try
+        {
+            // A second page of one connection each: the summary, the table and the page links are all drawn.
+            (int warm, _, string warmErrors) = ns.Exec("curl", "-sS", "--max-time", "20", "-o", "/dev/null", "http://10.77.0.2/");
+            Assert.True(warm == 0, warmErrors);
+            string screenshot = Path.Combine(profile, "status.png");
+            (int code, string dom, string errors) = ns.Exec("chromium", "--headless", "--no-sandbox", "--disable-gpu", $"--user-data-dir={profile}",
+                $"--screenshot={screenshot}", "--dump-dom", "--window-size=1200,1200", "--enable-logging=stderr", "--v=0", "http://10.77.0.2/?page=1&size=1");
+            Assert.True(code == 0, errors);
+            Assert.Contains("<h1>TunStack</h1>", dom);
+            Assert.Contains("Connections by state", dom);
+            Assert.Matches(@"Connections, page 1 of \d+", dom);
+            Assert.Contains("TcpPassiveOpens", dom);
+            // The page has no script and fetches nothing else: nothing may fail or be logged from the page.
+            Assert.DoesNotContain("Uncaught", errors);
+            Assert.DoesNotContain("Failed to load resource", errors);
+            Assert.True(new FileInfo(screenshot).Length > 10_000, "the screenshot is (nearly) empty");
+        }
+        finally
+        {
+            Directory.Delete(profile, recursive: true);
+        }
+
+        Assert.Equal(0, daemon.Terminate());
+    }
+
+    [SkippableFact]
     public void Wrk_200Connections5Seconds_AgainstKestrelOverTheStack_NoSocketErrors()
     {
         TunRequirements.Require(("wrk", "wrk"));
