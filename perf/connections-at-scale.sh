@@ -31,29 +31,7 @@ ready=$(mktemp -d /tmp/tunstack-scale-ready.XXXXXX)
 start=$(date +%s.%N)
 pids=()
 for i in $(seq 1 "$procs"); do
-  ip netns exec "$ns" /usr/bin/python3 -c '
-import socket, sys, os, resource, time
-src, n, ready = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-socks = []
-for _ in range(n):
-    s = socket.socket()
-    s.bind((src, 0))
-    s.settimeout(10)
-    s.connect(("10.77.0.2", 7))
-    socks.append(s)
-open(os.path.join(ready, src), "w").close()
-while not os.path.exists(os.path.join(ready, "go")):
-    time.sleep(0.1)
-bad = 0
-for s in socks[::500]:
-    s.sendall(b"still here")
-    bad += s.recv(100) != b"still here"
-for s in socks:
-    s.close()
-print(src, n, "echo failures", bad)
-' "10.77.0.$((10 + i))" "$per" "$ready" &
+  ip netns exec "$ns" /usr/bin/python3 perf/idle-connections.py "10.77.0.$((10 + i))" "$per" "$ready" &
   pids+=($!)
 done
 while [ "$(ls "$ready" | wc -l)" -lt "$procs" ]; do sleep 0.5; done

@@ -35,22 +35,7 @@ for _ in $(seq 1 100); do ip netns exec "$ns" timeout 1 bash -c 'exec 3<>/dev/tc
 for i in $(seq 1 "$procs"); do ip -n "$ns" addr add "10.77.0.$((10 + i))/24" dev tunstack0; done
 per=$(( (total + procs - 1) / procs ))
 for i in $(seq 1 "$procs"); do
-  ip netns exec "$ns" /usr/bin/python3 -c '
-import socket, sys, os, resource, time
-src, n, ready = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-socks = []
-for _ in range(n):
-    s = socket.socket()
-    s.bind((src, 0))
-    s.settimeout(10)
-    s.connect(("10.77.0.2", 7))
-    socks.append(s)
-open(os.path.join(ready, src), "w").close()
-while not os.path.exists(os.path.join(ready, "go")):
-    time.sleep(0.1)
-' "10.77.0.$((10 + i))" "$per" "$ready" &
+  ip netns exec "$ns" /usr/bin/python3 perf/idle-connections.py "10.77.0.$((10 + i))" "$per" "$ready" &
   pids+=($!)
 done
 while [ "$(ls "$ready" | wc -l)" -lt "$procs" ]; do
