@@ -19,10 +19,12 @@ cleanup() {
   ip netns del "$ns" 2>/dev/null || true
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 ip netns add "$ns"
 dotnet "$dll" up --netns "$ns" --serve echo --log-level warn >"$log" 2>&1 &
 daemon=$!
 for _ in $(seq 1 100); do ip -n "$ns" -4 addr show dev tunstack0 2>/dev/null | grep -q 10.77.0.1 && break; sleep 0.2; done
+for _ in $(seq 1 100); do ip netns exec "$ns" timeout 1 bash -c 'exec 3<>/dev/tcp/10.77.0.2/7' 2>/dev/null && break; sleep 0.2; done
 rss() { awk '/VmRSS/ {print $2 * 1024}' "/proc/$daemon/status"; }
 for i in $(seq 1 "$procs"); do ip -n "$ns" addr add "10.77.0.$((10 + i))/24" dev tunstack0; done
 before=$(rss)
@@ -34,7 +36,10 @@ for i in $(seq 1 "$procs"); do
   ip netns exec "$ns" /usr/bin/python3 perf/idle-connections.py "10.77.0.$((10 + i))" "$per" "$ready" &
   pids+=($!)
 done
-while [ "$(ls "$ready" | wc -l)" -lt "$procs" ]; do sleep 0.5; done
+while [ "$(ls "$ready" | wc -l)" -lt "$procs" ]; do
+  for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null || { echo "a client process failed before opening its connections" >&2; exit 1; }; done
+  sleep 0.5
+done
 opened=$(printf "%.1f" "$(echo "$(date +%s.%N) - $start" | bc)")
 sleep 2
 during=$(rss)
