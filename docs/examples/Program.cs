@@ -39,6 +39,11 @@ var examples = new Dictionary<string, (string What, Func<string[], Task<int>> Ru
         await ForwardingEveryAddress.RunAsync(Console.Out);
         return 0;
     }),
+    ["lab-congestion"] = ($"a congestion control of your own in a lab scenario, beside CUBIC (docs/lab.md)", _ =>
+    {
+        LabWithYourCongestionControl.Run(Console.Out);
+        return Task.FromResult(0);
+    }),
     ["custom-congestion"] = ($"a congestion control of your own, registered as '{DelayAimdCongestionControl.RegisteredName}' (docs/congestion-control.md)", _ =>
     {
         CustomCongestionControl.Run(Console.Out);

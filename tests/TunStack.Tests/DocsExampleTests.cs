@@ -184,6 +184,17 @@ public partial class DocsExampleTests
     }
 
     [Fact]
+    public void LabWithYourCongestionControl_RegisteredWithTheLab_ScenarioRunsItBesideCubic()
+    {
+        var output = new StringWriter();
+        LabWithYourCongestionControl.Run(output);
+        string[] lines = output.ToString().Trim().Split('\n');
+        Assert.Equal(2, lines.Length);
+        Assert.Matches(@"^mine \(delay-aimd\): [1-9]\d*\.\d\d Mbit/s, queue delay p50 \d+\.\d ms$", lines[0].Trim());
+        Assert.Matches(@"^cubic \(cubic\): [1-9]\d*\.\d\d Mbit/s, queue delay p50 \d+\.\d ms$", lines[1].Trim());
+    }
+
+    [Fact]
     public void FirstSocketProgram_HelloAcrossTheStack_AsSocketsPageSays()
     {
         var output = new StringWriter();

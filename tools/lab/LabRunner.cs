@@ -8,6 +8,14 @@ namespace TunStack.Lab;
 public static class LabRunner
 {
     /// <summary>
+    /// The congestion controls a scenario may name in <c>tcp.congestion</c> and a flow's
+    /// <c>congestion</c>: the stack's built-ins, and any a program registers here by name (as on a
+    /// stack's <see cref="TcpSettings.CongestionControls"/>) before it runs a scenario. Every host's
+    /// stack gets them.
+    /// </summary>
+    public static Tcp.Congestion.CongestionControlRegistry CongestionControls { get; } = new();
+
+    /// <summary>
     /// Reads and checks the scenario at <paramref name="scenarioPath"/> without running it.
     /// Throws <see cref="LabScenarioException"/> (one line naming the field) for a bad file.
     /// </summary>

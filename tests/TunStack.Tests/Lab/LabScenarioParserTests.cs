@@ -138,7 +138,10 @@ public class LabScenarioParserTests
     {
         JsonNode s = Scenario();
         s["flows"]![0]!["congestion"] = "vegas";
-        Assert.Equal("flows[0].congestion: \"vegas\" is not a congestion control (known: \"bbr\", \"cubic\", \"newreno\", \"reno\")", Error(s));
+        // The known names are LabRunner.CongestionControls' (the docs example registers one more in this process).
+        string error = Error(s);
+        Assert.StartsWith("flows[0].congestion: \"vegas\" is not a congestion control (known: \"bbr\", \"cubic\", ", error);
+        Assert.Contains("\"newreno\", \"reno\"", error);
     }
 
     [Fact]
