@@ -143,7 +143,15 @@ internal sealed class TunstackProcess : IDisposable
 
             if (_process.HasExited)
             {
+                // WaitForExit() drains the output still in the pipe: the line may be among it (a
+                // process that crashes right after printing it exits before the reader has seen it).
                 _process.WaitForExit();
+                line = _lines.Where(l => l.Contains(text, StringComparison.Ordinal)).Skip(occurrence - 1).FirstOrDefault();
+                if (line is not null)
+                {
+                    return line;
+                }
+
                 break;
             }
 
