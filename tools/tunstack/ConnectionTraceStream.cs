@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net.Sockets;
-using System.Text;
 using TunStack.Lab;
 using TunStack.Sockets.Hosting;
 using TunStack.Tcp;
@@ -68,14 +67,14 @@ internal static class ConnectionTraceStream
     /// <summary>Streams the trace to <paramref name="client"/> until the count, the connection's end, the client leaving or <paramref name="stopping"/>.</summary>
     public static async Task RunAsync(Socket client, StackRunner runner, TcpConnection connection, int intervalMilliseconds, int count, CancellationToken stopping)
     {
-        await SendAsync(client, "ok stream\n" + ConnectionTraceFormat.Header + "\n", stopping).ConfigureAwait(false);
+        await ControlServer.SendAsync(client, "ok stream\n" + ConnectionTraceFormat.Header + "\n", stopping).ConfigureAwait(false);
         Instant start = await runner.InvokeAsync(stack => stack.Now).ConfigureAwait(false);
         var interval = TimeSpan.FromMilliseconds(intervalMilliseconds);
         string reason = "count reached";
         for (int sent = 0; count == 0 || sent < count; sent++)
         {
             (TimeSpan time, TcpConnectionInfo info) = await runner.InvokeAsync(stack => (stack.Now - start, connection.GetInfo())).ConfigureAwait(false);
-            await SendAsync(client, ConnectionTraceFormat.Format(time, info) + "\n", stopping).ConfigureAwait(false);
+            await ControlServer.SendAsync(client, ConnectionTraceFormat.Format(time, info) + "\n", stopping).ConfigureAwait(false);
             if (info.State is TcpConnectionState.Closed or TcpConnectionState.TimeWait)
             {
                 reason = $"the connection is {info.State}";
@@ -85,15 +84,6 @@ internal static class ConnectionTraceStream
             await Task.Delay(interval, stopping).ConfigureAwait(false);
         }
 
-        await SendAsync(client, $"end {reason}\n", stopping).ConfigureAwait(false);
-    }
-
-    private static async Task SendAsync(Socket client, string text, CancellationToken cancel)
-    {
-        byte[] bytes = Encoding.UTF8.GetBytes(text);
-        for (int sent = 0; sent < bytes.Length;)
-        {
-            sent += await client.SendAsync(bytes.AsMemory(sent), SocketFlags.None, cancel).ConfigureAwait(false);
-        }
+        await ControlServer.SendAsync(client, $"end {reason}\n", stopping).ConfigureAwait(false);
     }
 }

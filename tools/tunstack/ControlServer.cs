@@ -328,7 +328,8 @@ public sealed class ControlServer : IDisposable
         await ConnectionTraceStream.RunAsync(client, _runner, connection, interval, count, _stopping.Token).ConfigureAwait(false);
     }
 
-    private static async Task SendAsync(Socket client, string answer, CancellationToken cancel)
+    /// <summary>Sends <paramref name="answer"/> whole, ending it in a newline when it does not already.</summary>
+    internal static async Task SendAsync(Socket client, string answer, CancellationToken cancel)
     {
         byte[] bytes = Encoding.UTF8.GetBytes(answer.EndsWith('\n') ? answer : answer + "\n");
         for (int sent = 0; sent < bytes.Length;)

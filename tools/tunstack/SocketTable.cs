@@ -24,16 +24,31 @@ public static class SocketTable
         ArgumentNullException.ThrowIfNull(runner);
         ArgumentNullException.ThrowIfNull(options);
         (List<SocketEntry> rows, IReadOnlyList<TcpConnection> connections) = await runner.InvokeAsync(stack => TakeTables(stack, options)).ConfigureAwait(false);
+        rows.AddRange(await CopyInSlicesAsync(runner, connections, c => options.ShowsState(SocketEntry.StateName(c.State)), c => Connection(c, options)).ConfigureAwait(false));
+
+        return rows.OrderBy(Group).ThenBy(r => r.Local.Address.IsV6).ThenBy(r => r.Local.Address.ToString(), StringComparer.Ordinal).ThenBy(r => r.Local.Port)
+            .ThenBy(r => r.Peer?.Address.ToString(), StringComparer.Ordinal).ThenBy(r => r.Peer?.Port).ToList();
+    }
+
+    /// <summary>
+    /// Copies <paramref name="connections"/> that are not closed and pass <paramref name="keep"/>
+    /// as rows, on the stack's thread <see cref="SliceSize"/> at a time with the loop running
+    /// between the turns, so a large table never holds the loop up for long.
+    /// </summary>
+    public static async Task<List<T>> CopyInSlicesAsync<T>(StackRunner runner, IReadOnlyList<TcpConnection> connections, Func<TcpConnection, bool> keep, Func<TcpConnection, T> row)
+    {
+        ArgumentNullException.ThrowIfNull(runner);
+        ArgumentNullException.ThrowIfNull(connections);
+        var rows = new List<T>(connections.Count);
         for (int start = 0; start < connections.Count; start += SliceSize)
         {
             int first = start;
             rows.AddRange(await runner.InvokeAsync(_ => connections.Skip(first).Take(SliceSize)
-                .Where(c => c.State != TcpConnectionState.Closed && options.ShowsState(SocketEntry.StateName(c.State)))
-                .Select(c => Connection(c, options)).ToList()).ConfigureAwait(false));
+                .Where(c => c.State != TcpConnectionState.Closed && keep(c))
+                .Select(row).ToList()).ConfigureAwait(false));
         }
 
-        return rows.OrderBy(Group).ThenBy(r => r.Local.Address.IsV6).ThenBy(r => r.Local.Address.ToString(), StringComparer.Ordinal).ThenBy(r => r.Local.Port)
-            .ThenBy(r => r.Peer?.Address.ToString(), StringComparer.Ordinal).ThenBy(r => r.Peer?.Port).ToList();
+        return rows;
     }
 
     // On the stack's thread: UDP, listeners and TIME-WAIT records as rows, and the connections to copy in slices.

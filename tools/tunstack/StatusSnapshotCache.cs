@@ -52,15 +52,7 @@ public sealed class StatusSnapshotCache
     {
         (List<string> addresses, IReadOnlyList<TcpConnection> connections, int timeWait) = await _runner.InvokeAsync(stack =>
             (stack.Addresses.Select(a => a.ToString()).ToList(), (IReadOnlyList<TcpConnection>)stack.ListTcpConnections(), stack.TcpConnections.TimeWait)).ConfigureAwait(false);
-        var rows = new List<HttpService.ConnectionRow>(connections.Count);
-        for (int start = 0; start < connections.Count; start += SocketTable.SliceSize)
-        {
-            int first = start;
-            rows.AddRange(await _runner.InvokeAsync(_ => connections.Skip(first).Take(SocketTable.SliceSize)
-                .Where(c => c.State != TcpConnectionState.Closed)
-                .Select(HttpService.ConnectionRow.Of).ToList()).ConfigureAwait(false));
-        }
-
+        List<HttpService.ConnectionRow> rows = await SocketTable.CopyInSlicesAsync(_runner, connections, static _ => true, HttpService.ConnectionRow.Of).ConfigureAwait(false);
         rows.Sort(static (a, b) => string.CompareOrdinal(a.Local, b.Local) is var byLocal and not 0 ? byLocal : string.CompareOrdinal(a.Remote, b.Remote));
         List<KeyValuePair<string, int>> states = rows.GroupBy(r => r.State).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal)
             .Select(g => new KeyValuePair<string, int>(g.Key, g.Count())).ToList();

@@ -132,10 +132,11 @@ internal sealed class TunstackProcess : IDisposable
     /// </summary>
     public string WaitForLine(string text, int timeoutMs = 30_000, int occurrence = 1)
     {
+        string? Find() => _lines.Where(l => l.Contains(text, StringComparison.Ordinal)).Skip(occurrence - 1).FirstOrDefault();
         var clock = Stopwatch.StartNew();
         while (clock.ElapsedMilliseconds < timeoutMs)
         {
-            string? line = _lines.Where(l => l.Contains(text, StringComparison.Ordinal)).Skip(occurrence - 1).FirstOrDefault();
+            string? line = Find();
             if (line is not null)
             {
                 return line;
@@ -146,7 +147,7 @@ internal sealed class TunstackProcess : IDisposable
                 // WaitForExit() drains the output still in the pipe: the line may be among it (a
                 // process that crashes right after printing it exits before the reader has seen it).
                 _process.WaitForExit();
-                line = _lines.Where(l => l.Contains(text, StringComparison.Ordinal)).Skip(occurrence - 1).FirstOrDefault();
+                line = Find();
                 if (line is not null)
                 {
                     return line;
