@@ -223,6 +223,15 @@ public sealed partial class TcpConnection
     /// <summary>Called on the owner thread after every state change.</summary>
     public Action<TcpConnectionState>? StateChanged { get; set; }
 
+    /// <summary>
+    /// Called on the owner thread after every acknowledgment from the peer has been processed
+    /// (send window, RTT estimate, loss recovery and congestion control updated), with the RTT
+    /// sample it gave, or <see cref="TimeSpan.Zero"/> when it gave none (a duplicate ACK, or one
+    /// that acknowledged only retransmitted data without timestamps: Karn's rule). For tracing
+    /// tools that want a row per ACK; keep it short, it runs inside segment processing.
+    /// </summary>
+    public Action<TimeSpan>? AckProcessed { get; set; }
+
     /// <summary>SO_KEEPALIVE: probe an idle connection and drop it with TimedOut when the probes go unanswered. Off by default.</summary>
     public bool KeepAlive
     {

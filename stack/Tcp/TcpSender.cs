@@ -597,6 +597,7 @@ internal sealed class TcpSender
         int flightBefore = Nxt - Una;
         int pipeBefore = recovery.Pipe();
         bool advances = ack > Una;
+        TimeSpan rttSample = TimeSpan.Zero;
 
         if (ack > Una)
         {
@@ -628,7 +629,7 @@ internal sealed class TcpSender
                 Urgent = false; // the urgent data is acknowledged
             }
 
-            TimeSpan rttSample = _c.TimestampsEnabled && received.HasTimestamps && received.TimestampEcho != 0
+            rttSample = _c.TimestampsEnabled && received.HasTimestamps && received.TimestampEcho != 0
                 ? _rtt.SampleFromTimestamp(unchecked(_c.TimestampNow - received.TimestampEcho))
                 : _rtt.SampleOnAck(ack, now);
             Retries = 0;
@@ -688,6 +689,7 @@ internal sealed class TcpSender
         }
 
         MaxWnd = Math.Max(MaxWnd, Wnd);
+        _c.AckProcessed?.Invoke(rttSample);
     }
 
     // New data acknowledged: rounds, recovery bookkeeping, or window growth outside recovery.

@@ -27,10 +27,10 @@ public sealed class LabFlowResult
     /// <summary>Segments the client retransmitted (0 for UDP).</summary>
     public long Retransmits { get; init; }
 
-    /// <summary>Median of the client's smoothed RTT over the samples, in milliseconds; null without samples.</summary>
+    /// <summary>Median of the RTT samples the client connection took (RFC 6298 measurements, one per ACK that gave one), in milliseconds; null without samples.</summary>
     public double? RttP50Milliseconds { get; init; }
 
-    /// <summary>99th percentile of the client's smoothed RTT over the samples, in milliseconds; null without samples.</summary>
+    /// <summary>99th percentile of the RTT samples the client connection took, in milliseconds; null without samples.</summary>
     public double? RttP99Milliseconds { get; init; }
 
     /// <summary>Seconds from the flow's start to its last byte read, for a flow of finite size that finished; else null.</summary>

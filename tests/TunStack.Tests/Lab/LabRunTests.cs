@@ -124,6 +124,40 @@ public class LabRunTests
     }
 
     [Fact]
+    public void BulkFlow_TraceEveryAck_ARowPerAckAndTheRunItselfUnchanged()
+    {
+        string json = SingleFlow("cubic", "10mbit", "10ms", 50, "2s");
+        (LabRunResult interval, LabTraceFile intervalTrace) = RunSingle(json);
+        (LabRunResult everyAck, LabTraceFile ackTrace) = RunSingle(json.Replace("\"sample_interval\": \"10ms\"", "\"sample_interval\": \"10ms\", \"trace_every_ack\": true", StringComparison.Ordinal));
+
+        // Watching the ACKs changes nothing in the run.
+        LabFlowResult a = interval.Flows.Single(), b = everyAck.Flows.Single();
+        Assert.Equal((a.Bytes, a.Retransmits, a.RttP50Milliseconds, a.RttP99Milliseconds), (b.Bytes, b.Retransmits, b.RttP50Milliseconds, b.RttP99Milliseconds));
+
+        // About 2.4 MB at one ACK per one or two segments: well over a thousand ACK rows beside 201 samples.
+        Assert.Equal(201, intervalTrace.Rows.Count);
+        Assert.True(ackTrace.Rows.Count > intervalTrace.Rows.Count + 800, $"{ackTrace.Rows.Count} rows with every ACK, {intervalTrace.Rows.Count} without");
+        Assert.All(ackTrace.Rows.Zip(ackTrace.Rows.Skip(1)), pair => Assert.True(pair.First.Time <= pair.Second.Time));
+
+        // Slow start grows cwnd on every ACK: the per-ACK rows see many more distinct windows.
+        Assert.True(ackTrace.Rows.Select(r => r.Cwnd).Distinct().Count() > 3 * intervalTrace.Rows.Select(r => r.Cwnd).Distinct().Count());
+    }
+
+    [Fact]
+    public void BulkFlow_QueueBuildsBehindBottleneck_RttPercentilesAreOfTheMeasurementsWithinPathBounds()
+    {
+        // 20 ms base RTT; a full 50-packet queue at 10 Mbit/s adds 50 * 1.2 ms = 60 ms.
+        (LabRunResult result, _) = RunSingle(SingleFlow("cubic", "10mbit", "10ms", 50, "4s"));
+        LabFlowResult flow = result.Flows.Single();
+        Assert.NotNull(flow.RttP50Milliseconds);
+        Assert.InRange(flow.RttP50Milliseconds!.Value, 20, 20 + 60 + 5);
+        Assert.InRange(flow.RttP99Milliseconds!.Value, flow.RttP50Milliseconds.Value, 20 + 60 + 5);
+
+        // Measurements are whole milliseconds (the timestamp clock), where SRTT is smoothed to fractions.
+        Assert.Equal(Math.Round(flow.RttP99Milliseconds.Value), flow.RttP99Milliseconds.Value);
+    }
+
+    [Fact]
     public void NewRenoFlow_CongestionAvoidanceBetweenLosses_GrowsAboutOneMssPerRttAndHalvesAtLoss()
     {
         // 10 Mbit/s, 40 ms RTT (33 packets) plus 50 packets of queue: a sawtooth of a few seconds per tooth.

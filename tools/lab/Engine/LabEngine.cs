@@ -78,7 +78,7 @@ internal sealed class LabEngine : IDisposable
                 _ => new LabBulkFlow(spec, client, server, scenario.DurationMicros),
             };
             _flows.Add(flow);
-            _traces.Add(spec.Kind == LabFlowKind.UdpConstantBitRate ? null : new LabFlowTrace(Path.Combine(outputDirectory, $"trace-{spec.Name}.csv")));
+            _traces.Add(spec.Kind == LabFlowKind.UdpConstantBitRate ? null : new LabFlowTrace(Path.Combine(outputDirectory, $"trace-{spec.Name}.csv"), scenario.TraceEveryAck));
         }
     }
 
@@ -151,10 +151,16 @@ internal sealed class LabEngine : IDisposable
         {
             bool moved = false;
             long wake = long.MaxValue;
-            foreach (LabFlow flow in _flows)
+            for (int i = 0; i < _flows.Count; i++)
             {
+                LabFlow flow = _flows[i];
                 long before = flow.Progress;
                 wake = Math.Min(wake, flow.Step(now));
+                if (_traces[i] is { } trace && flow.TracedConnection is { } traced)
+                {
+                    trace.Attach(traced, flow.Client.Stack); // before its first ACK: the SYN-ACK
+                }
+
                 if (flow.Progress != before)
                 {
                     moved = true;
@@ -275,7 +281,7 @@ internal sealed class LabEngine : IDisposable
             LabFlowSpec spec = flow.Spec;
             long activeEnd = flow.CompletedAt ?? flow.StopAt;
             double seconds = (activeEnd - spec.StartMicros) / 1e6;
-            List<double> rtts = _traces[i]?.SmoothedRtts.Order().ToList() ?? new List<double>();
+            List<double> rtts = _traces[i]?.RttSamples.Order().ToList() ?? new List<double>();
             flows.Add(new LabFlowResult
             {
                 Name = spec.Name,

@@ -41,6 +41,7 @@ internal static class LabScenarioParser
                 throw new LabScenarioException("sample_interval", "must be above zero");
             }
 
+            bool traceEveryAck = root.OptionalBool("trace_every_ack") ?? false;
             var hosts = root.Objects("hosts").Select(ReadHost).ToList();
             var routers = root.Objects("routers").Select(ReadRouter).ToList();
             var links = root.Objects("links").Select(ReadLink).ToList();
@@ -48,7 +49,7 @@ internal static class LabScenarioParser
             root.Finish();
             var scenario = new LabScenario
             {
-                Name = name, Seed = seed, DurationMicros = duration, SampleIntervalMicros = sample,
+                Name = name, Seed = seed, DurationMicros = duration, SampleIntervalMicros = sample, TraceEveryAck = traceEveryAck,
                 Hosts = hosts, Routers = routers, Links = links, Flows = flows,
             };
             Check(scenario);
