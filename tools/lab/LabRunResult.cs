@@ -17,4 +17,7 @@ public sealed class LabRunResult
 
     /// <summary>Each link, in scenario order.</summary>
     public required IReadOnlyList<LabLinkResult> Links { get; init; }
+
+    /// <summary>Each router, in scenario order.</summary>
+    public IReadOnlyList<LabRouterResult> Routers { get; init; } = [];
 }

@@ -35,6 +35,9 @@ internal sealed class LabChannel
 
     public ILabNode? Destination { get; set; }
 
+    /// <summary>The largest packet this direction carries, in bytes.</summary>
+    public int Mtu => _mtu;
+
     public QueueDiscipline Queue { get; }
 
     /// <summary>Packets that reached the far end (duplicates included).</summary>

@@ -38,9 +38,10 @@ internal sealed class LabEngine : IDisposable
             nodes.Add(spec.Name, host.Port);
         }
 
-        foreach (LabRouterSpec spec in scenario.Routers)
+        for (int i = 0; i < scenario.Routers.Count; i++)
         {
-            var router = new LabRouter(spec.Name);
+            LabRouterSpec spec = scenario.Routers[i];
+            var router = new LabRouter(spec, i);
             _routers.Add(router);
             nodes.Add(spec.Name, router);
         }
@@ -321,6 +322,17 @@ internal sealed class LabEngine : IDisposable
             Duration = TimeSpan.FromMicroseconds(_scenario.DurationMicros),
             Flows = flows,
             Links = links,
+            Routers = _routers.Select(r => new LabRouterResult
+            {
+                Name = r.Name,
+                Forwarded = r.Forwarded,
+                Unroutable = r.Unroutable,
+                Expired = r.Expired,
+                TooBig = r.TooBig,
+                Fragmented = r.Fragmented,
+                IcmpSent = r.IcmpSent,
+                IcmpRateLimited = r.IcmpRateLimited,
+            }).ToList(),
         };
     }
 }

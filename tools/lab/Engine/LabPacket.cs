@@ -8,6 +8,12 @@ internal sealed class LabPacket
         Data = data.ToArray();
     }
 
+    /// <summary>A packet of <paramref name="length"/> zero bytes, for the lab's own packets (ICMP, fragments) to be written into.</summary>
+    public LabPacket(int length)
+    {
+        Data = new byte[length];
+    }
+
     public byte[] Data { get; }
 
     public int Length => Data.Length;

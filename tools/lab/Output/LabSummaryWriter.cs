@@ -2,7 +2,7 @@ using System.Text.Json;
 
 namespace TunStack.Lab;
 
-/// <summary>summary.json: the run's flows and links, snake_case, indented, properties in the contract's order.</summary>
+/// <summary>summary.json: the run's flows, links and routers, snake_case, indented, properties in the contract's order.</summary>
 internal static class LabSummaryWriter
 {
     public static void Write(string path, LabRunResult result)
@@ -42,6 +42,22 @@ internal static class LabSummaryWriter
             json.WriteNumber("marked", link.Marked);
             json.WriteNumber("queue_delay_p50_ms", link.QueueDelayP50Milliseconds);
             json.WriteNumber("queue_delay_p99_ms", link.QueueDelayP99Milliseconds);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+        json.WriteStartArray("routers");
+        foreach (LabRouterResult router in result.Routers)
+        {
+            json.WriteStartObject();
+            json.WriteString("name", router.Name);
+            json.WriteNumber("forwarded", router.Forwarded);
+            json.WriteNumber("unroutable", router.Unroutable);
+            json.WriteNumber("expired", router.Expired);
+            json.WriteNumber("too_big", router.TooBig);
+            json.WriteNumber("fragmented", router.Fragmented);
+            json.WriteNumber("icmp_sent", router.IcmpSent);
+            json.WriteNumber("icmp_rate_limited", router.IcmpRateLimited);
             json.WriteEndObject();
         }
 

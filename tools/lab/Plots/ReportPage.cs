@@ -64,7 +64,23 @@ internal static class ReportPage
             html.Append("</tr>\n");
         }
 
-        html.Append("</table>\n<h2>Plots</h2>\n");
+        html.Append("</table>\n");
+        if (summary.Routers.Count > 0)
+        {
+            html.Append("<h2>Routers</h2>\n<table class=\"routers\">\n<tr><th>router</th><th>forwarded (packets)</th><th>no route</th><th>TTL expired</th>")
+                .Append("<th>too big</th><th>fragmented</th><th>ICMP errors sent</th></tr>\n");
+            foreach (ReportRouter r in summary.Routers)
+            {
+                html.Append("<tr>");
+                Cells(html, r.Name);
+                Numbers(html, Number(r.Forwarded, "#,0"), Number(r.Unroutable, "#,0"), Number(r.Expired, "#,0"), Number(r.TooBig, "#,0"), Number(r.Fragmented, "#,0"), Number(r.IcmpSent, "#,0"));
+                html.Append("</tr>\n");
+            }
+
+            html.Append("</table>\n");
+        }
+
+        html.Append("<h2>Plots</h2>\n");
         foreach ((string name, string caption) in Plots)
         {
             html.Append(CultureInfo.InvariantCulture, $"<figure id=\"{name}\">\n<img src=\"{name}.svg\" width=\"{width}\" height=\"{height}\" alt=\"{Encode(caption)}\">\n")

@@ -4,11 +4,11 @@ namespace TunStack.Lab.Plots;
 
 /// <summary>
 /// summary.json as the report reads it. The scenario, the seed, the flows and links and their
-/// names are required; the other numbers may be null or absent (shown as a dash). A value of
+/// names are required (routers may be absent: files written before routers were reported); the other numbers may be null or absent (shown as a dash). A value of
 /// the wrong kind fails with its place in the file: "summary.json: flows[1].bytes is a string,
 /// expected a number".
 /// </summary>
-internal sealed record ReportSummary(string Scenario, double Seed, double? DurationSeconds, IReadOnlyList<ReportFlow> Flows, IReadOnlyList<ReportLink> Links)
+internal sealed record ReportSummary(string Scenario, double Seed, double? DurationSeconds, IReadOnlyList<ReportFlow> Flows, IReadOnlyList<ReportLink> Links, IReadOnlyList<ReportRouter> Routers)
 {
     /// <summary>Names as the lab writes them into file names; anything else could escape the directory.</summary>
     private static readonly System.Buffers.SearchValues<char> s_nameCharacters =
@@ -64,12 +64,21 @@ internal sealed record ReportSummary(string Scenario, double Seed, double? Durat
                 reader.OptionalNumber(link, "marked", at),
                 reader.OptionalNumber(link, "queue_delay_p50_ms", at),
                 reader.OptionalNumber(link, "queue_delay_p99_ms", at)));
+            List<ReportRouter> routers = !root.TryGetProperty("routers", out _) ? [] : reader.Items(root, "routers", (router, at) => new ReportRouter(
+                reader.Name(router, at),
+                reader.OptionalNumber(router, "forwarded", at),
+                reader.OptionalNumber(router, "unroutable", at),
+                reader.OptionalNumber(router, "expired", at),
+                reader.OptionalNumber(router, "too_big", at),
+                reader.OptionalNumber(router, "fragmented", at),
+                reader.OptionalNumber(router, "icmp_sent", at)));
             return new ReportSummary(
                 reader.OptionalString(root, "scenario", "the document") ?? throw reader.Fail("scenario is missing"),
                 reader.OptionalNumber(root, "seed", "the document") ?? throw reader.Fail("seed is missing"),
                 reader.OptionalNumber(root, "duration_s", "the document"),
                 flows,
-                links);
+                links,
+                routers);
         }
     }
 

@@ -131,8 +131,11 @@ internal static class LabScenarioParser
             route.Finish();
         }
 
+        InternetAddress? v4 = ReadAddress(o, "ipv4", v6: false)?.Address;
+        InternetAddress? v6 = ReadAddress(o, "ipv6", v6: true)?.Address;
+        bool icmp = o.OptionalBool("icmp") ?? true;
         o.Finish();
-        return new LabRouterSpec { Name = name, Routes = routes };
+        return new LabRouterSpec { Name = name, Routes = routes, V4 = v4, V6 = v6, Icmp = icmp };
     }
 
     private static LabLinkSpec ReadLink(LabJsonObject o)
@@ -396,6 +399,14 @@ internal static class LabScenarioParser
 
         for (int r = 0; r < s.Routers.Count; r++)
         {
+            foreach ((InternetAddress? address, string field) in new[] { (s.Routers[r].V4, "ipv4"), (s.Routers[r].V6, "ipv6") })
+            {
+                if (address is { } a && !addresses.Add(a))
+                {
+                    throw new LabScenarioException($"routers[{r}].{field}", $"{a} belongs to another node already");
+                }
+            }
+
             for (int i = 0; i < s.Routers[r].Routes.Count; i++)
             {
                 string via = s.Routers[r].Routes[i].Via;
