@@ -382,6 +382,13 @@ internal sealed class TcpSender
                     _nonValidatedSince = now;
                 }
 
+                // Restart from idle: nothing in flight, and the application let the connection go
+                // quiet; the controller hears it before this send is paced.
+                if (Nxt == Una && recovery.Rate.AppLimited)
+                {
+                    Congestion.OnRestartFromIdle(now);
+                }
+
                 // RFC 5681 3.1: no more than cwnd in flight (the pipe, in recovery); RFC 3042 lets
                 // the first two duplicate ACKs each send one new segment beyond it (up to cwnd + 2*SMSS).
                 long cwndRoom = _probeSegment ? length
@@ -756,6 +763,10 @@ internal sealed class TcpSender
             WindowMayGrow = windowMayGrow,
             Rate = recovery.Rate.TakeSample(_rtt.Min),
         });
+        if (Congestion.SamplesAreAppLimited)
+        {
+            recovery.Rate.MarkAppLimited(recovery.Pipe());
+        }
     }
 
     // Linux tcp_sndbuf_expand: a send buffer of at least twice cwnd, so the window is never

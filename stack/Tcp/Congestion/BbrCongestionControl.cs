@@ -55,6 +55,7 @@ internal sealed class BbrCongestionControl : CongestionControl
     private bool _packetConservation;
     private long _conservationRound;
     private int _lastInflight;
+    private bool _idleRestart;
 
     /// <summary>
     /// ProbeBW's first phase comes from the clock's microseconds when ProbeBW is entered: as good
@@ -116,6 +117,23 @@ internal sealed class BbrCongestionControl : CongestionControl
     }
 
     public override bool UsesProportionalRateReduction => false;
+
+    /// <summary>Draft 4.3.5 (BBRHandleProbeRTT): the low rate of ProbeRTT is not the path's; its samples are application-limited.</summary>
+    internal override bool SamplesAreAppLimited => State == Mode.ProbeRtt;
+
+    /// <summary>
+    /// Draft-00, "Restarting From Idle" (BBRHandleRestartFromIdle): after an application-limited idle period, ProbeBW
+    /// paces at exactly BtlBw (gain 1), to return to a full pipe without a queue; the idle
+    /// restart also keeps the next ACK from starting ProbeRTT (BBRCheckProbeRTT).
+    /// </summary>
+    public override void OnRestartFromIdle(Instant now)
+    {
+        _idleRestart = true;
+        if (State == Mode.ProbeBw && BtlBw > 0)
+        {
+            PacingRate = BtlBw;
+        }
+    }
 
     public override void OnAck(in CongestionAck ack)
     {
@@ -320,7 +338,7 @@ internal sealed class BbrCongestionControl : CongestionControl
     // segments for at least 200 ms and one round, so the queue drains and the path's RTT shows.
     private void CheckProbeRtt(in CongestionAck ack)
     {
-        if (State != Mode.ProbeRtt && _rtpropExpired)
+        if (State != Mode.ProbeRtt && _rtpropExpired && !_idleRestart)
         {
             SaveCwnd();
             State = Mode.ProbeRtt;
@@ -333,6 +351,8 @@ internal sealed class BbrCongestionControl : CongestionControl
         {
             HandleProbeRtt(ack);
         }
+
+        _idleRestart = false;
     }
 
     private void HandleProbeRtt(in CongestionAck ack)

@@ -121,6 +121,17 @@ public abstract class CongestionControl
     }
 
     /// <summary>
+    /// The sender is about to send new data with nothing in flight after the connection was
+    /// application-limited: a restart from idle (Linux's CA_EVENT_TX_START). Called before the
+    /// pacing check of that first send. The default does nothing; BBR paces at its bandwidth
+    /// estimate again (draft-cardwell-iccrg-bbr-congestion-control-00, "Restarting From Idle").
+    /// </summary>
+    /// <param name="now">The stack's clock.</param>
+    public virtual void OnRestartFromIdle(Instant now)
+    {
+    }
+
+    /// <summary>
     /// RFC 3168 6.1.2: the peer echoed Congestion Experienced (ECN-Echo): a reduction as for a
     /// loss, without a retransmission. The default reduces as <see cref="OnLoss"/> does.
     /// </summary>
@@ -135,6 +146,12 @@ public abstract class CongestionControl
     /// <param name="ackedBytes">N, the bytes the ACK delivered.</param>
     /// <param name="limitSegments">L.</param>
     protected void SlowStart(int ackedBytes, long limitSegments = 1) => Cwnd = (int)Math.Min((long)Cwnd + Math.Min(ackedBytes, limitSegments * Mss), int.MaxValue / 2);
+
+    /// <summary>
+    /// True while the algorithm deliberately sends below the path's rate and the delivery-rate
+    /// samples of this flight must be marked application-limited (BBR's ProbeRTT).
+    /// </summary>
+    internal virtual bool SamplesAreAppLimited => false;
 
     /// <summary>The algorithm's place among the built-ins (<see cref="CongestionAlgorithm.Custom"/> for a registered one).</summary>
     internal CongestionAlgorithm Algorithm => CongestionControlRegistry.AlgorithmOf(Name);

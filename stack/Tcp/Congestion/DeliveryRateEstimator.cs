@@ -79,6 +79,9 @@ internal sealed class DeliveryRateEstimator
         }
     }
 
+    /// <summary>Marks what is in flight now application-limited whatever the sender is doing (BBR's ProbeRTT, whose low rate says nothing of the path).</summary>
+    public void MarkAppLimited(int pipe) => _appLimitedUntil = Math.Max(Delivered + pipe, 1);
+
     /// <summary>The sample of the ACK just processed (then gathering starts over for the next one).</summary>
     public DeliveryRateSample TakeSample(TimeSpan minRtt)
     {

@@ -188,6 +188,7 @@ public class BbrCongestionControlTests
         Assert.Equal(BbrCongestionControl.Mode.ProbeRtt, feed.Bbr.State);
         Assert.Equal(BbrCongestionControl.MinPipeSegments * Mss, feed.Bbr.Cwnd);
         Assert.Equal(1, feed.Bbr.PacingGain);
+        Assert.True(feed.Bbr.SamplesAreAppLimited); // draft 4.3.5: ProbeRTT's low rate is not the path's
 
         // The flight drains to four segments: 200 ms start now.
         feed.Ack(1_000_000, inflight: 4 * Mss, rtt: Rtt, advance: TimeSpan.FromMilliseconds(10));
@@ -197,6 +198,7 @@ public class BbrCongestionControlTests
         feed.Ack(1_000_000, inflight: 4 * Mss, rtt: Rtt, advance: TimeSpan.FromMilliseconds(101));
         Assert.True(feed.Now - drained > BbrCongestionControl.ProbeRttDuration);
         Assert.Equal(BbrCongestionControl.Mode.ProbeBw, feed.Bbr.State);
+        Assert.False(feed.Bbr.SamplesAreAppLimited);
         Assert.True(feed.Bbr.Cwnd >= cwndBefore, $"cwnd {feed.Bbr.Cwnd} restored to at least {cwndBefore}");
     }
 
@@ -211,6 +213,49 @@ public class BbrCongestionControlTests
             feed.Ack(1_000_000, inflight: bdp, rtt: rtt, advance: TimeSpan.FromMilliseconds(500));
             Assert.NotEqual(BbrCongestionControl.Mode.ProbeRtt, feed.Bbr.State);
         }
+    }
+
+    [Fact]
+    public void ProbeBw_RestartFromIdleInAnyPhase_PacesAtExactlyBtlBw()
+    {
+        AckFeed feed = InProbeBw(1_000_000);
+        int bdp = feed.Bbr.Inflight(1);
+        while (feed.Bbr.PacingGain != 1.25)
+        {
+            feed.Ack(1_000_000, inflight: bdp);
+        }
+
+        Assert.Equal(1.25 * feed.Bbr.BtlBw, feed.Bbr.PacingRate, 3);
+        feed.Bbr.OnRestartFromIdle(feed.Now + TimeSpan.FromSeconds(2));
+        Assert.Equal(feed.Bbr.BtlBw, feed.Bbr.PacingRate, 3);
+    }
+
+    [Fact]
+    public void Startup_RestartFromIdle_PacingRateUnchanged()
+    {
+        var feed = new AckFeed(new BbrCongestionControl(Mss, new Random(1)));
+        feed.Ack(100_000, inflight: 10 * Mss);
+        double before = feed.Bbr.PacingRate;
+        feed.Bbr.OnRestartFromIdle(feed.Now + TimeSpan.FromSeconds(1));
+        Assert.Equal(BbrCongestionControl.Mode.Startup, feed.Bbr.State);
+        Assert.Equal(before, feed.Bbr.PacingRate);
+    }
+
+    [Fact]
+    public void ProbeBw_RtpropExpiresOnTheFirstAckAfterAnIdleRestart_NoProbeRtt_TheNewSampleIsTaken()
+    {
+        AckFeed feed = InProbeBw(1_000_000);
+        int bdp = feed.Bbr.Inflight(1);
+        Instant minSetAt = feed.Now;
+
+        // Idle for longer than the RTprop window, then a send and its ACK with a higher RTT.
+        feed.Now = minSetAt + BbrCongestionControl.RtpropWindow + TimeSpan.FromSeconds(1);
+        feed.Bbr.OnRestartFromIdle(feed.Now);
+        TimeSpan higher = TimeSpan.FromMilliseconds(130);
+        feed.Ack(1_000_000, inflight: bdp, rtt: higher, appLimited: true, advance: higher);
+
+        Assert.Equal(BbrCongestionControl.Mode.ProbeBw, feed.Bbr.State);
+        Assert.Equal(higher, feed.Bbr.Rtprop);
     }
 
     [Fact]

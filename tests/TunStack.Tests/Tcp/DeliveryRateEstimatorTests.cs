@@ -71,6 +71,27 @@ public class DeliveryRateEstimatorTests
     }
 
     [Fact]
+    public void CwndLimitedFlight_MarkedAppLimitedByTheController_ItsSamplesAreAppLimitedUntilDelivered()
+    {
+        var log = new SentSegments(64);
+        var rate = new DeliveryRateEstimator();
+        var seq = new SeqNumber(1);
+        Instant t0 = Instant.FromMilliseconds(0);
+        Send(log, rate, seq, t0, flightEmpty: true);
+        rate.OnSendingStopped(pipe: Mss, cwnd: Mss, lostWaiting: 0); // cwnd-limited: not the application's doing
+        Assert.False(rate.AppLimited);
+
+        rate.MarkAppLimited(pipe: Mss); // BBR's ProbeRTT
+        Assert.True(rate.AppLimited);
+        Send(log, rate, seq + Mss, t0 + TimeSpan.FromMilliseconds(1), flightEmpty: false);
+        Instant t1 = t0 + TimeSpan.FromMilliseconds(30);
+        log.AckTo(seq + (2 * Mss), e => rate.OnDelivered(e, t1));
+        DeliveryRateSample sample = rate.TakeSample(TimeSpan.FromMilliseconds(20));
+        Assert.True(sample.IsAppLimited);
+        Assert.False(rate.AppLimited); // the marked flight has been delivered
+    }
+
+    [Fact]
     public void IntervalShorterThanMinRtt_SampleNotValid()
     {
         var log = new SentSegments(64);

@@ -35,6 +35,43 @@ public class PacingTests
         }
     }
 
+    // A window-based controller that counts the stack's restarts from idle.
+    private sealed class CountingRestarts : CongestionControl
+    {
+        public CountingRestarts(int mss)
+            : base(mss)
+        {
+        }
+
+        public int Restarts { get; private set; }
+
+        public override void OnAck(in CongestionAck ack) => SlowStart(ack.AckedBytes);
+
+        public override void OnLoss(int flightSize, Instant now) => Cwnd = Ssthresh = Math.Max(flightSize / 2, 2 * Mss);
+
+        public override void OnRestartFromIdle(Instant now) => Restarts++;
+    }
+
+    [Fact]
+    public void Established_SendAfterAnIdleSecond_ControllerHearsOneRestartFromIdle_NoneWhileDataIsInFlight()
+    {
+        CountingRestarts? controller = null;
+        var net = new TwoStacks(configure: o => o.Tcp.CongestionControls.Register("counting", mss => controller = new CountingRestarts(mss)));
+        (_, TcpConnection client, TcpConnection server) = TcpTests.Connected(net);
+        client.CongestionControlName = "counting";
+
+        // One write of 69 full segments, sent over several round trips (cwnd-limited, data in
+        // flight throughout, no small tail for Nagle to hold until all is acknowledged): only its
+        // first send restarts.
+        TcpTests.Transfer(net.Simulation, client, server, new byte[69 * client.Mss], TimeSpan.FromSeconds(10));
+        Assert.Equal(1, controller!.Restarts);
+
+        // Quiet for a second (everything acknowledged), then a small write: one more.
+        net.Simulation.RunFor(TimeSpan.FromSeconds(1));
+        TcpTests.Transfer(net.Simulation, client, server, new byte[100], TimeSpan.FromSeconds(5));
+        Assert.Equal(2, controller.Restarts);
+    }
+
     [Fact]
     public void PacedAtOneMegabytePerSecond_BulkTransfer_EveryFiftyMillisecondsCarryFiftyKilobytes()
     {
