@@ -212,6 +212,9 @@ public sealed partial class TcpConnection
         AdvertisedMss = AdvertisedMss,
         PeerWindow = Sender.Wnd,
         EcnNegotiated = Ecn.Negotiated,
+        Bbr = Sender.Congestion is Congestion.BbrCongestionControl bbr
+            ? new BbrInfo(bbr.BtlBw, bbr.Rtprop == TimeSpan.MaxValue ? TimeSpan.Zero : bbr.Rtprop, bbr.PacingGain, bbr.CwndGain)
+            : null,
     };
 
     /// <summary>Called on the owner thread when data (or the peer's FIN) can be read.</summary>

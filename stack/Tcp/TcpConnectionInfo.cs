@@ -70,6 +70,9 @@ public readonly record struct TcpConnectionInfo(
     /// <summary>Explicit Congestion Notification (RFC 3168) was negotiated (tcpi_options TCPI_OPT_ECN; ss: ecn).</summary>
     public bool EcnNegotiated { get; init; }
 
+    /// <summary>BBR's model of the path (TCP_CC_INFO) when the connection's congestion control is BBR; otherwise null.</summary>
+    public BbrInfo? Bbr { get; init; }
+
     /// <summary>One line in the manner of <c>ss -ti</c>.</summary>
     public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture,
         $"{State} {(AlgorithmName.Length > 0 ? AlgorithmName : Algorithm.ToString().ToLowerInvariant())} mss:{Mss} rtt:{SmoothedRtt.TotalMilliseconds:0.###}/{RttVariance.TotalMilliseconds:0.###} minrtt:{(MinRtt == TimeSpan.MaxValue ? 0 : MinRtt.TotalMilliseconds):0.###} rto:{RetransmissionTimeout.TotalMilliseconds:0} cwnd:{CongestionWindow / Math.Max(1, Mss)} pipe:{Pipe} ssthresh:{(SlowStartThreshold >= int.MaxValue / 2 ? "inf" : (SlowStartThreshold / Math.Max(1, Mss)).ToString(System.Globalization.CultureInfo.InvariantCulture))} bytes_sent:{BytesSent} bytes_retrans:{BytesRetransmitted} bytes_acked:{BytesAcked} bytes_received:{BytesReceived} retrans:{Retransmits} timeouts:{Timeouts} recoveries:{FastRecoveries} lost:{Lost} sacked:{SackedBytes} undo:{SpuriousUndos} delivery_rate:{DeliveryRateBytesPerSecond * 8 / 1e6:0.##}Mbps{(PacingRateBytesPerSecond > 0 ? $" pacing_rate:{PacingRateBytesPerSecond * 8 / 1e6:0.##}Mbps" : string.Empty)}{(InRecovery ? " recovering" : string.Empty)}");

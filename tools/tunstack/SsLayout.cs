@@ -141,6 +141,12 @@ public static class SsLayout
 
         yield return string.Create(CultureInfo.InvariantCulture, $"bytes_acked:{info.BytesAcked}");
         yield return string.Create(CultureInfo.InvariantCulture, $"bytes_received:{info.BytesReceived}");
+        if (info.Bbr is { } bbr)
+        {
+            // iproute2's bbr:(bw:...,mrtt:...,pacing_gain:...,cwnd_gain:...) from TCP_CC_INFO.
+            yield return string.Create(CultureInfo.InvariantCulture, $"bbr:(bw:{Rate(bbr.BottleneckBandwidthBytesPerSecond * 8)},mrtt:{Milliseconds(bbr.MinRtt)},pacing_gain:{bbr.PacingGain:0.##},cwnd_gain:{bbr.CwndGain:0.##})");
+        }
+
         if (info.SmoothedRtt > TimeSpan.Zero)
         {
             yield return $"send {Rate(info.CongestionWindow * 8.0 / info.SmoothedRtt.TotalSeconds)}";

@@ -21,4 +21,25 @@ public class SsLayoutTests
         IEnumerable<string> words = SsLayout.TcpWords(new TcpDetails(Info, true, true, 7, 7, null));
         Assert.DoesNotContain("ecn", words);
     }
+
+    [Fact]
+    public void BbrConnection_TcpWords_BbrModelAfterTheByteCountsBeforeSend()
+    {
+        TcpConnectionInfo bbr = Info with
+        {
+            AlgorithmName = "bbr",
+            SmoothedRtt = TimeSpan.FromMilliseconds(21),
+            BytesAcked = 1000,
+            BytesReceived = 10,
+            Bbr = new BbrInfo(2_500_000, TimeSpan.FromMilliseconds(20.5), 1.25, 2),
+        };
+        string line = string.Join(' ', SsLayout.TcpWords(new TcpDetails(bbr, true, true, 7, 7, null)));
+        Assert.Contains("bytes_received:10 bbr:(bw:20000000bps,mrtt:20.5,pacing_gain:1.25,cwnd_gain:2) send ", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CubicConnection_TcpWords_NoBbrModel()
+    {
+        Assert.DoesNotContain(SsLayout.TcpWords(new TcpDetails(Info, true, true, 7, 7, null)), w => w.StartsWith("bbr:", StringComparison.Ordinal));
+    }
 }

@@ -33,4 +33,19 @@ public class BbrLossyTransferTests
             Assert.True(info.FastRecoveries > 0);
         }
     }
+
+    [Fact]
+    public void Bbr_AfterATransferOver20MbitAnd20MsRtt_CcInfoHoldsTheMeasuredModel()
+    {
+        Assert.True(Impairment.TryParse("delay=10ms,rate=20mbit", out Impairment profile, out _, out string? error), error);
+        var net = new TwoStacks(wrapA: l => new ImpairedLink(l, profile, profile, 11), configure: o => o.Tcp.CongestionControlName = "bbr");
+        (_, TcpConnection client, TcpConnection server) = TcpTests.Connected(net);
+        TcpTests.Transfer(net.Simulation, client, server, new byte[2 * 1024 * 1024], TimeSpan.FromMinutes(1));
+
+        // TCP_CC_INFO (struct tcp_bbr_info): the bottleneck's rate and the path's RTT as BBR measured them.
+        BbrInfo bbr = Assert.NotNull(client.GetInfo().Bbr);
+        Assert.InRange(bbr.BottleneckBandwidthBytesPerSecond, 0.8 * 20e6 / 8, 1.05 * 20e6 / 8);
+        Assert.InRange(bbr.MinRtt.TotalMilliseconds, 20, 25);
+        Assert.True(bbr.PacingGain > 0 && bbr.CwndGain >= 2, $"{bbr}");
+    }
 }

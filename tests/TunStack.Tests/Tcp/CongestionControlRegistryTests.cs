@@ -143,7 +143,10 @@ public class CongestionControlRegistryTests
         Assert.Equal(cwnd, client.CongestionWindow);
         TcpTests.Transfer(net.Simulation, client, server, new byte[100_000], TimeSpan.FromSeconds(5));
         Assert.True(client.PacingRate > 0);
+        Assert.NotNull(client.GetInfo().Bbr);
+
         client.CongestionAlgorithm = CongestionAlgorithm.Cubic;
         Assert.Equal("cubic", client.CongestionControlName);
+        Assert.Null(client.GetInfo().Bbr);
     }
 }

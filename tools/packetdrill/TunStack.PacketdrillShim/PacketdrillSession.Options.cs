@@ -126,9 +126,7 @@ internal sealed partial class PacketdrillSession
                     result = WriteTcpInfo(room, length, socket);
                     break;
                 case (SolTcp, TcpCcInfo) when socket.ProtocolType == ProtocolType.Tcp:
-                    // Neither CUBIC nor Reno has algorithm-specific information; Linux answers those with length 0.
-                    *length = 0;
-                    result = 0;
+                    result = WriteCcInfo(room, length, socket);
                     break;
                 case (SolSocket, SoMemInfo):
                     result = WriteMemInfo(room, length, socket);
@@ -289,6 +287,27 @@ internal sealed partial class PacketdrillSession
         BinaryPrimitives.WriteInt32LittleEndian(memory[4..], socket.ReceiveBufferSize);
         BinaryPrimitives.WriteInt32LittleEndian(memory[12..], socket.SendBufferSize);
         return WriteBytes(room, length, memory);
+    }
+
+    // TCP_CC_INFO: struct tcp_bbr_info for BBR (bandwidth in bytes per second as two 32-bit
+    // halves, RTprop in microseconds, gains in units of 1/256); CUBIC and Reno have nothing
+    // algorithm-specific, and Linux answers those with length 0.
+    private static unsafe long WriteCcInfo(Span<byte> room, uint* length, StackSocket socket)
+    {
+        if (socket.GetTcpInfo() is not { Bbr: { } bbr })
+        {
+            *length = 0;
+            return 0;
+        }
+
+        Span<byte> info = stackalloc byte[5 * 4];
+        ulong bandwidth = (ulong)Math.Max(0, bbr.BottleneckBandwidthBytesPerSecond);
+        BinaryPrimitives.WriteUInt32LittleEndian(info[0..], (uint)bandwidth);
+        BinaryPrimitives.WriteUInt32LittleEndian(info[4..], (uint)(bandwidth >> 32));
+        BinaryPrimitives.WriteUInt32LittleEndian(info[8..], Micro(bbr.MinRtt));
+        BinaryPrimitives.WriteUInt32LittleEndian(info[12..], (uint)Math.Round(bbr.PacingGain * 256));
+        BinaryPrimitives.WriteUInt32LittleEndian(info[16..], (uint)Math.Round(bbr.CwndGain * 256));
+        return WriteBytes(room, length, info);
     }
 
     private static uint Micro(TimeSpan value) => (uint)Math.Clamp(value.Ticks / TimeSpan.TicksPerMicrosecond, 0, uint.MaxValue);
