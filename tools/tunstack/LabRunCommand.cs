@@ -77,6 +77,12 @@ public static class LabRunCommand
             output.WriteLine(Describe(flow));
         }
 
+        // Routers only when they dropped something: what the flows' numbers alone would not explain.
+        foreach (LabRouterResult router in result.Routers.Where(r => r.Unroutable + r.Expired + r.TooBig + r.Fragmented > 0))
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  router {router.Name}: {router.Forwarded} forwarded, {router.Unroutable} without a route, {router.Expired} TTL expired, {router.TooBig} too big, {router.Fragmented} fragmented, {router.IcmpSent} ICMP errors sent"));
+        }
+
         return result.Flows.Any(f => f.Failure is not null) ? 1 : 0;
     }
 
@@ -97,7 +103,7 @@ public static class LabRunCommand
 
         if (flow.RttP50Milliseconds is { } p50 && flow.RttP99Milliseconds is { } p99)
         {
-            line.Append(CultureInfo.InvariantCulture, $", srtt p50 {p50:0.0} ms p99 {p99:0.0} ms");
+            line.Append(CultureInfo.InvariantCulture, $", rtt p50 {p50:0.0} ms p99 {p99:0.0} ms");
         }
 
         if (flow.CompletionSeconds is { } done)
