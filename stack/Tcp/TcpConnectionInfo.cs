@@ -70,6 +70,30 @@ public readonly record struct TcpConnectionInfo(
     /// <summary>Explicit Congestion Notification (RFC 3168) was negotiated (tcpi_options TCPI_OPT_ECN; ss: ecn).</summary>
     public bool EcnNegotiated { get; init; }
 
+    /// <summary>Where congestion control stands (tcpi_ca_state): open, disorder, CWR, recovery or loss.</summary>
+    public TcpCongestionState CongestionState { get; init; }
+
+    /// <summary>
+    /// The largest reordering seen, in segments: how far below the highest delivered segment one
+    /// arrived (tcpi_reordering; 3, the duplicate-ACK threshold, until more is seen; ss: reordering).
+    /// </summary>
+    public int Reordering { get; init; }
+
+    /// <summary>
+    /// Segments deemed lost now: neither SACKed nor acknowledged yet, retransmitted or not
+    /// (tcpi_lost, Linux's lost_out; <see cref="Lost"/> counts every loss since the connection opened).
+    /// </summary>
+    public int LostSegmentsOutstanding { get; init; }
+
+    /// <summary>Time the connection had data unacknowledged or unsent (tcpi_busy_time; ss: busy).</summary>
+    public TimeSpan BusyTime { get; init; }
+
+    /// <summary>Of <see cref="BusyTime"/>, the time the peer's window held data back (tcpi_rwnd_limited; ss: rwnd_limited).</summary>
+    public TimeSpan ReceiveWindowLimitedTime { get; init; }
+
+    /// <summary>Of <see cref="BusyTime"/>, the time the send buffer was full with more to send (tcpi_sndbuf_limited; ss: sndbuf_limited).</summary>
+    public TimeSpan SendBufferLimitedTime { get; init; }
+
     /// <summary>One line in the manner of <c>ss -ti</c>.</summary>
     public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture,
         $"{State} {(AlgorithmName.Length > 0 ? AlgorithmName : Algorithm.ToString().ToLowerInvariant())} mss:{Mss} rtt:{SmoothedRtt.TotalMilliseconds:0.###}/{RttVariance.TotalMilliseconds:0.###} minrtt:{(MinRtt == TimeSpan.MaxValue ? 0 : MinRtt.TotalMilliseconds):0.###} rto:{RetransmissionTimeout.TotalMilliseconds:0} cwnd:{CongestionWindow / Math.Max(1, Mss)} pipe:{Pipe} ssthresh:{(SlowStartThreshold >= int.MaxValue / 2 ? "inf" : (SlowStartThreshold / Math.Max(1, Mss)).ToString(System.Globalization.CultureInfo.InvariantCulture))} bytes_sent:{BytesSent} bytes_retrans:{BytesRetransmitted} bytes_acked:{BytesAcked} bytes_received:{BytesReceived} retrans:{Retransmits} timeouts:{Timeouts} recoveries:{FastRecoveries} lost:{Lost} sacked:{SackedBytes} undo:{SpuriousUndos} delivery_rate:{DeliveryRateBytesPerSecond * 8 / 1e6:0.##}Mbps{(PacingRateBytesPerSecond > 0 ? $" pacing_rate:{PacingRateBytesPerSecond * 8 / 1e6:0.##}Mbps" : string.Empty)}{(InRecovery ? " recovering" : string.Empty)}");

@@ -19,6 +19,7 @@ internal sealed class SentSegments
         Lost = 2,           // deemed lost and not sent again since
         Retransmitted = 4,  // sent more than once
         AppLimited = 8,     // sent while the application limited sending (delivery rate estimation)
+        LostOut = 16,       // deemed lost and neither SACKed nor acknowledged since, retransmitted or not (Linux TCPCB_LOST)
     }
 
     public struct Entry
@@ -81,6 +82,9 @@ internal sealed class SentSegments
     /// <summary>Bytes of entries deemed lost and not yet sent again (Linux lost_out).</summary>
     public int LostBytes { get; private set; }
 
+    /// <summary>Entries deemed lost and neither SACKed nor acknowledged yet, retransmitted or not (Linux lost_out, tcpi_lost).</summary>
+    public int LostOutSegments { get; private set; }
+
     /// <summary>Bytes ever marked lost (cumulative; congestion control reads what one ACK added).</summary>
     public long TotalLostBytes { get; private set; }
 
@@ -95,6 +99,7 @@ internal sealed class SentSegments
         _head = 0;
         SackedBytes = 0;
         LostBytes = 0;
+        LostOutSegments = 0;
     }
 
     /// <summary>Records new data [start, start + length) sent at <paramref name="now"/>; false when full or not contiguous.</summary>
@@ -187,7 +192,12 @@ internal sealed class SentSegments
             return false;
         }
 
-        e.Marks |= Marks.Lost;
+        if (!e.Is(Marks.LostOut))
+        {
+            LostOutSegments++;
+        }
+
+        e.Marks |= Marks.Lost | Marks.LostOut;
         LostBytes += e.Length;
         TotalLostBytes += e.Length;
         return true;
@@ -223,7 +233,12 @@ internal sealed class SentSegments
                 LostBytes -= e.Length;
             }
 
-            e.Marks = (e.Marks & ~Marks.Lost) | Marks.Sacked;
+            if (e.Is(Marks.LostOut))
+            {
+                LostOutSegments--;
+            }
+
+            e.Marks = (e.Marks & ~(Marks.Lost | Marks.LostOut)) | Marks.Sacked;
             SackedBytes += e.Length;
             delivered?.Invoke(e);
         }
@@ -238,6 +253,11 @@ internal sealed class SentSegments
         while (Count > 0 && _ring[_head].End <= ack)
         {
             Entry e = _ring[_head];
+            if (e.Is(Marks.LostOut))
+            {
+                LostOutSegments--;
+            }
+
             if (e.Is(Marks.Sacked))
             {
                 SackedBytes -= e.Length;
@@ -299,6 +319,10 @@ internal sealed class SentSegments
         second = first;
         second.Start = seq;
         first.End = seq;
+        if (first.Is(Marks.LostOut))
+        {
+            LostOutSegments++; // both halves are lost
+        }
         return true;
     }
 }
