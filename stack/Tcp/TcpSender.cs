@@ -577,7 +577,7 @@ internal sealed class TcpSender
                 {
                     int piece = segmentSize == 0 ? length : Math.Min(segmentSize, length - done);
                     bool sentBefore = Nxt < Max;
-                    recovery.OnDataSent(Nxt, piece, sentBefore);
+                    recovery.OnDataSent(Nxt, piece, sentBefore, push && done + piece == length); // PSH rides on the last piece
                     if (sentBefore)
                     {
                         BytesRetransmitted += piece; // going back over data sent before (after an RTO)
@@ -649,7 +649,11 @@ internal sealed class TcpSender
         BytesSent += length;
         BytesRetransmitted += length;
         RetransmitSegments++;
-        Transmit(start, TcpFlags.Ack, start - Una, length, 0);
+
+        // A retransmission keeps the PSH its data first went out with (Linux resends the skb with
+        // its flags, and merged ones with all of theirs, tcp_retrans_try_collapse).
+        TcpFlags flags = _c.Recovery.Log.AnyPushed(start, start + length) ? TcpFlags.Ack | TcpFlags.Psh : TcpFlags.Ack;
+        Transmit(start, flags, start - Una, length, 0);
         _c.Recovery.OnResent(start, length);
         OnDeparture(length, _layer.Now);
     }

@@ -123,18 +123,32 @@ internal abstract class LossRecovery
     {
     }
 
-    /// <summary>A new or go-back-N segment [seq, seq + length) went out; <paramref name="sentBefore"/> when it had been sent before.</summary>
-    public void OnDataSent(SeqNumber seq, int length, bool sentBefore)
+    /// <summary>
+    /// A new or go-back-N segment [seq, seq + length) went out; <paramref name="sentBefore"/> when
+    /// it had been sent before, <paramref name="pushed"/> when it carried PSH.
+    /// </summary>
+    public void OnDataSent(SeqNumber seq, int length, bool sentBefore, bool pushed = false)
     {
         Instant now = Connection.Layer.Now;
         bool flightEmpty = Pipe() == 0;
-        if (sentBefore && Log.Resent(seq, length, now, out int index))
+        int index;
+        if (sentBefore && Log.Resent(seq, length, now, out index))
         {
             Rate.OnSent(ref Log[index], flightEmpty, now);
         }
         else if (Log.Append(seq, length, now))
         {
-            Rate.OnSent(ref Log[Log.Count - 1], flightEmpty, now);
+            index = Log.Count - 1;
+            Rate.OnSent(ref Log[index], flightEmpty, now);
+        }
+        else
+        {
+            return;
+        }
+
+        if (pushed)
+        {
+            Log[index].Marks |= SentSegments.Marks.Pushed;
         }
     }
 

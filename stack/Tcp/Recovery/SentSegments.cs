@@ -20,6 +20,7 @@ internal sealed class SentSegments
         Retransmitted = 4,  // sent more than once
         AppLimited = 8,     // sent while the application limited sending (delivery rate estimation)
         LostOut = 16,       // deemed lost and neither SACKed nor acknowledged since, retransmitted or not (Linux TCPCB_LOST)
+        Pushed = 32,        // went out with PSH (the end of a write or of a push unit); its retransmissions carry PSH too
     }
 
     public struct Entry
@@ -181,6 +182,26 @@ internal sealed class SentSegments
         e.SentAt = now;
         e.Order = ++_transmissions;
         return true;
+    }
+
+    /// <summary>True when an entry inside [start, end) first went out with PSH.</summary>
+    public bool AnyPushed(SeqNumber start, SeqNumber end)
+    {
+        int i = Find(start);
+        if (i < 0)
+        {
+            return false;
+        }
+
+        for (; i < Count && this[i].Start < end; i++)
+        {
+            if (this[i].Is(Marks.Pushed))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Marks entry <paramref name="i"/> lost (RACK); false if it already was, or is SACKed.</summary>
