@@ -16,6 +16,10 @@ internal static class NamespaceSysctls
     public static bool? SlowStartAfterIdle()
         => ReadInteger("tcp_slow_start_after_idle") is int value ? value != 0 : null;
 
+    /// <summary>net.ipv4.tcp_ecn (0, 1 or 2, the numbers of <see cref="TcpEcnMode"/>); null when unreadable or another value.</summary>
+    public static TcpEcnMode? Ecn()
+        => ReadInteger("tcp_ecn") is int value && value is >= 0 and <= 2 ? (TcpEcnMode)value : null;
+
     private static int? ReadInteger(string name)
     {
         try

@@ -62,6 +62,11 @@ internal sealed partial class PacketdrillSession
             _stackOptions.Tcp.RestartWindowAfterIdle = restart;
         }
 
+        if (NamespaceSysctls.Ecn() is TcpEcnMode ecn)
+        {
+            _stackOptions.Tcp.Ecn = ecn;
+        }
+
         StackSocket socket = _host.CreateSocket(family, socketType, protocolType);
         socket.Blocking = false;
         int number = _descriptors.Add(socket, (type & SockNonBlock) != 0);
