@@ -68,6 +68,27 @@ public sealed class StackOptions
     /// <summary>TCP settings.</summary>
     public TcpSettings Tcp { get; } = new();
 
+    /// <summary>
+    /// Sets the choices <paramref name="profile"/> names (<see cref="StackProfile.Linux"/>: restart
+    /// after idle on and Linux's HyStart; <see cref="StackProfile.Default"/>: both back to
+    /// TunStack's defaults); every other option keeps its value.
+    /// </summary>
+    /// <param name="profile">The profile.</param>
+    /// <returns>These options.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="profile"/> is not a <see cref="StackProfile"/>.</exception>
+    public StackOptions Apply(StackProfile profile)
+    {
+        bool linux = profile switch
+        {
+            StackProfile.Default => false,
+            StackProfile.Linux => true,
+            _ => throw new ArgumentOutOfRangeException(nameof(profile), profile, "not a stack profile"),
+        };
+        Tcp.RestartWindowAfterIdle = linux;
+        Tcp.SlowStartExit = linux ? TcpSlowStartExit.HyStart : TcpSlowStartExit.HyStartPlusPlus;
+        return this;
+    }
+
     /// <summary>Seed for the stack's randomness (ephemeral ports, IP IDs); null = unpredictable. Set it for reproducible tests.</summary>
     public int? RandomSeed { get; set; }
 }

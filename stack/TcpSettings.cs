@@ -94,6 +94,23 @@ public sealed class TcpSettings
     /// <summary>TIME-WAIT duration, 2*MSL (default 60 s, as Linux).</summary>
     public TimeSpan TimeWaitDuration { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// Restart the congestion window after an idle period (default false). On: a connection with
+    /// nothing outstanding that sent nothing for more than an RTO restarts cwnd before it sends
+    /// again, as RFC 5681 4.1 and Linux (tcp_slow_start_after_idle=1, its default) do: cwnd halves
+    /// per RTO of idleness down to min(IW, cwnd). Off: RFC 7661 (which obsoletes RFC 2861's
+    /// restart) keeps the window through idle periods and halves it only after its non-validated
+    /// period (5 minutes), so a request-response connection does not start each response from
+    /// the initial window. <see cref="StackProfile.Linux"/> turns it on.
+    /// </summary>
+    public bool RestartWindowAfterIdle { get; set; }
+
+    /// <summary>
+    /// How CUBIC leaves slow start before a loss (default <see cref="TcpSlowStartExit.HyStartPlusPlus"/>,
+    /// RFC 9406; <see cref="StackProfile.Linux"/> chooses Linux's <see cref="TcpSlowStartExit.HyStart"/>).
+    /// </summary>
+    public TcpSlowStartExit SlowStartExit { get; set; }
+
     /// <summary>Initial retransmission timeout (RFC 6298 2.1: 1 s).</summary>
     public TimeSpan InitialRto { get; set; } = TimeSpan.FromSeconds(1);
 

@@ -41,7 +41,7 @@ public sealed partial class TcpConnection
         Timers = new TcpTimers(layer.Timers, this);
         Rtt = new RttEstimator(settings);
         Receiver = new TcpReceiver(this, receiveBufferSize, autoTuneReceive, TcpReceiver.ShiftFor(settings, requestedReceive));
-        Sender = new TcpSender(this, sendBufferSize, autoTuneSend, settings.CongestionControls.Create(settings.CongestionControlName, 536));
+        Sender = new TcpSender(this, sendBufferSize, autoTuneSend, CreateCongestionControl(settings, settings.CongestionControlName, 536));
         Recovery = new NewRenoRecovery(this, Sender.Capacity); // SackRecovery replaces it when both SYNs agree to SACK
         _keepAlive = new TcpKeepAlive(this, settings);
         Ecn = new TcpEcn(this);
@@ -180,11 +180,23 @@ public sealed partial class TcpConnection
             CongestionControl current = Sender.Congestion;
             if (value != current.Name)
             {
-                CongestionControl next = Layer.Settings.CongestionControls.Create(value, current.Mss);
+                CongestionControl next = CreateCongestionControl(Layer.Settings, value, current.Mss);
                 next.Restore(current.Cwnd, current.Ssthresh);
                 Sender.Congestion = next;
             }
         }
+    }
+
+    // A controller of the registered name, with the stack's choices that the built-ins take.
+    private static CongestionControl CreateCongestionControl(TcpSettings settings, string name, int mss)
+    {
+        CongestionControl controller = settings.CongestionControls.Create(name, mss);
+        if (controller is CubicCongestionControl cubic)
+        {
+            cubic.LinuxHyStart = settings.SlowStartExit == TcpSlowStartExit.HyStart;
+        }
+
+        return controller;
     }
 
     /// <summary>The rate segments are paced at, in bytes per second (the controller's, or Linux's with <see cref="TcpSettings.Pacing"/>); 0 when not paced.</summary>
@@ -215,6 +227,12 @@ public sealed partial class TcpConnection
         Bbr = Sender.Congestion is Congestion.BbrCongestionControl bbr
             ? new BbrInfo(bbr.BtlBw, bbr.Rtprop == TimeSpan.MaxValue ? TimeSpan.Zero : bbr.Rtprop, bbr.PacingGain, bbr.CwndGain)
             : null,
+        CongestionState = Sender.CongestionState,
+        Reordering = Recovery.Reordering,
+        LostSegmentsOutstanding = Recovery.Log.LostOutSegments,
+        BusyTime = Sender.BusyTime,
+        ReceiveWindowLimitedTime = Sender.ReceiveWindowLimitedTime,
+        SendBufferLimitedTime = Sender.SendBufferLimitedTime,
     };
 
     /// <summary>Called on the owner thread when data (or the peer's FIN) can be read.</summary>
@@ -439,7 +457,7 @@ public sealed partial class TcpConnection
 
         if (State.ResetsOnAbort)
         {
-            Sender.SendReset(Sender.Nxt);
+            Sender.SendActiveReset();
         }
 
         SetState(TcpConnectionState.Closed);

@@ -72,6 +72,29 @@ public readonly record struct TcpConnectionInfo(
 
     /// <summary>BBR's model of the path (TCP_CC_INFO) when the connection's congestion control is BBR; otherwise null.</summary>
     public BbrInfo? Bbr { get; init; }
+    /// <summary>Where congestion control stands (tcpi_ca_state): open, disorder, CWR, recovery or loss.</summary>
+    public TcpCongestionState CongestionState { get; init; }
+
+    /// <summary>
+    /// The largest reordering seen, in segments: how far below the highest delivered segment one
+    /// arrived (tcpi_reordering; 3, the duplicate-ACK threshold, until more is seen; ss: reordering).
+    /// </summary>
+    public int Reordering { get; init; }
+
+    /// <summary>
+    /// Segments deemed lost now: neither SACKed nor acknowledged yet, retransmitted or not
+    /// (tcpi_lost, Linux's lost_out; <see cref="Lost"/> counts every loss since the connection opened).
+    /// </summary>
+    public int LostSegmentsOutstanding { get; init; }
+
+    /// <summary>Time the connection had data unacknowledged or unsent (tcpi_busy_time; ss: busy).</summary>
+    public TimeSpan BusyTime { get; init; }
+
+    /// <summary>Of <see cref="BusyTime"/>, the time the peer's window held data back (tcpi_rwnd_limited; ss: rwnd_limited).</summary>
+    public TimeSpan ReceiveWindowLimitedTime { get; init; }
+
+    /// <summary>Of <see cref="BusyTime"/>, the time the send buffer was full with more to send (tcpi_sndbuf_limited; ss: sndbuf_limited).</summary>
+    public TimeSpan SendBufferLimitedTime { get; init; }
 
     /// <summary>One line in the manner of <c>ss -ti</c>.</summary>
     public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture,

@@ -51,6 +51,9 @@ internal sealed class TcpSender
     // Bytes the log had ever marked lost at the previous ACK (what one ACK found lost is the difference).
     private long _lostSeen;
 
+    // When data last left (Linux's lsndtime): TcpSettings.RestartWindowAfterIdle measures idleness from it.
+    private Instant _lastDataSentAt;
+
     public TcpSender(TcpConnection connection, int bufferSize, bool autoTune, CongestionControl congestion)
     {
         _c = connection;
@@ -175,6 +178,16 @@ internal sealed class TcpSender
             _layer.Counters.Increment(Counter.TcpSendMemoryLimited); // the pool is at its limit
         }
 
+        if (n > 0)
+        {
+            StartLimit(SendLimit.Busy); // Linux tcp_add_write_queue_tail
+        }
+
+        if (n < data.Length)
+        {
+            StartLimit(SendLimit.SendBuffer); // the application has more than the buffer takes
+        }
+
         if (_layer.InReceiveBatch)
         {
             // Written from a callback while a receive batch is handled: what the application
@@ -219,8 +232,102 @@ internal sealed class TcpSender
     public void Output()
     {
         _cwndLimitedNow = false;
+        _receiveWindowLimitedNow = false;
         SendSegments();
         NoteWindowUse();
+
+        // Linux tcp_write_xmit: stopped by the peer's window, the receive-window-limited time runs.
+        if (_receiveWindowLimitedNow)
+        {
+            StartLimit(SendLimit.ReceiveWindow);
+        }
+        else
+        {
+            StopLimit(SendLimit.ReceiveWindow);
+        }
+    }
+
+    // Linux's chronographs (tcp_chrono_start / tcp_chrono_stop, tcpi_busy_time, tcpi_rwnd_limited,
+    // tcpi_sndbuf_limited): the time the connection had data unacknowledged or unsent, and of it
+    // the time the peer's window or a full send buffer held it back. One runs at a time; a
+    // higher one (the send buffer over the window over busy) takes over from a lower one.
+    private enum SendLimit : byte
+    {
+        None,
+        Busy,
+        ReceiveWindow,
+        SendBuffer,
+    }
+
+    private SendLimit _limit;
+    private Instant _limitSince;
+    private TimeSpan _busyOnly, _receiveWindowLimited, _sendBufferLimited;
+    private bool _receiveWindowLimitedNow; // SendSegments stopped at the peer's window
+    private bool _swsOverride;             // the override timer: send what the small window takes
+
+    // TCP_CA_Loss lasts from an RTO until what was outstanding then is acknowledged.
+    private SeqNumber _lossStateEnd;
+    private bool _inLossState;
+
+    /// <summary>Linux's tcpi_ca_state for this connection now.</summary>
+    public TcpCongestionState CongestionState
+        => _inLossState && !_c.Recovery.InRecovery ? TcpCongestionState.Loss
+            : _c.Recovery.InRecovery ? TcpCongestionState.Recovery
+            : _c.Ecn.ReducedInWindow(Una) ? TcpCongestionState.Cwr
+            : _c.Recovery.InDisorder ? TcpCongestionState.Disorder
+            : TcpCongestionState.Open;
+
+    /// <summary>Time with data unacknowledged or unsent (tcpi_busy_time), limited times included.</summary>
+    public TimeSpan BusyTime => _busyOnly + _receiveWindowLimited + _sendBufferLimited + Running(SendLimit.None);
+
+    /// <summary>Time the peer's window held data back (tcpi_rwnd_limited).</summary>
+    public TimeSpan ReceiveWindowLimitedTime => _receiveWindowLimited + Running(SendLimit.ReceiveWindow);
+
+    /// <summary>Time a full send buffer held the application back (tcpi_sndbuf_limited).</summary>
+    public TimeSpan SendBufferLimitedTime => _sendBufferLimited + Running(SendLimit.SendBuffer);
+
+    // The running chronograph's time so far when it is `limit` (or any, for None).
+    private TimeSpan Running(SendLimit limit)
+        => _limit != SendLimit.None && (limit == SendLimit.None || limit == _limit) ? _layer.Now - _limitSince : TimeSpan.Zero;
+
+    private void StartLimit(SendLimit limit)
+    {
+        if (limit > _limit)
+        {
+            SwitchLimit(limit);
+        }
+    }
+
+    private void StopLimit(SendLimit limit)
+    {
+        if (_buffer.Count == 0)
+        {
+            SwitchLimit(SendLimit.None); // nothing unacknowledged or unsent: not busy
+        }
+        else if (limit == _limit)
+        {
+            SwitchLimit(SendLimit.Busy);
+        }
+    }
+
+    private void SwitchLimit(SendLimit limit)
+    {
+        if (limit == _limit)
+        {
+            return;
+        }
+
+        Instant now = _layer.Now;
+        TimeSpan elapsed = now - _limitSince;
+        switch (_limit)
+        {
+            case SendLimit.Busy: _busyOnly += elapsed; break;
+            case SendLimit.ReceiveWindow: _receiveWindowLimited += elapsed; break;
+            case SendLimit.SendBuffer: _sendBufferLimited += elapsed; break;
+        }
+
+        _limit = limit;
+        _limitSince = now;
     }
 
     // Linux tcp_cwnd_validate, after each transmission: a new window of use starts once SND.UNA
@@ -361,17 +468,33 @@ internal sealed class TcpSender
             {
                 int mss = _c.Mss;
                 int length = (int)Math.Min(Math.Min(mss, unsent), Math.Max(0, usable));
-                if (length <= 0)
+
+                // Sender silly window syndrome avoidance (RFC 9293 3.8.6.2.1, RFC 1122 4.2.3.4): a
+                // new segment cut short by the peer's window goes only when it is at least half the
+                // largest window the peer has offered, or when the override (persist) timer fires;
+                // Linux (tcp_snd_wnd_test, tcp_bound_to_half_wnd) holds it the same way. Data sent
+                // before (going back after an RTO) goes in what the window takes, as Linux's
+                // tcp_retransmit_skb sends it.
+                if (length <= 0 || (length < Math.Min(mss, unsent) && length < MaxWnd / 2 && !_swsOverride && Nxt >= Max))
                 {
-                    if (Wnd == 0 && Nxt == Una)
+                    _receiveWindowLimitedNow = true;
+                    if (Nxt == Una)
                     {
-                        ArmRetransmit(); // the persist timer: a zero-window probe follows
+                        ArmRetransmit(); // the persist timer: a zero-window probe, or the override, follows
                     }
 
                     return;
                 }
 
                 Instant now = _layer.Now;
+
+                // RFC 5681 4.1 (Linux tcp_slow_start_after_idle, with TcpSettings.RestartWindowAfterIdle):
+                // nothing outstanding and nothing sent for more than an RTO: the window restarts.
+                if (Nxt == Una && _lastDataSentAt != default && now - _lastDataSentAt > _rtt.Rto && _layer.Settings.RestartWindowAfterIdle)
+                {
+                    Congestion.RestartWindowAfterIdle(now - _lastDataSentAt, _rtt.Rto);
+                    _lastDataSentAt = now;
+                }
 
                 // RFC 7661 4.3-4.4 (which replaces RFC 5681 4.1's restart after idle): a window not
                 // validated by use for the non-validated period (5 minutes) is halved, not below IW.
@@ -461,7 +584,7 @@ internal sealed class TcpSender
                 {
                     int piece = segmentSize == 0 ? length : Math.Min(segmentSize, length - done);
                     bool sentBefore = Nxt < Max;
-                    recovery.OnDataSent(Nxt, piece, sentBefore);
+                    recovery.OnDataSent(Nxt, piece, sentBefore, push && done + piece == length); // PSH rides on the last piece
                     if (sentBefore)
                     {
                         BytesRetransmitted += piece; // going back over data sent before (after an RTO)
@@ -533,7 +656,11 @@ internal sealed class TcpSender
         BytesSent += length;
         BytesRetransmitted += length;
         RetransmitSegments++;
-        Transmit(start, TcpFlags.Ack, start - Una, length, 0);
+
+        // A retransmission keeps the PSH its data first went out with (Linux resends the skb with
+        // its flags, and merged ones with all of theirs, tcp_retrans_try_collapse).
+        TcpFlags flags = _c.Recovery.Log.AnyPushed(start, start + length) ? TcpFlags.Ack | TcpFlags.Psh : TcpFlags.Ack;
+        Transmit(start, flags, start - Una, length, 0);
         _c.Recovery.OnResent(start, length);
         OnDeparture(length, _layer.Now);
     }
@@ -559,9 +686,27 @@ internal sealed class TcpSender
     /// <summary>Sends &lt;SEQ=<paramref name="seq"/>&gt;&lt;CTL=RST&gt;.</summary>
     public void SendReset(SeqNumber seq) => _layer.Send(OutgoingSegment.Control(_c.Tuple, seq, default, TcpFlags.Rst));
 
+    /// <summary>
+    /// The RST of an ABORT (RFC 9293 3.10.5: &lt;SEQ=SND.NXT&gt;&lt;CTL=RST&gt;) of a synchronized
+    /// connection, sent as Linux's tcp_send_active_reset sends it: with ACK of RCV.NXT and, once
+    /// negotiated, the timestamps option (RFC 7323 3.2: TSopt SHOULD be sent in a RST), whose
+    /// TSval is the clock now and whose TSecr is TS.Recent.
+    /// </summary>
+    public void SendActiveReset()
+    {
+        OutgoingSegment rst = OutgoingSegment.Control(_c.Tuple, Nxt, _receiver.Nxt, TcpFlags.Rst | TcpFlags.Ack);
+        rst.Options = _c.SegmentOptions(withSack: false);
+        _layer.Send(rst);
+    }
+
     // A segment that carries data (or a FIN) and acknowledges RCV.NXT.
     private void Transmit(SeqNumber seq, TcpFlags flags, int offset, int length, ushort urgentPointer, int segmentSize = 0, EcnCodepoint ecn = EcnCodepoint.NotEct)
     {
+        if (length > 0)
+        {
+            _lastDataSentAt = _layer.Now;
+        }
+
         Emit(seq, flags, withSack: false, offset, length, urgentPointer, segmentSize, ecn);
         _receiver.OnAckSent();
     }
@@ -599,6 +744,7 @@ internal sealed class TcpSender
         Recovery.LossRecovery recovery = _c.Recovery;
         bool recoveringBefore = recovery.InRecovery;
         int sackedBefore = recovery.SackedBytes;
+        recovery.NewestDeliveredSentAt = default;
         bool sackNews = received.SackCount > 0 && recovery.OnSackBlocks(received, ack);
         bool windowUnchanged = ((uint)seg.Window << Shift) == Wnd;
         int flightBefore = Nxt - Una;
@@ -624,6 +770,7 @@ internal sealed class TcpSender
 
             _buffer.Skip(Math.Max(0, dataAcked));
             Una = ack;
+            _inLossState &= Una < _lossStateEnd;
             if (Nxt < ack)
             {
                 Nxt = ack; // data sent before a go-back-N retransmission was acknowledged after all
@@ -645,6 +792,17 @@ internal sealed class TcpSender
             // Delivered by this ACK (Linux's acked_sacked): what it acknowledged that no SACK had
             // reported yet, plus what its SACK blocks newly reported above it.
             int delivered = Math.Max(0, Math.Max(0, dataAcked) + (recovery.SackedBytes - sackedBefore));
+            int duplicateAcked = recovery.DuplicateAckedBytes;
+            if (duplicateAcked > 0 && delivered > 0)
+            {
+                // Without SACK, the segments the duplicate ACKs stood for were delivered then, not
+                // now: the ACK that covers them delivered the rest, at least one segment (Linux
+                // tcp_remove_reno_sacks: max(acked - sacked_out, 1)). Slow start after limited
+                // transmit then grows cwnd by what this ACK newly delivered (RFC 5681 3.1: cwnd +=
+                // min(N, SMSS) here), not again by the segments the duplicate ACKs announced.
+                delivered = Math.Max(delivered - duplicateAcked, Math.Min(delivered, _c.Mss));
+            }
+
             OnNewAck(ack, Math.Max(0, dataAcked), delivered, rttSample, _c.TimestampsEnabled && received.HasTimestamps ? received.TimestampEcho : null, pipeBefore);
             if (Una == Nxt)
             {
@@ -657,6 +815,8 @@ internal sealed class TcpSender
 
             if (dataAcked > 0)
             {
+                StopLimit(SendLimit.SendBuffer); // Linux tcp_new_space: room again
+                StopLimit(SendLimit.Busy);       // and not busy at all once everything is acknowledged
                 _c.Writable?.Invoke();
             }
         }
@@ -761,6 +921,7 @@ internal sealed class TcpSender
             LostBytes = newlyLost,
             InRecovery = recovery.InRecovery,
             WindowMayGrow = windowMayGrow,
+            DeliveredRtt = recovery.NewestDeliveredSentAt == default ? TimeSpan.Zero : _layer.Now - recovery.NewestDeliveredSentAt,
             Rate = recovery.Rate.TakeSample(_rtt.Min),
         });
         if (Congestion.SamplesAreAppLimited)
@@ -844,6 +1005,17 @@ internal sealed class TcpSender
     /// <summary>RFC 6298 5.4-5.6 for a synchronized connection: a zero-window probe, or go back and resend.</summary>
     public void OnRetransmitTimeout(Instant now)
     {
+        if (Nxt == Una && Wnd > 0 && !FinSent && Unsent > 0 && Wnd < Math.Min(_c.Mss, Unsent))
+        {
+            // RFC 1122 4.2.3.4 (4), the override timeout: a window too small for a segment (held
+            // by SWS avoidance) takes what fits now, as Linux's probe timer does (tcp_write_wakeup).
+            _swsOverride = true;
+            Output();
+            _swsOverride = false;
+            Retries = 0; // not a retransmission: the window was small, not the peer silent
+            return;
+        }
+
         if (Wnd == 0 && Nxt == Una && _buffer.Count > 0 && !FinSent)
         {
             // Zero-window probe (RFC 9293 3.8.6.1 / RFC 1122 4.2.2.17) in Linux's form: no
@@ -870,6 +1042,8 @@ internal sealed class TcpSender
         Congestion.OnRetransmitTimeout(Nxt - Una, now, firstInEpisode: Retries == 1);
         _c.Ecn.OnWindowReduced(Max); // RFC 3168 6.1.2: CWR on the first new data after the timeout
         recovery.RecoveryPoint = Nxt;
+        _lossStateEnd = Max;
+        _inLossState = true;
         _layer.Counters.Increment(Counter.TcpRetransmits);
         GoBackToUnacknowledged(); // RFC 8985 6.3: after an RTO everything outstanding is sent again
 

@@ -162,6 +162,21 @@ public static class SsLayout
             yield return $"delivery_rate {Rate(info.DeliveryRateBytesPerSecond * 8)}";
         }
 
+        // ss: busy, then the parts of it the peer's window and the send buffer limited, with their shares.
+        if (info.BusyTime > TimeSpan.Zero)
+        {
+            yield return string.Create(CultureInfo.InvariantCulture, $"busy:{(long)info.BusyTime.TotalMilliseconds}ms");
+            if (info.ReceiveWindowLimitedTime > TimeSpan.Zero)
+            {
+                yield return string.Create(CultureInfo.InvariantCulture, $"rwnd_limited:{(long)info.ReceiveWindowLimitedTime.TotalMilliseconds}ms({100.0 * info.ReceiveWindowLimitedTime.Ticks / info.BusyTime.Ticks:0.0}%)");
+            }
+
+            if (info.SendBufferLimitedTime > TimeSpan.Zero)
+            {
+                yield return string.Create(CultureInfo.InvariantCulture, $"sndbuf_limited:{(long)info.SendBufferLimitedTime.TotalMilliseconds}ms({100.0 * info.SendBufferLimitedTime.Ticks / info.BusyTime.Ticks:0.0}%)");
+            }
+        }
+
         if (info.BytesInFlight > 0)
         {
             yield return string.Create(CultureInfo.InvariantCulture, $"unacked:{(info.BytesInFlight + mss - 1) / mss}");
@@ -172,14 +187,20 @@ public static class SsLayout
             yield return string.Create(CultureInfo.InvariantCulture, $"retrans:{info.Retransmits}");
         }
 
-        if (info.Lost > 0)
+        // ss's lost is tcpi_lost: segments deemed lost now (Linux's lost_out), not a total.
+        if (info.LostSegmentsOutstanding > 0)
         {
-            yield return string.Create(CultureInfo.InvariantCulture, $"lost:{info.Lost}");
+            yield return string.Create(CultureInfo.InvariantCulture, $"lost:{info.LostSegmentsOutstanding}");
         }
 
         if (info.SackedBytes > 0)
         {
             yield return string.Create(CultureInfo.InvariantCulture, $"sacked:{(info.SackedBytes + mss - 1) / mss}");
+        }
+
+        if (info.Reordering > 3)
+        {
+            yield return string.Create(CultureInfo.InvariantCulture, $"reordering:{info.Reordering}"); // ss shows it when above the default 3
         }
 
         if (info.MinRtt != TimeSpan.MaxValue && info.MinRtt > TimeSpan.Zero)

@@ -25,12 +25,13 @@ public sealed class TunCommandOptions
     private readonly Option<string> _tcpMemory = new("--tcp-memory") { Description = "The stack's TCP memory budget for queued data, such as 512MiB or 2GiB (default: 3/32 of the memory the runtime may use)." };
     private readonly Option<string> _congestion = new("--congestion") { Description = "TCP congestion control of the stack's connections: cubic (default), reno or bbr." };
     private readonly Option<int> _tcpEcn = new Option<int>("--tcp-ecn") { Description = "ECN for TCP, as Linux's net.ipv4.tcp_ecn: 0 off, 1 ask on outgoing connections and agree, 2 agree when asked (default 2)." }.Number();
+    private readonly Option<string> _profile = new("--profile") { Description = "TCP wire choices: default (TunStack's: RFC 7661, HyStart++) or linux (Linux 6.x's where they differ: cwnd restart after idle, HyStart)." };
     private readonly Option<bool> _force = new("--force") { Description = "Without --netns: configure the current namespace even where the kernel-side addresses overlap addresses or routes it has." };
 
     /// <summary>Adds the options to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
     {
-        foreach (Option option in new Option[] { _tun, _address, _peer, _route, _mtu, _netns, _capture, _config, _logLevel, _disableIpv6, _queues, _vnetHdr, _offload, _impair, _impairIn, _impairOut, _maxConnections, _tcpMemory, _congestion, _tcpEcn, _force })
+        foreach (Option option in new Option[] { _tun, _address, _peer, _route, _mtu, _netns, _capture, _config, _logLevel, _disableIpv6, _queues, _vnetHdr, _offload, _impair, _impairIn, _impairOut, _maxConnections, _tcpMemory, _congestion, _tcpEcn, _profile, _force })
         {
             command.Options.Add(option);
         }
@@ -72,6 +73,7 @@ public sealed class TunCommandOptions
         Override(result, loaded, "tcpMemory", _tcpMemory, value => loaded.TcpMemory = value);
         Override(result, loaded, "congestion", _congestion, value => loaded.Congestion = value);
         Override(result, loaded, "tcpEcn", _tcpEcn, value => loaded.TcpEcn = value);
+        Override(result, loaded, "profile", _profile, value => loaded.Profile = value);
         settings.Force = result.GetValue(_force);
         return null;
     }

@@ -147,7 +147,7 @@ public static class TunConfigFile
 
                 return null;
             default:
-                bool optional = key is "netns" or "capture" or "impair" or "impairIn" or "impairOut" or "tcpMemory" or "congestion";
+                bool optional = key is "netns" or "capture" or "impair" or "impairIn" or "impairOut" or "tcpMemory" or "congestion" or "profile";
                 if (value.ValueKind != JsonValueKind.String && !(optional && value.ValueKind == JsonValueKind.Null))
                 {
                     return $"must be a string{(optional ? " (or null)" : string.Empty)}, not {Shown(value)}";
@@ -170,6 +170,7 @@ public static class TunConfigFile
             case "impair": settings.Impair = text; break;
             case "tcpMemory": settings.TcpMemory = text; break;
             case "congestion": settings.Congestion = text; break;
+            case "profile": settings.Profile = text; break;
             case "offload": settings.Offload = text!; break;
             case "impairIn": settings.ImpairIn = text; break;
             default: settings.ImpairOut = text; break;

@@ -40,6 +40,7 @@ public sealed class TunSettings
         ["tcpMemory"] = "--tcp-memory",
         ["congestion"] = "--congestion",
         ["tcpEcn"] = "--tcp-ecn",
+        ["profile"] = "--profile",
     };
 
     // Keys whose value came from a config file, with the file.
@@ -90,6 +91,10 @@ public sealed class TunSettings
     public string? TcpMemory { get; set; }
     /// <summary>The TCP congestion control by name (TcpSettings.CongestionControlName: cubic, reno, bbr), or null for the default.</summary>
     public string? Congestion { get; set; }
+    /// <summary>The TCP wire choices, "default" or "linux" (StackOptions.Apply with StackProfile), or null for the default.</summary>
+    public string? Profile { get; set; }
+    /// <summary>Parsed <see cref="Profile"/> (after <see cref="Validate"/>).</summary>
+    public StackProfile ProfileChoice { get; private set; } = StackProfile.Default;
     /// <summary>Parsed <see cref="TcpMemory"/> in bytes (after <see cref="Validate"/>).</summary>
     public long? TcpMemoryBytes { get; private set; }
     /// <summary>The control socket's path, "none", or null for the default (see <see cref="ControlPaths"/>; command line only).</summary>
@@ -172,6 +177,16 @@ public sealed class TunSettings
         if (Congestion is not null && !congestionControls.Contains(Congestion))
         {
             return $"{Label("congestion")} must be one of {string.Join(", ", congestionControls.Names.Order(StringComparer.Ordinal))}, not '{Congestion}'";
+        }
+
+        if (Profile is not null)
+        {
+            switch (Profile)
+            {
+                case "default": ProfileChoice = StackProfile.Default; break;
+                case "linux": ProfileChoice = StackProfile.Linux; break;
+                default: return $"{Label("profile")} must be default or linux, not '{Profile}'";
+            }
         }
 
         if (Queues is < 1 or > 16)
@@ -402,7 +417,7 @@ public sealed class TunSettings
 
     public StackOptions ToStackOptions()
     {
-        var options = new StackOptions();
+        var options = new StackOptions().Apply(ProfileChoice);
         if (TcpMemoryBytes is long memory)
         {
             options.Tcp.MemoryLimit = memory;

@@ -41,6 +41,12 @@ public readonly struct CongestionAck
     /// </summary>
     public bool WindowMayGrow { get; init; }
 
+    /// <summary>
+    /// The age of the most recently sent segment this ACK newly delivered that was sent only once
+    /// (Linux's ca_rtt_us, one per ACK whether or not timestamps are on), or zero.
+    /// </summary>
+    internal TimeSpan DeliveredRtt { get; init; }
+
     /// <summary>The delivery-rate sample of this ACK (draft-cheng-iccrg-delivery-rate-estimation).</summary>
     public DeliveryRateSample Rate { get; init; }
 }

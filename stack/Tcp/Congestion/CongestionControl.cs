@@ -181,6 +181,28 @@ public abstract class CongestionControl
     }
 
     /// <summary>
+    /// RFC 5681 4.1: the connection sent nothing for <paramref name="idle"/>, more than an RTO,
+    /// and nothing is outstanding: cwnd restarts. As Linux's tcp_cwnd_restart does it: ssthresh
+    /// keeps at least 3/4 of the old window (tcp_current_ssthresh), and cwnd halves once per RTO
+    /// of idleness, down to the restart window RW = min(IW, cwnd) and never below it.
+    /// </summary>
+    internal void RestartWindowAfterIdle(TimeSpan idle, TimeSpan rto)
+    {
+        Ssthresh = Math.Max(Ssthresh, (Cwnd / 2) + (Cwnd / 4));
+        int restart = Math.Min(InitialWindow(Mss), Cwnd);
+        int cwnd = Cwnd;
+        if (rto > TimeSpan.Zero)
+        {
+            for (TimeSpan left = idle - rto; left > TimeSpan.Zero && cwnd > restart; left -= rto)
+            {
+                cwnd /= 2;
+            }
+        }
+
+        Cwnd = Math.Max(cwnd, restart);
+    }
+
+    /// <summary>
     /// RFC 7661 4.4: the window went unvalidated for the whole non-validated period: halve it
     /// (not below the initial window), with ssthresh no lower than 3/4 of the old window.
     /// </summary>

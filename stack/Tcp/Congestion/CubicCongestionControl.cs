@@ -32,10 +32,27 @@ internal sealed class CubicCongestionControl : CongestionControl
     private TimeSpan _cssBaselineMinRtt;
     private int _cssRoundsDone;
 
+    // Linux's HyStart (tcp_cubic.c, delay detection): constants and state.
+    private const int HyStartLowWindow = 16, HyStartMinSamples = 8;
+    private static readonly TimeSpan HyStartDelayMin = TimeSpan.FromMilliseconds(4), HyStartDelayMax = TimeSpan.FromMilliseconds(16);
+    private static readonly TimeSpan HyStartSampleHoldOff = TimeSpan.FromSeconds(1);
+    private TimeSpan _delayMin;          // ca->delay_min: the least RTT sample seen
+    private TimeSpan _roundDelay = TimeSpan.MaxValue; // ca->curr_rtt: the least sample of this round
+    private int _roundSamples;           // ca->sample_cnt
+    private bool _roundOver = true;      // SND.UNA passed ca->end_seq: the next sample starts a round
+    private bool _slowStartExitFound;    // ca->found
+    private Instant _lossAt;
+
     public CubicCongestionControl(int mss)
         : base(mss)
     {
     }
+
+    /// <summary>
+    /// Leave slow start as Linux's CUBIC does (HyStart delay detection, <see cref="StackProfile.Linux"/>)
+    /// instead of by HyStart++ (RFC 9406).
+    /// </summary>
+    public bool LinuxHyStart { get; set; }
 
     /// <summary>K of RFC 9438 4.2 in seconds, for tests.</summary>
     public double K => _k;
@@ -62,8 +79,19 @@ internal sealed class CubicCongestionControl : CongestionControl
         bool roundEnd = ack.RoundEnd;
         if (InSlowStart)
         {
-            HyStartAck(ackedBytes, rttSample, roundEnd);
-            return;
+            if (LinuxHyStart)
+            {
+                LinuxHyStartAck(ackedBytes, ack.DeliveredRtt, roundEnd, now);
+                if (InSlowStart)
+                {
+                    return;
+                }
+            }
+            else
+            {
+                HyStartAck(ackedBytes, rttSample, roundEnd);
+                return;
+            }
         }
 
         if (!_inEpoch)
@@ -109,6 +137,7 @@ internal sealed class CubicCongestionControl : CongestionControl
 
     public override void OnLoss(int flightSize, Instant now)
     {
+        _lossAt = now;
         double segments = (double)Cwnd / Mss;
 
         // RFC 9438 4.7: fast convergence.
@@ -147,6 +176,62 @@ internal sealed class CubicCongestionControl : CongestionControl
         _inEpoch = false; // RFC 9438 4.8: after an RTO, slow start, then a new epoch
         _lastRoundMinRtt = TimeSpan.MaxValue;
         _currentRoundMinRtt = TimeSpan.MaxValue;
+        _slowStartExitFound = false; // Linux cubictcp_state(TCP_CA_Loss): bictcp_reset and a new HyStart round
+        _roundOver = true;
+    }
+
+    // Linux's HyStart delay detection (tcp_cubic.c: bictcp_acked, hystart_update with
+    // hystart_detect's HYSTART_DELAY): once cwnd reaches 16 segments, the least RTT sample of the
+    // first 8 of a round is compared with the least ever seen; when it exceeds that by an eighth
+    // (clamped to 4..16 ms), slow start ends there: ssthresh = cwnd. The samples are Linux's
+    // per-ACK ones (the age of the newest segment the ACK delivered), and those of the first
+    // second after a loss are left out. ACK-train detection (HYSTART_ACK_TRAIN) is not modelled.
+    private void LinuxHyStartAck(int ackedBytes, TimeSpan sample, bool roundEnd, Instant now)
+    {
+        // The ACK that passes the end of the last round starts the next one (hystart_update
+        // resets when SND.UNA passed ca->end_seq, before it counts the ACK's sample).
+        _roundOver |= roundEnd;
+        if (sample > TimeSpan.Zero && (_lossAt == default || now - _lossAt >= HyStartSampleHoldOff))
+        {
+            if (_delayMin == TimeSpan.Zero || sample < _delayMin)
+            {
+                _delayMin = sample;
+            }
+
+            if (!_slowStartExitFound && Cwnd >= HyStartLowWindow * Mss)
+            {
+                if (_roundOver)
+                {
+                    _roundOver = false; // bictcp_hystart_reset
+                    _roundSamples = 0;
+                    _roundDelay = TimeSpan.MaxValue;
+                }
+
+                if (sample < _roundDelay)
+                {
+                    _roundDelay = sample;
+                }
+
+                if (_roundSamples < HyStartMinSamples)
+                {
+                    _roundSamples++;
+                }
+                else
+                {
+                    TimeSpan threshold = TimeSpan.FromTicks(Math.Clamp(_delayMin.Ticks / 8, HyStartDelayMin.Ticks, HyStartDelayMax.Ticks));
+                    if (_roundDelay > _delayMin + threshold)
+                    {
+                        _slowStartExitFound = true;
+                        Ssthresh = Cwnd;
+                    }
+                }
+            }
+        }
+
+        if (InSlowStart)
+        {
+            SlowStart(ackedBytes, IncreaseLimit);
+        }
     }
 
     // RFC 9406 4.2: HyStart++ — slow start that watches each round's minimum RTT and, when it

@@ -87,6 +87,21 @@ internal abstract class LossRecovery
     /// </summary>
     protected virtual int DeliveredAboveUna => SackedBytes;
 
+    /// <summary>
+    /// Bytes the duplicate ACKs since the last new acknowledgment, outside recovery, said had
+    /// left the network (0 with SACK, where the SACK blocks say which).
+    /// </summary>
+    public virtual int DuplicateAckedBytes => 0;
+
+    /// <summary>The largest reordering seen, in segments (tcpi_reordering; the duplicate-ACK threshold until RACK sees more).</summary>
+    public virtual int Reordering => DupThresh;
+
+    /// <summary>
+    /// Linux's TCP_CA_Disorder: outside recovery, SACKs or duplicate ACKs have told of data above
+    /// SND.UNA, or segments are deemed lost, but no recovery has begun.
+    /// </summary>
+    public bool InDisorder => !InRecovery && (SackedBytes > 0 || DupAcks > 0 || Log.LostOutSegments > 0);
+
     /// <summary>RFC 6675 4 SetPipe: the bytes still in the network.</summary>
     public abstract int Pipe();
 
@@ -108,18 +123,32 @@ internal abstract class LossRecovery
     {
     }
 
-    /// <summary>A new or go-back-N segment [seq, seq + length) went out; <paramref name="sentBefore"/> when it had been sent before.</summary>
-    public void OnDataSent(SeqNumber seq, int length, bool sentBefore)
+    /// <summary>
+    /// A new or go-back-N segment [seq, seq + length) went out; <paramref name="sentBefore"/> when
+    /// it had been sent before, <paramref name="pushed"/> when it carried PSH.
+    /// </summary>
+    public void OnDataSent(SeqNumber seq, int length, bool sentBefore, bool pushed = false)
     {
         Instant now = Connection.Layer.Now;
         bool flightEmpty = Pipe() == 0;
-        if (sentBefore && Log.Resent(seq, length, now, out int index))
+        int index;
+        if (sentBefore && Log.Resent(seq, length, now, out index))
         {
             Rate.OnSent(ref Log[index], flightEmpty, now);
         }
         else if (Log.Append(seq, length, now))
         {
-            Rate.OnSent(ref Log[Log.Count - 1], flightEmpty, now);
+            index = Log.Count - 1;
+            Rate.OnSent(ref Log[index], flightEmpty, now);
+        }
+        else
+        {
+            return;
+        }
+
+        if (pushed)
+        {
+            Log[index].Marks |= SentSegments.Marks.Pushed;
         }
     }
 
@@ -134,8 +163,23 @@ internal abstract class LossRecovery
         }
     }
 
+    /// <summary>
+    /// The send time of the most recently sent segment the current ACK newly delivered that was
+    /// sent once only (Linux's last_ackt, whose age is the ACK's RTT sample for congestion
+    /// control), or default; the sender clears it before each ACK.
+    /// </summary>
+    public Instant NewestDeliveredSentAt { get; set; }
+
     /// <summary>A segment of the log was newly delivered (cumulatively acknowledged or SACKed).</summary>
-    protected virtual void OnDelivered(SentSegments.Entry e) => Rate.OnDelivered(e, Connection.Layer.Now);
+    protected virtual void OnDelivered(SentSegments.Entry e)
+    {
+        if (!e.Is(SentSegments.Marks.Retransmitted) && e.SentAt > NewestDeliveredSentAt)
+        {
+            NewestDeliveredSentAt = e.SentAt;
+        }
+
+        Rate.OnDelivered(e, Connection.Layer.Now);
+    }
 
     /// <summary>RFC 8985 7.2: may a tail loss probe be scheduled now?</summary>
     public virtual bool CanProbe() => false;
@@ -266,6 +310,10 @@ internal abstract class LossRecovery
         Recoveries++;
         ArmUndo();
         InRecovery = true;
+
+        // RFC 3042 is for the first two duplicate ACKs only: an allowance they left unused (nothing
+        // new to send then) must not hold recovery's new data to cwnd + 2 SMSS - FlightSize.
+        LimitedTransmit = false;
         RecoveryPoint = sender.Nxt;
         HighRxt = sender.Una;
         _prrDelivered = 0; // RFC 6937 3: at the start of recovery

@@ -47,6 +47,13 @@ internal sealed class NewRenoRecovery : LossRecovery
     // RFC 6937 3: without SACK each duplicate ACK stands for one delivered segment.
     protected override int DeliveredAboveUna => _renoSacked * Connection.Mss;
 
+    /// <summary>
+    /// Without SACK each duplicate ACK before recovery stands for one segment that arrived above
+    /// SND.UNA (Linux tcp_add_reno_sack counts it delivered then); RFC 3042's limited transmit
+    /// sent one new segment for each.
+    /// </summary>
+    public override int DuplicateAckedBytes => InRecovery ? 0 : DupAcks * Connection.Mss;
+
     /// <summary>RFC 5681 2: every ACK that passes the checks (a)-(e) is a duplicate.</summary>
     public override bool IsDuplicateAck(bool sackNews) => true;
 

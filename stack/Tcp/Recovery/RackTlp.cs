@@ -16,6 +16,7 @@ internal sealed class RackTlp
     private long _order;
     private TimeSpan _rtt;
     private SeqNumber _fack;
+    private bool _fackKnown; // _fack holds a delivered segment's end (before that it compares with nothing)
     private bool _reorderingSeen;
 
     // RFC 8985 6.2 step 4: the reordering window's multiplier of min_RTT / 4, grown by D-SACKs (at
@@ -38,6 +39,15 @@ internal sealed class RackTlp
 
     /// <summary>The multiplier of min_RTT / 4 in the reordering window (RFC 8985 6.2 step 4), for tests and tcp_info.</summary>
     public int ReorderingWindowMultiplier => _reoWndMult;
+
+    // Linux's net.ipv4.tcp_max_reordering: the largest degree kept.
+    private const int MaxReordering = 300;
+
+    /// <summary>
+    /// The largest reordering seen, in segments: how far below the highest delivered segment one
+    /// arrived (tcpi_reordering; it starts at the duplicate-ACK threshold, 3, as Linux's tcp_reordering).
+    /// </summary>
+    public int Reordering { get; private set; } = LossRecovery.DupThresh;
 
     /// <summary>True once reordering has been seen on this connection (RFC 8985 6.2 step 3).</summary>
     public bool ReorderingSeen => _reorderingSeen;
@@ -104,12 +114,24 @@ internal sealed class RackTlp
         }
 
         // Step 3: delivered below a segment already delivered later in sequence, never retransmitted: reordering.
-        if (e.End < _fack && !e.Is(SentSegments.Marks.Retransmitted))
+        // (Before the first delivery there is no highest segment: a default _fack of 0 would make
+        // half the sequence space look "below" it, and reordering appear from the ISN alone.)
+        if (_fackKnown && e.End < _fack && !e.Is(SentSegments.Marks.Retransmitted))
         {
             _reorderingSeen = true;
+
+            // Its degree in segments, as Linux keeps it (tcp_check_sack_reordering: the distance
+            // from this segment to the highest delivered one, when larger than the degree so far).
+            int mss = Math.Max(1, _c.Mss);
+            long distance = _fack - e.Start;
+            if (distance > (long)Reordering * mss)
+            {
+                Reordering = (int)Math.Min((distance + mss - 1) / mss, MaxReordering);
+            }
         }
-        else if (e.End > _fack)
+        else if (!_fackKnown || e.End > _fack)
         {
+            _fackKnown = true;
             _fack = e.End;
         }
 

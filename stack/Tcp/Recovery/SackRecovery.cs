@@ -19,6 +19,9 @@ internal sealed class SackRecovery : LossRecovery
     /// <summary>RFC 8985 loss detection and tail loss probes.</summary>
     public RackTlp Rack { get; }
 
+    /// <inheritdoc/>
+    public override int Reordering => Rack.Reordering;
+
     public override int SackedBytes => _scoreboard.SackedBytes;
 
     protected override bool DuplicateAcksShowLoss => false; // RFC 8985: RACK finds losses by time

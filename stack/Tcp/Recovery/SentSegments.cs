@@ -19,6 +19,8 @@ internal sealed class SentSegments
         Lost = 2,           // deemed lost and not sent again since
         Retransmitted = 4,  // sent more than once
         AppLimited = 8,     // sent while the application limited sending (delivery rate estimation)
+        LostOut = 16,       // deemed lost and neither SACKed nor acknowledged since, retransmitted or not (Linux TCPCB_LOST)
+        Pushed = 32,        // went out with PSH (the end of a write or of a push unit); its retransmissions carry PSH too
     }
 
     public struct Entry
@@ -81,6 +83,9 @@ internal sealed class SentSegments
     /// <summary>Bytes of entries deemed lost and not yet sent again (Linux lost_out).</summary>
     public int LostBytes { get; private set; }
 
+    /// <summary>Entries deemed lost and neither SACKed nor acknowledged yet, retransmitted or not (Linux lost_out, tcpi_lost).</summary>
+    public int LostOutSegments { get; private set; }
+
     /// <summary>Bytes ever marked lost (cumulative; congestion control reads what one ACK added).</summary>
     public long TotalLostBytes { get; private set; }
 
@@ -95,6 +100,7 @@ internal sealed class SentSegments
         _head = 0;
         SackedBytes = 0;
         LostBytes = 0;
+        LostOutSegments = 0;
     }
 
     /// <summary>Records new data [start, start + length) sent at <paramref name="now"/>; false when full or not contiguous.</summary>
@@ -178,6 +184,26 @@ internal sealed class SentSegments
         return true;
     }
 
+    /// <summary>True when an entry inside [start, end) first went out with PSH.</summary>
+    public bool AnyPushed(SeqNumber start, SeqNumber end)
+    {
+        int i = Find(start);
+        if (i < 0)
+        {
+            return false;
+        }
+
+        for (; i < Count && this[i].Start < end; i++)
+        {
+            if (this[i].Is(Marks.Pushed))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Marks entry <paramref name="i"/> lost (RACK); false if it already was, or is SACKed.</summary>
     public bool MarkLost(int i)
     {
@@ -187,7 +213,12 @@ internal sealed class SentSegments
             return false;
         }
 
-        e.Marks |= Marks.Lost;
+        if (!e.Is(Marks.LostOut))
+        {
+            LostOutSegments++;
+        }
+
+        e.Marks |= Marks.Lost | Marks.LostOut;
         LostBytes += e.Length;
         TotalLostBytes += e.Length;
         return true;
@@ -223,7 +254,12 @@ internal sealed class SentSegments
                 LostBytes -= e.Length;
             }
 
-            e.Marks = (e.Marks & ~Marks.Lost) | Marks.Sacked;
+            if (e.Is(Marks.LostOut))
+            {
+                LostOutSegments--;
+            }
+
+            e.Marks = (e.Marks & ~(Marks.Lost | Marks.LostOut)) | Marks.Sacked;
             SackedBytes += e.Length;
             delivered?.Invoke(e);
         }
@@ -238,6 +274,11 @@ internal sealed class SentSegments
         while (Count > 0 && _ring[_head].End <= ack)
         {
             Entry e = _ring[_head];
+            if (e.Is(Marks.LostOut))
+            {
+                LostOutSegments--;
+            }
+
             if (e.Is(Marks.Sacked))
             {
                 SackedBytes -= e.Length;
@@ -299,6 +340,10 @@ internal sealed class SentSegments
         second = first;
         second.Start = seq;
         first.End = seq;
+        if (first.Is(Marks.LostOut))
+        {
+            LostOutSegments++; // both halves are lost
+        }
         return true;
     }
 }

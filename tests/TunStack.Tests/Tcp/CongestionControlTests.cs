@@ -124,6 +124,63 @@ public class CongestionControlTests
         Assert.True(cc.Cwnd < cssStart * 3, "CSS grows 1.25x per round (slow start would be 16x over four rounds)");
     }
 
+    // One ACK of `segments` in slow start with Linux's per-ACK RTT sample.
+    private static void AckWithDeliveredRtt(CubicCongestionControl cc, int segments, Instant now, TimeSpan rtt, bool roundEnd)
+        => cc.OnAck(new CongestionAck { AckedBytes = segments * Mss, Now = now, DeliveredRtt = rtt, MinRtt = rtt, RoundEnd = roundEnd, WindowMayGrow = true });
+
+    [Fact]
+    public void LinuxHyStart_RoundsFirstEightSamplesAboveMinRttByAnEighth_NinthSampleEndsSlowStartAtCwnd_TcpCubicHystartDelay()
+    {
+        // packetdrill's cubic-hystart-delay-rtt-jumps-upward: min RTT 200 ms; a round whose RTT
+        // samples are 240 ms (> 200 + clamp(200/8, 4, 16) ms) leaves slow start at its 9th sample.
+        var cc = new CubicCongestionControl(Mss) { LinuxHyStart = true };
+        Instant now = Instant.Zero + TimeSpan.FromMilliseconds(400);
+        AckWithDeliveredRtt(cc, 10, now, TimeSpan.FromMilliseconds(200), roundEnd: true); // below 16 segments: no HyStart, cwnd 20
+        Assert.Equal(20 * Mss, cc.Cwnd);
+
+        now += TimeSpan.FromMilliseconds(240);
+        for (int sample = 1; sample <= 8; sample++)
+        {
+            AckWithDeliveredRtt(cc, 2, now, TimeSpan.FromMilliseconds(240 + sample - 1), roundEnd: sample == 1);
+            Assert.True(cc.InSlowStart);
+            now += TimeSpan.FromMilliseconds(1);
+        }
+
+        Assert.Equal(36 * Mss, cc.Cwnd);
+        AckWithDeliveredRtt(cc, 2, now, TimeSpan.FromMilliseconds(248), roundEnd: false);
+        Assert.False(cc.InSlowStart);
+        Assert.Equal(36 * Mss, cc.Ssthresh); // ssthresh = cwnd before this ACK's growth
+        Assert.Equal(36 * Mss, cc.Cwnd);
+    }
+
+    [Fact]
+    public void LinuxHyStart_RttSteady_SlowStartContinues_WhereHyStartPlusPlusWouldBeIrrelevant()
+    {
+        var cc = new CubicCongestionControl(Mss) { LinuxHyStart = true };
+        Instant now = Instant.Zero;
+        for (int ack = 0; ack < 40; ack++)
+        {
+            AckWithDeliveredRtt(cc, 2, now, TimeSpan.FromMilliseconds(200), roundEnd: ack % 10 == 0);
+            now += TimeSpan.FromMilliseconds(1);
+        }
+
+        Assert.True(cc.InSlowStart);
+        Assert.Equal(90 * Mss, cc.Cwnd);
+    }
+
+    [Theory]
+    [InlineData(36, 2000, 300, 10)]  // idle for many RTOs: halved to 18, 9, then back up to the restart window IW
+    [InlineData(36, 500, 300, 18)]   // one RTO past the first: halved once
+    [InlineData(8, 2000, 300, 8)]    // below IW already: RW = min(IW, cwnd) keeps it
+    public void IdleRestart_IdleForSeveralRtos_CwndHalvesPerRtoDownToRestartWindow_Rfc5681Sec4_1_TcpCwndRestart(int cwndSegments, int idleMs, int rtoMs, int expectedSegments)
+    {
+        var cc = new NewRenoCongestionControl(Mss);
+        cc.Restore(cwndSegments * Mss, int.MaxValue / 2);
+        cc.RestartWindowAfterIdle(TimeSpan.FromMilliseconds(idleMs), TimeSpan.FromMilliseconds(rtoMs));
+        Assert.Equal(expectedSegments * Mss, cc.Cwnd);
+        Assert.Equal(int.MaxValue / 2, cc.Ssthresh); // tcp_current_ssthresh: max(ssthresh, 3/4 cwnd)
+    }
+
     [Fact]
     public void InitialWindow_Rfc6928_Examples()
     {

@@ -1,6 +1,7 @@
 // Loss recovery and congestion control, segment by segment with the test as the peer
 // (RFC 5681, RFC 6928, RFC 3042, RFC 6582, RFC 6675, RFC 9438, RFC 9406).
 using TunStack.Tcp;
+using TunStack.Tcp.Congestion;
 using TunStack.Tcp.Recovery;
 using TunStack.Wire;
 using static TunStack.Tests.Tcp.SentSegment;
@@ -98,6 +99,85 @@ public class LossRecoveryTests
         int before = p.Connection.CongestionWindow;
         p.Ack(first + (3 * Mss));
         Assert.Equal(before + Mss, p.Connection.CongestionWindow);
+    }
+
+    [Fact]
+    public void LimitedTransmitWithoutSack_AckEndingIt_CwndGrowsByOneSegmentNotThose_DuplicateAcksAnnounced_Rfc5681Sec3_1()
+    {
+        // packetdrill's limited-transmit-no-sack: two duplicate ACKs sent two new segments; the ACK
+        // of three segments then delivered one the duplicate ACKs had not announced (Linux
+        // tcp_remove_reno_sacks): cwnd 10 -> 11 segments, 9 in flight, so two new segments go.
+        RawPeer p = Sender(sack: false, CongestionAlgorithm.Cubic);
+        p.Connection!.Send(new byte[15 * Mss], out _);
+        List<SentSegment> burst = Data(p.Decode(p.Probe.Poll()));
+        Assert.Equal(10, burst.Count);
+        SeqNumber una = burst[0].Seq;
+        Assert.Single(Data(p.Ack(una)));
+        Assert.Single(Data(p.Ack(una)));
+
+        List<SentSegment> after = Data(p.Ack(una + (3 * Mss)));
+
+        Assert.Equal(11 * Mss, p.Connection.CongestionWindow);
+        Assert.Equal(2, after.Count);
+        Assert.False(p.Connection.InRecovery);
+    }
+
+    [Fact]
+    public void LimitedTransmitUnusedThenFastRecovery_AppWritesAndASackArrives_PrrSendsNewData_Rfc6937()
+    {
+        // packetdrill's prr-ss-10pkt-lost-1: the two duplicate ACKs before recovery found nothing
+        // new to send; their limited-transmit allowance must not outlive them into recovery.
+        RawPeer p = RawPeer.Established(sack: true, configure: o => o.Tcp.CongestionControl = CongestionAlgorithm.Cubic, handshakeRtt: TimeSpan.FromMilliseconds(100));
+        p.Connection!.Send(new byte[10 * Mss], out _);
+        SeqNumber una = Data(p.Decode(p.Probe.Poll()))[0].Seq;
+        p.Probe.Advance(TimeSpan.FromMilliseconds(110));
+        p.Ack(una, (una + Mss, una + (2 * Mss)));
+        p.Ack(una, (una + Mss, una + (3 * Mss)));
+        Assert.Contains(Data(p.Ack(una, (una + Mss, una + (4 * Mss)))), s => s.Seq == una); // fast retransmit
+        Assert.True(p.Connection.InRecovery);
+        p.Connection.Send(new byte[7 * Mss], out _);
+        Assert.Empty(Data(p.Decode(p.Probe.Poll()))); // pipe 7 segments = cwnd 7
+
+        List<SentSegment> sent = Data(p.Ack(una, (una + Mss, una + (5 * Mss))));
+
+        SentSegment next = Assert.Single(sent); // PRR-SSRB: pipe 6 < ssthresh 7, one new segment
+        Assert.Equal(una + (10 * Mss), next.Seq);
+    }
+
+    [Fact]
+    public void LinuxProfile_IdleForSeveralRtosWithNothingInFlight_NextSendRestartsCwndAtInitialWindow_Rfc5681Sec4_1()
+    {
+        RawPeer p = RawPeer.Established(configure: o => o.Apply(StackProfile.Linux), handshakeRtt: TimeSpan.FromMilliseconds(100));
+        GrowWindowThenIdle(p, TimeSpan.FromSeconds(2));
+        p.Connection!.Send(new byte[30 * Mss], out _);
+        List<SentSegment> burst = Data(p.Decode(p.Probe.Poll()));
+
+        Assert.Equal(CongestionControl.InitialWindow(Mss), p.Connection.CongestionWindow);
+        Assert.Equal(10 * Mss, burst.Sum(s => s.PayloadLength));
+    }
+
+    [Fact]
+    public void DefaultProfile_IdleForSeveralRtos_CwndKeptThroughTheIdlePeriod_Rfc7661()
+    {
+        RawPeer p = RawPeer.Established(handshakeRtt: TimeSpan.FromMilliseconds(100));
+        int grown = GrowWindowThenIdle(p, TimeSpan.FromSeconds(2));
+        p.Connection!.Send(new byte[30 * Mss], out _);
+        p.Decode(p.Probe.Poll());
+        Assert.Equal(grown, p.Connection.CongestionWindow);
+    }
+
+    // Slow start from IW10 to 20 segments (one window acknowledged), all data acknowledged, then
+    // `idle` with nothing sent; returns the grown cwnd.
+    private static int GrowWindowThenIdle(RawPeer p, TimeSpan idle)
+    {
+        p.Connection!.Send(new byte[10 * Mss], out _);
+        List<SentSegment> burst = Data(p.Decode(p.Probe.Poll()));
+        p.Probe.Advance(TimeSpan.FromMilliseconds(100));
+        p.Ack(burst[^1].Seq + burst[^1].PayloadLength);
+        int grown = p.Connection.CongestionWindow;
+        Assert.Equal(20 * Mss, grown);
+        p.Probe.Advance(idle);
+        return grown;
     }
 
     [Fact]

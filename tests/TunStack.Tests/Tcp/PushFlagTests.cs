@@ -37,4 +37,34 @@ public class PushFlagTests
         List<SentSegment> sent = FirstFlightOfFifteenSegments(TimeSpan.FromMilliseconds(1));
         Assert.All(sent, s => Assert.False(s.Has(TcpFlags.Psh)));
     }
+
+    [Fact]
+    public void LastSegmentOfAWriteUnacknowledged_TailLossProbeRetransmitsIt_WithThePshItFirstCarried()
+    {
+        // packetdrill's fr-4pkt-fack-last-byte: Linux resends an skb with its flags.
+        RawPeer peer = RawPeer.Established(sack: true, handshakeRtt: TimeSpan.FromMilliseconds(100));
+        int mss = peer.Connection!.Mss;
+        peer.Connection.Send(new byte[4 * mss], out _);
+        List<SentSegment> sent = SentSegment.Data(peer.Decode(peer.Probe.Poll()));
+        Assert.True(sent[^1].Has(TcpFlags.Psh));
+        SeqNumber last = sent[^1].Seq + sent[^1].PayloadLength - mss;
+
+        SentSegment probe = SentSegment.Data(peer.Decode(peer.Probe.Advance(TimeSpan.FromMilliseconds(300))))[0];
+
+        Assert.Equal(last, probe.Seq);
+        Assert.True(probe.Has(TcpFlags.Psh));
+    }
+
+    [Fact]
+    public void SegmentInTheMiddleOfAWriteLost_FastRetransmission_NoPsh()
+    {
+        RawPeer peer = RawPeer.Established(sack: true, handshakeRtt: TimeSpan.FromMilliseconds(100));
+        int mss = peer.Connection!.Mss;
+        peer.Connection.Send(new byte[6 * mss], out _);
+        SeqNumber una = SentSegment.Data(peer.Decode(peer.Probe.Poll()))[0].Seq;
+        peer.Probe.Advance(TimeSpan.FromMilliseconds(100));
+        SentSegment retransmission = Assert.Single(SentSegment.Data(peer.Ack(una, (una + mss, una + (4 * mss)))));
+        Assert.Equal(una, retransmission.Seq);
+        Assert.False(retransmission.Has(TcpFlags.Psh));
+    }
 }

@@ -168,12 +168,16 @@ public class TcpSegmentTests
         RawPeer p = RawPeer.Established();
         Assert.Empty(p.Send(TcpFlags.Ack, p.Nxt, p.StackNxt, window: 1000)); // the peer offers 1,000 bytes, less than one MSS
         p.Connection!.Send(new byte[3000], out _);
-        List<SentSegment> first = p.Decode(p.Probe.Poll());
+
+        // Sender SWS avoidance (RFC 9293 3.8.6.2.1) holds the segment the window would cut short;
+        // the override timer (RFC 1122 4.2.3.4) then sends what fits.
+        Assert.Empty(p.Decode(p.Probe.Poll()));
+        List<SentSegment> first = p.Decode(p.Probe.Advance(TimeSpan.FromSeconds(1.1)));
         Assert.All(first, s => Assert.True(s.PayloadLength <= 1000, $"first flight: {s.PayloadLength} bytes"));
         Assert.Equal(1000, first.Sum(s => s.PayloadLength));
 
         // No ACK: after the RTO the retransmission goes from SND.UNA, and no further than SND.UNA + SND.WND.
-        List<SentSegment> again = p.Decode(p.Probe.Advance(TimeSpan.FromSeconds(1.5)));
+        List<SentSegment> again = p.Decode(p.Probe.Advance(TimeSpan.FromSeconds(2.5)));
         SentSegment retransmission = Assert.Single(again, s => s.PayloadLength > 0);
         Assert.Equal(first[0].Seq, retransmission.Seq);
         Assert.InRange(retransmission.PayloadLength, 1, 1000);

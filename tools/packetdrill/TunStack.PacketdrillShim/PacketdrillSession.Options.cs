@@ -252,24 +252,29 @@ internal sealed partial class PacketdrillSession
         if (socket.GetTcpInfo() is { } tcp)
         {
             int mss = Math.Max(1, tcp.Mss);
-            info[1] = (byte)(tcp.InRecovery ? 3 : 0);                                     // tcpi_ca_state: TCP_CA_Recovery or TCP_CA_Open
+            info[1] = (byte)tcp.CongestionState;                                           // tcpi_ca_state: TCP_CA_Open .. TCP_CA_Loss, the same numbers
             BinaryPrimitives.WriteUInt32LittleEndian(info[8..], Micro(tcp.RetransmissionTimeout)); // tcpi_rto
             BinaryPrimitives.WriteUInt32LittleEndian(info[16..], (uint)tcp.Mss);                // tcpi_snd_mss
             BinaryPrimitives.WriteUInt32LittleEndian(info[20..], (uint)tcp.Mss);                // tcpi_rcv_mss
             BinaryPrimitives.WriteUInt32LittleEndian(info[24..], (uint)((tcp.BytesInFlight + mss - 1) / mss)); // tcpi_unacked
             BinaryPrimitives.WriteUInt32LittleEndian(info[28..], (uint)((tcp.SackedBytes + mss - 1) / mss));   // tcpi_sacked
+            BinaryPrimitives.WriteUInt32LittleEndian(info[32..], (uint)tcp.LostSegmentsOutstanding); // tcpi_lost (lost_out)
             BinaryPrimitives.WriteUInt32LittleEndian(info[52..], (uint)Math.Clamp((long)tcp.SinceLastDataReceived.TotalMilliseconds, 0, uint.MaxValue)); // tcpi_last_data_recv (ms)
             BinaryPrimitives.WriteUInt32LittleEndian(info[68..], Micro(tcp.SmoothedRtt));       // tcpi_rtt
             BinaryPrimitives.WriteUInt32LittleEndian(info[72..], Micro(tcp.RttVariance));       // tcpi_rttvar
             BinaryPrimitives.WriteUInt32LittleEndian(info[76..], tcp.SlowStartThreshold >= int.MaxValue / 2 ? 0x7fffffffu : (uint)(tcp.SlowStartThreshold / mss)); // tcpi_snd_ssthresh
             BinaryPrimitives.WriteUInt32LittleEndian(info[80..], (uint)(tcp.CongestionWindow / mss)); // tcpi_snd_cwnd
             BinaryPrimitives.WriteUInt32LittleEndian(info[84..], (uint)tcp.AdvertisedMss);      // tcpi_advmss
+            BinaryPrimitives.WriteUInt32LittleEndian(info[88..], (uint)tcp.Reordering);         // tcpi_reordering
             BinaryPrimitives.WriteUInt32LittleEndian(info[100..], (uint)tcp.Retransmits);       // tcpi_total_retrans
             BinaryPrimitives.WriteUInt64LittleEndian(info[104..], (ulong)tcp.PacingRateBytesPerSecond); // tcpi_pacing_rate (0 when not paced)
             BinaryPrimitives.WriteUInt64LittleEndian(info[120..], (ulong)tcp.BytesAcked);       // tcpi_bytes_acked
             BinaryPrimitives.WriteUInt64LittleEndian(info[128..], (ulong)tcp.BytesReceived);    // tcpi_bytes_received
             BinaryPrimitives.WriteUInt32LittleEndian(info[148..], tcp.MinRtt == TimeSpan.MaxValue ? 0 : Micro(tcp.MinRtt)); // tcpi_min_rtt
             BinaryPrimitives.WriteUInt64LittleEndian(info[160..], (ulong)tcp.DeliveryRateBytesPerSecond); // tcpi_delivery_rate
+            BinaryPrimitives.WriteUInt64LittleEndian(info[168..], MicroLong(tcp.BusyTime));  // tcpi_busy_time (us)
+            BinaryPrimitives.WriteUInt64LittleEndian(info[176..], MicroLong(tcp.ReceiveWindowLimitedTime)); // tcpi_rwnd_limited (us)
+            BinaryPrimitives.WriteUInt64LittleEndian(info[184..], MicroLong(tcp.SendBufferLimitedTime));    // tcpi_sndbuf_limited (us)
             BinaryPrimitives.WriteUInt64LittleEndian(info[200..], (ulong)tcp.BytesSent);        // tcpi_bytes_sent
             BinaryPrimitives.WriteUInt64LittleEndian(info[208..], (ulong)tcp.BytesRetransmitted); // tcpi_bytes_retrans
         }
@@ -311,4 +316,6 @@ internal sealed partial class PacketdrillSession
     }
 
     private static uint Micro(TimeSpan value) => (uint)Math.Clamp(value.Ticks / TimeSpan.TicksPerMicrosecond, 0, uint.MaxValue);
+
+    private static ulong MicroLong(TimeSpan value) => (ulong)Math.Max(0, value.Ticks / TimeSpan.TicksPerMicrosecond);
 }

@@ -55,6 +55,18 @@ internal sealed partial class PacketdrillSession
             return Result("socket", -Errno.EPROTONOSUPPORT);
         }
 
+        // The script's sysctls have run by now (they come first); the setting is the stack's, read
+        // by every connection as it sends, as Linux reads the namespace's.
+        if (NamespaceSysctls.SlowStartAfterIdle() is bool restart)
+        {
+            _stackOptions.Tcp.RestartWindowAfterIdle = restart;
+        }
+
+        if (NamespaceSysctls.Ecn() is TcpEcnMode ecn)
+        {
+            _stackOptions.Tcp.Ecn = ecn;
+        }
+
         StackSocket socket = _host.CreateSocket(family, socketType, protocolType);
         socket.Blocking = false;
         int number = _descriptors.Add(socket, (type & SockNonBlock) != 0);

@@ -53,6 +53,7 @@ internal sealed partial class PacketdrillSession : IDisposable
     private readonly ScriptLink _link;
     private readonly StackRunner _runner;
     private readonly StackHost _host;
+    private readonly StackOptions _stackOptions;
     private readonly DescriptorTable _descriptors = new();
     private readonly List<Instant> _parkedDeadlines = new();
     private readonly HashSet<string> _reported = new(StringComparer.Ordinal);
@@ -68,7 +69,10 @@ internal sealed partial class PacketdrillSession : IDisposable
     {
         _options = options;
         _link = new ScriptLink(options.Mtu);
-        var stackOptions = new StackOptions { RandomSeed = options.Seed };
+        // Linux's wire choices where TunStack's own differ (restart after idle, HyStart); the
+        // namespace's tcp_slow_start_after_idle then decides the first at each socket().
+        var stackOptions = new StackOptions { RandomSeed = options.Seed }.Apply(StackProfile.Linux);
+        _stackOptions = stackOptions;
 
         // The buffers packetdrill's tcp tests give Linux (common/defaults.sh: tcp_rmem "4096 540000
         // 15 MiB", tcp_wmem "4096 256 KiB 4 MiB"): the window scale offered follows the largest
