@@ -11,7 +11,7 @@ namespace TunStack.Tcp;
 
 /// <summary>
 /// One TCP connection: the core's stream socket, which the sockets facade wraps. Use it only on the
-/// stack's owner thread. Data written with <see cref="Send"/> is buffered and sent as the peer's
+/// stack's owner thread. Data written with <see cref="Send(ReadOnlySpan{byte}, out StackError)"/> is buffered and sent as the peer's
 /// window allows; data received in order is buffered for <see cref="Receive"/>.
 /// </summary>
 public sealed partial class TcpConnection
@@ -83,7 +83,7 @@ public sealed partial class TcpConnection
     public int Available => Receiver.Available;
 
     /// <summary>
-    /// Bytes a <see cref="Send"/> would take now: the room left in the send buffer, or less when
+    /// Bytes a <see cref="Send(ReadOnlySpan{byte}, out StackError)"/> would take now: the room left in the send buffer, or less when
     /// the stack's TCP memory is at its limit (<see cref="TcpSettings.MemoryLimit"/>), so that a
     /// socket reads writable only when a send would take something.
     /// </summary>
@@ -274,7 +274,16 @@ public sealed partial class TcpConnection
     /// (0 when the buffer is full: try again when <see cref="Writable"/> fires), or an error:
     /// NotConnected before the handshake completes, Closed after Shutdown/Close, or the error that ended the connection.
     /// </summary>
-    public int Send(ReadOnlySpan<byte> data, out StackError error)
+    public int Send(ReadOnlySpan<byte> data, out StackError error) => Send(data, out error, more: false);
+
+    /// <summary>
+    /// <see cref="Send(ReadOnlySpan{byte}, out StackError)"/>, and with <paramref name="more"/>
+    /// (Linux's MSG_MORE) the data waits for the rest the caller is about to write: nothing is sent
+    /// until a later send without it, or until a whole super-segment's worth (an MSS without TSO) is
+    /// waiting, or until anything else makes the connection send (an ACK, a timer). A response
+    /// written in several calls then leaves as one packet instead of one per call.
+    /// </summary>
+    public int Send(ReadOnlySpan<byte> data, out StackError error, bool more)
     {
         error = StackError.None;
         if (Error != StackError.None)
@@ -295,7 +304,7 @@ public sealed partial class TcpConnection
             return 0;
         }
 
-        return Sender.Queue(data);
+        return Sender.Queue(data, more);
     }
 
     /// <summary>
