@@ -72,7 +72,7 @@ public sealed class TunCommandOptions
         Override(result, loaded, "tcpMemory", _tcpMemory, value => loaded.TcpMemory = value);
         Override(result, loaded, "congestion", _congestion, value => loaded.Congestion = value);
         Override(result, loaded, "tcpEcn", _tcpEcn, value => loaded.TcpEcn = value);
-        settings.Force = result.GetValue(_force);
+        Override(result, loaded, "force", _force, value => loaded.Force |= value);
         return null;
     }
 

@@ -40,6 +40,9 @@ public sealed class TunSettings
         ["tcpMemory"] = "--tcp-memory",
         ["congestion"] = "--congestion",
         ["tcpEcn"] = "--tcp-ecn",
+        ["force"] = "--force",
+        ["control"] = "--control",
+        ["logFormat"] = "--log-format",
     };
 
     // Keys whose value came from a config file, with the file.
@@ -92,9 +95,9 @@ public sealed class TunSettings
     public string? Congestion { get; set; }
     /// <summary>Parsed <see cref="TcpMemory"/> in bytes (after <see cref="Validate"/>).</summary>
     public long? TcpMemoryBytes { get; private set; }
-    /// <summary>The control socket's path, "none", or null for the default (see <see cref="ControlPaths"/>; command line only).</summary>
+    /// <summary>The control socket's path, "none", or null for the default (see <see cref="ControlPaths"/>; up and forward).</summary>
     public string? Control { get; set; }
-    /// <summary>Configure the current namespace even where the kernel-side addresses overlap ones it has (command line only).</summary>
+    /// <summary>Configure the current namespace even where the kernel-side addresses overlap ones it has.</summary>
     public bool Force { get; set; }
 
     /// <summary>How the log is written (--log-format; the long-running commands only).</summary>

@@ -121,6 +121,38 @@ time.sleep(30)
     }
 
     [SkippableFact]
+    public void Up_ControlAndLogFormatInTheConfigFile_ListensThereAndLogsJson_CommandLineFormatWins()
+    {
+        TunRequirements.Require();
+        string directory = Directory.CreateTempSubdirectory("tunstack-control-").FullName;
+        string path = Path.Combine(directory, "from-file.sock");
+        string config = Path.Combine(directory, "tunstack.json");
+        File.WriteAllText(config, $$"""{ "control": "{{path}}", "logFormat": "json" }""");
+        try
+        {
+            using TestNamespace first = TestNamespace.Reserve();
+            using TunstackProcess daemon = TunstackProcess.StartDaemon(first.Name, "--config", config);
+            string ready = daemon.WaitForLine("ready:");
+            Assert.StartsWith("{", ready.TrimStart(), StringComparison.Ordinal);
+            Assert.Contains($"control: {path}", daemon.Output);
+            (int code, string output, string errors) = TunstackProcess.Run(null, "status", "--name", path);
+            Assert.True(code == 0, errors);
+            Assert.StartsWith($"from-file (tunstack up, pid {daemon.Id}): up ", output);
+            first.StopAndExpectRemovedBy(daemon);
+
+            using TestNamespace second = TestNamespace.Reserve();
+            using TunstackProcess text = TunstackProcess.StartDaemon(second.Name, "--config", config, "--log-format", "text", "--control", "none");
+            Assert.Matches(@"^\d{4}-\d\d-\d\dT[\d:.]+Z info  ready: ", text.WaitForLine("ready:").TrimStart());
+            Assert.DoesNotContain("control:", text.Output);
+            second.StopAndExpectRemovedBy(text);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [SkippableFact]
     public void Up_CrashesAfterReady_ControlSocketRemovedWithTheRest()
     {
         TunRequirements.Require();
