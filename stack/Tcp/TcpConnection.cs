@@ -308,6 +308,41 @@ public sealed partial class TcpConnection
     }
 
     /// <summary>
+    /// The timer <c>ss -o</c> shows for this connection (see <see cref="TcpPendingTimer"/> for the
+    /// order), with <paramref name="deadline"/> when it fires and <paramref name="count"/> as ss
+    /// shows it: retransmissions since the last new acknowledgment (the backoff) for
+    /// <see cref="TcpPendingTimer.Retransmit"/> and <see cref="TcpPendingTimer.Persist"/>, keepalive
+    /// probes unanswered for <see cref="TcpPendingTimer.KeepAlive"/>, else 0. On the stack's thread.
+    /// </summary>
+    public TcpPendingTimer GetPendingTimer(out Instant deadline, out int count)
+    {
+        count = 0;
+        deadline = default;
+        if (Timers.IsScheduled(TcpTimer.Retransmit) || Timers.IsScheduled(TcpTimer.RackReordering))
+        {
+            TcpTimer timer = Timers.IsScheduled(TcpTimer.Retransmit) ? TcpTimer.Retransmit : TcpTimer.RackReordering;
+            deadline = Timers.Deadline(timer);
+            count = Sender.Retries;
+            return timer == TcpTimer.Retransmit && Sender.Wnd == 0 ? TcpPendingTimer.Persist : TcpPendingTimer.Retransmit;
+        }
+
+        if (Timers.IsScheduled(TcpTimer.KeepAlive))
+        {
+            deadline = Timers.Deadline(TcpTimer.KeepAlive);
+            count = _keepAlive.ProbesSent;
+            return TcpPendingTimer.KeepAlive;
+        }
+
+        if (Timers.IsScheduled(TcpTimer.StateEnd))
+        {
+            deadline = Timers.Deadline(TcpTimer.StateEnd);
+            return TcpPendingTimer.TimeWait;
+        }
+
+        return TcpPendingTimer.None;
+    }
+
+    /// <summary>
     /// Reads received data. Returns the bytes read; 0 with <paramref name="error"/> None means the
     /// peer closed and everything has been read (EOF); WouldBlock means nothing is waiting yet.
     /// </summary>

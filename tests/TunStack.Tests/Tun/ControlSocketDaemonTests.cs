@@ -34,6 +34,11 @@ time.sleep(30)
         Assert.Contains("LISTEN 0      4096               *:7               *:*", lines);
         Assert.Contains($"ESTAB  0      0          10.77.0.2:7       10.77.0.1:{port}", lines);
 
+        (code, output, errors) = TunstackProcess.Run(null, "ss", "-tnop", "--name", reserved.Name, "state", "established", "(", "sport", "=", ":7", "or", "sport", "=", ":9", ")");
+        Assert.True(code == 0, errors);
+        Assert.Matches($@"\nESTAB +0 +0 +10\.77\.0\.2:7 +10\.77\.0\.1:{port} +users:\(\(""tunstack"",pid={daemon.Id}\)\)", output);
+        Assert.Equal(2, output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+
         (code, output, errors) = TunstackProcess.Run(null, "ss", "-ti", "--name", reserved.Name);
         Assert.True(code == 0, errors);
         Assert.Matches(@"\n\t ts sack cubic wscale:\d+,\d+ rto:\d+ rtt:[\d.]+/[\d.]+ mss:1448 cwnd:\d+ bytes_sent:5 bytes_acked:5 bytes_received:5 ", output);
