@@ -120,6 +120,9 @@ public sealed partial class TcpConnection
     /// <summary>Payload bytes one super-segment may carry when the link segments this family (TSO); 0 when it does not.</summary>
     internal int MaxSuperSegment { get; private set; }
 
+    /// <summary>The connection's position in its layer's connection list (-1 when not in the table).</summary>
+    internal int TableIndex { get; set; } = -1;
+
     /// <summary>True when SACK (RFC 2018) was negotiated.</summary>
     public bool SackEnabled { get; private set; }
 
