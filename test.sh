@@ -23,14 +23,13 @@ need hping3 hping3
 need curl curl
 need wrk wrk
 need nft nftables
-need tcpdump tcpdump
 need iperf3 iperf3
 need nsenter util-linux
 need danted dante-server
 need gcc gcc
 need make make
 need systemd-analyze systemd
-# tunstack replay reads captures through libpcap (SharpPcap loads libpcap.so.0.8).
+# tunstack replay reads captures through libpcap, and the tests capture and inject on the TUN with it (SharpPcap loads libpcap.so.0.8).
 ldconfig -p 2>/dev/null | grep -q 'libpcap.so.0.8' || packages+=(libpcap0.8)
 need chromium chromium
 if [ ${#packages[@]} -gt 0 ]; then

@@ -328,6 +328,16 @@ public sealed class NetworkStack
     /// <summary>The TCP connections in the table now (TIME-WAIT included), for status pages; read them on the stack's thread.</summary>
     public IReadOnlyList<TcpConnection> ListTcpConnections() => _tcp.SnapshotConnections();
 
+    /// <summary>
+    /// Copies the TCP connections at positions <paramref name="start"/> onwards of the stack's
+    /// connection table (0 to <see cref="TcpConnections"/>'s count - 1) into <paramref name="into"/>
+    /// and returns how many it copied: a walk in slices that costs the slice, not the table, as
+    /// <see cref="ListTcpConnections"/> does. A connection that leaves the table moves the last one
+    /// into its position, so slices over a changing table may see a connection twice or miss one
+    /// (fine for sampling). Read them on the stack's thread.
+    /// </summary>
+    public int CopyTcpConnections(int start, Span<TcpConnection> into) => _tcp.CopyConnections(start, into);
+
     /// <summary>The listening TCP endpoints now, for status pages (<c>ss -l</c>); read them on the stack's thread.</summary>
     public IReadOnlyList<TcpAcceptor> ListTcpListeners() => _tcp.SnapshotListeners();
 

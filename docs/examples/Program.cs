@@ -49,6 +49,11 @@ var examples = new Dictionary<string, (string What, Func<string[], Task<int>> Ru
         CustomCongestionControl.Run(Console.Out);
         return Task.FromResult(0);
     }),
+    ["packetdotnet"] = ("packets built with PacketDotNet into a stack through PacketDotNetPackets.ToIpBytes, its answers parsed with PacketDotNet (docs/using-the-core.md)", _ =>
+    {
+        CraftedPacketsIntoAStack.Run(Console.Out);
+        return Task.FromResult(0);
+    }),
     ["tcp-echo"] = ("TCP listen, connect, echo, close on a virtual clock (docs/tcp.md)", _ =>
     {
         TcpEchoOnAVirtualClock.Run(Console.Out);

@@ -114,10 +114,7 @@ public sealed class StackDuplexPipe : IDuplexPipe, IAsyncDisposable
             while (true)
             {
                 ReadResult result = await _output.Reader.ReadAsync().ConfigureAwait(false);
-                foreach (ReadOnlyMemory<byte> segment in result.Buffer)
-                {
-                    await Socket.SendAsync(segment).ConfigureAwait(false);
-                }
+                await SendAsync(result.Buffer).ConfigureAwait(false);
 
                 _output.Reader.AdvanceTo(result.Buffer.End);
                 if (result.IsCompleted || result.IsCanceled)
@@ -134,5 +131,24 @@ public sealed class StackDuplexPipe : IDuplexPipe, IAsyncDisposable
         }
 
         await _output.Reader.CompleteAsync(error).ConfigureAwait(false);
+    }
+
+    // What one flush wrote spans the pipe's blocks (4 KiB each in Kestrel's pool): all but the last
+    // go with MSG_MORE, so the stack sends the flush as one super-segment rather than a packet per
+    // block (a 5 KB page was a 4 KB super-segment, its tail and the next block's bytes: three writes).
+    private async ValueTask SendAsync(System.Buffers.ReadOnlySequence<byte> buffer)
+    {
+        if (buffer.IsSingleSegment)
+        {
+            await Socket.SendAsync(buffer.First).ConfigureAwait(false);
+            return;
+        }
+
+        SequencePosition position = buffer.Start;
+        while (buffer.TryGet(ref position, out ReadOnlyMemory<byte> segment))
+        {
+            bool last = position.GetObject() is null;
+            await Socket.SendAsync(segment, last ? SocketFlags.None : StackSocketFlags.More).ConfigureAwait(false);
+        }
     }
 }

@@ -14,8 +14,10 @@ namespace TunStack.Sockets.Hosting;
 /// (<c>tunstack.tcp_active_opens</c>, <c>tunstack.link_received</c>, ...);</item>
 /// <item>gauges (observable up-down counters) <c>tunstack.tcp.connections</c>,
 /// <c>tunstack.tcp.time_wait</c> and <c>tunstack.tcp.memory</c> (bytes of queued TCP data);</item>
-/// <item><c>tunstack.tcp.smoothed_rtt</c>, a histogram in seconds of every established connection's
-/// smoothed round-trip time, sampled periodically while someone listens to it.</item>
+/// <item><c>tunstack.tcp.smoothed_rtt</c>, a histogram in seconds of the established connections'
+/// smoothed round-trip times, sampled periodically while someone listens to it: each collection
+/// looks at the next slice of at most <see cref="DefaultRttSamplesPerCollection"/> connections of
+/// the table, rotating through it, so its cost is bounded however many connections there are.</item>
 /// </list>
 /// The counters are read as <see cref="StackRunner.Counters"/> allows from any thread; the gauges
 /// and the round-trip samples are taken by a heartbeat of the runner's own loop
@@ -44,9 +46,14 @@ public sealed class StackMeter : IDisposable
         Counter.TcpSynFinDropped,
     ];
 
+    /// <summary>Connections looked at per round-trip collection unless the constructor says otherwise.</summary>
+    public const int DefaultRttSamplesPerCollection = 1024;
+
     private readonly IDisposable _snapshots;
     private readonly IDisposable _rttSamples;
     private readonly Histogram<double> _rtt;
+    private readonly TcpConnection[] _slice;
+    private int _rttCursor;
     private long _connections;
     private long _timeWait;
     private long _tcpMemory;
@@ -54,11 +61,16 @@ public sealed class StackMeter : IDisposable
     /// <summary>
     /// Creates the meter for <paramref name="runner"/>'s stack. The gauges are refreshed every
     /// second; the round-trip times are sampled every <paramref name="rttSampleInterval"/> (10
-    /// seconds if null), one sample per established connection.
+    /// seconds if null), one sample per established connection of the next
+    /// <paramref name="rttSamplesPerCollection"/> in the table (from where the last collection
+    /// stopped, starting over at the end): with fewer connections than that, every one each time.
     /// </summary>
-    public StackMeter(StackRunner runner, TimeSpan? rttSampleInterval = null)
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="rttSamplesPerCollection"/> is not positive.</exception>
+    public StackMeter(StackRunner runner, TimeSpan? rttSampleInterval = null, int rttSamplesPerCollection = DefaultRttSamplesPerCollection)
     {
         ArgumentNullException.ThrowIfNull(runner);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(rttSamplesPerCollection, 0);
+        _slice = new TcpConnection[rttSamplesPerCollection];
         StackCounters counters = runner.Counters;
         Meter = new Meter(MeterName);
         var dropTags = s_drops.Select(c => new KeyValuePair<string, object?>("reason", c.ToString())).ToArray();
@@ -138,20 +150,40 @@ public sealed class StackMeter : IDisposable
     }
 
     // On the loop's thread, holding the stack; only while the histogram has a listener.
-    private void SampleRoundTrips(NetworkStack stack)
+    internal void SampleRoundTrips(NetworkStack stack)
     {
         if (!_rtt.Enabled)
         {
             return;
         }
 
-        foreach (TcpConnection connection in stack.ListTcpConnections())
+        // The next slice of the table; at its end, the rest of the slice from its start (so that a
+        // table smaller than a slice is sampled whole every time).
+        int count = stack.CopyTcpConnections(_rttCursor, _slice);
+        if (count < _slice.Length)
+        {
+            int wrapped = stack.CopyTcpConnections(0, _slice.AsSpan(count, Math.Min(_slice.Length - count, _rttCursor)));
+            count += wrapped;
+            _rttCursor = wrapped;
+        }
+        else
+        {
+            _rttCursor += count;
+        }
+
+        for (int i = 0; i < count; i++)
         {
             // Established: its handshake gave a sample (0 when under the timestamp clock's 1 ms grain).
-            if (connection.State == TcpConnectionState.Established)
+            if (_slice[i].State == TcpConnectionState.Established)
             {
-                _rtt.Record(connection.SmoothedRtt.TotalSeconds);
+                _rtt.Record(_slice[i].SmoothedRtt.TotalSeconds);
             }
         }
+
+        Array.Clear(_slice, 0, count); // hold no connection between collections
+        LastRttCollection = count;
     }
+
+    /// <summary>Connections the last round-trip collection looked at (at most the slice size).</summary>
+    public int LastRttCollection { get; private set; }
 }

@@ -11,7 +11,7 @@ namespace TunStack.Tcp;
 
 /// <summary>
 /// One TCP connection: the core's stream socket, which the sockets facade wraps. Use it only on the
-/// stack's owner thread. Data written with <see cref="Send"/> is buffered and sent as the peer's
+/// stack's owner thread. Data written with <see cref="Send(ReadOnlySpan{byte}, out StackError)"/> is buffered and sent as the peer's
 /// window allows; data received in order is buffered for <see cref="Receive"/>.
 /// </summary>
 public sealed partial class TcpConnection
@@ -83,7 +83,7 @@ public sealed partial class TcpConnection
     public int Available => Receiver.Available;
 
     /// <summary>
-    /// Bytes a <see cref="Send"/> would take now: the room left in the send buffer, or less when
+    /// Bytes a <see cref="Send(ReadOnlySpan{byte}, out StackError)"/> would take now: the room left in the send buffer, or less when
     /// the stack's TCP memory is at its limit (<see cref="TcpSettings.MemoryLimit"/>), so that a
     /// socket reads writable only when a send would take something.
     /// </summary>
@@ -119,6 +119,9 @@ public sealed partial class TcpConnection
 
     /// <summary>Payload bytes one super-segment may carry when the link segments this family (TSO); 0 when it does not.</summary>
     internal int MaxSuperSegment { get; private set; }
+
+    /// <summary>The connection's position in its layer's connection list (-1 when not in the table).</summary>
+    internal int TableIndex { get; set; } = -1;
 
     /// <summary>True when SACK (RFC 2018) was negotiated.</summary>
     public bool SackEnabled { get; private set; }
@@ -304,7 +307,16 @@ public sealed partial class TcpConnection
     /// (0 when the buffer is full: try again when <see cref="Writable"/> fires), or an error:
     /// NotConnected before the handshake completes, Closed after Shutdown/Close, or the error that ended the connection.
     /// </summary>
-    public int Send(ReadOnlySpan<byte> data, out StackError error)
+    public int Send(ReadOnlySpan<byte> data, out StackError error) => Send(data, out error, more: false);
+
+    /// <summary>
+    /// <see cref="Send(ReadOnlySpan{byte}, out StackError)"/>, and with <paramref name="more"/>
+    /// (Linux's MSG_MORE) the data waits for the rest the caller is about to write: nothing is sent
+    /// until a later send without it, or until a whole super-segment's worth (an MSS without TSO) is
+    /// waiting, or until anything else makes the connection send (an ACK, a timer). A response
+    /// written in several calls then leaves as one packet instead of one per call.
+    /// </summary>
+    public int Send(ReadOnlySpan<byte> data, out StackError error, bool more)
     {
         error = StackError.None;
         if (Error != StackError.None)
@@ -325,7 +337,42 @@ public sealed partial class TcpConnection
             return 0;
         }
 
-        return Sender.Queue(data);
+        return Sender.Queue(data, more);
+    }
+
+    /// <summary>
+    /// The timer <c>ss -o</c> shows for this connection (see <see cref="TcpPendingTimer"/> for the
+    /// order), with <paramref name="deadline"/> when it fires and <paramref name="count"/> as ss
+    /// shows it: retransmissions since the last new acknowledgment (the backoff) for
+    /// <see cref="TcpPendingTimer.Retransmit"/> and <see cref="TcpPendingTimer.Persist"/>, keepalive
+    /// probes unanswered for <see cref="TcpPendingTimer.KeepAlive"/>, else 0. On the stack's thread.
+    /// </summary>
+    public TcpPendingTimer GetPendingTimer(out Instant deadline, out int count)
+    {
+        count = 0;
+        deadline = default;
+        if (Timers.IsScheduled(TcpTimer.Retransmit) || Timers.IsScheduled(TcpTimer.RackReordering))
+        {
+            TcpTimer timer = Timers.IsScheduled(TcpTimer.Retransmit) ? TcpTimer.Retransmit : TcpTimer.RackReordering;
+            deadline = Timers.Deadline(timer);
+            count = Sender.Retries;
+            return timer == TcpTimer.Retransmit && Sender.Wnd == 0 ? TcpPendingTimer.Persist : TcpPendingTimer.Retransmit;
+        }
+
+        if (Timers.IsScheduled(TcpTimer.KeepAlive))
+        {
+            deadline = Timers.Deadline(TcpTimer.KeepAlive);
+            count = _keepAlive.ProbesSent;
+            return TcpPendingTimer.KeepAlive;
+        }
+
+        if (Timers.IsScheduled(TcpTimer.StateEnd))
+        {
+            deadline = Timers.Deadline(TcpTimer.StateEnd);
+            return TcpPendingTimer.TimeWait;
+        }
+
+        return TcpPendingTimer.None;
     }
 
     /// <summary>

@@ -44,6 +44,9 @@ internal sealed class TcpKeepAlive
     /// <summary>TCP_KEEPCNT.</summary>
     public int Probes { get; set; }
 
+    /// <summary>Probes sent since the peer was last heard from.</summary>
+    public int ProbesSent => _probesSent;
+
     /// <summary>An acceptable segment arrived: the peer is alive, the idle time starts again.</summary>
     public void OnSegmentAccepted()
     {

@@ -18,6 +18,10 @@ internal sealed class TcpLayer : ITransportHandler
     private readonly StackOptions _options;
     private readonly TupleHash _tupleHash;
     private readonly Dictionary<TcpTuple, TcpConnection> _connections = new();
+
+    // The same connections in a list a walk can index into (NetworkStack.CopyTcpConnections): a
+    // removal moves the last one into the gap, so adding and removing stay O(1).
+    private readonly List<TcpConnection> _connectionList = new();
     private readonly List<TcpConnection> _owingAcks = new();
     private readonly List<TcpConnection> _owingOutput = new();
     private readonly Dictionary<ushort, List<TcpAcceptor>> _listeners = new();
@@ -60,6 +64,18 @@ internal sealed class TcpLayer : ITransportHandler
     public int ConnectionCount => _connections.Count;
 
     public List<TcpConnection> SnapshotConnections() => new(_connections.Values);
+
+    /// <summary>Copies the connections at positions <paramref name="start"/>... of <see cref="_connectionList"/> into <paramref name="into"/>; returns how many.</summary>
+    public int CopyConnections(int start, Span<TcpConnection> into)
+    {
+        int count = Math.Clamp(_connectionList.Count - start, 0, into.Length);
+        if (start >= 0 && count > 0)
+        {
+            System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_connectionList).Slice(start, count).CopyTo(into);
+        }
+
+        return Math.Max(0, count);
+    }
 
     public List<TcpAcceptor> SnapshotListeners() => _listeners.Values.SelectMany(list => list).ToList();
 
@@ -358,6 +374,12 @@ internal sealed class TcpLayer : ITransportHandler
         if (_connections.TryGetValue(connection.Tuple, out TcpConnection? current) && current == connection)
         {
             _connections.Remove(connection.Tuple);
+            int at = connection.TableIndex;
+            TcpConnection last = _connectionList[^1];
+            _connectionList[at] = last;
+            last.TableIndex = at;
+            _connectionList.RemoveAt(_connectionList.Count - 1);
+            connection.TableIndex = -1;
             _ports.RemoveTcpConnection(connection.Tuple.Local);
         }
     }
@@ -375,6 +397,8 @@ internal sealed class TcpLayer : ITransportHandler
     private void Add(TcpTuple tuple, TcpConnection connection)
     {
         _connections.Add(tuple, connection);
+        connection.TableIndex = _connectionList.Count;
+        _connectionList.Add(connection);
         _ports.AddTcpConnection(tuple.Local);
     }
 

@@ -161,8 +161,11 @@ internal sealed class TcpSender
         _roundEnd = Nxt;
     }
 
-    /// <summary>Appends application data and sends what the windows allow; returns the bytes taken.</summary>
-    public int Queue(ReadOnlySpan<byte> data)
+    /// <summary>
+    /// Appends application data and sends what the windows allow; returns the bytes taken. With
+    /// <paramref name="more"/> (MSG_MORE) nothing is sent until a whole super-segment is waiting.
+    /// </summary>
+    public int Queue(ReadOnlySpan<byte> data, bool more = false)
     {
         if (Unsent == 0 && data.Length > 0)
         {
@@ -195,13 +198,24 @@ internal sealed class TcpSender
             // as whole super-segments where the link cuts them, not one small piece per write.
             OweOutput();
         }
-        else
+        else if (!more)
         {
             Output();
+        }
+        else if (Unsent >= Math.Max(_c.MaxSuperSegment, _c.Mss))
+        {
+            // MSG_MORE with a whole super-segment (an MSS without TSO) waiting: the whole pieces go,
+            // the short rest waits for the data that follows, as under Linux's TCP_CORK.
+            _corked = true;
+            Output();
+            _corked = false;
         }
 
         return n;
     }
+
+    // Set while a send with MSG_MORE sends: a short segment waits for the data that follows.
+    private bool _corked;
 
     /// <summary>Output is owed: sent when the receive batch is done.</summary>
     public bool OutputOwed { get; private set; }
@@ -535,8 +549,9 @@ internal sealed class TcpSender
                     _layer.Counters.Increment(Counter.TcpLimitedTransmits);
                 }
 
-                // RFC 1122 4.2.3.4 / RFC 896: with data in flight, hold a small segment unless NoDelay.
-                if (length < mss && Nxt != Una && !_c.NoDelay)
+                // RFC 1122 4.2.3.4 / RFC 896: with data in flight, hold a small segment unless NoDelay
+                // (and under MSG_MORE, hold it anyway: the rest of the write follows at once).
+                if (length < mss && (_corked || (Nxt != Una && !_c.NoDelay)))
                 {
                     recovery.Rate.OnSendingStopped(recovery.Pipe(), Congestion.Cwnd, recovery.Log.LostBytes);
                     return;
@@ -550,16 +565,23 @@ internal sealed class TcpSender
                 bool cwrNow = newData && _c.Ecn.Negotiated && _c.Ecn.CwrPending;
 
                 // TSO: where the link cuts super-segments, every full segment that the send
-                // buffer, the peer's window and cwnd allow right now leaves as one packet. Each
-                // MSS piece is still accounted as its own segment (RACK's log, SACK, retransmission
-                // at MSS granularity), as the peer will see them. Not for limited transmit (one
-                // segment at a time, RFC 3042), a loss probe, or urgent data.
+                // buffer, the peer's window and cwnd allow right now leaves as one packet, and
+                // with NoDelay the short last piece too when everything unsent fits (Nagle would
+                // hold it otherwise): a 5 KB response is one write, not a super-segment and a
+                // tail. Each MSS piece is still accounted as its own segment (RACK's log, SACK,
+                // retransmission at MSS granularity), as the peer will see them. Not for limited
+                // transmit (one segment at a time, RFC 3042), a loss probe, or urgent data.
                 int segmentSize = 0;
                 if (length == mss && _c.MaxSuperSegment > mss && !urgent && !_probeSegment && !limitedTransmit && !cwrNow)
                 {
                     long room = Math.Min(Math.Min(unsent, usable), Math.Min(cwndRoom, Math.Min(_c.MaxSuperSegment, PacedSuperSegment(mss))));
                     int pieces = (int)(room / mss);
-                    if (pieces > 1)
+                    if (_c.NoDelay && !_corked && room == unsent && unsent > mss)
+                    {
+                        length = unsent;
+                        segmentSize = mss;
+                    }
+                    else if (pieces > 1)
                     {
                         length = pieces * mss;
                         segmentSize = mss;

@@ -32,6 +32,9 @@ internal sealed class TcpTimers : ITimerTarget
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool IsScheduled(TcpTimer timer) => _entries[(int)timer].IsScheduled;
 
+    /// <summary>When <paramref name="timer"/> fires (meaningful while <see cref="IsScheduled"/>).</summary>
+    public Instant Deadline(TcpTimer timer) => _entries[(int)timer].Deadline;
+
     void ITimerTarget.OnTimer(int tag, Instant now) => _connection.OnTimer((TcpTimer)tag, now);
 
     /// <summary>Cancels every timer (the connection closed).</summary>

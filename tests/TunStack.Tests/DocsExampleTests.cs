@@ -165,6 +165,31 @@ public partial class DocsExampleTests
     }
 
     [Fact]
+    public void CraftedPacketsIntoAStack_SynAndIcmpv6EchoBuiltWithPacketDotNet_AnsweredAsUsingTheCoreSays()
+    {
+        var output = new StringWriter();
+        CraftedPacketsIntoAStack.Run(output);
+        Assert.Equal(
+            ["SYN to 10.0.0.2:7 answered: SYN True, ACK True, acknowledging 1001", "echo request to fd00::2 answered: ICMPv6 type 129 (EchoReply), 4 bytes of data"],
+            Lines(output.ToString()));
+        Assert.Contains(string.Join('\n', Lines(output.ToString())), File.ReadAllText(Path.Combine(RepositoryRoot.Path, "docs", "using-the-core.md")).Replace("\r\n", "\n", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void PacketDotNetIcmpv6EchoRequest_ToIpBytes_ChecksumTheStackAccepts()
+    {
+        var echo = new PacketDotNet.IcmpV6Packet(new PacketDotNet.Utils.ByteArraySegment([128, 0, 0, 0, 0, 1, 0, 1, 0xAB]));
+        var packet = new PacketDotNet.IPv6Packet(System.Net.IPAddress.Parse("fd00::1"), System.Net.IPAddress.Parse("fd00::2")) { PayloadPacket = echo, HopLimit = 64 };
+
+        byte[] bytes = PacketDotNetPackets.ToIpBytes(packet);
+
+        Assert.True(TunStack.Wire.Ipv6Packet.TryCreate(bytes, out TunStack.Wire.Ipv6Packet ip));
+        uint sum = TunStack.Wire.InternetChecksum.PseudoHeaderV6(bytes.AsSpan(8, 16), bytes.AsSpan(24, 16), 58, bytes.Length - 40);
+        Assert.True(TunStack.Wire.InternetChecksum.IsValid(TunStack.Wire.InternetChecksum.Add(sum, bytes.AsSpan(40))), "the ICMPv6 checksum");
+        Assert.Equal(9, ip.PayloadLength);
+    }
+
+    [Fact]
     public void TcpEchoOnAVirtualClock_EchoedAndClosed_AsTcpPageSays()
     {
         var output = new StringWriter();

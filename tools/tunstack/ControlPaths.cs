@@ -62,14 +62,14 @@ public static class ControlPaths
 
         if (option.Length == 0 || option.EndsWith('/') || option.Contains('\0', StringComparison.Ordinal))
         {
-            return $"--control: '{option}' is not a socket path (give a file path such as /run/tunstack/NAME.sock, or none)";
+            return $"{settings.Label("control")}: '{option}' is not a socket path (give a file path such as /run/tunstack/NAME.sock, or none)";
         }
 
         // sun_path holds 107 bytes and a terminating zero.
         string full = Path.GetFullPath(option);
         if (System.Text.Encoding.UTF8.GetByteCount(full) > 107)
         {
-            return $"--control: '{option}' is longer than a Unix socket path may be (107 bytes)";
+            return $"{settings.Label("control")}: '{option}' is longer than a Unix socket path may be (107 bytes)";
         }
 
         path = full;

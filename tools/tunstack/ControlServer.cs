@@ -152,7 +152,7 @@ public sealed class ControlServer : IDisposable
         }
         catch (IOException e)
         {
-            error.WriteLine($"tunstack: --control: {e.Message}");
+            error.WriteLine($"tunstack: {settings.Label("control")}: {e.Message}");
             return false;
         }
     }

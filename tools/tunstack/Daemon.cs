@@ -28,6 +28,9 @@ public sealed class Daemon
         ("queues", s => s.Queues.ToString(CultureInfo.InvariantCulture)),
         ("vnetHdr", s => s.VnetHdr ? "true" : "false"),
         ("offload", s => s.Offload),
+        ("control", s => s.Control ?? "(the default path)"),
+        ("logFormat", s => s.LogFormat.ToString().ToLowerInvariant()),
+        ("force", s => s.Force ? "true" : "false"),
     };
 
     private readonly TunSession _session;

@@ -16,7 +16,9 @@ namespace TunStack.Cli;
 /// <param name="DualStack">An IPv6 socket that takes IPv4 too (ss shows its wildcard as *).</param>
 /// <param name="Tcp">TCP internals for -i, or null.</param>
 /// <param name="Memory">Memory for -m, or null.</param>
-public sealed record SocketEntry(string Netid, string State, long ReceiveQueue, long SendQueue, InternetEndpoint Local, InternetEndpoint? Peer, bool DualStack, TcpDetails? Tcp, SocketMemory? Memory)
+/// <param name="Timer">The running timer for -o, or null (none running, or not asked for).</param>
+/// <param name="Extended">-e's words for the socket (uid, v6only, shutdown), or null.</param>
+public sealed record SocketEntry(string Netid, string State, long ReceiveQueue, long SendQueue, InternetEndpoint Local, InternetEndpoint? Peer, bool DualStack, TcpDetails? Tcp, SocketMemory? Memory, SocketTimer? Timer = null, string? Extended = null)
 {
     /// <summary>ss's name of LISTEN.</summary>
     public const string Listen = "LISTEN";

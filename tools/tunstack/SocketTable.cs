@@ -24,7 +24,7 @@ public static class SocketTable
         ArgumentNullException.ThrowIfNull(runner);
         ArgumentNullException.ThrowIfNull(options);
         (List<SocketEntry> rows, IReadOnlyList<TcpConnection> connections) = await runner.InvokeAsync(stack => TakeTables(stack, options)).ConfigureAwait(false);
-        rows.AddRange(await CopyInSlicesAsync(runner, connections, c => options.ShowsState(SocketEntry.StateName(c.State)), c => Connection(c, options)).ConfigureAwait(false));
+        rows.AddRange(await CopyInSlicesAsync(runner, connections, c => options.Shows(SocketEntry.StateName(c.State), c.Tuple.Local, c.Tuple.Remote), c => Connection(c, options, runner.CurrentTime)).ConfigureAwait(false));
 
         return rows.OrderBy(Group).ThenBy(r => r.Local.Address.IsV6).ThenBy(r => r.Local.Address.ToString(), StringComparer.Ordinal).ThenBy(r => r.Local.Port)
             .ThenBy(r => r.Peer?.Address.ToString(), StringComparer.Ordinal).ThenBy(r => r.Peer?.Port).ToList();
@@ -57,7 +57,7 @@ public static class SocketTable
         var rows = new List<SocketEntry>();
         if (options.ShowsUdp)
         {
-            rows.AddRange(stack.ListUdpEndpoints().Where(u => u.LocalEndpoint is not null && !u.IsClosed).Select(u => Udp(u, options)).Where(r => options.ShowsState(r.State)));
+            rows.AddRange(stack.ListUdpEndpoints().Where(u => u.LocalEndpoint is not null && !u.IsClosed).Select(u => Udp(u, options)).Where(r => options.Shows(r.State, r.Local, r.Peer)));
         }
 
         if (!options.ShowsTcp)
@@ -67,16 +67,18 @@ public static class SocketTable
 
         if (options.ShowsState(SocketEntry.Listen))
         {
-            rows.AddRange(stack.ListTcpListeners().Select(l => Listener(l, stack.Options.Tcp, options)));
+            rows.AddRange(stack.ListTcpListeners().Select(l => Listener(l, stack.Options.Tcp, options)).Where(r => options.Filter.Matches(r.Local, r.Peer)));
         }
 
         if (options.ShowsState(SocketEntry.TimeWait))
         {
             Instant now = stack.Now;
-            rows.AddRange(stack.ListTcpTimeWaits().Select(t => new SocketEntry(
+            rows.AddRange(stack.ListTcpTimeWaits().Where(t => options.Filter.Matches(t.Tuple.Local, t.Tuple.Remote)).Select(t => new SocketEntry(
                 "tcp", SocketEntry.TimeWait, 0, 0, t.Tuple.Local, t.Tuple.Remote, false,
-                options.Info ? new TcpDetails(null, false, false, -1, -1, TimeSpan.FromTicks(Math.Max(0, t.Expires.Microseconds - now.Microseconds) * TimeSpan.TicksPerMicrosecond)) : null,
-                options.Memory ? new SocketMemory(0, 0, 0, 0, 0) : null)));
+                options.Info ? new TcpDetails(null, false, false, -1, -1, Left(t.Expires, now)) : null,
+                options.Memory ? new SocketMemory(0, 0, 0, 0, 0) : null,
+                options.Timers ? new SocketTimer("timewait", Left(t.Expires, now), 0) : null,
+                options.Extended ? Extended(null, TcpConnectionState.TimeWait) : null)));
         }
 
         return (rows, stack.ListTcpConnections());
@@ -89,16 +91,59 @@ public static class SocketTable
     private static SocketEntry Udp(UdpEndpoint u, SsOptions options)
         => new("udp", u.RemoteEndpoint is null ? SocketEntry.Unconnected : "ESTAB", u.QueuedBytes, 0, u.LocalEndpoint!.Value, u.RemoteEndpoint,
             u.Family == System.Net.Sockets.AddressFamily.InterNetworkV6 && !u.V6Only, null,
-            options.Memory ? new SocketMemory(u.QueuedBytes, u.ReceiveQueueSize, 0, 0, 0) : null);
+            options.Memory ? new SocketMemory(u.QueuedBytes, u.ReceiveQueueSize, 0, 0, 0) : null,
+            null, options.Extended ? Extended(u.Family == System.Net.Sockets.AddressFamily.InterNetworkV6 ? u.V6Only : null, null) : null);
 
     // A listener's buffer sizes of 0 stand for the stack's defaults, which its connections get.
     private static SocketEntry Listener(TcpAcceptor l, TcpSettings defaults, SsOptions options)
         => new("tcp", SocketEntry.Listen, l.PendingCount, l.Backlog, l.LocalEndpoint, null,
             l.Family == System.Net.Sockets.AddressFamily.InterNetworkV6 && !l.V6Only, null,
-            options.Memory ? new SocketMemory(0, l.ReceiveBufferSize > 0 ? l.ReceiveBufferSize : defaults.ReceiveBufferSize, l.SendBufferSize > 0 ? l.SendBufferSize : defaults.SendBufferSize, 0, 0) : null);
+            options.Memory ? new SocketMemory(0, l.ReceiveBufferSize > 0 ? l.ReceiveBufferSize : defaults.ReceiveBufferSize, l.SendBufferSize > 0 ? l.SendBufferSize : defaults.SendBufferSize, 0, 0) : null,
+            null, options.Extended ? Extended(l.Family == System.Net.Sockets.AddressFamily.InterNetworkV6 ? l.V6Only : null, TcpConnectionState.Listen) : null);
 
-    private static SocketEntry Connection(TcpConnection c, SsOptions options)
+    private static SocketEntry Connection(TcpConnection c, SsOptions options, Instant now)
         => new("tcp", SocketEntry.StateName(c.State), c.Available, c.SendQueued, c.Tuple.Local, c.Tuple.Remote, false,
             options.Info ? new TcpDetails(c.GetInfo(), c.TimestampsEnabled, c.SackEnabled, c.SendWindowScale, c.ReceiveWindowScale, null) : null,
-            options.Memory ? new SocketMemory(c.ReceiveMemory, c.ReceiveBufferSize, c.SendBufferSize, c.SendMemory, 0) : null);
+            options.Memory ? new SocketMemory(c.ReceiveMemory, c.ReceiveBufferSize, c.SendBufferSize, c.SendMemory, 0) : null,
+            options.Timers ? Timer(c, now) : null,
+            options.Extended ? Extended(null, c.State) : null);
+
+    // ss -o: the connection's running timer in ss's names, or null when none that ss shows runs.
+    private static SocketTimer? Timer(TcpConnection c, Instant now)
+    {
+        TcpPendingTimer timer = c.GetPendingTimer(out Instant deadline, out int count);
+        string? name = timer switch
+        {
+            TcpPendingTimer.Retransmit => "on",
+            TcpPendingTimer.Persist => "persist",
+            TcpPendingTimer.KeepAlive => "keepalive",
+            TcpPendingTimer.TimeWait => "timewait",
+            _ => null,
+        };
+        return name is null ? null : new SocketTimer(name, Left(deadline, now), count);
+    }
+
+    private static TimeSpan Left(Instant deadline, Instant now)
+        => TimeSpan.FromTicks(Math.Max(0, deadline.Microseconds - now.Microseconds) * TimeSpan.TicksPerMicrosecond);
+
+    // ss -e: the daemon's uid (the owner of every socket of the stack), v6only for an IPv6 socket
+    // that can say, and for TCP the directions shut down as ss draws them: <-> open both ways, the
+    // '<' gone once the peer's FIN came (receive side shut), the '>' gone once ours was queued.
+    private static string Extended(bool? v6Only, TcpConnectionState? state)
+    {
+        var words = new List<string> { string.Create(System.Globalization.CultureInfo.InvariantCulture, $"uid:{ControlPaths.UserId}") };
+        if (v6Only is { } only)
+        {
+            words.Add(only ? "v6only:1" : "v6only:0");
+        }
+
+        if (state is { } s)
+        {
+            bool receiveShut = s is TcpConnectionState.CloseWait or TcpConnectionState.LastAck or TcpConnectionState.Closing or TcpConnectionState.TimeWait;
+            bool sendShut = s is TcpConnectionState.FinWait1 or TcpConnectionState.FinWait2 or TcpConnectionState.Closing or TcpConnectionState.LastAck or TcpConnectionState.TimeWait;
+            words.Add($"{(receiveShut ? '-' : '<')}-{(sendShut ? '-' : '>')}");
+        }
+
+        return string.Join(' ', words);
+    }
 }

@@ -30,7 +30,7 @@ public static class SsLayout
         var lines = new List<string> { Line(header, width, netid) + " Process" };
         for (int i = 0; i < rows.Count; i++)
         {
-            lines.Add(Line(cells[i], width, netid).TrimEnd());
+            lines.Add((Line(cells[i], width, netid) + Trailer(rows[i], options)).TrimEnd());
             if (Details(rows[i], options) is { Length: > 0 } details)
             {
                 lines.Add("\t " + details);
@@ -65,6 +65,28 @@ public static class SsLayout
 
     private static string Port(ushort port, string netid, bool numeric)
         => numeric ? port.ToString(CultureInfo.InvariantCulture) : ServiceNames.Name(port, netid);
+
+    // After the peer, in ss's order: the process (-p), the timer (-o), the extended words (-e).
+    private static string Trailer(SocketEntry row, SsOptions options)
+    {
+        var words = new StringBuilder();
+        if (options.Processes)
+        {
+            words.Append(CultureInfo.InvariantCulture, $" users:((\"tunstack\",pid={Environment.ProcessId}))");
+        }
+
+        if (options.Timers && row.Timer is { } timer)
+        {
+            words.Append(' ').Append(timer);
+        }
+
+        if (options.Extended && row.Extended is { } extended)
+        {
+            words.Append(' ').Append(extended);
+        }
+
+        return words.ToString();
+    }
 
     // The second line: skmem for -m, then tcp_info for -i.
     private static string Details(SocketEntry row, SsOptions options)
@@ -215,7 +237,7 @@ public static class SsLayout
     // ss prints rates as whole bits per second: 18841600000bps.
     private static string Rate(double bitsPerSecond) => ((long)bitsPerSecond).ToString(CultureInfo.InvariantCulture) + "bps";
 
-    // ss's timer durations: 59sec, 1min2sec, 250ms.
-    private static string Duration(TimeSpan time)
+    /// <summary>ss's timer durations: 59sec, 1min2sec, 250ms.</summary>
+    public static string Duration(TimeSpan time)
         => time.TotalSeconds >= 60 ? $"{(int)time.TotalMinutes}min{time.Seconds}sec" : time.TotalSeconds >= 1 ? $"{(int)time.TotalSeconds}sec" : $"{(int)time.TotalMilliseconds}ms";
 }

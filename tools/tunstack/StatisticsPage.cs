@@ -24,7 +24,7 @@ public sealed record StatisticsPage(
         ArgumentNullException.ThrowIfNull(snapshot);
         IReadOnlyList<HttpService.ConnectionRow> rows = snapshot.Page(page, pageSize, out int shown);
         return new StatisticsPage(snapshot.Addresses, counters ?? snapshot.Counters, snapshot.Connections.Count,
-            snapshot.States.ToDictionary(s => s.Key, s => s.Value), snapshot.TimeWait, shown, snapshot.PageCount(pageSize), pageSize,
+            snapshot.StateCounts, snapshot.TimeWait, shown, snapshot.PageCount(pageSize), pageSize,
             Math.Max(0, (DateTime.UtcNow - snapshot.Taken).TotalSeconds), rows);
     }
 }

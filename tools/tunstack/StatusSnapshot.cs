@@ -13,6 +13,12 @@ public sealed record StatusSnapshot(
     IReadOnlyList<KeyValuePair<string, int>> States,
     int TimeWait)
 {
+    /// <summary>
+    /// <see cref="States"/> as a dictionary, in the same order (most connections first): what
+    /// /api/stats returns, built once with the snapshot rather than per request.
+    /// </summary>
+    public IReadOnlyDictionary<string, int> StateCounts { get; } = States.ToDictionary(s => s.Key, s => s.Value, StringComparer.Ordinal);
+
     /// <summary>Rows on a page when a request does not say.</summary>
     public const int DefaultPageSize = 100;
 

@@ -74,7 +74,7 @@ public sealed class TunCommandOptions
         Override(result, loaded, "congestion", _congestion, value => loaded.Congestion = value);
         Override(result, loaded, "tcpEcn", _tcpEcn, value => loaded.TcpEcn = value);
         Override(result, loaded, "profile", _profile, value => loaded.Profile = value);
-        settings.Force = result.GetValue(_force);
+        Override(result, loaded, "force", _force, value => loaded.Force |= value);
         return null;
     }
 

@@ -131,6 +131,7 @@ public static class TunConfigFile
                 return null;
             case "disableKernelIpv6":
             case "vnetHdr":
+            case "force":
                 if (value.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
                 {
                     return $"must be true or false, not {Shown(value)}";
@@ -140,14 +141,27 @@ public static class TunConfigFile
                 {
                     settings.VnetHdr = value.GetBoolean();
                 }
+                else if (key == "force")
+                {
+                    settings.Force = value.GetBoolean();
+                }
                 else
                 {
                     settings.DisableKernelIpv6 = value.GetBoolean();
                 }
 
                 return null;
+            case "logFormat":
+                if (value.ValueKind != JsonValueKind.String || !Enum.TryParse(value.GetString(), ignoreCase: true, out LogFormat format)
+                    || !Enum.IsDefined(format) || int.TryParse(value.GetString(), out _))
+                {
+                    return $"must be \"text\", \"json\" or \"journal\", not {Shown(value)}";
+                }
+
+                settings.LogFormat = format;
+                return null;
             default:
-                bool optional = key is "netns" or "capture" or "impair" or "impairIn" or "impairOut" or "tcpMemory" or "congestion" or "profile";
+                bool optional = key is "netns" or "capture" or "impair" or "impairIn" or "impairOut" or "tcpMemory" or "congestion" or "profile" or "control";
                 if (value.ValueKind != JsonValueKind.String && !(optional && value.ValueKind == JsonValueKind.Null))
                 {
                     return $"must be a string{(optional ? " (or null)" : string.Empty)}, not {Shown(value)}";
@@ -173,6 +187,7 @@ public static class TunConfigFile
             case "profile": settings.Profile = text; break;
             case "offload": settings.Offload = text!; break;
             case "impairIn": settings.ImpairIn = text; break;
+            case "control": settings.Control = text; break;
             default: settings.ImpairOut = text; break;
         }
     }

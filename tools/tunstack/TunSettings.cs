@@ -41,6 +41,9 @@ public sealed class TunSettings
         ["congestion"] = "--congestion",
         ["tcpEcn"] = "--tcp-ecn",
         ["profile"] = "--profile",
+        ["force"] = "--force",
+        ["control"] = "--control",
+        ["logFormat"] = "--log-format",
     };
 
     // Keys whose value came from a config file, with the file.
@@ -97,9 +100,9 @@ public sealed class TunSettings
     public StackProfile ProfileChoice { get; private set; } = StackProfile.Default;
     /// <summary>Parsed <see cref="TcpMemory"/> in bytes (after <see cref="Validate"/>).</summary>
     public long? TcpMemoryBytes { get; private set; }
-    /// <summary>The control socket's path, "none", or null for the default (see <see cref="ControlPaths"/>; command line only).</summary>
+    /// <summary>The control socket's path, "none", or null for the default (see <see cref="ControlPaths"/>; up and forward).</summary>
     public string? Control { get; set; }
-    /// <summary>Configure the current namespace even where the kernel-side addresses overlap ones it has (command line only).</summary>
+    /// <summary>Configure the current namespace even where the kernel-side addresses overlap ones it has.</summary>
     public bool Force { get; set; }
 
     /// <summary>How the log is written (--log-format; the long-running commands only).</summary>

@@ -34,8 +34,17 @@ public static class UpCommand
                     settings.SetFromCommandLine("serve");
                 }
 
-                settings.Control = result.GetValue(control);
-                settings.LogFormat = result.GetValue(logFormat);
+                if (result.GetResult(control) is not null)
+                {
+                    settings.Control = result.GetValue(control);
+                    settings.SetFromCommandLine("control");
+                }
+
+                if (result.GetResult(logFormat) is not null)
+                {
+                    settings.LogFormat = result.GetValue(logFormat);
+                    settings.SetFromCommandLine("logFormat");
+                }
 
                 return (problem, settings);
             }

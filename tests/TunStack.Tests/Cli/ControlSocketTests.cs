@@ -83,6 +83,68 @@ public sealed class ControlSocketTests : IDisposable
     }
 
     [Fact]
+    public void TwoListenersAndTheirConnections_SsWithStateAndPortFilters_OnlyTheMatchingRows()
+    {
+        (StackSocket client, _) = Connected(7010);
+        _ = Connected(7011);
+        ushort clientPort = (ushort)((System.Net.IPEndPoint)client.LocalEndPoint!).Port;
+        using ControlServer control = Start("a");
+
+        string[] established = AskUntil(control.Path, "ss -tn state established", l => l.Length == 5);
+        Assert.All(established.Skip(1), l => Assert.StartsWith("ESTAB ", l, StringComparison.Ordinal));
+
+        string[] listening = Ask(control.Path, "ss -tn state listening");
+        Assert.Equal(["LISTEN", "LISTEN"], listening.Skip(1).Select(l => l.Split(' ')[0]));
+
+        string[] toPort = Ask(control.Path, "ss -tn dport = :7010");
+        Assert.Matches($@"^ESTAB +0 +0 +10\.9\.0\.1:{clientPort} +10\.9\.0\.1:7010$", Assert.Single(toPort.Skip(1)));
+
+        string[] fromPort = Ask(control.Path, "ss -tn state established ( sport = :7010 or sport = :7011 )");
+        Assert.Equal(2, fromPort.Length - 1);
+        Assert.All(fromPort.Skip(1), l => Assert.Matches(@"^ESTAB +0 +0 +10\.9\.0\.1:701[01] ", l));
+
+        string[] toAddress = Ask(control.Path, "ss -tn dst 10.9.0.0/24:7011");
+        Assert.Matches(@"10\.9\.0\.1:7011$", Assert.Single(toAddress.Skip(1)));
+        Assert.Single(Ask(control.Path, "ss -tn dst 10.9.1.1"));
+        Assert.Equal(3, Ask(control.Path, "ss -tn sport > :7010").Length - 1); // 7011's server side, and the two clients' ephemeral ports
+    }
+
+    [Fact]
+    public void ConnectionWithUnackedDataAndATimeWait_SsTimersProcessExtended_WordsAfterThePeerInSsOrder()
+    {
+        (StackSocket client, StackSocket server) = Connected(7012);
+        client.Send(new byte[100]);
+        (StackSocket closing, StackSocket closed) = Connected(7013);
+        closed.Dispose();
+        Assert.Equal(0, closing.Receive(new byte[1]));
+        closing.Dispose();
+        using ControlServer control = Start("a");
+
+        string[] lines = AskUntil(control.Path, "ss -tanope", l => l.Any(x => x.StartsWith("TIME-WAIT", StringComparison.Ordinal)));
+
+        string process = $"users:((\"tunstack\",pid={Environment.ProcessId}))";
+        string listener = lines.Single(l => l.StartsWith("LISTEN", StringComparison.Ordinal) && l.Contains(":7012 ", StringComparison.Ordinal));
+        Assert.Matches($@"0\.0\.0\.0:\* +{System.Text.RegularExpressions.Regex.Escape(process)} uid:{ControlPaths.UserId} <->$", listener);
+        string timeWait = lines.Single(l => l.StartsWith("TIME-WAIT", StringComparison.Ordinal));
+        Assert.Matches($@" {System.Text.RegularExpressions.Regex.Escape(process)} timer:\(timewait,\d+sec,0\) uid:\d+ ---$", timeWait);
+        Assert.All(lines.Where(l => l.StartsWith("ESTAB", StringComparison.Ordinal)), l => Assert.Matches($@" {System.Text.RegularExpressions.Regex.Escape(process)}( timer:\((on|keepalive),\d+(ms|sec|min\d+sec),\d+\))? uid:\d+ <->$", l));
+    }
+
+    [Fact]
+    public void ClosedPeer_SsExtended_ReceiveSideShownShutDown()
+    {
+        (StackSocket client, StackSocket server) = Connected(7014);
+        client.Shutdown(SocketShutdown.Send);
+        Assert.Equal(0, server.Receive(new byte[1]));
+        using ControlServer control = Start("a");
+
+        string[] lines = AskUntil(control.Path, "ss -tne", l => l.Any(x => x.StartsWith("CLOSE-WAIT", StringComparison.Ordinal)));
+
+        Assert.EndsWith(" -->", lines.Single(l => l.StartsWith("CLOSE-WAIT", StringComparison.Ordinal)));
+        Assert.EndsWith(" <--", lines.Single(l => l.StartsWith("FIN-WAIT-2", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task StatsTwice_DeltasSinceThisUidsLastCall_OtherUidHasItsOwn()
     {
         using ControlServer control = Start("a");
@@ -121,8 +183,12 @@ public sealed class ControlSocketTests : IDisposable
     }
 
     [Theory]
-    [InlineData("ss -x", "error ss: unknown option '-x' (the options are -t -u -l -a -n -i -m)")]
-    [InlineData("ss --tcp", "error ss: unknown option '--tcp' (the options are -t -u -l -a -n -i -m)")]
+    [InlineData("ss -x", "error ss: unknown option '-x' (the options are -t -u -l -a -n -i -m -o -p -e, then a filter)")]
+    [InlineData("ss --tcp", "error ss: unknown option '--tcp' (the options are -t -u -l -a -n -i -m -o -p -e, then a filter)")]
+    [InlineData("ss -t state resting", "error ss: unknown state 'resting' (the states are established, syn-sent, syn-recv, fin-wait-1, fin-wait-2, time-wait, closed, close-wait, last-ack, closing, listening, all, connected, synchronized, bucket, big)")]
+    [InlineData("ss dport = :http80", "error ss: dport: ':http80' is not a port (such as :80)")]
+    [InlineData("ss ( dport = :80", "error ss: a '(' in the filter is not closed")]
+    [InlineData("ss color red", "error ss: unknown filter word 'color' (the conditions are dport, sport, dst and src, with and, or, not and parentheses)")]
     [InlineData("stats -a", "error stats: unknown option '-a' (the option is -z)")]
     [InlineData("status now", "error status: unknown option 'now' (status takes none)")]
     [InlineData("reboot", "error unknown request 'reboot' (the requests are ss, stats, status and trace)")]
@@ -203,6 +269,8 @@ public sealed class ControlSocketTests : IDisposable
     [InlineData(new[] { "up", "--control", "/run/tunstack/" }, "--control: '/run/tunstack/' is not a socket path")]
     [InlineData(new[] { "forward", "--netns", "app", "--control", "" }, "--control: '' is not a socket path")]
     [InlineData(new[] { "ss", "-x" }, "'-x'")]
+    [InlineData(new[] { "ss", "-t", "dst", "10.0.0.300" }, "ss: dst: '10.0.0.300' is not an address pattern")]
+    [InlineData(new[] { "ss", "state" }, "ss: 'state' needs a state")]
     [InlineData(new[] { "stats", "--bogus" }, "'--bogus'")]
     public void BadArgument_OneLineNamingIt_ExitCode2(string[] args, string expected) => InProcessCli.AssertRefused(args, expected);
 

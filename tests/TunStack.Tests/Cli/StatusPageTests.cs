@@ -104,6 +104,19 @@ public sealed class StatusPageTests : IDisposable
     }
 
     [Fact]
+    public void OneSnapshot_TwoStatisticsPages_ShareTheSnapshotsStateDictionaryInItsOrder()
+    {
+        StatusSnapshot snapshot = Synthetic(250);
+
+        StatisticsPage first = StatisticsPage.Of(snapshot, 1, 100);
+        StatisticsPage second = StatisticsPage.Of(snapshot, 2, 100);
+
+        Assert.Same(snapshot.StateCounts, first.States);
+        Assert.Same(first.States, second.States);
+        Assert.Equal(snapshot.States, first.States);
+    }
+
+    [Fact]
     public void StatisticsPage_AsJson_CountsPagesAndOnePageOfRows()
     {
         StatusSnapshot snapshot = Synthetic(250);

@@ -140,7 +140,7 @@ public sealed class CaptureReplayTests : IDisposable
         => InProcessCli.AssertRefused(new[] { "replay", "x.pcap", "--address", "10.0.0.300" }, "--address takes an IPv4 or IPv6 address, not '10.0.0.300'");
 
     /// <summary>SharpPcap reads captures through libpcap: skips without it on a developer machine, fails under CI=true.</summary>
-    private static void RequireLibpcap()
+    internal static void RequireLibpcap()
     {
         bool present = System.Runtime.InteropServices.NativeLibrary.TryLoad("libpcap.so.0.8", out IntPtr handle);
         if (present)

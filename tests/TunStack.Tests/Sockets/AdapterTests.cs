@@ -106,6 +106,23 @@ public class AdapterTests
     }
 
     [Fact]
+    public async Task StackDuplexPipe_OneFlushSpanningSeveralPipeBlocks_ArrivesWholeAndInOrder()
+    {
+        using var h = new SocketHost(StackClock.Real);
+        (StackSocket client, StackSocket server) = h.Pair(302);
+        await using var pipe = new StackDuplexPipe(client);
+        var data = new byte[10_000]; // the pipe's blocks are 4 KiB: three sends, the first two with MSG_MORE
+        new Random(302).NextBytes(data);
+
+        await pipe.Output.WriteAsync(data);
+
+        var got = new byte[data.Length];
+        server.ReceiveTimeout = 10_000;
+        Assert.Equal(data.Length, server.Receive(got, StackSocketFlags.WaitAll));
+        Assert.Equal(data, got);
+    }
+
+    [Fact]
     public async Task StackDuplexPipe_CompletingOutputSendsFin_InputReadsPeerData()
     {
         using var h = new SocketHost(StackClock.Real);

@@ -75,6 +75,83 @@ public class StackMeterTests
         }
     }
 
+    [Theory]
+    [InlineData(4, new[] { 4, 4, 4 })]
+    [InlineData(16, new[] { 10, 10 })]
+    public void TenConnectionsAndASliceLimit_RttCollections_EachLooksAtOneSliceAndTheyRotateOverTheTable(int slice, int[] expected)
+    {
+        using var host = new SocketHost(StackClock.Virtual);
+        for (int i = 0; i < 5; i++)
+        {
+            _ = host.Pair(7300 + i);
+        }
+
+        using var meter = new StackMeter(host.Host.Runner, TimeSpan.FromHours(1), slice);
+        int samples = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter == meter.Meter && instrument.Name == "tunstack.tcp.smoothed_rtt")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<double>((_, _, _, _) => Interlocked.Increment(ref samples));
+        listener.Start();
+
+        var seen = new List<int>();
+        var looked = new List<int>();
+        foreach (int _ in expected)
+        {
+            using StackCall call = host.Host.Runner.Enter(); // the loop's own beats wait meanwhile
+            int before = Volatile.Read(ref samples);
+            meter.SampleRoundTrips(call.Stack);
+            seen.Add(Volatile.Read(ref samples) - before);
+            looked.Add(meter.LastRttCollection);
+        }
+
+        Assert.Equal(expected, looked);
+        Assert.Equal(expected, seen); // every connection is established: one sample each
+    }
+
+    [Fact]
+    public void TableOfTenConnections_CopyInSlicesAfterOneCloses_EveryOtherConnectionOnceAndTheLastMovedIntoTheGap()
+    {
+        using var host = new SocketHost(StackClock.Virtual);
+        var pairs = Enumerable.Range(0, 5).Select(i => host.Pair(7310 + i)).ToList();
+        TcpConnection[] before;
+        using (StackCall call = host.Host.Runner.Enter())
+        {
+            before = new TcpConnection[10];
+            Assert.Equal(10, call.Stack.CopyTcpConnections(0, before));
+            Assert.Equal(0, call.Stack.CopyTcpConnections(10, new TcpConnection[4]));
+        }
+
+        pairs[0].Client.LingerState = new System.Net.Sockets.LingerOption(true, 0);
+        pairs[0].Client.Dispose(); // a reset: both sides leave the table at once
+        WaitUntil(() => host.Host.Runner.InvokeAsync(stack => stack.TcpConnections.Connections).Result == 8, "the reset pair gone");
+
+        using (StackCall call = host.Host.Runner.Enter())
+        {
+            var slices = new List<TcpConnection>();
+            var slice = new TcpConnection[3];
+            for (int start = 0; ; start += 3)
+            {
+                int n = call.Stack.CopyTcpConnections(start, slice);
+                slices.AddRange(slice.Take(n));
+                if (n < slice.Length)
+                {
+                    break;
+                }
+            }
+
+            Assert.Equal(8, slices.Count);
+            Assert.Equal(8, slices.Distinct().Count());
+            Assert.All(slices, c => Assert.NotEqual(TcpConnectionState.Closed, c.State));
+            Assert.Subset(before.ToHashSet(), slices.ToHashSet());
+        }
+    }
+
     [Fact]
     public void CounterEnum_DropsAsDocumented_EachDropIsAReasonAndEveryOtherCounterAnInstrument()
     {

@@ -80,6 +80,87 @@ public class SegmentationOffloadTests
         Assert.All(supers, p => Assert.True(p.Length - p.Offload.HeaderLength <= 8192, $"{p.Length - p.Offload.HeaderLength} bytes past an 8 KiB window"));
     }
 
+    [Fact]
+    public void NoDelayEstablished_SendOfFiveKilobytes_OneSuperSegmentWithTheShortLastPiece()
+    {
+        (TwoStacks net, RecordingLink recorder, TcpConnection client, TcpConnection server) = ConnectedWithRecorder(noDelay: true);
+        int before = recorder.Sent.Count;
+
+        Assert.Equal(5382, client.Send(new byte[5382], out _));
+        net.A.FlushOutput();
+
+        (int length, PacketOffload offload, _) = Assert.Single(recorder.Sent.Skip(before));
+        Assert.Equal(PacketSegmentation.TcpV4, offload.Segmentation);
+        Assert.Equal(client.Mss, offload.SegmentSize);
+        Assert.Equal(5382, length - offload.HeaderLength);
+        Assert.True(net.Simulation.RunUntil(() => server.Available == 5382, TimeSpan.FromSeconds(5)));
+    }
+
+    [Fact]
+    public void NagleEstablished_SendOfFiveKilobytes_WholePiecesLeaveAndTheShortRestWaitsForTheAck()
+    {
+        (TwoStacks net, RecordingLink recorder, TcpConnection client, _) = ConnectedWithRecorder(noDelay: false);
+        int before = recorder.Sent.Count;
+
+        client.Send(new byte[5382], out _);
+        net.A.FlushOutput();
+
+        (int length, PacketOffload offload, _) = Assert.Single(recorder.Sent.Skip(before));
+        Assert.Equal(3 * client.Mss, length - offload.HeaderLength);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Established_ThreeSendsWithMoreThenOneWithout_NothingUntilTheLastThenOneSuperSegment(bool noDelay)
+    {
+        (TwoStacks net, RecordingLink recorder, TcpConnection client, TcpConnection server) = ConnectedWithRecorder(noDelay);
+        int before = recorder.Sent.Count;
+
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.Equal(1500, client.Send(new byte[1500], out _, more: true));
+            net.A.FlushOutput();
+            Assert.Equal(before, recorder.Sent.Count);
+        }
+
+        client.Send(new byte[700], out _);
+        net.A.FlushOutput();
+
+        (int length, PacketOffload offload, _) = Assert.Single(recorder.Sent.Skip(before));
+        Assert.Equal(noDelay ? 5200 : 3 * client.Mss, length - offload.HeaderLength);
+        Assert.True(net.Simulation.RunUntil(() => server.Available == 5200, TimeSpan.FromSeconds(5)));
+    }
+
+    [Fact]
+    public void EstablishedWithoutOffloads_SendWithMoreOfThreeSegments_WholeSegmentsLeaveTheShortRestWaits()
+    {
+        RecordingLink? recorder = null;
+        var net = new TwoStacks(wrapA: l => recorder = new RecordingLink(l));
+        (_, TcpConnection client, TcpConnection server) = TcpTests.Connected(net);
+        client.NoDelay = true;
+        int before = recorder!.Sent.Count;
+
+        client.Send(new byte[(2 * client.Mss) + 100], out _, more: true);
+        net.A.FlushOutput();
+        Assert.Equal(2, recorder.Sent.Count - before);
+
+        client.Send(new byte[50], out _);
+        net.A.FlushOutput();
+
+        Assert.Equal(3, recorder.Sent.Count - before);
+        Assert.True(net.Simulation.RunUntil(() => server.Available == (2 * client.Mss) + 150, TimeSpan.FromSeconds(5)));
+    }
+
+    private static (TwoStacks Net, RecordingLink Recorder, TcpConnection Client, TcpConnection Server) ConnectedWithRecorder(bool noDelay)
+    {
+        RecordingLink? recorder = null;
+        var net = new TwoStacks(wrapA: l => recorder = new RecordingLink(l), offloads: All);
+        (_, TcpConnection client, TcpConnection server) = TcpTests.Connected(net);
+        client.NoDelay = noDelay;
+        return (net, recorder!, client, server);
+    }
+
     /// <summary>Offers TSO to its stack and does it in software, dropping chosen wire segments that carry data.</summary>
     private sealed class CuttingLink(ILink inner, Func<int, bool> drop) : PassThroughLink(inner)
     {

@@ -35,6 +35,25 @@ public class BadInputTests
     public void Up_ConfigFileMissing_ExitCode2OneLine()
         => AssertOneLine(2, TunstackProcess.Run(null, "up", "--config", "/nonexistent/tunstack.json"), "--config");
 
+    [Theory]
+    [InlineData("\"logFormat\": \"xml\"", "'logFormat' in FILE must be \"text\", \"json\" or \"journal\", not \"xml\"")]
+    [InlineData("\"control\": \"\"", "'control' in FILE: '' is not a socket path")]
+    [InlineData("\"control\": 7", "'control' in FILE must be a string (or null), not 7")]
+    [InlineData("\"force\": \"yes\"", "'force' in FILE must be true or false, not \"yes\"")]
+    public void Up_BadDaemonKeyInTheConfigFile_ExitCode2OneLineNamingKeyAndFile(string entry, string expected)
+    {
+        string config = Path.Combine(Path.GetTempPath(), $"tunstack-{Guid.NewGuid():N}.json");
+        File.WriteAllText(config, $"{{ {entry} }}");
+        try
+        {
+            AssertOneLine(2, TunstackProcess.Run(null, "up", "--config", config), expected.Replace("FILE", config, StringComparison.Ordinal));
+        }
+        finally
+        {
+            File.Delete(config);
+        }
+    }
+
     [Fact]
     public void Nc_ListenWithTwoArguments_ExitCode2()
         => AssertOneLine(2, TunstackProcess.Run(null, "nc", "-l", "10.0.0.1", "80"), "listen mode takes one argument");

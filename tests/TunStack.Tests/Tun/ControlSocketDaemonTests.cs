@@ -34,6 +34,11 @@ time.sleep(30)
         Assert.Contains("LISTEN 0      4096               *:7               *:*", lines);
         Assert.Contains($"ESTAB  0      0          10.77.0.2:7       10.77.0.1:{port}", lines);
 
+        (code, output, errors) = TunstackProcess.Run(null, "ss", "-tnop", "--name", reserved.Name, "state", "established", "(", "sport", "=", ":7", "or", "sport", "=", ":9", ")");
+        Assert.True(code == 0, errors);
+        Assert.Matches($@"\nESTAB +0 +0 +10\.77\.0\.2:7 +10\.77\.0\.1:{port} +users:\(\(""tunstack"",pid={daemon.Id}\)\)", output);
+        Assert.Equal(2, output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+
         (code, output, errors) = TunstackProcess.Run(null, "ss", "-ti", "--name", reserved.Name);
         Assert.True(code == 0, errors);
         Assert.Matches(@"\n\t ts sack cubic wscale:\d+,\d+ rto:\d+ rtt:[\d.]+/[\d.]+ mss:1448 cwnd:\d+ bytes_sent:5 bytes_acked:5 bytes_received:5 ", output);
@@ -113,6 +118,38 @@ time.sleep(30)
             second.StopAndExpectRemovedBy(without);
             first.StopAndExpectRemovedBy(daemon);
             Assert.False(File.Exists(path), $"{path} is still there");
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [SkippableFact]
+    public void Up_ControlAndLogFormatInTheConfigFile_ListensThereAndLogsJson_CommandLineFormatWins()
+    {
+        TunRequirements.Require();
+        string directory = Directory.CreateTempSubdirectory("tunstack-control-").FullName;
+        string path = Path.Combine(directory, "from-file.sock");
+        string config = Path.Combine(directory, "tunstack.json");
+        File.WriteAllText(config, $$"""{ "control": "{{path}}", "logFormat": "json" }""");
+        try
+        {
+            using TestNamespace first = TestNamespace.Reserve();
+            using TunstackProcess daemon = TunstackProcess.StartDaemon(first.Name, "--config", config);
+            string ready = daemon.WaitForLine("ready:");
+            Assert.StartsWith("{", ready.TrimStart(), StringComparison.Ordinal);
+            Assert.Contains($"control: {path}", daemon.Output);
+            (int code, string output, string errors) = TunstackProcess.Run(null, "status", "--name", path);
+            Assert.True(code == 0, errors);
+            Assert.StartsWith($"from-file (tunstack up, pid {daemon.Id}): up ", output);
+            first.StopAndExpectRemovedBy(daemon);
+
+            using TestNamespace second = TestNamespace.Reserve();
+            using TunstackProcess text = TunstackProcess.StartDaemon(second.Name, "--config", config, "--log-format", "text", "--control", "none");
+            Assert.Matches(@"^\d{4}-\d\d-\d\dT[\d:.]+Z info  ready: ", text.WaitForLine("ready:").TrimStart());
+            Assert.DoesNotContain("control:", text.Output);
+            second.StopAndExpectRemovedBy(text);
         }
         finally
         {

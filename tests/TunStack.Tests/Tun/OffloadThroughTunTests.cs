@@ -86,22 +86,23 @@ print("\n".join(results))
     [SkippableFact]
     public void KernelSideCapture_OffloadsOn_TsharkFindsNoMalformedPacket()
     {
-        TunRequirements.Require(("/usr/bin/python3", "python3"), ("tcpdump", "tcpdump"));
+        TunRequirements.Require(("/usr/bin/python3", "python3"));
         string tshark = CaptureTests.RequireTool("tshark", "tshark");
         using TestNamespace ns = TestNamespace.Create();
         using TunstackProcess daemon = TunstackProcess.StartDaemon(ns.Name, "--serve", "echo");
         string file = Path.Combine(Path.GetTempPath(), $"tunstack-kernel-side-{Guid.NewGuid():N}.pcap");
         try
         {
-            using (NamespaceProcess dump = ns.Start("tcpdump", "-i", "tunstack0", "-s", "256", "-c", "20000", "-U", "-w", file))
+            // The kernel side of the TUN, captured through SharpPcap (libpcap) in the namespace.
+            using (KernelSidePcap capture = KernelSidePcap.Start(ns.Name, "tunstack0", snaplen: 256, limit: 20000))
             {
-                Thread.Sleep(500);
                 foreach (string host in new[] { "10.77.0.2", "fd77::2" })
                 {
                     Assert.Equal($"{32L << 20} same", Assert.Single(ns.PythonLines(EchoGibibyte, host, "7", "32")));
                 }
 
                 Thread.Sleep(300);
+                capture.StopAndWrite(file);
             }
 
             (int code, string output, string errors) = CaptureTests.Run(tshark, "-r", file, "-Y", "_ws.malformed || _ws.expert.severity == error");
@@ -115,6 +116,27 @@ print("\n".join(results))
             File.Delete(file);
         }
 
+        Assert.Equal(0, daemon.Terminate());
+    }
+
+    [SkippableFact]
+    public void KernelSideInjection_SynBuiltWithPacketDotNet_StackAnswersSynAckCapturedOnTheTun()
+    {
+        TunRequirements.Require();
+        using TestNamespace ns = TestNamespace.Create();
+        using TunstackProcess daemon = TunstackProcess.StartDaemon(ns.Name, "--serve", "echo");
+        using KernelSidePcap pcap = KernelSidePcap.Start(ns.Name, "tunstack0", "tcp port 7");
+        var syn = new PacketDotNet.IPv4Packet(System.Net.IPAddress.Parse("10.77.0.1"), System.Net.IPAddress.Parse("10.77.0.2"))
+        {
+            PayloadPacket = new PacketDotNet.TcpPacket(40123, 7) { Synchronize = true, SequenceNumber = 5000, WindowSize = 64240 },
+        };
+
+        pcap.Send(TunStack.Examples.PacketDotNetPackets.ToIpBytes(syn));
+
+        PacketDotNet.TcpPacket? Tcp(byte[] bytes) => PacketDotNet.Packet.ParsePacket(pcap.LinkType, bytes).Extract<PacketDotNet.TcpPacket>();
+        byte[]? answer = pcap.WaitFor(p => Tcp(p) is { SourcePort: 7, DestinationPort: 40123, Synchronize: true, Acknowledgment: true }, TimeSpan.FromSeconds(5));
+        Assert.True(answer is not null, $"no SYN-ACK among {pcap.Packets.Count} packets captured");
+        Assert.Equal(5001u, Tcp(answer)!.AcknowledgmentNumber);
         Assert.Equal(0, daemon.Terminate());
     }
 
