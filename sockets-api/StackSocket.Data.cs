@@ -13,7 +13,7 @@ public sealed partial class StackSocket
 {
     private const int MaxUdpPayload = 65_507;
     private const SocketFlags SupportedReceiveFlags = SocketFlags.Peek | SocketFlags.OutOfBand | StackSocketFlags.WaitAll | StackSocketFlags.DontWait;
-    private const SocketFlags SupportedSendFlags = SocketFlags.OutOfBand | SocketFlags.DontRoute | StackSocketFlags.DontWait;
+    private const SocketFlags SupportedSendFlags = SocketFlags.OutOfBand | SocketFlags.DontRoute | StackSocketFlags.DontWait | StackSocketFlags.EndOfRecord;
 
     /// <summary>send(2) with no flags.</summary>
     public int Send(ReadOnlySpan<byte> buffer) => Send(buffer, SocketFlags.None);
@@ -298,7 +298,7 @@ public sealed partial class StackSocket
         }
         else
         {
-            n = _connection.Send(buffer, out error);
+            n = _connection.Send(buffer, out error, endOfRecord: (flags & StackSocketFlags.EndOfRecord) != 0);
         }
 
         if (error == StackError.Closed || (error == StackError.NotConnected && _connection.State != TcpConnectionState.Closed))

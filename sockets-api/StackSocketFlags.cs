@@ -8,4 +8,11 @@ public static class StackSocketFlags
 
     /// <summary>MSG_DONTWAIT: this one call does not block, whatever <see cref="StackSocket.Blocking"/> says.</summary>
     public const System.Net.Sockets.SocketFlags DontWait = (System.Net.Sockets.SocketFlags)0x0200_0000;
+
+    /// <summary>
+    /// MSG_EOR on a stream socket: the data sent ends a record, and the stack never puts bytes
+    /// from both sides of that boundary in one segment, new or retransmitted (as Linux's
+    /// tcp_skb_can_collapse_to). Marked only when the send takes all of the data.
+    /// </summary>
+    public const System.Net.Sockets.SocketFlags EndOfRecord = (System.Net.Sockets.SocketFlags)0x0400_0000;
 }

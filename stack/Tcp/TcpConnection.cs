@@ -11,7 +11,7 @@ namespace TunStack.Tcp;
 
 /// <summary>
 /// One TCP connection: the core's stream socket, which the sockets facade wraps. Use it only on the
-/// stack's owner thread. Data written with <see cref="Send"/> is buffered and sent as the peer's
+/// stack's owner thread. Data written with <see cref="Send(ReadOnlySpan{byte}, out StackError)"/> is buffered and sent as the peer's
 /// window allows; data received in order is buffered for <see cref="Receive"/>.
 /// </summary>
 public sealed partial class TcpConnection
@@ -83,14 +83,45 @@ public sealed partial class TcpConnection
     public int Available => Receiver.Available;
 
     /// <summary>
-    /// Bytes a <see cref="Send"/> would take now: the room left in the send buffer, or less when
+    /// Bytes a <see cref="Send(ReadOnlySpan{byte}, out StackError)"/> would take now: the room left in the send buffer, or less when
     /// the stack's TCP memory is at its limit (<see cref="TcpSettings.MemoryLimit"/>), so that a
     /// socket reads writable only when a send would take something.
     /// </summary>
     public int SendSpace => Sender.QueueableNow;
 
-    /// <summary>Size of the send buffer (SO_SNDBUF).</summary>
-    public int SendBufferSize => Sender.Capacity;
+    /// <summary>
+    /// Size of the send buffer (SO_SNDBUF). Set on an open connection, it takes effect at once
+    /// and stops auto-tuning (as Linux's SOCK_SNDBUF_LOCK); below what the buffer holds, sends
+    /// take nothing until ACKs drain it.
+    /// </summary>
+    public int SendBufferSize
+    {
+        get => Sender.Capacity;
+        set => Sender.SetCapacity(Math.Max(1, value));
+    }
+
+    /// <summary>Bytes in the send buffer not sent yet (Linux's write_seq - snd_nxt).</summary>
+    public int Unsent => Math.Max(0, Sender.Unsent);
+
+    /// <summary>
+    /// TCP_NOTSENT_LOWAT in bytes; 0 (the default) for none. With a mark, a send starts a new
+    /// unit of the size Linux builds its packets in only while fewer bytes than the mark wait
+    /// unsent, and the socket reads writable only while fewer than half the mark do (Linux
+    /// tcp_stream_memory_free).
+    /// </summary>
+    public int NotSentLowWatermark { get; set; }
+
+    /// <summary>
+    /// IP_TOS (IPv4) or IPV6_TCLASS (IPv6): the octet every segment of the connection carries;
+    /// its two ECN bits are the stack's (RFC 3168), whatever is set here.
+    /// </summary>
+    public byte TypeOfService { get; set; }
+
+    /// <summary>
+    /// IPv4: segments carry DF (RFC 1191 path MTU discovery; the default). Off, as Linux's
+    /// IP_PMTUDISC_DONT, they leave with DF clear.
+    /// </summary>
+    public bool DontFragment { get; set; } = true;
 
     /// <summary>Size of the receive buffer (SO_RCVBUF); it bounds the advertised window.</summary>
     public int ReceiveBufferSize => Receiver.Capacity;
@@ -274,7 +305,14 @@ public sealed partial class TcpConnection
     /// (0 when the buffer is full: try again when <see cref="Writable"/> fires), or an error:
     /// NotConnected before the handshake completes, Closed after Shutdown/Close, or the error that ended the connection.
     /// </summary>
-    public int Send(ReadOnlySpan<byte> data, out StackError error)
+    public int Send(ReadOnlySpan<byte> data, out StackError error) => Send(data, out error, endOfRecord: false);
+
+    /// <summary>
+    /// <see cref="Send(ReadOnlySpan{byte}, out StackError)"/>; with <paramref name="endOfRecord"/>
+    /// (MSG_EOR) and all of <paramref name="data"/> taken, its last byte ends a record: no segment,
+    /// sent or retransmitted, carries bytes from both sides of it (as Linux's tcp_skb_can_collapse_to).
+    /// </summary>
+    public int Send(ReadOnlySpan<byte> data, out StackError error, bool endOfRecord)
     {
         error = StackError.None;
         if (Error != StackError.None)
@@ -295,7 +333,7 @@ public sealed partial class TcpConnection
             return 0;
         }
 
-        return Sender.Queue(data);
+        return Sender.Queue(data, endOfRecord);
     }
 
     /// <summary>

@@ -24,7 +24,7 @@ internal sealed class TcpSender
     private readonly TcpTimers _timers;
     private readonly RttEstimator _rtt;
     private readonly ChunkedBuffer _buffer;
-    private readonly bool _autoTune;
+    private bool _autoTune;
     private SeqNumber _finSeq;
     private bool _finEverSent;
     private bool _ptoArmed;         // the retransmission timer is set for a probe timeout, not an RTO
@@ -133,6 +133,87 @@ internal sealed class TcpSender
     /// <summary>Buffered bytes not yet sent (at SND.NXT and beyond).</summary>
     public int Unsent => _buffer.Count - (Nxt - Una - (FinSent ? 1 : 0));
 
+    // The sequence number after the last buffered byte.
+    private SeqNumber BufferEnd => Una + (Una == Iss ? 1 : 0) + _buffer.Count;
+
+    // MSG_EOR (Linux's TCP_SKB_CB(skb)->eor, tcp_skb_can_collapse_to): where records end, oldest
+    // first, from SND.UNA on. A segment, new or retransmitted, never crosses one; the array grows
+    // only with the records outstanding, never per segment.
+    private SeqNumber[] _recordEnds = new SeqNumber[4];
+    private int _recordStart, _recordCount;
+
+    private SeqNumber EndOfLastRecord => _recordCount > 0 ? _recordEnds[(_recordStart + _recordCount - 1) % _recordEnds.Length] : default;
+
+    private void MarkRecordEnd(bool ended)
+    {
+        SeqNumber end = BufferEnd;
+        if (!ended || (_recordCount > 0 && EndOfLastRecord == end))
+        {
+            return;
+        }
+
+        if (_recordCount == _recordEnds.Length)
+        {
+            var larger = new SeqNumber[_recordEnds.Length * 2];
+            for (int i = 0; i < _recordCount; i++)
+            {
+                larger[i] = _recordEnds[(_recordStart + i) % _recordEnds.Length];
+            }
+
+            _recordEnds = larger;
+            _recordStart = 0;
+        }
+
+        _recordEnds[(_recordStart + _recordCount) % _recordEnds.Length] = end;
+        _recordCount++;
+    }
+
+    // Forgets the record ends SND.UNA has passed.
+    private void DropAckedRecordEnds()
+    {
+        while (_recordCount > 0 && _recordEnds[_recordStart] <= Una)
+        {
+            _recordStart = (_recordStart + 1) % _recordEnds.Length;
+            _recordCount--;
+        }
+    }
+
+    /// <summary>The first record end after <paramref name="seq"/>, or null when no record boundary lies ahead.</summary>
+    public SeqNumber? NextRecordEnd(SeqNumber seq)
+    {
+        for (int i = 0; i < _recordCount; i++)
+        {
+            SeqNumber end = _recordEnds[(_recordStart + i) % _recordEnds.Length];
+            if (end > seq)
+            {
+                return end;
+            }
+        }
+
+        return null;
+    }
+
+    // Linux tcp_xmit_size_goal: the bytes one skb of a write takes, the largest GSO packet
+    // (64 KiB) bounded to half the peer's largest window (tcp_bound_to_half_wnd), in whole MSS.
+    private int SizeGoal()
+    {
+        int mss = Math.Max(1, _c.Mss);
+        long limit = Math.Min(64 * 1024, MaxWnd > 536 ? MaxWnd / 2 : Math.Max(MaxWnd, (uint)mss));
+        return (int)Math.Max(1, limit / mss) * mss;
+    }
+
+    /// <summary>Sets the send buffer's size (SO_SNDBUF on a connection): smaller than what it holds, writes wait until ACKs drain it below.</summary>
+    public void SetCapacity(int capacity)
+    {
+        int before = _buffer.Capacity;
+        _buffer.SetCapacity(capacity);
+        _autoTune = false; // Linux SOCK_SNDBUF_LOCK: a size the application set is not tuned
+        if (capacity > before)
+        {
+            _c.Recovery.OnSendBufferGrown(capacity);
+        }
+    }
+
     /// <summary>Starts the sequence space at <paramref name="iss"/>: our SYN is SND.UNA.</summary>
     public void Start(SeqNumber iss)
     {
@@ -158,13 +239,56 @@ internal sealed class TcpSender
         _roundEnd = Nxt;
     }
 
-    /// <summary>Appends application data and sends what the windows allow; returns the bytes taken.</summary>
-    public int Queue(ReadOnlySpan<byte> data)
+    /// <summary>
+    /// Appends application data and sends what the windows allow; returns the bytes taken. With
+    /// <paramref name="endOfRecord"/> (MSG_EOR) and all of it taken, its last byte ends a record:
+    /// no segment ever carries bytes from both sides of that boundary.
+    /// </summary>
+    public int Queue(ReadOnlySpan<byte> data, bool endOfRecord = false)
     {
-        if (Unsent == 0 && data.Length > 0)
+        int lowWatermark = _c.NotSentLowWatermark;
+        if (lowWatermark <= 0)
         {
-            // Nothing waits unsent: the application's data from here on is cut into new push units.
-            _pushBase = Nxt - (FinSent ? 1 : 0);
+            int n = QueueUnit(data);
+            MarkRecordEnd(endOfRecord && n == data.Length);
+            return n;
+        }
+
+        // TCP_NOTSENT_LOWAT, as Linux's tcp_sendmsg: a write fills the unit being built (an skb
+        // of tcp_xmit_size_goal bytes) and starts a new one only while fewer than the mark's
+        // bytes wait unsent (tcp_stream_memory_free). Sending in between (tcp_push_one) leaves
+        // part of a unit unsent, and the write goes on filling that part.
+        int taken = 0;
+        while (taken < data.Length)
+        {
+            int goal = SizeGoal();
+            int filled = Unsent % goal;
+            int room = filled > 0 ? goal - filled : Unsent < lowWatermark ? goal : 0;
+            if (room == 0)
+            {
+                break;
+            }
+
+            int want = Math.Min(room, data.Length - taken);
+            int n = QueueUnit(data.Slice(taken, want));
+            taken += n;
+            if (n < want)
+            {
+                break;
+            }
+        }
+
+        MarkRecordEnd(endOfRecord && taken == data.Length);
+        return taken;
+    }
+
+    private int QueueUnit(ReadOnlySpan<byte> data)
+    {
+        if (data.Length > 0 && (Unsent == 0 || EndOfLastRecord == BufferEnd))
+        {
+            // Nothing waits unsent, or what waits ends a record: the application's data from here
+            // on is cut into new push units (Linux starts a new skb after an EOR one).
+            _pushBase = BufferEnd;
             _pushUnit = PushUnit();
         }
 
@@ -175,6 +299,7 @@ internal sealed class TcpSender
             _layer.Counters.Increment(Counter.TcpSendMemoryLimited); // the pool is at its limit
         }
 
+        _queueing = true;
         if (_layer.InReceiveBatch)
         {
             // Written from a callback while a receive batch is handled: what the application
@@ -187,6 +312,7 @@ internal sealed class TcpSender
             Output();
         }
 
+        _queueing = false;
         return n;
     }
 
@@ -219,9 +345,20 @@ internal sealed class TcpSender
     public void Output()
     {
         _cwndLimitedNow = false;
+        int unsentBefore = Unsent;
         SendSegments();
         NoteWindowUse();
+
+        // TCP_NOTSENT_LOWAT: the socket turns writable when what waits unsent falls below half
+        // the mark (Linux tcp_stream_memory_free with wake = 1), which sending, not only an ACK, does.
+        int lowWatermark = _c.NotSentLowWatermark;
+        if (lowWatermark > 0 && !_queueing && Unsent < unsentBefore && 2L * Unsent < lowWatermark)
+        {
+            _c.Writable?.Invoke();
+        }
     }
+
+    private bool _queueing; // inside Queue: the writer itself is sending, nobody to wake
 
     // Linux tcp_cwnd_validate, after each transmission: a new window of use starts once SND.UNA
     // passed the end of the last one, or when sending stopped at cwnd, or when the flight grew
@@ -360,7 +497,20 @@ internal sealed class TcpSender
             if (unsent > 0 && !FinSent)
             {
                 int mss = _c.Mss;
-                int length = (int)Math.Min(Math.Min(mss, unsent), Math.Max(0, usable));
+
+                // MSG_EOR: this segment goes no further than the record it starts in (Linux never
+                // collapses an skb marked EOR with the next, tcp_skb_can_collapse_to), and it is
+                // not the tail of what waits, so Nagle does not hold it (tcp_write_xmit applies
+                // tcp_nagle_test to the write queue's last skb only).
+                int toSend = unsent;
+                bool recordEnds = false;
+                if (_recordCount > 0 && NextRecordEnd(Nxt) is { } recordEnd && recordEnd - Nxt <= unsent)
+                {
+                    toSend = recordEnd - Nxt;
+                    recordEnds = true;
+                }
+
+                int length = (int)Math.Min(Math.Min(mss, toSend), Math.Max(0, usable));
                 if (length <= 0)
                 {
                     if (Wnd == 0 && Nxt == Una)
@@ -406,7 +556,7 @@ internal sealed class TcpSender
                 }
 
                 // RFC 1122 4.2.3.4 / RFC 896: with data in flight, hold a small segment unless NoDelay.
-                if (length < mss && Nxt != Una && !_c.NoDelay)
+                if (length < mss && Nxt != Una && !_c.NoDelay && !(length == toSend && toSend < unsent))
                 {
                     recovery.Rate.OnSendingStopped(recovery.Pipe(), Congestion.Cwnd, recovery.Log.LostBytes);
                     return;
@@ -427,9 +577,17 @@ internal sealed class TcpSender
                 int segmentSize = 0;
                 if (length == mss && _c.MaxSuperSegment > mss && !urgent && !_probeSegment && !limitedTransmit && !cwrNow)
                 {
-                    long room = Math.Min(Math.Min(unsent, usable), Math.Min(cwndRoom, Math.Min(_c.MaxSuperSegment, PacedSuperSegment(mss))));
+                    long room = Math.Min(Math.Min(toSend, usable), Math.Min(cwndRoom, Math.Min(_c.MaxSuperSegment, PacedSuperSegment(mss))));
                     int pieces = (int)(room / mss);
-                    if (pieces > 1)
+                    if (recordEnds && room == toSend && toSend % mss != 0 && toSend < unsent)
+                    {
+                        // The whole rest of a record fits: its short last piece goes in the same
+                        // TSO packet (Linux tcp_mss_split_point keeps the partial segment of an
+                        // skb that is not the write queue's tail).
+                        length = toSend;
+                        segmentSize = mss;
+                    }
+                    else if (pieces > 1)
                     {
                         length = pieces * mss;
                         segmentSize = mss;
@@ -443,7 +601,7 @@ internal sealed class TcpSender
                 }
 
                 ushort pointer = urgent ? (ushort)Math.Min(UrgentPointer - Nxt, 65535) : (ushort)0;
-                bool push = last || EndsPushUnit(Nxt, length);
+                bool push = last || EndsPushUnit(Nxt, length) || (recordEnds && length == toSend); // Linux tcp_push marks the tail skb of each sendmsg
                 TcpFlags flags = TcpFlags.Ack | (push ? TcpFlags.Psh : 0) | (urgent ? TcpFlags.Urg : 0);
                 EcnCodepoint ecn = _c.Ecn.DataCodepoint(newData, ref flags); // ECT(0) on new data only (RFC 3168 6.1.5)
                 Transmit(Nxt, flags, sent, length, pointer, segmentSize, ecn);
@@ -526,7 +684,11 @@ internal sealed class TcpSender
         BytesSent += length;
         BytesRetransmitted += length;
         RetransmitSegments++;
-        Transmit(start, TcpFlags.Ack, start - Una, length, 0);
+
+        // Linux retransmits an skb with the flags it was sent with: the skb that ends a record
+        // (MSG_EOR) is the tail of its sendmsg, which tcp_push marked PSH.
+        bool push = NextRecordEnd(start) is { } recordEnd && recordEnd == start + length;
+        Transmit(start, TcpFlags.Ack | (push ? TcpFlags.Psh : 0), start - Una, length, 0);
         _c.Recovery.OnResent(start, length);
         OnDeparture(length, _layer.Now);
     }
@@ -578,6 +740,8 @@ internal sealed class TcpSender
             ChecksumOffload = _c.ChecksumOffload,
             SegmentSize = segmentSize,
             Ecn = ecn,
+            TypeOfService = _c.TypeOfService,
+            AllowFragmentation = !_c.DontFragment,
         });
     }
 
@@ -616,6 +780,7 @@ internal sealed class TcpSender
 
             _buffer.Skip(Math.Max(0, dataAcked));
             Una = ack;
+            DropAckedRecordEnds();
             if (Nxt < ack)
             {
                 Nxt = ack; // data sent before a go-back-N retransmission was acknowledged after all

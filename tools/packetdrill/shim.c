@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/tcp.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -58,12 +59,13 @@ struct entry_points {
 	int64_t (*netdev_receive)(intptr_t session, void *packet, size_t *length, int64_t *time_usecs);
 	int64_t (*sleep)(intptr_t session, uint32_t microseconds);
 	int64_t (*time_of_day)(intptr_t session, int64_t *microseconds);
+	int64_t (*receive_queue_hint)(intptr_t session, int fd);
 };
 
 static const char *const entry_point_names[] = {
 	"Open", "Free", "Socket", "Bind", "Listen", "Accept", "Connect", "Receive", "Send", "Fcntl",
 	"Ioctl", "Close", "Shutdown", "GetSocketOption", "SetSocketOption", "Poll", "NetdevSend",
-	"NetdevReceive", "Sleep", "TimeOfDay",
+	"NetdevReceive", "Sleep", "TimeOfDay", "ReceiveQueueHint",
 };
 
 static struct entry_points managed;
@@ -470,6 +472,32 @@ static ssize_t shim_writev(void *userdata, int fd, const struct iovec *vectors, 
 	return send_vectors(userdata, fd, vectors, count, 0, NULL, 0);
 }
 
+/*
+ * TCP_INQ (Linux tcp_recvmsg): with the option on, a TCP_CM_INQ control message carries the
+ * bytes left to read (1 at the end of the stream); MSG_CTRUNC when msg_control has no room.
+ * Otherwise there is no ancillary data.
+ */
+static void control_receive_queue_hint(void *userdata, int fd, struct msghdr *message)
+{
+	intptr_t session = session_of(userdata);
+	int64_t hint = session ? managed.receive_queue_hint(session, fd) : -ENOSYS;
+	size_t room = message->msg_control ? message->msg_controllen : 0;
+	message->msg_controllen = 0;
+	if (hint < 0)
+		return;
+	if (room < CMSG_SPACE(sizeof(int)) || !accessible(message->msg_control, CMSG_SPACE(sizeof(int)), 1)) {
+		message->msg_flags |= MSG_CTRUNC;
+		return;
+	}
+	struct cmsghdr *control = (struct cmsghdr *)message->msg_control;
+	int value = (int)hint;
+	control->cmsg_level = SOL_TCP;
+	control->cmsg_type = TCP_CM_INQ;
+	control->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(control), &value, sizeof(value));
+	message->msg_controllen = CMSG_SPACE(sizeof(int));
+}
+
 static ssize_t shim_recvmsg(void *userdata, int fd, struct msghdr *message, int flags)
 {
 	if (!accessible(message, sizeof(*message), 1)) {
@@ -482,8 +510,8 @@ static ssize_t shim_recvmsg(void *userdata, int fd, struct msghdr *message, int 
 	if (received >= 0) {
 		if (message->msg_name)
 			message->msg_namelen = name_length;
-		message->msg_controllen = 0; /* no ancillary data */
 		message->msg_flags = 0;
+		control_receive_queue_hint(userdata, fd, message);
 	}
 	return received;
 }

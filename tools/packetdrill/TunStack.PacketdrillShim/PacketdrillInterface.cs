@@ -101,6 +101,11 @@ public static unsafe class PacketdrillInterface
     public static long SetSocketOption(nint session, int fd, int level, int name, byte* value, uint length)
         => Call(session, "setsockopt", s => s.SetSocketOption(fd, level, name, value, length));
 
+    /// <summary>After a recvmsg: the TCP_CM_INQ value when TCP_INQ is on for the descriptor, else a negated errno.</summary>
+    [UnmanagedCallersOnly]
+    public static long ReceiveQueueHint(nint session, int fd)
+        => Call(session, "recvmsg", s => s.ReceiveQueueHint(fd));
+
     /// <summary>poll: <paramref name="descriptors"/> is an array of struct pollfd (8 bytes each).</summary>
     [UnmanagedCallersOnly]
     public static long Poll(nint session, byte* descriptors, ulong count, int timeoutMilliseconds)

@@ -12,7 +12,7 @@ internal sealed partial class PacketdrillSession
     // Linux's values (socket.h, fcntl.h, ioctls.h).
     private const int SockStream = 1, SockDgram = 2, SockNonBlock = 0x800, SockCloseOnExec = 0x80000;
     private const int IpProtoTcp = 6, IpProtoUdp = 17;
-    private const int MsgOob = 0x1, MsgPeek = 0x2, MsgDontRoute = 0x4, MsgDontWait = 0x40, MsgWaitAll = 0x100, MsgNoSignal = 0x4000;
+    private const int MsgOob = 0x1, MsgPeek = 0x2, MsgDontRoute = 0x4, MsgDontWait = 0x40, MsgEor = 0x80, MsgWaitAll = 0x100, MsgNoSignal = 0x4000;
     private const int FGetFd = 1, FSetFd = 2, FGetFl = 3, FSetFl = 4, ORdWr = 2, ONonBlock = 0x800;
     private const ulong Fionread = 0x541B, Fionbio = 0x5421, Siocatmark = 0x8905;
     private const short PollErr = 0x8, PollHup = 0x10, PollNval = 0x20;
@@ -248,14 +248,15 @@ internal sealed partial class PacketdrillSession
     public unsafe long Send(int fd, byte* buffer, nuint length, int flags, byte* address, uint addressLength)
         => OnDescriptor("send", fd, descriptor =>
         {
-            const int known = MsgOob | MsgDontWait | MsgDontRoute | MsgNoSignal;
+            const int known = MsgOob | MsgDontWait | MsgDontRoute | MsgNoSignal | MsgEor;
             if ((flags & ~known) != 0)
             {
-                return Unsupported($"send flags 0x{flags & ~known:x} (MSG_MORE 0x8000, MSG_EOR 0x80, MSG_FASTOPEN 0x20000000, MSG_ZEROCOPY 0x4000000)", Errno.EOPNOTSUPP);
+                return Unsupported($"send flags 0x{flags & ~known:x} (MSG_MORE 0x8000, MSG_FASTOPEN 0x20000000, MSG_ZEROCOPY 0x4000000)", Errno.EOPNOTSUPP);
             }
 
             StackSocket socket = descriptor.Socket;
-            SocketFlags socketFlags = ((flags & MsgOob) != 0 ? SocketFlags.OutOfBand : 0) | ((flags & MsgDontRoute) != 0 ? SocketFlags.DontRoute : 0);
+            SocketFlags socketFlags = ((flags & MsgOob) != 0 ? SocketFlags.OutOfBand : 0) | ((flags & MsgDontRoute) != 0 ? SocketFlags.DontRoute : 0)
+                | ((flags & MsgEor) != 0 && socket.SocketType == SocketType.Stream ? StackSocketFlags.EndOfRecord : 0);
             int size = (int)Math.Min(length, int.MaxValue);
             nint bufferAt = (nint)buffer;
             if (socket.SocketType == SocketType.Dgram)
