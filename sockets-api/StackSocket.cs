@@ -67,6 +67,7 @@ public sealed partial class StackSocket : IDisposable
     private int _notSentLowWatermark;   // TCP_NOTSENT_LOWAT; 0: none
     private byte _typeOfService;        // IP_TOS / IPV6_TCLASS, ECN bits clear
     private bool _dontFragment = true;  // IP_MTU_DISCOVER: false for IP_PMTUDISC_DONT
+    private bool _cork;                 // TCP_CORK
     private Action<TcpConnection>? _applyOptionsBeforeSyn;
 
     internal StackSocket(StackHost host, AddressFamily addressFamily, SocketType socketType, ProtocolType protocolType)
@@ -123,6 +124,7 @@ public sealed partial class StackSocket : IDisposable
         _notSentLowWatermark = listener._notSentLowWatermark;
         _typeOfService = listener._typeOfService;
         _dontFragment = listener._dontFragment;
+        _cork = listener._cork;
         ApplyConnectionOptions(); // inherited, and in effect (Linux clones them and arms keepalive)
         Wire(connection);
     }
@@ -253,7 +255,11 @@ public sealed partial class StackSocket : IDisposable
         }
     }
 
-    /// <summary>TCP_NODELAY: send small segments without waiting (Nagle off).</summary>
+    /// <summary>
+    /// TCP_NODELAY: send small segments without waiting (Nagle off). As on Linux, setting it true
+    /// also sends at once what waits, a partial segment that <see cref="Cork"/> or
+    /// <see cref="StackSocketFlags.More"/> held included.
+    /// </summary>
     public bool NoDelay
     {
         get => _noDelay;
@@ -261,6 +267,27 @@ public sealed partial class StackSocket : IDisposable
         {
             using StackCall call = Enter();
             _noDelay = value;
+            ApplyConnectionOptions();
+            if (value)
+            {
+                _connection?.Push();
+            }
+        }
+    }
+
+    /// <summary>
+    /// TCP_CORK, as Linux: while true, a stream socket sends only full segments; the partial one at
+    /// the end waits until the cork comes off (then it goes as Nagle allows, at once with
+    /// <see cref="NoDelay"/>), <see cref="NoDelay"/> is set, or about an RTO passes with nothing in
+    /// flight (Linux's probe timer, about 200 ms). Accepted connections inherit it.
+    /// </summary>
+    public bool Cork
+    {
+        get => _cork;
+        set
+        {
+            using StackCall call = Enter();
+            _cork = value;
             ApplyConnectionOptions();
         }
     }
@@ -1070,6 +1097,7 @@ public sealed partial class StackSocket : IDisposable
         }
 
         connection.NoDelay = _noDelay;
+        connection.Cork = _cork; // uncorking sends what waits
         connection.UserTimeout = _userTimeout;
         connection.NotSentLowWatermark = _notSentLowWatermark;
         ApplyIpOptions(connection);

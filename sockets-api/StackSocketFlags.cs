@@ -15,4 +15,12 @@ public static class StackSocketFlags
     /// tcp_skb_can_collapse_to). Marked only when the send takes all of the data.
     /// </summary>
     public const System.Net.Sockets.SocketFlags EndOfRecord = (System.Net.Sockets.SocketFlags)0x0400_0000;
+
+    /// <summary>
+    /// MSG_MORE on a stream socket: more data follows, so a partial segment at the end of this
+    /// send waits (as under <see cref="StackSocket.Cork"/>, even with Nagle off) until a later send
+    /// without it, an ACK, <see cref="StackSocket.NoDelay"/> being set, or the probe timer; it
+    /// carries no PSH.
+    /// </summary>
+    public const System.Net.Sockets.SocketFlags More = (System.Net.Sockets.SocketFlags)0x0800_0000;
 }

@@ -129,8 +129,47 @@ public sealed partial class TcpConnection
     /// <summary>True once the peer's FIN has been received (reads return 0 after the buffer drains).</summary>
     public bool PeerClosed => Receiver.FinReceived;
 
-    /// <summary>Disable Nagle's algorithm (TCP_NODELAY).</summary>
+    /// <summary>Disable Nagle's algorithm (TCP_NODELAY). Setting it does not send what waits; <see cref="Push"/> does.</summary>
     public bool NoDelay { get; set; }
+
+    /// <summary>
+    /// TCP_CORK, as Linux: while on, a partial segment at the tail of what waits is not sent, data
+    /// in flight or not, until it fills to a full segment, the cork comes off, or the probe timer
+    /// (about an RTO after nothing was left in flight) sends it. Taking it off sends what waits
+    /// as Nagle allows (at once, partial segment included, with <see cref="NoDelay"/>).
+    /// </summary>
+    public bool Cork
+    {
+        get => Sender.Corked;
+        set
+        {
+            bool uncorked = Sender.Corked && !value;
+            Sender.Corked = value;
+            if (uncorked && State.Sends)
+            {
+                if (NoDelay)
+                {
+                    Sender.PushPending();
+                }
+                else
+                {
+                    Sender.Output();
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Sends what waits now, a partial segment included, whatever Nagle, <see cref="Cork"/> or a
+    /// send with more to come held (what Linux's setsockopt(TCP_NODELAY, 1) does every time).
+    /// </summary>
+    public void Push()
+    {
+        if (State.Sends)
+        {
+            Sender.PushPending();
+        }
+    }
 
     /// <summary>
     /// TCP_MAXSEG: the largest segment this side advertises in its SYN and sends; 0 (the default)
@@ -305,14 +344,16 @@ public sealed partial class TcpConnection
     /// (0 when the buffer is full: try again when <see cref="Writable"/> fires), or an error:
     /// NotConnected before the handshake completes, Closed after Shutdown/Close, or the error that ended the connection.
     /// </summary>
-    public int Send(ReadOnlySpan<byte> data, out StackError error) => Send(data, out error, endOfRecord: false);
+    public int Send(ReadOnlySpan<byte> data, out StackError error) => Send(data, out error, endOfRecord: false, more: false);
 
     /// <summary>
     /// <see cref="Send(ReadOnlySpan{byte}, out StackError)"/>; with <paramref name="endOfRecord"/>
     /// (MSG_EOR) and all of <paramref name="data"/> taken, its last byte ends a record: no segment,
     /// sent or retransmitted, carries bytes from both sides of it (as Linux's tcp_skb_can_collapse_to).
+    /// With <paramref name="more"/> (MSG_MORE) a partial segment at the end waits as under
+    /// <see cref="Cork"/> until a later send, an ACK, a push or the probe timer, and carries no PSH.
     /// </summary>
-    public int Send(ReadOnlySpan<byte> data, out StackError error, bool endOfRecord)
+    public int Send(ReadOnlySpan<byte> data, out StackError error, bool endOfRecord, bool more)
     {
         error = StackError.None;
         if (Error != StackError.None)
@@ -333,7 +374,7 @@ public sealed partial class TcpConnection
             return 0;
         }
 
-        return Sender.Queue(data, endOfRecord);
+        return Sender.Queue(data, endOfRecord, more);
     }
 
     /// <summary>
@@ -850,7 +891,7 @@ public sealed partial class TcpConnection
     // RFC 6298 5: on expiry retransmit the earliest unacknowledged segment, back off, restart.
     private void OnRetransmitTimeout(Instant now)
     {
-        if (State is TcpConnectionState.Closed or TcpConnectionState.TimeWait or TcpConnectionState.Listen || Sender.OnProbeTimeout())
+        if (State is TcpConnectionState.Closed or TcpConnectionState.TimeWait or TcpConnectionState.Listen || Sender.OnCorkProbeTimeout() || Sender.OnProbeTimeout())
         {
             return;
         }

@@ -244,12 +244,25 @@ internal sealed class TcpSender
     /// <paramref name="endOfRecord"/> (MSG_EOR) and all of it taken, its last byte ends a record:
     /// no segment ever carries bytes from both sides of that boundary.
     /// </summary>
-    public int Queue(ReadOnlySpan<byte> data, bool endOfRecord = false)
+    public int Queue(ReadOnlySpan<byte> data, bool endOfRecord = false, bool more = false)
+    {
+        _holdPartialTail = more; // MSG_MORE: this write's own push leaves a partial tail segment waiting
+        try
+        {
+            return QueueWithWatermark(data, endOfRecord, more);
+        }
+        finally
+        {
+            _holdPartialTail = false;
+        }
+    }
+
+    private int QueueWithWatermark(ReadOnlySpan<byte> data, bool endOfRecord, bool more)
     {
         int lowWatermark = _c.NotSentLowWatermark;
         if (lowWatermark <= 0)
         {
-            int n = QueueUnit(data);
+            int n = QueueUnit(data, more);
             MarkRecordEnd(endOfRecord && n == data.Length);
             return n;
         }
@@ -270,7 +283,7 @@ internal sealed class TcpSender
             }
 
             int want = Math.Min(room, data.Length - taken);
-            int n = QueueUnit(data.Slice(taken, want));
+            int n = QueueUnit(data.Slice(taken, want), more);
             taken += n;
             if (n < want)
             {
@@ -282,7 +295,7 @@ internal sealed class TcpSender
         return taken;
     }
 
-    private int QueueUnit(ReadOnlySpan<byte> data)
+    private int QueueUnit(ReadOnlySpan<byte> data, bool more)
     {
         if (data.Length > 0 && (Unsent == 0 || EndOfLastRecord == BufferEnd))
         {
@@ -297,6 +310,11 @@ internal sealed class TcpSender
         if (n < room)
         {
             _layer.Counters.Increment(Counter.TcpSendMemoryLimited); // the pool is at its limit
+        }
+
+        if (n > 0)
+        {
+            _tailWithoutPush = more;
         }
 
         _queueing = true;
@@ -359,6 +377,78 @@ internal sealed class TcpSender
     }
 
     private bool _queueing; // inside Queue: the writer itself is sending, nobody to wake
+
+    // TCP_CORK and MSG_MORE (Linux's TCP_NAGLE_CORK): a partial segment at the tail of what waits
+    // is held, data in flight or not, until uncorked, filled to a full segment, pushed, or sent
+    // by the probe timer (tcp_check_probe_timer). TCP_NAGLE_PUSH (setting TCP_NODELAY, uncorking
+    // with it on) sends what waits once, whatever Nagle and the cork say.
+    private bool _holdPartialTail;   // MSG_MORE, for the push of the write that carried it
+    private bool _tailWithoutPush;   // the last write had MSG_MORE: tcp_push marked no PSH on its tail
+    private bool _pushOnce;          // TCP_NAGLE_PUSH for one Output
+    private bool _corkProbeArmed;    // the retransmission timer is set as the probe timer for held data
+    private bool _probeWithPush;     // the probe timer's segment carries PSH (tcp_write_wakeup)
+
+    /// <summary>TCP_CORK: partial segments at the tail wait (see <see cref="TcpConnection.Cork"/>).</summary>
+    public bool Corked { get; set; }
+
+    /// <summary>
+    /// Linux's TCP_NAGLE_PUSH: sends what waits now, a partial segment included, whatever Nagle,
+    /// TCP_CORK or MSG_MORE held (setsockopt TCP_NODELAY, or uncorking with TCP_NODELAY on).
+    /// </summary>
+    public void PushPending()
+    {
+        _pushOnce = true;
+        try
+        {
+            Output();
+        }
+        finally
+        {
+            _pushOnce = false;
+        }
+    }
+
+    // Linux tcp_check_probe_timer: with nothing in flight and data held, the probe timer fires after
+    // tcp_probe0_base, the RTO as Linux computes it (__tcp_set_rto: SRTT plus the larger of 4 RTTVAR
+    // and tcp_rto_min, 200 ms), and sends what waits (tcp_write_wakeup).
+    private void ArmCorkProbe()
+    {
+        if (_timers.IsScheduled(TcpTimer.Retransmit))
+        {
+            return;
+        }
+
+        TimeSpan variance = 4 * _rtt.Variance;
+        TimeSpan floor = _layer.Settings.MinRto;
+        TimeSpan wait = _rtt.HasSample ? _rtt.Smoothed + (variance > floor ? variance : floor) : _rtt.Rto;
+        _timers.Schedule(TcpTimer.Retransmit, _layer.Now + wait);
+        _corkProbeArmed = true;
+    }
+
+    /// <summary>The retransmission timer fired as the probe timer of held data: sends it (with PSH) and returns true; otherwise false.</summary>
+    public bool OnCorkProbeTimeout()
+    {
+        if (!_corkProbeArmed)
+        {
+            return false;
+        }
+
+        _corkProbeArmed = false;
+        if (Nxt == Una && Unsent > 0)
+        {
+            _probeWithPush = true;
+            try
+            {
+                PushPending();
+            }
+            finally
+            {
+                _probeWithPush = false;
+            }
+        }
+
+        return true;
+    }
 
     // Linux tcp_cwnd_validate, after each transmission: a new window of use starts once SND.UNA
     // passed the end of the last one, or when sending stopped at cwnd, or when the flight grew
@@ -555,8 +645,21 @@ internal sealed class TcpSender
                     _layer.Counters.Increment(Counter.TcpLimitedTransmits);
                 }
 
+                // TCP_CORK / MSG_MORE (Linux tcp_nagle_check with TCP_NAGLE_CORK): the tail's
+                // partial segment waits even with nothing in flight; the probe timer sends it then.
+                if (length < mss && length == unsent && (Corked || _holdPartialTail) && !_pushOnce && !FinQueued)
+                {
+                    if (Nxt == Una)
+                    {
+                        ArmCorkProbe();
+                    }
+
+                    recovery.Rate.OnSendingStopped(recovery.Pipe(), Congestion.Cwnd, recovery.Log.LostBytes);
+                    return;
+                }
+
                 // RFC 1122 4.2.3.4 / RFC 896: with data in flight, hold a small segment unless NoDelay.
-                if (length < mss && Nxt != Una && !_c.NoDelay && !(length == toSend && toSend < unsent))
+                if (length < mss && Nxt != Una && !_c.NoDelay && !_pushOnce && !(length == toSend && toSend < unsent))
                 {
                     recovery.Rate.OnSendingStopped(recovery.Pipe(), Congestion.Cwnd, recovery.Log.LostBytes);
                     return;
@@ -601,7 +704,9 @@ internal sealed class TcpSender
                 }
 
                 ushort pointer = urgent ? (ushort)Math.Min(UrgentPointer - Nxt, 65535) : (ushort)0;
-                bool push = last || EndsPushUnit(Nxt, length) || (recordEnds && length == toSend); // Linux tcp_push marks the tail skb of each sendmsg
+                // Linux tcp_push marks the tail skb of each sendmsg without MSG_MORE; tcp_write_wakeup
+                // marks what the probe timer sends.
+                bool push = (last && !_tailWithoutPush) || EndsPushUnit(Nxt, length) || (recordEnds && length == toSend) || _probeWithPush;
                 TcpFlags flags = TcpFlags.Ack | (push ? TcpFlags.Psh : 0) | (urgent ? TcpFlags.Urg : 0);
                 EcnCodepoint ecn = _c.Ecn.DataCodepoint(newData, ref flags); // ECT(0) on new data only (RFC 3168 6.1.5)
                 Transmit(Nxt, flags, sent, length, pointer, segmentSize, ecn);
@@ -953,6 +1058,7 @@ internal sealed class TcpSender
     {
         if (restart || !_timers.IsScheduled(TcpTimer.Retransmit))
         {
+            _corkProbeArmed = false;
             _ptoArmed = canProbe;
             RttEstimator rtt = _rtt;
             TimeSpan wait = rtt.Rto;

@@ -72,7 +72,7 @@ public class EndOfRecordTests
     {
         public int Send(int length, bool endOfRecord)
         {
-            int n = connection.Send(new byte[length], out StackError error, endOfRecord);
+            int n = connection.Send(new byte[length], out StackError error, endOfRecord, more: false);
             Assert.Equal(StackError.None, error);
             return n;
         }

@@ -12,7 +12,7 @@ internal sealed partial class PacketdrillSession
 {
     private const int SolIp = 0, SolSocket = 1, SolTcp = 6, SolIpv6 = 41;
     private const int IpTos = 1, IpMtuDiscover = 10, IpPmtuDiscDont = 0, IpPmtuDiscWant = 1, IpPmtuDiscOmit = 5;
-    private const int TcpUserTimeout = 18, TcpNotSentLowat = 25, TcpInq = 36;
+    private const int TcpCork = 3, TcpUserTimeout = 18, TcpNotSentLowat = 25, TcpInq = 36;
     private const int Ipv6TrafficClass = 67;
     private const int SoReuseAddr = 2, SoType = 3, SoError = 4, SoSndBuf = 7, SoRcvBuf = 8, SoKeepAlive = 9, SoLinger = 13,
         SoRcvTimeo = 20, SoSndTimeo = 21, SoAcceptConn = 30, SoProtocol = 38, SoDomain = 39, SoMemInfo = 55;
@@ -146,6 +146,9 @@ internal sealed partial class PacketdrillSession
                 case (SolIpv6, Ipv6V6Only) when socket.AddressFamily == AddressFamily.InterNetworkV6:
                     result = WriteInt(room, length, socket.DualMode ? 0 : 1);
                     break;
+                case (SolTcp, TcpCork) when socket.ProtocolType == ProtocolType.Tcp:
+                    result = WriteInt(room, length, socket.Cork ? 1 : 0);
+                    break;
                 case (SolTcp, TcpUserTimeout) when socket.ProtocolType == ProtocolType.Tcp:
                     result = WriteInt(room, length, (int)Math.Min(int.MaxValue, socket.UserTimeout.TotalMilliseconds));
                     break;
@@ -200,6 +203,7 @@ internal sealed partial class PacketdrillSession
                 (SolTcp, TcpMaxSeg) when integer && socket.ProtocolType == ProtocolType.Tcp => Try(() => { socket.MaxSegmentSize = number; }),
                 (SolTcp, TcpCongestion) when socket.ProtocolType == ProtocolType.Tcp => SetCongestion(socket, Encoding.ASCII.GetString(given).TrimEnd('\0')),
                 (SolIpv6, Ipv6V6Only) when integer && socket.AddressFamily == AddressFamily.InterNetworkV6 => Try(() => { socket.DualMode = number == 0; }),
+                (SolTcp, TcpCork) when integer && socket.ProtocolType == ProtocolType.Tcp => Try(() => { socket.Cork = number != 0; }),
                 // Linux tcp_setsockopt: TCP_USER_TIMEOUT in milliseconds, negative is EINVAL.
                 (SolTcp, TcpUserTimeout) when integer && socket.ProtocolType == ProtocolType.Tcp
                     => number < 0 ? -Errno.EINVAL : Try(() => { socket.UserTimeout = TimeSpan.FromMilliseconds(number); }),
