@@ -284,12 +284,7 @@ public sealed partial class StackSocket : IDisposable
     public bool Cork
     {
         get => _cork;
-        set
-        {
-            using StackCall call = Enter();
-            _cork = value;
-            ApplyConnectionOptions();
-        }
+        set => SetConnectionOption(ref _cork, value);
     }
 
     /// <summary>
@@ -374,9 +369,7 @@ public sealed partial class StackSocket : IDisposable
         set
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero);
-            using StackCall call = Enter();
-            _userTimeout = value;
-            ApplyConnectionOptions();
+            SetConnectionOption(ref _userTimeout, value);
         }
     }
 
@@ -393,9 +386,7 @@ public sealed partial class StackSocket : IDisposable
         set
         {
             ArgumentOutOfRangeException.ThrowIfNegative(value);
-            using StackCall call = Enter();
-            _notSentLowWatermark = value;
-            ApplyConnectionOptions();
+            SetConnectionOption(ref _notSentLowWatermark, value);
         }
     }
 
@@ -408,12 +399,7 @@ public sealed partial class StackSocket : IDisposable
     public byte TypeOfService
     {
         get => _typeOfService;
-        set
-        {
-            using StackCall call = Enter();
-            _typeOfService = (byte)(value & ~0x03);
-            ApplyConnectionOptions();
-        }
+        set => SetConnectionOption(ref _typeOfService, (byte)(value & ~0x03));
     }
 
     /// <summary>
@@ -424,12 +410,7 @@ public sealed partial class StackSocket : IDisposable
     public bool DontFragment
     {
         get => _dontFragment;
-        set
-        {
-            using StackCall call = Enter();
-            _dontFragment = value;
-            ApplyConnectionOptions();
-        }
+        set => SetConnectionOption(ref _dontFragment, value);
     }
 
     /// <summary>
@@ -1110,6 +1091,14 @@ public sealed partial class StackSocket : IDisposable
         {
             connection.CongestionControlName = name; // a no-op when it is the algorithm already
         }
+    }
+
+    // Sets one of the options ApplyConnectionOptions carries to the connection, under the gate.
+    private void SetConnectionOption<T>(ref T field, T value)
+    {
+        using StackCall call = Enter();
+        field = value;
+        ApplyConnectionOptions();
     }
 
     // IP_TOS and IP_MTU_DISCOVER: in the SYN already when set before connect.

@@ -146,26 +146,8 @@ internal sealed partial class PacketdrillSession
                 case (SolIpv6, Ipv6V6Only) when socket.AddressFamily == AddressFamily.InterNetworkV6:
                     result = WriteInt(room, length, socket.DualMode ? 0 : 1);
                     break;
-                case (SolTcp, TcpCork) when socket.ProtocolType == ProtocolType.Tcp:
-                    result = WriteInt(room, length, socket.Cork ? 1 : 0);
-                    break;
-                case (SolTcp, TcpUserTimeout) when socket.ProtocolType == ProtocolType.Tcp:
-                    result = WriteInt(room, length, (int)Math.Min(int.MaxValue, socket.UserTimeout.TotalMilliseconds));
-                    break;
-                case (SolTcp, TcpNotSentLowat) when socket.ProtocolType == ProtocolType.Tcp:
-                    result = WriteInt(room, length, socket.NotSentLowWatermark);
-                    break;
-                case (SolTcp, TcpInq) when socket.ProtocolType == ProtocolType.Tcp:
-                    result = WriteInt(room, length, descriptor.ReceiveQueueHint ? 1 : 0);
-                    break;
-                case (SolIp, IpTos) when socket.ProtocolType == ProtocolType.Tcp:
-                    result = WriteInt(room, length, socket.TypeOfService);
-                    break;
-                case (SolIpv6, Ipv6TrafficClass) when socket.ProtocolType == ProtocolType.Tcp && socket.AddressFamily == AddressFamily.InterNetworkV6:
-                    result = WriteInt(room, length, socket.TypeOfService);
-                    break;
-                case (SolIp, IpMtuDiscover) when socket.ProtocolType == ProtocolType.Tcp:
-                    result = WriteInt(room, length, socket.DontFragment ? IpPmtuDiscWant : IpPmtuDiscDont);
+                case (SolTcp or SolIp or SolIpv6, _) when StreamIntegerOption(level, name, descriptor) is int number:
+                    result = WriteInt(room, length, number);
                     break;
                 default:
                     result = Unsupported($"getsockopt {OptionName(level, name)}", Errno.ENOPROTOOPT);
@@ -226,6 +208,29 @@ internal sealed partial class PacketdrillSession
     /// <summary>The TCP_CM_INQ value recvmsg reports with TCP_INQ on; ENOENT when it is off (no control message).</summary>
     public long ReceiveQueueHint(int fd)
         => OnDescriptor("tcp_inq", fd, descriptor => descriptor.ReceiveQueueHint ? descriptor.Socket.ReceiveQueueHint : -Errno.ENOENT);
+
+    // The integer options of a stream socket that TCP_CORK, TCP_USER_TIMEOUT, TCP_NOTSENT_LOWAT,
+    // TCP_INQ, IP_TOS, IPV6_TCLASS and IP_MTU_DISCOVER read; null for another option or socket.
+    private static int? StreamIntegerOption(int level, int name, SocketDescriptor descriptor)
+    {
+        StackSocket socket = descriptor.Socket;
+        if (socket.ProtocolType != ProtocolType.Tcp)
+        {
+            return null;
+        }
+
+        return (level, name) switch
+        {
+            (SolTcp, TcpCork) => socket.Cork ? 1 : 0,
+            (SolTcp, TcpUserTimeout) => (int)Math.Min(int.MaxValue, socket.UserTimeout.TotalMilliseconds),
+            (SolTcp, TcpNotSentLowat) => socket.NotSentLowWatermark,
+            (SolTcp, TcpInq) => descriptor.ReceiveQueueHint ? 1 : 0,
+            (SolIp, IpTos) => socket.TypeOfService,
+            (SolIpv6, Ipv6TrafficClass) when socket.AddressFamily == AddressFamily.InterNetworkV6 => socket.TypeOfService,
+            (SolIp, IpMtuDiscover) => socket.DontFragment ? IpPmtuDiscWant : IpPmtuDiscDont,
+            _ => null,
+        };
+    }
 
     // TCP_INQ: whether recvmsg reports the TCP_CM_INQ hint (Linux: a nonzero value turns it on).
     private static long SetReceiveQueueHint(SocketDescriptor descriptor, int number)
