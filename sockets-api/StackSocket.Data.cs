@@ -13,7 +13,7 @@ public sealed partial class StackSocket
 {
     private const int MaxUdpPayload = 65_507;
     private const SocketFlags SupportedReceiveFlags = SocketFlags.Peek | SocketFlags.OutOfBand | StackSocketFlags.WaitAll | StackSocketFlags.DontWait;
-    private const SocketFlags SupportedSendFlags = SocketFlags.OutOfBand | SocketFlags.DontRoute | StackSocketFlags.DontWait | StackSocketFlags.More;
+    private const SocketFlags SupportedSendFlags = SocketFlags.OutOfBand | SocketFlags.DontRoute | StackSocketFlags.DontWait | StackSocketFlags.EndOfRecord | StackSocketFlags.More;
 
     /// <summary>send(2) with no flags.</summary>
     public int Send(ReadOnlySpan<byte> buffer) => Send(buffer, SocketFlags.None);
@@ -298,7 +298,7 @@ public sealed partial class StackSocket
         }
         else
         {
-            n = _connection.Send(buffer, out error, more: (flags & StackSocketFlags.More) != 0);
+            n = _connection.Send(buffer, out error, endOfRecord: (flags & StackSocketFlags.EndOfRecord) != 0, more: (flags & StackSocketFlags.More) != 0);
         }
 
         if (error == StackError.Closed || (error == StackError.NotConnected && _connection.State != TcpConnectionState.Closed))

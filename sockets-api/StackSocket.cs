@@ -63,6 +63,12 @@ public sealed partial class StackSocket : IDisposable
     private int _receiveBufferSize;
     private LingerOption _linger = new(false, 0);
     private string? _congestionControlName;
+    private TimeSpan _userTimeout;      // TCP_USER_TIMEOUT; zero: off
+    private int _notSentLowWatermark;   // TCP_NOTSENT_LOWAT; 0: none
+    private byte _typeOfService;        // IP_TOS / IPV6_TCLASS, ECN bits clear
+    private bool _dontFragment = true;  // IP_MTU_DISCOVER: false for IP_PMTUDISC_DONT
+    private bool _cork;                 // TCP_CORK
+    private Action<TcpConnection>? _applyOptionsBeforeSyn;
 
     internal StackSocket(StackHost host, AddressFamily addressFamily, SocketType socketType, ProtocolType protocolType)
     {
@@ -114,6 +120,11 @@ public sealed partial class StackSocket : IDisposable
         _receiveBufferSize = listener._receiveBufferSize;
         _maxSegmentSize = listener._maxSegmentSize;
         _linger = listener._linger;
+        _userTimeout = listener._userTimeout;
+        _notSentLowWatermark = listener._notSentLowWatermark;
+        _typeOfService = listener._typeOfService;
+        _dontFragment = listener._dontFragment;
+        _cork = listener._cork;
         ApplyConnectionOptions(); // inherited, and in effect (Linux clones them and arms keepalive)
         Wire(connection);
     }
@@ -244,7 +255,11 @@ public sealed partial class StackSocket : IDisposable
         }
     }
 
-    /// <summary>TCP_NODELAY: send small segments without waiting (Nagle off).</summary>
+    /// <summary>
+    /// TCP_NODELAY: send small segments without waiting (Nagle off). As on Linux, setting it true
+    /// also sends at once what waits, a partial segment that <see cref="Cork"/> or
+    /// <see cref="StackSocketFlags.More"/> held included.
+    /// </summary>
     public bool NoDelay
     {
         get => _noDelay;
@@ -253,7 +268,23 @@ public sealed partial class StackSocket : IDisposable
             using StackCall call = Enter();
             _noDelay = value;
             ApplyConnectionOptions();
+            if (value)
+            {
+                _connection?.Push();
+            }
         }
+    }
+
+    /// <summary>
+    /// TCP_CORK, as Linux: while true, a stream socket sends only full segments; the partial one at
+    /// the end waits until the cork comes off (then it goes as Nagle allows, at once with
+    /// <see cref="NoDelay"/>), <see cref="NoDelay"/> is set, or about an RTO passes with nothing in
+    /// flight (Linux's probe timer, about 200 ms). Accepted connections inherit it.
+    /// </summary>
+    public bool Cork
+    {
+        get => _cork;
+        set => SetConnectionOption(ref _cork, value);
     }
 
     /// <summary>
@@ -307,11 +338,99 @@ public sealed partial class StackSocket : IDisposable
         set => _receiveBufferSize = ClampBuffer(value);
     }
 
-    /// <summary>SO_SNDBUF in bytes (2 KiB to 16 MiB), as <see cref="ReceiveBufferSize"/> for sending.</summary>
+    /// <summary>
+    /// SO_SNDBUF in bytes (2 KiB to 16 MiB), as <see cref="ReceiveBufferSize"/> for sending; on a
+    /// connected stream socket it also takes effect at once (Linux applies SO_SNDBUF to an
+    /// established connection: smaller than what waits, writes block until ACKs drain it).
+    /// </summary>
     public int SendBufferSize
     {
         get => _connection?.SendBufferSize ?? (_sendBufferSize > 0 ? _sendBufferSize : _host.Options.Tcp.SendBufferSize);
-        set => _sendBufferSize = ClampBuffer(value);
+        set
+        {
+            using StackCall call = Enter();
+            _sendBufferSize = ClampBuffer(value);
+            if (_connection is { } connection)
+            {
+                connection.SendBufferSize = _sendBufferSize;
+            }
+        }
+    }
+
+    /// <summary>
+    /// TCP_USER_TIMEOUT (RFC 5482, as Linux): how long sent data may stay unacknowledged before
+    /// the connection is dropped with TimedOut (ETIMEDOUT); zero (the default) leaves it to the
+    /// retransmission limits. Set before or after connect; accepted connections inherit it.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A negative time.</exception>
+    public TimeSpan UserTimeout
+    {
+        get => _userTimeout;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero);
+            SetConnectionOption(ref _userTimeout, value);
+        }
+    }
+
+    /// <summary>
+    /// TCP_NOTSENT_LOWAT in bytes, 0 (the default) for none: with a mark, a send stops taking data
+    /// once that many bytes wait unsent (at the end of the packet-sized unit it is filling, as
+    /// Linux), and the socket reads writable (<see cref="PollEvents.Writable"/>) only while fewer
+    /// than half the mark wait unsent. Accepted connections inherit it.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A negative value.</exception>
+    public int NotSentLowWatermark
+    {
+        get => _notSentLowWatermark;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            SetConnectionOption(ref _notSentLowWatermark, value);
+        }
+    }
+
+    /// <summary>
+    /// IP_TOS on an InterNetwork socket, IPV6_TCLASS on an InterNetworkV6 one: the octet the
+    /// stream socket's segments carry in their IP header (RFC 2474's DS field). Its two ECN bits
+    /// are the stack's (RFC 3168) and read back as 0, as on Linux for a TCP socket. Accepted
+    /// connections inherit it.
+    /// </summary>
+    public byte TypeOfService
+    {
+        get => _typeOfService;
+        set => SetConnectionOption(ref _typeOfService, (byte)(value & ~0x03));
+    }
+
+    /// <summary>
+    /// As <see cref="Socket.DontFragment"/>, for a stream socket: its IPv4 segments carry DF (path
+    /// MTU discovery, RFC 1191; the default). False is Linux's IP_PMTUDISC_DONT: DF clear.
+    /// Accepted connections inherit it.
+    /// </summary>
+    public bool DontFragment
+    {
+        get => _dontFragment;
+        set => SetConnectionOption(ref _dontFragment, value);
+    }
+
+    /// <summary>
+    /// Linux's TCP_INQ hint (the TCP_CM_INQ control message of recvmsg): the bytes ready to
+    /// read, or 1 when none are and the peer has closed (so that a reader tells the end of the
+    /// stream from an empty queue); 0 without a connection.
+    /// </summary>
+    public int ReceiveQueueHint
+    {
+        get
+        {
+            using StackCall call = Enter();
+            if (_connection is not { } connection)
+            {
+                return 0;
+            }
+
+            int available = connection.Available;
+            return available == 0 && (connection.PeerClosed || _shutdownReceive) ? 1 : available;
+        }
     }
 
     /// <summary>For an InterNetworkV6 socket: also IPv4, as v4-mapped addresses (IPV6_V6ONLY off). Set before bind/connect.</summary>
@@ -925,7 +1044,7 @@ public sealed partial class StackSocket : IDisposable
 
         _boundBeforeConnect = TransparentSource is null ? _binding : null;
 
-        TcpConnection? connection = stack.ConnectTcp(remote, out StackError error, localAddress, localPort, _sendBufferSize, _receiveBufferSize, _maxSegmentSize);
+        TcpConnection? connection = stack.ConnectConfiguredTcp(remote, _applyOptionsBeforeSyn ??= ApplyIpOptions, out StackError error, localAddress, localPort, _sendBufferSize, _receiveBufferSize, _maxSegmentSize);
         if (connection is null)
         {
             if (_binding is { } again)
@@ -946,7 +1065,8 @@ public sealed partial class StackSocket : IDisposable
         Wire(connection);
     }
 
-    // The one place the socket's TCP options (TCP_NODELAY, SO_KEEPALIVE, TCP_CONGESTION) reach its
+    // The one place the socket's TCP options (TCP_NODELAY, SO_KEEPALIVE, TCP_CONGESTION,
+    // TCP_USER_TIMEOUT, TCP_NOTSENT_LOWAT, IP_TOS) reach its
     // connection: when connect or accept makes it and when an option changes. Each is set only when it
     // differs, so that setting one does not disturb the others (turning keepalive on again does
     // not restart its timer, as Linux's tcp_set_keepalive).
@@ -958,6 +1078,10 @@ public sealed partial class StackSocket : IDisposable
         }
 
         connection.NoDelay = _noDelay;
+        connection.Cork = _cork; // uncorking sends what waits
+        connection.UserTimeout = _userTimeout;
+        connection.NotSentLowWatermark = _notSentLowWatermark;
+        ApplyIpOptions(connection);
         if (connection.KeepAlive != _keepAlive)
         {
             connection.KeepAlive = _keepAlive;
@@ -967,6 +1091,21 @@ public sealed partial class StackSocket : IDisposable
         {
             connection.CongestionControlName = name; // a no-op when it is the algorithm already
         }
+    }
+
+    // Sets one of the options ApplyConnectionOptions carries to the connection, under the gate.
+    private void SetConnectionOption<T>(ref T field, T value)
+    {
+        using StackCall call = Enter();
+        field = value;
+        ApplyConnectionOptions();
+    }
+
+    // IP_TOS and IP_MTU_DISCOVER: in the SYN already when set before connect.
+    private void ApplyIpOptions(TcpConnection connection)
+    {
+        connection.TypeOfService = _typeOfService;
+        connection.DontFragment = _dontFragment;
     }
 
     /// <summary>Moves a finished handshake out of "connecting"; true while it is still in progress.</summary>

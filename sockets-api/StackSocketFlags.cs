@@ -10,11 +10,17 @@ public static class StackSocketFlags
     public const System.Net.Sockets.SocketFlags DontWait = (System.Net.Sockets.SocketFlags)0x0200_0000;
 
     /// <summary>
-    /// MSG_MORE on a stream socket: more data follows at once, so what this call queues is not sent
-    /// on its own; it leaves with the next send without the flag (or when a whole super-segment is
-    /// waiting, or when an ACK or a timer makes the connection send). A writer that has a response
-    /// in several buffers sends all but the last with it, and the response leaves as one packet.
-    /// Ignored on a datagram socket (each datagram is sent as it is given).
+    /// MSG_EOR on a stream socket: the data sent ends a record, and the stack never puts bytes
+    /// from both sides of that boundary in one segment, new or retransmitted (as Linux's
+    /// tcp_skb_can_collapse_to). Marked only when the send takes all of the data.
     /// </summary>
-    public const System.Net.Sockets.SocketFlags More = (System.Net.Sockets.SocketFlags)0x0400_0000;
+    public const System.Net.Sockets.SocketFlags EndOfRecord = (System.Net.Sockets.SocketFlags)0x0400_0000;
+
+    /// <summary>
+    /// MSG_MORE on a stream socket: more data follows, so a partial segment at the end of this
+    /// send waits (as under <see cref="StackSocket.Cork"/>, even with Nagle off) until a later send
+    /// without it, an ACK, <see cref="StackSocket.NoDelay"/> being set, or the probe timer; it
+    /// carries no PSH.
+    /// </summary>
+    public const System.Net.Sockets.SocketFlags More = (System.Net.Sockets.SocketFlags)0x0800_0000;
 }

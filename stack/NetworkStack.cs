@@ -281,8 +281,18 @@ public sealed class NetworkStack
     /// Errors: NetworkUnreachable, AddressNotAvailable, AddressInUse, NoBufferSpace (connection limit).
     /// </summary>
     public TcpConnection? ConnectTcp(InternetEndpoint remote, out StackError error, InternetAddress? localAddress = null, ushort localPort = 0, int sendBufferSize = 0, int receiveBufferSize = 0, int maxSegmentSize = 0)
+        => ConnectConfiguredTcp(remote, configure: null, out error, localAddress, localPort, sendBufferSize, receiveBufferSize, maxSegmentSize);
+
+    /// <summary>
+    /// <see cref="ConnectTcp(InternetEndpoint, out StackError, InternetAddress?, ushort, int, int, int)"/>,
+    /// with <paramref name="configure"/> run on the new connection before its SYN goes, so that
+    /// options which show in the SYN (TypeOfService, DontFragment) are in it, as a socket's
+    /// options set before connect are on Linux.
+    /// </summary>
+    public TcpConnection? ConnectConfiguredTcp(InternetEndpoint remote, Action<TcpConnection>? configure, out StackError error, InternetAddress? localAddress, ushort localPort, int sendBufferSize, int receiveBufferSize, int maxSegmentSize)
     {
         var connection = new TcpConnection(_tcp, null, sendBufferSize, receiveBufferSize) { MaxSegmentSize = maxSegmentSize };
+        configure?.Invoke(connection);
         error = _tcp.Connect(connection, remote, localAddress, localPort);
         return error == StackError.None ? connection : null;
     }

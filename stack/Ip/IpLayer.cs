@@ -247,8 +247,8 @@ internal sealed class IpLayer
     public Span<byte> BeginTcp(InternetAddress destination, out bool loopback) => _output.BeginTcp(destination, out loopback, _now);
 
     /// <summary>Finishes the TCP packet <see cref="BeginTcp"/> started (see <see cref="IpOutput.EndTcp"/>).</summary>
-    public void EndTcp(InternetAddress source, InternetAddress destination, bool loopback, int segmentLength, int tcpHeaderLength, bool checksumPartial, int segmentSize, EcnCodepoint ecn = EcnCodepoint.NotEct)
-        => _output.EndTcp(source, destination, loopback, segmentLength, tcpHeaderLength, checksumPartial, segmentSize, _now, ecn);
+    public void EndTcp(InternetAddress source, InternetAddress destination, bool loopback, int segmentLength, int tcpHeaderLength, bool checksumPartial, int segmentSize, EcnCodepoint ecn = EcnCodepoint.NotEct, byte typeOfService = 0, bool allowFragmentation = false)
+        => _output.EndTcp(source, destination, loopback, segmentLength, tcpHeaderLength, checksumPartial, segmentSize, _now, ecn, typeOfService, allowFragmentation);
 
     /// <summary>The link's offloads.</summary>
     public LinkOffloads Offloads => _link.Offloads;

@@ -178,10 +178,14 @@ internal sealed class IpOutput
     /// is a super-segment that the link cuts into segments of that many payload bytes (gso_type
     /// TCPV4/TCPV6, hdr_len over both headers); IPv4 then takes one identification per wire
     /// segment, as Linux does. <paramref name="ecn"/> goes into the ECN field (RFC 3168 5), the same in
-    /// every segment the link cuts from a super-segment.
+    /// every segment the link cuts from a super-segment; the other six bits of the TOS octet
+    /// (IPv6 traffic class) are <paramref name="typeOfService"/>'s (the socket's IP_TOS or
+    /// IPV6_TCLASS: RFC 2474's DS field; as Linux, the ECN bits stay the stack's, RFC 3168 6.1.1).
+    /// With <paramref name="allowFragmentation"/> (the socket's IP_PMTUDISC_DONT) IPv4 leaves DF clear.
     /// </summary>
-    public void EndTcp(InternetAddress source, InternetAddress destination, bool loopback, int segmentLength, int tcpHeaderLength, bool checksumPartial, int segmentSize, Instant now, EcnCodepoint ecn = EcnCodepoint.NotEct)
+    public void EndTcp(InternetAddress source, InternetAddress destination, bool loopback, int segmentLength, int tcpHeaderLength, bool checksumPartial, int segmentSize, Instant now, EcnCodepoint ecn = EcnCodepoint.NotEct, byte typeOfService = 0, bool allowFragmentation = false)
     {
+        byte trafficClass = (byte)((typeOfService & ~0x03) | ((byte)ecn & 0x03));
         bool v6 = destination.IsV6;
         int ipHeaderLength = v6 ? Ipv6Packet.HeaderLength : Ipv4Packet.MinHeaderLength;
         int total = ipHeaderLength + segmentLength;
@@ -213,19 +217,19 @@ internal sealed class IpOutput
             Span<byte> addresses = stackalloc byte[32];
             source.WriteTo(addresses);
             destination.WriteTo(addresses[16..]);
-            new Ipv6Header { TrafficClass = (byte)ecn, HopLimit = _options.DefaultHopLimit, NextHeader = IpProtocol.Tcp, PayloadLength = (ushort)segmentLength }.WriteTo(slot, addresses[..16], addresses[16..]);
+            new Ipv6Header { TrafficClass = trafficClass, HopLimit = _options.DefaultHopLimit, NextHeader = IpProtocol.Tcp, PayloadLength = (ushort)segmentLength }.WriteTo(slot, addresses[..16], addresses[16..]);
         }
         else
         {
             int segments = segmentSize > 0 ? (segmentLength - tcpHeaderLength + segmentSize - 1) / segmentSize : 1;
             new Ipv4Header
             {
-                TypeOfService = (byte)ecn,
+                TypeOfService = trafficClass,
                 TimeToLive = _options.DefaultTtl,
                 Protocol = IpProtocol.Tcp,
                 Source = source.V4,
                 Destination = destination.V4,
-                DontFragment = true,
+                DontFragment = !allowFragmentation,
                 Identification = _identifiers.NextV4(source, destination, IpProtocol.Tcp, segments),
                 TotalLength = (ushort)total,
             }.WriteTo(slot);

@@ -39,7 +39,7 @@ internal sealed class ChunkedBuffer
     public int Count { get; private set; }
 
     /// <summary>Bytes that may still be written (within <see cref="Capacity"/>; the pool may still refuse them).</summary>
-    public int Free => Capacity - Count;
+    public int Free => Math.Max(0, Capacity - Count);
 
     /// <summary>
     /// What a <see cref="Write"/> would take now: <see cref="Free"/>, or only the room in the chunks
@@ -142,6 +142,9 @@ internal sealed class ChunkedBuffer
 
     /// <summary>Copies and consumes up to <paramref name="destination"/>.Length bytes.</summary>
     public int Read(Span<byte> destination) => Skip(Peek(destination));
+
+    /// <summary>Sets <see cref="Capacity"/> (SO_SNDBUF on a connection); below <see cref="Count"/>, nothing more is taken until reads drain it.</summary>
+    public void SetCapacity(int capacity) => Capacity = Math.Max(1, capacity);
 
     /// <summary>Raises <see cref="Capacity"/> (buffer auto-tuning); allocates nothing.</summary>
     public void Grow(int capacity) => Capacity = Math.Max(Capacity, capacity);

@@ -31,6 +31,12 @@ internal struct OutgoingSegment
     /// <summary>The ECN field of its IP header: ECT(0) for new data of an ECN connection (RFC 3168 6.1.2), else Not-ECT.</summary>
     public EcnCodepoint Ecn;
 
+    /// <summary>The socket's IPv4 TOS / IPv6 traffic class (IP_TOS, IPV6_TCLASS); its two ECN bits are ignored, <see cref="Ecn"/> fills them.</summary>
+    public byte TypeOfService;
+
+    /// <summary>IPv4: leave DF clear (IP_PMTUDISC_DONT, <see cref="TcpConnection.DontFragment"/> off).</summary>
+    public bool AllowFragmentation;
+
     /// <summary>A bare control segment: no window, no options, no data (the RSTs of RFC 9293 3.10.7.1).</summary>
     public static OutgoingSegment Control(TcpTuple tuple, SeqNumber sequence, SeqNumber acknowledgment, TcpFlags flags) => new()
     {

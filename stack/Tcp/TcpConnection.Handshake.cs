@@ -169,6 +169,8 @@ public sealed partial class TcpConnection
             Flags = ack ? TcpFlags.Syn | TcpFlags.Ack | Ecn.SynAckFlags : TcpFlags.Syn | Ecn.SynFlags(retransmission),
             Window = Receiver.AdvertiseSyn(),
             Options = options,
+            TypeOfService = TypeOfService,
+            AllowFragmentation = !DontFragment,
         });
     }
 

@@ -89,8 +89,39 @@ public sealed partial class TcpConnection
     /// </summary>
     public int SendSpace => Sender.QueueableNow;
 
-    /// <summary>Size of the send buffer (SO_SNDBUF).</summary>
-    public int SendBufferSize => Sender.Capacity;
+    /// <summary>
+    /// Size of the send buffer (SO_SNDBUF). Set on an open connection, it takes effect at once
+    /// and stops auto-tuning (as Linux's SOCK_SNDBUF_LOCK); below what the buffer holds, sends
+    /// take nothing until ACKs drain it.
+    /// </summary>
+    public int SendBufferSize
+    {
+        get => Sender.Capacity;
+        set => Sender.SetCapacity(Math.Max(1, value));
+    }
+
+    /// <summary>Bytes in the send buffer not sent yet (Linux's write_seq - snd_nxt).</summary>
+    public int Unsent => Math.Max(0, Sender.Unsent);
+
+    /// <summary>
+    /// TCP_NOTSENT_LOWAT in bytes; 0 (the default) for none. With a mark, a send starts a new
+    /// unit of the size Linux builds its packets in only while fewer bytes than the mark wait
+    /// unsent, and the socket reads writable only while fewer than half the mark do (Linux
+    /// tcp_stream_memory_free).
+    /// </summary>
+    public int NotSentLowWatermark { get; set; }
+
+    /// <summary>
+    /// IP_TOS (IPv4) or IPV6_TCLASS (IPv6): the octet every segment of the connection carries;
+    /// its two ECN bits are the stack's (RFC 3168), whatever is set here.
+    /// </summary>
+    public byte TypeOfService { get; set; }
+
+    /// <summary>
+    /// IPv4: segments carry DF (RFC 1191 path MTU discovery; the default). Off, as Linux's
+    /// IP_PMTUDISC_DONT, they leave with DF clear.
+    /// </summary>
+    public bool DontFragment { get; set; } = true;
 
     /// <summary>Size of the receive buffer (SO_RCVBUF); it bounds the advertised window.</summary>
     public int ReceiveBufferSize => Receiver.Capacity;
@@ -98,8 +129,47 @@ public sealed partial class TcpConnection
     /// <summary>True once the peer's FIN has been received (reads return 0 after the buffer drains).</summary>
     public bool PeerClosed => Receiver.FinReceived;
 
-    /// <summary>Disable Nagle's algorithm (TCP_NODELAY).</summary>
+    /// <summary>Disable Nagle's algorithm (TCP_NODELAY). Setting it does not send what waits; <see cref="Push"/> does.</summary>
     public bool NoDelay { get; set; }
+
+    /// <summary>
+    /// TCP_CORK, as Linux: while on, a partial segment at the tail of what waits is not sent, data
+    /// in flight or not, until it fills to a full segment, the cork comes off, or the probe timer
+    /// (about an RTO after nothing was left in flight) sends it. Taking it off sends what waits
+    /// as Nagle allows (at once, partial segment included, with <see cref="NoDelay"/>).
+    /// </summary>
+    public bool Cork
+    {
+        get => Sender.Corked;
+        set
+        {
+            bool uncorked = Sender.Corked && !value;
+            Sender.Corked = value;
+            if (uncorked && State.Sends)
+            {
+                if (NoDelay)
+                {
+                    Sender.PushPending();
+                }
+                else
+                {
+                    Sender.Output();
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Sends what waits now, a partial segment included, whatever Nagle, <see cref="Cork"/> or a
+    /// send with more to come held (what Linux's setsockopt(TCP_NODELAY, 1) does every time).
+    /// </summary>
+    public void Push()
+    {
+        if (State.Sends)
+        {
+            Sender.PushPending();
+        }
+    }
 
     /// <summary>
     /// TCP_MAXSEG: the largest segment this side advertises in its SYN and sends; 0 (the default)
@@ -307,16 +377,16 @@ public sealed partial class TcpConnection
     /// (0 when the buffer is full: try again when <see cref="Writable"/> fires), or an error:
     /// NotConnected before the handshake completes, Closed after Shutdown/Close, or the error that ended the connection.
     /// </summary>
-    public int Send(ReadOnlySpan<byte> data, out StackError error) => Send(data, out error, more: false);
+    public int Send(ReadOnlySpan<byte> data, out StackError error) => Send(data, out error, endOfRecord: false, more: false);
 
     /// <summary>
-    /// <see cref="Send(ReadOnlySpan{byte}, out StackError)"/>, and with <paramref name="more"/>
-    /// (Linux's MSG_MORE) the data waits for the rest the caller is about to write: nothing is sent
-    /// until a later send without it, or until a whole super-segment's worth (an MSS without TSO) is
-    /// waiting, or until anything else makes the connection send (an ACK, a timer). A response
-    /// written in several calls then leaves as one packet instead of one per call.
+    /// <see cref="Send(ReadOnlySpan{byte}, out StackError)"/>; with <paramref name="endOfRecord"/>
+    /// (MSG_EOR) and all of <paramref name="data"/> taken, its last byte ends a record: no segment,
+    /// sent or retransmitted, carries bytes from both sides of it (as Linux's tcp_skb_can_collapse_to).
+    /// With <paramref name="more"/> (MSG_MORE) a partial segment at the end waits as under
+    /// <see cref="Cork"/> until a later send, an ACK, a push or the probe timer, and carries no PSH.
     /// </summary>
-    public int Send(ReadOnlySpan<byte> data, out StackError error, bool more)
+    public int Send(ReadOnlySpan<byte> data, out StackError error, bool endOfRecord, bool more)
     {
         error = StackError.None;
         if (Error != StackError.None)
@@ -337,7 +407,7 @@ public sealed partial class TcpConnection
             return 0;
         }
 
-        return Sender.Queue(data, more);
+        return Sender.Queue(data, endOfRecord, more);
     }
 
     /// <summary>
@@ -889,7 +959,7 @@ public sealed partial class TcpConnection
     // RFC 6298 5: on expiry retransmit the earliest unacknowledged segment, back off, restart.
     private void OnRetransmitTimeout(Instant now)
     {
-        if (State is TcpConnectionState.Closed or TcpConnectionState.TimeWait or TcpConnectionState.Listen || Sender.OnProbeTimeout())
+        if (State is TcpConnectionState.Closed or TcpConnectionState.TimeWait or TcpConnectionState.Listen || Sender.OnCorkProbeTimeout() || Sender.OnProbeTimeout())
         {
             return;
         }

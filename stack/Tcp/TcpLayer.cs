@@ -543,6 +543,6 @@ internal sealed class TcpLayer : ITransportHandler
         }
 
         // The link completes a partial checksum and cuts a super-segment into segments of SegmentSize.
-        _ip.EndTcp(tuple.Local.Address, tuple.Remote.Address, loopback, segment.Length, headerLength, offloaded, s.SegmentSize, s.Ecn);
+        _ip.EndTcp(tuple.Local.Address, tuple.Remote.Address, loopback, segment.Length, headerLength, offloaded, s.SegmentSize, s.Ecn, s.TypeOfService, s.AllowFragmentation);
     }
 }

@@ -24,7 +24,7 @@ internal sealed class TcpSender
     private readonly TcpTimers _timers;
     private readonly RttEstimator _rtt;
     private readonly ChunkedBuffer _buffer;
-    private readonly bool _autoTune;
+    private bool _autoTune;
     private SeqNumber _finSeq;
     private bool _finEverSent;
     private bool _ptoArmed;         // the retransmission timer is set for a probe timeout, not an RTO
@@ -136,6 +136,87 @@ internal sealed class TcpSender
     /// <summary>Buffered bytes not yet sent (at SND.NXT and beyond).</summary>
     public int Unsent => _buffer.Count - (Nxt - Una - (FinSent ? 1 : 0));
 
+    // The sequence number after the last buffered byte.
+    private SeqNumber BufferEnd => Una + (Una == Iss ? 1 : 0) + _buffer.Count;
+
+    // MSG_EOR (Linux's TCP_SKB_CB(skb)->eor, tcp_skb_can_collapse_to): where records end, oldest
+    // first, from SND.UNA on. A segment, new or retransmitted, never crosses one; the array grows
+    // only with the records outstanding, never per segment.
+    private SeqNumber[] _recordEnds = new SeqNumber[4];
+    private int _recordStart, _recordCount;
+
+    private SeqNumber EndOfLastRecord => _recordCount > 0 ? _recordEnds[(_recordStart + _recordCount - 1) % _recordEnds.Length] : default;
+
+    private void MarkRecordEnd(bool ended)
+    {
+        SeqNumber end = BufferEnd;
+        if (!ended || (_recordCount > 0 && EndOfLastRecord == end))
+        {
+            return;
+        }
+
+        if (_recordCount == _recordEnds.Length)
+        {
+            var larger = new SeqNumber[_recordEnds.Length * 2];
+            for (int i = 0; i < _recordCount; i++)
+            {
+                larger[i] = _recordEnds[(_recordStart + i) % _recordEnds.Length];
+            }
+
+            _recordEnds = larger;
+            _recordStart = 0;
+        }
+
+        _recordEnds[(_recordStart + _recordCount) % _recordEnds.Length] = end;
+        _recordCount++;
+    }
+
+    // Forgets the record ends SND.UNA has passed.
+    private void DropAckedRecordEnds()
+    {
+        while (_recordCount > 0 && _recordEnds[_recordStart] <= Una)
+        {
+            _recordStart = (_recordStart + 1) % _recordEnds.Length;
+            _recordCount--;
+        }
+    }
+
+    /// <summary>The first record end after <paramref name="seq"/>, or null when no record boundary lies ahead.</summary>
+    public SeqNumber? NextRecordEnd(SeqNumber seq)
+    {
+        for (int i = 0; i < _recordCount; i++)
+        {
+            SeqNumber end = _recordEnds[(_recordStart + i) % _recordEnds.Length];
+            if (end > seq)
+            {
+                return end;
+            }
+        }
+
+        return null;
+    }
+
+    // Linux tcp_xmit_size_goal: the bytes one skb of a write takes, the largest GSO packet
+    // (64 KiB) bounded to half the peer's largest window (tcp_bound_to_half_wnd), in whole MSS.
+    private int SizeGoal()
+    {
+        int mss = Math.Max(1, _c.Mss);
+        long limit = Math.Min(64 * 1024, MaxWnd > 536 ? MaxWnd / 2 : Math.Max(MaxWnd, (uint)mss));
+        return (int)Math.Max(1, limit / mss) * mss;
+    }
+
+    /// <summary>Sets the send buffer's size (SO_SNDBUF on a connection): smaller than what it holds, writes wait until ACKs drain it below.</summary>
+    public void SetCapacity(int capacity)
+    {
+        int before = _buffer.Capacity;
+        _buffer.SetCapacity(capacity);
+        _autoTune = false; // Linux SOCK_SNDBUF_LOCK: a size the application set is not tuned
+        if (capacity > before)
+        {
+            _c.Recovery.OnSendBufferGrown(capacity);
+        }
+    }
+
     /// <summary>Starts the sequence space at <paramref name="iss"/>: our SYN is SND.UNA.</summary>
     public void Start(SeqNumber iss)
     {
@@ -163,14 +244,67 @@ internal sealed class TcpSender
 
     /// <summary>
     /// Appends application data and sends what the windows allow; returns the bytes taken. With
-    /// <paramref name="more"/> (MSG_MORE) nothing is sent until a whole super-segment is waiting.
+    /// <paramref name="endOfRecord"/> (MSG_EOR) and all of it taken, its last byte ends a record:
+    /// no segment ever carries bytes from both sides of that boundary.
     /// </summary>
-    public int Queue(ReadOnlySpan<byte> data, bool more = false)
+    public int Queue(ReadOnlySpan<byte> data, bool endOfRecord = false, bool more = false)
     {
-        if (Unsent == 0 && data.Length > 0)
+        _holdPartialTail = more; // MSG_MORE: this write's own push leaves a partial tail segment waiting
+        try
         {
-            // Nothing waits unsent: the application's data from here on is cut into new push units.
-            _pushBase = Nxt - (FinSent ? 1 : 0);
+            return QueueWithWatermark(data, endOfRecord, more);
+        }
+        finally
+        {
+            _holdPartialTail = false;
+        }
+    }
+
+    private int QueueWithWatermark(ReadOnlySpan<byte> data, bool endOfRecord, bool more)
+    {
+        int lowWatermark = _c.NotSentLowWatermark;
+        if (lowWatermark <= 0)
+        {
+            int n = QueueUnit(data, more);
+            MarkRecordEnd(endOfRecord && n == data.Length);
+            return n;
+        }
+
+        // TCP_NOTSENT_LOWAT, as Linux's tcp_sendmsg: a write fills the unit being built (an skb
+        // of tcp_xmit_size_goal bytes) and starts a new one only while fewer than the mark's
+        // bytes wait unsent (tcp_stream_memory_free). Sending in between (tcp_push_one) leaves
+        // part of a unit unsent, and the write goes on filling that part.
+        int taken = 0;
+        while (taken < data.Length)
+        {
+            int goal = SizeGoal();
+            int filled = Unsent % goal;
+            int room = filled > 0 ? goal - filled : Unsent < lowWatermark ? goal : 0;
+            if (room == 0)
+            {
+                break;
+            }
+
+            int want = Math.Min(room, data.Length - taken);
+            int n = QueueUnit(data.Slice(taken, want), more);
+            taken += n;
+            if (n < want)
+            {
+                break;
+            }
+        }
+
+        MarkRecordEnd(endOfRecord && taken == data.Length);
+        return taken;
+    }
+
+    private int QueueUnit(ReadOnlySpan<byte> data, bool more)
+    {
+        if (data.Length > 0 && (Unsent == 0 || EndOfLastRecord == BufferEnd))
+        {
+            // Nothing waits unsent, or what waits ends a record: the application's data from here
+            // on is cut into new push units (Linux starts a new skb after an EOR one).
+            _pushBase = BufferEnd;
             _pushUnit = PushUnit();
         }
 
@@ -184,6 +318,7 @@ internal sealed class TcpSender
         if (n > 0)
         {
             StartLimit(SendLimit.Busy); // Linux tcp_add_write_queue_tail
+            _tailWithoutPush = more;
         }
 
         if (n < data.Length)
@@ -191,6 +326,7 @@ internal sealed class TcpSender
             StartLimit(SendLimit.SendBuffer); // the application has more than the buffer takes
         }
 
+        _queueing = true;
         if (_layer.InReceiveBatch)
         {
             // Written from a callback while a receive batch is handled: what the application
@@ -205,17 +341,18 @@ internal sealed class TcpSender
         else if (Unsent >= Math.Max(_c.MaxSuperSegment, _c.Mss))
         {
             // MSG_MORE with a whole super-segment (an MSS without TSO) waiting: the whole pieces go,
-            // the short rest waits for the data that follows, as under Linux's TCP_CORK.
-            _corked = true;
+            // the short rest waits for the data that follows (held by _holdPartialTail, as under
+            // Linux's TCP_CORK; Linux defers a TSO packet that is not full the same way).
             Output();
-            _corked = false;
+        }
+        else if (Nxt == Una)
+        {
+            ArmCorkProbe(); // nothing in flight to bring an ACK: the probe timer sends what waits (tcp_check_probe_timer)
         }
 
+        _queueing = false;
         return n;
     }
-
-    // Set while a send with MSG_MORE sends: a short segment waits for the data that follows.
-    private bool _corked;
 
     /// <summary>Output is owed: sent when the receive batch is done.</summary>
     public bool OutputOwed { get; private set; }
@@ -247,6 +384,7 @@ internal sealed class TcpSender
     {
         _cwndLimitedNow = false;
         _receiveWindowLimitedNow = false;
+        int unsentBefore = Unsent;
         SendSegments();
         NoteWindowUse();
 
@@ -258,6 +396,14 @@ internal sealed class TcpSender
         else
         {
             StopLimit(SendLimit.ReceiveWindow);
+        }
+
+        // TCP_NOTSENT_LOWAT: the socket turns writable when what waits unsent falls below half
+        // the mark (Linux tcp_stream_memory_free with wake = 1), which sending, not only an ACK, does.
+        int lowWatermark = _c.NotSentLowWatermark;
+        if (lowWatermark > 0 && !_queueing && Unsent < unsentBefore && 2L * Unsent < lowWatermark)
+        {
+            _c.Writable?.Invoke();
         }
     }
 
@@ -342,6 +488,80 @@ internal sealed class TcpSender
 
         _limit = limit;
         _limitSince = now;
+    }
+
+    private bool _queueing; // inside Queue: the writer itself is sending, nobody to wake
+
+    // TCP_CORK and MSG_MORE (Linux's TCP_NAGLE_CORK): a partial segment at the tail of what waits
+    // is held, data in flight or not, until uncorked, filled to a full segment, pushed, or sent
+    // by the probe timer (tcp_check_probe_timer). TCP_NAGLE_PUSH (setting TCP_NODELAY, uncorking
+    // with it on) sends what waits once, whatever Nagle and the cork say.
+    private bool _holdPartialTail;   // MSG_MORE, for the push of the write that carried it
+    private bool _tailWithoutPush;   // the last write had MSG_MORE: tcp_push marked no PSH on its tail
+    private bool _pushOnce;          // TCP_NAGLE_PUSH for one Output
+    private bool _corkProbeArmed;    // the retransmission timer is set as the probe timer for held data
+    private bool _probeWithPush;     // the probe timer's segment carries PSH (tcp_write_wakeup)
+
+    /// <summary>TCP_CORK: partial segments at the tail wait (see <see cref="TcpConnection.Cork"/>).</summary>
+    public bool Corked { get; set; }
+
+    /// <summary>
+    /// Linux's TCP_NAGLE_PUSH: sends what waits now, a partial segment included, whatever Nagle,
+    /// TCP_CORK or MSG_MORE held (setsockopt TCP_NODELAY, or uncorking with TCP_NODELAY on).
+    /// </summary>
+    public void PushPending()
+    {
+        _pushOnce = true;
+        try
+        {
+            Output();
+        }
+        finally
+        {
+            _pushOnce = false;
+        }
+    }
+
+    // Linux tcp_check_probe_timer: with nothing in flight and data held, the probe timer fires after
+    // tcp_probe0_base, the RTO as Linux computes it (__tcp_set_rto: SRTT plus the larger of 4 RTTVAR
+    // and tcp_rto_min, 200 ms), and sends what waits (tcp_write_wakeup).
+    private void ArmCorkProbe()
+    {
+        if (_timers.IsScheduled(TcpTimer.Retransmit))
+        {
+            return;
+        }
+
+        TimeSpan variance = 4 * _rtt.Variance;
+        TimeSpan floor = _layer.Settings.MinRto;
+        TimeSpan wait = _rtt.HasSample ? _rtt.Smoothed + (variance > floor ? variance : floor) : _rtt.Rto;
+        _timers.Schedule(TcpTimer.Retransmit, _layer.Now + wait);
+        _corkProbeArmed = true;
+    }
+
+    /// <summary>The retransmission timer fired as the probe timer of held data: sends it (with PSH) and returns true; otherwise false.</summary>
+    public bool OnCorkProbeTimeout()
+    {
+        if (!_corkProbeArmed)
+        {
+            return false;
+        }
+
+        _corkProbeArmed = false;
+        if (Nxt == Una && Unsent > 0)
+        {
+            _probeWithPush = true;
+            try
+            {
+                PushPending();
+            }
+            finally
+            {
+                _probeWithPush = false;
+            }
+        }
+
+        return true;
     }
 
     // Linux tcp_cwnd_validate, after each transmission: a new window of use starts once SND.UNA
@@ -481,15 +701,27 @@ internal sealed class TcpSender
             if (unsent > 0 && !FinSent)
             {
                 int mss = _c.Mss;
-                int length = (int)Math.Min(Math.Min(mss, unsent), Math.Max(0, usable));
 
+                // MSG_EOR: this segment goes no further than the record it starts in (Linux never
+                // collapses an skb marked EOR with the next, tcp_skb_can_collapse_to), and it is
+                // not the tail of what waits, so Nagle does not hold it (tcp_write_xmit applies
+                // tcp_nagle_test to the write queue's last skb only).
+                int toSend = unsent;
+                bool recordEnds = false;
+                if (_recordCount > 0 && NextRecordEnd(Nxt) is { } recordEnd && recordEnd - Nxt <= unsent)
+                {
+                    toSend = recordEnd - Nxt;
+                    recordEnds = true;
+                }
+
+                int length = (int)Math.Min(Math.Min(mss, toSend), Math.Max(0, usable));
                 // Sender silly window syndrome avoidance (RFC 9293 3.8.6.2.1, RFC 1122 4.2.3.4): a
                 // new segment cut short by the peer's window goes only when it is at least half the
                 // largest window the peer has offered, or when the override (persist) timer fires;
                 // Linux (tcp_snd_wnd_test, tcp_bound_to_half_wnd) holds it the same way. Data sent
                 // before (going back after an RTO) goes in what the window takes, as Linux's
                 // tcp_retransmit_skb sends it.
-                if (length <= 0 || (length < Math.Min(mss, unsent) && length < MaxWnd / 2 && !_swsOverride && Nxt >= Max))
+                if (length <= 0 || (length < Math.Min(mss, toSend) && length < MaxWnd / 2 && !_swsOverride && Nxt >= Max))
                 {
                     _receiveWindowLimitedNow = true;
                     if (Nxt == Una)
@@ -549,9 +781,21 @@ internal sealed class TcpSender
                     _layer.Counters.Increment(Counter.TcpLimitedTransmits);
                 }
 
-                // RFC 1122 4.2.3.4 / RFC 896: with data in flight, hold a small segment unless NoDelay
-                // (and under MSG_MORE, hold it anyway: the rest of the write follows at once).
-                if (length < mss && (_corked || (Nxt != Una && !_c.NoDelay)))
+                // TCP_CORK / MSG_MORE (Linux tcp_nagle_check with TCP_NAGLE_CORK): the tail's
+                // partial segment waits even with nothing in flight; the probe timer sends it then.
+                if (length < mss && length == unsent && (Corked || _holdPartialTail) && !_pushOnce && !FinQueued)
+                {
+                    if (Nxt == Una)
+                    {
+                        ArmCorkProbe();
+                    }
+
+                    recovery.Rate.OnSendingStopped(recovery.Pipe(), Congestion.Cwnd, recovery.Log.LostBytes);
+                    return;
+                }
+
+                // RFC 1122 4.2.3.4 / RFC 896: with data in flight, hold a small segment unless NoDelay.
+                if (length < mss && Nxt != Una && !_c.NoDelay && !_pushOnce && !(length == toSend && toSend < unsent))
                 {
                     recovery.Rate.OnSendingStopped(recovery.Pipe(), Congestion.Cwnd, recovery.Log.LostBytes);
                     return;
@@ -574,9 +818,17 @@ internal sealed class TcpSender
                 int segmentSize = 0;
                 if (length == mss && _c.MaxSuperSegment > mss && !urgent && !_probeSegment && !limitedTransmit && !cwrNow)
                 {
-                    long room = Math.Min(Math.Min(unsent, usable), Math.Min(cwndRoom, Math.Min(_c.MaxSuperSegment, PacedSuperSegment(mss))));
+                    long room = Math.Min(Math.Min(toSend, usable), Math.Min(cwndRoom, Math.Min(_c.MaxSuperSegment, PacedSuperSegment(mss))));
                     int pieces = (int)(room / mss);
-                    if (_c.NoDelay && !_corked && room == unsent && unsent > mss)
+                    if (recordEnds && room == toSend && toSend % mss != 0 && toSend < unsent)
+                    {
+                        // The whole rest of a record fits: its short last piece goes in the same
+                        // TSO packet (Linux tcp_mss_split_point keeps the partial segment of an
+                        // skb that is not the write queue's tail).
+                        length = toSend;
+                        segmentSize = mss;
+                    }
+                    else if (_c.NoDelay && !Corked && !_holdPartialTail && room == unsent && unsent > mss)
                     {
                         length = unsent;
                         segmentSize = mss;
@@ -595,7 +847,9 @@ internal sealed class TcpSender
                 }
 
                 ushort pointer = urgent ? (ushort)Math.Min(UrgentPointer - Nxt, 65535) : (ushort)0;
-                bool push = last || EndsPushUnit(Nxt, length);
+                // Linux tcp_push marks the tail skb of each sendmsg without MSG_MORE; tcp_write_wakeup
+                // marks what the probe timer sends.
+                bool push = (last && !_tailWithoutPush) || EndsPushUnit(Nxt, length) || (recordEnds && length == toSend) || _probeWithPush;
                 TcpFlags flags = TcpFlags.Ack | (push ? TcpFlags.Psh : 0) | (urgent ? TcpFlags.Urg : 0);
                 EcnCodepoint ecn = _c.Ecn.DataCodepoint(newData, ref flags); // ECT(0) on new data only (RFC 3168 6.1.5)
                 Transmit(Nxt, flags, sent, length, pointer, segmentSize, ecn);
@@ -680,9 +934,10 @@ internal sealed class TcpSender
         RetransmitSegments++;
 
         // A retransmission keeps the PSH its data first went out with (Linux resends the skb with
-        // its flags, and merged ones with all of theirs, tcp_retrans_try_collapse).
-        TcpFlags flags = _c.Recovery.Log.AnyPushed(start, start + length) ? TcpFlags.Ack | TcpFlags.Psh : TcpFlags.Ack;
-        Transmit(start, flags, start - Una, length, 0);
+        // its flags, and merged ones with all of theirs, tcp_retrans_try_collapse); the skb that
+        // ends a record (MSG_EOR) is the tail of its sendmsg, which tcp_push marked PSH.
+        bool push = _c.Recovery.Log.AnyPushed(start, start + length) || (NextRecordEnd(start) is { } recordEnd && recordEnd == start + length);
+        Transmit(start, TcpFlags.Ack | (push ? TcpFlags.Psh : 0), start - Una, length, 0);
         _c.Recovery.OnResent(start, length);
         OnDeparture(length, _layer.Now);
     }
@@ -752,6 +1007,8 @@ internal sealed class TcpSender
             ChecksumOffload = _c.ChecksumOffload,
             SegmentSize = segmentSize,
             Ecn = ecn,
+            TypeOfService = _c.TypeOfService,
+            AllowFragmentation = !_c.DontFragment,
         });
     }
 
@@ -793,6 +1050,7 @@ internal sealed class TcpSender
             _buffer.Skip(Math.Max(0, dataAcked));
             Una = ack;
             _inLossState &= Una < _lossStateEnd;
+            DropAckedRecordEnds();
             if (Nxt < ack)
             {
                 Nxt = ack; // data sent before a go-back-N retransmission was acknowledged after all
@@ -984,6 +1242,7 @@ internal sealed class TcpSender
     {
         if (restart || !_timers.IsScheduled(TcpTimer.Retransmit))
         {
+            _corkProbeArmed = false;
             _ptoArmed = canProbe;
             RttEstimator rtt = _rtt;
             TimeSpan wait = rtt.Rto;

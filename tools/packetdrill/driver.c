@@ -396,9 +396,28 @@ int main(int argc, char **argv)
 	begin("calls that must fail set errno");
 	expect_errno((int)table.read(table.userdata, connection, buffer, sizeof(buffer)), EBADF, "read of a closed descriptor");
 	expect_errno(table.socket(table.userdata, AF_UNIX, SOCK_STREAM, 0), EAFNOSUPPORT, "socket(AF_UNIX)");
-	expect_errno(table.epoll_create(table.userdata, 1), ENOSYS, "epoll_create");
+	int pipe_fds[2];
+	expect_errno(table.pipe(table.userdata, pipe_fds), ENOSYS, "pipe");
 	expect_errno(table.getsockopt(table.userdata, listener, SOL_SOCKET, SO_PEERCRED, &value, &value_length), ENOPROTOOPT,
 		     "getsockopt SO_PEERCRED");
+
+	begin("epoll: a listener with nothing to accept reports nothing; a second ADD is EEXIST, a closed socket EBADF");
+	expect_errno(table.epoll_create(table.userdata, 0), EINVAL, "epoll_create(0)");
+	int epoll_fd = table.epoll_create(table.userdata, 1);
+	if (epoll_fd < 0)
+		fail("epoll_create: %s", strerror(errno));
+	struct epoll_event event = { .events = EPOLLIN, .data.u64 = 7 };
+	if (table.epoll_ctl(table.userdata, epoll_fd, EPOLL_CTL_ADD, listener, &event) != 0)
+		fail("epoll_ctl ADD: %s", strerror(errno));
+	expect_errno(table.epoll_ctl(table.userdata, epoll_fd, EPOLL_CTL_ADD, listener, &event), EEXIST, "a second EPOLL_CTL_ADD");
+	expect_errno(table.epoll_ctl(table.userdata, epoll_fd, EPOLL_CTL_ADD, connection, &event), EBADF,
+		     "EPOLL_CTL_ADD of a closed socket");
+	struct epoll_event ready[2];
+	int reported = table.epoll_wait(table.userdata, epoll_fd, ready, 2, 0);
+	if (reported != 0)
+		fail("epoll_wait returned %d, expected 0", reported);
+	if (table.close(table.userdata, epoll_fd) != 0)
+		fail("close of the epoll descriptor: %s", strerror(errno));
 
 	begin("close the listener and free the table");
 	if (table.close(table.userdata, listener) != 0)

@@ -6,8 +6,8 @@
  * points by name (PacketdrillInterface.*), opens a session and fills packetdrill's table with
  * the functions below. Each forwards one call. The managed side answers a result of zero or more
  * or a negated errno; the functions here set errno on the caller's thread and return -1 for
- * those. Vectors (readv, writev, recvmsg, sendmsg) are gathered into one buffer here. epoll,
- * pipe and splice are not supported: ENOSYS.
+ * those. Vectors (readv, writev, recvmsg, sendmsg) are gathered into one buffer here. epoll
+ * goes to the facade's PollSet; pipe and splice are not supported: ENOSYS.
  *
  * Where the assembly is: the word assembly=PATH in --so_flags, else $TUNSTACK_PACKETDRILL_ASSEMBLY,
  * else TunStack.PacketdrillShim.dll beside this shared object. The runtime is found as nethost
@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/tcp.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -58,12 +59,17 @@ struct entry_points {
 	int64_t (*netdev_receive)(intptr_t session, void *packet, size_t *length, int64_t *time_usecs);
 	int64_t (*sleep)(intptr_t session, uint32_t microseconds);
 	int64_t (*time_of_day)(intptr_t session, int64_t *microseconds);
+	int64_t (*receive_queue_hint)(intptr_t session, int fd);
+	int64_t (*epoll_create)(intptr_t session, int size);
+	int64_t (*epoll_ctl)(intptr_t session, int epoll_fd, int operation, int fd, struct epoll_event *event);
+	int64_t (*epoll_wait)(intptr_t session, int epoll_fd, struct epoll_event *events, int capacity, int timeout_ms);
 };
 
 static const char *const entry_point_names[] = {
 	"Open", "Free", "Socket", "Bind", "Listen", "Accept", "Connect", "Receive", "Send", "Fcntl",
 	"Ioctl", "Close", "Shutdown", "GetSocketOption", "SetSocketOption", "Poll", "NetdevSend",
-	"NetdevReceive", "Sleep", "TimeOfDay",
+	"NetdevReceive", "Sleep", "TimeOfDay", "ReceiveQueueHint",
+	"EpollCreate", "EpollControl", "EpollWait",
 };
 
 static struct entry_points managed;
@@ -470,6 +476,32 @@ static ssize_t shim_writev(void *userdata, int fd, const struct iovec *vectors, 
 	return send_vectors(userdata, fd, vectors, count, 0, NULL, 0);
 }
 
+/*
+ * TCP_INQ (Linux tcp_recvmsg): with the option on, a TCP_CM_INQ control message carries the
+ * bytes left to read (1 at the end of the stream); MSG_CTRUNC when msg_control has no room.
+ * Otherwise there is no ancillary data.
+ */
+static void control_receive_queue_hint(void *userdata, int fd, struct msghdr *message)
+{
+	intptr_t session = session_of(userdata);
+	int64_t hint = session ? managed.receive_queue_hint(session, fd) : -ENOSYS;
+	size_t room = message->msg_control ? message->msg_controllen : 0;
+	message->msg_controllen = 0;
+	if (hint < 0)
+		return;
+	if (room < CMSG_SPACE(sizeof(int)) || !accessible(message->msg_control, CMSG_SPACE(sizeof(int)), 1)) {
+		message->msg_flags |= MSG_CTRUNC;
+		return;
+	}
+	struct cmsghdr *control = (struct cmsghdr *)message->msg_control;
+	int value = (int)hint;
+	control->cmsg_level = SOL_TCP;
+	control->cmsg_type = TCP_CM_INQ;
+	control->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(control), &value, sizeof(value));
+	message->msg_controllen = CMSG_SPACE(sizeof(int));
+}
+
 static ssize_t shim_recvmsg(void *userdata, int fd, struct msghdr *message, int flags)
 {
 	if (!accessible(message, sizeof(*message), 1)) {
@@ -482,8 +514,8 @@ static ssize_t shim_recvmsg(void *userdata, int fd, struct msghdr *message, int 
 	if (received >= 0) {
 		if (message->msg_name)
 			message->msg_namelen = name_length;
-		message->msg_controllen = 0; /* no ancillary data */
 		message->msg_flags = 0;
+		control_receive_queue_hint(userdata, fd, message);
 	}
 	return received;
 }
@@ -605,32 +637,25 @@ static int shim_gettimeofday(void *userdata, struct timeval *now, struct timezon
 
 static int shim_epoll_create(void *userdata, int size)
 {
-	(void)userdata;
-	(void)size;
-	errno = ENOSYS;
-	return -1;
+	intptr_t session = session_of(userdata);
+	return int_result(session ? managed.epoll_create(session, size) : unavailable());
 }
 
 static int shim_epoll_ctl(void *userdata, int epoll_fd, int operation, int fd, struct epoll_event *event)
 {
-	(void)userdata;
-	(void)epoll_fd;
-	(void)operation;
-	(void)fd;
-	(void)event;
-	errno = ENOSYS;
-	return -1;
+	intptr_t session = session_of(userdata);
+	if (session && operation != EPOLL_CTL_DEL && !accessible(event, sizeof(*event), 0))
+		return int_result(-EFAULT);
+	return int_result(session ? managed.epoll_ctl(session, epoll_fd, operation, fd, event) : unavailable());
 }
 
 static int shim_epoll_wait(void *userdata, int epoll_fd, struct epoll_event *events, int capacity, int timeout_ms)
 {
-	(void)userdata;
-	(void)epoll_fd;
-	(void)events;
-	(void)capacity;
-	(void)timeout_ms;
-	errno = ENOSYS;
-	return -1;
+	intptr_t session = session_of(userdata);
+	if (session && capacity > 0 &&
+	    (capacity > 1024 * 1024 || !accessible(events, (size_t)capacity * sizeof(*events), 1)))
+		return int_result(capacity > 1024 * 1024 ? -EINVAL : -EFAULT);
+	return int_result(session ? managed.epoll_wait(session, epoll_fd, events, capacity, timeout_ms) : unavailable());
 }
 
 static int shim_pipe(void *userdata, int fds[2])

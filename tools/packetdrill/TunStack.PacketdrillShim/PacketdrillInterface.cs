@@ -101,6 +101,25 @@ public static unsafe class PacketdrillInterface
     public static long SetSocketOption(nint session, int fd, int level, int name, byte* value, uint length)
         => Call(session, "setsockopt", s => s.SetSocketOption(fd, level, name, value, length));
 
+    /// <summary>After a recvmsg: the TCP_CM_INQ value when TCP_INQ is on for the descriptor, else a negated errno.</summary>
+    [UnmanagedCallersOnly]
+    public static long ReceiveQueueHint(nint session, int fd)
+        => Call(session, "recvmsg", s => s.ReceiveQueueHint(fd));
+
+    [UnmanagedCallersOnly]
+    public static long EpollCreate(nint session, int size)
+        => Call(session, "epoll_create", s => s.EpollCreate(size));
+
+    /// <summary>epoll_ctl: <paramref name="eventAt"/> is a struct epoll_event (12 bytes, packed).</summary>
+    [UnmanagedCallersOnly]
+    public static long EpollControl(nint session, int epollFd, int operation, int fd, byte* eventAt)
+        => Call(session, "epoll_ctl", s => s.EpollControl(epollFd, operation, fd, eventAt));
+
+    /// <summary>epoll_wait: <paramref name="events"/> has room for <paramref name="capacity"/> struct epoll_event.</summary>
+    [UnmanagedCallersOnly]
+    public static long EpollWait(nint session, int epollFd, byte* events, int capacity, int timeoutMilliseconds)
+        => Call(session, "epoll_wait", s => s.EpollWait(epollFd, events, capacity, timeoutMilliseconds));
+
     /// <summary>poll: <paramref name="descriptors"/> is an array of struct pollfd (8 bytes each).</summary>
     [UnmanagedCallersOnly]
     public static long Poll(nint session, byte* descriptors, ulong count, int timeoutMilliseconds)

@@ -10,7 +10,10 @@ namespace TunStack.PacketdrillShim;
 
 internal sealed partial class PacketdrillSession
 {
-    private const int SolSocket = 1, SolTcp = 6, SolIpv6 = 41;
+    private const int SolIp = 0, SolSocket = 1, SolTcp = 6, SolIpv6 = 41;
+    private const int IpTos = 1, IpMtuDiscover = 10, IpPmtuDiscDont = 0, IpPmtuDiscWant = 1, IpPmtuDiscOmit = 5;
+    private const int TcpCork = 3, TcpUserTimeout = 18, TcpNotSentLowat = 25, TcpInq = 36;
+    private const int Ipv6TrafficClass = 67;
     private const int SoReuseAddr = 2, SoType = 3, SoError = 4, SoSndBuf = 7, SoRcvBuf = 8, SoKeepAlive = 9, SoLinger = 13,
         SoRcvTimeo = 20, SoSndTimeo = 21, SoAcceptConn = 30, SoProtocol = 38, SoDomain = 39, SoMemInfo = 55;
     private const int TcpNoDelay = 1, TcpMaxSeg = 2, TcpInfo = 11, TcpCongestion = 13, TcpCcInfo = 26;
@@ -141,6 +144,9 @@ internal sealed partial class PacketdrillSession
                 case (SolIpv6, Ipv6V6Only) when socket.AddressFamily == AddressFamily.InterNetworkV6:
                     result = WriteInt(room, length, socket.DualMode ? 0 : 1);
                     break;
+                case (SolTcp or SolIp or SolIpv6, _) when StreamIntegerOption(level, name, descriptor) is int number:
+                    result = WriteInt(room, length, number);
+                    break;
                 default:
                     result = Unsupported($"getsockopt {OptionName(level, name)}", Errno.ENOPROTOOPT);
                     break;
@@ -162,6 +168,7 @@ internal sealed partial class PacketdrillSession
             StackSocket socket = descriptor.Socket;
             int number = given.Length >= 4 ? BinaryPrimitives.ReadInt32LittleEndian(given) : 0;
             bool integer = given.Length >= 4;
+            int small = integer ? number : given.Length >= 1 ? given[0] : 0; // an int, or the single byte some IP options accept
             long result = (level, name) switch
             {
                 (SolSocket, SoReuseAddr) when integer => Try(() => socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, number)),
@@ -176,11 +183,71 @@ internal sealed partial class PacketdrillSession
                 (SolTcp, TcpMaxSeg) when integer && socket.ProtocolType == ProtocolType.Tcp => Try(() => { socket.MaxSegmentSize = number; }),
                 (SolTcp, TcpCongestion) when socket.ProtocolType == ProtocolType.Tcp => SetCongestion(socket, Encoding.ASCII.GetString(given).TrimEnd('\0')),
                 (SolIpv6, Ipv6V6Only) when integer && socket.AddressFamily == AddressFamily.InterNetworkV6 => Try(() => { socket.DualMode = number == 0; }),
+                (SolTcp, TcpCork) when integer && socket.ProtocolType == ProtocolType.Tcp => Try(() => { socket.Cork = number != 0; }),
+                // Linux tcp_setsockopt: TCP_USER_TIMEOUT in milliseconds, negative is EINVAL.
+                (SolTcp, TcpUserTimeout) when integer && socket.ProtocolType == ProtocolType.Tcp
+                    => number < 0 ? -Errno.EINVAL : Try(() => { socket.UserTimeout = TimeSpan.FromMilliseconds(number); }),
+                (SolTcp, TcpNotSentLowat) when integer && socket.ProtocolType == ProtocolType.Tcp
+                    => number < 0 ? -Errno.EINVAL : Try(() => { socket.NotSentLowWatermark = number; }),
+                (SolTcp, TcpInq) when integer && socket.ProtocolType == ProtocolType.Tcp => SetReceiveQueueHint(descriptor, number),
+                // Linux do_ip_setsockopt: IP_TOS and IP_MTU_DISCOVER take an int, or a single byte when that is all there is.
+                (SolIp, IpTos) when given.Length >= 1 && socket.ProtocolType == ProtocolType.Tcp
+                    => Try(() => { socket.TypeOfService = (byte)small; }),
+                (SolIpv6, Ipv6TrafficClass) when integer && socket.ProtocolType == ProtocolType.Tcp && socket.AddressFamily == AddressFamily.InterNetworkV6
+                    => number is < -1 or > 255 ? -Errno.EINVAL : Try(() => { socket.TypeOfService = (byte)Math.Max(0, number); }),
+                (SolIp, IpMtuDiscover) when given.Length >= 1 && socket.ProtocolType == ProtocolType.Tcp
+                    => SetMtuDiscover(socket, small),
                 (SolSocket, SoReuseAddr or SoKeepAlive or SoSndBuf or SoRcvBuf or SoLinger or SoRcvTimeo or SoSndTimeo) => -Errno.EINVAL,
                 _ => Unsupported($"setsockopt {OptionName(level, name)}", Errno.ENOPROTOOPT),
             };
             return result;
         });
+
+    /// <summary>The TCP_CM_INQ value recvmsg reports with TCP_INQ on; ENOENT when it is off (no control message).</summary>
+    public long ReceiveQueueHint(int fd)
+        => OnDescriptor("tcp_inq", fd, descriptor => descriptor.ReceiveQueueHint ? descriptor.Socket.ReceiveQueueHint : -Errno.ENOENT);
+
+    // The integer options of a stream socket that TCP_CORK, TCP_USER_TIMEOUT, TCP_NOTSENT_LOWAT,
+    // TCP_INQ, IP_TOS, IPV6_TCLASS and IP_MTU_DISCOVER read; null for another option or socket.
+    private static int? StreamIntegerOption(int level, int name, SocketDescriptor descriptor)
+    {
+        StackSocket socket = descriptor.Socket;
+        if (socket.ProtocolType != ProtocolType.Tcp)
+        {
+            return null;
+        }
+
+        return (level, name) switch
+        {
+            (SolTcp, TcpCork) => socket.Cork ? 1 : 0,
+            (SolTcp, TcpUserTimeout) => (int)Math.Min(int.MaxValue, socket.UserTimeout.TotalMilliseconds),
+            (SolTcp, TcpNotSentLowat) => socket.NotSentLowWatermark,
+            (SolTcp, TcpInq) => descriptor.ReceiveQueueHint ? 1 : 0,
+            (SolIp, IpTos) => socket.TypeOfService,
+            (SolIpv6, Ipv6TrafficClass) when socket.AddressFamily == AddressFamily.InterNetworkV6 => socket.TypeOfService,
+            (SolIp, IpMtuDiscover) => socket.DontFragment ? IpPmtuDiscWant : IpPmtuDiscDont,
+            _ => null,
+        };
+    }
+
+    // TCP_INQ: whether recvmsg reports the TCP_CM_INQ hint (Linux: a nonzero value turns it on).
+    private static long SetReceiveQueueHint(SocketDescriptor descriptor, int number)
+    {
+        descriptor.ReceiveQueueHint = number != 0;
+        return 0;
+    }
+
+    // IP_MTU_DISCOVER: IP_PMTUDISC_DONT sends without DF; WANT, DO, PROBE, INTERFACE and OMIT
+    // keep it (TunStack always discovers the path MTU, RFC 1191); another value is EINVAL, as Linux.
+    private static long SetMtuDiscover(StackSocket socket, int mode)
+    {
+        if (mode is < IpPmtuDiscDont or > IpPmtuDiscOmit)
+        {
+            return -Errno.EINVAL;
+        }
+
+        return Try(() => { socket.DontFragment = mode != IpPmtuDiscDont; });
+    }
 
     private static long SetLinger(StackSocket socket, bool enabled, int seconds)
     {

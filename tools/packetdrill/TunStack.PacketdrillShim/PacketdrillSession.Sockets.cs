@@ -12,7 +12,7 @@ internal sealed partial class PacketdrillSession
     // Linux's values (socket.h, fcntl.h, ioctls.h).
     private const int SockStream = 1, SockDgram = 2, SockNonBlock = 0x800, SockCloseOnExec = 0x80000;
     private const int IpProtoTcp = 6, IpProtoUdp = 17;
-    private const int MsgOob = 0x1, MsgPeek = 0x2, MsgDontRoute = 0x4, MsgDontWait = 0x40, MsgWaitAll = 0x100, MsgNoSignal = 0x4000, MsgMore = 0x8000;
+    private const int MsgOob = 0x1, MsgPeek = 0x2, MsgDontRoute = 0x4, MsgDontWait = 0x40, MsgEor = 0x80, MsgWaitAll = 0x100, MsgNoSignal = 0x4000, MsgMore = 0x8000;
     private const int FGetFd = 1, FSetFd = 2, FGetFl = 3, FSetFl = 4, ORdWr = 2, ONonBlock = 0x800;
     private const ulong Fionread = 0x541B, Fionbio = 0x5421, Siocatmark = 0x8905;
     private const short PollErr = 0x8, PollHup = 0x10, PollNval = 0x20;
@@ -260,15 +260,16 @@ internal sealed partial class PacketdrillSession
     public unsafe long Send(int fd, byte* buffer, nuint length, int flags, byte* address, uint addressLength)
         => OnDescriptor("send", fd, descriptor =>
         {
-            const int known = MsgOob | MsgDontWait | MsgDontRoute | MsgNoSignal | MsgMore;
+            const int known = MsgOob | MsgDontWait | MsgDontRoute | MsgNoSignal | MsgEor | MsgMore;
             if ((flags & ~known) != 0)
             {
-                return Unsupported($"send flags 0x{flags & ~known:x} (MSG_EOR 0x80, MSG_FASTOPEN 0x20000000, MSG_ZEROCOPY 0x4000000)", Errno.EOPNOTSUPP);
+                return Unsupported($"send flags 0x{flags & ~known:x} (MSG_FASTOPEN 0x20000000, MSG_ZEROCOPY 0x4000000)", Errno.EOPNOTSUPP);
             }
 
             StackSocket socket = descriptor.Socket;
             SocketFlags socketFlags = ((flags & MsgOob) != 0 ? SocketFlags.OutOfBand : 0) | ((flags & MsgDontRoute) != 0 ? SocketFlags.DontRoute : 0)
-                | ((flags & MsgMore) != 0 ? StackSocketFlags.More : 0);
+                | ((flags & MsgEor) != 0 && socket.SocketType == SocketType.Stream ? StackSocketFlags.EndOfRecord : 0)
+                | ((flags & MsgMore) != 0 && socket.SocketType == SocketType.Stream ? StackSocketFlags.More : 0);
             int size = (int)Math.Min(length, int.MaxValue);
             nint bufferAt = (nint)buffer;
             if (socket.SocketType == SocketType.Dgram)
@@ -309,15 +310,25 @@ internal sealed partial class PacketdrillSession
             return result == -Errno.EAGAIN && total > 0 ? total : result; // a nonblocking send returns what fitted
         });
 
-    /// <summary>close(2): closes the socket (FIN, or RST with unread data or SO_LINGER 0) and the descriptor.</summary>
+    /// <summary>close(2): closes the socket (FIN, or RST with unread data or SO_LINGER 0) and the descriptor, or an epoll descriptor.</summary>
     public long Close(int fd)
-        => OnDescriptor("close", fd, descriptor =>
+    {
+        using SessionCall entered = Enter();
+        if (TryCloseEpoll(fd))
         {
-            _descriptors.Remove(descriptor);
-            descriptor.Socket.Dispose();
-            PollStack();
-            return 0;
-        });
+            return Result("close", 0);
+        }
+
+        if (!_descriptors.TryGet(fd, out SocketDescriptor descriptor))
+        {
+            return Result("close", -Errno.EBADF);
+        }
+
+        _descriptors.Remove(descriptor);
+        descriptor.Socket.Dispose();
+        PollStack();
+        return Result("close", 0);
+    }
 
     /// <summary>shutdown(2): SHUT_RD, SHUT_WR, SHUT_RDWR.</summary>
     public long Shutdown(int fd, int how)

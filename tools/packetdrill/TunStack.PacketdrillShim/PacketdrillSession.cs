@@ -198,6 +198,12 @@ internal sealed partial class PacketdrillSession : IDisposable
         }
 
         _disposed = true;
+        foreach (EpollDescriptor epoll in _epolls.Values)
+        {
+            epoll.Set.Dispose(); // its placeholder is packetdrill's to close, as a socket's
+        }
+
+        _epolls.Clear();
         _descriptors.DisposeAll();
         _host.Dispose();
         _runner.Dispose();

@@ -7,7 +7,8 @@ namespace TunStack.PacketdrillShim;
 /// A socket as packetdrill sees it: the number of a placeholder descriptor on /dev/null (so that
 /// packetdrill's own close() of it is harmless), the <see cref="StackSocket"/> it stands for, and
 /// the per-descriptor state that the shim keeps rather than the socket: O_NONBLOCK and the
-/// SO_RCVTIMEO/SO_SNDTIMEO timeouts, which run on the virtual clock.
+/// SO_RCVTIMEO/SO_SNDTIMEO timeouts, which run on the virtual clock, and whether recvmsg reports
+/// TCP_INQ's hint.
 /// </summary>
 internal sealed class SocketDescriptor
 {
@@ -32,4 +33,7 @@ internal sealed class SocketDescriptor
 
     /// <summary>SO_SNDTIMEO; zero waits for ever.</summary>
     public TimeSpan SendTimeout { get; set; }
+
+    /// <summary>TCP_INQ: recvmsg adds a TCP_CM_INQ control message with <see cref="StackSocket.ReceiveQueueHint"/>.</summary>
+    public bool ReceiveQueueHint { get; set; }
 }
