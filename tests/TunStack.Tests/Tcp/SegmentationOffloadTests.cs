@@ -119,7 +119,7 @@ public class SegmentationOffloadTests
 
         for (int i = 0; i < 3; i++)
         {
-            Assert.Equal(1500, client.Send(new byte[1500], out _, more: true));
+            Assert.Equal(1500, client.Send(new byte[1500], out _, endOfRecord: false, more: true));
             net.A.FlushOutput();
             Assert.Equal(before, recorder.Sent.Count);
         }
@@ -141,7 +141,7 @@ public class SegmentationOffloadTests
         client.NoDelay = true;
         int before = recorder!.Sent.Count;
 
-        client.Send(new byte[(2 * client.Mss) + 100], out _, more: true);
+        client.Send(new byte[(2 * client.Mss) + 100], out _, endOfRecord: false, more: true);
         net.A.FlushOutput();
         Assert.Equal(2, recorder.Sent.Count - before);
 
