@@ -334,20 +334,12 @@ internal sealed class TcpSender
             // as whole super-segments where the link cuts them, not one small piece per write.
             OweOutput();
         }
-        else if (!more)
+        else
         {
+            // With MSG_MORE, whole segments leave now and the partial tail waits (_holdPartialTail,
+            // Linux's TCP_NAGLE_CORK for this push): Linux's sendmsg_msg_more script expects
+            // exactly that of a 3100-byte write.
             Output();
-        }
-        else if (Unsent >= Math.Max(_c.MaxSuperSegment, _c.Mss))
-        {
-            // MSG_MORE with a whole super-segment (an MSS without TSO) waiting: the whole pieces go,
-            // the short rest waits for the data that follows (held by _holdPartialTail, as under
-            // Linux's TCP_CORK; Linux defers a TSO packet that is not full the same way).
-            Output();
-        }
-        else if (Nxt == Una)
-        {
-            ArmCorkProbe(); // nothing in flight to bring an ACK: the probe timer sends what waits (tcp_check_probe_timer)
         }
 
         _queueing = false;
