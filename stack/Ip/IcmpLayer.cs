@@ -9,8 +9,8 @@ namespace TunStack.Ip;
 /// <summary>ICMP and ICMPv6 for one stack.</summary>
 internal sealed class IcmpLayer
 {
-    private const int QuoteLimitV4 = 576;   // RFC 1812 4.3.2.3: the error datagram stays within 576 bytes
-    private const int QuoteLimitV6 = 1280;  // RFC 4443 2.4(c): within the minimum IPv6 MTU
+    internal const int QuoteLimitV4 = 576;   // RFC 1812 4.3.2.3: the error datagram stays within 576 bytes
+    internal const int QuoteLimitV6 = 1280;  // RFC 4443 2.4(c): within the minimum IPv6 MTU
 
     private readonly IpLayer _ip;
     private readonly StackCounters _counters;
@@ -242,18 +242,25 @@ internal sealed class IcmpLayer
         }
     }
 
-    private static bool IsAboutIcmpError(in IpDatagram original)
+    private static bool IsAboutIcmpError(in IpDatagram original) => IsAboutIcmpError(original.IsV6, original.Protocol, original.Payload);
+
+    /// <summary>
+    /// RFC 1122 3.2.2 / RFC 4443 2.4(e): whether a datagram carrying <paramref name="protocol"/>
+    /// and <paramref name="payload"/> is itself an ICMP error (or a redirect, or too short to tell),
+    /// which no ICMP error may answer. Shared with the lab's routers.
+    /// </summary>
+    internal static bool IsAboutIcmpError(bool v6, byte protocol, ReadOnlySpan<byte> payload)
     {
-        if (original.Protocol == (original.IsV6 ? IpProtocol.IcmpV6 : IpProtocol.Icmp))
+        if (protocol == (v6 ? IpProtocol.IcmpV6 : IpProtocol.Icmp))
         {
             // A truncated ICMP header is treated as an error message: never answer it.
-            if (original.Payload.Length < 1)
+            if (payload.Length < 1)
             {
                 return true;
             }
 
-            byte type = original.Payload[0];
-            return original.IsV6 ? Icmpv6Type.IsError(type) || type == Icmpv6Type.Redirect : Icmpv4Type.IsError(type);
+            byte type = payload[0];
+            return v6 ? Icmpv6Type.IsError(type) || type == Icmpv6Type.Redirect : Icmpv4Type.IsError(type);
         }
 
         return false;

@@ -10,8 +10,6 @@ namespace TunStack.Lab;
 /// </summary>
 internal static class LabIcmpError
 {
-    private const int QuoteLimitV4 = 576;
-    private const int QuoteLimitV6 = 1280;
     private const byte HopLimit = 64;
 
     /// <summary>
@@ -30,31 +28,18 @@ internal static class LabIcmpError
         }
 
         int headerLength = v6 ? Ipv6Packet.HeaderLength : (offending[0] & 0xF) * 4;
-        byte protocol = v6 ? offending[6] : offending[9];
-        if (!v6 && (FragmentOffset(offending) != 0))
+        if (!v6 && FragmentOffset(offending) != 0)
         {
             return false;
         }
 
-        if (protocol == (v6 ? IpProtocol.IcmpV6 : IpProtocol.Icmp))
-        {
-            // A truncated ICMP header counts as an error: never answered.
-            if (offending.Length <= headerLength)
-            {
-                return false;
-            }
-
-            byte type = offending[headerLength];
-            return v6 ? !Icmpv6Type.IsError(type) && type != Icmpv6Type.Redirect : !Icmpv4Type.IsError(type);
-        }
-
-        return true;
+        return !IcmpLayer.IsAboutIcmpError(v6, v6 ? offending[6] : offending[9], offending[Math.Min(headerLength, offending.Length)..]);
     }
 
     /// <summary>An ICMPv4 error from <paramref name="from"/> to the source of <paramref name="offending"/>.</summary>
     public static LabPacket V4(InternetAddress from, ushort identification, ReadOnlySpan<byte> offending, byte type, byte code, uint rest)
     {
-        int quoted = Math.Min(offending.Length, QuoteLimitV4 - Ipv4Packet.MinHeaderLength - IcmpMessage.HeaderLength);
+        int quoted = Math.Min(offending.Length, IcmpLayer.QuoteLimitV4 - Ipv4Packet.MinHeaderLength - IcmpMessage.HeaderLength);
         var packet = new LabPacket(Ipv4Packet.MinHeaderLength + IcmpMessage.HeaderLength + quoted);
         Span<byte> p = packet.Data;
         new Ipv4Header
@@ -75,7 +60,7 @@ internal static class LabIcmpError
     /// <summary>An ICMPv6 error from <paramref name="from"/> to the source of <paramref name="offending"/>.</summary>
     public static LabPacket V6(InternetAddress from, ReadOnlySpan<byte> offending, byte type, byte code, uint rest)
     {
-        int quoted = Math.Min(offending.Length, QuoteLimitV6 - Ipv6Packet.HeaderLength - IcmpMessage.HeaderLength);
+        int quoted = Math.Min(offending.Length, IcmpLayer.QuoteLimitV6 - Ipv6Packet.HeaderLength - IcmpMessage.HeaderLength);
         var packet = new LabPacket(Ipv6Packet.HeaderLength + IcmpMessage.HeaderLength + quoted);
         Span<byte> p = packet.Data;
         Span<byte> source = stackalloc byte[16];
