@@ -377,6 +377,13 @@ public sealed class NetworkStack
     /// </summary>
     public int TcpTimeWaitRecords => _tcp.TimeWaits.Count;
 
+    /// <summary>
+    /// How many connections in the table (<see cref="TcpConnections"/>) are in <paramref name="state"/>
+    /// now: kept as connections change state, so it costs the same with ten connections or 100,000.
+    /// TIME-WAIT records are not in the table; <see cref="TcpTimeWaitRecords"/> counts them. Read it on the stack's thread.
+    /// </summary>
+    public int CountTcpConnections(TcpConnectionState state) => _tcp.CountInState(state);
+
     /// <summary>TCP connections in the table (TIME-WAIT included) and in TIME-WAIT.</summary>
     public (int Connections, int TimeWait) TcpConnections => (_tcp.ConnectionCount, _tcp.TimeWaitCount);
 

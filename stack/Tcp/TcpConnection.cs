@@ -1062,6 +1062,11 @@ public sealed partial class TcpConnection
         }
 
         _state = next;
+        if (TableIndex >= 0)
+        {
+            Layer.CountStateChange(previous, next);
+        }
+
         switch (next)
         {
             case TcpConnectionState.FinWait2:

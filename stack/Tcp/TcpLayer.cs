@@ -22,6 +22,9 @@ internal sealed class TcpLayer : ITransportHandler
     // The same connections in a list a walk can index into (NetworkStack.CopyTcpConnections): a
     // removal moves the last one into the gap, so adding and removing stay O(1).
     private readonly List<TcpConnection> _connectionList = new();
+
+    // Connections in the table by state, kept as states change, so a status page counts them without a walk.
+    private readonly int[] _stateCounts = new int[(int)TcpConnectionState.TimeWait + 1];
     private readonly List<TcpConnection> _owingAcks = new();
     private readonly List<TcpConnection> _owingOutput = new();
     private readonly Dictionary<ushort, List<TcpAcceptor>> _listeners = new();
@@ -62,6 +65,16 @@ internal sealed class TcpLayer : ITransportHandler
     public Instant Now => _ip.Now;
 
     public int ConnectionCount => _connections.Count;
+
+    /// <summary>Connections in the table in <paramref name="state"/>.</summary>
+    public int CountInState(TcpConnectionState state) => (uint)state < (uint)_stateCounts.Length ? _stateCounts[(int)state] : 0;
+
+    /// <summary>A connection in the table went from <paramref name="previous"/> to <paramref name="next"/> (its SetState says so).</summary>
+    public void CountStateChange(TcpConnectionState previous, TcpConnectionState next)
+    {
+        _stateCounts[(int)previous]--;
+        _stateCounts[(int)next]++;
+    }
 
     public List<TcpConnection> SnapshotConnections() => new(_connections.Values);
 
@@ -380,6 +393,7 @@ internal sealed class TcpLayer : ITransportHandler
             last.TableIndex = at;
             _connectionList.RemoveAt(_connectionList.Count - 1);
             connection.TableIndex = -1;
+            _stateCounts[(int)connection.State]--;
             _ports.RemoveTcpConnection(connection.Tuple.Local);
         }
     }
@@ -399,6 +413,7 @@ internal sealed class TcpLayer : ITransportHandler
         _connections.Add(tuple, connection);
         connection.TableIndex = _connectionList.Count;
         _connectionList.Add(connection);
+        _stateCounts[(int)connection.State]++;
         _ports.AddTcpConnection(tuple.Local);
     }
 

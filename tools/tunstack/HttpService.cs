@@ -45,8 +45,9 @@ public sealed class HttpService : IAsyncDisposable
         WebApplication app = builder.Build();
         var snapshots = new StatusSnapshotCache(host.Runner);
         var page = new StatusPage(snapshots);
+        var statistics = new StatisticsJson(snapshots);
         app.MapGet("/", async (HttpRequest request) => Results.Bytes(await page.RenderAsync(PageNumber(request), PageSize(request, StatusPage.DefaultPageSize)).ConfigureAwait(false), "text/html; charset=utf-8"));
-        app.MapGet("/api/stats", async (HttpRequest request) => Results.Json(StatisticsPage.Of(await snapshots.GetAsync().ConfigureAwait(false), PageNumber(request), PageSize(request), host.Runner.Counters.Snapshot())));
+        app.MapGet("/api/stats", async (HttpRequest request) => Results.Bytes(await statistics.RenderAsync(PageNumber(request), PageSize(request)).ConfigureAwait(false), "application/json; charset=utf-8"));
         PrometheusExporter? metrics = meter is null ? null : new PrometheusExporter(meter.Meter);
         if (metrics is not null)
         {

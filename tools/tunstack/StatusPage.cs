@@ -7,15 +7,16 @@ namespace TunStack.Cli;
 /// <summary>
 /// The daemon's HTML status page ("/" with <c>--serve http</c>): a summary of the stack (addresses,
 /// connections by state, TIME-WAIT, the main counters) and one page of its TCP connections with
-/// links to the others, from a <see cref="StatusSnapshot"/>. The page last
-/// rendered is kept with its snapshot, so while the snapshot lasts a request for the same page
-/// costs no rendering: with 100,000 connections the page is as cheap as with ten.
+/// links to the others, from a <see cref="StatusSnapshot"/>. The page last rendered is kept with
+/// its snapshot, so while the snapshot lasts a request for the same page costs no rendering; and
+/// neither the snapshot nor a page reads more than the connections it shows, so with 100,000
+/// connections the page is as cheap as with ten.
 /// </summary>
 public sealed class StatusPage
 {
     private readonly StatusSnapshotCache _snapshots;
     private readonly object _gate = new();
-    private (StatusSnapshot? Snapshot, int Page, int Size, byte[] Html) _last;
+    private (StatusSnapshot? Snapshot, StatusRows? Rows, byte[] Html) _last;
 
     /// <summary>A page over the snapshots of <paramref name="snapshots"/>.</summary>
     public StatusPage(StatusSnapshotCache snapshots)
@@ -31,18 +32,19 @@ public sealed class StatusPage
     public async Task<byte[]> RenderAsync(int page, int pageSize)
     {
         StatusSnapshot snapshot = await _snapshots.GetAsync().ConfigureAwait(false);
+        StatusRows rows = await snapshot.PageAsync(page, pageSize).ConfigureAwait(false);
         lock (_gate)
         {
-            if (ReferenceEquals(_last.Snapshot, snapshot) && _last.Page == page && _last.Size == pageSize)
+            if (ReferenceEquals(_last.Snapshot, snapshot) && ReferenceEquals(_last.Rows, rows))
             {
                 return _last.Html;
             }
         }
 
-        byte[] html = Encoding.UTF8.GetBytes(Render(snapshot, page, pageSize, DateTime.UtcNow));
+        byte[] html = Encoding.UTF8.GetBytes(Render(snapshot, rows, DateTime.UtcNow));
         lock (_gate)
         {
-            _last = (snapshot, page, pageSize, html);
+            _last = (snapshot, rows, html);
         }
 
         return html;
@@ -56,18 +58,18 @@ public sealed class StatusPage
         nameof(Counter.TcpTimeouts), nameof(Counter.UdpReceived), nameof(Counter.UdpSent),
     ];
 
-    /// <summary>The HTML of page <paramref name="page"/> of <paramref name="snapshot"/>, as seen at <paramref name="now"/>.</summary>
-    public static string Render(StatusSnapshot snapshot, int page, int pageSize, DateTime now)
+    /// <summary>The HTML of <paramref name="snapshot"/> with its page <paramref name="page"/>, as seen at <paramref name="now"/>.</summary>
+    public static string Render(StatusSnapshot snapshot, StatusRows page, DateTime now)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(page);
         CultureInfo c = CultureInfo.InvariantCulture;
-        IReadOnlyList<HttpService.ConnectionRow> rows = snapshot.Page(page, pageSize, out int shown);
-        int pages = snapshot.PageCount(pageSize);
+        (int shown, int pages, int pageSize) = (page.Page, page.Pages, page.PageSize);
         var html = new StringBuilder(16 * 1024);
         html.Append("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>TunStack</title><link rel=\"icon\" href=\"data:,\">")
             .Append("<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:1em}td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}td.n{text-align:right}nav a{margin-right:1em}</style></head><body>")
             .Append("<h1>TunStack</h1><p>Served by ASP.NET Core through the TunStack user-space TCP/IP stack.</p>")
-            .Append(c, $"<p>Addresses: {WebUtility.HtmlEncode(string.Join(", ", snapshot.Addresses))}. TCP connections: {snapshot.Connections.Count} ({snapshot.TimeWait} in TIME-WAIT). Snapshot taken {Math.Max(0, (now - snapshot.Taken).TotalSeconds):0.0} s ago.</p>");
+            .Append(c, $"<p>Addresses: {WebUtility.HtmlEncode(string.Join(", ", snapshot.Addresses))}. TCP connections: {snapshot.ConnectionCount} ({snapshot.TimeWait} in TIME-WAIT). Snapshot taken {Math.Max(0, (now - snapshot.Taken).TotalSeconds):0.0} s ago.</p>");
         html.Append("<h2>Connections by state</h2><table><tr><th>state</th><th>connections</th></tr>");
         foreach (KeyValuePair<string, int> state in snapshot.States)
         {
@@ -78,7 +80,7 @@ public sealed class StatusPage
         html.Append(c, $"<h2 id=\"connections\">Connections, page {shown} of {pages}</h2>");
         Navigation(html, shown, pages, pageSize);
         html.Append("<table><tr><th>local</th><th>remote</th><th>state</th><th>unread</th><th>srtt ms</th><th>cwnd</th></tr>");
-        foreach (HttpService.ConnectionRow row in rows)
+        foreach (HttpService.ConnectionRow row in page.Rows)
         {
             html.Append(c, $"<tr><td>{row.Local}</td><td>{row.Remote}</td><td>{row.State}</td><td class=\"n\">{row.Unread}</td><td class=\"n\">{row.SrttMs:0.###}</td><td class=\"n\">{row.Cwnd}</td></tr>");
         }

@@ -7,8 +7,9 @@ using TunStack.Tests.Sockets;
 namespace TunStack.Tests.Cli;
 
 /// <summary>
-/// The daemon's status page and /api/stats: served from a snapshot at most a second old (one walk
-/// of the stack however many requests come), paged, and summarised by state.
+/// The daemon's status page and /api/stats: served from a snapshot at most a second old (one short
+/// turn on the stack's thread however many requests come), paged, and summarised by state; a page
+/// reads only its own rows from the stack.
 /// </summary>
 public sealed class StatusPageTests : IDisposable
 {
@@ -24,11 +25,11 @@ public sealed class StatusPageTests : IDisposable
     }
 
     [Fact]
-    public void SnapshotOf250Connections_PageTwoOfHundred_RowsHundredOneToTwoHundredAndLinksBothWays()
+    public async Task SnapshotOf250Connections_PageTwoOfHundred_RowsHundredOneToTwoHundredAndLinksBothWays()
     {
         StatusSnapshot snapshot = Synthetic(250);
 
-        string html = StatusPage.Render(snapshot, page: 2, pageSize: 100, snapshot.Taken);
+        string html = StatusPage.Render(snapshot, await snapshot.PageAsync(2, 100), snapshot.Taken);
 
         Assert.Contains("Connections, page 2 of 3", html);
         Assert.Contains("<td>10.0.0.1:10101</td>", html);
@@ -45,11 +46,11 @@ public sealed class StatusPageTests : IDisposable
     }
 
     [Fact]
-    public void PageBeyondTheLast_Rendered_TheLastPage()
+    public async Task PageBeyondTheLast_Rendered_TheLastPage()
     {
         StatusSnapshot snapshot = Synthetic(250);
 
-        string html = StatusPage.Render(snapshot, page: 99, pageSize: 100, snapshot.Taken);
+        string html = StatusPage.Render(snapshot, await snapshot.PageAsync(99, 100), snapshot.Taken);
 
         Assert.Contains("Connections, page 3 of 3", html);
         Assert.Contains("<span>next</span>", html);
@@ -57,7 +58,7 @@ public sealed class StatusPageTests : IDisposable
     }
 
     [Fact]
-    public async Task ManyRequestsAtOnce_GetAsync_OneWalkOfTheStackSortedByEndpoint()
+    public async Task ManyRequestsAtOnce_GetAsync_OneSnapshotWithTheStacksCountsAndEveryConnectionOnItsPages()
     {
         ConnectPairs(7200, 3);
         var cache = new StatusSnapshotCache(_stack.Host.Runner);
@@ -66,9 +67,29 @@ public sealed class StatusPageTests : IDisposable
 
         Assert.Equal(1, cache.Taken);
         Assert.All(snapshots, s => Assert.Same(snapshots[0], s));
-        Assert.Equal(6, snapshots[0].Connections.Count);
-        Assert.Equal(snapshots[0].Connections.OrderBy(r => r.Local, StringComparer.Ordinal).ThenBy(r => r.Remote, StringComparer.Ordinal), snapshots[0].Connections);
+        Assert.Equal(6, snapshots[0].ConnectionCount);
         Assert.Equal(new KeyValuePair<string, int>("Established", 6), Assert.Single(snapshots[0].States));
+        StatusRows first = await snapshots[0].PageAsync(1, 4);
+        StatusRows second = await snapshots[0].PageAsync(2, 4);
+        Assert.Equal((1, 2, 4), (first.Page, first.Pages, first.Rows.Count));
+        Assert.Equal(2, second.Rows.Count);
+        Assert.Equal(6, first.Rows.Concat(second.Rows).Select(r => (r.Local, r.Remote)).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task SnapshotOf250Connections_PageAskedForTwice_ItsRowsReadOnceAndOnlyItsOwn()
+    {
+        var reads = new List<(int Start, int Count)>();
+        StatusSnapshot snapshot = Synthetic(250, reads);
+
+        StatusRows once = await snapshot.PageAsync(3, 100);
+        StatusRows again = await snapshot.PageAsync(3, 100);
+        StatusRows clamped = await snapshot.PageAsync(7, 100);
+
+        Assert.Same(once, again);
+        Assert.Same(once, clamped);
+        Assert.Equal([(200, 100)], reads);
+        Assert.Equal(50, once.Rows.Count);
     }
 
     [Fact]
@@ -83,8 +104,8 @@ public sealed class StatusPageTests : IDisposable
         StatusSnapshot second = await cache.GetAsync();
 
         Assert.Equal(2, cache.Taken);
-        Assert.Equal(2, first.Connections.Count);
-        Assert.Equal(4, second.Connections.Count);
+        Assert.Equal(2, first.ConnectionCount);
+        Assert.Equal(4, second.ConnectionCount);
     }
 
     [Fact]
@@ -104,12 +125,29 @@ public sealed class StatusPageTests : IDisposable
     }
 
     [Fact]
-    public void OneSnapshot_TwoStatisticsPages_ShareTheSnapshotsStateDictionaryInItsOrder()
+    public async Task SamePageWithinASnapshot_StatisticsJson_SameBytesNotSerializedAgainAndTheSnapshotsTime()
+    {
+        ConnectPairs(7230, 2);
+        var statistics = new StatisticsJson(new StatusSnapshotCache(_stack.Host.Runner) { MaxAge = TimeSpan.FromMinutes(1) });
+
+        byte[] first = await statistics.RenderAsync(1, StatusSnapshot.DefaultPageSize);
+        byte[] second = await statistics.RenderAsync(1, StatusSnapshot.DefaultPageSize);
+
+        Assert.Same(first, second);
+        using JsonDocument document = JsonDocument.Parse(first);
+        Assert.Equal(4, document.RootElement.GetProperty("connectionCount").GetInt32());
+        Assert.Equal(4, document.RootElement.GetProperty("connections").GetArrayLength());
+        DateTime taken = document.RootElement.GetProperty("taken").GetDateTime();
+        Assert.InRange(DateTime.UtcNow - taken, TimeSpan.Zero, TimeSpan.FromMinutes(1));
+    }
+
+    [Fact]
+    public async Task OneSnapshot_TwoStatisticsPages_ShareTheSnapshotsStateDictionaryInItsOrder()
     {
         StatusSnapshot snapshot = Synthetic(250);
 
-        StatisticsPage first = StatisticsPage.Of(snapshot, 1, 100);
-        StatisticsPage second = StatisticsPage.Of(snapshot, 2, 100);
+        StatisticsPage first = StatisticsPage.Of(snapshot, await snapshot.PageAsync(1, 100));
+        StatisticsPage second = StatisticsPage.Of(snapshot, await snapshot.PageAsync(2, 100));
 
         Assert.Same(snapshot.StateCounts, first.States);
         Assert.Same(first.States, second.States);
@@ -117,11 +155,11 @@ public sealed class StatusPageTests : IDisposable
     }
 
     [Fact]
-    public void StatisticsPage_AsJson_CountsPagesAndOnePageOfRows()
+    public async Task StatisticsPage_AsJson_CountsPagesAndOnePageOfRows()
     {
         StatusSnapshot snapshot = Synthetic(250);
 
-        string json = JsonSerializer.Serialize(StatisticsPage.Of(snapshot, 3, 100), s_web);
+        string json = JsonSerializer.Serialize(StatisticsPage.Of(snapshot, await snapshot.PageAsync(3, 100)), s_web);
 
         using JsonDocument document = JsonDocument.Parse(json);
         JsonElement root = document.RootElement;
@@ -133,13 +171,18 @@ public sealed class StatusPageTests : IDisposable
         Assert.Equal(7, root.GetProperty("counters").GetProperty("TcpEstablished").GetInt64());
     }
 
-    private static StatusSnapshot Synthetic(int connections)
+    // A snapshot of a table of CONNECTIONS rows; reads, when given, records each read of rows (start, count).
+    private static StatusSnapshot Synthetic(int connections, List<(int Start, int Count)>? reads = null)
     {
         var rows = Enumerable.Range(1, connections)
             .Select(i => new HttpService.ConnectionRow($"10.0.0.1:{10000 + i}", $"10.0.0.2:{20000 + i}", i <= 200 ? "Established" : "CloseWait", 0, 1.5, 200, 14600, int.MaxValue / 2, false, 1000))
             .ToList();
-        return new StatusSnapshot(DateTime.UtcNow, ["10.0.0.1/24"], new Dictionary<string, long> { ["TcpEstablished"] = 7, ["TcpResetsSent"] = 0 }, rows,
-            [new("Established", 200), new("CloseWait", connections - 200)], 0);
+        return new StatusSnapshot(DateTime.UtcNow, ["10.0.0.1/24"], new Dictionary<string, long> { ["TcpEstablished"] = 7, ["TcpResetsSent"] = 0 },
+            [new("Established", 200), new("CloseWait", connections - 200)], 0, (start, count) =>
+            {
+                reads?.Add((start, count));
+                return Task.FromResult<IReadOnlyList<HttpService.ConnectionRow>>(rows.Skip(start).Take(count).ToList());
+            });
     }
 
     private void ConnectPairs(int port, int count)

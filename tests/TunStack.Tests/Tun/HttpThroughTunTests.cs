@@ -27,7 +27,8 @@ public class HttpThroughTunTests
         Assert.EndsWith("2 200", json.Trim());
         string body = json[..json.LastIndexOf('\n')];
         using var document = System.Text.Json.JsonDocument.Parse(body);
-        Assert.True(document.RootElement.GetProperty("counters").GetProperty("TcpEstablished").GetInt64() >= 2);
+        // The counters come from the snapshot the page request took (up to a second old): its connection at least.
+        Assert.True(document.RootElement.GetProperty("counters").GetProperty("TcpEstablished").GetInt64() >= 1);
         Assert.Contains(document.RootElement.GetProperty("connections").EnumerateArray(), c => c.GetProperty("remote").GetString()!.StartsWith("10.77.0.1:", StringComparison.Ordinal));
 
         (code, string v6, errors) = ns.Exec("curl", "-sS", "--max-time", "20", "-g", "--http2-prior-knowledge", "http://[fd77::2]/api/stats");
