@@ -347,15 +347,17 @@ internal sealed class TcpReceiver
         if (!answered)
         {
             _unackedBytes += taken;
-            if (_quickAcks > 0 || _unackedBytes >= 2 * mss || taken < payload.Length || (flags & TcpFlags.Psh) != 0 && taken < mss)
+            if (_quickAcks > 0 || _unackedBytes >= 2 * mss || taken < payload.Length)
             {
                 // Owed, and sent when the receive batch is done (TcpLayer.FinishReceiveBatch): one ACK
                 // then answers all of this connection's in-order segments in the batch, as Linux
                 // answers one GRO-merged segment, and whatever the application sends meanwhile carries it.
                 OweAck();
             }
-            else
+            else if (!_timers.IsScheduled(TcpTimer.DelayedAck))
             {
+                // The delay runs from the first segment left unacknowledged, not the last (RFC 1122
+                // 4.2.3.2: less than 0.5 s; Linux's tcp_send_delayed_ack keeps the earlier deadline).
                 _timers.Schedule(TcpTimer.DelayedAck, _layer.Now + _layer.Settings.DelayedAck);
             }
         }

@@ -46,6 +46,36 @@ public class QuickAckTests
     }
 
     [Fact]
+    public void Established_QuickAcksUsedUp_SmallRequestWithPsh_AckDelayedAndTheLaterResponseCarriesIt()
+    {
+        // Linux's __tcp_ack_snd_check: PSH does not make an ACK due; a request answered within the
+        // delayed-ACK time costs no pure ACK, its response carries the acknowledgment.
+        RawPeer peer = RawPeer.Established();
+        UseUpQuickAcks(peer);
+        Assert.Empty(peer.Send(TcpFlags.Ack | TcpFlags.Psh, "GET / HTTP/1.1\r\n\r\n"u8));
+        Assert.Empty(peer.Decode(peer.Probe.Advance(TimeSpan.FromMilliseconds(5))));
+
+        Assert.Equal(5, peer.Connection!.Send("hello"u8, out _));
+        SentSegment response = Assert.Single(peer.Decode(peer.Probe.Poll()));
+        Assert.Equal(peer.Nxt, response.Ack);
+        Assert.Empty(peer.Decode(peer.Probe.Advance(TimeSpan.FromMilliseconds(60)))); // no pure ACK follows: nothing was left owed
+    }
+
+    [Fact]
+    public void Established_QuickAcksUsedUp_SmallSegmentsEvery30Ms_DelayedAckDueFromTheFirstNotPushedBack()
+    {
+        RawPeer peer = RawPeer.Established();
+        UseUpQuickAcks(peer);
+        Assert.Empty(peer.Send(TcpFlags.Ack, new byte[100]));
+        Assert.Empty(peer.Decode(peer.Probe.Advance(TimeSpan.FromMilliseconds(30))));
+        Assert.Empty(peer.Send(TcpFlags.Ack, new byte[100]));
+
+        // 40 ms after the first segment, not after the second.
+        SentSegment ack = Assert.Single(peer.Decode(peer.Probe.Advance(TimeSpan.FromMilliseconds(15))));
+        Assert.Equal(peer.Nxt, ack.Ack);
+    }
+
+    [Fact]
     public void Established_DataAfterReceiveIdleLongerThanRto_AcknowledgedAtOnceAgain()
     {
         RawPeer peer = RawPeer.Established();

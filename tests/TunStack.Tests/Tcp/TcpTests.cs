@@ -45,8 +45,10 @@ public class TcpTests
                 received.Write(buffer, 0, n);
             }
 
+            // Time moves on only when neither end can make progress now: nothing to read, and no
+            // room for more data (an ACK that the settling delivered may have just made some).
             Instant next = sim.Settle();
-            if (next > sim.Clock.Now && to.Available == 0)
+            if (next > sim.Clock.Now && to.Available == 0 && (offset == data.Length || from.SendSpace == 0))
             {
                 sim.AdvanceTo(Instant.Min(next, end));
             }
