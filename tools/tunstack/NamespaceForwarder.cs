@@ -44,7 +44,7 @@ public sealed class NamespaceForwarder
         using (session)
         {
             using StackHost host = attached!;
-            if (!ControlServer.TryStartFor(settings, "forward", session!.Runner, log, error, out ControlServer? control))
+            if (!ControlServer.TryStartFor(settings, "forward", session!.Partitions, log, error, out ControlServer? control))
             {
                 return 1;
             }
@@ -123,7 +123,7 @@ public sealed class NamespaceForwarder
             session!.Signals.Requested = _ =>
             {
                 log.Report($"forwarding: {Relayed()}");
-                foreach ((string message, KeyValuePair<string, object?>[] fields) in StackDump.Entries(session.Runner))
+                foreach ((string message, KeyValuePair<string, object?>[] fields) in StackDump.Entries(session.Partitions))
                 {
                     log.Report(message, fields);
                 }
