@@ -126,7 +126,7 @@ public sealed class Daemon
         string prefix = _started.Netns is null ? string.Empty : $"ip netns exec {_started.Netns} ";
         _log.Info($"ready: {_started.Describe(_session.Interface)}; {DescribeServices()}; try: {prefix}ping {reach}");
 
-        using SystemdNotifier? systemd = SystemdNotifier.Start(_session.Runner, _log);
+        using SystemdNotifier? systemd = SystemdNotifier.Start(_session.Partitions, _log);
 
         // For the test of the crash path (TUNSTACK_FAULT=crash): an exception nobody catches, on a
         // thread of its own, as a bug would throw it; the session's crash handler must clean up.

@@ -225,7 +225,7 @@ public sealed class TunSession : IDisposable
 
         log.Info($"partitions: {queues.Count}, one stack loop per TUN queue (threads tunstack-stack-0 to -{queues.Count - 1}); "
             + $"ephemeral ports {string.Join(", ", Enumerable.Range(0, queues.Count).Select(p => $"{steering.EphemeralRange(p).First}-{steering.EphemeralRange(p).Last}"))}");
-        return new TunSession(tun, impaired, null, new StackPartitions(runners), signals, log) { Meter = null };
+        return new TunSession(tun, impaired, null, new StackPartitions(runners), signals, log) { Meter = daemon ? StackMeter.ForPartitions(runners) : null };
     }
 
     /// <summary>
