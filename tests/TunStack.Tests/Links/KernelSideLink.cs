@@ -11,6 +11,8 @@ namespace TunStack.Tests.Links;
 internal sealed class KernelSideLink : ILink
 {
     private readonly MemoryLink[] _ends;
+    private readonly PacketBatch _one = new(1, 1500);
+    private int _next;
 
     public KernelSideLink(int queues, out MemoryLink[] queueEnds)
     {
@@ -24,6 +26,9 @@ internal sealed class KernelSideLink : ILink
 
     /// <summary>The queue the kernel writes on.</summary>
     public int SendOnQueue { get; set; }
+
+    /// <summary>Writes each packet on the next queue in turn instead (so the fragments of one datagram arrive on different queues).</summary>
+    public bool Spread { get; set; }
 
     public int Mtu => _ends[0].Mtu;
 
@@ -42,7 +47,21 @@ internal sealed class KernelSideLink : ILink
         return received;
     }
 
-    public void Transmit(PacketBatch batch, Instant now) => _ends[SendOnQueue].Transmit(batch, now);
+    public void Transmit(PacketBatch batch, Instant now)
+    {
+        if (!Spread)
+        {
+            _ends[SendOnQueue].Transmit(batch, now);
+            return;
+        }
+
+        for (int i = 0; i < batch.Count; i++)
+        {
+            _one.Clear();
+            _one.TryAdd(batch[i]);
+            _ends[_next++ % _ends.Length].Transmit(_one, now);
+        }
+    }
 
     public void Dispose()
     {

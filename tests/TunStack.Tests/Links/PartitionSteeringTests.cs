@@ -164,10 +164,41 @@ public class PartitionSteeringTests
     }
 
     [Fact]
+    public void FragmentsOfOneDatagramOnDifferentQueues_GatheredByOnePartition_ReassembledAndAnsweredOnce()
+    {
+        var net = new PartitionedStacks(2);
+        net.Kernel.Spread = true;
+        int answered = 0;
+        StartUdpEcho(net, clients: 1, size: 4000, onAnswer: n =>
+        {
+            Assert.Equal(4000, n);
+            answered++;
+        });
+        Assert.True(Step(net.Simulation, () => answered == 1, TimeSpan.FromSeconds(5)));
+        Assert.Equal(1, net.Total(Counter.UdpReceived));
+        Assert.True(net.Total(Counter.PartitionHandedOff) > 0, "three fragments over two queues: some arrived away from their owner");
+        Assert.Equal(0, net.Total(Counter.ReassemblyDiscardedDatagram));
+    }
+
+    [Fact]
     public void UdpServiceOnEveryPartition_DatagramsOnQueue0_EachAnsweredOnce()
     {
         var net = new PartitionedStacks(2);
-        var buffer = new byte[2048];
+        int answered = 0;
+        UdpEndpoint[] clients = StartUdpEcho(net, clients: 16, size: 3, onAnswer: n =>
+        {
+            Assert.Equal(3, n);
+            answered++;
+        });
+        Assert.True(Step(net.Simulation, () => answered == clients.Length, TimeSpan.FromSeconds(5)));
+        Assert.Equal(clients.Length, net.Total(Counter.UdpReceived));
+    }
+
+    // A UDP echo service on every partition, and CLIENTS sockets on the peer that each send one
+    // datagram of SIZE bytes to it; every answer's length goes to onAnswer as the simulation runs.
+    private static UdpEndpoint[] StartUdpEcho(PartitionedStacks net, int clients, int size, Action<int> onAnswer)
+    {
+        var buffer = new byte[65536];
         foreach (NetworkStack partition in net.Partitions)
         {
             UdpEndpoint echo = partition.OpenUdp();
@@ -181,27 +212,20 @@ public class PartitionSteeringTests
             };
         }
 
-        var clients = Enumerable.Range(0, 16).Select(_ => net.PeerStack.OpenUdp()).ToArray();
-        foreach (UdpEndpoint client in clients)
+        var sockets = Enumerable.Range(0, clients).Select(_ => net.PeerStack.OpenUdp()).ToArray();
+        var answers = new byte[65536];
+        foreach (UdpEndpoint client in sockets)
         {
-            Assert.Equal(StackError.None, client.SendTo([1, 2, 3], new InternetEndpoint(Ours, 7)));
-        }
-
-        var answers = new byte[64];
-        int answered = 0;
-        Assert.True(Step(net.Simulation, () =>
-        {
-            foreach (UdpEndpoint client in clients)
+            Assert.Equal(StackError.None, client.SendTo(new byte[size], new InternetEndpoint(Ours, 7)));
+            client.Readable = () =>
             {
                 while (client.TryReceiveFrom(answers, out int n, out _, out _))
                 {
-                    Assert.Equal(3, n);
-                    answered++;
+                    onAnswer(n);
                 }
-            }
+            };
+        }
 
-            return answered == clients.Length;
-        }, TimeSpan.FromSeconds(5)));
-        Assert.Equal(clients.Length, net.Total(Counter.UdpReceived));
+        return sockets;
     }
 }
