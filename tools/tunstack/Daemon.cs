@@ -73,7 +73,7 @@ public sealed class Daemon
 
         if (settings.Queues > 1 && oneLoop is not null)
         {
-            log.Info($"queues: {settings.Queues}, read by one stack loop ({oneLoop} runs on one loop)");
+            log.Info($"queues: {settings.Queues}, read by one stack loop: {oneLoop}");
         }
 
         using (session)
@@ -115,8 +115,8 @@ public sealed class Daemon
     // Why the stack runs on one loop whatever --queues says, or null when it may be partitioned:
     // Kestrel (the http service) and a capture file are each one thing fed by one loop.
     private static string? OneLoopReason(TunSettings settings)
-        => settings.Services.Any(s => ServiceSpec.IsHttp(s.Name)) ? "the http service (Kestrel on StackHost)"
-            : settings.Capture is not null ? "--capture (one capture file)"
+        => settings.Services.Any(s => ServiceSpec.IsHttp(s.Name)) ? "the http service runs Kestrel over StackHost, which drives one loop"
+            : settings.Capture is not null ? "--capture writes one file from one loop"
             : null;
 
     // Serves until a stop signal or the caller's token (true), or until the stack's loop dies (false).

@@ -95,4 +95,27 @@ print(" ".join("same" if round_trip(s) else "different" for s in conns), flush=T
             Assert.DoesNotMatch(@"PartitionHandedOff=", daemon.Output);
         }
     }
+
+    [SkippableFact]
+    public void UpWithQueuesAndCapture_OneLoopReadsEveryQueue_SaysWhyAndAnswersPing()
+    {
+        TunRequirements.Require(("ping", "iputils-ping"));
+        using TestNamespace ns = TestNamespace.Create();
+        string capture = Path.Combine(Path.GetTempPath(), $"queues-{Guid.NewGuid():N}.pcapng");
+        try
+        {
+            using TunstackProcess daemon = TunstackProcess.StartDaemon(ns.Name, "--queues", "2", "--capture", capture);
+            Assert.Contains("queues: 2, read by one stack loop: --capture writes one file from one loop", daemon.Output);
+            (int code, string output, _) = ns.Exec("ping", "-c", "2", "-i", "0.2", "-W", "2", "10.77.0.2");
+            Assert.True(code == 0, output);
+            string[] threads = Directory.GetDirectories($"/proc/{daemon.Id}/task").Select(t => File.ReadAllText(Path.Combine(t, "comm")).Trim()).ToArray();
+            Assert.Equal(["tunstack-stack"], threads.Where(t => t.StartsWith("tunstack-stack", StringComparison.Ordinal)));
+            Assert.Equal(2, threads.Count(t => t.StartsWith("tun-poll-", StringComparison.Ordinal)));
+            Assert.Equal(0, daemon.Terminate());
+        }
+        finally
+        {
+            File.Delete(capture);
+        }
+    }
 }
