@@ -44,6 +44,22 @@ time.sleep(idle)
 print(" ".join("same" if round_trip(s) else "different" for s in conns), flush=True)
 """;
 
+    // PORT COUNT: COUNT TCP connections to PORT one after the other; prints how many were accepted.
+    private const string Connects = """
+import socket, sys
+port, count = int(sys.argv[1]), int(sys.argv[2])
+accepted = 0
+for _ in range(count):
+    try:
+        s = socket.create_connection(("10.77.0.2", port), timeout=3)
+        s.sendall(b"x")
+        s.close()
+        accepted += 1
+    except OSError:
+        pass
+print(accepted)
+""";
+
     [SkippableTheory]
     [InlineData(1)]
     [InlineData(2)]
@@ -116,6 +132,34 @@ print(" ".join("same" if round_trip(s) else "different" for s in conns), flush=T
         finally
         {
             File.Delete(capture);
+        }
+    }
+
+    [SkippableFact]
+    public void PartitionedUp_SighupChangesServices_EveryPartitionServesTheNewOnesAndHttpWaitsForARestart()
+    {
+        TunRequirements.Require(("/usr/bin/python3", "python3"));
+        using TestNamespace reserved = TestNamespace.Reserve();
+        string config = Path.Combine(Path.GetTempPath(), $"tunstack-{Guid.NewGuid():N}.json");
+        File.WriteAllText(config, """{ "serve": "echo", "queues": 4 }""");
+        try
+        {
+            using TunstackProcess daemon = TunstackProcess.StartDaemon(reserved.Name, "--config", config);
+            Assert.Equal("16", Assert.Single(reserved.PythonLines(Connects, "7", "16")));
+
+            File.WriteAllText(config, """{ "serve": "discard=9009,http", "queues": 4 }""");
+            daemon.Signal("HUP");
+            Assert.Contains("tcp discard:9009; udp discard:9009", daemon.WaitForLine("SIGHUP: reloaded"));
+            Assert.Contains("SIGHUP: the http service runs on one stack loop, and this one runs 4 partitions (--queues); it takes a restart, the rest reloads", daemon.Output);
+
+            // Sixteen connections spread over four partitions by the hash: every one of them took the change.
+            Assert.Equal("16", Assert.Single(reserved.PythonLines(Connects, "9009", "16")));
+            Assert.Equal("0", Assert.Single(reserved.PythonLines(Connects, "7", "16")));
+            reserved.StopAndExpectRemovedBy(daemon);
+        }
+        finally
+        {
+            File.Delete(config);
         }
     }
 }
