@@ -328,4 +328,9 @@ public enum Counter
     TcpCwrSent,
     /// <summary>Segments received with CWR: the peer reduced its window, ECE stops (RFC 3168 6.1.3).</summary>
     TcpCwrReceived,
+
+    /// <summary>Packets that arrived on one partition's queue but belong to another partition (see <see cref="Links.PartitionSteering"/>), handed over to it.</summary>
+    PartitionHandedOff,
+    /// <summary>Dropped: a packet for another partition while that partition's hand-off queue was full.</summary>
+    PartitionHandOffDropped,
 }

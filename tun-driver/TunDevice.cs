@@ -30,6 +30,8 @@ public sealed class TunDevice : ILink
     private readonly bool _vnet;
     private readonly byte[] _vnetScratch = new byte[VirtioNetHeader.Length];
     private readonly byte[] _vnetOut = new byte[VirtioNetHeader.Length];
+    private TunQueueCounts _counts;
+    private TunQueue[]? _split;
     private int _nextQueue;
     private volatile bool _closing;
     private volatile bool _waitedOn;
@@ -77,22 +79,22 @@ public sealed class TunDevice : ILink
     public string? OffloadFallback { get; }
 
     /// <summary>Received packets whose virtio-net header was cut short; dropped.</summary>
-    public long BadHeaders { get; private set; }
+    public long BadHeaders => _counts.BadHeaders;
 
     /// <summary>True when this process created the device (it disappears when closed); false when it attached to a persistent one.</summary>
     public bool CreatedByUs { get; }
 
-    /// <summary>Packets read.</summary>
-    public long PacketsRead { get; private set; }
+    /// <summary>Packets read (through the device; the queues of <see cref="SplitQueues"/> count their own).</summary>
+    public long PacketsRead => _counts.Read;
 
-    /// <summary>Packets written.</summary>
-    public long PacketsWritten { get; private set; }
+    /// <summary>Packets written (through the device).</summary>
+    public long PacketsWritten => _counts.Written;
 
     /// <summary>Reads that failed with an error other than EAGAIN.</summary>
-    public long ReadErrors { get; private set; }
+    public long ReadErrors => _counts.ReadErrors;
 
     /// <summary>Packets the kernel refused to take (write failed); counted, never retried.</summary>
-    public long WriteDrops { get; private set; }
+    public long WriteDrops => _counts.WriteDrops;
 
     /// <inheritdoc/>
     public Action? ReceiveReady { get; set; }
@@ -227,59 +229,17 @@ public sealed class TunDevice : ILink
     }
 
     /// <inheritdoc/>
-    public unsafe int Receive(PacketBatch batch, Instant now)
+    public int Receive(PacketBatch batch, Instant now)
     {
-        Libc.IoVector* vectors = stackalloc Libc.IoVector[2];
         int received = 0;
         for (int q = 0; q < _queues.Length && !batch.IsFull; q++)
         {
             int queue = (_nextQueue + q) % _queues.Length;
-            int fd = _queues[queue].Fd;
-            while (!batch.IsFull)
+            received += TunQueue.ReadPackets(_queues[queue].Fd, _vnet, _vnetScratch, batch, ref _counts, out bool drained);
+            if (drained)
             {
-                Span<byte> slot = batch.NextFree;
-                nint n;
-                fixed (byte* data = slot)
-                fixed (byte* header = _vnetScratch)
-                {
-                    if (_vnet)
-                    {
-                        vectors[0] = new Libc.IoVector { Base = header, Length = VirtioNetHeader.Length };
-                        vectors[1] = new Libc.IoVector { Base = data, Length = (nuint)slot.Length };
-                        n = Libc.ReadVector(fd, vectors, 2) - VirtioNetHeader.Length;
-                    }
-                    else
-                    {
-                        n = Libc.Read(fd, data, (nuint)slot.Length);
-                    }
-                }
-
-                if (n >= 0)
-                {
-                    batch.Commit((int)n, _vnet ? OffloadOf(_vnetScratch) : default);
-                    received++;
-                    PacketsRead++;
-                    continue;
-                }
-
-                if (_vnet && n + VirtioNetHeader.Length >= 0)
-                {
-                    BadHeaders++; // shorter than the header: nothing to hand over
-                    continue;
-                }
-
-                int errno = Libc.LastError;
-                if (errno == Libc.EAGAIN)
-                {
-                    // Drained: let the poll thread wait for the next packet.
-                    _drained[queue].Set();
-                }
-                else if (errno != Libc.EINTR)
-                {
-                    ReadErrors++;
-                }
-
-                break;
+                // Drained: let the poll thread wait for the next packet.
+                _drained[queue].Set();
             }
         }
 
@@ -288,40 +248,7 @@ public sealed class TunDevice : ILink
     }
 
     /// <inheritdoc/>
-    public unsafe void Transmit(PacketBatch batch, Instant now)
-    {
-        Libc.IoVector* vectors = stackalloc Libc.IoVector[2];
-        int fd = _queues[0].Fd;
-        for (int i = 0; i < batch.Count; i++)
-        {
-            Span<byte> packet = batch[i];
-            nint n;
-            fixed (byte* data = packet)
-            fixed (byte* header = _vnetOut)
-            {
-                if (_vnet)
-                {
-                    HeaderFor(batch.OffloadAt(i)).WriteTo(_vnetOut);
-                    vectors[0] = new Libc.IoVector { Base = header, Length = VirtioNetHeader.Length };
-                    vectors[1] = new Libc.IoVector { Base = data, Length = (nuint)packet.Length };
-                    n = Libc.WriteVector(fd, vectors, 2);
-                }
-                else
-                {
-                    n = Libc.Write(fd, data, (nuint)packet.Length);
-                }
-            }
-
-            if (n < 0)
-            {
-                WriteDrops++;
-            }
-            else
-            {
-                PacketsWritten++;
-            }
-        }
-    }
+    public void Transmit(PacketBatch batch, Instant now) => TunQueue.WritePackets(_queues[0].Fd, _vnet, _vnetOut, batch, ref _counts);
 
     // virtio 1.2 5.1.6: the header the kernel wrote, as the stack's metadata. Unknown gso types
     // (UDP, ECN) are passed on as Unsupported for the stack to drop and count.
@@ -374,7 +301,7 @@ public sealed class TunDevice : ILink
     /// Blocks in poll() on the queue and an interrupt eventfd: the stack's thread is woken by the
     /// kernel when a packet arrives, with no poll thread in between (the first call stops it).
     /// </summary>
-    public unsafe void WaitForPackets(TimeSpan timeout)
+    public void WaitForPackets(TimeSpan timeout)
     {
         if (!CanWaitForPackets)
         {
@@ -388,33 +315,42 @@ public sealed class TunDevice : ILink
             StopPollThreads();
         }
 
-        Libc.PollFd* fds = stackalloc Libc.PollFd[2];
-        fds[0] = new Libc.PollFd { Fd = _queues[0].Fd, Events = Libc.POLLIN };
-        fds[1] = new Libc.PollFd { Fd = _interrupt.Fd, Events = Libc.POLLIN };
-        int milliseconds = (int)Math.Clamp(Math.Ceiling(timeout.TotalMilliseconds), 0, int.MaxValue);
-        int ready = Libc.Poll(fds, 2, milliseconds);
-        if (ready > 0 && fds[1].ReturnedEvents != 0)
-        {
-            ulong count;
-            Libc.Read(_interrupt.Fd, (byte*)&count, sizeof(ulong));
-        }
+        TunQueue.Wait(_queues[0].Fd, _interrupt.Fd, timeout);
     }
 
     /// <summary>Ends a <see cref="WaitForPackets"/> early (or the next one): one eventfd write.</summary>
-    public void InterruptWait() => Signal(_interrupt);
+    public void InterruptWait() => TunQueue.Signal(_interrupt);
 
-    // Adds one to an eventfd, which makes it readable.
-    private static unsafe void Signal(SafeFileDescriptor eventFd)
+    /// <summary>
+    /// Splits a device into its queues, each an <see cref="ILink"/> of its own for a stack
+    /// partition on its own thread (see <see cref="PartitionSteering"/>): the poll threads stop,
+    /// and from then on packets are read and written through the queues only, never through the
+    /// device. Once per device.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The queues were already split off, or the device was waited on.</exception>
+    public IReadOnlyList<TunQueue> SplitQueues()
     {
-        ulong one = 1;
-        Libc.Write(eventFd.Fd, (byte*)&one, sizeof(ulong));
+        if (_split is not null || _waitedOn)
+        {
+            throw new InvalidOperationException($"TUN device {Name}: its queues are already being read ({(_split is not null ? "split off before" : "by a stack waiting on the device")}).");
+        }
+
+        _waitedOn = true;
+        StopPollThreads();
+        _split = new TunQueue[_queues.Length];
+        for (int i = 0; i < _queues.Length; i++)
+        {
+            _split[i] = new TunQueue(this, i, _queues[i], _vnet);
+        }
+
+        return _split;
     }
 
     // Wakes every poll thread (from poll() through the stop eventfd, or from its wait for the
     // stack to drain) and waits until each has seen _closing or _waitedOn and left.
     private void StopPollThreads()
     {
-        Signal(_stop);
+        TunQueue.Signal(_stop);
         foreach (ManualResetEventSlim drained in _drained)
         {
             drained.Set();
@@ -466,7 +402,7 @@ public sealed class TunDevice : ILink
     }
 
     /// <inheritdoc/>
-    public unsafe void Dispose()
+    public void Dispose()
     {
         if (_closing)
         {
@@ -483,6 +419,11 @@ public sealed class TunDevice : ILink
 
         _stop.Dispose();
         _interrupt.Dispose();
+        foreach (TunQueue queue in _split ?? [])
+        {
+            queue.Dispose();
+        }
+
         foreach (ManualResetEventSlim drained in _drained)
         {
             drained.Dispose();

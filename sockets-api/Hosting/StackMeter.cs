@@ -22,7 +22,8 @@ namespace TunStack.Sockets.Hosting;
 /// The counters are read as <see cref="StackRunner.Counters"/> allows from any thread; the gauges
 /// and the round-trip samples are taken by a heartbeat of the runner's own loop
 /// (<see cref="StackRunner.AddHeartbeat"/>), so they never race the stack and a collection never
-/// waits for it. Nothing is recorded per packet.
+/// waits for it. Nothing is recorded per packet. A stack split into partitions, each on a runner of
+/// its own, is one meter over all of them: counters and gauges are the partitions' sums.
 /// </summary>
 public sealed class StackMeter : IDisposable
 {
@@ -43,20 +44,19 @@ public sealed class StackMeter : IDisposable
         Counter.TcpAckOfUnsentData, Counter.TcpAckTooOld, Counter.TcpOutOfOrderDropped, Counter.TcpPawsRejected, Counter.TcpListenOverflow,
         Counter.TcpSynQueueOverflow, Counter.TcpConnectionLimit, Counter.OutputNoRoute, Counter.OutputNoSource, Counter.OutputLoopbackQueueFull,
         Counter.TcpMemoryDrops, Counter.LinkBadOffload, Counter.LinkUnsupportedSegmentation, Counter.TcpForwardPendingOverflow,
-        Counter.TcpSynFinDropped,
+        Counter.TcpSynFinDropped, Counter.PartitionHandOffDropped,
     ];
 
     /// <summary>Connections looked at per round-trip collection unless the constructor says otherwise.</summary>
     public const int DefaultRttSamplesPerCollection = 1024;
 
-    private readonly IDisposable _snapshots;
-    private readonly IDisposable _rttSamples;
+    private readonly List<IDisposable> _heartbeats = [];
     private readonly Histogram<double> _rtt;
-    private readonly TcpConnection[] _slice;
-    private int _rttCursor;
-    private long _connections;
-    private long _timeWait;
-    private long _tcpMemory;
+    private readonly TcpConnection[][] _slices;
+    private readonly int[] _rttCursors;
+    private readonly long[] _connections;
+    private readonly long[] _timeWait;
+    private readonly long[] _tcpMemory;
 
     /// <summary>
     /// Creates the meter for <paramref name="runner"/>'s stack. The gauges are refreshed every
@@ -67,25 +67,55 @@ public sealed class StackMeter : IDisposable
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="rttSamplesPerCollection"/> is not positive.</exception>
     public StackMeter(StackRunner runner, TimeSpan? rttSampleInterval = null, int rttSamplesPerCollection = DefaultRttSamplesPerCollection)
+        : this([runner ?? throw new ArgumentNullException(nameof(runner))], rttSampleInterval, rttSamplesPerCollection)
     {
-        ArgumentNullException.ThrowIfNull(runner);
+    }
+
+    /// <summary>
+    /// Creates one meter for a stack split into partitions, one runner each (see
+    /// <see cref="StackMeter(StackRunner, TimeSpan?, int)"/>): its counters and gauges are the sums
+    /// over <paramref name="partitions"/>, and each partition's round-trip times are sampled on its own loop.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="partitions"/> is empty.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="rttSamplesPerCollection"/> is not positive.</exception>
+    public static StackMeter ForPartitions(IReadOnlyList<StackRunner> partitions, TimeSpan? rttSampleInterval = null, int rttSamplesPerCollection = DefaultRttSamplesPerCollection)
+    {
+        ArgumentNullException.ThrowIfNull(partitions);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(rttSamplesPerCollection, 0);
-        _slice = new TcpConnection[rttSamplesPerCollection];
-        StackCounters counters = runner.Counters;
+        if (partitions.Count == 0)
+        {
+            throw new ArgumentException("A meter needs at least one runner.", nameof(partitions));
+        }
+
+        return new StackMeter(partitions, rttSampleInterval, rttSamplesPerCollection);
+    }
+
+    private StackMeter(IReadOnlyList<StackRunner> partitions, TimeSpan? rttSampleInterval, int rttSamplesPerCollection)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(rttSamplesPerCollection, 0);
+
+        int count = partitions.Count;
+        _slices = Enumerable.Range(0, count).Select(_ => new TcpConnection[rttSamplesPerCollection]).ToArray();
+        (_rttCursors, _connections, _timeWait, _tcpMemory) = (new int[count], new long[count], new long[count], new long[count]);
+        StackCounters[] counters = partitions.Select(p => p.Counters).ToArray();
         Meter = new Meter(MeterName);
         var dropTags = s_drops.Select(c => new KeyValuePair<string, object?>("reason", c.ToString())).ToArray();
         Meter.CreateObservableCounter("tunstack.packets_dropped", () => Drops(counters, dropTags), "{packet}", "Packets (and SYNs, and received TCP data) the stack dropped, by reason");
         foreach (Counter counter in Enum.GetValues<Counter>().Except(s_drops))
         {
-            Meter.CreateObservableCounter(InstrumentName(counter), () => counters[counter], null, $"The stack's counter {counter}");
+            Meter.CreateObservableCounter(InstrumentName(counter), () => Sum(counters, counter), null, $"The stack's counter {counter}");
         }
 
-        Meter.CreateObservableUpDownCounter("tunstack.tcp.connections", () => Volatile.Read(ref _connections), "{connection}", "TCP connections held (TIME-WAIT records not counted)");
-        Meter.CreateObservableUpDownCounter("tunstack.tcp.time_wait", () => Volatile.Read(ref _timeWait), "{connection}", "TCP 4-tuples in TIME-WAIT");
-        Meter.CreateObservableUpDownCounter("tunstack.tcp.memory", () => Volatile.Read(ref _tcpMemory), "By", "Bytes of queued TCP data (send and receive buffers, out-of-order data)");
+        Meter.CreateObservableUpDownCounter("tunstack.tcp.connections", () => Sum(_connections), "{connection}", "TCP connections held (TIME-WAIT records not counted)");
+        Meter.CreateObservableUpDownCounter("tunstack.tcp.time_wait", () => Sum(_timeWait), "{connection}", "TCP 4-tuples in TIME-WAIT");
+        Meter.CreateObservableUpDownCounter("tunstack.tcp.memory", () => Sum(_tcpMemory), "By", "Bytes of queued TCP data (send and receive buffers, out-of-order data)");
         _rtt = Meter.CreateHistogram<double>("tunstack.tcp.smoothed_rtt", "s", "Smoothed round-trip time of each TCP connection, sampled periodically");
-        _snapshots = runner.AddHeartbeat(TimeSpan.FromSeconds(1), TakeSnapshot);
-        _rttSamples = runner.AddHeartbeat(rttSampleInterval ?? TimeSpan.FromSeconds(10), SampleRoundTrips);
+        for (int p = 0; p < count; p++)
+        {
+            int partition = p;
+            _heartbeats.Add(partitions[p].AddHeartbeat(TimeSpan.FromSeconds(1), stack => TakeSnapshot(partition, stack)));
+            _heartbeats.Add(partitions[p].AddHeartbeat(rttSampleInterval ?? TimeSpan.FromSeconds(10), stack => SampleRoundTrips(partition, stack)));
+        }
     }
 
     /// <summary>The meter ("TunStack").</summary>
@@ -124,63 +154,94 @@ public sealed class StackMeter : IDisposable
     /// <inheritdoc/>
     public void Dispose()
     {
-        _snapshots.Dispose();
-        _rttSamples.Dispose();
+        foreach (IDisposable heartbeat in _heartbeats)
+        {
+            heartbeat.Dispose();
+        }
+
         Meter.Dispose();
     }
 
-    private static Measurement<long>[] Drops(StackCounters counters, KeyValuePair<string, object?>[] tags)
+    private static Measurement<long>[] Drops(StackCounters[] counters, KeyValuePair<string, object?>[] tags)
     {
         var measurements = new Measurement<long>[s_drops.Length];
         for (int i = 0; i < s_drops.Length; i++)
         {
-            measurements[i] = new Measurement<long>(counters[s_drops[i]], tags[i]);
+            measurements[i] = new Measurement<long>(Sum(counters, s_drops[i]), tags[i]);
         }
 
         return measurements;
     }
 
-    // On the loop's thread, holding the stack.
-    private void TakeSnapshot(NetworkStack stack)
+    private static long Sum(StackCounters[] counters, Counter counter)
     {
-        (int connections, int timeWait) = stack.TcpConnections;
-        Volatile.Write(ref _connections, connections);
-        Volatile.Write(ref _timeWait, timeWait);
-        Volatile.Write(ref _tcpMemory, stack.TcpMemory.InUseBytes);
+        long sum = 0;
+        foreach (StackCounters partition in counters)
+        {
+            sum += partition[counter];
+        }
+
+        return sum;
     }
 
-    // On the loop's thread, holding the stack; only while the histogram has a listener.
-    internal void SampleRoundTrips(NetworkStack stack)
+    private static long Sum(long[] gauges)
+    {
+        long sum = 0;
+        for (int i = 0; i < gauges.Length; i++)
+        {
+            sum += Volatile.Read(ref gauges[i]);
+        }
+
+        return sum;
+    }
+
+    // On a partition's loop thread, holding its stack.
+    private void TakeSnapshot(int partition, NetworkStack stack)
+    {
+        (int connections, int timeWait) = stack.TcpConnections;
+        Volatile.Write(ref _connections[partition], connections);
+        Volatile.Write(ref _timeWait[partition], timeWait);
+        Volatile.Write(ref _tcpMemory[partition], stack.TcpMemory.InUseBytes);
+    }
+
+    // On the (first) loop's thread, holding the stack; only while the histogram has a listener.
+    internal void SampleRoundTrips(NetworkStack stack) => SampleRoundTrips(0, stack);
+
+    // On a partition's loop thread, holding its stack; only while the histogram has a listener.
+    private void SampleRoundTrips(int partition, NetworkStack stack)
     {
         if (!_rtt.Enabled)
         {
             return;
         }
 
+        TcpConnection[] slice = _slices[partition];
+        ref int cursor = ref _rttCursors[partition];
+
         // The next slice of the table; at its end, the rest of the slice from its start (so that a
         // table smaller than a slice is sampled whole every time).
-        int count = stack.CopyTcpConnections(_rttCursor, _slice);
-        if (count < _slice.Length)
+        int count = stack.CopyTcpConnections(cursor, slice);
+        if (count < slice.Length)
         {
-            int wrapped = stack.CopyTcpConnections(0, _slice.AsSpan(count, Math.Min(_slice.Length - count, _rttCursor)));
+            int wrapped = stack.CopyTcpConnections(0, slice.AsSpan(count, Math.Min(slice.Length - count, cursor)));
             count += wrapped;
-            _rttCursor = wrapped;
+            cursor = wrapped;
         }
         else
         {
-            _rttCursor += count;
+            cursor += count;
         }
 
         for (int i = 0; i < count; i++)
         {
             // Established: its handshake gave a sample (0 when under the timestamp clock's 1 ms grain).
-            if (_slice[i].State == TcpConnectionState.Established)
+            if (slice[i].State == TcpConnectionState.Established)
             {
-                _rtt.Record(_slice[i].SmoothedRtt.TotalSeconds);
+                _rtt.Record(slice[i].SmoothedRtt.TotalSeconds);
             }
         }
 
-        Array.Clear(_slice, 0, count); // hold no connection between collections
+        Array.Clear(slice, 0, count); // hold no connection between collections
         LastRttCollection = count;
     }
 

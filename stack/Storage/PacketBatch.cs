@@ -97,6 +97,27 @@ public sealed class PacketBatch
         return true;
     }
 
+    /// <summary>
+    /// Exchanges the committed packets at <paramref name="a"/> and <paramref name="b"/> (their
+    /// buffers, lengths and metadata: nothing is copied), for a link that compacts a batch.
+    /// </summary>
+    internal void Swap(int a, int b)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)a, (uint)Count, nameof(a));
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)b, (uint)Count, nameof(b));
+        (_slots[a], _slots[b]) = (_slots[b], _slots[a]);
+        (_lengths[a], _lengths[b]) = (_lengths[b], _lengths[a]);
+        (_timestamps[a], _timestamps[b]) = (_timestamps[b], _timestamps[a]);
+        (_offloads[a], _offloads[b]) = (_offloads[b], _offloads[a]);
+    }
+
+    /// <summary>Keeps the first <paramref name="count"/> committed packets and frees the slots of the rest.</summary>
+    internal void Truncate(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan((uint)count, (uint)Count, nameof(count));
+        Count = count;
+    }
+
     /// <summary>Empties the batch (the slots stay allocated).</summary>
     public void Clear() => Count = 0;
 }

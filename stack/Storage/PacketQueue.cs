@@ -27,6 +27,9 @@ internal sealed class PacketQueue
         PacketCapacity = packetCapacity;
     }
 
+    /// <summary>Packets the queue holds before it refuses.</summary>
+    public int Capacity => _slots.Length;
+
     /// <summary>Largest packet a slot holds.</summary>
     public int PacketCapacity { get; }
 
@@ -41,6 +44,9 @@ internal sealed class PacketQueue
             }
         }
     }
+
+    /// <summary>True when packets may be waiting: a read without the lock, for a cheap look before <see cref="DequeueInto"/>.</summary>
+    public bool HasPackets => Volatile.Read(ref _count) > 0;
 
     /// <summary>Copies a packet in; false when full or too large.</summary>
     public bool TryEnqueue(ReadOnlySpan<byte> packet) => TryEnqueue(packet, default);

@@ -65,6 +65,84 @@ public class AllocationTests
         Assert.Equal(next, stack.Counters[Counter.IcmpEchoRepliesSent]);
     }
 
+    [Fact]
+    public void PartitionedStack_DatagramHandedToTheOtherPartitionEveryRound_ZeroBytesAllocated()
+    {
+        // Both datagrams arrive on queue 0; the one to partition 1's port is handed over each round.
+        (MemoryLink near0, MemoryLink far0) = MemoryLink.CreatePair();
+        (MemoryLink near1, MemoryLink far1) = MemoryLink.CreatePair();
+        var steering = new PartitionSteering(2, 32768, 60999, near0.MaxPacketLength);
+        var stacks = new NetworkStack[2];
+        var endpoints = new UdpEndpoint[2];
+        var datagrams = new byte[2][];
+        for (int p = 0; p < 2; p++)
+        {
+            StackOptions options = Options();
+            (options.EphemeralPortFirst, options.EphemeralPortLast) = steering.EphemeralRange(p);
+            PartitionLink link = steering.CreateLink(p, p == 0 ? near0 : near1);
+            stacks[p] = new NetworkStack(link, options, Instant.Zero);
+            link.Counters = stacks[p].Counters;
+            endpoints[p] = stacks[p].OpenUdp();
+            Assert.Equal(StackError.None, endpoints[p].Bind(new InternetEndpoint(InternetAddress.AnyV4, options.EphemeralPortFirst)));
+            datagrams[p] = Packets.UdpPacket(Probe.PeerV4, Probe.StackV4, 5000, options.EphemeralPortFirst, new byte[512]);
+        }
+
+        var input = new PacketBatch(2, 1500);
+        var output = new PacketBatch(64, 1500);
+        var buffer = new byte[2048];
+
+        void Round(int i)
+        {
+            input.Clear();
+            input.TryAdd(datagrams[0]);
+            input.TryAdd(datagrams[1]);
+            far0.Transmit(input, Instant.Zero);
+            for (int p = 0; p < 2; p++)
+            {
+                stacks[p].Poll(Instant.FromMilliseconds(i));
+            }
+
+            for (int p = 0; p < 2; p++)
+            {
+                while (endpoints[p].TryReceiveFrom(buffer, out int n, out _, out InternetEndpoint from))
+                {
+                    endpoints[p].SendTo(buffer.AsSpan(0, n), from);
+                }
+
+                stacks[p].Poll(Instant.FromMilliseconds(i));
+            }
+
+            output.Clear();
+            far0.Receive(output, Instant.Zero);
+            output.Clear();
+            far1.Receive(output, Instant.Zero);
+        }
+
+        for (int i = 0; i < 100; i++)
+        {
+            Round(i);
+        }
+
+        var windows = new List<long>();
+        int next = 100;
+        for (int w = 0; w < 3 && (windows.Count == 0 || windows[^1] != 0); w++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = next; i < next + 10_000; i++)
+            {
+                Round(i);
+            }
+
+            next += 10_000;
+            windows.Add(GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+
+        Assert.True(windows[^1] == 0, $"bytes allocated per window of 10,000 rounds: {string.Join(", ", windows)}");
+        Assert.Equal(next, stacks[0].Counters[Counter.PartitionHandedOff]);
+        Assert.Equal(next, stacks[1].Counters[Counter.UdpDelivered]);
+        Assert.Equal(next, stacks[0].Counters[Counter.UdpDelivered]);
+    }
+
     private static StackOptions Options()
     {
         var o = new StackOptions { RandomSeed = 1 };

@@ -43,16 +43,18 @@ internal static class ConnectionTraceStream
         return null;
     }
 
-    /// <summary>Finds the connection on the stack's thread; the reason when none or several match.</summary>
-    public static async Task<(TcpConnection? Connection, string? Problem)> FindAsync(StackRunner runner, string selector)
+    /// <summary>Finds the connection on each partition's thread, and the runner of the partition that holds it; the reason when none or several match.</summary>
+    public static async Task<(StackRunner? Owner, TcpConnection? Connection, string? Problem)> FindAsync(StackPartitions partitions, string selector)
     {
-        IReadOnlyList<TcpConnection> matches = await runner.InvokeAsync(stack => (IReadOnlyList<TcpConnection>)stack.ListTcpConnections()
+        ArgumentNullException.ThrowIfNull(partitions);
+        List<TcpConnection>[] found = await partitions.InvokeEachAsync(stack => stack.ListTcpConnections()
             .Where(c => c.State != TcpConnectionState.Closed && Matches(c.Tuple, selector)).ToList()).ConfigureAwait(false);
+        List<(StackRunner Runner, TcpConnection Connection)> matches = found.SelectMany((list, p) => list.Select(c => (partitions.Runners[p], c))).ToList();
         return matches.Count switch
         {
-            0 => (null, $"trace: no TCP connection matches '{selector}' (name its local or peer endpoint as tunstack ss -t shows it, or LOCAL-PEER)"),
-            1 => (matches[0], null),
-            _ => (null, $"trace: {matches.Count} connections match '{selector}': {string.Join(", ", matches.Take(5).Select(c => $"{c.Tuple.Local}-{c.Tuple.Remote}"))}{(matches.Count > 5 ? ", ..." : string.Empty)}; name one as LOCAL-PEER"),
+            0 => (null, null, $"trace: no TCP connection matches '{selector}' (name its local or peer endpoint as tunstack ss -t shows it, or LOCAL-PEER)"),
+            1 => (matches[0].Runner, matches[0].Connection, null),
+            _ => (null, null, $"trace: {matches.Count} connections match '{selector}': {string.Join(", ", matches.Take(5).Select(m => $"{m.Connection.Tuple.Local}-{m.Connection.Tuple.Remote}"))}{(matches.Count > 5 ? ", ..." : string.Empty)}; name one as LOCAL-PEER"),
         };
     }
 

@@ -26,7 +26,7 @@ public sealed class ControlServer : IDisposable
     private static readonly TimeSpan s_clientTimeout = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan s_stackTimeout = TimeSpan.FromSeconds(10);
     private readonly Socket _listener;
-    private readonly StackRunner _runner;
+    private readonly StackPartitions _stack;
     private readonly string _name;
     private readonly ConsoleLog _log;
     private readonly uint _owner = ControlPaths.UserId;
@@ -36,14 +36,14 @@ public sealed class ControlServer : IDisposable
     private readonly UnhandledExceptionEventHandler _crashHandler;
     private int _disposed;
 
-    private ControlServer(string path, Socket listener, StackRunner runner, string name, string role, ConsoleLog log)
+    private ControlServer(string path, Socket listener, StackPartitions stack, string name, string role, ConsoleLog log)
     {
         Path = path;
         _listener = listener;
-        _runner = runner;
+        _stack = stack;
         _name = name;
         _log = log;
-        _summary = new SummaryPublisher(runner, name, role);
+        _summary = new SummaryPublisher(stack, name, role);
 
         // A crash ends the process without the daemon's usings: the socket goes with it all the same.
         _crashHandler = (_, _) => Dispose();
@@ -55,14 +55,14 @@ public sealed class ControlServer : IDisposable
     public string Path { get; }
 
     /// <summary>
-    /// Listens on <paramref name="path"/> for the stack of <paramref name="runner"/>, creating its
+    /// Listens on <paramref name="path"/> for <paramref name="stack"/> (all its partitions), creating its
     /// directory (mode 0755) if missing and replacing a stale socket left by a daemon that was killed.
     /// Throws <see cref="IOException"/> saying why when the socket cannot be made (a live daemon on it included).
     /// </summary>
-    public static ControlServer Start(string path, StackRunner runner, string name, string role, ConsoleLog log)
+    public static ControlServer Start(string path, StackPartitions stack, string name, string role, ConsoleLog log)
     {
         ArgumentNullException.ThrowIfNull(path);
-        ArgumentNullException.ThrowIfNull(runner);
+        ArgumentNullException.ThrowIfNull(stack);
         ArgumentNullException.ThrowIfNull(log);
         if (!OperatingSystem.IsLinux())
         {
@@ -107,7 +107,7 @@ public sealed class ControlServer : IDisposable
                 throw;
             }
 
-            return new ControlServer(path, listener, runner, name, role, log);
+            return new ControlServer(path, listener, stack, name, role, log);
         }
         catch (Exception e) when (e is SocketException or UnauthorizedAccessException)
         {
@@ -121,7 +121,7 @@ public sealed class ControlServer : IDisposable
     /// <paramref name="error"/>, when a socket asked for with --control cannot be made; the default
     /// one failing is a warning, and the daemon runs without it (<paramref name="server"/> null, as with --control none).
     /// </summary>
-    public static bool TryStartFor(TunSettings settings, string role, StackRunner runner, ConsoleLog log, TextWriter error, out ControlServer? server)
+    public static bool TryStartFor(TunSettings settings, string role, StackPartitions stack, ConsoleLog log, TextWriter error, out ControlServer? server)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(log);
@@ -141,7 +141,7 @@ public sealed class ControlServer : IDisposable
         string name = settings.Control is null ? ControlPaths.DefaultName(settings) : System.IO.Path.GetFileNameWithoutExtension(path);
         try
         {
-            server = Start(path, runner, name, role, log);
+            server = Start(path, stack, name, role, log);
             log.Info($"control: {path} (tunstack ss, stats, status{(settings.Control is null ? string.Empty : $" --name {path}")})");
             return true;
         }
@@ -184,7 +184,7 @@ public sealed class ControlServer : IDisposable
                 case "status":
                     return $"error status: unknown option '{words[1]}' (status takes none)";
                 case "stats" when words.Skip(1).All(w => w == "-z"):
-                    lines = _history.Report(_runner.Counters, uid, words.Length > 1, _name, DateTime.UtcNow);
+                    lines = _history.Report(_stack.Counters, uid, words.Length > 1, _name, DateTime.UtcNow);
                     break;
                 case "stats":
                     return $"error stats: unknown option '{words.Skip(1).First(w => w != "-z")}' (the option is -z)";
@@ -196,7 +196,7 @@ public sealed class ControlServer : IDisposable
                         return $"error {problem}";
                     }
 
-                    IReadOnlyList<SocketEntry> rows = await SocketTable.TakeAsync(_runner, options).WaitAsync(s_stackTimeout).ConfigureAwait(false);
+                    IReadOnlyList<SocketEntry> rows = await SocketTable.TakeAsync(_stack, options).WaitAsync(s_stackTimeout).ConfigureAwait(false);
                     lines = SsLayout.Format(rows, options);
                     break;
                 default:
@@ -318,14 +318,14 @@ public sealed class ControlServer : IDisposable
             return;
         }
 
-        (Tcp.TcpConnection? connection, string? missing) = await ConnectionTraceStream.FindAsync(_runner, selector).WaitAsync(s_stackTimeout, timeout.Token).ConfigureAwait(false);
+        (StackRunner? owner, Tcp.TcpConnection? connection, string? missing) = await ConnectionTraceStream.FindAsync(_stack, selector).WaitAsync(s_stackTimeout, timeout.Token).ConfigureAwait(false);
         if (connection is null)
         {
             await SendAsync(client, $"error {missing}", timeout.Token).ConfigureAwait(false);
             return;
         }
 
-        await ConnectionTraceStream.RunAsync(client, _runner, connection, interval, count, _stopping.Token).ConfigureAwait(false);
+        await ConnectionTraceStream.RunAsync(client, owner!, connection, interval, count, _stopping.Token).ConfigureAwait(false);
     }
 
     /// <summary>Sends <paramref name="answer"/> whole, ending it in a newline when it does not already.</summary>

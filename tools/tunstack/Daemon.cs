@@ -37,13 +37,13 @@ public sealed class Daemon
     private readonly TunSettings _started;
     private readonly ConsoleLog _log;
     private readonly StackHost _host;
-    private readonly UdpServices _udp;
-    private readonly TcpServices _tcp;
+    private readonly UdpServices[] _udp;
+    private readonly TcpServices[] _tcp;
     private HttpService? _http;
     private List<ServiceSpec> _services;
     private (Impairment Received, Impairment Sent, int Seed) _impairment;
 
-    private Daemon(TunSession session, TunSettings settings, ConsoleLog log, StackHost host, UdpServices udp, TcpServices tcp, HttpService? http)
+    private Daemon(TunSession session, TunSettings settings, ConsoleLog log, StackHost host, UdpServices[] udp, TcpServices[] tcp, HttpService? http)
     {
         _session = session;
         _started = settings;
@@ -64,16 +64,22 @@ public sealed class Daemon
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(error);
-        int code = TunSession.StartDaemon(settings, output, error, out TunSession? session, out StackHost? attached, out ConsoleLog log);
+        string? oneLoop = OneLoopReason(settings);
+        int code = TunSession.StartDaemon(settings, output, error, out TunSession? session, out StackHost? attached, out ConsoleLog log, partitioned: oneLoop is null);
         if (code != 0)
         {
             return code;
         }
 
+        if (settings.Queues > 1 && oneLoop is not null)
+        {
+            log.Info($"queues: {settings.Queues}, read by one stack loop: {oneLoop}");
+        }
+
         using (session)
         {
             using StackHost host = attached!;
-            if (!ControlServer.TryStartFor(settings, "up", session!.Runner, log, error, out ControlServer? control))
+            if (!ControlServer.TryStartFor(settings, "up", session!.Partitions, log, error, out ControlServer? control))
             {
                 return 1;
             }
@@ -82,8 +88,9 @@ public sealed class Daemon
             Daemon daemon;
             try
             {
-                UdpServices udp = session!.Runner.InvokeAsync(stack => UdpServices.Start(stack, settings.Services, log)).GetAwaiter().GetResult();
-                TcpServices tcp = session.Runner.InvokeAsync(stack => TcpServices.Start(stack, settings.Services, log)).GetAwaiter().GetResult();
+                // Every partition serves every service: a flow goes to whichever partition owns it.
+                UdpServices[] udp = session!.Partitions.InvokeEachAsync(stack => UdpServices.Start(stack, settings.Services, log)).GetAwaiter().GetResult();
+                TcpServices[] tcp = session.Partitions.InvokeEachAsync(stack => TcpServices.Start(stack, settings.Services, log)).GetAwaiter().GetResult();
                 HttpService? http = settings.Services.FirstOrDefault(s => ServiceSpec.IsHttp(s.Name)) is { } web
                     ? HttpService.StartAsync(host, web.Port, log, session.Meter).GetAwaiter().GetResult()
                     : null;
@@ -105,6 +112,13 @@ public sealed class Daemon
         return 0;
     }
 
+    // Why the stack runs on one loop whatever --queues says, or null when it may be partitioned:
+    // Kestrel (the http service) and a capture file are each one thing fed by one loop.
+    private static string? OneLoopReason(TunSettings settings)
+        => settings.Services.Any(s => ServiceSpec.IsHttp(s.Name)) ? "the http service runs Kestrel over StackHost, which drives one loop"
+            : settings.Capture is not null ? "--capture writes one file from one loop"
+            : null;
+
     // Serves until a stop signal or the caller's token (true), or until the stack's loop dies (false).
     private bool Serve(Func<(string? Problem, TunSettings Settings)>? reread, CancellationToken stop)
     {
@@ -112,7 +126,7 @@ public sealed class Daemon
         string prefix = _started.Netns is null ? string.Empty : $"ip netns exec {_started.Netns} ";
         _log.Info($"ready: {_started.Describe(_session.Interface)}; {DescribeServices()}; try: {prefix}ping {reach}");
 
-        using SystemdNotifier? systemd = SystemdNotifier.Start(_session.Runner, _log);
+        using SystemdNotifier? systemd = SystemdNotifier.Start(_session.Partitions, _log);
 
         // For the test of the crash path (TUNSTACK_FAULT=crash): an exception nobody catches, on a
         // thread of its own, as a bug would throw it; the session's crash handler must clean up.
@@ -136,7 +150,7 @@ public sealed class Daemon
         try
         {
             // Wakes twice a second to see that the stack still runs.
-            while (!_session.Runner.Completion.IsCompleted)
+            while (!_session.Partitions.Completion.IsCompleted)
             {
                 if (!requests.TryTake(out PosixSignal signal, 500, stopping.Token))
                 {
@@ -159,7 +173,7 @@ public sealed class Daemon
         }
 
         _session.Signals.Requested = null;
-        if (_session.Runner.Completion.Exception is { } died)
+        if (_session.Partitions.Completion.Exception is { } died)
         {
             // Nothing can be asked of a stack whose loop has ended: say why, and let the session go.
             _log.Error($"the stack stopped: {died.InnerException?.Message ?? died.Message}; stopping");
@@ -183,15 +197,16 @@ public sealed class Daemon
     private string DescribeServices()
     {
         string web = _http is null ? string.Empty : $"; http:{_http.Port} (HTTP/1.1 and h2c)";
-        return $"tcp {_tcp.Describe()}{web}; udp {_udp.Describe()}";
+        return $"tcp {_tcp[0].Describe()}{web}; udp {_udp[0].Describe()}";
     }
 
     // What the services did, the counters and the connections, each with its fields for a structured log.
     private List<(string Message, KeyValuePair<string, object?>[] Fields)> Summary()
     {
-        List<string> totals = _session.Runner.InvokeAsync(_ => _tcp.Statistics().Concat(_udp.Statistics()).ToList()).GetAwaiter().GetResult();
+        var counts = _session.Partitions.InvokeEachAsync((p, _) => (Tcp: _tcp[p].Totals(), Udp: _udp[p].Totals())).GetAwaiter().GetResult();
+        List<string> totals = TcpServices.Statistics(counts.Select(c => c.Tcp)).Concat(UdpServices.Statistics(counts.Select(c => c.Udp))).ToList();
         var lines = new List<(string, KeyValuePair<string, object?>[])> { (totals.Count == 0 ? "services: none ran" : string.Join("; ", totals), []) };
-        lines.AddRange(StackDump.Entries(_session.Runner));
+        lines.AddRange(StackDump.Entries(_session.Partitions));
         return lines;
     }
 
@@ -244,9 +259,9 @@ public sealed class Daemon
                 _log.Warn($"SIGHUP: seed {fresh.ImpairSeed} takes a restart; the running impairment keeps drawing from seed {_impairment.Seed}");
             }
 
-            _session.Runner.InvokeAsync(_ =>
+            _session.Partitions.InvokeEachAsync((p, _) =>
             {
-                _session.Impaired.Change(fresh.Ingress, fresh.Egress);
+                _session.Impaired[p].Change(fresh.Ingress, fresh.Egress);
                 return 0;
             }).GetAwaiter().GetResult();
             _impairment = (fresh.Ingress, fresh.Egress, _impairment.Seed);
@@ -266,13 +281,21 @@ public sealed class Daemon
     {
         try
         {
-            _session.Runner.InvokeAsync(stack =>
+            ServiceSpec? web = services.FirstOrDefault(s => ServiceSpec.IsHttp(s.Name));
+            if (web is not null && _session.Partitions.Count > 1)
             {
-                _udp.Apply(stack, services);
-                _tcp.Apply(stack, services);
+                // Kestrel runs on one loop: a partitioned stack cannot take it without a restart.
+                _log.Warn($"SIGHUP: the http service runs on one stack loop, and this one runs {_session.Partitions.Count} partitions (--queues); it takes a restart, the rest reloads");
+                services = services.Where(s => !ServiceSpec.IsHttp(s.Name)).ToList();
+                web = null;
+            }
+
+            _session.Partitions.InvokeEachAsync((p, stack) =>
+            {
+                _udp[p].Apply(stack, services);
+                _tcp[p].Apply(stack, services);
                 return 0;
             }).GetAwaiter().GetResult();
-            ServiceSpec? web = services.FirstOrDefault(s => ServiceSpec.IsHttp(s.Name));
             if (_http is not null && web?.Port != _http.Port)
             {
                 _http.DisposeAsync().AsTask().GetAwaiter().GetResult();

@@ -102,12 +102,24 @@ public sealed class HttpService : IAsyncDisposable
         }
 
         /// <summary>Reads the stack of <paramref name="runner"/> (under its gate).</summary>
-        public static Statistics Take(StackRunner runner)
+        public static Statistics Take(StackRunner runner) => Take(new StackPartitions([runner]));
+
+        /// <summary>Reads every partition of <paramref name="stack"/> (each under its gate, one after the other), the counters summed.</summary>
+        public static Statistics Take(StackPartitions stack)
         {
-            ArgumentNullException.ThrowIfNull(runner);
-            using StackCall call = runner.Enter();
-            var rows = call.Stack.ListTcpConnections().Select(ConnectionRow.Of).ToList();
-            return new Statistics(call.Stack.Addresses.Select(a => a.ToString()).ToList(), runner.Counters.Snapshot(), rows, call.Stack.TcpConnections.TimeWait);
+            ArgumentNullException.ThrowIfNull(stack);
+            var rows = new List<ConnectionRow>();
+            List<string> addresses = [];
+            int timeWait = 0;
+            foreach (StackRunner runner in stack.Runners)
+            {
+                using StackCall call = runner.Enter();
+                rows.AddRange(call.Stack.ListTcpConnections().Select(ConnectionRow.Of));
+                addresses = call.Stack.Addresses.Select(a => a.ToString()).ToList();
+                timeWait += call.Stack.TcpConnections.TimeWait;
+            }
+
+            return new Statistics(addresses, stack.Counters.Snapshot(), rows, timeWait);
         }
     }
 

@@ -44,7 +44,7 @@ public sealed class NamespaceForwarder
         using (session)
         {
             using StackHost host = attached!;
-            if (!ControlServer.TryStartFor(settings, "forward", session!.Runner, log, error, out ControlServer? control))
+            if (!ControlServer.TryStartFor(settings, "forward", session!.Partitions, log, error, out ControlServer? control))
             {
                 return 1;
             }
@@ -115,7 +115,7 @@ public sealed class NamespaceForwarder
                 : "; published " + string.Join(' ', rules.Published.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.HostPort}->{p.Port}{(p.Udp ? "/udp" : string.Empty)}")));
             log.Info(string.Create(CultureInfo.InvariantCulture,
                 $"ready: forwarding {settings.Netns} (tun {settings.Tun}, mtu {settings.Mtu}, {string.Join(' ', settings.KernelAddresses)} via gateway {string.Join(' ', rules.Gateways)}, dns {string.Join(' ', rules.DnsAddresses)} -> {rules.Resolver?.ToString() ?? "none"}); host loopback {(rules.AllowHostLoopback ? "reachable at the gateway" : "unreachable")}{published}{(rules.Upstream is null ? string.Empty : $"; through socks5 {rules.Upstream.Proxy}")}; try: {where} curl http://example.com/"));
-            using SystemdNotifier? systemd = SystemdNotifier.Start(session!.Runner, log);
+            using SystemdNotifier? systemd = SystemdNotifier.Start(session!.Partitions, log);
             string Relayed() => $"{statistics.Describe()}; icmp echo {icmp?.Relayed ?? 0} requests relayed, {icmp?.Answered ?? 0} answered";
 
             // SIGUSR1: what is being relayed now, the stack's counters and its connections; SIGHUP: the same
@@ -123,7 +123,7 @@ public sealed class NamespaceForwarder
             session!.Signals.Requested = _ =>
             {
                 log.Report($"forwarding: {Relayed()}");
-                foreach ((string message, KeyValuePair<string, object?>[] fields) in StackDump.Entries(session.Runner))
+                foreach ((string message, KeyValuePair<string, object?>[] fields) in StackDump.Entries(session.Partitions))
                 {
                     log.Report(message, fields);
                 }

@@ -18,13 +18,28 @@ public static class SocketTable
     /// <summary>Connections copied per turn on the stack's thread.</summary>
     public const int SliceSize = 1024;
 
-    /// <summary>Copies the sockets <paramref name="options"/> shows; tcp_info and memory only when asked for (-i, -m).</summary>
-    public static async Task<IReadOnlyList<SocketEntry>> TakeAsync(StackRunner runner, SsOptions options)
+    /// <summary>
+    /// Copies the sockets <paramref name="options"/> shows, from every partition of the stack;
+    /// tcp_info and memory only when asked for (-i, -m). A listener or an unconnected UDP socket
+    /// that every partition opened for one service is one row, its queue the partitions' sum.
+    /// </summary>
+    public static async Task<IReadOnlyList<SocketEntry>> TakeAsync(StackPartitions partitions, SsOptions options)
     {
-        ArgumentNullException.ThrowIfNull(runner);
+        ArgumentNullException.ThrowIfNull(partitions);
         ArgumentNullException.ThrowIfNull(options);
-        (List<SocketEntry> rows, IReadOnlyList<TcpConnection> connections) = await runner.InvokeAsync(stack => TakeTables(stack, options)).ConfigureAwait(false);
-        rows.AddRange(await CopyInSlicesAsync(runner, connections, c => options.Shows(SocketEntry.StateName(c.State), c.Tuple.Local, c.Tuple.Remote), c => Connection(c, options, runner.CurrentTime)).ConfigureAwait(false));
+        var rows = new List<SocketEntry>();
+        foreach (StackRunner runner in partitions.Runners)
+        {
+            (List<SocketEntry> tables, IReadOnlyList<TcpConnection> connections) = await runner.InvokeAsync(stack => TakeTables(stack, options)).ConfigureAwait(false);
+            rows.AddRange(tables);
+            rows.AddRange(await CopyInSlicesAsync(runner, connections, c => options.Shows(SocketEntry.StateName(c.State), c.Tuple.Local, c.Tuple.Remote), c => Connection(c, options, runner.CurrentTime)).ConfigureAwait(false));
+        }
+
+        if (partitions.Count > 1)
+        {
+            rows = rows.GroupBy(r => r.State is SocketEntry.Listen or SocketEntry.Unconnected ? (r.Netid, r.State, r.Local, r.DualStack) : (object)r)
+                .Select(g => g.Count() == 1 ? g.First() : g.First() with { ReceiveQueue = g.Sum(r => r.ReceiveQueue) }).ToList();
+        }
 
         return rows.OrderBy(Group).ThenBy(r => r.Local.Address.IsV6).ThenBy(r => r.Local.Address.ToString(), StringComparer.Ordinal).ThenBy(r => r.Local.Port)
             .ThenBy(r => r.Peer?.Address.ToString(), StringComparer.Ordinal).ThenBy(r => r.Peer?.Port).ToList();

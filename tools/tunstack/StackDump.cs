@@ -13,17 +13,17 @@ public static class StackDump
         return counters.Count == 0 ? "counters: none yet" : $"counters: {string.Join(' ', counters.Select(kv => $"{kv.Key}={kv.Value}"))}";
     }
 
-    /// <summary>The counters line, a connection-count line, and one line per TCP connection.</summary>
-    public static IEnumerable<string> Lines(StackRunner runner) => Entries(runner).Select(entry => entry.Message);
+    /// <summary>The counters line (summed over the partitions), a connection-count line, and one line per TCP connection.</summary>
+    public static IEnumerable<string> Lines(StackPartitions stack) => Entries(stack).Select(entry => entry.Message);
 
     /// <summary>
     /// <see cref="Lines"/> with the same facts as fields for a structured log (<c>--log-format json</c>):
     /// <c>counters</c> (name to value), <c>tcpConnections</c> and <c>timeWait</c>, and per connection
     /// a <c>connection</c> object (local, remote, state, unread bytes, srtt, rto, cwnd, recovery).
     /// </summary>
-    public static IEnumerable<(string Message, KeyValuePair<string, object?>[] Fields)> Entries(StackRunner runner)
+    public static IEnumerable<(string Message, KeyValuePair<string, object?>[] Fields)> Entries(StackPartitions stack)
     {
-        HttpService.Statistics s = HttpService.Statistics.Take(runner);
+        HttpService.Statistics s = HttpService.Statistics.Take(stack);
         yield return (Counters(s.Counters), [new("counters", s.Counters)]);
         yield return ($"tcp connections: {s.Connections.Count} ({s.TimeWait} in TIME-WAIT)", [new("tcpConnections", s.Connections.Count), new("timeWait", s.TimeWait)]);
         foreach (HttpService.ConnectionRow c in s.Connections)

@@ -14,7 +14,8 @@ namespace TunStack.Cli;
 /// of the stack's own loop (<see cref="StackRunner.AddHeartbeat"/>) sends <c>WATCHDOG=1</c> at half
 /// of <c>WATCHDOG_USEC</c> (when <c>WATCHDOG_PID</c> is absent or this process) and a fresh
 /// <c>STATUS=</c> line every few seconds, so a loop that hangs stops the pings and trips
-/// <c>WatchdogSec=</c>. <see cref="Dispose"/> sends <c>STOPPING=1</c>. Every message is one
+/// <c>WatchdogSec=</c>. With partitions every loop beats, and the ping goes when the last of them
+/// has beaten since the previous one: any one loop that hangs stops the pings. <see cref="Dispose"/> sends <c>STOPPING=1</c>. Every message is one
 /// datagram on a unix socket; one that cannot be sent is dropped (systemd is then gone or busy).
 /// </summary>
 public sealed class SystemdNotifier : IDisposable
@@ -22,18 +23,25 @@ public sealed class SystemdNotifier : IDisposable
     private static readonly byte[] s_watchdog = "WATCHDOG=1"u8.ToArray();
     private readonly Socket _socket;
     private readonly SocketAddress _address;
-    private readonly StackCounters _counters;
+    private readonly StackPartitions _stack;
     private readonly List<IDisposable> _heartbeats = new();
+    private readonly int[] _connections;
+    private readonly int[] _timeWait;
+    private readonly long _allBeaten;
+    private long _beaten;
     private long _lastStatusMicros;
     private long _lastReceived;
     private long _lastSent;
     private bool _disposed;
 
-    private SystemdNotifier(Socket socket, SocketAddress address, StackCounters counters)
+    private SystemdNotifier(Socket socket, SocketAddress address, StackPartitions stack)
     {
         _socket = socket;
         _address = address;
-        _counters = counters;
+        _stack = stack;
+        _connections = new int[stack.Count];
+        _timeWait = new int[stack.Count];
+        _allBeaten = (1L << stack.Count) - 1;
     }
 
     /// <summary>How often the status line is refreshed.</summary>
@@ -45,12 +53,12 @@ public sealed class SystemdNotifier : IDisposable
     /// <summary>
     /// If <c>NOTIFY_SOCKET</c> is set in <paramref name="environment"/> (the process's environment
     /// when null), tells systemd the service is ready and starts the watchdog and status beats on
-    /// <paramref name="runner"/>'s loop; otherwise returns null and does nothing. A socket that
+    /// the loop of every partition of <paramref name="stack"/>; otherwise returns null and does nothing. A socket that
     /// cannot be used is logged as a warning and the service runs without notifications.
     /// </summary>
-    public static SystemdNotifier? Start(StackRunner runner, ConsoleLog log, Func<string, string?>? environment = null)
+    public static SystemdNotifier? Start(StackPartitions stack, ConsoleLog log, Func<string, string?>? environment = null)
     {
-        ArgumentNullException.ThrowIfNull(runner);
+        ArgumentNullException.ThrowIfNull(stack);
         ArgumentNullException.ThrowIfNull(log);
         environment ??= Environment.GetEnvironmentVariable;
         string? target = environment("NOTIFY_SOCKET");
@@ -73,14 +81,19 @@ public sealed class SystemdNotifier : IDisposable
             return null;
         }
 
-        var notifier = new SystemdNotifier(socket, address, runner.Counters) { WatchdogInterval = ReadWatchdog(environment, log) };
-        notifier.Send($"READY=1\nSTATUS=ready; {Status(runner.Counters, TimeSpan.Zero, 0, 0)}");
-        if (notifier.WatchdogInterval is { } interval)
+        var notifier = new SystemdNotifier(socket, address, stack) { WatchdogInterval = ReadWatchdog(environment, log) };
+        notifier.Send($"READY=1\nSTATUS=ready; {Status(stack.Counters, TimeSpan.Zero, 0, 0)}");
+        for (int p = 0; p < stack.Count; p++)
         {
-            notifier._heartbeats.Add(runner.AddHeartbeat(interval, _ => notifier.SendWatchdog()));
+            int partition = p;
+            if (notifier.WatchdogInterval is { } interval)
+            {
+                notifier._heartbeats.Add(stack.Runners[p].AddHeartbeat(interval, _ => notifier.Beat(partition)));
+            }
+
+            notifier._heartbeats.Add(stack.Runners[p].AddHeartbeat(StatusInterval, s => notifier.UpdateStatus(partition, s)));
         }
 
-        notifier._heartbeats.Add(runner.AddHeartbeat(StatusInterval, notifier.UpdateStatus));
         return notifier;
     }
 
@@ -133,18 +146,34 @@ public sealed class SystemdNotifier : IDisposable
         return TimeSpan.FromTicks(Math.Max(1, micros / 2) * TimeSpan.TicksPerMicrosecond);
     }
 
-    private void SendWatchdog() => Send(s_watchdog);
-
-    // On the loop's thread, holding the stack: connections and rates since the last status.
-    private void UpdateStatus(NetworkStack stack)
+    // On a partition's loop: it has beaten; the last of all the partitions to beat since the last ping sends the next.
+    private void Beat(int partition)
     {
+        long beaten = Interlocked.Or(ref _beaten, 1L << partition) | (1L << partition);
+        if (beaten == _allBeaten && Interlocked.CompareExchange(ref _beaten, 0, _allBeaten) == _allBeaten)
+        {
+            Send(s_watchdog);
+        }
+    }
+
+    // On a partition's loop, holding its stack: its table sizes; partition 0 then sends the
+    // connections of all (the others' as of their last beat) and the rates since the last status.
+    private void UpdateStatus(int partition, NetworkStack stack)
+    {
+        (_connections[partition], _timeWait[partition]) = stack.TcpConnections;
+        if (partition != 0)
+        {
+            return;
+        }
+
         long now = StackRunner.Now.Microseconds;
         TimeSpan elapsed = TimeSpan.FromTicks((now - _lastStatusMicros) * TimeSpan.TicksPerMicrosecond);
-        (int connections, int timeWait) = stack.TcpConnections;
-        string rates = _lastStatusMicros == 0 ? string.Empty : Status(_counters, elapsed, _lastReceived, _lastSent);
+        (int connections, int timeWait) = (_connections.Sum(), _timeWait.Sum());
+        StackCounters counters = _stack.Counters;
+        string rates = _lastStatusMicros == 0 ? string.Empty : Status(counters, elapsed, _lastReceived, _lastSent);
         _lastStatusMicros = now;
-        _lastReceived = _counters[Counter.LinkReceived];
-        _lastSent = _counters[Counter.LinkSent];
+        _lastReceived = counters[Counter.LinkReceived];
+        _lastSent = counters[Counter.LinkSent];
         Send(string.Create(CultureInfo.InvariantCulture, $"STATUS=tcp connections {connections} ({timeWait} in TIME-WAIT){(rates.Length == 0 ? string.Empty : "; ")}{rates}"));
     }
 

@@ -56,8 +56,14 @@ public sealed class TcpServices
     /// <summary>"echo:7 discard:9 ...", or "none".</summary>
     public string Describe() => _listeners.Count == 0 ? "none" : string.Join(' ', _listeners.Select(l => $"{l.Spec.Name}:{l.Spec.Port}"));
 
-    /// <summary>Per-service totals, one entry per service that has run (call on the stack's thread).</summary>
-    public IEnumerable<string> Statistics() => _statistics.Select(s => $"tcp {s.Key} {s.Value.Connections} connections {s.Value.BytesIn} bytes in {s.Value.BytesOut} bytes out");
+    /// <summary>A copy of the per-service totals (call on the stack's thread), for <see cref="Statistics(IEnumerable{IReadOnlyList{ValueTuple{string, long, long, long}}})"/>.</summary>
+    public IReadOnlyList<(string Name, long Connections, long BytesIn, long BytesOut)> Totals()
+        => _statistics.Select(s => (s.Key, s.Value.Connections, s.Value.BytesIn, s.Value.BytesOut)).ToList();
+
+    /// <summary>"tcp echo 3 connections 120 bytes in 120 bytes out" per service, summed over the partitions' <see cref="Totals"/>.</summary>
+    public static IEnumerable<string> Statistics(IEnumerable<IReadOnlyList<(string Name, long Connections, long BytesIn, long BytesOut)>> partitions)
+        => partitions.SelectMany(p => p).GroupBy(t => t.Name)
+            .Select(g => $"tcp {g.Key} {g.Sum(t => t.Connections)} connections {g.Sum(t => t.BytesIn)} bytes in {g.Sum(t => t.BytesOut)} bytes out");
 
     private void Count(string name, long connections, long bytesIn, long bytesOut)
     {

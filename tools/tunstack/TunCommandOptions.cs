@@ -15,7 +15,7 @@ public sealed class TunCommandOptions
     private readonly Option<FileInfo> _config = new("--config") { Description = "JSON file with the same settings (command-line options win)." };
     private readonly Option<string> _logLevel = new("--log-level") { Description = "error, warn, info (default) or debug." };
     private readonly Option<bool> _disableIpv6 = new("--disable-kernel-ipv6") { Description = "Disable IPv6 on the kernel side of the TUN." };
-    private readonly Option<int> _queues = new Option<int>("--queues") { Description = "TUN queues (IFF_MULTI_QUEUE when more than 1; default 1)." }.Number();
+    private readonly Option<int> _queues = new Option<int>("--queues") { Description = "TUN queues (IFF_MULTI_QUEUE when more than 1; default 1); up runs one stack loop per queue." }.Number();
     private readonly Option<bool> _vnetHdr = new("--vnet-hdr") { Description = "Open the TUN with a virtio-net header (IFF_VNET_HDR)." };
     private readonly Option<string> _offload = new("--offload") { Description = "Virtio-net offloads on the TUN (checksum, TSO4, TSO6: 64 KiB TCP super-segments each way): auto (default: on where the kernel accepts them), on, or off." };
     private readonly Option<string> _impair = new("--impair") { Description = "Impair both directions: loss=1%,delay=10ms,jitter=2ms,reorder=5%,dup=1%,corrupt=0.1%,rate=100mbit,seed=N (reproducible from the seed)." };

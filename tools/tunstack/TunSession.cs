@@ -11,7 +11,9 @@ namespace TunStack.Cli;
 /// <summary>
 /// A TUN interface with a stack running on it: the interface (namespace, device, kernel side),
 /// an <see cref="ImpairedLink"/> whose impairment can change while it runs (it passes packets
-/// straight through while there is none), an optional capture, and the real-clock runner.
+/// straight through while there is none), an optional capture, and the real-clock runner; or,
+/// partitioned (<c>--queues N</c> for the daemon), one partition of the stack per TUN queue, each
+/// with its own impaired link and runner (<see cref="Partitions"/>).
 /// <see cref="Start"/> checks what it can before it changes anything; Dispose (also run by the
 /// crash handler) stops the stack, flushes the capture and removes what was set up.
 /// </summary>
@@ -23,12 +25,12 @@ public sealed class TunSession : IDisposable
     private readonly UnhandledExceptionEventHandler _crashHandler;
     private int _disposed;
 
-    private TunSession(TunInterface tun, ImpairedLink impaired, CaptureLink? capture, StackRunner runner, SessionSignals signals, ConsoleLog log)
+    private TunSession(TunInterface tun, IReadOnlyList<ImpairedLink> impaired, CaptureLink? capture, StackPartitions partitions, SessionSignals signals, ConsoleLog log)
     {
         Interface = tun;
         Impaired = impaired;
         _capture = capture;
-        Runner = runner;
+        Partitions = partitions;
         _signals = signals;
         _log = log;
         _crashHandler = (_, e) =>
@@ -43,11 +45,14 @@ public sealed class TunSession : IDisposable
     /// <summary>The TUN interface.</summary>
     public TunInterface Interface { get; }
 
-    /// <summary>The link between the TUN and the stack that impairs it (change it on the stack's thread).</summary>
-    public ImpairedLink Impaired { get; }
+    /// <summary>The links between the TUN and the stack that impair it, one per partition (change each on its partition's thread).</summary>
+    public IReadOnlyList<ImpairedLink> Impaired { get; }
 
-    /// <summary>The running stack.</summary>
-    public StackRunner Runner { get; }
+    /// <summary>The running stack: partition 0's runner, the only one unless partitioned.</summary>
+    public StackRunner Runner => Partitions.First;
+
+    /// <summary>The stack's loops: one, or one per TUN queue when partitioned.</summary>
+    public StackPartitions Partitions { get; }
 
     /// <summary>The stack's "TunStack" meter, published for dotnet-counters and /metrics (null for a one-job command).</summary>
     public StackMeter? Meter { get; private init; }
@@ -68,8 +73,10 @@ public sealed class TunSession : IDisposable
     /// the current namespace when there is no --netns, and only then the namespace, device and
     /// addresses. Returns 0 with a session; otherwise prints "tunstack: reason" to
     /// <paramref name="error"/> and returns 2 (the settings conflict with the system) or 1 (setup failed).
+    /// <paramref name="partitioned"/>: one partition of the stack per TUN queue (needs more than
+    /// one queue and no capture); otherwise one loop reads every queue.
     /// </summary>
-    public static int Start(TunSettings settings, ConsoleLog log, TextWriter error, bool daemon, out TunSession? session)
+    public static int Start(TunSettings settings, ConsoleLog log, TextWriter error, bool daemon, out TunSession? session, bool partitioned = false)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(log);
@@ -138,6 +145,12 @@ public sealed class TunSession : IDisposable
 
         try
         {
+            if (partitioned && settings.Queues > 1 && captureFile is null)
+            {
+                session = StartPartitions(tun, settings, signals, log, daemon);
+                return 0;
+            }
+
             // Between the TUN and the capture: the capture shows what the stack really got and sent.
             var impaired = new ImpairedLink(tun.Device, settings.Ingress, settings.Egress, settings.ImpairSeed);
             if (!settings.Ingress.IsNone || !settings.Egress.IsNone)
@@ -156,7 +169,7 @@ public sealed class TunSession : IDisposable
             // The daemon owns its process: after a peak of connections it gives the memory back.
             var runner = new StackRunner(link, settings.ToStackOptions(), "tunstack-stack") { ReturnMemoryAfterPeaks = true };
             runner.Start();
-            session = new TunSession(tun, impaired, capture, runner, signals, log) { Meter = daemon ? new StackMeter(runner) : null };
+            session = new TunSession(tun, [impaired], capture, new StackPartitions([runner]), signals, log) { Meter = daemon ? new StackMeter(runner) : null };
             return 0;
         }
         catch
@@ -169,16 +182,62 @@ public sealed class TunSession : IDisposable
         }
     }
 
+    // One partition per TUN queue: each queue a link of its own, impaired on its own (seeds
+    // seed, seed + 1, ...), each partition's ephemeral ports a slice of the range, one runner each.
+    private static TunSession StartPartitions(TunInterface tun, TunSettings settings, SessionSignals signals, ConsoleLog log, bool daemon)
+    {
+        IReadOnlyList<TunQueue> queues = tun.Device.SplitQueues();
+        StackOptions shared = settings.ToStackOptions();
+        var steering = new PartitionSteering(queues.Count, shared.EphemeralPortFirst, shared.EphemeralPortLast, tun.Device.MaxPacketLength);
+        var impaired = new ImpairedLink[queues.Count];
+        var runners = new StackRunner[queues.Count];
+        try
+        {
+            for (int p = 0; p < queues.Count; p++)
+            {
+                impaired[p] = new ImpairedLink(queues[p], settings.Ingress, settings.Egress, settings.ImpairSeed + p);
+                PartitionLink link = steering.CreateLink(p, impaired[p]);
+                StackOptions options = settings.ToStackOptions();
+                (options.EphemeralPortFirst, options.EphemeralPortLast) = steering.EphemeralRange(p);
+                runners[p] = new StackRunner(link, options, $"tunstack-stack-{p}") { ReturnMemoryAfterPeaks = true };
+                link.Counters = runners[p].Counters;
+            }
+
+            foreach (StackRunner runner in runners)
+            {
+                runner.Start();
+            }
+        }
+        catch
+        {
+            foreach (StackRunner? runner in runners)
+            {
+                runner?.Dispose();
+            }
+
+            throw;
+        }
+
+        if (!settings.Ingress.IsNone || !settings.Egress.IsNone)
+        {
+            log.Info(DescribeImpairment(settings.Ingress, settings.Egress, settings.ImpairSeed) + $" (on each of {queues.Count} queues, seeds {settings.ImpairSeed} to {settings.ImpairSeed + queues.Count - 1})");
+        }
+
+        log.Info($"partitions: {queues.Count}, one stack loop per TUN queue (threads tunstack-stack-0 to -{queues.Count - 1}); "
+            + $"ephemeral ports {string.Join(", ", Enumerable.Range(0, queues.Count).Select(p => $"{steering.EphemeralRange(p).First}-{steering.EphemeralRange(p).Last}"))}");
+        return new TunSession(tun, impaired, null, new StackPartitions(runners), signals, log) { Meter = daemon ? StackMeter.ForPartitions(runners) : null };
+    }
+
     /// <summary>
     /// <see cref="Start"/> for a long-running command (up, forward): its log on <paramref name="output"/> at
     /// the settings' level, and a <see cref="StackHost"/> on the session's runner for sockets on the stack
     /// (dispose it before the session). Returns what <see cref="Start"/> returns; the outs are set on 0.
     /// </summary>
-    public static int StartDaemon(TunSettings settings, TextWriter output, TextWriter error, out TunSession? session, out StackHost? host, out ConsoleLog log)
+    public static int StartDaemon(TunSettings settings, TextWriter output, TextWriter error, out TunSession? session, out StackHost? host, out ConsoleLog log, bool partitioned = false)
     {
         ArgumentNullException.ThrowIfNull(settings);
         log = new ConsoleLog(output, settings.Level) { Format = settings.LogFormat };
-        int code = Start(settings, log, error, daemon: true, out session);
+        int code = Start(settings, log, error, daemon: true, out session, partitioned);
         host = session is null ? null : StackHost.Attach(session.Runner, settings.ToStackOptions());
         return code;
     }
@@ -197,7 +256,7 @@ public sealed class TunSession : IDisposable
         {
             started.Signals.Requested = _ =>
             {
-                foreach (string line in StackDump.Lines(started.Runner))
+                foreach (string line in StackDump.Lines(started.Partitions))
                 {
                     log.Report(line);
                 }
@@ -244,7 +303,11 @@ public sealed class TunSession : IDisposable
         AppDomain.CurrentDomain.UnhandledException -= _crashHandler;
         _signals.Dispose();
         Meter?.Dispose();
-        Runner.Dispose();
+        foreach (StackRunner runner in Partitions.Runners)
+        {
+            runner.Dispose();
+        }
+
         try
         {
             _capture?.Writer.Dispose();

@@ -64,8 +64,12 @@ public sealed class UdpServices
     /// <summary>"echo:7 discard:9 ...", or "none".</summary>
     public string Describe() => _endpoints.Count == 0 ? "none" : string.Join(' ', _endpoints.Select(e => $"{e.Spec.Name}:{e.Spec.Port}"));
 
-    /// <summary>"udp discard 3 datagrams 120 bytes", one entry per service that has run (call on the stack's thread, or after it stopped).</summary>
-    public IEnumerable<string> Statistics() => _statistics.Select(s => $"udp {s.Key} {s.Value.Datagrams} datagrams {s.Value.Bytes} bytes");
+    /// <summary>A copy of the per-service totals (call on the stack's thread), for <see cref="Statistics(IEnumerable{IReadOnlyList{ValueTuple{string, long, long}}})"/>.</summary>
+    public IReadOnlyList<(string Name, long Datagrams, long Bytes)> Totals() => _statistics.Select(s => (s.Key, s.Value.Datagrams, s.Value.Bytes)).ToList();
+
+    /// <summary>"udp discard 3 datagrams 120 bytes" per service, summed over the partitions' <see cref="Totals"/>.</summary>
+    public static IEnumerable<string> Statistics(IEnumerable<IReadOnlyList<(string Name, long Datagrams, long Bytes)>> partitions)
+        => partitions.SelectMany(p => p).GroupBy(t => t.Name).Select(g => $"udp {g.Key} {g.Sum(t => t.Datagrams)} datagrams {g.Sum(t => t.Bytes)} bytes");
 
     private void Serve(ServiceSpec spec, UdpEndpoint endpoint)
     {

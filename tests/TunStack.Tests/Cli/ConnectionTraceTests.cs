@@ -140,7 +140,7 @@ public sealed class ConnectionTraceTests : IDisposable
         }
     }
 
-    private ControlServer Start() => ControlServer.Start(Path.Combine(_directory, "t" + ControlPaths.Suffix), _stack.Host.Runner, "t", "up", _log);
+    private ControlServer Start() => ControlServer.Start(Path.Combine(_directory, "t" + ControlPaths.Suffix), new StackPartitions([_stack.Host.Runner]), "t", "up", _log);
 
     private (int Code, string[] Lines, string Error) Follow(string request, StringWriter? output = null)
     {

@@ -220,7 +220,7 @@ public sealed class ControlSocketTests : IDisposable
         Assert.Empty(ControlClient.FindRunning([_directory]));
         using ControlServer control = Start("a");
         Assert.Equal([("a", path)], ControlClient.FindRunning([_directory]));
-        IOException e = Assert.Throws<IOException>(() => ControlServer.Start(path, _stack.Host.Runner, "a", "up", _log));
+        IOException e = Assert.Throws<IOException>(() => ControlServer.Start(path, new StackPartitions([_stack.Host.Runner]), "a", "up", _log));
         Assert.Equal($"{path} is in use by a running tunstack", e.Message);
         Assert.Single(Ask(control.Path, "status"));
     }
@@ -257,7 +257,7 @@ public sealed class ControlSocketTests : IDisposable
     public void StackStopped_Ss_ErrorSayingSo_ExitCode1()
     {
         var host = StackHost.Start(TunStack.Links.MemoryLink.CreatePair().A, new StackOptions());
-        using ControlServer control = ControlServer.Start(Path.Combine(_directory, "gone.sock"), host.Runner, "gone", "up", _log);
+        using ControlServer control = ControlServer.Start(Path.Combine(_directory, "gone.sock"), new StackPartitions([host.Runner]), "gone", "up", _log);
         host.Dispose();
         (int code, string output, string error) = RunClient("gone", "ss -t");
         Assert.Equal((1, string.Empty), (code, output));
@@ -314,7 +314,7 @@ public sealed class ControlSocketTests : IDisposable
     }
 
     private ControlServer Start(string name)
-        => ControlServer.Start(Path.Combine(_directory, name + ControlPaths.Suffix), _stack.Host.Runner, name, "up", _log);
+        => ControlServer.Start(Path.Combine(_directory, name + ControlPaths.Suffix), new StackPartitions([_stack.Host.Runner]), name, "up", _log);
 
     private (int Code, string Output, string Error) RunClient(string? name, string request = "status")
     {

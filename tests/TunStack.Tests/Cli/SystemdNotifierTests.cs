@@ -108,7 +108,7 @@ public class SystemdNotifierTests
         using StackRunner runner = StartRunner();
         var log = new StringWriter();
         var environment = new Dictionary<string, string> { ["NOTIFY_SOCKET"] = systemd.NotifySocket, ["WATCHDOG_USEC"] = "ten" };
-        using SystemdNotifier notifier = SystemdNotifier.Start(runner, new ConsoleLog(log, LogLevel.Info), name => environment.GetValueOrDefault(name))!;
+        using SystemdNotifier notifier = SystemdNotifier.Start(new StackPartitions([runner]), new ConsoleLog(log, LogLevel.Info), name => environment.GetValueOrDefault(name))!;
         systemd.WaitFor("READY=1", s_wait);
         Assert.Null(notifier.WatchdogInterval);
         Assert.Contains("WATCHDOG_USEC=ten is not a positive number of microseconds; no watchdog pings are sent", log.ToString(), StringComparison.Ordinal);
@@ -132,7 +132,7 @@ public class SystemdNotifierTests
             environment["WATCHDOG_PID"] = pid.ToString(CultureInfo.InvariantCulture);
         }
 
-        return SystemdNotifier.Start(runner, new ConsoleLog(log, LogLevel.Info), name => environment.GetValueOrDefault(name));
+        return SystemdNotifier.Start(new StackPartitions([runner]), new ConsoleLog(log, LogLevel.Info), name => environment.GetValueOrDefault(name));
     }
 
     private static StackRunner StartRunner()

@@ -48,24 +48,6 @@ for size in map(int, sys.argv[3:]):
         Assert.Contains("IcmpEchoRepliesSent=6", daemon.Output);
     }
 
-    [SkippableTheory]
-    [InlineData(1, 0)]
-    [InlineData(2, 2)]
-    public void Up_Queues_OneQueueWaitedOnByTheStackThread_SeveralByPollThreads(int queues, int pollThreads)
-    {
-        TunRequirements.Require(("ping", "iputils-ping"));
-        using TestNamespace ns = TestNamespace.Create();
-        using TunstackProcess daemon = StartDaemon(ns.Name, "--queues", queues.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        (int code, string output, _) = ns.Exec("ping", "-c", "3", "-i", "0.2", "-W", "2", Stack4);
-        Assert.True(code == 0, output);
-
-        // With one queue the kernel wakes the stack's thread itself: no packet or wake-up passes
-        // through a second thread (the poll thread leaves at the stack's first wait).
-        string[] threads = Directory.GetDirectories($"/proc/{daemon.Id}/task").Select(t => File.ReadAllText(Path.Combine(t, "comm")).Trim()).ToArray();
-        Assert.Equal(pollThreads, threads.Count(t => t.StartsWith("tun-poll-", StringComparison.Ordinal)));
-        Assert.Equal(0, daemon.Terminate());
-    }
-
     [SkippableFact]
     public void KernelUdpToEchoAndDiscard_BytesBackAndCounted()
     {

@@ -30,7 +30,8 @@ t.join(); s.close()
 print(f"{n} {'same' if got.digest() == sent.digest() else 'different'}")
 """;
 
-    private const string ConcurrentEcho = """
+    // HOST PORT SIZE COUNT: COUNT clients at once, each sending SIZE random bytes to the echo service; prints "same" per client whose echo matched.
+    internal const string ConcurrentEcho = """
 import socket, sys, os, threading
 host, port, size, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 results = [None] * count
