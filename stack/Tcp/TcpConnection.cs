@@ -107,9 +107,15 @@ public sealed partial class TcpConnection
     /// TCP_NOTSENT_LOWAT in bytes; 0 (the default) for none. With a mark, a send starts a new
     /// unit of the size Linux builds its packets in only while fewer bytes than the mark wait
     /// unsent, and the socket reads writable only while fewer than half the mark do (Linux
-    /// tcp_stream_memory_free).
+    /// tcp_stream_memory_free). With none, the stack's <see cref="TcpSettings.NotSentLowWatermark"/> applies.
     /// </summary>
     public int NotSentLowWatermark { get; set; }
+
+    /// <summary>
+    /// The mark in force: the connection's own, else the stack's (Linux's tcp_notsent_lowat():
+    /// tp->notsent_lowat ?: sysctl_tcp_notsent_lowat); 0 for none.
+    /// </summary>
+    public int EffectiveNotSentLowWatermark => NotSentLowWatermark != 0 ? NotSentLowWatermark : Layer.Settings.NotSentLowWatermark;
 
     /// <summary>
     /// IP_TOS (IPv4) or IPV6_TCLASS (IPv6): the octet every segment of the connection carries;
