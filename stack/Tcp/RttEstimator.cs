@@ -22,6 +22,7 @@ internal sealed class RttEstimator
         _maxRto = settings.MaxRto;
         _minRtoOnVariance = settings.MinRtoOnVariance;
         Rto = settings.InitialRto; // RFC 6298 2.1
+        EstimatedRto = Rto;
     }
 
     /// <summary>SRTT; zero before the first sample.</summary>
@@ -32,6 +33,12 @@ internal sealed class RttEstimator
 
     /// <summary>The retransmission timeout, backoff included.</summary>
     public TimeSpan Rto { get; private set; }
+
+    /// <summary>
+    /// The RTO of the estimate, without the backoff of timeouts since (the initial RTO before a
+    /// sample).
+    /// </summary>
+    public TimeSpan EstimatedRto { get; private set; }
 
     /// <summary>True once a sample has been taken.</summary>
     public bool HasSample { get; private set; }
@@ -110,6 +117,7 @@ internal sealed class RttEstimator
         long floor = _minRtoOnVariance ? _minRto.Ticks : TimeSpan.FromMilliseconds(1).Ticks;
         TimeSpan rto = Smoothed + TimeSpan.FromTicks(Math.Max(floor, (Variance * 4).Ticks));
         Rto = rto < _minRto ? _minRto : rto > _maxRto ? _maxRto : rto;
+        EstimatedRto = Rto;
         if (r < Min)
         {
             Min = r;

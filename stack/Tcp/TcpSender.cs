@@ -728,9 +728,12 @@ internal sealed class TcpSender
 
                 // RFC 5681 4.1 (Linux tcp_slow_start_after_idle, with TcpSettings.RestartWindowAfterIdle):
                 // nothing outstanding and nothing sent for more than an RTO: the window restarts.
-                if (Nxt == Una && _lastDataSentAt != default && now - _lastDataSentAt > _rtt.Rto && _layer.Settings.RestartWindowAfterIdle)
+                // Idleness counts in RTOs of the estimate: zero-window probes back off their own
+                // timer, not the RTO that Linux's tcp_cwnd_restart reads (icsk_rto; tcp_probe_timer
+                // raises only icsk_backoff).
+                if (Nxt == Una && _lastDataSentAt != default && now - _lastDataSentAt > _rtt.EstimatedRto && _layer.Settings.RestartWindowAfterIdle)
                 {
-                    Congestion.RestartWindowAfterIdle(now - _lastDataSentAt, _rtt.Rto);
+                    Congestion.RestartWindowAfterIdle(now - _lastDataSentAt, _rtt.EstimatedRto);
                     _lastDataSentAt = now;
                 }
 

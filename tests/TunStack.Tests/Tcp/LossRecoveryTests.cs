@@ -157,6 +157,33 @@ public class LossRecoveryTests
     }
 
     [Fact]
+    public void LinuxProfile_ZeroWindowProbedForSeconds_WindowReopens_CwndRestartsCountingRtosOfTheEstimate()
+    {
+        // packetdrill's slow-start-after-win-update: the probes back off their timer, but Linux's
+        // tcp_cwnd_restart counts idleness in icsk_rto, which they leave alone: 3 s idle is ten
+        // RTOs of 300 ms, and cwnd falls to the initial window, not once halved.
+        RawPeer p = RawPeer.Established(configure: o => o.Apply(StackProfile.Linux), handshakeRtt: TimeSpan.FromMilliseconds(100));
+        GrowWindowThenIdle(p, TimeSpan.Zero);
+        p.Connection!.Send(new byte[20 * Mss], out _);
+        List<SentSegment> second = Data(p.Decode(p.Probe.Poll()));
+        p.Probe.Advance(TimeSpan.FromMilliseconds(100));
+        SeqNumber end = second[^1].Seq + second[^1].PayloadLength;
+        p.Send(TcpFlags.Ack, p.Nxt, end, window: 0);
+        Assert.Equal(40 * Mss, p.Connection.CongestionWindow);
+
+        p.Connection.Send(new byte[30 * Mss], out _);
+        for (int i = 0; i < 30; i++)
+        {
+            p.Decode(p.Probe.Advance(TimeSpan.FromMilliseconds(100))); // zero-window probes
+        }
+
+        List<SentSegment> burst = Data(p.Send(TcpFlags.Ack, p.Nxt, end));
+
+        Assert.Equal(CongestionControl.InitialWindow(Mss), p.Connection.CongestionWindow);
+        Assert.Equal(10 * Mss, burst.Sum(s => s.PayloadLength));
+    }
+
+    [Fact]
     public void DefaultProfile_IdleForSeveralRtos_CwndKeptThroughTheIdlePeriod_Rfc7661()
     {
         RawPeer p = RawPeer.Established(handshakeRtt: TimeSpan.FromMilliseconds(100));

@@ -46,6 +46,20 @@ public class RackTlpAndRtoTests
         Assert.True(p.Connection.RetransmissionTimeout >= 2 * before);
     }
 
+    [Theory]
+    [InlineData(false, 250)] // RFC 6298 2.4: max(200, SRTT + 4 * RTTVAR) = max(200, 100 + 150)
+    [InlineData(true, 300)]  // Linux tcp_rtt_estimator: SRTT + max(4 * RTTVAR, 200)
+    public void Path100ms_TwoEqualSamples_RtoFromTheMinimumOnTheWholeOrOnTheVarianceTerm(bool minRtoOnVariance, int rtoMs)
+    {
+        RawPeer p = RawPeer.Established(sack: true, handshakeRtt: TimeSpan.FromMilliseconds(100), configure: o => o.Tcp.MinRtoOnVariance = minRtoOnVariance);
+        p.Connection!.Send(new byte[100], out _);
+        SentSegment one = Assert.Single(Data(p.Decode(p.Probe.Poll())));
+        p.Probe.Advance(TimeSpan.FromMilliseconds(100));
+        p.Ack(one.Seq + one.PayloadLength); // SRTT 100 ms, RTTVAR 3/4 * 50 = 37.5 ms
+
+        Assert.Equal(TimeSpan.FromMilliseconds(rtoMs), p.Connection.RetransmissionTimeout);
+    }
+
     [Fact]
     public void TailLoss_NoAckWithinPto_ProbeRetransmitsLastSegment_ThenRackRepairsTheTail_Rfc8985Sec7()
     {
