@@ -947,7 +947,14 @@ public sealed partial class TcpConnection
             case TcpTimer.RackReordering:
                 if (State is not (TcpConnectionState.Closed or TcpConnectionState.TimeWait) && Sender.Nxt != Sender.Una)
                 {
+                    bool recoveringBefore = Recovery.InRecovery;
+                    long sentBefore = Sender.BytesSent;
                     Recovery.DetectLoss();
+                    if (!recoveringBefore)
+                    {
+                        Recovery.OnRecoveryEnteredByTimer(Sender.BytesSent - sentBefore);
+                    }
+
                     Sender.Output();
                 }
 

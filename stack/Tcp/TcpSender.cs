@@ -1041,6 +1041,8 @@ internal sealed class TcpSender
         Recovery.LossRecovery recovery = _c.Recovery;
         bool recoveringBefore = recovery.InRecovery;
         int sackedBefore = recovery.SackedBytes;
+        long sentBefore = BytesSent;
+        long lostBefore = recovery.Log.TotalLostBytes;
         recovery.NewestDeliveredSentAt = default;
         bool sackNews = received.SackCount > 0 && recovery.OnSackBlocks(received, ack);
         bool windowUnchanged = ((uint)seg.Window << Shift) == Wnd;
@@ -1145,7 +1147,9 @@ internal sealed class TcpSender
             _c.Ecn.OnEcnEcho(this, recovery.InRecovery); // RFC 3168 6.1.2: at most once per window, never on top of recovery
         }
 
-        recovery.OnAckProcessed(); // RFC 6937: the window during recovery
+        // RFC 6937: the window during recovery, from what this ACK allows (what it already sent,
+        // the fast retransmission that began recovery, included).
+        recovery.OnAckProcessed(BytesSent - sentBefore, safeAck: advances && recovery.Log.TotalLostBytes == lostBefore);
 
         // RFC 9293 3.10.7.4: update the send window from this segment if it is not older.
         if (Wl1 < seg.SequenceNumber || (Wl1 == seg.SequenceNumber && Wl2 <= ack))
