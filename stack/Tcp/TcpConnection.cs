@@ -730,9 +730,12 @@ public sealed partial class TcpConnection
         {
             if (_applicationClosed)
             {
-                // Nobody will read it: reset (RFC 9293 3.10.7.4 / RFC 1122 4.2.2.13, as Linux).
+                // Nobody will read it: reset (RFC 9293 3.10.7.4 / RFC 1122 4.2.2.13, as Linux). Linux
+                // answers the segment as from no connection (tcp_v4_send_reset after
+                // tcp_rcv_state_process): the RST's sequence number is the segment's ACK field,
+                // which is below SND.NXT while our FIN waits to be acknowledged.
                 Layer.Counters.Increment(Counter.TcpAbortOnData);
-                Sender.SendReset(Sender.Nxt);
+                Sender.SendReset((flags & TcpFlags.Ack) != 0 ? seg.AcknowledgmentNumber : Sender.Nxt);
                 Fail(StackError.ConnectionReset);
                 return;
             }

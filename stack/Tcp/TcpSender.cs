@@ -915,6 +915,11 @@ internal sealed class TcpSender
 
             if (FinQueued && !FinSent && unsent == 0)
             {
+                if (Nxt == Una && !_finEverSent)
+                {
+                    OldestUnackedAt = _layer.Now; // the user timeout runs from a lone FIN's first sending, as from data's
+                }
+
                 _finSeq = Nxt;
                 FinSent = true;
                 _finEverSent = true;
@@ -958,6 +963,16 @@ internal sealed class TcpSender
         Transmit(start, TcpFlags.Ack | (push ? TcpFlags.Psh : 0), start - Una, length, 0);
         _c.Recovery.OnResent(start, length);
         OnDeparture(length, _layer.Now);
+    }
+
+    /// <summary>
+    /// Sends the unacknowledged FIN again (a loss probe when the FIN is all that is outstanding):
+    /// counted in tcp_info as a retransmission.
+    /// </summary>
+    public void ResendFin()
+    {
+        RetransmitSegments++;
+        Transmit(_finSeq, TcpFlags.Fin | TcpFlags.Ack, 0, 0, 0);
     }
 
     /// <summary>Sends a pure ACK of RCV.NXT (with SACK blocks), once the connection is synchronized.</summary>

@@ -1,4 +1,5 @@
 using TunStack.Tcp;
+using TunStack.Wire;
 using static TunStack.Tests.Tcp.SentSegment;
 
 namespace TunStack.Tests.Tcp;
@@ -58,6 +59,23 @@ public class RackTlpAndRtoTests
         p.Ack(one.Seq + one.PayloadLength); // SRTT 100 ms, RTTVAR 3/4 * 50 = 37.5 ms
 
         Assert.Equal(TimeSpan.FromMilliseconds(rtoMs), p.Connection.RetransmissionTimeout);
+    }
+
+    [Fact]
+    public void ClosedWithNothingElseOutstanding_LoneFinUnacknowledged_ProbeTimeoutSendsTheFinAgain_Rfc8985Sec7_3()
+    {
+        // packetdrill's user_timeout: Linux probes a tail that is only the FIN (after close too),
+        // at min(2 * SRTT + 200 ms, RTO) = 300 ms on a 100 ms path, and the RTO follows 300 ms later.
+        RawPeer p = RawPeer.Established(sack: true, handshakeRtt: TimeSpan.FromMilliseconds(100));
+        p.Connection!.Close();
+        Assert.Single(p.Decode(p.Probe.Poll()), s => s.Has(TcpFlags.Fin));
+
+        List<SentSegment> probe = p.Decode(p.Probe.Advance(TimeSpan.FromMilliseconds(300)));
+        Assert.Single(probe, s => s.Has(TcpFlags.Fin));
+        Assert.Equal(1, p.Probe[Counter.TcpLossProbes]);
+
+        List<SentSegment> rto = p.Decode(p.Probe.Advance(TimeSpan.FromMilliseconds(300)));
+        Assert.Single(rto, s => s.Has(TcpFlags.Fin));
     }
 
     [Fact]
