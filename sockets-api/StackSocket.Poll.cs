@@ -245,7 +245,7 @@ public sealed partial class StackSocket
 
         // Linux tcp_poll: room in the send buffer and, with TCP_NOTSENT_LOWAT, fewer than half the
         // mark's bytes unsent (tcp_stream_memory_free with wake = 1).
-        bool room = c.SendSpace > 0 && (c.NotSentLowWatermark == 0 || 2L * c.Unsent < c.NotSentLowWatermark);
+        bool room = c.SendSpace > 0 && (c.EffectiveNotSentLowWatermark == 0 || 2L * c.Unsent < c.EffectiveNotSentLowWatermark);
         if (_shutdownSend || c.State == TcpConnectionState.Closed || room && c.State is TcpConnectionState.Established or TcpConnectionState.CloseWait)
         {
             events |= PollEvents.Writable;

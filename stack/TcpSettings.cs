@@ -106,6 +106,49 @@ public sealed class TcpSettings
     public bool RestartWindowAfterIdle { get; set; }
 
     /// <summary>
+    /// TCP_NOTSENT_LOWAT of every connection that sets none of its own, in bytes (default 0, none; Linux's
+    /// net.ipv4.tcp_notsent_lowat, whose default is none too). A connection's own mark
+    /// (<see cref="TunStack.Tcp.TcpConnection.NotSentLowWatermark"/>) takes precedence, and reads
+    /// back as 0 when it set none, as on Linux.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A negative value.</exception>
+    public int NotSentLowWatermark
+    {
+        get => _notSentLowWatermark;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            _notSentLowWatermark = value;
+        }
+    }
+
+    /// <summary>
+    /// Size each TSO super-segment as Linux's tcp_write_xmit does (default false): at most the
+    /// whole segments of a millisecond at the pacing rate, and no fewer than
+    /// <see cref="MinSegmentsPerSuperSegment"/> (tcp_tso_autosize), and at most half of cwnd, so
+    /// that at least two are in flight (tcp_cwnd_test); each packet of that full size carries PSH,
+    /// as Linux's do. Off: a super-segment takes whatever cwnd, the peer's window and the link
+    /// allow, the fewest packets for a bulk transfer. <see cref="StackProfile.Linux"/> turns it on.
+    /// </summary>
+    public bool SuperSegmentsSizedAsLinux { get; set; }
+
+    /// <summary>
+    /// The fewest segments of the unit written data is cut into for PSH, and with
+    /// <see cref="SuperSegmentsSizedAsLinux"/> of a super-segment (default 2, Linux's
+    /// net.ipv4.tcp_min_tso_segs).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Less than 1.</exception>
+    public int MinSegmentsPerSuperSegment
+    {
+        get => _minSegmentsPerSuperSegment;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            _minSegmentsPerSuperSegment = value;
+        }
+    }
+
+    /// <summary>
     /// How CUBIC leaves slow start before a loss (default <see cref="TcpSlowStartExit.HyStartPlusPlus"/>,
     /// RFC 9406; <see cref="StackProfile.Linux"/> chooses Linux's <see cref="TcpSlowStartExit.HyStart"/>).
     /// </summary>
@@ -116,6 +159,15 @@ public sealed class TcpSettings
 
     /// <summary>Minimum retransmission timeout (default 200 ms, as Linux).</summary>
     public TimeSpan MinRto { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// Apply <see cref="MinRto"/> to the variance term of the RTO rather than to the whole (default
+    /// false). Off: RTO = max(MinRto, SRTT + 4 * RTTVAR), RFC 6298 2.2-2.4. On: RTO = SRTT +
+    /// max(4 * RTTVAR, MinRto), as Linux's tcp_rtt_estimator keeps its rttvar at no less than
+    /// tcp_rto_min and __tcp_set_rto adds it to SRTT, so that a path of 100 ms waits 300 ms, not
+    /// 200. <see cref="StackProfile.Linux"/> turns it on.
+    /// </summary>
+    public bool MinRtoOnVariance { get; set; }
 
     /// <summary>Maximum retransmission timeout (default 120 s, as Linux).</summary>
     public TimeSpan MaxRto { get; set; } = TimeSpan.FromSeconds(120);
@@ -202,6 +254,8 @@ public sealed class TcpSettings
     public int BufferChunkSize { get; set; } = 4096;
 
     private int? _maxConnections, _maxTimeWait, _maxOrphans;
+    private int _notSentLowWatermark;
+    private int _minSegmentsPerSuperSegment = 2;
 
     // Linux sizes tcp_max_orphans and tcp_max_tw_buckets from memory too (tcp_init: by the
     // established-hash size); here one entry per bytesEach of the memory limit, never below 65,536.

@@ -12,6 +12,7 @@ internal sealed class RttEstimator
 {
     private readonly TimeSpan _minRto;
     private readonly TimeSpan _maxRto;
+    private readonly bool _minRtoOnVariance;
     private SeqNumber _timedSeq;
     private Instant _timedAt;
 
@@ -19,7 +20,9 @@ internal sealed class RttEstimator
     {
         _minRto = settings.MinRto;
         _maxRto = settings.MaxRto;
+        _minRtoOnVariance = settings.MinRtoOnVariance;
         Rto = settings.InitialRto; // RFC 6298 2.1
+        EstimatedRto = Rto;
     }
 
     /// <summary>SRTT; zero before the first sample.</summary>
@@ -30,6 +33,12 @@ internal sealed class RttEstimator
 
     /// <summary>The retransmission timeout, backoff included.</summary>
     public TimeSpan Rto { get; private set; }
+
+    /// <summary>
+    /// The RTO of the estimate, without the backoff of timeouts since (the initial RTO before a
+    /// sample).
+    /// </summary>
+    public TimeSpan EstimatedRto { get; private set; }
 
     /// <summary>True once a sample has been taken.</summary>
     public bool HasSample { get; private set; }
@@ -103,8 +112,12 @@ internal sealed class RttEstimator
         }
 
         // RFC 6298 2.3 (G = 1 ms, the timer wheel's grain) and 2.4-2.5: clamped to [MinRto, MaxRto].
-        TimeSpan rto = Smoothed + TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(1).Ticks, (Variance * 4).Ticks));
+        // TcpSettings.MinRtoOnVariance: the minimum bounds K*RTTVAR instead, as Linux's
+        // tcp_rtt_estimator (rttvar_us >= tcp_rto_min_us) and __tcp_set_rto (srtt + rttvar).
+        long floor = _minRtoOnVariance ? _minRto.Ticks : TimeSpan.FromMilliseconds(1).Ticks;
+        TimeSpan rto = Smoothed + TimeSpan.FromTicks(Math.Max(floor, (Variance * 4).Ticks));
         Rto = rto < _minRto ? _minRto : rto > _maxRto ? _maxRto : rto;
+        EstimatedRto = Rto;
         if (r < Min)
         {
             Min = r;

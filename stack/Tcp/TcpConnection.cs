@@ -107,9 +107,15 @@ public sealed partial class TcpConnection
     /// TCP_NOTSENT_LOWAT in bytes; 0 (the default) for none. With a mark, a send starts a new
     /// unit of the size Linux builds its packets in only while fewer bytes than the mark wait
     /// unsent, and the socket reads writable only while fewer than half the mark do (Linux
-    /// tcp_stream_memory_free).
+    /// tcp_stream_memory_free). With none, the stack's <see cref="TcpSettings.NotSentLowWatermark"/> applies.
     /// </summary>
     public int NotSentLowWatermark { get; set; }
+
+    /// <summary>
+    /// The mark in force: the connection's own, else the stack's (Linux's tcp_notsent_lowat():
+    /// tp->notsent_lowat ?: sysctl_tcp_notsent_lowat); 0 for none.
+    /// </summary>
+    public int EffectiveNotSentLowWatermark => NotSentLowWatermark != 0 ? NotSentLowWatermark : Layer.Settings.NotSentLowWatermark;
 
     /// <summary>
     /// IP_TOS (IPv4) or IPV6_TCLASS (IPv6): the octet every segment of the connection carries;
@@ -724,9 +730,12 @@ public sealed partial class TcpConnection
         {
             if (_applicationClosed)
             {
-                // Nobody will read it: reset (RFC 9293 3.10.7.4 / RFC 1122 4.2.2.13, as Linux).
+                // Nobody will read it: reset (RFC 9293 3.10.7.4 / RFC 1122 4.2.2.13, as Linux). Linux
+                // answers the segment as from no connection (tcp_v4_send_reset after
+                // tcp_rcv_state_process): the RST's sequence number is the segment's ACK field,
+                // which is below SND.NXT while our FIN waits to be acknowledged.
                 Layer.Counters.Increment(Counter.TcpAbortOnData);
-                Sender.SendReset(Sender.Nxt);
+                Sender.SendReset((flags & TcpFlags.Ack) != 0 ? seg.AcknowledgmentNumber : Sender.Nxt);
                 Fail(StackError.ConnectionReset);
                 return;
             }
@@ -941,7 +950,14 @@ public sealed partial class TcpConnection
             case TcpTimer.RackReordering:
                 if (State is not (TcpConnectionState.Closed or TcpConnectionState.TimeWait) && Sender.Nxt != Sender.Una)
                 {
+                    bool recoveringBefore = Recovery.InRecovery;
+                    long sentBefore = Sender.BytesSent;
                     Recovery.DetectLoss();
+                    if (!recoveringBefore)
+                    {
+                        Recovery.OnRecoveryEnteredByTimer(Sender.BytesSent - sentBefore);
+                    }
+
                     Sender.Output();
                 }
 

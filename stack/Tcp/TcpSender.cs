@@ -262,7 +262,7 @@ internal sealed class TcpSender
 
     private int QueueWithWatermark(ReadOnlySpan<byte> data, bool endOfRecord, bool more)
     {
-        int lowWatermark = _c.NotSentLowWatermark;
+        int lowWatermark = _c.EffectiveNotSentLowWatermark;
         if (lowWatermark <= 0)
         {
             int n = QueueUnit(data, more);
@@ -392,7 +392,7 @@ internal sealed class TcpSender
 
         // TCP_NOTSENT_LOWAT: the socket turns writable when what waits unsent falls below half
         // the mark (Linux tcp_stream_memory_free with wake = 1), which sending, not only an ACK, does.
-        int lowWatermark = _c.NotSentLowWatermark;
+        int lowWatermark = _c.EffectiveNotSentLowWatermark;
         if (lowWatermark > 0 && !_queueing && Unsent < unsentBefore && 2L * Unsent < lowWatermark)
         {
             _c.Writable?.Invoke();
@@ -582,7 +582,7 @@ internal sealed class TcpSender
     // PSH (RFC 9293 3.9.1: the sender's choice; RFC 1122 4.2.2.2: at least on the last segment of
     // what the application gave). As Linux, which the conformance scripts record: Linux cuts
     // written data into TSO packets of its pacing rate's millisecond (tcp_tso_autosize: at least
-    // 2 segments, at most 64 KiB or half the peer's largest window) and marks each PSH; a piece
+    // tcp_min_tso_segs, TcpSettings.MinSegmentsPerSuperSegment, at most 64 KiB or half the peer's largest window) and marks each PSH; a piece
     // sent alone (limited transmit, a cwnd cut) is not marked. So a segment carries PSH when it
     // empties the send buffer, or when it ends a whole push unit counted from where the data
     // began after the buffer last ran empty.
@@ -610,7 +610,7 @@ internal sealed class TcpSender
             bytes = Math.Min(limit, (long)(rate / 1024)); // Linux's sk_pacing_shift 10: 1/1024 s
         }
 
-        int segments = (int)Math.Max(2, bytes / mss);
+        int segments = (int)Math.Max(_layer.Settings.MinSegmentsPerSuperSegment, bytes / mss);
         return segments * mss;
     }
 
@@ -728,9 +728,12 @@ internal sealed class TcpSender
 
                 // RFC 5681 4.1 (Linux tcp_slow_start_after_idle, with TcpSettings.RestartWindowAfterIdle):
                 // nothing outstanding and nothing sent for more than an RTO: the window restarts.
-                if (Nxt == Una && _lastDataSentAt != default && now - _lastDataSentAt > _rtt.Rto && _layer.Settings.RestartWindowAfterIdle)
+                // Idleness counts in RTOs of the estimate: zero-window probes back off their own
+                // timer, not the RTO that Linux's tcp_cwnd_restart reads (icsk_rto; tcp_probe_timer
+                // raises only icsk_backoff).
+                if (Nxt == Una && _lastDataSentAt != default && now - _lastDataSentAt > _rtt.EstimatedRto && _layer.Settings.RestartWindowAfterIdle)
                 {
-                    Congestion.RestartWindowAfterIdle(now - _lastDataSentAt, _rtt.Rto);
+                    Congestion.RestartWindowAfterIdle(now - _lastDataSentAt, _rtt.EstimatedRto);
                     _lastDataSentAt = now;
                 }
 
@@ -808,9 +811,28 @@ internal sealed class TcpSender
                 // retransmission at MSS granularity), as the peer will see them. Not for limited
                 // transmit (one segment at a time, RFC 3042), a loss probe, or urgent data.
                 int segmentSize = 0;
+                bool fullSize = false;
                 if (length == mss && _c.MaxSuperSegment > mss && !urgent && !_probeSegment && !limitedTransmit && !cwrNow)
                 {
                     long room = Math.Min(Math.Min(toSend, usable), Math.Min(cwndRoom, Math.Min(_c.MaxSuperSegment, PacedSuperSegment(mss))));
+                    if (_layer.Settings.SuperSegmentsSizedAsLinux)
+                    {
+                        // Linux tcp_write_xmit: a TSO packet takes at most tcp_tso_autosize's
+                        // segments (the push unit) and tcp_cwnd_test's max(cwnd / 2, 1), so that at
+                        // least two are in flight; a packet of that full size carries PSH, as Linux's.
+                        long full = Math.Max(Congestion.Cwnd / mss / 2, 1) * mss;
+                        if (_pushUnit >= mss)
+                        {
+                            full = Math.Min(full, _pushUnit / mss * mss);
+                        }
+
+                        if (full <= room)
+                        {
+                            room = full;
+                            fullSize = true;
+                        }
+                    }
+
                     int pieces = (int)(room / mss);
                     if (recordEnds && room == toSend && toSend % mss != 0 && toSend < unsent)
                     {
@@ -841,7 +863,11 @@ internal sealed class TcpSender
                 ushort pointer = urgent ? (ushort)Math.Min(UrgentPointer - Nxt, 65535) : (ushort)0;
                 // Linux tcp_push marks the tail skb of each sendmsg without MSG_MORE; tcp_write_wakeup
                 // marks what the probe timer sends.
-                bool push = (last && !_tailWithoutPush) || EndsPushUnit(Nxt, length) || (recordEnds && length == toSend) || _probeWithPush;
+                // What Linux marks on the skb itself (the tail of a write, an EOR record's end, what
+                // the probe timer sends) stays with the data and goes again on a retransmission; the
+                // PSH of a whole TSO packet is the wire's only (Linux retransmits such data without it).
+                bool pushKept = (last && !_tailWithoutPush) || (recordEnds && length == toSend) || _probeWithPush;
+                bool push = pushKept || EndsPushUnit(Nxt, length) || (fullSize && segmentSize != 0);
                 TcpFlags flags = TcpFlags.Ack | (push ? TcpFlags.Psh : 0) | (urgent ? TcpFlags.Urg : 0);
                 EcnCodepoint ecn = _c.Ecn.DataCodepoint(newData, ref flags); // ECT(0) on new data only (RFC 3168 6.1.5)
                 Transmit(Nxt, flags, sent, length, pointer, segmentSize, ecn);
@@ -852,7 +878,7 @@ internal sealed class TcpSender
                 {
                     int piece = segmentSize == 0 ? length : Math.Min(segmentSize, length - done);
                     bool sentBefore = Nxt < Max;
-                    recovery.OnDataSent(Nxt, piece, sentBefore, push && done + piece == length); // PSH rides on the last piece
+                    recovery.OnDataSent(Nxt, piece, sentBefore, pushKept && done + piece == length); // PSH rides on the last piece
                     if (sentBefore)
                     {
                         BytesRetransmitted += piece; // going back over data sent before (after an RTO)
@@ -889,6 +915,11 @@ internal sealed class TcpSender
 
             if (FinQueued && !FinSent && unsent == 0)
             {
+                if (Nxt == Una && !_finEverSent)
+                {
+                    OldestUnackedAt = _layer.Now; // the user timeout runs from a lone FIN's first sending, as from data's
+                }
+
                 _finSeq = Nxt;
                 FinSent = true;
                 _finEverSent = true;
@@ -932,6 +963,16 @@ internal sealed class TcpSender
         Transmit(start, TcpFlags.Ack | (push ? TcpFlags.Psh : 0), start - Una, length, 0);
         _c.Recovery.OnResent(start, length);
         OnDeparture(length, _layer.Now);
+    }
+
+    /// <summary>
+    /// Sends the unacknowledged FIN again (a loss probe when the FIN is all that is outstanding):
+    /// counted in tcp_info as a retransmission.
+    /// </summary>
+    public void ResendFin()
+    {
+        RetransmitSegments++;
+        Transmit(_finSeq, TcpFlags.Fin | TcpFlags.Ack, 0, 0, 0);
     }
 
     /// <summary>Sends a pure ACK of RCV.NXT (with SACK blocks), once the connection is synchronized.</summary>
@@ -1015,6 +1056,8 @@ internal sealed class TcpSender
         Recovery.LossRecovery recovery = _c.Recovery;
         bool recoveringBefore = recovery.InRecovery;
         int sackedBefore = recovery.SackedBytes;
+        long sentBefore = BytesSent;
+        long lostBefore = recovery.Log.TotalLostBytes;
         recovery.NewestDeliveredSentAt = default;
         bool sackNews = received.SackCount > 0 && recovery.OnSackBlocks(received, ack);
         bool windowUnchanged = ((uint)seg.Window << Shift) == Wnd;
@@ -1119,7 +1162,9 @@ internal sealed class TcpSender
             _c.Ecn.OnEcnEcho(this, recovery.InRecovery); // RFC 3168 6.1.2: at most once per window, never on top of recovery
         }
 
-        recovery.OnAckProcessed(); // RFC 6937: the window during recovery
+        // RFC 6937: the window during recovery, from what this ACK allows (what it already sent,
+        // the fast retransmission that began recovery, included).
+        recovery.OnAckProcessed(BytesSent - sentBefore, safeAck: advances && recovery.Log.TotalLostBytes == lostBefore);
 
         // RFC 9293 3.10.7.4: update the send window from this segment if it is not older.
         if (Wl1 < seg.SequenceNumber || (Wl1 == seg.SequenceNumber && Wl2 <= ack))

@@ -32,6 +32,13 @@
 #define PEER_PORT 40000
 #define PEER_ISN 1000u
 
+#ifndef SO_ZEROCOPY
+#define SO_ZEROCOPY 60
+#endif
+#ifndef MSG_ZEROCOPY
+#define MSG_ZEROCOPY 0x4000000
+#endif
+
 #define FIN 0x01
 #define SYN 0x02
 #define RST 0x04
@@ -347,6 +354,18 @@ int main(int argc, char **argv)
 	if (table.getsockopt(table.userdata, connection, IPPROTO_TCP, TCP_NODELAY, &value, &value_length) != 0 || value != 1)
 		fail("TCP_NODELAY reads %d", value);
 
+	begin("SO_ZEROCOPY round-trips; a send with MSG_ZEROCOPY goes out as a copy");
+	if (table.setsockopt(table.userdata, connection, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof(one)) != 0)
+		fail("setsockopt SO_ZEROCOPY: %s", strerror(errno));
+	value = 0;
+	if (table.getsockopt(table.userdata, connection, SOL_SOCKET, SO_ZEROCOPY, &value, &value_length) != 0 || value != 1)
+		fail("SO_ZEROCOPY reads %d", value);
+	if (table.send(table.userdata, connection, "again", 5, MSG_ZEROCOPY) != 5)
+		fail("send MSG_ZEROCOPY: %s", strerror(errno));
+	sniff(s);
+	expect(s, ACK, isn + 6, PEER_ISN + 6, "again");
+	inject(ACK, PEER_ISN + 6, isn + 11, NULL, 0);
+
 	begin("code events: the C library's getsockopt(TCP_INFO) on the descriptor reaches the session when the shim is preloaded, else ENOTSOCK");
 	{
 		unsigned char info[256];
@@ -365,9 +384,9 @@ int main(int argc, char **argv)
 	}
 
 	begin("the peer's FIN is acknowledged and read returns 0");
-	inject(FIN | ACK, PEER_ISN + 6, isn + 6, NULL, 0);
+	inject(FIN | ACK, PEER_ISN + 6, isn + 11, NULL, 0);
 	sniff(s);
-	expect(s, ACK, isn + 6, PEER_ISN + 7, NULL);
+	expect(s, ACK, isn + 11, PEER_ISN + 7, NULL);
 	char buffer[16];
 	if (table.read(table.userdata, connection, buffer, sizeof(buffer)) != 0)
 		fail("read after FIN did not return 0");
@@ -376,8 +395,8 @@ int main(int argc, char **argv)
 	if (table.close(table.userdata, connection) != 0)
 		fail("close: %s", strerror(errno));
 	sniff(s);
-	expect(s, FIN | ACK, isn + 6, PEER_ISN + 7, NULL);
-	inject(ACK, PEER_ISN + 7, isn + 7, NULL, 0);
+	expect(s, FIN | ACK, isn + 11, PEER_ISN + 7, NULL);
+	inject(ACK, PEER_ISN + 7, isn + 12, NULL, 0);
 
 	begin("with nothing to send, netdev_receive gives up on the virtual clock with an empty packet");
 	start = now_usecs();
@@ -389,9 +408,9 @@ int main(int argc, char **argv)
 		fail("the clock moved only %lld us while waiting", now_usecs() - start);
 
 	begin("a segment for the closed connection draws a RST");
-	inject(ACK, PEER_ISN + 7, isn + 7, NULL, 0);
+	inject(ACK, PEER_ISN + 7, isn + 12, NULL, 0);
 	sniff(s);
-	expect(s, RST, isn + 7, 0, NULL);
+	expect(s, RST, isn + 12, 0, NULL);
 
 	begin("calls that must fail set errno");
 	expect_errno((int)table.read(table.userdata, connection, buffer, sizeof(buffer)), EBADF, "read of a closed descriptor");

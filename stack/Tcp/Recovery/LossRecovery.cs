@@ -281,8 +281,14 @@ internal abstract class LossRecovery
     /// RFC 6937 3.1: after every ACK during recovery, Proportional Rate Reduction sets cwnd to
     /// pipe + sndcnt, so that the flight falls to ssthresh gradually, one part per delivered part,
     /// instead of stopping all transmission until pipe is below the halved window.
+    /// <paramref name="sentForThisAck"/> is what the ACK's processing already sent (the fast
+    /// retransmission that begins recovery): it is part of this ACK's sndcnt, as RFC 6937 counts
+    /// it and Linux's tcp_cwnd_reduction does (it runs before tcp_xmit_retransmit_queue).
+    /// <paramref name="safeAck"/>: the ACK advanced SND.UNA and marked nothing newly lost, the only
+    /// ACK that PRR-SSRB may let send one segment beyond what was delivered (RFC 6937bis SafeACK;
+    /// Linux's FLAG_SND_UNA_ADVANCED and !newly_lost).
     /// </summary>
-    public void OnAckProcessed()
+    public void OnAckProcessed(long sentForThisAck = 0, bool safeAck = true)
     {
         long delivered = Sender.BytesAcked + DeliveredAboveUna;
         long newly = delivered - _deliveredSeen;
@@ -292,14 +298,40 @@ internal abstract class LossRecovery
             return; // RFC 6937 3.1 runs on ACKs that deliver data (unless the controller sets the window itself)
         }
 
+        ReduceWindow(newly, sentForThisAck, safeAck);
+    }
+
+    /// <summary>
+    /// RACK's reordering timer found losses and began recovery, with no ACK to deliver anything:
+    /// the window is reduced as for an ACK that delivered one segment, not a SafeACK, as Linux's
+    /// tcp_rack_reo_timeout calls tcp_cwnd_reduction(sk, 1, 0, 0), so that one retransmission
+    /// goes now and PRR paces the rest. <paramref name="sentForThisTimer"/> is what entering
+    /// recovery already sent.
+    /// </summary>
+    public void OnRecoveryEnteredByTimer(long sentForThisTimer)
+    {
+        if (InRecovery && Sender.Congestion.UsesProportionalRateReduction)
+        {
+            ReduceWindow(Connection.Mss, sentForThisTimer, safeAck: false);
+        }
+    }
+
+    // RFC 6937 3.1 for `newly` bytes delivered (see OnAckProcessed).
+    private void ReduceWindow(long newly, long sentForThisAck, bool safeAck)
+    {
         _prrDelivered += newly;
-        int pipe = Pipe();
+        long pipe = Pipe() - sentForThisAck; // as it was when the ACK arrived
         int ssthresh = Sender.Congestion.Ssthresh;
-        long prrOut = Sender.BytesSent - _prrSentAtEntry;
+        long prrOut = Sender.BytesSent - _prrSentAtEntry - sentForThisAck;
         long sndcnt = pipe > ssthresh
             ? ((_prrDelivered * ssthresh) + _prrRecoverFs - 1) / _prrRecoverFs - prrOut // proportional rate reduction
-            : Math.Min(ssthresh - pipe, Math.Max(_prrDelivered - prrOut, newly) + Connection.Mss); // PRR-SSRB
-        Sender.Congestion.SetRecoveryWindow(pipe + Math.Max(0, sndcnt));
+            : Math.Min(ssthresh - pipe, Math.Max(_prrDelivered - prrOut, newly) + (safeAck ? Connection.Mss : 0)); // PRR-SSRB
+        if (prrOut == 0)
+        {
+            sndcnt = Math.Max(sndcnt, Connection.Mss); // the fast retransmission always goes (Linux: "force a fast retransmit")
+        }
+
+        Sender.Congestion.SetRecoveryWindow((int)Math.Max(0, pipe + Math.Max(0, sndcnt)));
     }
 
     /// <summary>RFC 6675 5 steps 4.1-4.3 (RFC 5681 3.2 steps 2-3 without SACK).</summary>

@@ -212,7 +212,9 @@ internal sealed class RackTlp
     public bool CanProbe()
     {
         TcpSender sender = _c.Sender;
-        return !_recovery.InRecovery && !TlpInFlight && sender.Retries == 0 && sender.Nxt != sender.Una && _c.State.AcceptsSends;
+        // After a close too (FIN-WAIT-1, CLOSING, LAST-ACK): Linux's tcp_schedule_loss_probe does
+        // not look at the state, and a tail that ends in the FIN is probed like any other.
+        return !_recovery.InRecovery && !TlpInFlight && sender.Retries == 0 && sender.Nxt != sender.Una && _c.State.Sends;
     }
 
     /// <summary>
@@ -230,6 +232,13 @@ internal sealed class RackTlp
         {
             _tlpWasRetransmission = false;
             sender.SendProbeSegment(); // one new segment, not held back by cwnd
+        }
+        else if (sender.FinSent && !sender.FinAcked && sender.Nxt - sender.Una == 1)
+        {
+            // Only the FIN is outstanding: it is the last segment sent, and goes again (Linux's
+            // tcp_send_loss_probe retransmits the tail skb, a lone FIN's too).
+            _tlpWasRetransmission = true;
+            sender.ResendFin();
         }
         else if (_recovery.Log.Count > 0)
         {

@@ -20,7 +20,7 @@ internal sealed class SentSegments
         Retransmitted = 4,  // sent more than once
         AppLimited = 8,     // sent while the application limited sending (delivery rate estimation)
         LostOut = 16,       // deemed lost and neither SACKed nor acknowledged since, retransmitted or not (Linux TCPCB_LOST)
-        Pushed = 32,        // went out with PSH (the end of a write or of a push unit); its retransmissions carry PSH too
+        Pushed = 32,        // went out with PSH that stays with the data (the end of a write or record); its retransmissions carry PSH too
     }
 
     public struct Entry

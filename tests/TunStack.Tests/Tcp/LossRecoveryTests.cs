@@ -157,6 +157,69 @@ public class LossRecoveryTests
     }
 
     [Fact]
+    public void LinuxProfile_ZeroWindowProbedForSeconds_WindowReopens_CwndRestartsCountingRtosOfTheEstimate()
+    {
+        // packetdrill's slow-start-after-win-update: the probes back off their timer, but Linux's
+        // tcp_cwnd_restart counts idleness in icsk_rto, which they leave alone: 3 s idle is ten
+        // RTOs of 300 ms, and cwnd falls to the initial window, not once halved.
+        RawPeer p = RawPeer.Established(configure: o => o.Apply(StackProfile.Linux), handshakeRtt: TimeSpan.FromMilliseconds(100));
+        GrowWindowThenIdle(p, TimeSpan.Zero);
+        p.Connection!.Send(new byte[20 * Mss], out _);
+        List<SentSegment> second = Data(p.Decode(p.Probe.Poll()));
+        p.Probe.Advance(TimeSpan.FromMilliseconds(100));
+        SeqNumber end = second[^1].Seq + second[^1].PayloadLength;
+        p.Send(TcpFlags.Ack, p.Nxt, end, window: 0);
+        Assert.Equal(40 * Mss, p.Connection.CongestionWindow);
+
+        p.Connection.Send(new byte[30 * Mss], out _);
+        for (int i = 0; i < 30; i++)
+        {
+            p.Decode(p.Probe.Advance(TimeSpan.FromMilliseconds(100))); // zero-window probes
+        }
+
+        List<SentSegment> burst = Data(p.Send(TcpFlags.Ack, p.Nxt, end));
+
+        Assert.Equal(CongestionControl.InitialWindow(Mss), p.Connection.CongestionWindow);
+        Assert.Equal(10 * Mss, burst.Sum(s => s.PayloadLength));
+    }
+
+    [Fact]
+    public void ThirdSackBeginsRecoveryWithPipeFarBelowSsthresh_OnlyTheFastRetransmissionGoes_Rfc6937SafeAck()
+    {
+        // packetdrill's sack-shift-sacked-2-6-8-3-9-nofack: the fast retransmission is that ACK's
+        // sndcnt, and an ACK that does not advance SND.UNA earns no extra segment (PRR-SSRB only
+        // on a SafeACK; Linux's tcp_cwnd_reduction).
+        RawPeer p = RawPeer.Established(sack: true, handshakeRtt: TimeSpan.FromMilliseconds(100));
+        p.Connection!.Send(new byte[10 * Mss], out _);
+        SeqNumber una = Data(p.Decode(p.Probe.Poll()))[0].Seq;
+        p.Probe.Advance(TimeSpan.FromMilliseconds(100));
+        p.Ack(una, (una + (2 * Mss), una + (3 * Mss)));
+        p.Ack(una, (una + (2 * Mss), una + (3 * Mss)), (una + (6 * Mss), una + (7 * Mss)));
+
+        List<SentSegment> sent = Data(p.Ack(una, (una + (2 * Mss), una + (3 * Mss)), (una + (6 * Mss), una + (7 * Mss)), (una + (8 * Mss), una + (9 * Mss))));
+
+        SentSegment retransmission = Assert.Single(sent);
+        Assert.Equal(una, retransmission.Seq);
+    }
+
+    [Fact]
+    public void ReorderingTimerBeginsRecovery_OneRetransmissionGoes_AsForOneDeliveredSegment()
+    {
+        // packetdrill's sack-shift-sacked-7-3-4-8-9-fack: Linux's tcp_rack_reo_timeout reduces the
+        // window as for an ACK of one segment, so PRR lets one retransmission out, not the window.
+        RawPeer p = RawPeer.Established(sack: true, handshakeRtt: TimeSpan.FromMilliseconds(100));
+        p.Connection!.Send(new byte[10 * Mss], out _);
+        SeqNumber una = Data(p.Decode(p.Probe.Poll()))[0].Seq;
+        p.Probe.Advance(TimeSpan.FromMilliseconds(100));
+        Assert.Empty(Data(p.Ack(una, (una + (7 * Mss), una + (8 * Mss))))); // RACK waits min_RTT / 4
+
+        List<SentSegment> sent = Data(p.Decode(p.Probe.Advance(TimeSpan.FromMilliseconds(30))));
+
+        SentSegment retransmission = Assert.Single(sent);
+        Assert.Equal(una, retransmission.Seq);
+    }
+
+    [Fact]
     public void DefaultProfile_IdleForSeveralRtos_CwndKeptThroughTheIdlePeriod_Rfc7661()
     {
         RawPeer p = RawPeer.Established(handshakeRtt: TimeSpan.FromMilliseconds(100));

@@ -51,4 +51,20 @@ public class NotSentLowWatermarkTests
         Assert.Equal(1000, c.Send(new byte[1000], out _));
         Assert.True(first > 0);
     }
+
+    [Fact]
+    public void StackWideMarkOnly_LargeWrite_TakesTheFlightAndOneUnitBeyond_ConnectionReadsNoMarkOfItsOwn()
+    {
+        // Linux's net.ipv4.tcp_notsent_lowat (packetdrill's notsent-lowat-sysctl): the stack's
+        // mark applies to a connection that set none, and TCP_NOTSENT_LOWAT still reads 0.
+        RawPeer peer = RawPeer.Established(configure: o => o.Tcp.NotSentLowWatermark = 4000);
+        TunStack.Tcp.TcpConnection c = peer.Connection!;
+        int unit = 32767 / c.Mss * c.Mss;
+        int taken = c.Send(new byte[200_000], out _);
+        int sent = SentSegment.Data(peer.Decode(peer.Probe.Poll())).Sum(s => s.PayloadLength);
+
+        Assert.Equal(sent + unit, taken);
+        Assert.Equal(0, c.NotSentLowWatermark);
+        Assert.Equal(4000, c.EffectiveNotSentLowWatermark);
+    }
 }

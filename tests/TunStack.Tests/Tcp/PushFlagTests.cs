@@ -67,4 +67,59 @@ public class PushFlagTests
         Assert.Equal(una, retransmission.Seq);
         Assert.False(retransmission.Has(TcpFlags.Psh));
     }
+
+    [Fact]
+    public void LinuxProfile_FirstFlightOfIw10WithTenSegmentUnits_TwoSuperSegmentsOfHalfTheWindow_EachWithPsh()
+    {
+        // packetdrill's slow-start-after-idle (tcp_min_tso_segs=10): Linux's tcp_cwnd_test lets a
+        // TSO packet take at most half of cwnd, and each such packet carries PSH.
+        RawPeer peer = RawPeer.Established(
+            sack: true, offloads: Tso, handshakeRtt: TimeSpan.FromMilliseconds(100),
+            configure: o => o.Apply(StackProfile.Linux).Tcp.MinSegmentsPerSuperSegment = 10);
+        int mss = peer.Connection!.Mss;
+        peer.Connection.Send(new byte[26 * mss], out _);
+
+        List<SentSegment> sent = SentSegment.Data(peer.Decode(peer.Probe.Poll()));
+
+        // The link cuts each super-segment into MSS segments; PSH rides on the last of each.
+        Assert.Equal(2, peer.Probe.SuperSegmentsSent);
+        Assert.Equal(10 * mss, sent.Sum(s => s.PayloadLength));
+        Assert.Equal([4, 9], Enumerable.Range(0, sent.Count).Where(i => sent[i].Has(TcpFlags.Psh)));
+    }
+
+    [Fact]
+    public void LinuxProfile_100msPath_FirstFlight_SuperSegmentsOfOnePushUnitEach_EachWithPsh()
+    {
+        // A millisecond of the pacing rate is under two segments: Linux's tcp_tso_autosize makes
+        // each TSO packet tcp_min_tso_segs (2) segments.
+        RawPeer peer = RawPeer.Established(sack: true, offloads: Tso, handshakeRtt: TimeSpan.FromMilliseconds(100), configure: o => o.Apply(StackProfile.Linux));
+        int mss = peer.Connection!.Mss;
+        peer.Connection.Send(new byte[15 * mss], out _);
+
+        List<SentSegment> sent = SentSegment.Data(peer.Decode(peer.Probe.Poll()));
+
+        Assert.Equal(5, peer.Probe.SuperSegmentsSent);
+        Assert.Equal(10 * mss, sent.Sum(s => s.PayloadLength));
+        Assert.Equal([1, 3, 5, 7, 9], Enumerable.Range(0, sent.Count).Where(i => sent[i].Has(TcpFlags.Psh)));
+    }
+
+    [Fact]
+    public void LinuxProfile_SegmentEndingAPushUnitPacketLost_Retransmission_NoPsh()
+    {
+        // packetdrill's sack-shift-sacked-7-5-6-8-9-fack: the PSH of a whole TSO packet is the
+        // wire's; Linux resends a piece of that packet without it. Only the write's tail keeps it.
+        RawPeer peer = RawPeer.Established(sack: true, offloads: Tso, handshakeRtt: TimeSpan.FromMilliseconds(100), configure: o => o.Apply(StackProfile.Linux));
+        int mss = peer.Connection!.Mss;
+        peer.Connection.Send(new byte[10 * mss], out _);
+        List<SentSegment> flight = SentSegment.Data(peer.Decode(peer.Probe.Poll()));
+        Assert.True(flight[1].Has(TcpFlags.Psh)); // [una, una + 2 MSS) went as one packet with PSH
+        SeqNumber una = flight[0].Seq;
+        peer.Probe.Advance(TimeSpan.FromMilliseconds(100));
+
+        List<SentSegment> sent = SentSegment.Data(peer.Ack(una + mss, (una + (2 * mss), una + (10 * mss))));
+        sent.AddRange(SentSegment.Data(peer.Decode(peer.Probe.Advance(TimeSpan.FromMilliseconds(100)))));
+
+        SentSegment retransmission = Assert.Single(sent, s => s.Seq == una + mss);
+        Assert.False(retransmission.Has(TcpFlags.Psh));
+    }
 }

@@ -1,4 +1,5 @@
 using TunStack.Tcp;
+using TunStack.Wire;
 using static TunStack.Tests.Tcp.SentSegment;
 
 namespace TunStack.Tests.Tcp;
@@ -44,6 +45,37 @@ public class RackTlpAndRtoTests
 
         Assert.True(p.Probe[Counter.TcpTimeouts] >= 1);
         Assert.True(p.Connection.RetransmissionTimeout >= 2 * before);
+    }
+
+    [Theory]
+    [InlineData(false, 250)] // RFC 6298 2.4: max(200, SRTT + 4 * RTTVAR) = max(200, 100 + 150)
+    [InlineData(true, 300)]  // Linux tcp_rtt_estimator: SRTT + max(4 * RTTVAR, 200)
+    public void Path100ms_TwoEqualSamples_RtoFromTheMinimumOnTheWholeOrOnTheVarianceTerm(bool minRtoOnVariance, int rtoMs)
+    {
+        RawPeer p = RawPeer.Established(sack: true, handshakeRtt: TimeSpan.FromMilliseconds(100), configure: o => o.Tcp.MinRtoOnVariance = minRtoOnVariance);
+        p.Connection!.Send(new byte[100], out _);
+        SentSegment one = Assert.Single(Data(p.Decode(p.Probe.Poll())));
+        p.Probe.Advance(TimeSpan.FromMilliseconds(100));
+        p.Ack(one.Seq + one.PayloadLength); // SRTT 100 ms, RTTVAR 3/4 * 50 = 37.5 ms
+
+        Assert.Equal(TimeSpan.FromMilliseconds(rtoMs), p.Connection.RetransmissionTimeout);
+    }
+
+    [Fact]
+    public void ClosedWithNothingElseOutstanding_LoneFinUnacknowledged_ProbeTimeoutSendsTheFinAgain_Rfc8985Sec7_3()
+    {
+        // packetdrill's user_timeout: Linux probes a tail that is only the FIN (after close too),
+        // at min(2 * SRTT + 200 ms, RTO) = 300 ms on a 100 ms path, and the RTO follows 300 ms later.
+        RawPeer p = RawPeer.Established(sack: true, handshakeRtt: TimeSpan.FromMilliseconds(100));
+        p.Connection!.Close();
+        Assert.Single(p.Decode(p.Probe.Poll()), s => s.Has(TcpFlags.Fin));
+
+        List<SentSegment> probe = p.Decode(p.Probe.Advance(TimeSpan.FromMilliseconds(300)));
+        Assert.Single(probe, s => s.Has(TcpFlags.Fin));
+        Assert.Equal(1, p.Probe[Counter.TcpLossProbes]);
+
+        List<SentSegment> rto = p.Decode(p.Probe.Advance(TimeSpan.FromMilliseconds(300)));
+        Assert.Single(rto, s => s.Has(TcpFlags.Fin));
     }
 
     [Fact]

@@ -79,6 +79,48 @@ public class TcpTimerTests
     }
 
     [Fact]
+    public void IdleThenClosed_UserTimeout3s_LoneFinUnacknowledged_ConnectionLastsThreeSecondsFromTheFin()
+    {
+        // packetdrill's user_timeout: the timeout runs from the FIN's sending, not from the last
+        // data the connection ever sent (Linux: retrans_stamp, the head's send time).
+        RawPeer p = RawPeer.Established(sack: true, handshakeRtt: TimeSpan.FromMilliseconds(100));
+        TcpConnection c = p.Connection!;
+        p.Probe.Advance(TimeSpan.FromSeconds(2));
+        c.UserTimeout = TimeSpan.FromSeconds(3);
+        c.Close();
+        for (int i = 0; i < 25; i++)
+        {
+            p.Decode(p.Probe.Advance(TimeSpan.FromMilliseconds(100)));
+        }
+
+        Assert.Equal(TcpConnectionState.FinWait1, c.State); // 2.5 s after the FIN
+        for (int i = 0; i < 30 && c.State != TcpConnectionState.Closed; i++)
+        {
+            p.Decode(p.Probe.Advance(TimeSpan.FromMilliseconds(100)));
+        }
+
+        Assert.Equal(TcpConnectionState.Closed, c.State); // by the first RTO past 3 s
+        Assert.Equal(StackError.TimedOut, c.Error);
+    }
+
+    [Fact]
+    public void OrphanInFinWait1_DataArrivesAckingBelowTheFin_ResetCarriesTheSegmentsAckNumber()
+    {
+        // Linux answers data for a closed socket as from no connection (tcp_v4_send_reset): the
+        // RST's sequence number is the segment's ACK field (RFC 9293 3.10.7.1).
+        RawPeer p = RawPeer.Established(sack: true);
+        TcpConnection c = p.Connection!;
+        c.Close();
+        SentSegment fin = Assert.Single(p.Decode(p.Probe.Poll()), s => s.Has(TcpFlags.Fin));
+
+        List<SentSegment> replies = p.Send(TcpFlags.Ack, p.Nxt, fin.Seq, "late"u8);
+
+        SentSegment rst = Assert.Single(replies, s => s.Has(TcpFlags.Rst));
+        Assert.Equal(fin.Seq, rst.Seq);
+        Assert.Equal(TcpConnectionState.Closed, c.State);
+    }
+
+    [Fact]
     public void FinWait2_OrphanedAndPeerSilent_ClosedAfterFinTimeout()
     {
         RawPeer p = RawPeer.InState(TcpConnectionState.FinWait2);

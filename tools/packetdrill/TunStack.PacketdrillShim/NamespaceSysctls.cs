@@ -20,11 +20,25 @@ internal static class NamespaceSysctls
     public static TcpEcnMode? Ecn()
         => ReadInteger("tcp_ecn") is int value && value is >= 0 and <= 2 ? (TcpEcnMode)value : null;
 
+    /// <summary>
+    /// net.ipv4.tcp_notsent_lowat in bytes, 0 for none (Linux's default, UINT_MAX, is none); null when
+    /// it cannot be read.
+    /// </summary>
+    public static int? NotSentLowWatermark()
+        => ReadNumber("tcp_notsent_lowat") is long value && value >= 0 ? (value > int.MaxValue ? 0 : (int)value) : null;
+
+    /// <summary>net.ipv4.tcp_min_tso_segs (Linux's default 2; the slow_start scripts set 10); null when unreadable or below 1.</summary>
+    public static int? MinTsoSegments()
+        => ReadInteger("tcp_min_tso_segs") is int value && value >= 1 ? value : null;
+
     private static int? ReadInteger(string name)
+        => ReadNumber(name) is long value && value is >= int.MinValue and <= int.MaxValue ? (int)value : null;
+
+    private static long? ReadNumber(string name)
     {
         try
         {
-            return int.TryParse(File.ReadAllText(Directory + name).Trim(), out int value) ? value : null;
+            return long.TryParse(File.ReadAllText(Directory + name).Trim(), out long value) ? value : null;
         }
         catch (IOException)
         {

@@ -15,7 +15,7 @@ internal sealed partial class PacketdrillSession
     private const int TcpCork = 3, TcpUserTimeout = 18, TcpNotSentLowat = 25, TcpInq = 36;
     private const int Ipv6TrafficClass = 67;
     private const int SoReuseAddr = 2, SoType = 3, SoError = 4, SoSndBuf = 7, SoRcvBuf = 8, SoKeepAlive = 9, SoLinger = 13,
-        SoRcvTimeo = 20, SoSndTimeo = 21, SoAcceptConn = 30, SoProtocol = 38, SoDomain = 39, SoMemInfo = 55;
+        SoRcvTimeo = 20, SoSndTimeo = 21, SoAcceptConn = 30, SoProtocol = 38, SoDomain = 39, SoMemInfo = 55, SoZeroCopy = 60;
     private const int TcpNoDelay = 1, TcpMaxSeg = 2, TcpInfo = 11, TcpCongestion = 13, TcpCcInfo = 26;
     private const int Ipv6V6Only = 26;
 
@@ -28,7 +28,6 @@ internal sealed partial class PacketdrillSession
         (SolSocket, 15) => "SO_REUSEPORT",
         (SolSocket, 37) => "SO_TIMESTAMPING",
         (SolSocket, 47) => "SO_MAX_PACING_RATE",
-        (SolSocket, 60) => "SO_ZEROCOPY",
         (SolTcp, 3) => "TCP_CORK",
         (SolTcp, 4) => "TCP_KEEPIDLE",
         (SolTcp, 5) => "TCP_KEEPINTVL",
@@ -97,6 +96,9 @@ internal sealed partial class PacketdrillSession
                     break;
                 case (SolSocket, SoKeepAlive):
                     result = WriteInt(room, length, socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive));
+                    break;
+                case (SolSocket, SoZeroCopy):
+                    result = WriteInt(room, length, descriptor.ZeroCopy ? 1 : 0);
                     break;
                 case (SolSocket, SoSndBuf):
                     result = WriteInt(room, length, socket.SendBufferSize);
@@ -197,11 +199,19 @@ internal sealed partial class PacketdrillSession
                     => number is < -1 or > 255 ? -Errno.EINVAL : Try(() => { socket.TypeOfService = (byte)Math.Max(0, number); }),
                 (SolIp, IpMtuDiscover) when given.Length >= 1 && socket.ProtocolType == ProtocolType.Tcp
                     => SetMtuDiscover(socket, small),
+                // Linux sock_setsockopt: SO_ZEROCOPY takes 0 or 1 (EINVAL otherwise); MSG_ZEROCOPY sends then copy (see Send).
+                (SolSocket, SoZeroCopy) when integer => number is 0 or 1 ? SetZeroCopy(descriptor, number == 1) : -Errno.EINVAL,
                 (SolSocket, SoReuseAddr or SoKeepAlive or SoSndBuf or SoRcvBuf or SoLinger or SoRcvTimeo or SoSndTimeo) => -Errno.EINVAL,
                 _ => Unsupported($"setsockopt {OptionName(level, name)}", Errno.ENOPROTOOPT),
             };
             return result;
         });
+
+    private static long SetZeroCopy(SocketDescriptor descriptor, bool on)
+    {
+        descriptor.ZeroCopy = on;
+        return 0;
+    }
 
     /// <summary>The TCP_CM_INQ value recvmsg reports with TCP_INQ on; ENOENT when it is off (no control message).</summary>
     public long ReceiveQueueHint(int fd)

@@ -12,7 +12,7 @@ internal sealed partial class PacketdrillSession
     // Linux's values (socket.h, fcntl.h, ioctls.h).
     private const int SockStream = 1, SockDgram = 2, SockNonBlock = 0x800, SockCloseOnExec = 0x80000;
     private const int IpProtoTcp = 6, IpProtoUdp = 17;
-    private const int MsgOob = 0x1, MsgPeek = 0x2, MsgDontRoute = 0x4, MsgDontWait = 0x40, MsgEor = 0x80, MsgWaitAll = 0x100, MsgNoSignal = 0x4000, MsgMore = 0x8000;
+    private const int MsgOob = 0x1, MsgPeek = 0x2, MsgDontRoute = 0x4, MsgDontWait = 0x40, MsgEor = 0x80, MsgWaitAll = 0x100, MsgNoSignal = 0x4000, MsgMore = 0x8000, MsgZeroCopy = 0x4000000;
     private const int FGetFd = 1, FSetFd = 2, FGetFl = 3, FSetFl = 4, ORdWr = 2, ONonBlock = 0x800;
     private const ulong Fionread = 0x541B, Fionbio = 0x5421, Siocatmark = 0x8905;
     private const short PollErr = 0x8, PollHup = 0x10, PollNval = 0x20;
@@ -65,6 +65,16 @@ internal sealed partial class PacketdrillSession
         if (NamespaceSysctls.Ecn() is TcpEcnMode ecn)
         {
             _stackOptions.Tcp.Ecn = ecn;
+        }
+
+        if (NamespaceSysctls.MinTsoSegments() is int minTsoSegments)
+        {
+            _stackOptions.Tcp.MinSegmentsPerSuperSegment = minTsoSegments;
+        }
+
+        if (NamespaceSysctls.NotSentLowWatermark() is int lowWatermark)
+        {
+            _stackOptions.Tcp.NotSentLowWatermark = lowWatermark;
         }
 
         StackSocket socket = _host.CreateSocket(family, socketType, protocolType);
@@ -260,10 +270,18 @@ internal sealed partial class PacketdrillSession
     public unsafe long Send(int fd, byte* buffer, nuint length, int flags, byte* address, uint addressLength)
         => OnDescriptor("send", fd, descriptor =>
         {
-            const int known = MsgOob | MsgDontWait | MsgDontRoute | MsgNoSignal | MsgEor | MsgMore;
+            // MSG_ZEROCOPY is ignored without SO_ZEROCOPY, as Linux ignores it (tcp_sendmsg_locked
+            // zero-copies only with SOCK_ZEROCOPY); with it the data is copied all the same, and no
+            // completion is queued, since the shim has no error queue (MSG_ERRQUEUE).
+            int known = MsgOob | MsgDontWait | MsgDontRoute | MsgNoSignal | MsgEor | MsgMore | MsgZeroCopy;
             if ((flags & ~known) != 0)
             {
-                return Unsupported($"send flags 0x{flags & ~known:x} (MSG_FASTOPEN 0x20000000, MSG_ZEROCOPY 0x4000000)", Errno.EOPNOTSUPP);
+                return Unsupported($"send flags 0x{flags & ~known:x} (MSG_FASTOPEN 0x20000000)", Errno.EOPNOTSUPP);
+            }
+
+            if ((flags & MsgZeroCopy) != 0 && descriptor.ZeroCopy && length > 0)
+            {
+                Report("MSG_ZEROCOPY sends a copy; no completion reaches an error queue (MSG_ERRQUEUE is not supported)");
             }
 
             StackSocket socket = descriptor.Socket;

@@ -34,6 +34,9 @@ internal sealed class SocketDescriptor
     /// <summary>SO_SNDTIMEO; zero waits for ever.</summary>
     public TimeSpan SendTimeout { get; set; }
 
+    /// <summary>SO_ZEROCOPY, as set and read back; MSG_ZEROCOPY copies all the same.</summary>
+    public bool ZeroCopy { get; set; }
+
     /// <summary>TCP_INQ: recvmsg adds a TCP_CM_INQ control message with <see cref="StackSocket.ReceiveQueueHint"/>.</summary>
     public bool ReceiveQueueHint { get; set; }
 }
