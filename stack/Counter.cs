@@ -328,4 +328,13 @@ public enum Counter
     TcpCwrSent,
     /// <summary>Segments received with CWR: the peer reduced its window, ECE stops (RFC 3168 6.1.3).</summary>
     TcpCwrReceived,
+
+    /// <summary>
+    /// Out-of-window segments without data (or with SYN) left unanswered: a connection answers one
+    /// every 500 ms (Linux's TCPACKSkippedSeq and TCPACKSkippedPAWS), so that forged ACKs draw no
+    /// ACK for each and two stacks that disagree cannot loop.
+    /// </summary>
+    TcpOutOfWindowAcksSkipped,
+    /// <summary>ICMP errors about a TCP connection ignored: the sequence number they quote was not in flight (RFC 5927 4.1; Linux's OutOfWindowIcmps).</summary>
+    TcpIcmpOutOfWindow,
 }
