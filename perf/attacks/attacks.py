@@ -36,7 +36,7 @@ import time
 
 STACK4, STACK6, KERNEL4, KERNEL6, DEVICE = "10.77.0.2", "fd77::2", "10.77.0.1", "fd77::1", "tunstack0"
 ECHO, DISCARD, CHARGEN = 7, 9, 19
-ETH_P_ALL, PACKET_OUTGOING = 0x0003, 4
+ETH_P_ALL, PACKET_OUTGOING, SOL_PACKET, PACKET_VNET_HDR, VNET_HDR_LENGTH = 0x0003, 4, 263, 15, 10
 
 
 def scapy():
@@ -155,9 +155,9 @@ def attack_syn_flood(args, sender, budget):
     """SYN flood from random sources (hping3): the listener must turn to SYN cookies."""
     budget.restart()
     command = ["timeout", "-s", "INT", str(args.seconds), "hping3", "-q", "-S", "-p", str(ECHO),
-               "--rand-source", "-c", str(args.max_packets), "-i", "u1" if args.max_packets > 100000 else "u20", STACK4]
+               "--rand-source", "-c", str(args.max_packets), "-i", "u1", STACK4]
     if args.max_packets > 100000:
-        command.insert(-1, "--flood")
+        command.insert(-1, "--flood")  # as fast as it goes, bounded by the time (--flood ignores -c)
     result = subprocess.run(command, capture_output=True, text=True)
     for line in (result.stdout + result.stderr).splitlines():
         if "packets transmitted" in line:
@@ -170,7 +170,7 @@ def tcp_to_stack(s, kport, flags, seq, ack, payload=b"", options=None, window=65
     return bytes(s.IP(src=kernel, dst=STACK4) / segment / payload) if payload else bytes(s.IP(src=kernel, dst=STACK4) / segment)
 
 
-def blind_pool(flags, payload=b"", count=2048):
+def blind_pool(flags, payload=b"", count=512):
     """Segments on the live connections with random sequence and acknowledgment numbers."""
     s = scapy()
     targets = [t for t in live_connections() if ":" not in t[0]]
@@ -201,7 +201,7 @@ def attack_fragment_flood(args, sender, budget):
     """First fragments of UDP datagrams that never complete, each with its own identification."""
     s = scapy()
     pool = []
-    for i in range(4096):
+    for i in range(1536):  # more identifications than reassembly keeps datagrams (1,024)
         datagram = s.IP(src=KERNEL4, dst=STACK4, id=i, flags="MF", frag=0, proto=17) / (b"\x00\x09\x00\x09\x05\xdc\x00\x00" + b"F" * 1192)
         pool.append(bytes(datagram))
     flood(pool, sender, budget)
@@ -212,7 +212,7 @@ def attack_fragment_overlap(args, sender, budget):
     """FragmentSmack: many small overlapping fragments per datagram, never a complete one."""
     s = scapy()
     pool = []
-    for i in range(512):
+    for i in range(128):
         ident = 20000 + i
         for j in range(8):
             offset = random.randrange(0, 64)  # in 8-byte units: pieces that overlap each other
@@ -244,7 +244,7 @@ def attack_option_junk(args, sender, budget):
     s = scapy()
     targets = [t for t in live_connections() if ":" not in t[0]]
     pool = []
-    for i in range(2048):
+    for i in range(512):
         options = junk_options()
         if i % 2 == 0 or not targets:
             header = s.TCP(sport=random.randrange(1024, 65535), dport=ECHO, flags="S", seq=rand32(), dataofs=5 + len(options) // 4)
@@ -264,7 +264,7 @@ def attack_icmp_errors(args, sender, budget):
     if not targets:
         raise SystemExit("no live connection to port 7: start the client first")
     pool = []
-    for i in range(2048):
+    for i in range(512):
         quoted = bytes(s.IP(src=STACK4, dst=KERNEL4) / s.TCP(sport=ECHO, dport=random.choice(targets)[1], flags="A", seq=rand32(), ack=rand32()))[:28]
         kind = i % 4
         if kind == 0:
@@ -280,29 +280,28 @@ def attack_icmp_errors(args, sender, budget):
     return {}
 
 
+def destination_options(count, last):
+    """COUNT Destination Options headers of 8 bytes (PadN), the last one naming LAST as next."""
+    return b"".join(bytes([60 if i < count - 1 else last, 0, 1, 4, 0, 0, 0, 0]) for i in range(count))
+
+
 def attack_ipv6_header_chains(args, sender, budget):
     """IPv6 packets with long extension-header chains, and first fragments whose chain is cut (RFC 7112)."""
     s = scapy()
     pool = []
-    for i in range(1024):
+    for i in range(512):
         src = f"fd77::{100 + i % 100:x}"
-        syn = s.TCP(sport=random.randrange(1024, 65535), dport=ECHO, flags="S", seq=rand32())
+        syn = bytes(s.IPv6(src=src, dst=STACK6) / s.TCP(sport=random.randrange(1024, 65535), dport=ECHO, flags="S", seq=rand32()))[40:]
         kind = i % 3
         if kind == 0:
-            packet = s.IPv6(src=src, dst=STACK6)
-            for _ in range(random.randrange(10, 60)):
-                packet = packet / s.IPv6ExtHdrDestOpt(options=[s.PadN(optdata=b"\x00" * 4)])
-            packet = packet / syn
+            packet = s.IPv6(src=src, dst=STACK6, nh=60) / s.Raw(destination_options(random.randrange(10, 60), 6) + syn)
         elif kind == 1:
-            chain = s.IPv6ExtHdrDestOpt(options=[s.PadN(optdata=b"\x00" * 4)])
-            for _ in range(30):
-                chain = chain / s.IPv6ExtHdrDestOpt(options=[s.PadN(optdata=b"\x00" * 4)])
-            whole = bytes(chain / syn)
-            # A first fragment that carries only part of the chain: the TCP header is in a later one.
-            packet = s.IPv6(src=src, dst=STACK6) / s.IPv6ExtHdrFragment(nh=60, m=1, offset=0, id=i) / whole[:64]
+            # A first fragment that carries only part of a 31-header chain: the TCP header is in a later one.
+            chain = destination_options(31, 6) + syn
+            packet = s.IPv6(src=src, dst=STACK6, nh=44) / s.IPv6ExtHdrFragment(nh=60, m=1, offset=0, id=i) / s.Raw(chain[:64])
         else:
-            packet = s.IPv6(src=src, dst=STACK6) / s.IPv6ExtHdrHopByHop(options=[s.PadN(optdata=b"\x00" * 4)]) / \
-                s.IPv6ExtHdrHopByHop(options=[s.PadN(optdata=b"\x00" * 4)]) / syn  # hop-by-hop not first
+            hop_by_hop = bytes([0, 0, 1, 4, 0, 0, 0, 0])  # hop-by-hop after another header: not allowed
+            packet = s.IPv6(src=src, dst=STACK6, nh=60) / s.Raw(bytes([0, 0, 1, 4, 0, 0, 0, 0]) + bytes([6]) + hop_by_hop[1:] + syn)
         pool.append(bytes(packet))
     flood(pool, sender, budget)
     return {}
@@ -313,11 +312,12 @@ class HandmadeConnections:
 
     def __init__(self, sender, port, mss, window, sack=False):
         self.sender, self.port, self.mss, self.window, self.sack = sender, port, mss, window, sack
-        self.receiver = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_ALL))
+        self.receiver = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))  # a TUN has no link header
+        # With a virtio-net header before each packet, a TSO super-segment shows its segment size.
+        self.receiver.setsockopt(SOL_PACKET, PACKET_VNET_HDR, 1)
         self.receiver.bind((DEVICE, 0))
         self.receiver.setblocking(False)
         self.connections = {}  # (source, sport) -> {"iss", "rcv_nxt", "snd_una", "snd_nxt"}
-        self.min_payload = None
 
     def segment(self, key, flags, seq, ack, payload=b"", window=None, options=b""):
         return ipv4_tcp(key[0], key[1], STACK4, self.port, flags, seq, ack, self.window if window is None else window, options, payload)
@@ -335,6 +335,12 @@ class HandmadeConnections:
             self.poll(0.05, on_segment)
         return sum(1 for c in self.connections.values() if c["rcv_nxt"] is not None)
 
+    def reset_all(self):
+        """Ends every connection with a reset at the stack's RCV.NXT, so that none outlives the attack."""
+        for key, c in self.connections.items():
+            if c["rcv_nxt"] is not None:
+                self.sender.send(self.segment(key, "R", c["snd_nxt"], 0))
+
     def poll(self, timeout, on_segment):
         """Reads what the stack sent to our connections; calls on_segment for each after the handshake."""
         readable, _, _ = select.select([self.receiver], [], [], timeout)
@@ -345,6 +351,8 @@ class HandmadeConnections:
                 packet, address = self.receiver.recvfrom(70000)
             except BlockingIOError:
                 return
+            gso_type, gso_size = packet[1], struct.unpack("<H", packet[4:6])[0]
+            packet = packet[VNET_HDR_LENGTH:]
             if address[2] == PACKET_OUTGOING or len(packet) < 40 or packet[0] >> 4 != 4 or packet[9] != 6:
                 continue
             ihl = (packet[0] & 15) * 4
@@ -370,8 +378,9 @@ class HandmadeConnections:
                 continue
             if c["rcv_nxt"] is None:
                 continue
-            if payload and (self.min_payload is None or len(payload) < self.min_payload):
-                self.min_payload = len(payload)
+            if payload:  # the largest segment the stack sent: the MSS it uses
+                segment = gso_size if gso_type else len(payload)
+                c["largest_segment"] = max(c.get("largest_segment", 0), segment)
             on_segment(key, c, seq, ack, flags, payload)
 
 
@@ -389,7 +398,9 @@ def attack_tiny_mss(args, sender, budget):
     opened = conns.open(32, acknowledge)
     while budget.left(sender):
         conns.poll(0.05, acknowledge)
-    return {"connections": opened, "min_payload": conns.min_payload}
+    conns.reset_all()
+    sizes = [c["largest_segment"] for c in conns.connections.values() if "largest_segment" in c]
+    return {"connections": opened, "largest_segment": max(sizes, default=None), "smallest_largest_segment": min(sizes, default=None)}
 
 
 def attack_sack_abuse(args, sender, budget):
@@ -417,6 +428,7 @@ def attack_sack_abuse(args, sender, budget):
     opened = conns.open(16, scatter)
     while budget.left(sender):
         conns.poll(0.05, scatter)
+    conns.reset_all()
     return {"connections": opened}
 
 
@@ -431,6 +443,7 @@ def attack_zero_window(args, sender, budget):
     opened = conns.open(64, hold)
     while budget.left(sender):
         conns.poll(0.05, hold)
+    conns.reset_all()
     return {"connections": opened}
 
 
@@ -449,6 +462,7 @@ def attack_out_of_order(args, sender, budget):
         seq = (c["snd_nxt"] + 1 + random.randrange(0, 60000)) & 0xFFFFFFFF
         pool.append(conns.segment(key, "A", seq, c["rcv_nxt"], payload=b"s" * random.choice([1, 8, 16])))
     flood(pool, sender, budget)
+    conns.reset_all()
     return {"connections": opened}
 
 
