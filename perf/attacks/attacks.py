@@ -324,15 +324,22 @@ class HandmadeConnections:
 
     def open(self, count, on_segment):
         base = random.randrange(10000, 60000)  # a run of its own: no tuple of an earlier run
+        options = struct.pack("!BBH", 2, 4, self.mss) + (b"\x01\x01\x04\x02" if self.sack else b"")
         for i in range(count):
             key = (f"10.77.0.{100 + i % 100}", base + i)
             iss = rand32()
-            options = struct.pack("!BBH", 2, 4, self.mss) + (b"\x01\x01\x04\x02" if self.sack else b"")
             self.connections[key] = {"iss": iss, "rcv_nxt": None, "snd_nxt": (iss + 1) & 0xFFFFFFFF, "highest": None}
-            self.sender.send(self.segment(key, "S", iss, 0, options=options))
-        until = time.monotonic() + 2
-        while time.monotonic() < until and any(c["rcv_nxt"] is None for c in self.connections.values()):
-            self.poll(0.05, on_segment)
+        # SYNs until each is answered, again every 300 ms (a busy TUN queue may drop some), for at most 5 s.
+        until = time.monotonic() + 5
+        while time.monotonic() < until:
+            waiting = [(k, c) for k, c in self.connections.items() if c["rcv_nxt"] is None]
+            if not waiting:
+                break
+            for key, c in waiting:
+                self.sender.send(self.segment(key, "S", c["iss"], 0, options=options))
+            again = time.monotonic() + 0.3
+            while time.monotonic() < again:
+                self.poll(0.05, on_segment)
         return sum(1 for c in self.connections.values() if c["rcv_nxt"] is not None)
 
     def reset_all(self):
@@ -436,15 +443,20 @@ def attack_zero_window(args, sender, budget):
     """Connections to chargen that close their window at once and hold it closed, answering every probe."""
     conns = HandmadeConnections(sender, CHARGEN, mss=1460, window=0)
 
+    probes = [0]
+
     def hold(key, c, seq, ack, flags, payload):
+        probes[0] += 1  # into a closed window the stack sends nothing but probes (Linux's: no data, SND.UNA - 1)
         sender.send(conns.segment(key, "A", c["snd_nxt"], c["rcv_nxt"], window=0))
 
     budget.restart()
     opened = conns.open(64, hold)
-    while budget.left(sender):
+    # Held at least until the first probe (one retransmission timeout, 1 s before an RTT sample), at most 5 s more.
+    longest = budget.deadline + 5
+    while budget.left(sender) or (opened and not probes[0] and time.monotonic() < longest):
         conns.poll(0.05, hold)
     conns.reset_all()
-    return {"connections": opened}
+    return {"connections": opened, "probes": probes[0]}
 
 
 def attack_out_of_order(args, sender, budget):
@@ -459,7 +471,7 @@ def attack_out_of_order(args, sender, budget):
     for i in range(4096):
         key = keys[i % len(keys)]
         c = conns.connections[key]
-        seq = (c["snd_nxt"] + 1 + random.randrange(0, 60000)) & 0xFFFFFFFF
+        seq = (c["snd_nxt"] + 1 + random.randrange(0, 8000)) & 0xFFFFFFFF  # well inside any window the stack offers
         pool.append(conns.segment(key, "A", seq, c["rcv_nxt"], payload=b"s" * random.choice([1, 8, 16])))
     flood(pool, sender, budget)
     conns.reset_all()
