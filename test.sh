@@ -18,6 +18,8 @@ need ip iproute2
 need ping iputils-ping
 need socat socat
 need /usr/bin/python3 python3
+# The attack tests (perf/attacks) build their packets with scapy.
+/usr/bin/python3 -c 'import scapy' >/dev/null 2>&1 || packages+=(python3-scapy)
 need setpriv util-linux
 need hping3 hping3
 need curl curl

@@ -333,4 +333,12 @@ public enum Counter
     PartitionHandedOff,
     /// <summary>Dropped: a packet for another partition while that partition's hand-off queue was full.</summary>
     PartitionHandOffDropped,
+    /// <summary>
+    /// Out-of-window segments without data (or with SYN) left unanswered: a connection answers one
+    /// every 500 ms (Linux's TCPACKSkippedSeq and TCPACKSkippedPAWS), so that forged ACKs draw no
+    /// ACK for each and two stacks that disagree cannot loop.
+    /// </summary>
+    TcpOutOfWindowAcksSkipped,
+    /// <summary>ICMP errors about a TCP connection ignored: the sequence number they quote was not in flight (RFC 5927 4.1; Linux's OutOfWindowIcmps).</summary>
+    TcpIcmpOutOfWindow,
 }

@@ -70,6 +70,7 @@ internal sealed class CampaignScenario
             _description.Append(CultureInfo.InvariantCulture, $"  burst on stack {stack}: {burst.LossPercent}% loss from {(at - _sim.Clock.Now).TotalMilliseconds} ms to {(until - _sim.Clock.Now).TotalMilliseconds} ms\n");
         }
 
+        AddGilbertElliottLoss(seed, count);
         _events.Sort((x, y) => x.At.CompareTo(y.At));
         int flows = random.Next(1, (2 * count) + 1);
         CampaignFlowKind[] kinds = Enum.GetValues<CampaignFlowKind>();
@@ -86,6 +87,42 @@ internal sealed class CampaignScenario
     }
 
     public int Seed { get; }
+
+    // Gilbert-Elliott loss, for a quarter of the scenarios: one stack's path is a two-state Markov
+    // chain in time, its profile in the good state and 20-100% loss in the bad one, each stay drawn
+    // from an exponential distribution (good: mean 0.5-5 s, bad: mean 10-300 ms), within the first
+    // 20 s as the fixed bursts are. A random of its own, so that the rest of every seed's scenario
+    // is what it was before these bursts existed.
+    private void AddGilbertElliottLoss(int seed, int count)
+    {
+        var random = new Random(unchecked((seed * 7919) + 17));
+        if (random.Next(4) != 0)
+        {
+            return;
+        }
+
+        int stack = random.Next(count);
+        double goodMean = 500 + random.Next(4500), badMean = 10 + random.Next(290);
+        Impairment bad = _profiles[stack] with { LossPercent = random.Next(20, 101) };
+        double at = 0;
+        int stays = 0;
+        while (true)
+        {
+            at += -goodMean * Math.Log(1 - random.NextDouble());
+            double stay = -badMean * Math.Log(1 - random.NextDouble());
+            if (at + stay > 20_000)
+            {
+                break;
+            }
+
+            _events.Add((_sim.Clock.Now + TimeSpan.FromMilliseconds(at), stack, bad));
+            _events.Add((_sim.Clock.Now + TimeSpan.FromMilliseconds(at + stay), stack, _profiles[stack]));
+            at += stay;
+            stays++;
+        }
+
+        _description.Append(CultureInfo.InvariantCulture, $"  Gilbert-Elliott loss on stack {stack}: good stays of {goodMean:F0} ms, bad stays of {badMean:F0} ms at {bad.LossPercent}% loss, {stays} bad stays in 20 s\n");
+    }
 
     /// <summary>The stacks, paths, bursts and flows, one per line.</summary>
     public string Description => _description.ToString();

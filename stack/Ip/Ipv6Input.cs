@@ -188,7 +188,10 @@ internal sealed class Ipv6Input
     private static bool HasWholeHeaderChain(ReadOnlySpan<byte> bytes, int fragmentHeaderOffset, byte nextHeader)
     {
         Ipv6Chain inFragment = Ipv6Chain.Walk(bytes, fragmentHeaderOffset + Ipv6FragmentHeader.Length, nextHeader, fragmentHeaderOffset);
-        if (inFragment.Verdict == Ipv6ChainVerdict.Malformed)
+        // A chain longer than the walk's bound cannot be shown whole either (the walk stops before
+        // any upper-layer header): such a first fragment used to pass, and waited in reassembly for
+        // a packet the stack would drop for its headers anyway.
+        if (inFragment.Verdict is Ipv6ChainVerdict.Malformed or Ipv6ChainVerdict.TooManyHeaders)
         {
             return false;
         }

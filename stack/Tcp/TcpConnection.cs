@@ -612,6 +612,10 @@ public sealed partial class TcpConnection
     /// <summary>True while an arriving segment is processed (the application's callbacks run inside).</summary>
     internal bool InSegment { get; private set; }
 
+    // Linux's tcp_oow_rate_limited: a segment with data and no SYN is no part of an ACK loop and is
+    // always answered; one without data (or with SYN) may be, and a forged one draws no ACK each.
+    private static bool IsAckLoopCandidate(TcpSegment seg) => seg.SegmentLength == 0 || (seg.Flags & TcpFlags.Syn) != 0;
+
     private void ProcessSegment(TcpSegment seg, EcnCodepoint ecn)
     {
         TcpFlags flags = seg.Flags;
@@ -627,7 +631,11 @@ public sealed partial class TcpConnection
         {
             Layer.Counters.Increment(Counter.TcpPawsRejected);
             Receiver.NoteDuplicate(seg.SequenceNumber, seg.Payload.Length); // RFC 2883 4: reported as Linux does
-            Sender.SendAck();
+            if (!IsAckLoopCandidate(seg) || Layer.TryOutOfWindowAck(ref _lastChallengeAck))
+            {
+                Sender.SendAck();
+            }
+
             return;
         }
 
@@ -649,7 +657,10 @@ public sealed partial class TcpConnection
                 }
 
                 Receiver.NoteDuplicate(seg.SequenceNumber, seg.Payload.Length); // RFC 2883 4.1.1: a segment already received
-                Sender.SendAck();
+                if (!IsAckLoopCandidate(seg) || Layer.TryOutOfWindowAck(ref _lastChallengeAck))
+                {
+                    Sender.SendAck();
+                }
             }
 
             return;
@@ -879,9 +890,13 @@ public sealed partial class TcpConnection
 
     internal void OnIcmpError(StackError error, SeqNumber quotedSequence, int mtu = 0)
     {
-        // RFC 5927 4.1: accept the error only if the quoted sequence number is in flight.
-        if (!quotedSequence.IsBetweenInclusive(Sender.Una, Sender.Max - 1) && !(State == TcpConnectionState.SynSent && quotedSequence == Sender.Iss))
+        // RFC 5927 4.1: accept the error only if the quoted sequence number is in flight. With
+        // nothing in flight nothing is: [SND.UNA, SND.UNA - 1] is not an empty range to a serial
+        // comparison but the whole space, and every forged error passed while the connection was idle.
+        bool inFlight = Sender.Una != Sender.Max && quotedSequence.IsBetweenInclusive(Sender.Una, Sender.Max - 1);
+        if (!inFlight && !(State == TcpConnectionState.SynSent && quotedSequence == Sender.Iss))
         {
+            Layer.Counters.Increment(Counter.TcpIcmpOutOfWindow);
             return;
         }
 

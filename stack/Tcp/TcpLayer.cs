@@ -433,6 +433,23 @@ internal sealed class TcpLayer : ITransportHandler
     }
 
     /// <summary>
+    /// Linux's tcp_oow_rate_limited: an out-of-window segment without data (or with SYN) is
+    /// answered at most once per <see cref="TcpSettings.ChallengeAckInterval"/> per connection
+    /// (<paramref name="lastSent"/>, shared with its challenge ACKs); true when one may go now.
+    /// </summary>
+    public bool TryOutOfWindowAck(ref Instant? lastSent)
+    {
+        if (lastSent is { } last && Now - last < Settings.ChallengeAckInterval)
+        {
+            _counters.Increment(Counter.TcpOutOfWindowAcksSkipped);
+            return false;
+        }
+
+        lastSent = Now;
+        return true;
+    }
+
+    /// <summary>
     /// RFC 5961 7: challenge ACKs are rate-limited, per connection (<paramref name="lastSent"/>, the
     /// time of its last one, null before the first) and per stack; true when one may go now.
     /// </summary>

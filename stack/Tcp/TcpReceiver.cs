@@ -162,7 +162,13 @@ internal sealed class TcpReceiver
     /// </summary>
     public void NoteDuplicate(SeqNumber seq, int length)
     {
-        if (_c.SackEnabled && length > 0 && seq < Nxt)
+        // Only bytes that did arrive can arrive twice: a segment that starts before the peer's
+        // first byte (IRS + 1) is no duplicate but a forgery or a stray, and a D-SACK block for it
+        // would hand the peer sequence numbers it never sent (a blind data flood with random
+        // numbers drew one such block for every other segment).
+        uint back = unchecked((uint)(Nxt - seq));
+        uint received = unchecked((uint)(Nxt - (Irs + 1)));
+        if (_c.SackEnabled && length > 0 && back > 0 && back <= received)
         {
             ReportDuplicate(seq, SeqNumber.Min(seq + length, Nxt));
         }

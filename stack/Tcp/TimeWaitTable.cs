@@ -111,7 +111,11 @@ internal sealed class TimeWaitTable : ITimerTarget
         if (r.Timestamps && received.HasTimestamps && (flags & TcpFlags.Rst) == 0 && unchecked((int)(received.TimestampValue - r.TimestampRecent)) < 0)
         {
             _layer.Counters.Increment(Counter.TcpPawsRejected);
-            SendAck(r);
+            if (seg.SegmentLength > 0 || _layer.TryOutOfWindowAck(ref r.LastChallengeAck))
+            {
+                SendAck(r);
+            }
+
             return false;
         }
 
@@ -127,7 +131,11 @@ internal sealed class TimeWaitTable : ITimerTarget
                     r.Expires = _layer.Now + _layer.Settings.TimeWaitDuration;
                 }
 
-                SendAck(r);
+                // As an open connection's (Linux's TCPACKSkippedTimeWait): forged ACKs draw no ACK each.
+                if (seg.SegmentLength > 0 || _layer.TryOutOfWindowAck(ref r.LastChallengeAck))
+                {
+                    SendAck(r);
+                }
             }
 
             return false;

@@ -167,6 +167,27 @@ public class ReassemblyTests
     }
 
     [Fact]
+    public void V6FirstFragmentWithChainPastTheWalkBound_Rfc7112_DroppedWithCode3NotHeld()
+    {
+        (Probe probe, _) = Listening();
+        // Twelve Destination Options headers of 8 bytes (more than the 8 the stack walks), cut by
+        // the end of the first fragment: the upper-layer header is nowhere in it.
+        var chain = new byte[96];
+        for (int i = 0; i < 12; i++)
+        {
+            chain[i * 8] = i < 11 ? IpProtocol.DestinationOptions : IpProtocol.Udp;
+            chain[(i * 8) + 2] = 1; // PadN over the rest of the header
+            chain[(i * 8) + 3] = 4;
+        }
+
+        List<byte[]> sent = probe.Send(Packets.Fragment6(Probe.PeerV6, Probe.StackV6, IpProtocol.DestinationOptions, chain, 0, true, 12));
+        Assert.Equal(Icmpv6Type.CodeIncompleteHeaderChain, Icmpv6ParameterProblem.SingleIn(sent).Code);
+        Assert.Equal(1, probe[Counter.Ipv6IncompleteHeaderChain]);
+        probe.Advance(TimeSpan.FromSeconds(61));
+        Assert.Equal(0, probe[Counter.ReassemblyTimeout]); // nothing was kept
+    }
+
+    [Fact]
     public void V6FirstFragmentWithoutUpperHeader_Rfc7112_DroppedWithCode3()
     {
         (Probe probe, _) = Listening();

@@ -16,6 +16,11 @@ internal sealed class NamespaceProcess : IDisposable
 
     public StreamReader StandardOutput => _process.StandardOutput;
 
+    public StreamWriter StandardInput => _process.StandardInput;
+
+    /// <summary>What the process wrote to standard error (once it has ended).</summary>
+    public string ReadErrors() => _process.StandardError.ReadToEnd();
+
     /// <summary>Starts <paramref name="command"/> inside <paramref name="netns"/> (ip netns exec), output redirected.</summary>
     public static NamespaceProcess Start(string netns, params string[] command)
     {
