@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using TunStack.Storage;
+using TunStack.Wire;
 
 namespace TunStack.Links;
 
@@ -156,23 +157,19 @@ public sealed class PartitionSteering
         {
             source = packet.Slice(8, 16);
             destination = packet.Slice(24, 16);
-            protocol = packet[6];
-            int offset = 40;
-            // Hop-by-hop, routing and destination options may come before the fragment header.
-            while (protocol is 0 or 43 or 60 && packet.Length >= offset + 8)
-            {
-                protocol = packet[offset];
-                offset += (packet[offset + 1] + 1) * 8;
-            }
-
-            if (protocol == 44)
-            {
-                return packet.Length >= offset + 8 ? Hash(source, destination, packet.Slice(offset + 4, 4), 44) : NoOwner;
-            }
-
-            if (offset > packet.Length)
+            // Hop-by-hop, routing and destination options may come before the fragment header: the
+            // stack's own walk finds what follows them (a chain it would refuse has no owner here).
+            Ipv6Chain chain = Ipv6Chain.Walk(packet, Ipv6Packet.HeaderLength, packet[6], 6);
+            if (chain.Verdict != Ipv6ChainVerdict.Ok)
             {
                 return NoOwner;
+            }
+
+            protocol = chain.UpperProtocol;
+            int offset = chain.UpperOffset;
+            if (protocol == IpProtocol.Fragment)
+            {
+                return packet.Length >= offset + 8 ? Hash(source, destination, packet.Slice(offset + 4, 4), IpProtocol.Fragment) : NoOwner;
             }
 
             transport = packet[offset..];
@@ -202,7 +199,11 @@ public sealed class PartitionSteering
                     return (int)((long)offset * Count / _ephemeralCount);
                 }
 
-                return HashFlow(source, destination, remotePort, localPort, protocol);
+                // The ports in one order, remote then local, whichever way the packet went.
+                Span<byte> ports = stackalloc byte[4];
+                BinaryPrimitives.WriteUInt16BigEndian(ports, remotePort);
+                BinaryPrimitives.WriteUInt16BigEndian(ports[2..], localPort);
+                return Hash(source, destination, ports, protocol);
             }
 
             case 1 or 58 when transport.Length >= 8 && !quoted:
@@ -229,20 +230,9 @@ public sealed class PartitionSteering
         }
     }
 
-    // The same for every packet of a flow: its remote and local ends, keyed per process by HashCode's random seed.
-    private int HashFlow(ReadOnlySpan<byte> remote, ReadOnlySpan<byte> local, ushort remotePort, ushort localPort, int protocol)
-    {
-        var hash = new HashCode();
-        hash.AddBytes(remote);
-        hash.AddBytes(local);
-        hash.Add(remotePort);
-        hash.Add(localPort);
-        hash.Add(protocol);
-        return (int)((uint)hash.ToHashCode() % (uint)Count);
-    }
-
-    // The same for every packet with these addresses (in the order received) and these further
-    // bytes (a fragment identification, or none).
+    // The same for every packet with these addresses (in the order received, or remote then local
+    // for a flow) and these further bytes (a flow's ports, a fragment identification, or none),
+    // keyed per process by HashCode's random seed.
     private int Hash(ReadOnlySpan<byte> source, ReadOnlySpan<byte> destination, ReadOnlySpan<byte> rest, int protocol)
     {
         var hash = new HashCode();
