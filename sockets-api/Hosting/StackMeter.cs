@@ -81,7 +81,6 @@ public sealed class StackMeter : IDisposable
     public static StackMeter ForPartitions(IReadOnlyList<StackRunner> partitions, TimeSpan? rttSampleInterval = null, int rttSamplesPerCollection = DefaultRttSamplesPerCollection)
     {
         ArgumentNullException.ThrowIfNull(partitions);
-        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(rttSamplesPerCollection, 0);
         if (partitions.Count == 0)
         {
             throw new ArgumentException("A meter needs at least one runner.", nameof(partitions));
