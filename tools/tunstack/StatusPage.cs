@@ -14,41 +14,17 @@ namespace TunStack.Cli;
 /// </summary>
 public sealed class StatusPage
 {
-    private readonly StatusSnapshotCache _snapshots;
-    private readonly object _gate = new();
-    private (StatusSnapshot? Snapshot, StatusRows? Rows, byte[] Html) _last;
+    private readonly RenderedStatusPage _rendered;
 
     /// <summary>A page over the snapshots of <paramref name="snapshots"/>.</summary>
-    public StatusPage(StatusSnapshotCache snapshots)
-    {
-        ArgumentNullException.ThrowIfNull(snapshots);
-        _snapshots = snapshots;
-    }
+    public StatusPage(StatusSnapshotCache snapshots) =>
+        _rendered = new RenderedStatusPage(snapshots, static (snapshot, rows) => Encoding.UTF8.GetBytes(Render(snapshot, rows, DateTime.UtcNow)));
 
     /// <summary>Connections on a page of the HTML status page when a request does not say: few, so that the page stays a few kilobytes.</summary>
     public const int DefaultPageSize = 25;
 
     /// <summary>Page <paramref name="page"/> (1-based) with <paramref name="pageSize"/> connections, as UTF-8.</summary>
-    public async Task<byte[]> RenderAsync(int page, int pageSize)
-    {
-        StatusSnapshot snapshot = await _snapshots.GetAsync().ConfigureAwait(false);
-        StatusRows rows = await snapshot.PageAsync(page, pageSize).ConfigureAwait(false);
-        lock (_gate)
-        {
-            if (ReferenceEquals(_last.Snapshot, snapshot) && ReferenceEquals(_last.Rows, rows))
-            {
-                return _last.Html;
-            }
-        }
-
-        byte[] html = Encoding.UTF8.GetBytes(Render(snapshot, rows, DateTime.UtcNow));
-        lock (_gate)
-        {
-            _last = (snapshot, rows, html);
-        }
-
-        return html;
-    }
+    public Task<byte[]> RenderAsync(int page, int pageSize) => _rendered.GetAsync(page, pageSize);
 
     /// <summary>The counters the page shows; the rest are in /api/stats, /metrics and tunstack stats.</summary>
     public static IReadOnlyList<string> SummaryCounters { get; } =
