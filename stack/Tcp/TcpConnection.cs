@@ -612,10 +612,6 @@ public sealed partial class TcpConnection
     /// <summary>True while an arriving segment is processed (the application's callbacks run inside).</summary>
     internal bool InSegment { get; private set; }
 
-    // Linux's tcp_oow_rate_limited: a segment with data and no SYN is no part of an ACK loop and is
-    // always answered; one without data (or with SYN) may be, and a forged one draws no ACK each.
-    private static bool IsAckLoopCandidate(TcpSegment seg) => seg.SegmentLength == 0 || (seg.Flags & TcpFlags.Syn) != 0;
-
     private void ProcessSegment(TcpSegment seg, EcnCodepoint ecn)
     {
         TcpFlags flags = seg.Flags;
@@ -631,7 +627,7 @@ public sealed partial class TcpConnection
         {
             Layer.Counters.Increment(Counter.TcpPawsRejected);
             Receiver.NoteDuplicate(seg.SequenceNumber, seg.Payload.Length); // RFC 2883 4: reported as Linux does
-            if (!IsAckLoopCandidate(seg) || Layer.TryOutOfWindowAck(ref _lastChallengeAck))
+            if (Layer.TryOutOfWindowAck(seg, ref _lastChallengeAck))
             {
                 Sender.SendAck();
             }
@@ -657,7 +653,7 @@ public sealed partial class TcpConnection
                 }
 
                 Receiver.NoteDuplicate(seg.SequenceNumber, seg.Payload.Length); // RFC 2883 4.1.1: a segment already received
-                if (!IsAckLoopCandidate(seg) || Layer.TryOutOfWindowAck(ref _lastChallengeAck))
+                if (Layer.TryOutOfWindowAck(seg, ref _lastChallengeAck))
                 {
                     Sender.SendAck();
                 }

@@ -433,12 +433,20 @@ internal sealed class TcpLayer : ITransportHandler
     }
 
     /// <summary>
-    /// Linux's tcp_oow_rate_limited: an out-of-window segment without data (or with SYN) is
-    /// answered at most once per <see cref="TcpSettings.ChallengeAckInterval"/> per connection
-    /// (<paramref name="lastSent"/>, shared with its challenge ACKs); true when one may go now.
+    /// Linux's tcp_oow_rate_limited, for an open connection and a TIME-WAIT record alike: true when
+    /// the out-of-window (or PAWS-rejected) <paramref name="seg"/> may be answered with an ACK now.
+    /// A segment that occupies sequence space (data or FIN) without SYN is no part of an ACK loop and
+    /// is always answered; one that occupies none, or has SYN, is answered at most once per <see cref="TcpSettings.ChallengeAckInterval"/>
+    /// per connection (<paramref name="lastSent"/>, shared with its challenge ACKs), so that a flood
+    /// of forged ACKs draws no ACK each.
     /// </summary>
-    public bool TryOutOfWindowAck(ref Instant? lastSent)
+    public bool TryOutOfWindowAck(TcpSegment seg, ref Instant? lastSent)
     {
+        if (seg.SegmentLength > 0 && (seg.Flags & TcpFlags.Syn) == 0)
+        {
+            return true;
+        }
+
         if (lastSent is { } last && Now - last < Settings.ChallengeAckInterval)
         {
             _counters.Increment(Counter.TcpOutOfWindowAcksSkipped);

@@ -111,7 +111,7 @@ internal sealed class TimeWaitTable : ITimerTarget
         if (r.Timestamps && received.HasTimestamps && (flags & TcpFlags.Rst) == 0 && unchecked((int)(received.TimestampValue - r.TimestampRecent)) < 0)
         {
             _layer.Counters.Increment(Counter.TcpPawsRejected);
-            if (seg.SegmentLength > 0 || _layer.TryOutOfWindowAck(ref r.LastChallengeAck))
+            if (_layer.TryOutOfWindowAck(seg, ref r.LastChallengeAck))
             {
                 SendAck(r);
             }
@@ -132,7 +132,7 @@ internal sealed class TimeWaitTable : ITimerTarget
                 }
 
                 // As an open connection's (Linux's TCPACKSkippedTimeWait): forged ACKs draw no ACK each.
-                if (seg.SegmentLength > 0 || _layer.TryOutOfWindowAck(ref r.LastChallengeAck))
+                if (_layer.TryOutOfWindowAck(seg, ref r.LastChallengeAck))
                 {
                     SendAck(r);
                 }

@@ -59,6 +59,41 @@ public class BlindAttackTests
         Assert.Equal(99, p.Probe[Counter.TcpOutOfWindowAcksSkipped]);
     }
 
+    [Theory]
+    [InlineData(TcpConnectionState.Established)]
+    [InlineData(TcpConnectionState.TimeWait)]
+    public void OpenOrTimeWait_FloodOfOutOfWindowSynAcks_OneAnswerPerHalfSecond(TcpConnectionState state)
+    {
+        // Linux's tcp_oow_rate_limited: a SYN occupies sequence space yet may be part of an ACK
+        // loop, so it is rate-limited as a pure ACK is, by an open connection and by a TIME-WAIT
+        // record alike (the record answered every one).
+        RawPeer p = state == TcpConnectionState.TimeWait ? RawPeer.InState(state) : RawPeer.Established();
+        int answers = 0;
+        for (int i = 0; i < 50; i++)
+        {
+            answers += p.Send(TcpFlags.Syn | TcpFlags.Ack, p.Nxt + 10_000_000 + (i * 7919), p.StackNxt).Count;
+        }
+
+        Assert.Equal(1, answers);
+        Assert.Equal(49, p.Probe[Counter.TcpOutOfWindowAcksSkipped]);
+    }
+
+    [Fact]
+    public void TimeWait_OutOfWindowFinsAndData_EachAnswered()
+    {
+        RawPeer p = RawPeer.InState(TcpConnectionState.TimeWait);
+        int answers = 0;
+        for (int i = 0; i < 10; i++)
+        {
+            answers += p.Send(TcpFlags.Ack | TcpFlags.Fin, p.Nxt - 100_000 + (i * 1000), p.StackNxt).Count;
+            answers += p.Send(TcpFlags.Ack | TcpFlags.Psh, p.Nxt + 10_000_000 + (i * 1000), p.StackNxt, new byte[10]).Count;
+        }
+
+        // A FIN or data occupies sequence space without SYN: no ACK loop, answered each time.
+        Assert.Equal(20, answers);
+        Assert.Equal(0, p.Probe[Counter.TcpOutOfWindowAcksSkipped]);
+    }
+
     [Fact]
     public void EstablishedWithSack_DataFromBeforeThePeersFirstByte_AckedWithoutDsack()
     {
