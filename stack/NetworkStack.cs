@@ -127,8 +127,10 @@ public sealed class NetworkStack
 
             _tcp.FinishReceiveBatch();
 
+            // Read again while reads return packets: a link may return fewer than a full batch
+            // with more waiting (a TUN read right after a wake takes one packet; see TunReadState).
             handled += _rx.Count;
-            more = _rx.IsFull || _ip.HasLoopbackPending;
+            more = _rx.Count > 0 || _ip.HasLoopbackPending;
             _ip.Flush();
             if (_rx.Count == 0)
             {

@@ -35,6 +35,7 @@ public sealed class TunDevice : ILink
     private int _nextQueue;
     private volatile bool _closing;
     private volatile bool _waitedOn;
+    private TunReadState _reads;
 
     private TunDevice(string name, int mtu, SafeFileDescriptor[] queues, bool vnet, LinkOffloads offloads, string? offloadFallback, bool createdByUs)
     {
@@ -231,11 +232,25 @@ public sealed class TunDevice : ILink
     /// <inheritdoc/>
     public int Receive(PacketBatch batch, Instant now)
     {
+        if (_waitedOn)
+        {
+            // One queue, waited on by the stack's thread itself.
+            int budget = _reads.Budget(now);
+            if (budget == 0)
+            {
+                return 0;
+            }
+
+            int read = TunQueue.ReadPackets(_queues[0].Fd, _vnet, _vnetScratch, batch, budget, ref _counts, out bool empty);
+            _reads.Finished(empty, now);
+            return read;
+        }
+
         int received = 0;
         for (int q = 0; q < _queues.Length && !batch.IsFull; q++)
         {
             int queue = (_nextQueue + q) % _queues.Length;
-            received += TunQueue.ReadPackets(_queues[queue].Fd, _vnet, _vnetScratch, batch, ref _counts, out bool drained);
+            received += TunQueue.ReadPackets(_queues[queue].Fd, _vnet, _vnetScratch, batch, int.MaxValue, ref _counts, out bool drained);
             if (drained)
             {
                 // Drained: let the poll thread wait for the next packet.
@@ -316,6 +331,7 @@ public sealed class TunDevice : ILink
         }
 
         TunQueue.Wait(_queues[0].Fd, _interrupt.Fd, timeout);
+        _reads.Woken();
     }
 
     /// <summary>Ends a <see cref="WaitForPackets"/> early (or the next one): one eventfd write.</summary>

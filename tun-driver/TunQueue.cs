@@ -20,6 +20,7 @@ public sealed class TunQueue : ILink
     private readonly byte[] _vnetIn = new byte[VirtioNetHeader.Length];
     private readonly byte[] _vnetOut = new byte[VirtioNetHeader.Length];
     private TunQueueCounts _counts;
+    private TunReadState _reads;
 
     internal TunQueue(TunDevice device, int index, SafeFileDescriptor fd, bool vnet)
     {
@@ -60,13 +61,28 @@ public sealed class TunQueue : ILink
     public bool CanWaitForPackets => true;
 
     /// <inheritdoc/>
-    public int Receive(PacketBatch batch, Instant now) => ReadPackets(_fd.Fd, _vnet, _vnetIn, batch, ref _counts, out _);
+    public int Receive(PacketBatch batch, Instant now)
+    {
+        int budget = _reads.Budget(now);
+        if (budget == 0)
+        {
+            return 0;
+        }
+
+        int received = ReadPackets(_fd.Fd, _vnet, _vnetIn, batch, budget, ref _counts, out bool drained);
+        _reads.Finished(drained, now);
+        return received;
+    }
 
     /// <inheritdoc/>
     public void Transmit(PacketBatch batch, Instant now) => WritePackets(_fd.Fd, _vnet, _vnetOut, batch, ref _counts);
 
     /// <summary>Blocks in poll() on the queue and an interrupt eventfd until a packet, <see cref="InterruptWait"/> or the timeout.</summary>
-    public void WaitForPackets(TimeSpan timeout) => Wait(_fd.Fd, _interrupt.Fd, timeout);
+    public void WaitForPackets(TimeSpan timeout)
+    {
+        Wait(_fd.Fd, _interrupt.Fd, timeout);
+        _reads.Woken();
+    }
 
     /// <summary>Ends a <see cref="WaitForPackets"/> early (or the next one): one eventfd write.</summary>
     public void InterruptWait() => Signal(_interrupt);
@@ -74,13 +90,13 @@ public sealed class TunQueue : ILink
     /// <summary>Closes the interrupt eventfd (the device closes the queue's descriptor).</summary>
     public void Dispose() => _interrupt.Dispose();
 
-    // Reads packets from fd into batch until it is full or the queue is drained (drained true).
-    internal static unsafe int ReadPackets(int fd, bool vnet, byte[] headerBuffer, PacketBatch batch, ref TunQueueCounts counts, out bool drained)
+    // Reads up to limit packets from fd into batch until it is full or the queue is drained (drained true).
+    internal static unsafe int ReadPackets(int fd, bool vnet, byte[] headerBuffer, PacketBatch batch, int limit, ref TunQueueCounts counts, out bool drained)
     {
         Libc.IoVector* vectors = stackalloc Libc.IoVector[2];
         int received = 0;
         drained = false;
-        while (!batch.IsFull)
+        while (!batch.IsFull && received < limit)
         {
             Span<byte> slot = batch.NextFree;
             nint n;
