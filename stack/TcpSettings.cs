@@ -169,6 +169,18 @@ public sealed class TcpSettings
     /// </summary>
     public bool MinRtoOnVariance { get; set; }
 
+    /// <summary>
+    /// Take RACK.rtt from the last segment an ACK delivers, in the order it delivers them (SACKed
+    /// ones, then cumulatively acknowledged ones, each in sequence order), rather than from the
+    /// most recently sent one (default false). Off: RFC 8985 6.2 step 2 walks the delivered
+    /// segments in the order they were sent, so RACK.rtt is the round trip of the newest
+    /// transmission among them. On: as Linux's tcp_rack_advance, called per segment from the SACK
+    /// walk and tcp_clean_rtx_queue, so that an ACK which delivers a retransmission and an older
+    /// original above it keeps the original's longer round trip, and segments sent with that
+    /// original are not deemed lost by the shorter one. <see cref="StackProfile.Linux"/> turns it on.
+    /// </summary>
+    public bool RackRttFromLastDelivered { get; set; }
+
     /// <summary>Maximum retransmission timeout (default 120 s, as Linux).</summary>
     public TimeSpan MaxRto { get; set; } = TimeSpan.FromSeconds(120);
 
