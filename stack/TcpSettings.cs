@@ -181,6 +181,18 @@ public sealed class TcpSettings
     /// </summary>
     public bool RackRttFromLastDelivered { get; set; }
 
+    /// <summary>
+    /// Set ssthresh after a loss, a retransmission timeout or an ECN echo from cwnd rather than from
+    /// the flight (default false). Off: RFC 5681 eq. (4) and RFC 9438 4.6 reduce from the data
+    /// outstanding (no more than cwnd), so a timeout with one segment out leaves ssthresh at two
+    /// segments. On: as Linux's tcp_reno_ssthresh and bictcp_recalc_ssthresh, which read snd_cwnd,
+    /// so that the same timeout after a window of 10 leaves ssthresh at 7 with CUBIC; RFC 9438 4.6
+    /// allows it where cwnd does not grow while the flight is below it, as here. NewReno and CUBIC
+    /// follow it; BBR and registered algorithms are given the flight either way.
+    /// <see cref="StackProfile.Linux"/> turns it on.
+    /// </summary>
+    public bool SsthreshFromCwnd { get; set; }
+
     /// <summary>Maximum retransmission timeout (default 120 s, as Linux).</summary>
     public TimeSpan MaxRto { get; set; } = TimeSpan.FromSeconds(120);
 

@@ -147,7 +147,7 @@ internal sealed class CubicCongestionControl : CongestionControl
 
         // RFC 9438 4.6: ssthresh = flight_size * beta, never below 2 segments; the flight no larger
         // than cwnd (data SACKed above a hole is not in flight; Linux uses cwnd).
-        Ssthresh = Math.Max((int)(Math.Min(Cwnd, flightSize) * Beta), 2 * Mss);
+        Ssthresh = Math.Max((int)(ReductionBase(flightSize) * Beta), 2 * Mss);
         Cwnd = Ssthresh;
 
         // RFC 9438 4.2 eq. 2: K = cbrt(W_max * (1 - beta) / C) (with cwnd = beta * W_max at t = 0).
