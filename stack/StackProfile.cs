@@ -15,7 +15,8 @@ public enum StackProfile
     /// Linux's HyStart delay detection rather than continuing in HyStart++'s conservative slow start,
     /// a TSO packet carries at most a millisecond at the pacing rate and half of cwnd (tcp_tso_autosize, tcp_cwnd_test), the RTO is SRTT plus at
     /// least the minimum RTO (tcp_rtt_estimator), RACK.rtt comes from the last segment an ACK delivers (tcp_rack_advance),
-    /// and ssthresh after a loss from cwnd (tcp_reno_ssthresh, bictcp_recalc_ssthresh).
+    /// ssthresh after a loss from cwnd (tcp_reno_ssthresh, bictcp_recalc_ssthresh), and CUBIC grows in
+    /// congestion avoidance as tcp_cubic's bictcp_update.
     /// </summary>
     Linux,
 }

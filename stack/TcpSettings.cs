@@ -154,6 +154,17 @@ public sealed class TcpSettings
     /// </summary>
     public TcpSlowStartExit SlowStartExit { get; set; }
 
+    /// <summary>
+    /// Grow CUBIC's window in congestion avoidance as Linux's tcp_cubic does (default false). Off:
+    /// RFC 9438 4.2-4.5, cwnd follows W_cubic(t) or the Reno-friendly W_est, whichever is larger.
+    /// On: Linux's bictcp_update and tcp_cong_avoid_ai, in whole segments: the cubic target is
+    /// recomputed at most once per 31 ms while cwnd stands still, an epoch without a W_max (after
+    /// a timeout, which forgets it) grows cwnd by at most one segment per 20 acknowledged, and the
+    /// Reno-friendly window grows by one per 15/8 cwnd acknowledged.
+    /// <see cref="StackProfile.Linux"/> turns it on.
+    /// </summary>
+    public bool CubicCongestionAvoidanceAsLinux { get; set; }
+
     /// <summary>Initial retransmission timeout (RFC 6298 2.1: 1 s).</summary>
     public TimeSpan InitialRto { get; set; } = TimeSpan.FromSeconds(1);
 

@@ -274,6 +274,7 @@ public sealed partial class TcpConnection
         if (controller is CubicCongestionControl cubic)
         {
             cubic.LinuxHyStart = settings.SlowStartExit == TcpSlowStartExit.HyStart;
+            cubic.LinuxCongestionAvoidance = settings.CubicCongestionAvoidanceAsLinux;
         }
 
         return controller;
