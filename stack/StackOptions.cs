@@ -70,7 +70,7 @@ public sealed class StackOptions
 
     /// <summary>
     /// Sets the choices <paramref name="profile"/> names (<see cref="StackProfile.Linux"/>: restart
-    /// after idle on, Linux's HyStart, super-segments sized as Linux's and the RTO's minimum on its variance term; <see cref="StackProfile.Default"/>: both back to
+    /// after idle on, Linux's HyStart, super-segments sized as Linux's, the RTO's minimum on its variance term and RACK.rtt from the last delivered segment, ssthresh from cwnd, CUBIC's congestion avoidance as Linux's; <see cref="StackProfile.Default"/>: all back to
     /// TunStack's defaults); every other option keeps its value.
     /// </summary>
     /// <param name="profile">The profile.</param>
@@ -87,6 +87,9 @@ public sealed class StackOptions
         Tcp.RestartWindowAfterIdle = linux;
         Tcp.SuperSegmentsSizedAsLinux = linux;
         Tcp.MinRtoOnVariance = linux;
+        Tcp.RackRttFromLastDelivered = linux;
+        Tcp.SsthreshFromCwnd = linux;
+        Tcp.CubicCongestionAvoidanceAsLinux = linux;
         Tcp.SlowStartExit = linux ? TcpSlowStartExit.HyStart : TcpSlowStartExit.HyStartPlusPlus;
         return this;
     }

@@ -154,6 +154,17 @@ public sealed class TcpSettings
     /// </summary>
     public TcpSlowStartExit SlowStartExit { get; set; }
 
+    /// <summary>
+    /// Grow CUBIC's window in congestion avoidance as Linux's tcp_cubic does (default false). Off:
+    /// RFC 9438 4.2-4.5, cwnd follows W_cubic(t) or the Reno-friendly W_est, whichever is larger.
+    /// On: Linux's bictcp_update and tcp_cong_avoid_ai, in whole segments: the cubic target is
+    /// recomputed at most once per 31 ms while cwnd stands still, an epoch without a W_max (after
+    /// a timeout, which forgets it) grows cwnd by at most one segment per 20 acknowledged, and the
+    /// Reno-friendly window grows by one per 15/8 cwnd acknowledged.
+    /// <see cref="StackProfile.Linux"/> turns it on.
+    /// </summary>
+    public bool CubicCongestionAvoidanceAsLinux { get; set; }
+
     /// <summary>Initial retransmission timeout (RFC 6298 2.1: 1 s).</summary>
     public TimeSpan InitialRto { get; set; } = TimeSpan.FromSeconds(1);
 
@@ -168,6 +179,30 @@ public sealed class TcpSettings
     /// 200. <see cref="StackProfile.Linux"/> turns it on.
     /// </summary>
     public bool MinRtoOnVariance { get; set; }
+
+    /// <summary>
+    /// Take RACK.rtt from the last segment an ACK delivers, in the order it delivers them (SACKed
+    /// ones, then cumulatively acknowledged ones, each in sequence order), rather than from the
+    /// most recently sent one (default false). Off: RFC 8985 6.2 step 2 walks the delivered
+    /// segments in the order they were sent, so RACK.rtt is the round trip of the newest
+    /// transmission among them. On: as Linux's tcp_rack_advance, called per segment from the SACK
+    /// walk and tcp_clean_rtx_queue, so that an ACK which delivers a retransmission and an older
+    /// original above it keeps the original's longer round trip, and segments sent with that
+    /// original are not deemed lost by the shorter one. <see cref="StackProfile.Linux"/> turns it on.
+    /// </summary>
+    public bool RackRttFromLastDelivered { get; set; }
+
+    /// <summary>
+    /// Set ssthresh after a loss, a retransmission timeout or an ECN echo from cwnd rather than from
+    /// the flight (default false). Off: RFC 5681 eq. (4) and RFC 9438 4.6 reduce from the data
+    /// outstanding (no more than cwnd), so a timeout with one segment out leaves ssthresh at two
+    /// segments. On: as Linux's tcp_reno_ssthresh and bictcp_recalc_ssthresh, which read snd_cwnd,
+    /// so that the same timeout after a window of 10 leaves ssthresh at 7 with CUBIC; RFC 9438 4.6
+    /// allows it where cwnd does not grow while the flight is below it, as here. NewReno and CUBIC
+    /// follow it; BBR and registered algorithms are given the flight either way.
+    /// <see cref="StackProfile.Linux"/> turns it on.
+    /// </summary>
+    public bool SsthreshFromCwnd { get; set; }
 
     /// <summary>Maximum retransmission timeout (default 120 s, as Linux).</summary>
     public TimeSpan MaxRto { get; set; } = TimeSpan.FromSeconds(120);

@@ -270,9 +270,11 @@ public sealed partial class TcpConnection
     private static CongestionControl CreateCongestionControl(TcpSettings settings, string name, int mss)
     {
         CongestionControl controller = settings.CongestionControls.Create(name, mss);
+        controller.SsthreshFromCwnd = settings.SsthreshFromCwnd;
         if (controller is CubicCongestionControl cubic)
         {
             cubic.LinuxHyStart = settings.SlowStartExit == TcpSlowStartExit.HyStart;
+            cubic.LinuxCongestionAvoidance = settings.CubicCongestionAvoidanceAsLinux;
         }
 
         return controller;

@@ -156,6 +156,20 @@ public abstract class CongestionControl
     /// <summary>The algorithm's place among the built-ins (<see cref="CongestionAlgorithm.Custom"/> for a registered one).</summary>
     internal CongestionAlgorithm Algorithm => CongestionControlRegistry.AlgorithmOf(Name);
 
+    /// <summary>
+    /// Reduce from cwnd rather than from the flight (<see cref="TcpSettings.SsthreshFromCwnd"/>); the
+    /// window-based built-ins read it through <see cref="ReductionBase"/>.
+    /// </summary>
+    internal bool SsthreshFromCwnd { get; set; }
+
+    /// <summary>
+    /// What a loss, a timeout or an ECN echo reduces the window from: the flight, no larger than
+    /// cwnd (RFC 5681 eq. (4), RFC 9438 4.6), or cwnd itself with <see cref="SsthreshFromCwnd"/>
+    /// (Linux: tcp_reno_ssthresh, bictcp_recalc_ssthresh; RFC 9438 4.6 allows it where cwnd does
+    /// not grow while the flight is below it, which TcpSender's window-use check ensures).
+    /// </summary>
+    private protected int ReductionBase(int flightSize) => SsthreshFromCwnd ? Cwnd : Math.Min(flightSize, Cwnd);
+
     /// <summary>The stack's view of the MSS changing: recorded, then the algorithm is told.</summary>
     internal void SetMss(int mss, bool beforeData)
     {

@@ -43,6 +43,25 @@ internal sealed class CubicCongestionControl : CongestionControl
     private bool _slowStartExitFound;    // ca->found
     private Instant _lossAt;
 
+    // Linux's congestion avoidance (tcp_cubic.c bictcp_update, with tcp_cong_avoid_ai), in whole
+    // segments, on jiffies of a millisecond (HZ 1000) and times in 1/1024 s (BICTCP_HZ 10).
+    private const int LinuxBetaScale = 15;             // beta_scale: 8 * (1024 + 717) / 3 / (1024 - 717)
+    private const int LinuxCubeRttScale = 410;         // cube_rtt_scale: bic_scale 41 * 10
+    private const double LinuxCubeFactor = (double)(1L << 40) / LinuxCubeRttScale; // cube_factor, integer in Linux
+    private const int LinuxRecalculateAfterMs = 1000 / 32; // HZ / 32
+    private const int LinuxFirstEpochMaxCnt = 20;      // without a W_max, at least 5% a round
+    private bool _linuxEpochStarted;    // ca->epoch_start != 0
+    private long _linuxEpochStart;      // ca->epoch_start
+    private long _linuxLastTime;        // ca->last_time
+    private int _linuxLastCwnd;         // ca->last_cwnd
+    private int _linuxLastMaxCwnd;      // ca->last_max_cwnd: W_max in segments, 0 after a timeout
+    private int _linuxOriginPoint;      // ca->bic_origin_point
+    private long _linuxK;               // ca->bic_K
+    private int _linuxTcpCwnd;          // ca->tcp_cwnd: the Reno-friendly estimate
+    private int _linuxAckCount;         // ca->ack_cnt
+    private int _linuxCnt;              // ca->cnt: segments acknowledged per cwnd increment
+    private int _linuxCwndCount;        // tp->snd_cwnd_cnt
+
     public CubicCongestionControl(int mss)
         : base(mss)
     {
@@ -53,6 +72,12 @@ internal sealed class CubicCongestionControl : CongestionControl
     /// instead of by HyStart++ (RFC 9406).
     /// </summary>
     public bool LinuxHyStart { get; set; }
+
+    /// <summary>
+    /// Grow the window in congestion avoidance as Linux's CUBIC does (bictcp_update,
+    /// <see cref="TcpSettings.CubicCongestionAvoidanceAsLinux"/>) instead of by RFC 9438's equations.
+    /// </summary>
+    public bool LinuxCongestionAvoidance { get; set; }
 
     /// <summary>K of RFC 9438 4.2 in seconds, for tests.</summary>
     public double K => _k;
@@ -81,10 +106,22 @@ internal sealed class CubicCongestionControl : CongestionControl
         {
             if (LinuxHyStart)
             {
+                int before = Cwnd;
                 LinuxHyStartAck(ackedBytes, ack.DeliveredRtt, roundEnd, now);
                 if (InSlowStart)
                 {
                     return;
+                }
+
+                if (LinuxCongestionAvoidance)
+                {
+                    // Linux tcp_slow_start: what slow start did not use of the ACK goes on to
+                    // congestion avoidance; the ACK that reaches ssthresh exactly grows nothing more.
+                    ackedBytes -= Cwnd - before;
+                    if (ackedBytes <= 0)
+                    {
+                        return;
+                    }
                 }
             }
             else
@@ -92,6 +129,12 @@ internal sealed class CubicCongestionControl : CongestionControl
                 HyStartAck(ackedBytes, rttSample, roundEnd);
                 return;
             }
+        }
+
+        if (LinuxCongestionAvoidance)
+        {
+            LinuxCongestionAvoidanceAck((ackedBytes + Mss - 1) / Mss, now, minRtt);
+            return;
         }
 
         if (!_inEpoch)
@@ -147,7 +190,7 @@ internal sealed class CubicCongestionControl : CongestionControl
 
         // RFC 9438 4.6: ssthresh = flight_size * beta, never below 2 segments; the flight no larger
         // than cwnd (data SACKed above a hole is not in flight; Linux uses cwnd).
-        Ssthresh = Math.Max((int)(Math.Min(Cwnd, flightSize) * Beta), 2 * Mss);
+        Ssthresh = Math.Max((int)(ReductionBase(flightSize) * Beta), 2 * Mss);
         Cwnd = Ssthresh;
 
         // RFC 9438 4.2 eq. 2: K = cbrt(W_max * (1 - beta) / C) (with cwnd = beta * W_max at t = 0).
@@ -157,6 +200,13 @@ internal sealed class CubicCongestionControl : CongestionControl
         _wEst = (double)Cwnd / Mss;
         _cwndFraction = 0;
         _inCss = false;
+
+        // Linux bictcp_recalc_ssthresh: a new epoch, and W_max with fast convergence; and
+        // tcp_init_cwnd_reduction / tcp_enter_loss: snd_cwnd_cnt starts over.
+        int cwndSegments = (int)segments;
+        _linuxEpochStarted = false;
+        _linuxLastMaxCwnd = cwndSegments < _linuxLastMaxCwnd ? cwndSegments * (1024 + 717) / 2048 : cwndSegments;
+        _linuxCwndCount = 0;
     }
 
     /// <summary>
@@ -178,6 +228,105 @@ internal sealed class CubicCongestionControl : CongestionControl
         _currentRoundMinRtt = TimeSpan.MaxValue;
         _slowStartExitFound = false; // Linux cubictcp_state(TCP_CA_Loss): bictcp_reset and a new HyStart round
         _roundOver = true;
+
+        // Linux bictcp_reset at TCP_CA_Loss (after bictcp_recalc_ssthresh): W_max is forgotten too.
+        _linuxEpochStarted = false;
+        _linuxEpochStart = _linuxLastTime = _linuxK = 0;
+        _linuxLastCwnd = _linuxLastMaxCwnd = _linuxOriginPoint = _linuxTcpCwnd = _linuxAckCount = _linuxCnt = _linuxCwndCount = 0;
+    }
+
+    // Linux cubictcp_cong_avoid past slow start: bictcp_update sets ca->cnt, the segments to be
+    // acknowledged per increment of cwnd, then tcp_cong_avoid_ai counts them.
+    private void LinuxCongestionAvoidanceAck(int acked, Instant now, TimeSpan minRtt)
+    {
+        int cwnd = Math.Max(1, Cwnd / Mss);
+        LinuxUpdateCnt(cwnd, acked, now.TotalMilliseconds, minRtt == TimeSpan.MaxValue ? TimeSpan.Zero : minRtt);
+
+        // tcp_cong_avoid_ai(tp, ca->cnt, acked).
+        int w = _linuxCnt, grown = cwnd;
+        if (_linuxCwndCount >= w)
+        {
+            _linuxCwndCount = 0;
+            grown++;
+        }
+
+        _linuxCwndCount += acked;
+        if (_linuxCwndCount >= w)
+        {
+            int increments = _linuxCwndCount / w;
+            _linuxCwndCount -= increments * w;
+            grown += increments;
+        }
+
+        if (grown > cwnd)
+        {
+            Cwnd = (int)Math.Min((long)Cwnd + ((long)(grown - cwnd) * Mss), int.MaxValue / 2);
+        }
+    }
+
+    // Linux bictcp_update: the cubic target one delay_min ahead (the connection's least RTT here),
+    // recomputed at most once per HZ / 32 while cwnd stands still, at most 20 segments per
+    // increment while no W_max is known, and the Reno-friendly window's pace when that is faster.
+    private void LinuxUpdateCnt(int cwnd, int acked, long jiffies, TimeSpan delayMin)
+    {
+        _linuxAckCount += acked;
+        if (_linuxLastCwnd == cwnd && jiffies - _linuxLastTime <= LinuxRecalculateAfterMs)
+        {
+            return;
+        }
+
+        if (!_linuxEpochStarted || jiffies != _linuxLastTime)
+        {
+            _linuxLastCwnd = cwnd;
+            _linuxLastTime = jiffies;
+            if (!_linuxEpochStarted)
+            {
+                _linuxEpochStarted = true;
+                _linuxEpochStart = jiffies;
+                _linuxAckCount = acked;
+                _linuxTcpCwnd = cwnd;
+                if (_linuxLastMaxCwnd <= cwnd)
+                {
+                    _linuxK = 0;
+                    _linuxOriginPoint = cwnd;
+                }
+                else
+                {
+                    _linuxK = (long)Math.Cbrt(LinuxCubeFactor * (_linuxLastMaxCwnd - cwnd));
+                    _linuxOriginPoint = _linuxLastMaxCwnd;
+                }
+            }
+
+            long delayJiffies = (delayMin.Ticks + TimeSpan.TicksPerMillisecond - 1) / TimeSpan.TicksPerMillisecond; // usecs_to_jiffies rounds up
+            long t = ((jiffies - _linuxEpochStart + delayJiffies) << 10) / 1000;
+            ulong offs = (ulong)Math.Abs(t - _linuxK);
+            long delta = (long)UInt128.Min((LinuxCubeRttScale * (UInt128)offs * offs * offs) >> 40, int.MaxValue);
+            long target = t < _linuxK ? _linuxOriginPoint - delta : _linuxOriginPoint + delta;
+            _linuxCnt = target > cwnd ? (int)Math.Max(1, cwnd / (target - cwnd)) : 100 * cwnd;
+            if (_linuxLastMaxCwnd == 0 && _linuxCnt > LinuxFirstEpochMaxCnt)
+            {
+                _linuxCnt = LinuxFirstEpochMaxCnt;
+            }
+        }
+
+        // TCP friendliness: the Reno window grows by one per cwnd * beta_scale / 8 acknowledged.
+        int renoStep = Math.Max(1, (cwnd * LinuxBetaScale) >> 3);
+        while (_linuxAckCount > renoStep)
+        {
+            _linuxAckCount -= renoStep;
+            _linuxTcpCwnd++;
+        }
+
+        if (_linuxTcpCwnd > cwnd)
+        {
+            int maxCnt = cwnd / (_linuxTcpCwnd - cwnd);
+            if (_linuxCnt > maxCnt)
+            {
+                _linuxCnt = maxCnt;
+            }
+        }
+
+        _linuxCnt = Math.Max(_linuxCnt, 2); // at most 1.5 times cwnd per round
     }
 
     // Linux's HyStart delay detection (tcp_cubic.c: bictcp_acked, hystart_update with

@@ -40,7 +40,7 @@ internal sealed class NewRenoCongestionControl : CongestionControl
         // RFC 5681 3.1 (4): ssthresh = max(FlightSize / 2, 2*SMSS). FlightSize no larger than cwnd:
         // data SACKed above a hole is not in flight, and RACK finds the loss only after such SACKs
         // let more data out (Linux halves cwnd).
-        Ssthresh = Math.Max(Math.Min(flightSize, Cwnd) / 2, 2 * Mss);
+        Ssthresh = Math.Max(ReductionBase(flightSize) / 2, 2 * Mss);
         Cwnd = Ssthresh;
         _bytesAckedInAvoidance = 0;
     }

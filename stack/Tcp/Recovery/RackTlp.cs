@@ -112,6 +112,13 @@ internal sealed class RackTlp
             _order = e.Order;
             _rtt = rtt;
         }
+        else if (_c.Layer.Settings.RackRttFromLastDelivered)
+        {
+            // Linux: tcp_rack_advance sets rack.rtt_us from every sample it keeps, in the order
+            // segments are delivered (SACKed, then cumulatively acknowledged, each in sequence
+            // order), whether or not that segment advances rack.mstamp.
+            _rtt = rtt;
+        }
 
         // Step 3: delivered below a segment already delivered later in sequence, never retransmitted: reordering.
         // (Before the first delivery there is no highest segment: a default _fack of 0 would make

@@ -168,6 +168,45 @@ public class CongestionControlTests
         Assert.Equal(90 * Mss, cc.Cwnd);
     }
 
+    [Fact]
+    public void LinuxCongestionAvoidance_AfterTimeoutForgotWMax_OneSegmentPerTwentyAckedUntilRenoFriendlyOvertakes_TcpCubicBictcpUpdate()
+    {
+        // packetdrill's cubic-rto-ss-ca-cwnd-bump: ssthresh 7 from a window of 10 at the timeout,
+        // slow start back to 7, then one-segment ACKs 2 ms apart with a 98 ms gap every seventh.
+        // Linux's epoch after a timeout has no W_max, so ca->cnt is capped at 20; it is recomputed
+        // only on the ACKs after a gap; at the 16th ACK the Reno-friendly window (one per 13
+        // acknowledged) is 8 and cnt falls to 7: cwnd becomes 8 there.
+        var cc = new CubicCongestionControl(Mss) { LinuxHyStart = true, LinuxCongestionAvoidance = true, SsthreshFromCwnd = true };
+        Instant now = Instant.Zero + TimeSpan.FromSeconds(1);
+        cc.OnRetransmitTimeout(Mss, now, firstInEpisode: true);
+        Assert.Equal(7 * Mss, cc.Ssthresh);
+        cc.Restore(7 * Mss, 7 * Mss);
+
+        int[] gapsMs = [2, 98, 2, 2, 2, 2, 2, 2, 98, 2, 2, 2, 2, 2, 2, 98];
+        for (int ack = 1; ack <= gapsMs.Length; ack++)
+        {
+            now += TimeSpan.FromMilliseconds(gapsMs[ack - 1]);
+            AckWithDeliveredRtt(cc, 1, now, TimeSpan.FromMilliseconds(100), roundEnd: false);
+            Assert.Equal(ack < 16 ? 7 * Mss : 8 * Mss, cc.Cwnd);
+        }
+    }
+
+    [Fact]
+    public void Rfc9438CongestionAvoidance_SameAcks_RenoFriendlyEstimateGrowsCwndSooner()
+    {
+        var cc = new CubicCongestionControl(Mss) { LinuxHyStart = true, SsthreshFromCwnd = true };
+        Instant now = Instant.Zero + TimeSpan.FromSeconds(1);
+        cc.OnRetransmitTimeout(Mss, now, firstInEpisode: true);
+        cc.Restore(7 * Mss, 7 * Mss);
+        for (int ack = 1; ack <= 15; ack++)
+        {
+            now += TimeSpan.FromMilliseconds(2);
+            AckWithDeliveredRtt(cc, 1, now, TimeSpan.FromMilliseconds(100), roundEnd: false);
+        }
+
+        Assert.True(cc.Cwnd > 7 * Mss);
+    }
+
     [Theory]
     [InlineData(36, 2000, 300, 10)]  // idle for many RTOs: halved to 18, 9, then back up to the restart window IW
     [InlineData(36, 500, 300, 18)]   // one RTO past the first: halved once

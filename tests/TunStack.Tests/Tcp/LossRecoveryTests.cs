@@ -202,6 +202,33 @@ public class LossRecoveryTests
         Assert.Equal(una, retransmission.Seq);
     }
 
+    [Theory]
+    [InlineData(false, 1, 2)] // RFC 8985 6.2 step 2: RACK.rtt is the retransmission's 12 ms; the tail, 22 ms old, is lost
+    [InlineData(true, 0, 3)]  // Linux tcp_rack_advance: RACK.rtt is the last delivered original's 22 ms; nothing newly lost
+    public void Recovery_AckDeliversRetransmissionThenOlderOriginal_TailLostOnlyByTheRetransmissionsRtt(bool rackRttFromLastDelivered, long newlyLost, int sent)
+    {
+        // packetdrill's prr-ss-ack-below-snd_una-cubic: 10 segments at once on a 10 ms path; the
+        // SACKs of 2-3 and 9 begin recovery (0 and 3-7 lost) and 0 is retransmitted; 12 ms later
+        // the ACK of 0-3 delivers that retransmission and original 3. Whether the last segment,
+        // 22 ms old, is deemed lost decides whether the ACK is a SafeACK for PRR-SSRB.
+        RawPeer p = RawPeer.Established(sack: true, handshakeRtt: TimeSpan.FromMilliseconds(10), configure: o => o.Tcp.RackRttFromLastDelivered = rackRttFromLastDelivered);
+        p.Connection!.Send(new byte[10 * Mss], out _);
+        SeqNumber una = Data(p.Decode(p.Probe.Poll()))[0].Seq;
+        p.Probe.Advance(TimeSpan.FromMilliseconds(10));
+        p.Ack(una, (una + Mss, una + (2 * Mss)));
+        p.Ack(una, (una + Mss, una + (3 * Mss)));
+        SentSegment retransmission = Assert.Single(Data(p.Ack(una, (una + Mss, una + (3 * Mss)), (una + (8 * Mss), una + (9 * Mss)))));
+        Assert.Equal(una, retransmission.Seq);
+        p.Probe.Advance(TimeSpan.FromMilliseconds(12));
+        long lostBefore = p.Probe[Counter.TcpRackLosses];
+
+        List<SentSegment> after = Data(p.Ack(una + (4 * Mss), (una + (8 * Mss), una + (9 * Mss))));
+
+        Assert.Equal(newlyLost, p.Probe[Counter.TcpRackLosses] - lostBefore);
+        Assert.Equal(sent, after.Count);
+        Assert.Equal(una + (4 * Mss), after[0].Seq);
+    }
+
     [Fact]
     public void ReorderingTimerBeginsRecovery_OneRetransmissionGoes_AsForOneDeliveredSegment()
     {

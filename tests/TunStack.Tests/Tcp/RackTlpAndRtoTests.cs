@@ -61,6 +61,26 @@ public class RackTlpAndRtoTests
         Assert.Equal(TimeSpan.FromMilliseconds(rtoMs), p.Connection.RetransmissionTimeout);
     }
 
+    [Theory]
+    [InlineData(false, 2)] // RFC 9438 4.6 / RFC 5681 eq. (4): from the flight, one segment: the floor of two
+    [InlineData(true, 7)]  // Linux bictcp_recalc_ssthresh: from cwnd, 10 * 0.7
+    public void WindowOfTenOneSegmentOut_RetransmitTimeout_SsthreshFromTheFlightOrFromCwnd(bool ssthreshFromCwnd, int ssthreshSegments)
+    {
+        // packetdrill's cubic-rto-ss-ca-cwnd-bump: a lone segment on a 100 ms path is probed, then
+        // times out, with IW10 unused.
+        RawPeer p = RawPeer.Established(sack: true, handshakeRtt: TimeSpan.FromMilliseconds(100), configure: o => o.Tcp.SsthreshFromCwnd = ssthreshFromCwnd);
+        p.Connection!.Send(new byte[Mss], out _);
+        Assert.Single(Data(p.Decode(p.Probe.Poll())));
+        Assert.Equal(10 * Mss, p.Connection.CongestionWindow);
+
+        Assert.Single(Data(p.Decode(p.Probe.Advance(TimeSpan.FromMilliseconds(300))))); // the loss probe
+        Assert.Single(Data(p.Decode(p.Probe.Advance(TimeSpan.FromMilliseconds(300))))); // the RTO
+        Assert.Equal(1, p.Probe[Counter.TcpTimeouts]);
+
+        Assert.Equal(ssthreshSegments * Mss, p.Connection.SlowStartThreshold);
+        Assert.Equal(Mss, p.Connection.CongestionWindow);
+    }
+
     [Fact]
     public void ClosedWithNothingElseOutstanding_LoneFinUnacknowledged_ProbeTimeoutSendsTheFinAgain_Rfc8985Sec7_3()
     {
