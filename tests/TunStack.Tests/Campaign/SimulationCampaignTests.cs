@@ -55,6 +55,31 @@ public class SimulationCampaignTests
     }
 
     [Fact]
+    public void StreamPattern_FillAndCheckAtEveryAlignment_SameBytesAsOneAtATime()
+    {
+        // Fill and FirstMismatch work a word (eight bytes) at a time; At is the definition.
+        for (long offset = 1000; offset < 1016; offset++)
+        {
+            foreach (int length in new[] { 0, 1, 7, 8, 9, 23, 100 })
+            {
+                var data = new byte[length];
+                StreamPattern.Fill(data, stream: 9, offset);
+                for (int i = 0; i < length; i++)
+                {
+                    Assert.Equal(StreamPattern.At(9, offset + i), data[i]);
+                }
+
+                Assert.Equal(-1, StreamPattern.FirstMismatch(data, 9, offset));
+                if (length > 0)
+                {
+                    data[length - 1] ^= 0x80;
+                    Assert.Equal(length - 1, StreamPattern.FirstMismatch(data, 9, offset));
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void MemorySwitch_PacketToOwnedAddress_DeliveredThere_UnknownCounted()
     {
         var network = new MemorySwitch();
