@@ -43,6 +43,17 @@ public class SimulationCampaignTests
     }
 
     [Fact]
+    public void Scenario_PathMtuNarrowedWhileFlowsRun_TooBigAnsweredMssLoweredStreamsExact()
+    {
+        // Seed 17: two stacks' paths narrow to 1297 and 1337 bytes from the start, under flows that cross them.
+        var scenario = new CampaignScenario(17);
+        Assert.True(scenario.ChangesPathMtu);
+        Assert.Null(scenario.Run());
+        Assert.True(scenario.TooBigAnswered > 0, "no packet was too big for the narrowed path");
+        Assert.True(scenario.PathMtuReductions > 0, "no connection lowered its MSS");
+    }
+
+    [Fact]
     public void StreamPattern_ShiftedOrForeignBytes_Mismatch()
     {
         var data = new byte[4096];
