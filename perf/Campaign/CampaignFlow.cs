@@ -19,6 +19,7 @@ internal sealed class CampaignFlow
     private readonly InternetEndpoint _serverEndpoint;
     private readonly TcpAcceptor _acceptor;
     private readonly byte[] _buffer = new byte[ChunkSize];
+    private readonly StreamPatternWindow _clientBytes = new(ChunkSize), _serverBytes = new(ChunkSize);
 
     // What the kind asks for.
     private readonly long _size;            // client -> server bytes (per request for RequestResponse and ShortConnections)
@@ -181,7 +182,7 @@ internal sealed class CampaignFlow
                     return Instant.MaxValue;
                 }
 
-                if (!SendPattern(c, ClientStream, ref _cSent, (request + 1) * _size) || !ReadPattern(c, ClientStream, ref _cReceived, int.MaxValue, out bool eof))
+                if (!SendPattern(c, _clientBytes, ClientStream, ref _cSent, (request + 1) * _size) || !ReadPattern(c, ClientStream, ref _cReceived, int.MaxValue, out bool eof))
                 {
                     return Instant.MaxValue;
                 }
@@ -203,7 +204,7 @@ internal sealed class CampaignFlow
             case CampaignFlowKind.HalfClose:
                 if (!_cFinSent)
                 {
-                    if (!SendPattern(c, ClientStream, ref _cSent, _size))
+                    if (!SendPattern(c, _clientBytes, ClientStream, ref _cSent, _size))
                     {
                         return Instant.MaxValue;
                     }
@@ -241,7 +242,7 @@ internal sealed class CampaignFlow
                     return Instant.MaxValue;
                 }
 
-                if (SendPattern(c, ClientStream, ref _cSent, _size) && _cSent == _size)
+                if (SendPattern(c, _clientBytes, ClientStream, ref _cSent, _size) && _cSent == _size)
                 {
                     c.Close();
                     _cDone = true;
@@ -285,7 +286,7 @@ internal sealed class CampaignFlow
             case CampaignFlowKind.ShortConnections:
             {
                 // Echo: every byte read goes back (the same stream, so the client checks it).
-                if (!ReadPattern(s, ClientStream, ref _sReceived, int.MaxValue, out bool eof) || !SendPattern(s, ClientStream, ref _sSent, _sReceived))
+                if (!ReadPattern(s, ClientStream, ref _sReceived, int.MaxValue, out bool eof) || !SendPattern(s, _serverBytes, ClientStream, ref _sSent, _sReceived))
                 {
                     return Instant.MaxValue;
                 }
@@ -314,7 +315,7 @@ internal sealed class CampaignFlow
                     }
                 }
 
-                if (SendPattern(s, ServerStream, ref _sSent, _replySize) && _sSent == _replySize)
+                if (SendPattern(s, _serverBytes, ServerStream, ref _sSent, _replySize) && _sSent == _replySize)
                 {
                     s.Close();
                     _sDone = true;
@@ -374,13 +375,12 @@ internal sealed class CampaignFlow
     }
 
     // Sends the stream's bytes [sent, until); false (with Failure set) on an error.
-    private bool SendPattern(TcpConnection connection, ulong stream, ref long sent, long until)
+    private bool SendPattern(TcpConnection connection, StreamPatternWindow bytes, ulong stream, ref long sent, long until)
     {
         while (sent < until)
         {
             int n = (int)Math.Min(ChunkSize, until - sent);
-            StreamPattern.Fill(_buffer.AsSpan(0, n), stream, sent);
-            int taken = connection.Send(_buffer.AsSpan(0, n), out StackError error);
+            int taken = connection.Send(bytes.Bytes(stream, sent, n), out StackError error);
             if (error == StackError.WouldBlock)
             {
                 return true;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using TunStack.Ip;
+using TunStack.Lab;
 using TunStack.Links;
 using TunStack.Tcp;
 
@@ -10,7 +11,8 @@ namespace TunStack.Perf.Campaign;
 /// One seeded scenario of the simulation campaign: 2-8 stacks on a <see cref="MemorySwitch"/>, each
 /// behind an <see cref="ImpairedLink"/> with its own random loss, delay, jitter, reordering,
 /// overtaking, duplication, corruption and rate (clean for some), loss bursts that cut a stack
-/// off for a while, and flows of every <see cref="CampaignFlowKind"/> between random pairs. Run on
+/// off for a while, path MTU changes answered with ICMP (<see cref="PathMtuLink"/>), and flows of
+/// every <see cref="CampaignFlowKind"/> between random pairs. Run on
 /// the virtual clock to the end, then checked: every stream byte-exact, no stall while the paths
 /// deliver, every connection gone (CLOSED, TIME-WAIT over), every buffer chunk back in the pool,
 /// memory within its limit. The same seed gives the same run.
@@ -31,9 +33,11 @@ internal sealed class CampaignScenario
     private readonly MemorySwitch _switch = new();
     private readonly List<NetworkStack> _stacks = new();
     private readonly List<ImpairedLink> _links = new();
+    private readonly List<PathMtuLink> _paths = new();
     private readonly List<Impairment> _profiles = new();
     private readonly List<CampaignFlow> _flows = new();
     private readonly List<(Instant At, int Stack, Impairment Profile)> _events = new();
+    private readonly List<(Instant At, int Stack, int PathMtu)> _mtuEvents = new();
     private readonly StringBuilder _description = new();
 
     public CampaignScenario(int seed)
@@ -50,7 +54,9 @@ internal sealed class CampaignScenario
             options.Addresses.Add(new IpPrefix(v4, 16));
             options.Addresses.Add(new IpPrefix(v6, 64));
             options.Tcp.CongestionControl = random.Next(3) == 0 ? CongestionAlgorithm.NewReno : CongestionAlgorithm.Cubic;
-            var link = new ImpairedLink(_switch.AddPort(new[] { v4, v6 }), profile, profile, (seed * 16) + i);
+            var path = new PathMtuLink(_switch.AddPort(new[] { v4, v6 }), LabRouter.DefaultV4, LabRouter.DefaultV6(0));
+            var link = new ImpairedLink(path, profile, profile, (seed * 16) + i);
+            _paths.Add(path);
             _links.Add(link);
             _profiles.Add(profile);
             _stacks.Add(_sim.Add(new NetworkStack(link, options, _sim.Clock.Now)));
@@ -71,6 +77,7 @@ internal sealed class CampaignScenario
         }
 
         AddGilbertElliottLoss(seed, count);
+        AddPathMtuChanges(seed, count);
         _events.Sort((x, y) => x.At.CompareTo(y.At));
         int flows = random.Next(1, (2 * count) + 1);
         CampaignFlowKind[] kinds = Enum.GetValues<CampaignFlowKind>();
@@ -124,6 +131,48 @@ internal sealed class CampaignScenario
         _description.Append(CultureInfo.InvariantCulture, $"  Gilbert-Elliott loss on stack {stack}: good stays of {goodMean:F0} ms, bad stays of {badMean:F0} ms at {bad.LossPercent}% loss, {stays} bad stays in 20 s\n");
     }
 
+    // Path MTU changes, for a third of the scenarios: one stack's path (two in a quarter of those)
+    // narrows to 1280-1400 bytes, at the start or within the first 5 s, and may narrow again or
+    // widen back to 1500 0.1-5 s later (up to three changes); too-big packets are answered with ICMP (PathMtuLink). A random of
+    // its own, as the Gilbert-Elliott chain's, so that the rest of every scenario stays what it was.
+    private void AddPathMtuChanges(int seed, int count)
+    {
+        var random = new Random(unchecked((seed * 104_729) + 71));
+        if (random.Next(3) != 0)
+        {
+            return;
+        }
+
+        int paths = random.Next(4) == 0 ? 2 : 1;
+        for (int p = 0; p < paths; p++)
+        {
+            int stack = random.Next(count);
+            double at = random.Next(3) == 0 ? 0 : random.Next(5_000); // while most flows still run
+            int changes = random.Next(1, 4);
+            var steps = new StringBuilder();
+            for (int c = 0; c < changes; c++)
+            {
+                int mtu = c > 0 && random.Next(2) == 0 ? 1500 : random.Next(1280, 1401);
+                _mtuEvents.Add((_sim.Clock.Now + TimeSpan.FromMilliseconds(at), stack, mtu));
+                steps.Append(CultureInfo.InvariantCulture, $"{(c > 0 ? ", " : string.Empty)}{mtu} at {at} ms");
+                at += random.Next(100, 5_000);
+            }
+
+            _description.Append(CultureInfo.InvariantCulture, $"  path MTU of stack {stack}: {steps}\n");
+        }
+
+        _mtuEvents.Sort((x, y) => x.At != y.At ? x.At.CompareTo(y.At) : x.Stack.CompareTo(y.Stack));
+    }
+
+    /// <summary>Whether some stack's path MTU changes during the run.</summary>
+    public bool ChangesPathMtu => _mtuEvents.Count > 0;
+
+    /// <summary>Too-big packets the narrowed paths answered with ICMP (so far).</summary>
+    public long TooBigAnswered => _paths.Sum(p => p.TooBigAnswered);
+
+    /// <summary>Times a TCP connection of any stack lowered its MSS for a smaller path MTU (so far).</summary>
+    public long PathMtuReductions => _stacks.Sum(s => s.Counters[Counter.TcpPathMtuReductions]);
+
     /// <summary>The stacks, paths, bursts and flows, one per line.</summary>
     public string Description => _description.ToString();
 
@@ -136,7 +185,7 @@ internal sealed class CampaignScenario
         Instant start = _sim.Clock.Now;
         Instant lastProgress = start;
         long progress = -1;
-        int nextEvent = 0;
+        int nextEvent = 0, nextMtuEvent = 0;
         while (true)
         {
             Instant next = _sim.Settle();
@@ -184,7 +233,14 @@ internal sealed class CampaignScenario
                 _links[stack].Change(profile, profile);
             }
 
+            while (nextMtuEvent < _mtuEvents.Count && _mtuEvents[nextMtuEvent].At <= now)
+            {
+                (_, int stack, int mtu) = _mtuEvents[nextMtuEvent++];
+                _paths[stack].PathMtu = mtu;
+            }
+
             Instant to = Instant.Min(Instant.Min(next, wake), nextEvent < _events.Count ? _events[nextEvent].At : Instant.MaxValue);
+            to = Instant.Min(to, nextMtuEvent < _mtuEvents.Count ? _mtuEvents[nextMtuEvent].At : Instant.MaxValue);
             if (to == Instant.MaxValue)
             {
                 return $"deadlock: nothing left to happen ({Unfinished()})";
@@ -203,6 +259,12 @@ internal sealed class CampaignScenario
         {
             (_, int stack, Impairment profile) = _events[nextEvent];
             _links[stack].Change(profile, profile);
+        }
+
+        for (; nextMtuEvent < _mtuEvents.Count; nextMtuEvent++)
+        {
+            (_, int stack, int mtu) = _mtuEvents[nextMtuEvent];
+            _paths[stack].PathMtu = mtu;
         }
 
         _sim.RunUntil(() => _stacks.All(s => s.TcpConnections == (0, 0) && s.NextDeadline == Instant.MaxValue), CleanupLimit);

@@ -54,7 +54,8 @@ internal static class SimulationCampaign
                 }
                 else if (verbose)
                 {
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"seed {seed}: ok, {scenario.Elapsed.TotalSeconds:F1} s of virtual time"));
+                    string pathMtu = scenario.ChangesPathMtu ? $", {scenario.TooBigAnswered} too-big packets answered, {scenario.PathMtuReductions} MSS reductions" : string.Empty;
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"seed {seed}: ok, {scenario.Elapsed.TotalSeconds:F1} s of virtual time{pathMtu}"));
                     Console.Write(scenario.Description);
                 }
 

@@ -28,11 +28,11 @@ internal sealed class IpOutput
         _link = link;
         _addresses = addresses;
         _tx = new PacketBatch(options.BatchSize, link.MaxPacketLength);
-        _loopback = new PacketQueue(256, link.Mtu);
+        _loopback = new PacketQueue(256, link.Mtu, allocateUpFront: false); // most stacks never talk to themselves
         _identifiers = new IpIdentifiers(random);
     }
 
-    public bool HasLoopbackPending => _loopback.Count > 0;
+    public bool HasLoopbackPending => _loopback.HasPackets; // only the stack's own thread enqueues and dequeues
 
     /// <summary>
     /// Sends a transport payload: routes it, adds the IP header and fragments it to the link MTU

@@ -13,7 +13,7 @@ public sealed class ImpairedLink : ILink
     private readonly DelayLine _ingress;
     private readonly DelayLine _egress;
     private readonly PacketBatch _scratch;
-    private readonly PacketBatch _segmented;   // one offloaded packet (either way) as the wire packets it stands for
+    private PacketBatch? _segmented;           // one offloaded packet (either way) as the wire packets it stands for; made at the first one
 
     /// <summary>Wraps <paramref name="inner"/>; <paramref name="ingress"/> applies to received packets, <paramref name="egress"/> to transmitted ones.</summary>
     public ImpairedLink(ILink inner, Impairment ingress, Impairment egress, int seed)
@@ -25,7 +25,6 @@ public sealed class ImpairedLink : ILink
         _ingress = new DelayLine(ingress, inner.Mtu, seed);
         _egress = new DelayLine(egress, inner.Mtu, unchecked(seed * 31 + 7));
         _scratch = new PacketBatch(64, inner.MaxPacketLength);
-        _segmented = SoftwareSegmentation.WireBatch(inner.Mtu);
     }
 
     /// <inheritdoc/>
@@ -136,6 +135,7 @@ public sealed class ImpairedLink : ILink
             return;
         }
 
+        _segmented ??= SoftwareSegmentation.WireBatch(_inner.Mtu); // 257 wire packets: only for a link that offloads
         _segmented.Clear();
         if (SoftwareSegmentation.Segment(batch[index], offload, _segmented) < 0)
         {

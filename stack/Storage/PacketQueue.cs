@@ -1,25 +1,33 @@
 namespace TunStack.Storage;
 
 /// <summary>
-/// A bounded FIFO of packets in preallocated slots; thread-safe so that two stacks on two threads
-/// can share it. Enqueue copies; a full queue refuses (the caller counts the drop).
+/// A bounded FIFO of packets copied into buffers of their own; thread-safe so that two stacks on
+/// two threads can share it. Enqueue copies; a full queue refuses (the caller counts the drop). A
+/// dequeued packet's buffer goes back to a spare list for the next enqueue, so the queue allocates
+/// at most one buffer per slot of its deepest fill; all of them up front unless told otherwise.
 /// </summary>
 internal sealed class PacketQueue
 {
-    private readonly byte[][] _slots;
+    private readonly byte[]?[] _slots;
+    private readonly Stack<byte[]> _spares;
     private readonly int[] _lengths;
     private readonly Links.PacketOffload[] _offloads;
     private readonly object _lock = new();
     private int _head;
     private int _count;
 
-    /// <summary>Creates a queue of <paramref name="capacity"/> packets of at most <paramref name="packetCapacity"/> bytes.</summary>
-    public PacketQueue(int capacity, int packetCapacity)
+    /// <summary>
+    /// Creates a queue of <paramref name="capacity"/> packets of at most <paramref name="packetCapacity"/> bytes,
+    /// with every buffer allocated now, or (<paramref name="allocateUpFront"/> false, for simulations
+    /// of many stacks whose queues are rarely deep) each the first time the queue is that deep.
+    /// </summary>
+    public PacketQueue(int capacity, int packetCapacity, bool allocateUpFront = true)
     {
         _slots = new byte[capacity][];
-        for (int i = 0; i < capacity; i++)
+        _spares = new Stack<byte[]>(allocateUpFront ? capacity : 0);
+        for (int i = 0; allocateUpFront && i < capacity; i++)
         {
-            _slots[i] = new byte[packetCapacity];
+            _spares.Push(new byte[packetCapacity]);
         }
 
         _lengths = new int[capacity];
@@ -67,7 +75,9 @@ internal sealed class PacketQueue
             }
 
             int tail = (_head + _count) % _slots.Length;
-            packet.CopyTo(_slots[tail]);
+            byte[] buffer = _spares.Count > 0 ? _spares.Pop() : new byte[PacketCapacity];
+            packet.CopyTo(buffer);
+            _slots[tail] = buffer;
             _lengths[tail] = packet.Length;
             _offloads[tail] = offload;
             _count++;
@@ -83,12 +93,14 @@ internal sealed class PacketQueue
         {
             while (_count > 0 && !batch.IsFull)
             {
-                ReadOnlySpan<byte> packet = _slots[_head].AsSpan(0, _lengths[_head]);
-                if (!batch.TryAdd(packet, _offloads[_head]))
+                byte[] buffer = _slots[_head]!;
+                if (!batch.TryAdd(buffer.AsSpan(0, _lengths[_head]), _offloads[_head]))
                 {
                     break;
                 }
 
+                _spares.Push(buffer);
+                _slots[_head] = null;
                 _head = (_head + 1) % _slots.Length;
                 _count--;
                 moved++;

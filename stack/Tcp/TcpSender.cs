@@ -983,7 +983,14 @@ internal sealed class TcpSender
             return;
         }
 
-        Emit(Nxt, TcpFlags.Ack, withSack: true, 0, 0, 0);
+        // RFC 9293 3.10.7.4: <SEQ=SND.NXT>, the RFC's next new sequence number, which is Max once a
+        // go-back-N retransmission has rewound Nxt (Linux: tcp_acceptable_seq, at snd_nxt, which it
+        // never rewinds, unless that is past the peer's window). At the rewound Nxt the ACK can
+        // fall below the peer's RCV.NXT when the peer got data whose ACKs were lost: the peer drops
+        // it as out of window without reading its acknowledgment, and when both sides had rewound,
+        // neither ever advanced (campaign seed 1413).
+        SeqNumber windowEnd = Una + Wnd;
+        Emit(Max <= windowEnd ? Max : windowEnd, TcpFlags.Ack, withSack: true, 0, 0, 0);
         _receiver.OnAckSent();
     }
 

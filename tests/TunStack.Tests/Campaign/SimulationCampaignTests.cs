@@ -10,8 +10,8 @@ namespace TunStack.Tests.Campaign;
 
 public class SimulationCampaignTests
 {
-    // About a minute and a half on two cores; the long runs are reported in docs/robustness.md.
-    private const int Seeds = 500;
+    // About two minutes on the shared two-core machine; the long runs are reported in docs/robustness.md.
+    private const int Seeds = 2000;
 
     [Fact]
     public void Campaign_FixedSeedBudget_EveryScenarioByteExactAndCleanAtTheEnd()
@@ -43,6 +43,17 @@ public class SimulationCampaignTests
     }
 
     [Fact]
+    public void Scenario_PathMtuNarrowedWhileFlowsRun_TooBigAnsweredMssLoweredStreamsExact()
+    {
+        // Seed 17: two stacks' paths narrow to 1297 and 1337 bytes from the start, under flows that cross them.
+        var scenario = new CampaignScenario(17);
+        Assert.True(scenario.ChangesPathMtu);
+        Assert.Null(scenario.Run());
+        Assert.True(scenario.TooBigAnswered > 0, "no packet was too big for the narrowed path");
+        Assert.True(scenario.PathMtuReductions > 0, "no connection lowered its MSS");
+    }
+
+    [Fact]
     public void StreamPattern_ShiftedOrForeignBytes_Mismatch()
     {
         var data = new byte[4096];
@@ -52,6 +63,31 @@ public class SimulationCampaignTests
         Assert.True(StreamPattern.FirstMismatch(data, 6, 1000) is >= 0 and < 16); // another stream's bytes
         data[3000] ^= 1;
         Assert.Equal(3000, StreamPattern.FirstMismatch(data, 5, 1000));
+    }
+
+    [Fact]
+    public void StreamPattern_FillAndCheckAtEveryAlignment_SameBytesAsOneAtATime()
+    {
+        // Fill and FirstMismatch work a word (eight bytes) at a time; At is the definition.
+        for (long offset = 1000; offset < 1016; offset++)
+        {
+            foreach (int length in new[] { 0, 1, 7, 8, 9, 23, 100 })
+            {
+                var data = new byte[length];
+                StreamPattern.Fill(data, stream: 9, offset);
+                for (int i = 0; i < length; i++)
+                {
+                    Assert.Equal(StreamPattern.At(9, offset + i), data[i]);
+                }
+
+                Assert.Equal(-1, StreamPattern.FirstMismatch(data, 9, offset));
+                if (length > 0)
+                {
+                    data[length - 1] ^= 0x80;
+                    Assert.Equal(length - 1, StreamPattern.FirstMismatch(data, 9, offset));
+                }
+            }
+        }
     }
 
     [Fact]

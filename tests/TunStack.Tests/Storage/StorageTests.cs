@@ -5,6 +5,39 @@ namespace TunStack.Tests.Storage;
 
 public class StorageTests
 {
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void PacketQueue_BuffersUpFrontOrOnDemand_FifoAcrossWrapAndFullAtCapacity(bool allocateUpFront)
+    {
+        var queue = new PacketQueue(capacity: 4, packetCapacity: 64, allocateUpFront);
+        var batch = new PacketBatch(2, 64);
+        byte next = 0, expected = 0;
+        for (int round = 0; round < 20; round++)
+        {
+            // Three in, two out: the ring wraps, and buffers taken on demand are handed back and reused.
+            for (int i = 0; i < 3 && queue.Count < queue.Capacity; i++, next++)
+            {
+                Assert.True(queue.TryEnqueue(new byte[] { next, next, (byte)(next + 1) }));
+            }
+
+            batch.Clear();
+            Assert.Equal(2, queue.DequeueInto(batch));
+            for (int i = 0; i < 2; i++, expected++)
+            {
+                Assert.Equal(new byte[] { expected, expected, (byte)(expected + 1) }, batch[i].ToArray());
+            }
+        }
+
+        while (queue.Count < queue.Capacity)
+        {
+            Assert.True(queue.TryEnqueue(new byte[] { next, next++ }));
+        }
+
+        Assert.False(queue.TryEnqueue(new byte[] { 1 }));
+        Assert.False(queue.TryEnqueue(new byte[65]));
+    }
+
     [Fact]
     public void RingBuffer_DataParkedPastTheEnd_SurvivesTheRingEmptying()
     {

@@ -47,6 +47,29 @@ public class RackTlpAndRtoTests
         Assert.True(p.Connection.RetransmissionTimeout >= 2 * before);
     }
 
+    [Fact]
+    public void AfterRtoWentBackToUna_PeerRepeatsData_AckCarriesHighestSequenceSent_Rfc9293Sec3_10_7_4()
+    {
+        RawPeer p = WithRtt10ms();
+        p.Connection!.Send(new byte[4 * Mss], out _);
+        List<SentSegment> flight = Data(p.Decode(p.Probe.Poll()));
+        SeqNumber una = flight[0].Seq, max = flight[^1].Seq + flight[^1].PayloadLength;
+        for (int i = 0; i < 40 && p.Probe[Counter.TcpTimeouts] == 0; i++)
+        {
+            p.Decode(p.Probe.Advance(TimeSpan.FromMilliseconds(50))); // nothing acknowledged: the probe timeout, then the RTO
+        }
+
+        Assert.Equal(1, p.Probe[Counter.TcpTimeouts]);
+
+        // The peer got the whole flight (its ACKs were lost) and sends a segment twice. The answer to
+        // the duplicate must be at SND.MAX, not at the rewound SND.NXT: below the peer's RCV.NXT it
+        // would be out of window there and its acknowledgment never read.
+        p.Send(TcpFlags.Ack | TcpFlags.Psh, p.Nxt, una, new byte[100]);
+        List<SentSegment> answers = p.Send(TcpFlags.Ack | TcpFlags.Psh, p.Nxt, una, new byte[100]);
+        SentSegment ack = Assert.Single(answers, s => s.PayloadLength == 0);
+        Assert.Equal(max, ack.Seq);
+    }
+
     [Theory]
     [InlineData(false, 250)] // RFC 6298 2.4: max(200, SRTT + 4 * RTTVAR) = max(200, 100 + 150)
     [InlineData(true, 300)]  // Linux tcp_rtt_estimator: SRTT + max(4 * RTTVAR, 200)
