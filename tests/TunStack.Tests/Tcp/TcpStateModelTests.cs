@@ -52,6 +52,23 @@ public class TcpStateModelTests
         Assert.Equal(1, a.Probe[Counter.TcpFinWait2Timeouts]);
     }
 
+    [Fact]
+    public void TimeWait_ApplicationClosesThenAborts_WaitRunsOutOnItsTimer()
+    {
+        // Shrunk from the model-based test (seed 6bDn4R11bmR3): the connection reached TIME-WAIT
+        // before the application closed it, and the abort after close ended the wait at once.
+        var a = new ConnectionUnderTest();
+        a.Shutdown();
+        a.PeerAcksEverything();
+        a.PeerFin();
+        Assert.Equal(TcpConnectionState.TimeWait, a.State);
+        a.Close();
+        a.ResetOrAbort(peerReset: false);
+        Assert.Equal(TcpConnectionState.TimeWait, a.State);
+        a.Probe.Advance(TcpStateModel.TimeWait + TimeSpan.FromSeconds(1));
+        Assert.Equal(TcpConnectionState.Closed, a.State);
+    }
+
     /// <summary>A connection in ESTABLISHED with the test as its peer, driven one step at a time.</summary>
     private sealed class ConnectionUnderTest
     {
