@@ -103,6 +103,7 @@ public sealed class NetworkStack
 
         int handled = 0;
         bool more = true;
+        bool received = false;
         while (more && handled < _options.PollBudget)
         {
             _rx.Clear();
@@ -127,19 +128,20 @@ public sealed class NetworkStack
 
             _tcp.FinishReceiveBatch();
 
-            // Read again while reads return packets: a link may return fewer than a full batch
-            // with more waiting (a TUN read right after a wake takes one packet; see TunReadState).
+            // A full batch may have more behind it: read again at once, at the same time.
             handled += _rx.Count;
-            more = _rx.Count > 0 || _ip.HasLoopbackPending;
+            more = _rx.IsFull || _ip.HasLoopbackPending;
+            received = _rx.Count > 0;
             _ip.Flush();
-            if (_rx.Count == 0)
-            {
-                break;
-            }
         }
 
         _ip.Flush();
-        if (more || _ip.HasLoopbackPending)
+
+        // A batch that was not full may still have more behind it (a TUN read right after a wake
+        // takes one packet; see TunReadState): the host polls again, with its clock read afresh,
+        // so that an answer to what this poll sent is timed from when it arrives (an RTT sample
+        // taken within one poll's instant would be zero).
+        if (more || received || _ip.HasLoopbackPending)
         {
             return _now;
         }
