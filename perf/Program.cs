@@ -7,6 +7,7 @@ using BenchmarkDotNet.Running;
 //       dotnet run -c Release --project perf -- simulate --seeds 1-1000   (the simulation campaign: seeded multi-stack scenarios, invariants checked)
 //       dotnet run -c Release --project perf -- facade           (sockets facade: RTT percentiles, connection rate)
 //       dotnet run -c Release --project perf -- kestrel-kernel ADDRESS PORT   (the /hello app on Kestrel's own sockets, for wrk)
+//       dotnet run -c Release --project perf -- churn [CYCLES]       (bytes allocated per connect/request/response/close cycle, client and server side)
 //       dotnet run -c Release --project perf -- tcp-workload BULK SEGMENTS    (TcpBenchmarks' operations BULK and SEGMENTS times, for callgrind)
 if (args.Length > 0 && args[0] == "memory")
 {
@@ -35,6 +36,12 @@ if (args.Length > 0 && args[0] == "facade")
 if (args.Length == 3 && args[0] == "kestrel-kernel")
 {
     await TunStack.Perf.KernelKestrel.Run(System.Net.IPAddress.Parse(args[1]), int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture));
+    return;
+}
+
+if (args.Length > 0 && args[0] == "churn")
+{
+    TunStack.Perf.ConnectionChurn.Run(warmup: 2_000, cycles: args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 20_000);
     return;
 }
 

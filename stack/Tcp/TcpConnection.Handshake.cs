@@ -101,9 +101,9 @@ public sealed partial class TcpConnection
 
         // RFC 2018 2 and RFC 7323 3.2: used only when the SYN carried them (and ours offers them).
         SackEnabled = sack;
-        if (sack && Recovery is not SackRecovery)
+        if (sack && _recovery is not SackRecovery)
         {
-            Recovery = new SackRecovery(this, Sender.Capacity);
+            _recovery = new SackRecovery(this, Sender.Capacity);
         }
 
         TimestampsEnabled = timestamps;

@@ -42,7 +42,6 @@ public sealed partial class TcpConnection
         Rtt = new RttEstimator(settings);
         Receiver = new TcpReceiver(this, receiveBufferSize, autoTuneReceive, TcpReceiver.ShiftFor(settings, requestedReceive));
         Sender = new TcpSender(this, sendBufferSize, autoTuneSend, CreateCongestionControl(settings, settings.CongestionControlName, 536));
-        Recovery = new NewRenoRecovery(this, Sender.Capacity); // SackRecovery replaces it when both SYNs agree to SACK
         _keepAlive = new TcpKeepAlive(this, settings);
         Ecn = new TcpEcn(this);
     }
@@ -55,7 +54,17 @@ public sealed partial class TcpConnection
 
     internal RttEstimator Rtt { get; }
 
-    internal LossRecovery Recovery { get; private set; }
+    /// <summary>
+    /// Loss recovery, made when first needed: SackRecovery when both SYNs agreed to SACK (made by
+    /// the handshake), NewReno otherwise, so that a connection that negotiates SACK never builds
+    /// the NewReno one with its segment log only to drop it.
+    /// </summary>
+    internal LossRecovery Recovery => _recovery ??= new NewRenoRecovery(this, Sender.Capacity);
+
+    private LossRecovery? _recovery;
+
+    /// <summary>Whether <see cref="Recovery"/> has been made (before that, nothing has needed it: no data was sent).</summary>
+    internal bool HasRecovery => _recovery is not null;
 
     internal TcpTimers Timers { get; }
 

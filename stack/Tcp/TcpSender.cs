@@ -211,9 +211,9 @@ internal sealed class TcpSender
         int before = _buffer.Capacity;
         _buffer.SetCapacity(capacity);
         _autoTune = false; // Linux SOCK_SNDBUF_LOCK: a size the application set is not tuned
-        if (capacity > before)
+        if (capacity > before && _c.HasRecovery)
         {
-            _c.Recovery.OnSendBufferGrown(capacity);
+            _c.Recovery.OnSendBufferGrown(capacity); // one made later sizes its log from the capacity then
         }
     }
 
@@ -1277,7 +1277,7 @@ internal sealed class TcpSender
     {
         if (restart || !_timers.IsScheduled(TcpTimer.Retransmit))
         {
-            ArmRetransmit(restart: true, _c.Recovery.CanProbe());
+            ArmRetransmit(restart: true, _c.HasRecovery && _c.Recovery.CanProbe());
         }
     }
 

@@ -113,6 +113,25 @@ public class AllocationTests
         return o;
     }
 
+    [Fact]
+    public void ConnectionCycle_ConnectRequestResponseClose_EachSideAllocatesOnlyItsConnection()
+    {
+        // The crr cycle (connect, one byte each way, close) between two stacks on the virtual
+        // clock. What a side allocates per cycle is its connection's objects (sender, receiver,
+        // loss recovery, congestion control, timers: about 2.5 KB) and nothing per packet: a
+        // cycle moves about ten packets, so an allocation per packet, or a part made twice (as
+        // the NewReno recovery with its segment log was, before SACK replaced it), breaks the budget.
+        const int Cycles = 5_000;
+        const int BudgetPerCycle = 2_800;
+        var cycle = new TunStack.Perf.ConnectionChurn.Cycle();
+        cycle.Run(2_000);
+
+        (long client, long server) = cycle.Run(Cycles);
+
+        Assert.True(server / Cycles <= BudgetPerCycle, $"server side: {server / Cycles} bytes per cycle");
+        Assert.True(client / Cycles <= BudgetPerCycle, $"client side: {client / Cycles} bytes per cycle");
+    }
+
     // Warms ROUND up for 100 rounds, then runs it in windows of 10,000 and returns the bytes each
     // window allocated on this thread, and the rounds run in all. The runtime may allocate once on
     // this thread while the loop runs (a tier-1 method being installed, a type first touched by the

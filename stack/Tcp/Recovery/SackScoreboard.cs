@@ -12,8 +12,9 @@ namespace TunStack.Tcp.Recovery;
 internal sealed class SackScoreboard
 {
     public const int MaxRanges = 32;
-    private readonly SeqNumber[] _left = new SeqNumber[MaxRanges];
-    private readonly SeqNumber[] _right = new SeqNumber[MaxRanges];
+    // Made at the first SACK block: most connections never see one.
+    private SeqNumber[] _left = [];
+    private SeqNumber[] _right = [];
 
     /// <summary>Number of ranges.</summary>
     public int Count { get; private set; }
@@ -43,6 +44,12 @@ internal sealed class SackScoreboard
         if (right <= left)
         {
             return false;
+        }
+
+        if (_left.Length == 0)
+        {
+            _left = new SeqNumber[MaxRanges];
+            _right = new SeqNumber[MaxRanges];
         }
 
         // Find the first range whose right edge reaches the new block.

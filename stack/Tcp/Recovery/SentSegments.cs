@@ -50,7 +50,7 @@ internal sealed class SentSegments
     /// <summary>Starts small (idle connections pay little) and doubles as segments go out, up to <see cref="MaxCapacity"/>.</summary>
     public SentSegments(int maxCapacity)
     {
-        _ring = new Entry[16];
+        _ring = new Entry[4]; // a request/response connection seldom has more in flight
         MaxCapacity = Math.Max(16, maxCapacity);
     }
 
