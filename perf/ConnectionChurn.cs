@@ -65,7 +65,6 @@ internal static class ConnectionChurn
             long t0 = GC.GetAllocatedBytesForCurrentThread();
             TcpConnection client = _a.ConnectTcp(_server, out StackError error)
                 ?? throw new InvalidOperationException($"connect: {error}");
-            client.NoDelay = true;
             _clientBytes += GC.GetAllocatedBytesForCurrentThread() - t0;
 
             TcpConnection? server = null;
@@ -77,21 +76,34 @@ internal static class ConnectionChurn
                 _serverBytes += GC.GetAllocatedBytesForCurrentThread() - t;
             }
 
+            client.NoDelay = true;
             Client(() => client.Send(_one, out _));
-            Poll();
+            while (server.Available == 0)
+            {
+                Poll();
+            }
+
             Server(() =>
             {
                 server.NoDelay = true;
                 server.Receive(_buffer, out _);
                 server.Send(_one, out _);
             });
-            Poll();
+            while (client.Available == 0)
+            {
+                Poll();
+            }
+
             Client(() =>
             {
                 client.Receive(_buffer, out _);
                 client.Close();
             });
-            Poll();
+            while (server.State != TcpConnectionState.CloseWait)
+            {
+                Poll();
+            }
+
             Server(() =>
             {
                 server.Receive(_buffer, out _); // the end of the stream

@@ -122,7 +122,7 @@ public class AllocationTests
         // cycle moves about ten packets, so an allocation per packet, or a part made twice (as
         // the NewReno recovery with its segment log was, before SACK replaced it), breaks the budget.
         const int Cycles = 5_000;
-        const int BudgetPerCycle = 2_800;
+        const int BudgetPerCycle = 3_000;
         var cycle = new TunStack.Perf.ConnectionChurn.Cycle();
         cycle.Run(2_000);
 
