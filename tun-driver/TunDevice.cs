@@ -330,8 +330,9 @@ public sealed class TunDevice : ILink
             StopPollThreads();
         }
 
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         TunQueue.Wait(_queues[0].Fd, _interrupt.Fd, timeout);
-        _reads.Woken();
+        _reads.Woken(System.Diagnostics.Stopwatch.GetElapsedTime(started));
     }
 
     /// <summary>Ends a <see cref="WaitForPackets"/> early (or the next one): one eventfd write.</summary>

@@ -80,8 +80,9 @@ public sealed class TunQueue : ILink
     /// <summary>Blocks in poll() on the queue and an interrupt eventfd until a packet, <see cref="InterruptWait"/> or the timeout.</summary>
     public void WaitForPackets(TimeSpan timeout)
     {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         Wait(_fd.Fd, _interrupt.Fd, timeout);
-        _reads.Woken();
+        _reads.Woken(System.Diagnostics.Stopwatch.GetElapsedTime(started));
     }
 
     /// <summary>Ends a <see cref="WaitForPackets"/> early (or the next one): one eventfd write.</summary>

@@ -2,23 +2,30 @@ namespace TunStack.Tun;
 
 /// <summary>
 /// How the thread that waits on a TUN queue itself reads it. The first read after a wake takes
-/// one packet, so that the stack answers a lone request (and the answer is written) before the
-/// read that finds the queue empty rather than after it: that read costs a system call, and it
-/// was on every request/response exchange's path. The stack reads again as long as reads return
-/// packets; once one finds the queue empty, further reads at the same instant (the rest of that
-/// poll) return nothing without a system call, and the next wait in poll() sees any packet that
-/// arrived since.
+/// one packet, so that the stack answers a lone request (and the answer is written) before any
+/// read that finds the queue empty. What comes next depends on the wake: after a wait that
+/// really slept (traffic is sparse: a request, a handshake), the thread does not read again but
+/// goes back to poll(), which returns at once if more has come, so a lone request costs poll,
+/// read and write and no read that finds the queue empty. After a wait that returned at once
+/// (packets were already queued: a stream), the stack reads on as long as reads return packets,
+/// and once one finds the queue empty, further reads at the same instant return nothing without
+/// a system call.
 /// </summary>
 internal struct TunReadState
 {
+    /// <summary>A wait this long or longer slept: a poll() that finds a packet queued returns in a few microseconds.</summary>
+    public static readonly TimeSpan SleptAtLeast = TimeSpan.FromMicroseconds(5);
+
     private bool _woken;
+    private bool _sparse;
     private bool _drained;
     private Instant _drainedAt;
 
-    /// <summary>The thread returns from its wait in poll().</summary>
-    public void Woken()
+    /// <summary>The thread returns from its wait in poll(), which took <paramref name="waited"/>.</summary>
+    public void Woken(TimeSpan waited)
     {
         _woken = true;
+        _sparse = waited >= SleptAtLeast;
         _drained = false;
     }
 
@@ -37,7 +44,8 @@ internal struct TunReadState
             return 1;
         }
 
-        return int.MaxValue;
+        // Sparse traffic: the next poll() says whether more has come.
+        return _sparse ? 0 : int.MaxValue;
     }
 
     /// <summary>A read at <paramref name="now"/> ended; <paramref name="drained"/> when it found the queue empty.</summary>

@@ -8,11 +8,28 @@ public class TunReadStateTests
     public void Woken_FirstRead_TakesOnePacketThenAsManyAsThereAre()
     {
         var state = default(TunReadState);
-        state.Woken();
+        state.Woken(TimeSpan.Zero);
 
         Assert.Equal(1, state.Budget(Instant.FromMilliseconds(1)));
         state.Finished(drained: false, Instant.FromMilliseconds(1));
         Assert.Equal(int.MaxValue, state.Budget(Instant.FromMilliseconds(1)));
+    }
+
+    [Fact]
+    public void WokenAfterSleeping_AfterTheOnePacket_NoReadUntilTheNextWake()
+    {
+        // A lone request: poll() slept until it came. Reading again would find the queue empty
+        // (a system call for nothing); the next poll() returns at once if more has come.
+        var state = default(TunReadState);
+        state.Woken(TimeSpan.FromMilliseconds(3));
+
+        Assert.Equal(1, state.Budget(Instant.FromMilliseconds(1)));
+        state.Finished(drained: false, Instant.FromMilliseconds(1));
+        Assert.Equal(0, state.Budget(Instant.FromMilliseconds(2)));
+
+        state.Woken(TimeSpan.FromMicroseconds(2));
+        Assert.Equal(1, state.Budget(Instant.FromMilliseconds(2)));
+        Assert.Equal(int.MaxValue, state.Budget(Instant.FromMilliseconds(2)));
     }
 
     [Fact]
@@ -34,7 +51,7 @@ public class TunReadStateTests
         state.Budget(Instant.FromMilliseconds(1));
         state.Finished(drained: true, Instant.FromMilliseconds(1));
 
-        state.Woken();
+        state.Woken(TimeSpan.Zero);
 
         Assert.Equal(1, state.Budget(Instant.FromMilliseconds(1)));
     }
