@@ -16,6 +16,7 @@ internal sealed record FuzzTarget(string Name, string Description, Action<ReadOn
         new("tcp", "TCP header and options, and segments to a listener and an established connection", TcpTarget.Run, TcpTarget.Seeds),
         new("reassembly", "sequences of fragments fed to the reassembler", ReassemblyTarget.Run, ReassemblyTarget.Seeds),
         new("stack", "a whole stack with a listener and an established connection fed a sequence of packets, reads and clock steps", StackTarget.Run, StackTarget.Seeds),
+        new("pair", "two stacks over a link whose loss, duplication, reordering and delay, and both applications' calls, the input chooses", PairTarget.Run, PairTarget.Seeds),
     };
 
     /// <summary>The target called <paramref name="name"/>, or null.</summary>

@@ -74,4 +74,20 @@ public class FuzzCorpusReplayTests
         ChecksumRepair.Apply(wrong, header: false, transport: true);
         Assert.Throws<InvariantViolationException>(() => stack.Deliver(wrong));
     }
+
+    [Theory]
+    [InlineData("clean-bulk")]
+    [InlineData("lossy-bulk")]
+    [InlineData("lossy-request-response-newreno")]
+    public void PairTarget_SeedWithTraffic_EveryByteSentIsRead(string seed)
+    {
+        // The pair target checks each byte as it is read; a seed whose bytes never arrived would
+        // check nothing. Its teardown reads to the end on both stacks, so all that was sent is read.
+        byte[] input = PairTarget.Seeds().Single(s => s.Name == seed).Input;
+
+        (long sent, long read) = PairTarget.RunCounted(input);
+
+        Assert.True(sent > 0, $"{seed}: nothing was sent");
+        Assert.Equal(sent, read);
+    }
 }
