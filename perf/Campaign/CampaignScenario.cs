@@ -190,6 +190,7 @@ internal sealed class CampaignScenario
         {
             Instant next = _sim.Settle();
             Instant now = _sim.Clock.Now;
+            long sentBefore = SegmentsSent();
             Instant wake = Instant.MaxValue;
             long total = 0;
             bool allDone = true;
@@ -215,6 +216,19 @@ internal sealed class CampaignScenario
                 progress = total;
                 lastProgress = now;
                 continue; // the applications acted: let the stacks answer before time moves
+            }
+
+            // A call that moved no byte may still have queued a segment (a shutdown after no data
+            // queues a lone FIN; a connect, its SYN) and armed a timer: the stacks send it now, not
+            // at whatever deadline came before the call (with nothing else due, never: seed 183466).
+            if (SegmentsSent() != sentBefore)
+            {
+                continue;
+            }
+
+            foreach (NetworkStack stack in _stacks)
+            {
+                next = Instant.Min(next, stack.NextDeadline); // a timer the applications' calls set
             }
 
             if (now - lastProgress > StallBound)
@@ -304,6 +318,9 @@ internal sealed class CampaignScenario
 
         return null;
     }
+
+    // TCP segments the stacks have queued so far, whether a poll or an application call queued them.
+    private long SegmentsSent() => _stacks.Sum(s => s.Counters[Counter.TcpSent]);
 
     private string Unfinished() => string.Join("; ", _flows.Where(f => !f.Done).Select(f => f.Describe()));
 

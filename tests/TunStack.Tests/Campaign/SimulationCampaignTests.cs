@@ -54,6 +54,17 @@ public class SimulationCampaignTests
     }
 
     [Fact]
+    public void Scenario_ShutdownBeforeAnyDataOnCleanPaths_LoneFinSentAtOnceAndFlowEnds()
+    {
+        // Seed 183466: two stacks on clean paths, one half-close flow of 0 bytes. The client's
+        // shutdown right after the handshake moves no byte, and the FIN it queues is the only
+        // thing left to happen: the run must send it then rather than find nothing due.
+        var scenario = new CampaignScenario(183466);
+        Assert.Contains("HalfClose 0 B", scenario.Description);
+        Assert.Null(scenario.Run());
+    }
+
+    [Fact]
     public void StreamPattern_ShiftedOrForeignBytes_Mismatch()
     {
         var data = new byte[4096];
