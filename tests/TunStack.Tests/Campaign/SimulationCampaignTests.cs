@@ -65,6 +65,43 @@ public class SimulationCampaignTests
     }
 
     [Fact]
+    public void PathLinks_EveryPacketCorruptedEitherWay_ArrivesWithOneBitFlipped()
+    {
+        // A packet crosses its sender's path and its receiver's. Seed 172759 had one bit flipped on
+        // each, two that cancelled in the TCP checksum: a scenario's paths flip one bit at most.
+        var network = new MemorySwitch();
+        InternetAddress a = InternetAddress.Parse("10.1.0.1"), b = InternetAddress.Parse("10.1.0.2");
+        var everything = new Impairment { CorruptPercent = 100 };
+        ImpairedLink sender = CampaignScenario.PathLink(network.AddPort(new[] { a }), everything, seed: 1);
+        ImpairedLink receiver = CampaignScenario.PathLink(network.AddPort(new[] { b }), everything, seed: 2);
+        byte[] sent = Packets.Ipv4(a, b, IpProtocol.Udp, new byte[64]);
+        var batch = new PacketBatch(4, 1500);
+        batch.TryAdd(sent);
+        sender.Transmit(batch, Instant.Zero);
+
+        var received = new PacketBatch(4, 1500);
+        Assert.Equal(1, receiver.Receive(received, Instant.Zero));
+        ReadOnlySpan<byte> arrived = received[0];
+        Assert.Equal(sent.Length, arrived.Length);
+        int flipped = 0;
+        for (int i = 0; i < sent.Length; i++)
+        {
+            flipped += System.Numerics.BitOperations.PopCount((uint)(sent[i] ^ arrived[i]));
+        }
+
+        Assert.Equal(1, flipped);
+    }
+
+    [Fact]
+    public void Scenario_CorruptionOnBothPathsOfAZeroWindowFlow_StreamsByteExact()
+    {
+        // Seed 172759: a zero-window flow between two stacks whose paths both corrupt (0.13% and 0.3%).
+        var scenario = new CampaignScenario(172759);
+        Assert.Contains("corrupt=0.3%", scenario.Description);
+        Assert.Null(scenario.Run());
+    }
+
+    [Fact]
     public void StreamPattern_ShiftedOrForeignBytes_Mismatch()
     {
         var data = new byte[4096];
