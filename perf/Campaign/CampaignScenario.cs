@@ -39,8 +39,14 @@ internal sealed class CampaignScenario
     private readonly List<(Instant At, int Stack, Impairment Profile)> _events = new();
     private readonly List<(Instant At, int Stack, int PathMtu)> _mtuEvents = new();
     private readonly StringBuilder _description = new();
+    private readonly List<PcapngWriter> _captures = new();
 
-    public CampaignScenario(int seed)
+    /// <summary>
+    /// Builds seed <paramref name="seed"/>'s scenario; with <paramref name="captureDirectory"/>, every
+    /// stack's packets as the stack sent and received them (before its path's impairment on the way
+    /// out, after it on the way in) go to seed-S-stack-I.pcapng there.
+    /// </summary>
+    public CampaignScenario(int seed, string? captureDirectory = null)
     {
         Seed = seed;
         var random = new Random(seed);
@@ -59,7 +65,15 @@ internal sealed class CampaignScenario
             _paths.Add(path);
             _links.Add(link);
             _profiles.Add(profile);
-            _stacks.Add(_sim.Add(new NetworkStack(link, options, _sim.Clock.Now)));
+            ILink stackLink = link;
+            if (captureDirectory is not null)
+            {
+                var capture = new PcapngWriter(File.Create(Path.Combine(captureDirectory, $"seed-{seed}-stack-{i}.pcapng")), interfaceName: $"stack{i}");
+                _captures.Add(capture);
+                stackLink = new CaptureLink(link, capture);
+            }
+
+            _stacks.Add(_sim.Add(new NetworkStack(stackLink, options, _sim.Clock.Now)));
             _description.Append(CultureInfo.InvariantCulture, $"  stack {i} {v4} {options.Tcp.CongestionControl}: {profile}\n");
         }
 
@@ -181,6 +195,21 @@ internal sealed class CampaignScenario
 
     /// <summary>Runs the scenario; null when every invariant held, else what broke.</summary>
     public string? Run()
+    {
+        try
+        {
+            return RunToTheEnd();
+        }
+        finally
+        {
+            foreach (PcapngWriter capture in _captures)
+            {
+                capture.Dispose(); // the packets up to the failure, written out
+            }
+        }
+    }
+
+    private string? RunToTheEnd()
     {
         Instant start = _sim.Clock.Now;
         Instant lastProgress = start;

@@ -1,6 +1,7 @@
 // The simulation campaign in the test suite: a fixed budget of seeded multi-stack scenarios
 // (perf/Campaign), each run to the end on the virtual clock with its invariants checked.
 using TunStack.Ip;
+using TunStack.Lab.Replay;
 using TunStack.Links;
 using TunStack.Perf.Campaign;
 using TunStack.Storage;
@@ -99,6 +100,38 @@ public class SimulationCampaignTests
         var scenario = new CampaignScenario(172759);
         Assert.Contains("corrupt=0.3%", scenario.Description);
         Assert.Null(scenario.Run());
+    }
+
+    [Fact]
+    public void Scenario_CaptureDirectoryGiven_EachStackWritesWhatItSentAndReceived()
+    {
+        string directory = Directory.CreateTempSubdirectory("tunstack-campaign-capture-").FullName;
+        try
+        {
+            var scenario = new CampaignScenario(183466, directory);
+            Assert.Null(scenario.Run());
+            Assert.True(File.Exists(Path.Combine(directory, "seed-183466-stack-1.pcapng")));
+
+            // The client's capture: its SYN first, and the lone FIN of its shutdown.
+            var sent = new List<TcpFlags>();
+            using (CaptureFileReader reader = CaptureFileReader.Open(Path.Combine(directory, "seed-183466-stack-0.pcapng")))
+            {
+                while (reader.TryRead(out CapturedPacket packet))
+                {
+                    if (CapturedHeaders.TryRead(packet.Packet, out CapturedHeaders headers) && headers.IsTcp && headers.Source == InternetAddress.Parse("10.99.0.1"))
+                    {
+                        sent.Add((TcpFlags)packet.Packet[headers.TransportOffset + 13]);
+                    }
+                }
+            }
+
+            Assert.Equal(TcpFlags.Syn, sent[0] & ~TcpFlags.Ece & ~TcpFlags.Cwr);
+            Assert.Contains(sent, f => (f & TcpFlags.Fin) != 0);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
     }
 
     [Fact]
