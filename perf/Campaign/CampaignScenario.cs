@@ -39,8 +39,14 @@ internal sealed class CampaignScenario
     private readonly List<(Instant At, int Stack, Impairment Profile)> _events = new();
     private readonly List<(Instant At, int Stack, int PathMtu)> _mtuEvents = new();
     private readonly StringBuilder _description = new();
+    private readonly List<PcapngWriter> _captures = new();
 
-    public CampaignScenario(int seed)
+    /// <summary>
+    /// Builds seed <paramref name="seed"/>'s scenario; with <paramref name="captureDirectory"/>, every
+    /// stack's packets as the stack sent and received them (before its path's impairment on the way
+    /// out, after it on the way in) go to seed-S-stack-I.pcapng there.
+    /// </summary>
+    public CampaignScenario(int seed, string? captureDirectory = null)
     {
         Seed = seed;
         var random = new Random(seed);
@@ -55,11 +61,19 @@ internal sealed class CampaignScenario
             options.Addresses.Add(new IpPrefix(v6, 64));
             options.Tcp.CongestionControl = random.Next(3) == 0 ? CongestionAlgorithm.NewReno : CongestionAlgorithm.Cubic;
             var path = new PathMtuLink(_switch.AddPort(new[] { v4, v6 }), LabRouter.DefaultV4, LabRouter.DefaultV6(0));
-            var link = new ImpairedLink(path, profile, profile, (seed * 16) + i);
+            ImpairedLink link = PathLink(path, profile, (seed * 16) + i);
             _paths.Add(path);
             _links.Add(link);
             _profiles.Add(profile);
-            _stacks.Add(_sim.Add(new NetworkStack(link, options, _sim.Clock.Now)));
+            ILink stackLink = link;
+            if (captureDirectory is not null)
+            {
+                var capture = new PcapngWriter(File.Create(Path.Combine(captureDirectory, $"seed-{seed}-stack-{i}.pcapng")), interfaceName: $"stack{i}");
+                _captures.Add(capture);
+                stackLink = new CaptureLink(link, capture);
+            }
+
+            _stacks.Add(_sim.Add(new NetworkStack(stackLink, options, _sim.Clock.Now)));
             _description.Append(CultureInfo.InvariantCulture, $"  stack {i} {v4} {options.Tcp.CongestionControl}: {profile}\n");
         }
 
@@ -182,6 +196,21 @@ internal sealed class CampaignScenario
     /// <summary>Runs the scenario; null when every invariant held, else what broke.</summary>
     public string? Run()
     {
+        try
+        {
+            return RunToTheEnd();
+        }
+        finally
+        {
+            foreach (PcapngWriter capture in _captures)
+            {
+                capture.Dispose(); // the packets up to the failure, written out
+            }
+        }
+    }
+
+    private string? RunToTheEnd()
+    {
         Instant start = _sim.Clock.Now;
         Instant lastProgress = start;
         long progress = -1;
@@ -190,6 +219,7 @@ internal sealed class CampaignScenario
         {
             Instant next = _sim.Settle();
             Instant now = _sim.Clock.Now;
+            long sentBefore = SegmentsSent();
             Instant wake = Instant.MaxValue;
             long total = 0;
             bool allDone = true;
@@ -217,6 +247,19 @@ internal sealed class CampaignScenario
                 continue; // the applications acted: let the stacks answer before time moves
             }
 
+            // A call that moved no byte may still have queued a segment (a shutdown after no data
+            // queues a lone FIN; a connect, its SYN) and armed a timer: the stacks send it now, not
+            // at whatever deadline came before the call (with nothing else due, never: seed 183466).
+            if (SegmentsSent() != sentBefore)
+            {
+                continue;
+            }
+
+            foreach (NetworkStack stack in _stacks)
+            {
+                next = Instant.Min(next, stack.NextDeadline); // a timer the applications' calls set
+            }
+
             if (now - lastProgress > StallBound)
             {
                 return $"stall: no application progress for {(now - lastProgress).TotalSeconds:F0} s at {(now - start).TotalSeconds:F1} s ({Unfinished()})";
@@ -230,7 +273,7 @@ internal sealed class CampaignScenario
             while (nextEvent < _events.Count && _events[nextEvent].At <= now)
             {
                 (_, int stack, Impairment profile) = _events[nextEvent++];
-                _links[stack].Change(profile, profile);
+                _links[stack].Change(profile, Egress(profile));
             }
 
             while (nextMtuEvent < _mtuEvents.Count && _mtuEvents[nextMtuEvent].At <= now)
@@ -258,7 +301,7 @@ internal sealed class CampaignScenario
         for (; nextEvent < _events.Count; nextEvent++)
         {
             (_, int stack, Impairment profile) = _events[nextEvent];
-            _links[stack].Change(profile, profile);
+            _links[stack].Change(profile, Egress(profile));
         }
 
         for (; nextMtuEvent < _mtuEvents.Count; nextMtuEvent++)
@@ -304,6 +347,22 @@ internal sealed class CampaignScenario
 
         return null;
     }
+
+    /// <summary>A stack's impaired path: <paramref name="profile"/> on the way in, <see cref="Egress"/> of it on the way out.</summary>
+    internal static ImpairedLink PathLink(ILink path, Impairment profile, int seed) => new(path, profile, Egress(profile), seed);
+
+    /// <summary>
+    /// What a stack's path does to the packets it sends: its profile without corruption. A packet
+    /// crosses two impaired links, its sender's way out and its receiver's way in; corrupted on
+    /// both, the two flipped bits cancel in the TCP checksum's one's complement sum (RFC 9293 3.1,
+    /// RFC 1071) when they are the same bit of two 16-bit words, one set and one cleared, and the
+    /// segment arrives wrong with a good checksum, which no stack can tell (seed 172759: bit 6 of
+    /// two odd bytes of one segment). One bit flipped, on the way in only, is always caught.
+    /// </summary>
+    internal static Impairment Egress(Impairment profile) => profile with { CorruptPercent = 0 };
+
+    // TCP segments the stacks have queued so far, whether a poll or an application call queued them.
+    private long SegmentsSent() => _stacks.Sum(s => s.Counters[Counter.TcpSent]);
 
     private string Unfinished() => string.Join("; ", _flows.Where(f => !f.Done).Select(f => f.Describe()));
 

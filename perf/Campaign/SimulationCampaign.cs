@@ -5,9 +5,9 @@ namespace TunStack.Perf.Campaign;
 
 /// <summary>
 /// Runs <see cref="CampaignScenario"/>s for a range of seeds and prints the failing ones.
-/// Run with: dotnet run -c Release --project perf -- simulate --seeds 1-1000 [--parallel N] [--verbose]
+/// Run with: dotnet run -c Release --project perf -- simulate --seeds 1-1000 [--parallel N] [--verbose] [--capture DIR]
 /// (exit code 1 when a seed fails; --seeds N replays one seed and prints its scenario; a line of
-/// progress every 1,000 scenarios).
+/// progress every 1,000 scenarios; --capture writes every stack's packets of every seed as pcapng).
 /// </summary>
 internal static class SimulationCampaign
 {
@@ -15,6 +15,7 @@ internal static class SimulationCampaign
     {
         int first = 1, last = 100, parallel = 1;
         bool verbose = false;
+        string? captureDirectory = null;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -28,8 +29,11 @@ internal static class SimulationCampaign
                 case "--verbose":
                     verbose = true;
                     break;
+                case "--capture" when i + 1 < args.Length:
+                    captureDirectory = Directory.CreateDirectory(args[++i]).FullName;
+                    break;
                 default:
-                    Console.Error.WriteLine($"simulate: unknown or bad argument '{args[i]}' (expected --seeds A-B, --parallel N, --verbose)");
+                    Console.Error.WriteLine($"simulate: unknown or bad argument '{args[i]}' (expected --seeds A-B, --parallel N, --verbose, --capture DIR)");
                     return 2;
             }
         }
@@ -41,7 +45,7 @@ internal static class SimulationCampaign
         var gate = new object();
         Parallel.For(first, last + 1, new ParallelOptions { MaxDegreeOfParallelism = parallel }, seed =>
         {
-            var scenario = new CampaignScenario(seed);
+            var scenario = new CampaignScenario(seed, captureDirectory);
             string? failure = scenario.Run();
             lock (gate)
             {

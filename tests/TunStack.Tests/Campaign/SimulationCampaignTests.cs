@@ -1,6 +1,7 @@
 // The simulation campaign in the test suite: a fixed budget of seeded multi-stack scenarios
 // (perf/Campaign), each run to the end on the virtual clock with its invariants checked.
 using TunStack.Ip;
+using TunStack.Lab.Replay;
 using TunStack.Links;
 using TunStack.Perf.Campaign;
 using TunStack.Storage;
@@ -51,6 +52,86 @@ public class SimulationCampaignTests
         Assert.Null(scenario.Run());
         Assert.True(scenario.TooBigAnswered > 0, "no packet was too big for the narrowed path");
         Assert.True(scenario.PathMtuReductions > 0, "no connection lowered its MSS");
+    }
+
+    [Fact]
+    public void Scenario_ShutdownBeforeAnyDataOnCleanPaths_LoneFinSentAtOnceAndFlowEnds()
+    {
+        // Seed 183466: two stacks on clean paths, one half-close flow of 0 bytes. The client's
+        // shutdown right after the handshake moves no byte, and the FIN it queues is the only
+        // thing left to happen: the run must send it then rather than find nothing due.
+        var scenario = new CampaignScenario(183466);
+        Assert.Contains("HalfClose 0 B", scenario.Description);
+        Assert.Null(scenario.Run());
+    }
+
+    [Fact]
+    public void PathLinks_EveryPacketCorruptedEitherWay_ArrivesWithOneBitFlipped()
+    {
+        // A packet crosses its sender's path and its receiver's. Seed 172759 had one bit flipped on
+        // each, two that cancelled in the TCP checksum: a scenario's paths flip one bit at most.
+        var network = new MemorySwitch();
+        InternetAddress a = InternetAddress.Parse("10.1.0.1"), b = InternetAddress.Parse("10.1.0.2");
+        var everything = new Impairment { CorruptPercent = 100 };
+        ImpairedLink sender = CampaignScenario.PathLink(network.AddPort(new[] { a }), everything, seed: 1);
+        ImpairedLink receiver = CampaignScenario.PathLink(network.AddPort(new[] { b }), everything, seed: 2);
+        byte[] sent = Packets.Ipv4(a, b, IpProtocol.Udp, new byte[64]);
+        var batch = new PacketBatch(4, 1500);
+        batch.TryAdd(sent);
+        sender.Transmit(batch, Instant.Zero);
+
+        var received = new PacketBatch(4, 1500);
+        Assert.Equal(1, receiver.Receive(received, Instant.Zero));
+        ReadOnlySpan<byte> arrived = received[0];
+        Assert.Equal(sent.Length, arrived.Length);
+        int flipped = 0;
+        for (int i = 0; i < sent.Length; i++)
+        {
+            flipped += System.Numerics.BitOperations.PopCount((uint)(sent[i] ^ arrived[i]));
+        }
+
+        Assert.Equal(1, flipped);
+    }
+
+    [Fact]
+    public void Scenario_CorruptionOnBothPathsOfAZeroWindowFlow_StreamsByteExact()
+    {
+        // Seed 172759: a zero-window flow between two stacks whose paths both corrupt (0.13% and 0.3%).
+        var scenario = new CampaignScenario(172759);
+        Assert.Contains("corrupt=0.3%", scenario.Description);
+        Assert.Null(scenario.Run());
+    }
+
+    [Fact]
+    public void Scenario_CaptureDirectoryGiven_EachStackWritesWhatItSentAndReceived()
+    {
+        string directory = Directory.CreateTempSubdirectory("tunstack-campaign-capture-").FullName;
+        try
+        {
+            var scenario = new CampaignScenario(183466, directory);
+            Assert.Null(scenario.Run());
+            Assert.True(File.Exists(Path.Combine(directory, "seed-183466-stack-1.pcapng")));
+
+            // The client's capture: its SYN first, and the lone FIN of its shutdown.
+            var sent = new List<TcpFlags>();
+            using (CaptureFileReader reader = CaptureFileReader.Open(Path.Combine(directory, "seed-183466-stack-0.pcapng")))
+            {
+                while (reader.TryRead(out CapturedPacket packet))
+                {
+                    if (CapturedHeaders.TryRead(packet.Packet, out CapturedHeaders headers) && headers.IsTcp && headers.Source == InternetAddress.Parse("10.99.0.1"))
+                    {
+                        sent.Add((TcpFlags)packet.Packet[headers.TransportOffset + 13]);
+                    }
+                }
+            }
+
+            Assert.Equal(TcpFlags.Syn, sent[0] & ~TcpFlags.Ece & ~TcpFlags.Cwr);
+            Assert.Contains(sent, f => (f & TcpFlags.Fin) != 0);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
     }
 
     [Fact]
