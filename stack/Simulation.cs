@@ -26,20 +26,26 @@ public sealed class Simulation
     }
 
     /// <summary>Polls every stack at the current time until all are idle; returns the earliest deadline.</summary>
-    public Instant Settle()
+    public Instant Settle() => Settle(out _);
+
+    // Settles; moved: whether any stack received a packet while doing so.
+    private Instant Settle(out bool moved)
     {
+        moved = false;
         // Bounded: stop after a round that received nothing and left no stack due at this instant.
         // Deadlines are read after the whole round, since a stack polled late in the round can
         // hand packets to one polled earlier.
         for (int round = 0; round < 1_000_000; round++)
         {
-            bool moved = false;
+            bool movedThisRound = false;
             foreach (NetworkStack stack in _stacks)
             {
                 long before = stack.Counters[Counter.LinkReceived];
                 stack.Poll(Clock.Now);
-                moved |= stack.Counters[Counter.LinkReceived] != before;
+                movedThisRound |= stack.Counters[Counter.LinkReceived] != before;
             }
+
+            moved |= movedThisRound;
 
             Instant next = Instant.MaxValue;
             foreach (NetworkStack stack in _stacks)
@@ -47,7 +53,7 @@ public sealed class Simulation
                 next = Instant.Min(next, stack.NextDeadline);
             }
 
-            if (!moved && next > Clock.Now)
+            if (!movedThisRound && next > Clock.Now)
             {
                 return next;
             }
@@ -66,18 +72,36 @@ public sealed class Simulation
         }
     }
 
-    /// <summary>Runs until <paramref name="condition"/> holds or <paramref name="timeout"/> of virtual time passes; true if it held.</summary>
+    /// <summary>
+    /// Runs until <paramref name="condition"/> holds or <paramref name="timeout"/> of virtual time
+    /// passes; true if it held. The condition may act as an application does (read, send): what
+    /// its calls queue leaves before the clock moves, and the condition looks again at the same
+    /// instant when that moved packets.
+    /// </summary>
     public bool RunUntil(Func<bool> condition, TimeSpan timeout)
     {
         ArgumentNullException.ThrowIfNull(condition);
         Instant end = Clock.Now + timeout;
+        int looksAtThisInstant = 0;
         while (true)
         {
-            Instant next = Settle();
+            Settle();
             if (condition())
             {
                 return true;
             }
+
+            // What the condition's own calls queued (a read's window update, a send) leaves now,
+            // before the clock moves; if that moved packets, the condition looks again.
+            // (At most 1,000 times at one instant: a condition that sends at every look would
+            // otherwise hold the clock still for ever.)
+            Instant next = Settle(out bool moved);
+            if (moved && ++looksAtThisInstant < 1_000)
+            {
+                continue;
+            }
+
+            looksAtThisInstant = 0;
 
             if (next >= end || next == Instant.MaxValue)
             {
