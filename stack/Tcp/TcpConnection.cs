@@ -579,15 +579,15 @@ public sealed partial class TcpConnection
     {
         bool closedBefore = _applicationClosed;
         _applicationClosed = true;
-        if (State == TcpConnectionState.Closed || _timeWait is not null || (closedBefore && State == TcpConnectionState.TimeWait))
+        if (State == TcpConnectionState.Closed || (closedBefore && State == TcpConnectionState.TimeWait))
         {
             // Already closed (a peer's reset, a timeout): SetState has nothing to do, so the unread
-            // data it kept for the application goes back to the pool here, as in Close. Or closed
-            // by the application and in TIME-WAIT as a record in the stack's table: no reset
-            // (RFC 9293 3.10.4, ABORT in TIME-WAIT), and the application let go at Close, so the
-            // record, which ends that TIME-WAIT and its count, stays until its timeout. A connection
-            // that reached TIME-WAIT before the application closed it stays whole, but the same
-            // holds: after close the wait is the stack's, and an abort does not cut it short.
+            // data it kept for the application goes back to the pool here, as in Close. Or in
+            // TIME-WAIT after the application closed: no reset (RFC 9293 3.10.4, ABORT in
+            // TIME-WAIT), and the wait is the stack's since Close, whether it runs as a record in
+            // the stack's table (which ends that TIME-WAIT and its count) or, when the connection
+            // reached TIME-WAIT before the close, on the connection's own timer: an abort does not
+            // cut it short.
             Receiver.ReleaseMemory(applicationClosed: true);
             return;
         }
