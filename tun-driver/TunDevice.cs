@@ -235,15 +235,7 @@ public sealed class TunDevice : ILink
         if (_waitedOn)
         {
             // One queue, waited on by the stack's thread itself.
-            int budget = _reads.Budget(now);
-            if (budget == 0)
-            {
-                return 0;
-            }
-
-            int read = TunQueue.ReadPackets(_queues[0].Fd, _vnet, _vnetScratch, batch, budget, ref _counts, out bool empty);
-            _reads.Finished(empty, now);
-            return read;
+            return _reads.Read(_queues[0].Fd, _vnet, _vnetScratch, batch, ref _counts, now);
         }
 
         int received = 0;
@@ -330,9 +322,7 @@ public sealed class TunDevice : ILink
             StopPollThreads();
         }
 
-        long started = System.Diagnostics.Stopwatch.GetTimestamp();
-        TunQueue.Wait(_queues[0].Fd, _interrupt.Fd, timeout);
-        _reads.Woken(System.Diagnostics.Stopwatch.GetElapsedTime(started));
+        _reads.Wait(_queues[0].Fd, _interrupt.Fd, timeout);
     }
 
     /// <summary>Ends a <see cref="WaitForPackets"/> early (or the next one): one eventfd write.</summary>

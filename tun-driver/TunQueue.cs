@@ -61,29 +61,13 @@ public sealed class TunQueue : ILink
     public bool CanWaitForPackets => true;
 
     /// <inheritdoc/>
-    public int Receive(PacketBatch batch, Instant now)
-    {
-        int budget = _reads.Budget(now);
-        if (budget == 0)
-        {
-            return 0;
-        }
-
-        int received = ReadPackets(_fd.Fd, _vnet, _vnetIn, batch, budget, ref _counts, out bool drained);
-        _reads.Finished(drained, now);
-        return received;
-    }
+    public int Receive(PacketBatch batch, Instant now) => _reads.Read(_fd.Fd, _vnet, _vnetIn, batch, ref _counts, now);
 
     /// <inheritdoc/>
     public void Transmit(PacketBatch batch, Instant now) => WritePackets(_fd.Fd, _vnet, _vnetOut, batch, ref _counts);
 
     /// <summary>Blocks in poll() on the queue and an interrupt eventfd until a packet, <see cref="InterruptWait"/> or the timeout.</summary>
-    public void WaitForPackets(TimeSpan timeout)
-    {
-        long started = System.Diagnostics.Stopwatch.GetTimestamp();
-        Wait(_fd.Fd, _interrupt.Fd, timeout);
-        _reads.Woken(System.Diagnostics.Stopwatch.GetElapsedTime(started));
-    }
+    public void WaitForPackets(TimeSpan timeout) => _reads.Wait(_fd.Fd, _interrupt.Fd, timeout);
 
     /// <summary>Ends a <see cref="WaitForPackets"/> early (or the next one): one eventfd write.</summary>
     public void InterruptWait() => Signal(_interrupt);

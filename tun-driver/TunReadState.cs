@@ -1,3 +1,5 @@
+using TunStack.Storage;
+
 namespace TunStack.Tun;
 
 /// <summary>
@@ -46,6 +48,28 @@ internal struct TunReadState
 
         // Sparse traffic: the next poll() says whether more has come.
         return _sparse ? 0 : int.MaxValue;
+    }
+
+    /// <summary>Blocks in poll() on <paramref name="fd"/> and <paramref name="interruptFd"/> (see <see cref="TunQueue.Wait"/>) and notes how long it took.</summary>
+    public void Wait(int fd, int interruptFd, TimeSpan timeout)
+    {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        TunQueue.Wait(fd, interruptFd, timeout);
+        Woken(System.Diagnostics.Stopwatch.GetElapsedTime(started));
+    }
+
+    /// <summary>Reads from <paramref name="fd"/> as many packets as <see cref="Budget"/> allows at <paramref name="now"/> (see <see cref="TunQueue.ReadPackets"/>).</summary>
+    public int Read(int fd, bool vnet, byte[] headerBuffer, PacketBatch batch, ref TunQueueCounts counts, Instant now)
+    {
+        int budget = Budget(now);
+        if (budget == 0)
+        {
+            return 0;
+        }
+
+        int received = TunQueue.ReadPackets(fd, vnet, headerBuffer, batch, budget, ref counts, out bool drained);
+        Finished(drained, now);
+        return received;
     }
 
     /// <summary>A read at <paramref name="now"/> ended; <paramref name="drained"/> when it found the queue empty.</summary>
