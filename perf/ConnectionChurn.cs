@@ -77,13 +77,13 @@ internal static class ConnectionChurn
             }
 
             client.NoDelay = true;
-            Client(() => client.Send(_one, out _));
+            _clientBytes += AllocatedBy(() => client.Send(_one, out _));
             while (server.Available == 0)
             {
                 Poll();
             }
 
-            Server(() =>
+            _serverBytes += AllocatedBy(() =>
             {
                 server.NoDelay = true;
                 server.Receive(_buffer, out _);
@@ -94,7 +94,7 @@ internal static class ConnectionChurn
                 Poll();
             }
 
-            Client(() =>
+            _clientBytes += AllocatedBy(() =>
             {
                 client.Receive(_buffer, out _);
                 client.Close();
@@ -104,7 +104,7 @@ internal static class ConnectionChurn
                 Poll();
             }
 
-            Server(() =>
+            _serverBytes += AllocatedBy(() =>
             {
                 server.Receive(_buffer, out _); // the end of the stream
                 server.Close();
@@ -115,18 +115,12 @@ internal static class ConnectionChurn
             }
         }
 
-        private void Client(Action action)
+        // Bytes this thread allocates while running action.
+        private static long AllocatedBy(Action action)
         {
             long t = GC.GetAllocatedBytesForCurrentThread();
             action();
-            _clientBytes += GC.GetAllocatedBytesForCurrentThread() - t;
-        }
-
-        private void Server(Action action)
-        {
-            long t = GC.GetAllocatedBytesForCurrentThread();
-            action();
-            _serverBytes += GC.GetAllocatedBytesForCurrentThread() - t;
+            return GC.GetAllocatedBytesForCurrentThread() - t;
         }
 
         // One tick of 50 µs: each stack polls, its allocation counted to its side.
