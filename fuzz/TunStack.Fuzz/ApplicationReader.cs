@@ -14,15 +14,23 @@ internal sealed class ApplicationReader
     private readonly TcpConnection _connection;
     private readonly StackCounters _counters;
     private readonly bool _checkPattern;
-    private readonly byte[] _buffer = new byte[4096];
+    private readonly byte[] _buffer;
+    private readonly long _patternStart;
     private long _expected;
     private long _urgentSkipped;
 
-    public ApplicationReader(TcpConnection connection, StackCounters counters, bool checkPattern)
+    /// <summary>
+    /// A reader of <paramref name="connection"/>, taking at most <paramref name="readSize"/> bytes a
+    /// call; with <paramref name="checkPattern"/>, its stream must be the pattern from
+    /// <paramref name="patternStart"/> on.
+    /// </summary>
+    public ApplicationReader(TcpConnection connection, StackCounters counters, bool checkPattern, long patternStart = 0, int readSize = 4096)
     {
+        _buffer = new byte[readSize];
         _connection = connection;
         _counters = counters;
         _checkPattern = checkPattern;
+        _patternStart = patternStart;
     }
 
     public TcpConnection Connection => _connection;
@@ -58,15 +66,15 @@ internal sealed class ApplicationReader
     {
         foreach (byte b in read)
         {
-            if (b == StreamPattern.At(_expected))
+            if (b == StreamPattern.At(_patternStart + _expected))
             {
                 _expected++;
                 continue;
             }
 
-            bool urgentTakenHere = _urgentSkipped < _counters[Counter.TcpUrgentReceived] && b == StreamPattern.At(_expected + 1);
+            bool urgentTakenHere = _urgentSkipped < _counters[Counter.TcpUrgentReceived] && b == StreamPattern.At(_patternStart + _expected + 1);
             InvariantViolationException.Check(urgentTakenHere,
-                $"the application read byte {b:x2} at stream offset {_expected}, where the peer sent {StreamPattern.At(_expected):x2}: data delivered twice, out of order or from the wrong place");
+                $"the application read byte {b:x2} at stream offset {_expected}, where the peer sent {StreamPattern.At(_patternStart + _expected):x2}: data delivered twice, out of order or from the wrong place");
             _urgentSkipped++;
             _expected += 2;
         }

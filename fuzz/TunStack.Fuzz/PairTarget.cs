@@ -90,7 +90,6 @@ internal static class PairTarget
         private bool _readOnRequest;
         private readonly End?[] _clients = new End?[Slots];
         private readonly End?[] _servers = new End?[Slots];
-        private readonly byte[] _buffer = new byte[16 * 1024];
 
         public Pair(byte shape, Impairment ab, Impairment ba)
         {
@@ -113,7 +112,7 @@ internal static class PairTarget
                     if (client is null)
                     {
                         TcpConnection? c = _a.ConnectTcp(new InternetEndpoint(AddressB, Port), out _);
-                        _clients[slot] = c is null ? null : new End(c, salt: slot);
+                        _clients[slot] = c is null ? null : new End(c, _a.Counters, salt: slot);
                     }
 
                     break;
@@ -127,10 +126,10 @@ internal static class PairTarget
                     server?.Send(amount * 64);
                     break;
                 case Operation.ReadA:
-                    client?.Read(_buffer, amount * 64 + 1);
+                    client?.Read(amount * 64 + 1);
                     break;
                 case Operation.ReadB:
-                    server?.Read(_buffer, amount * 64 + 1);
+                    server?.Read(amount * 64 + 1);
                     break;
                 case Operation.ShutdownA:
                     client?.Connection.Shutdown();
@@ -220,7 +219,7 @@ internal static class PairTarget
                 int slot = Array.FindIndex(_clients, c => c is not null && c.Connection.Tuple.Local.Port == accepted!.Tuple.Remote.Port);
                 if (slot >= 0 && _servers[slot] is null)
                 {
-                    _servers[slot] = new End(accepted!, salt: Slots + slot);
+                    _servers[slot] = new End(accepted!, _b.Counters, salt: Slots + slot);
                 }
                 else
                 {
@@ -242,7 +241,7 @@ internal static class PairTarget
                 {
                     foreach (End? end in _clients.Concat(_servers))
                     {
-                        end?.Read(_buffer, int.MaxValue);
+                        end?.Read(int.MaxValue);
                     }
                 }
 
@@ -260,20 +259,19 @@ internal static class PairTarget
         }
     }
 
-    /// <summary>One end of a connection: its stream pattern (by salt), how much of it was sent and read.</summary>
-    private sealed class End(TcpConnection connection, int salt)
+    /// <summary>One end of a connection: the stream pattern it sends (by salt) and how much of it went, and its reader, which checks that what it reads is the other end's pattern.</summary>
+    private sealed class End(TcpConnection connection, StackCounters counters, int salt)
     {
         private readonly long _base = (long)salt << 40;
-        private readonly long _peerBase = (long)(salt < Slots ? salt + Slots : salt - Slots) << 40;
         private readonly byte[] _chunk = new byte[16 * 1024];
+        private readonly ApplicationReader _reader = new(connection, counters, checkPattern: true, patternStart: (long)(salt < Slots ? salt + Slots : salt - Slots) << 40, readSize: 16 * 1024);
         private long _sent;
-        private long _read;
 
         public TcpConnection Connection { get; } = connection;
 
         public long Sent => _sent;
 
-        public long ReadCount => _read;
+        public long ReadCount => _reader.BytesRead;
 
         public void Send(int count)
         {
@@ -295,25 +293,6 @@ internal static class PairTarget
             }
         }
 
-        public void Read(byte[] buffer, int limit)
-        {
-            while (limit > 0)
-            {
-                int n = Connection.Receive(buffer.AsSpan(0, Math.Min(limit, buffer.Length)), out _);
-                if (n <= 0)
-                {
-                    return;
-                }
-
-                for (int i = 0; i < n; i++)
-                {
-                    InvariantViolationException.Check(buffer[i] == StreamPattern.At(_peerBase + _read + i),
-                        $"{Connection}: byte {_read + i} of the stream is {buffer[i]}, not what the peer sent");
-                }
-
-                _read += n;
-                limit -= n;
-            }
-        }
+        public void Read(int limit) => _reader.Read(limit);
     }
 }
