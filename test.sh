@@ -111,6 +111,14 @@ for path in glob.glob(sys.argv[1] + "/*.trx"):
     c = ET.parse(path).getroot().find("t:ResultSummary/t:Counters", ns)
     passed += int(c.get("passed")); failed += int(c.get("failed")) + int(c.get("error"))
     skipped += int(c.get("total")) - int(c.get("executed"))
+    # The failures again, name and the head of the message, next to the totals: a long log shown
+    # only in part (its tail) still says which tests failed and why.
+    for r in ET.parse(path).getroot().iterfind("t:Results/t:UnitTestResult", ns):
+        if r.get("outcome") in ("Failed", "Error"):
+            message = r.findtext("t:Output/t:ErrorInfo/t:Message", default="", namespaces=ns).strip()
+            print(f"test.sh: FAILED {r.get('testName')} ({r.get('duration')})")
+            for text in message.splitlines()[:12]:
+                print(f"test.sh:   {text[:300]}")
 print(f"test.sh: results in {sys.argv[1]}")
 print(f"{passed} passed, {failed} failed, {skipped} skipped")
 sys.exit(1 if passed == 0 else 0)
