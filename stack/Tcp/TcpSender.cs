@@ -989,8 +989,7 @@ internal sealed class TcpSender
         // fall below the peer's RCV.NXT when the peer got data whose ACKs were lost: the peer drops
         // it as out of window without reading its acknowledgment, and when both sides had rewound,
         // neither ever advanced (campaign seed 1413).
-        SeqNumber windowEnd = Una + Wnd;
-        Emit(Max <= windowEnd ? Max : windowEnd, TcpFlags.Ack, withSack: true, 0, 0, 0);
+        Emit(AcceptableSeq, TcpFlags.Ack, withSack: true, 0, 0, 0);
         _receiver.OnAckSent();
     }
 
@@ -1003,15 +1002,29 @@ internal sealed class TcpSender
     /// <summary>Sends &lt;SEQ=<paramref name="seq"/>&gt;&lt;CTL=RST&gt;.</summary>
     public void SendReset(SeqNumber seq) => _layer.Send(OutgoingSegment.Control(_c.Tuple, seq, default, TcpFlags.Rst));
 
+    // SND.NXT as the peer can take it (Linux tcp_acceptable_seq): the highest sequence number
+    // sent (Max, which a go-back-N rewind of Nxt leaves alone), or the end of the peer's window
+    // when that is short of it (a window that shrank or closed after the data left).
+    private SeqNumber AcceptableSeq
+    {
+        get
+        {
+            SeqNumber windowEnd = Una + Wnd;
+            return Max <= windowEnd ? Max : windowEnd;
+        }
+    }
+
     /// <summary>
     /// The RST of an ABORT (RFC 9293 3.10.5: &lt;SEQ=SND.NXT&gt;&lt;CTL=RST&gt;) of a synchronized
-    /// connection, sent as Linux's tcp_send_active_reset sends it: with ACK of RCV.NXT and, once
-    /// negotiated, the timestamps option (RFC 7323 3.2: TSopt SHOULD be sent in a RST), whose
-    /// TSval is the clock now and whose TSecr is TS.Recent.
+    /// connection, sent as Linux's tcp_send_active_reset sends it: at tcp_acceptable_seq (a peer
+    /// whose window closed takes a reset only at exactly its RCV.NXT, RFC 5961 3.2, which SND.NXT
+    /// past that window is not), with ACK of RCV.NXT and, once negotiated, the timestamps option
+    /// (RFC 7323 3.2: TSopt SHOULD be sent in a RST), whose TSval is the clock now and whose TSecr
+    /// is TS.Recent.
     /// </summary>
     public void SendActiveReset()
     {
-        OutgoingSegment rst = OutgoingSegment.Control(_c.Tuple, Nxt, _receiver.Nxt, TcpFlags.Rst | TcpFlags.Ack);
+        OutgoingSegment rst = OutgoingSegment.Control(_c.Tuple, AcceptableSeq, _receiver.Nxt, TcpFlags.Rst | TcpFlags.Ack);
         rst.Options = _c.SegmentOptions(withSack: false);
         _layer.Send(rst);
     }
