@@ -763,6 +763,10 @@ public sealed partial class TcpConnection
 
             if (!Receiver.ReceiveText(ref seq, ref payload, ref flags))
             {
+                // RFC 9293 3.10.7.4: the ACK field (fifth check) counts whatever becomes of the
+                // text (seventh). What it acknowledged or the window it opened lets held data go
+                // now, as after any ACK; with nothing left in flight no timer would send it later.
+                Sender.Output();
                 return;
             }
         }

@@ -790,7 +790,9 @@ internal sealed class TcpSender
                 }
 
                 // RFC 1122 4.2.3.4 / RFC 896: with data in flight, hold a small segment unless NoDelay.
-                if (length < mss && Nxt != Una && !_c.NoDelay && !_pushOnce && !(length == toSend && toSend < unsent))
+                // Not the tail the FIN follows: after close or shutdown nothing more will fill it
+                // (Linux's tcp_nagle_test never holds the segment with the final FIN).
+                if (length < mss && Nxt != Una && !_c.NoDelay && !_pushOnce && !FinQueued && !(length == toSend && toSend < unsent))
                 {
                     recovery.Rate.OnSendingStopped(recovery.Pipe(), Congestion.Cwnd, recovery.Log.LostBytes);
                     return;
