@@ -95,7 +95,8 @@ internal static class StackInvariants
         InvariantViolationException.Check(receiver.Available >= 0 && receiver.Available <= receiver.Capacity, $"{name}: {receiver.Available} bytes readable in a {receiver.Capacity}-byte receive buffer");
         InvariantViolationException.Check(receiver.Capacity <= Math.Max(settings.ReceiveBufferMax, settings.ReceiveBufferSize), $"{name}: receive buffer grew to {receiver.Capacity}, past its bound");
         InvariantViolationException.Check(receiver.StreamRead <= receiver.StreamWritten, $"{name}: the application read {receiver.StreamRead} bytes of {receiver.StreamWritten} received");
-        InvariantViolationException.Check(connection.State == TcpConnectionState.Closed || receiver.StreamWritten - receiver.StreamRead == receiver.Available,
+        // (Once closed, by either side or the application, what was left unread went back to the pool.)
+        InvariantViolationException.Check(connection.State == TcpConnectionState.Closed || connection.ClosedByApplication || receiver.StreamWritten - receiver.StreamRead == receiver.Available,
             $"{name}: {receiver.StreamWritten - receiver.StreamRead} bytes unread but {receiver.Available} readable");
     }
 }

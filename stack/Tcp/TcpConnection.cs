@@ -66,6 +66,9 @@ public sealed partial class TcpConnection
     /// <summary>Whether <see cref="Recovery"/> has been made (before that, nothing has needed it: no data was sent).</summary>
     internal bool HasRecovery => _recovery is not null;
 
+    /// <summary>True once the application closed or aborted the connection (it reads no more: unread data went back to the pool).</summary>
+    internal bool ClosedByApplication => _applicationClosed;
+
     internal TcpTimers Timers { get; }
 
     /// <summary>RFC 3168: what the handshake agreed about ECN and what each half owes the peer.</summary>
@@ -539,20 +542,24 @@ public sealed partial class TcpConnection
         }
 
         _applicationClosed = true;
-        if (State == TcpConnectionState.Closed)
+        if (State is TcpConnectionState.Closed or TcpConnectionState.TimeWait)
         {
-            Receiver.ReleaseMemory(applicationClosed: true); // unread data of a closed connection goes back to the pool
+            // Unread data of a connection past its FIN exchange goes back to the pool: nobody will
+            // read it, and no reset is owed (Linux's tcp_close purges the receive queue in every
+            // state, and resets only a connection that can still send). A TIME-WAIT reached before
+            // the close goes on, on its own timer.
+            Receiver.ReleaseMemory(applicationClosed: true);
             return;
         }
 
-        if (Receiver.Available > 0 && State is not (TcpConnectionState.Closed or TcpConnectionState.TimeWait))
+        if (Receiver.Available > 0)
         {
             Layer.Counters.Increment(Counter.TcpAbortOnClose);
             Abort();
             return;
         }
 
-        if (State is not (TcpConnectionState.Closed or TcpConnectionState.TimeWait or TcpConnectionState.SynSent))
+        if (State != TcpConnectionState.SynSent)
         {
             if (Layer.OrphanCount >= Layer.Settings.MaxOrphans)
             {

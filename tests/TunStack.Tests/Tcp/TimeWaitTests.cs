@@ -50,6 +50,32 @@ public class TimeWaitTests
     }
 
     [Fact]
+    public void TimeWaitBeforeClose_UnreadDataThenApplicationCloses_DataGoesBackToThePoolNoResetWaitRunsOn()
+    {
+        // Found by the fuzz target "pair": shutdown, the peer's data (left unread) and FIN, so
+        // TIME-WAIT came before the close; the close then kept the unread data for the whole
+        // wait. Linux's tcp_close purges the receive queue whatever the state, and from a state
+        // past the FIN exchange sends no reset.
+        RawPeer p = RawPeer.Established();
+        p.Connection!.Shutdown();
+        p.Decode(p.Probe.Poll());
+        p.Send(TcpFlags.Ack);
+        p.Send(TcpFlags.Ack | TcpFlags.Psh, new byte[1000]);
+        p.Send(TcpFlags.Fin | TcpFlags.Ack);
+        Assert.Equal(TcpConnectionState.TimeWait, p.Connection.State);
+        Assert.True(p.Probe.Stack.TcpMemory.InUseBytes > 0);
+
+        p.Connection.Close();
+
+        Assert.Empty(p.Probe.Poll());
+        Assert.Equal(0, p.Connection.Available);
+        Assert.Equal(0, p.Probe.Stack.TcpMemory.InUseBytes);
+        Assert.Equal(TcpConnectionState.TimeWait, p.Connection.State);
+        p.Probe.Advance(TimeSpan.FromSeconds(61));
+        Assert.Equal((0, 0), p.Probe.Stack.TcpConnections);
+    }
+
+    [Fact]
     public void TimeWaitRecord_ApplicationAbortsAfterClose_CountedOnceEndsAtItsTimeout()
     {
         // Found by the fuzz target "stack" (fuzz/findings/stack): Abort of a connection whose
