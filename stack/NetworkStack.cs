@@ -113,20 +113,7 @@ public sealed class NetworkStack
             }
 
             Counters.Add(Counter.LinkReceived, _link.Receive(_rx, _now));
-            _tcp.BeginReceiveBatch();
-            if (_coalescer is not null)
-            {
-                _coalescer.Deliver(_rx, _ip);
-            }
-            else
-            {
-                for (int i = 0; i < _rx.Count; i++)
-                {
-                    _ip.Input(_rx[i], _rx.OffloadAt(i));
-                }
-            }
-
-            _tcp.FinishReceiveBatch();
+            HandleReceived(_rx);
 
             // A full batch may have more behind it: read again at once, at the same time.
             handled += _rx.Count;
@@ -147,6 +134,54 @@ public sealed class NetworkStack
         }
 
         return NextDeadline;
+    }
+
+    /// <summary>
+    /// Takes packets that a host's reader thread read from the link itself
+    /// (<see cref="ILink.ReadBlocking"/>) at <paramref name="now"/>: the link admits them
+    /// (<see cref="ILink.Admit"/>: a decorator impairs or records them), the stack handles them as
+    /// one received batch, as <see cref="Poll"/> handles what it reads, and sends what they
+    /// caused. Timers are left to <see cref="Poll"/>. Returns <see cref="NextDeadline"/>; a host
+    /// whose loop sleeps until a later time wakes it. Call with the stack held, as any call.
+    /// </summary>
+    public Instant Deliver(PacketBatch batch, Instant now)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (now > _now)
+        {
+            _now = now;
+        }
+
+        _ip.SetTime(_now);
+        int admitted = _link.Admit(batch, _now);
+        Counters.Add(Counter.LinkReceived, admitted);
+        if (admitted > 0)
+        {
+            HandleReceived(batch);
+        }
+
+        _ip.Flush();
+        return _ip.HasLoopbackPending ? _now : NextDeadline; // looped-back packets wait for a poll
+    }
+
+    // One received batch through IP (merged first where the stack coalesces segments); the ACKs
+    // it owes go when the batch is done.
+    private void HandleReceived(PacketBatch batch)
+    {
+        _tcp.BeginReceiveBatch();
+        if (_coalescer is not null)
+        {
+            _coalescer.Deliver(batch, _ip);
+        }
+        else
+        {
+            for (int i = 0; i < batch.Count; i++)
+            {
+                _ip.Input(batch[i], batch.OffloadAt(i));
+            }
+        }
+
+        _tcp.FinishReceiveBatch();
     }
 
     /// <summary>

@@ -36,9 +36,23 @@ public sealed class TunDevice : ILink
     private volatile bool _closing;
     private volatile bool _waitedOn;
     private TunReadState _reads;
+    private readonly bool _readsCanSkipWaiting;
+    private volatile bool _readingBlocking;
+    private int _readerThreadId;
+    private int _inRead;        // 1 while the reader thread is inside a read that may block
+    private int _interruptRead; // 1 when InterruptRead asked the read under way, or the next, to end
+
+    // A blocking read that returned within this found its packet already queued: more may wait.
+    private static readonly TimeSpan s_queuedWithin = TimeSpan.FromMicroseconds(3);
+    [ThreadStatic]
+    private static int t_threadId;
+    private bool _streaming;
+    private int _drainsSkipped;
+    private const int StreamBurst = 4, DrainsSkippedAfterNoBurst = 8;
 
     private TunDevice(string name, int mtu, SafeFileDescriptor[] queues, bool vnet, LinkOffloads offloads, string? offloadFallback, bool createdByUs)
     {
+        _readsCanSkipWaiting = queues.Length == 1 && ReadsCanSkipWaiting(queues[0].Fd, vnet, PacketOffload.LargestPacket(offloads, mtu));
         Name = name;
         Mtu = mtu;
         _queues = queues;
@@ -221,6 +235,18 @@ public sealed class TunDevice : ILink
         return handle;
     }
 
+    // Whether reads of this queue can be told not to wait (preadv2 with RWF_NOWAIT, which a TUN
+    // honours from Linux 6.x; older kernels refuse the flag with EOPNOTSUPP). Asked while the
+    // descriptor is still nonblocking, so the question itself never waits; a packet already queued
+    // (an existing device that was up) is read by it and dropped, as a full queue would drop it.
+    private static bool ReadsCanSkipWaiting(int fd, bool vnet, int maxPacketLength)
+    {
+        var probe = new PacketBatch(1, maxPacketLength);
+        TunQueueCounts counts = default;
+        TunQueue.ReadPackets(fd, vnet, new byte[VirtioNetHeader.Length], probe, 1, Libc.RWF_NOWAIT, ref counts, out _, out int error);
+        return error is not (Libc.EOPNOTSUPP or Libc.EINVAL);
+    }
+
     private void Start()
     {
         foreach (Thread poller in _pollers)
@@ -232,6 +258,11 @@ public sealed class TunDevice : ILink
     /// <inheritdoc/>
     public int Receive(PacketBatch batch, Instant now)
     {
+        if (_readingBlocking)
+        {
+            return 0; // the reader thread reads (ReadBlocking)
+        }
+
         if (_waitedOn)
         {
             // One queue, waited on by the stack's thread itself.
@@ -329,6 +360,124 @@ public sealed class TunDevice : ILink
     public void InterruptWait() => TunQueue.Signal(_interrupt);
 
     /// <summary>
+    /// True with one queue, on a kernel whose TUN reads can both block and be told not to wait
+    /// (preadv2 with RWF_NOWAIT, Linux 6.x), while nothing reads or waits on the device yet: a
+    /// thread of the host may then block in read() on it (<see cref="ReadBlocking"/>), one system
+    /// call per packet that finds the stack idle instead of a poll() and a read().
+    /// </summary>
+    public bool CanReadBlocking => _readsCanSkipWaiting && !_waitedOn && !_closing && ReadInterruptSignal.Available;
+
+    /// <summary>
+    /// From now on the device is read by <see cref="ReadBlocking"/> only: the poll thread leaves,
+    /// the descriptor blocks, and <see cref="Receive"/> returns nothing. Call with the stack held.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Not <see cref="CanReadBlocking"/>.</exception>
+    /// <exception cref="TunException">The descriptor could not be made to block.</exception>
+    public void BeginBlockingReads()
+    {
+        if (!CanReadBlocking)
+        {
+            throw new InvalidOperationException($"TUN device {Name} cannot be read by a blocking reader (several queues, a kernel whose TUN ignores RWF_NOWAIT, or already read another way).");
+        }
+
+        _waitedOn = true;
+        StopPollThreads();
+        int fd = _queues[0].Fd;
+        int flags = Libc.Fcntl(fd, Libc.F_GETFL, 0);
+        if (flags < 0 || Libc.Fcntl(fd, Libc.F_SETFL, flags & ~Libc.O_NONBLOCK) != 0)
+        {
+            int errno = Libc.LastError;
+            throw new TunException($"cannot make TUN device {Name}'s descriptor block: {Libc.Describe(errno)}", errno);
+        }
+
+        _readingBlocking = true;
+    }
+
+    /// <summary>
+    /// Blocks in read() until a packet arrives and moves it into <paramref name="batch"/>; when it
+    /// was already queued (the read did not wait), moves as many more as are queued, reading
+    /// without waiting until the queue is empty or the batch full. Returns how many packets were
+    /// added, or 0 when <see cref="InterruptRead"/> ended the wait. One thread only, after
+    /// <see cref="BeginBlockingReads"/>; never call it holding the stack.
+    /// </summary>
+    /// <exception cref="TunException">The read failed (the device was removed, say).</exception>
+    public int ReadBlocking(PacketBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (!_readingBlocking)
+        {
+            throw new InvalidOperationException($"TUN device {Name}: BeginBlockingReads first.");
+        }
+
+        if (t_threadId == 0)
+        {
+            t_threadId = Libc.ThreadId(); // gettid() is a system call: once per thread
+        }
+
+        Volatile.Write(ref _readerThreadId, t_threadId);
+
+        int fd = _queues[0].Fd;
+        int before = batch.Count;
+        while (true)
+        {
+            // Announced before the flag is read: an InterruptRead either finds the flag taken here
+            // or finds this thread in its read and signals it (it repeats until the reader is out).
+            Interlocked.Exchange(ref _inRead, 1);
+            if (Interlocked.Exchange(ref _interruptRead, 0) == 1)
+            {
+                Volatile.Write(ref _inRead, 0);
+                return 0;
+            }
+
+            long started = System.Diagnostics.Stopwatch.GetTimestamp();
+            int received = TunQueue.ReadPackets(fd, _vnet, _vnetScratch, batch, 1, flags: 0, ref _counts, out _, out int error);
+            Volatile.Write(ref _inRead, 0);
+            if (received > 0)
+            {
+                // Draining the queue without waiting makes a burst one batch (one pass through the
+                // stack, segments merged), at the price of the read that finds the queue empty; a
+                // packet drained costs the same one read as a blocking read of it. So it pays
+                // where bursts are long: in a stream (the last drain found a burst's worth) the
+                // queue is drained after every read. A read that did not wait may be a stream
+                // starting (or a full-sized packet, a bulk sender's, whose copy alone may take
+                // longer than the wait), or a quick peer's next request with little or nothing behind it (a
+                // request/response or a handshake): it drains on trial, and after a trial that
+                // found no burst the next few quick reads do not. A lone request that the read
+                // waited for is delivered alone, with no read that finds the queue empty.
+                bool quick = System.Diagnostics.Stopwatch.GetElapsedTime(started) < s_queuedWithin || batch[before].Length >= Mtu;
+                if (_streaming || (quick && --_drainsSkipped < 0))
+                {
+                    int drained = TunQueue.ReadPackets(fd, _vnet, _vnetScratch, batch, int.MaxValue, Libc.RWF_NOWAIT, ref _counts, out _, out _);
+                    _streaming = drained >= StreamBurst;
+                    _drainsSkipped = _streaming ? 0 : DrainsSkippedAfterNoBurst;
+                }
+
+                return batch.Count - before;
+            }
+
+            if (error is not (0 or Libc.EINTR or Libc.EAGAIN))
+            {
+                throw new TunException($"reading TUN device {Name} failed: {Libc.Describe(error)}", error);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Ends the <see cref="ReadBlocking"/> under way with 0, or the next one if none is: the reader
+    /// thread gets a signal whose handler makes its read() return EINTR. A signal can land just
+    /// before the read starts, so a caller that must see the reader leave repeats this until it has.
+    /// </summary>
+    public void InterruptRead()
+    {
+        Interlocked.Exchange(ref _interruptRead, 1);
+        int reader = Volatile.Read(ref _readerThreadId);
+        if (Volatile.Read(ref _inRead) == 1 && reader != 0)
+        {
+            ReadInterruptSignal.Send(reader);
+        }
+    }
+
+    /// <summary>
     /// Splits a device into its queues, each an <see cref="ILink"/> of its own for a stack
     /// partition on its own thread (see <see cref="PartitionSteering"/>): the poll threads stop,
     /// and from then on packets are read and written through the queues only, never through the
@@ -418,6 +567,11 @@ public sealed class TunDevice : ILink
 
         _closing = true;
         StopPollThreads();
+        for (int i = 0; i < 1000 && Volatile.Read(ref _inRead) == 1; i++)
+        {
+            InterruptRead(); // a reader still blocked: out before the descriptor closes
+            Thread.Sleep(1);
+        }
 
         foreach (SafeFileDescriptor queue in _queues)
         {

@@ -76,45 +76,31 @@ public sealed class TunQueue : ILink
     public void Dispose() => _interrupt.Dispose();
 
     // Reads up to limit packets from fd into batch until it is full or the queue is drained (drained true).
-    internal static unsafe int ReadPackets(int fd, bool vnet, byte[] headerBuffer, PacketBatch batch, int limit, ref TunQueueCounts counts, out bool drained)
+    internal static int ReadPackets(int fd, bool vnet, byte[] headerBuffer, PacketBatch batch, int limit, ref TunQueueCounts counts, out bool drained)
+        => ReadPackets(fd, vnet, headerBuffer, batch, limit, flags: 0, ref counts, out drained, out _);
+
+    // The same with preadv2's flags (RWF_NOWAIT: a read that never waits, on a descriptor that
+    // otherwise blocks); error is the errno that ended the reads, 0 when limit or a full batch did.
+    internal static int ReadPackets(int fd, bool vnet, byte[] headerBuffer, PacketBatch batch, int limit, int flags, ref TunQueueCounts counts, out bool drained, out int error)
     {
-        Libc.IoVector* vectors = stackalloc Libc.IoVector[2];
         int received = 0;
         drained = false;
+        error = 0;
         while (!batch.IsFull && received < limit)
         {
-            Span<byte> slot = batch.NextFree;
-            nint n;
-            fixed (byte* data = slot)
-            fixed (byte* header = headerBuffer)
+            int errno = ReadPacket(fd, vnet, headerBuffer, batch, flags, ref counts);
+            if (errno == 0)
             {
-                if (vnet)
-                {
-                    vectors[0] = new Libc.IoVector { Base = header, Length = VirtioNetHeader.Length };
-                    vectors[1] = new Libc.IoVector { Base = data, Length = (nuint)slot.Length };
-                    n = Libc.ReadVector(fd, vectors, 2) - VirtioNetHeader.Length;
-                }
-                else
-                {
-                    n = Libc.Read(fd, data, (nuint)slot.Length);
-                }
-            }
-
-            if (n >= 0)
-            {
-                batch.Commit((int)n, vnet ? TunDevice.OffloadOf(headerBuffer) : default);
                 received++;
-                counts.Read++;
                 continue;
             }
 
-            if (vnet && n + VirtioNetHeader.Length >= 0)
+            if (errno < 0)
             {
-                counts.BadHeaders++; // shorter than the header: nothing to hand over
-                continue;
+                continue; // shorter than its header: dropped and counted
             }
 
-            int errno = Libc.LastError;
+            error = errno;
             if (errno == Libc.EAGAIN)
             {
                 drained = true;
@@ -128,6 +114,42 @@ public sealed class TunQueue : ILink
         }
 
         return received;
+    }
+
+    // One read into batch's next slot: 0 when a packet was committed, -1 when one came shorter than
+    // its virtio-net header (counted, nothing to hand over), else the errno.
+    private static unsafe int ReadPacket(int fd, bool vnet, byte[] headerBuffer, PacketBatch batch, int flags, ref TunQueueCounts counts)
+    {
+        Libc.IoVector* vectors = stackalloc Libc.IoVector[2];
+        Span<byte> slot = batch.NextFree;
+        nint n;
+        fixed (byte* data = slot)
+        fixed (byte* header = headerBuffer)
+        {
+            int count = 0;
+            if (vnet)
+            {
+                vectors[count++] = new Libc.IoVector { Base = header, Length = VirtioNetHeader.Length };
+            }
+
+            vectors[count++] = new Libc.IoVector { Base = data, Length = (nuint)slot.Length };
+            n = flags == 0 ? Libc.ReadVector(fd, vectors, count) : Libc.ReadVector(fd, vectors, count, -1, flags);
+        }
+
+        if (n < 0)
+        {
+            return Libc.LastError;
+        }
+
+        if (vnet && n < VirtioNetHeader.Length)
+        {
+            counts.BadHeaders++;
+            return -1;
+        }
+
+        batch.Commit((int)n - (vnet ? VirtioNetHeader.Length : 0), vnet ? TunDevice.OffloadOf(headerBuffer) : default);
+        counts.Read++;
+        return 0;
     }
 
     // Writes every packet of batch to fd, with its virtio-net header when vnet.

@@ -58,7 +58,7 @@ internal struct TunReadState
         Woken(System.Diagnostics.Stopwatch.GetElapsedTime(started));
     }
 
-    /// <summary>Reads from <paramref name="fd"/> as many packets as <see cref="Budget"/> allows at <paramref name="now"/> (see <see cref="TunQueue.ReadPackets"/>).</summary>
+    /// <summary>Reads from <paramref name="fd"/> as many packets as <see cref="Budget"/> allows at <paramref name="now"/> (see TunQueue.ReadPackets).</summary>
     public int Read(int fd, bool vnet, byte[] headerBuffer, PacketBatch batch, ref TunQueueCounts counts, Instant now)
     {
         int budget = Budget(now);

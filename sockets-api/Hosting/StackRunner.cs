@@ -35,6 +35,10 @@ public sealed class StackRunner : IDisposable
 
     // The loop waits in the link (poll() on a TUN) rather than on _wake.
     private readonly bool _waitInLink;
+
+    // A thread of its own blocks in the link's read() and hands each packet to the stack at once
+    // (ILink.ReadBlocking); the loop then only runs timers and the applications' work.
+    private readonly Thread? _reader;
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>
@@ -48,9 +52,27 @@ public sealed class StackRunner : IDisposable
         _stack = new NetworkStack(link, options, CurrentTime);
         _link = link;
         link.ReceiveReady = Wake;
-        _waitInLink = clock == StackClock.Real && link.CanWaitForPackets;
+        if (clock == StackClock.Real && link.CanReadBlocking && Environment.GetEnvironmentVariable(ReaderThreadVariable) != "0")
+        {
+            _reader = new Thread(ReadLoop) { IsBackground = true, Name = ReaderThreadName };
+        }
+
+        _waitInLink = _reader is null && clock == StackClock.Real && link.CanWaitForPackets;
         _thread = new Thread(Loop) { IsBackground = true, Name = name };
     }
+
+    /// <summary>
+    /// The environment variable that, set to 0, keeps a runner from giving a link that allows it
+    /// (<see cref="ILink.CanReadBlocking"/>, a single-queue TUN on Linux 6.x) a reader thread of its
+    /// own: the loop then waits in poll() and reads as well (for comparisons).
+    /// </summary>
+    public const string ReaderThreadVariable = "TUNSTACK_READER_THREAD";
+
+    /// <summary>The name of a runner's reader thread (as the kernel shows it, at most 15 bytes).</summary>
+    public const string ReaderThreadName = "tunstack-reader";
+
+    /// <summary>True when a thread of its own reads the link (see <see cref="ReaderThreadVariable"/>).</summary>
+    public bool HasReaderThread => _reader is not null;
 
     /// <summary>The current time on the real clock (monotonic, shared by every runner in the process).</summary>
     public static Instant Now => new(Stopwatch.GetElapsedTime(s_epoch).Ticks / TimeSpan.TicksPerMicrosecond);
@@ -127,6 +149,15 @@ public sealed class StackRunner : IDisposable
         }
 
         _thread.Start();
+        if (_reader is not null)
+        {
+            lock (Gate)
+            {
+                _link.BeginBlockingReads();
+            }
+
+            _reader.Start();
+        }
     }
 
     /// <summary>
@@ -266,9 +297,65 @@ public sealed class StackRunner : IDisposable
         _work.Writer.TryComplete();
         Wake();
 
+        if (_reader is not null && _reader.IsAlive && Thread.CurrentThread != _reader)
+        {
+            // A signal can reach the reader just before it enters read(): ask until it has left.
+            do
+            {
+                _link.InterruptRead();
+            }
+            while (!_reader.Join(TimeSpan.FromMilliseconds(20)));
+        }
+
         if (_thread.IsAlive && Thread.CurrentThread != _thread)
         {
             _thread.Join();
+        }
+    }
+
+    // The reader thread: blocks in the link's read() outside the gate; with packets, takes the
+    // gate and hands them to the stack, which answers them at once from this thread. When that
+    // moved the stack's next deadline before the loop's wake-up (a delayed ACK, a retransmission
+    // timer), the loop is woken to sleep less.
+    private void ReadLoop()
+    {
+        var batch = new Storage.PacketBatch(64, _link.MaxPacketLength);
+        try
+        {
+            while (!_stopping)
+            {
+                batch.Clear();
+                if (_link.ReadBlocking(batch) == 0)
+                {
+                    continue;
+                }
+
+                bool wake;
+                lock (Gate)
+                {
+                    if (_stopping)
+                    {
+                        return;
+                    }
+
+                    Instant next = _stack.Deliver(batch, CurrentTime);
+                    wake = next < _sleepingUntil;
+                    _activity = true;
+                }
+
+                if (wake)
+                {
+                    Wake();
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            _failure ??= e;
+            _stopping = true;
+            _work.Writer.TryComplete();
+            _completion.TrySetException(e);
+            Wake();
         }
     }
 

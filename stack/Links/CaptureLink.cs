@@ -45,6 +45,31 @@ public sealed class CaptureLink : ILink
     public void InterruptWait() => _inner.InterruptWait();
 
     /// <inheritdoc/>
+    public bool CanReadBlocking => _inner.CanReadBlocking;
+
+    /// <inheritdoc/>
+    public void BeginBlockingReads() => _inner.BeginBlockingReads();
+
+    /// <inheritdoc/>
+    public int ReadBlocking(Storage.PacketBatch batch) => _inner.ReadBlocking(batch);
+
+    /// <inheritdoc/>
+    public void InterruptRead() => _inner.InterruptRead();
+
+    /// <summary>Records what the inner link admits, as <see cref="Receive"/> records what it gives.</summary>
+    public int Admit(Storage.PacketBatch batch, Instant now)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        int n = _inner.Admit(batch, now);
+        for (int i = 0; i < n; i++)
+        {
+            Record(batch, i, now, CaptureDirection.Inbound);
+        }
+
+        return n;
+    }
+
+    /// <inheritdoc/>
     public Action? ReceiveReady
     {
         get => _inner.ReceiveReady;

@@ -62,4 +62,38 @@ public interface ILink : IDisposable
     void InterruptWait()
     {
     }
+
+    /// <summary>
+    /// True when a thread of the host may block in <see cref="ReadBlocking"/>, taking each packet
+    /// as it arrives with one system call, and hand what it read to the stack
+    /// (<see cref="NetworkStack.Deliver"/>). Default: false.
+    /// </summary>
+    bool CanReadBlocking => false;
+
+    /// <summary>
+    /// From now on packets are read by <see cref="ReadBlocking"/> only, and <see cref="Receive"/>
+    /// returns only what the link itself holds back (delayed packets). Call with the stack held.
+    /// </summary>
+    void BeginBlockingReads() => throw new NotSupportedException("This link cannot be read by a blocking reader.");
+
+    /// <summary>
+    /// Blocks until at least one packet has arrived and moves it, and any queued behind it, into
+    /// <paramref name="batch"/>; returns how many, or 0 when <see cref="InterruptRead"/> ended the
+    /// wait. One reader thread only, never holding the stack: the packets go to the stack through
+    /// <see cref="NetworkStack.Deliver"/>, which passes them through <see cref="Admit"/>.
+    /// </summary>
+    int ReadBlocking(PacketBatch batch) => throw new NotSupportedException("This link cannot be read by a blocking reader.");
+
+    /// <summary>Ends a <see cref="ReadBlocking"/> under way with 0, or the next one if none is (any thread).</summary>
+    void InterruptRead()
+    {
+    }
+
+    /// <summary>
+    /// Takes the packets <see cref="ReadBlocking"/> read, on the stack's thread, as
+    /// <see cref="Receive"/> would have given them: a decorator does to them what it does to
+    /// received packets (impairs, records), leaving in <paramref name="batch"/> those the stack
+    /// gets now. Returns how many that is. Default: all of them, untouched.
+    /// </summary>
+    int Admit(PacketBatch batch, Instant now) => batch.Count;
 }

@@ -50,6 +50,42 @@ public sealed class ImpairedLink : ILink
     public void InterruptWait() => _inner.InterruptWait();
 
     /// <inheritdoc/>
+    public bool CanReadBlocking => _inner.CanReadBlocking;
+
+    /// <inheritdoc/>
+    public void BeginBlockingReads() => _inner.BeginBlockingReads();
+
+    /// <inheritdoc/>
+    public int ReadBlocking(PacketBatch batch) => _inner.ReadBlocking(batch);
+
+    /// <inheritdoc/>
+    public void InterruptRead() => _inner.InterruptRead();
+
+    /// <summary>
+    /// Impairs what a blocking reader read as <see cref="Receive"/> impairs what it reads: with
+    /// the received direction idle, the packets go straight through; otherwise each is offered to
+    /// the received direction's line (lost, duplicated, held back), and the batch is left with
+    /// what is due now. The rest <see cref="Receive"/> gives when its time comes.
+    /// </summary>
+    public int Admit(PacketBatch batch, Instant now)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        int n = _inner.Admit(batch, now);
+        if (_ingress.IsIdle)
+        {
+            return n;
+        }
+
+        for (int i = 0; i < n; i++)
+        {
+            OfferAsWirePackets(_ingress, batch, i, now);
+        }
+
+        batch.Clear();
+        return _ingress.ReleaseInto(batch, now);
+    }
+
+    /// <inheritdoc/>
     public Action? ReceiveReady
     {
         get => _inner.ReceiveReady;

@@ -24,6 +24,18 @@ internal static partial class Libc
     [LibraryImport("libc", EntryPoint = "readv", SetLastError = true)]
     public static unsafe partial nint ReadVector(int fd, IoVector* vectors, int count);
 
+    /// <summary>preadv2's flag for a read that must not wait (Linux 4.14; a TUN honours it from Linux 6.x).</summary>
+    public const int RWF_NOWAIT = 0x8;
+
+    // preadv2 with offset -1 reads at the current position, as readv does, with per-call flags.
+    [LibraryImport("libc", EntryPoint = "preadv2", SetLastError = true)]
+    public static unsafe partial nint ReadVector(int fd, IoVector* vectors, int count, long offset, int flags);
+
+    public const int F_GETFL = 3, F_SETFL = 4;
+
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    public static partial int Fcntl(int fd, int command, int argument);
+
     [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
     public static unsafe partial int Ioctl(int fd, nuint request, void* argument);
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using TunStack.Sockets.Hosting;
 using TunStack.Tests.Links;
 
 namespace TunStack.Tests.Tun;
@@ -72,6 +73,7 @@ print(accepted)
         string[] threads = Directory.GetDirectories($"/proc/{daemon.Id}/task").Select(t => File.ReadAllText(Path.Combine(t, "comm")).Trim()).ToArray();
         Assert.Equal(queues, threads.Count(t => t.StartsWith("tunstack-stack", StringComparison.Ordinal)));
         Assert.DoesNotContain(threads, t => t.StartsWith("tun-poll-", StringComparison.Ordinal));
+        Assert.Equal(queues == 1 ? 1 : 0, threads.Count(t => t == StackRunner.ReaderThreadName)); // one queue: read by a thread blocked in read() (Linux 6.x)
 
         // Sixteen connections held open, echoed, then left idle past the kernel's flow expiry.
         using NamespaceProcess idle = reserved.Start("/usr/bin/python3", "-c", IdleEcho, "10.77.0.2", "7", "16", "4.5");
