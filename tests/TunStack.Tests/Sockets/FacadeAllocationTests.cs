@@ -54,16 +54,22 @@ public class FacadeAllocationTests
         }
 
         await RoundTrips(2000); // warm up: pools, JIT tiers
-        long before = GC.GetTotalAllocatedBytes(precise: true);
         const int rounds = 5000;
-        await RoundTrips(rounds);
-        long perRound = (GC.GetTotalAllocatedBytes(precise: true) - before) / rounds;
+        var perRound = new List<long>();
+        for (int window = 0; window < 3; window++)
+        {
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            await RoundTrips(rounds);
+            perRound.Add((GC.GetTotalAllocatedBytes(precise: true) - before) / rounds);
+        }
+
         a.Shutdown(SocketShutdown.Send);
         await echo.WaitAsync(TimeSpan.FromSeconds(10));
 
-        // Every thread of the process counts here (loop, pool, test runner), so allow a few
-        // bytes per round for the runner's own bookkeeping; one boxed state machine or
-        // Task per call would be 100+ bytes.
-        Assert.True(perRound < 48, $"{perRound} bytes allocated per round trip");
+        // Every thread of the process counts here (loop, pool, test runner, a background JIT
+        // compilation), so allow a few bytes per round for that bookkeeping, and judge the
+        // quietest of three windows: an allocation per call is in every window, the process's
+        // background work is not. One boxed state machine or Task per call would be 100+ bytes.
+        Assert.True(perRound.Min() < 48, $"bytes allocated per round trip in three windows: {string.Join(", ", perRound)}");
     }
 }
