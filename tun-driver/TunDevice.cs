@@ -437,7 +437,8 @@ public sealed class TunDevice : ILink
                 // Draining the queue without waiting makes a burst one batch (one pass through the
                 // stack, segments merged), at the price of the read that finds the queue empty; a
                 // packet drained costs the same one read as a blocking read of it. So it pays
-                // where bursts are long: in a stream (the last drain found a burst's worth) the
+                // where bursts are long: in a stream (the last drain found a burst's worth, or
+                // super-segments, each a burst the kernel already merged) the
                 // queue is drained after every read. A read that did not wait may be a stream
                 // starting (or a full-sized packet, a bulk sender's, whose copy alone may take
                 // longer than the wait), or a quick peer's next request with little or nothing behind it (a
@@ -448,7 +449,7 @@ public sealed class TunDevice : ILink
                 if (_streaming || (quick && --_drainsSkipped < 0))
                 {
                     int drained = TunQueue.ReadPackets(fd, _vnet, _vnetScratch, batch, int.MaxValue, Libc.RWF_NOWAIT, ref _counts, out _, out _);
-                    _streaming = drained >= StreamBurst;
+                    _streaming = drained >= StreamBurst || (drained > 0 && batch[batch.Count - 1].Length > Mtu); // a burst, or super-segments
                     _drainsSkipped = _streaming ? 0 : DrainsSkippedAfterNoBurst;
                 }
 
