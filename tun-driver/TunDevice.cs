@@ -48,7 +48,7 @@ public sealed class TunDevice : ILink
     private static int t_threadId;
     private bool _streaming;
     private int _drainsSkipped;
-    private const int StreamBurst = 4, DrainsSkippedAfterNoBurst = 8;
+    private const int StreamBurst = 4, DrainsSkippedAfterNoBurst = 32;
 
     private TunDevice(string name, int mtu, SafeFileDescriptor[] queues, bool vnet, LinkOffloads offloads, string? offloadFallback, bool createdByUs)
     {
@@ -443,7 +443,7 @@ public sealed class TunDevice : ILink
                 // starting (or a full-sized packet, a bulk sender's, whose copy alone may take
                 // longer than the wait), or a quick peer's next request with little or nothing behind it (a
                 // request/response or a handshake): it drains on trial, and after a trial that
-                // found no burst the next few quick reads do not. A lone request that the read
+                // found no burst the next 32 quick reads do not. A lone request that the read
                 // waited for is delivered alone, with no read that finds the queue empty.
                 bool quick = System.Diagnostics.Stopwatch.GetElapsedTime(started) < s_queuedWithin || batch[before].Length >= Mtu;
                 if (_streaming || (quick && --_drainsSkipped < 0))
