@@ -24,7 +24,7 @@ public sealed partial class StackSocket
     /// nothing does. OutOfBand sends the last byte as urgent data (MSG_OOB).
     /// </summary>
     /// <exception cref="SocketException">WouldBlock, ConnectionReset (once, after the peer reset),
-    /// Shutdown (EPIPE: after shutdown(Send) or a reset already reported), NotConnected,
+    /// Shutdown (EPIPE: after shutdown(Send), a reset already reported, or on a socket never connected), NotConnected,
     /// DestinationAddressRequired / MessageSize on a datagram socket.</exception>
     public int Send(ReadOnlySpan<byte> buffer, SocketFlags socketFlags)
         => SocketErrors.ResultOrThrow(Send(buffer, socketFlags, out SocketError error), error);
@@ -254,7 +254,9 @@ public sealed partial class StackSocket
         UpdateConnecting();
         if (_connection is null)
         {
-            errorCode = _pendingError != StackError.None ? SocketErrors.ToSocketError(TakePendingError()) : SocketError.NotConnected;
+            // Linux sk_stream_wait_connect: a pending error, else EPIPE for a socket that is not
+            // connecting (never connected, or listening), not ENOTCONN.
+            errorCode = _pendingError != StackError.None ? SocketErrors.ToSocketError(TakePendingError()) : SocketError.Shutdown;
             return 0;
         }
 
