@@ -706,6 +706,10 @@ public sealed partial class StackSocket : IDisposable
 
         if (_udp is null && _connection is null)
         {
+            // Linux inet_shutdown on TCP_CLOSE (never connected): ENOTCONN, after setting the
+            // flags all the same; a later connect keeps them, so its sends are EPIPE.
+            _shutdownSend |= how is SocketShutdown.Send or SocketShutdown.Both;
+            _shutdownReceive |= how is SocketShutdown.Receive or SocketShutdown.Both;
             throw SocketErrors.Exception(SocketError.NotConnected);
         }
 

@@ -339,6 +339,21 @@ public class StreamSocketTests
     }
 
     [Fact]
+    public void NeverConnected_ShutdownSendFailsThenConnect_SendsAreEpipe()
+    {
+        // Linux inet_shutdown sets the flag even when it answers ENOTCONN, and connect() keeps
+        // it (found by SocketCallSequenceTests with kernel sockets as the model).
+        using var h = new SocketHost();
+        using StackSocket listener = h.Listen(95);
+        using StackSocket s = h.Tcp();
+        Assert.Equal(SocketError.NotConnected, ErrorOf(() => s.Shutdown(SocketShutdown.Send)));
+
+        s.Connect(SocketHost.At(95));
+
+        Assert.Equal(SocketError.Shutdown, ErrorOf(() => s.Send("x"u8)));
+    }
+
+    [Fact]
     public async Task ReceiveFlags_PeekWaitAllDontWait()
     {
         using var h = new SocketHost();
