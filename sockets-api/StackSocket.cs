@@ -704,19 +704,11 @@ public sealed partial class StackSocket : IDisposable
             return;
         }
 
-        if (_udp is null && _connection is null)
+        if (_udp is null && (_connection is null || (!_connecting && _connection.State is TcpConnectionState.Closed or TcpConnectionState.TimeWait)))
         {
-            // Linux inet_shutdown on TCP_CLOSE (never connected): ENOTCONN, after setting the
-            // flags all the same; a later connect keeps them, so its sends are EPIPE.
-            _shutdownSend |= how is SocketShutdown.Send or SocketShutdown.Both;
-            _shutdownReceive |= how is SocketShutdown.Receive or SocketShutdown.Both;
-            throw SocketErrors.Exception(SocketError.NotConnected);
-        }
-
-        if (_udp is null && !_connecting && _connection!.State is TcpConnectionState.Closed or TcpConnectionState.TimeWait)
-        {
-            // Linux inet_shutdown on TCP_CLOSE (a connection reset, or over): ENOTCONN, after
-            // setting the flags all the same (reads return 0, writes EPIPE).
+            // Linux inet_shutdown on TCP_CLOSE (never connected, a connection reset, or over):
+            // ENOTCONN, after setting the flags all the same (reads return 0, writes EPIPE; a
+            // later connect keeps them).
             _shutdownSend |= how is SocketShutdown.Send or SocketShutdown.Both;
             _shutdownReceive |= how is SocketShutdown.Receive or SocketShutdown.Both;
             WakeAll();
@@ -1129,10 +1121,13 @@ public sealed partial class StackSocket : IDisposable
         if (_connection.State == TcpConnectionState.Closed && _connection.Error != StackError.None)
         {
             // The attempt failed: the error goes to SO_ERROR (and to a blocking connect), and the
-            // socket may connect again.
+            // socket may connect again, with its shutdown flags cleared (Linux's inet_stream_connect
+            // disconnects the failed socket, and tcp_disconnect resets sk_shutdown).
             _pendingError = _connection.Error;
             Unwire(_connection);
             _connection = null;
+            _shutdownSend = false;
+            _shutdownReceive = false;
             KeepBindingAfterFailedConnect();
         }
 

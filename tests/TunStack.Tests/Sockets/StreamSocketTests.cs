@@ -354,6 +354,22 @@ public class StreamSocketTests
     }
 
     [Fact]
+    public void NeverConnected_ShutdownSendFailsThenConnectRefusedThenConnect_SendsGo()
+    {
+        // Linux: the refused connect's tcp_disconnect clears the shutdown flags (found by
+        // SocketCallSequenceTests with kernel sockets as the model).
+        using var h = new SocketHost();
+        using StackSocket s = h.Tcp();
+        Assert.Equal(SocketError.NotConnected, ErrorOf(() => s.Shutdown(SocketShutdown.Send)));
+        Assert.Equal(SocketError.ConnectionRefused, ErrorOf(() => s.Connect(SocketHost.At(96))));
+        using StackSocket listener = h.Listen(96);
+
+        s.Connect(SocketHost.At(96));
+
+        Assert.Equal(1, s.Send("x"u8));
+    }
+
+    [Fact]
     public async Task ReceiveFlags_PeekWaitAllDontWait()
     {
         using var h = new SocketHost();
