@@ -18,6 +18,7 @@ public static class SocketErrors
         StackError.HostUnreachable => SocketError.HostUnreachable,
         StackError.ConnectionRefused => SocketError.ConnectionRefused,
         StackError.ConnectionReset => SocketError.ConnectionReset,
+        StackError.BrokenPipe => SocketError.Shutdown, // EPIPE
         StackError.TimedOut => SocketError.TimedOut,
         StackError.MessageTooLong => SocketError.MessageSize,
         StackError.InvalidArgument => SocketError.InvalidArgument,

@@ -260,17 +260,18 @@ public sealed partial class StackSocket
             return 0;
         }
 
-        if (_shutdownSend)
+        if (_connection.Error != StackError.None && !_fatalReported)
         {
-            errorCode = SocketError.Shutdown; // EPIPE
+            // The first call after a reset reports it, even after shutdown(SHUT_WR): Linux's
+            // tcp_sendmsg goes to sk_stream_error, which prefers a pending sk_err to EPIPE.
+            errorCode = SocketErrors.ToSocketError(_connection.Error);
+            _fatalReported = true;
             return 0;
         }
 
-        if (_connection.Error != StackError.None)
+        if (_shutdownSend || _connection.Error != StackError.None)
         {
-            // The first call after a reset reports it; later writes get EPIPE, as on Linux.
-            errorCode = _fatalReported ? SocketError.Shutdown : SocketErrors.ToSocketError(_connection.Error);
-            _fatalReported = true;
+            errorCode = SocketError.Shutdown; // EPIPE
             return 0;
         }
 
@@ -346,10 +347,12 @@ public sealed partial class StackSocket
             return 0;
         }
 
-        if (_shutdownReceive && _connection.Available == 0)
+        if (_shutdownReceive && _connection.Available == 0
+            && (_connection.PeerClosed || _connection.Error == StackError.None || _fatalReported))
         {
             // Linux tcp_recvmsg with RCV_SHUTDOWN: end of file instead of waiting; data the peer
-            // sent, before the shutdown or after it, is still read first.
+            // sent, before the shutdown or after it, is still read first. A reset not yet
+            // reported comes before it (sk_err is checked first), unless the FIN came before.
             errorCode = SocketError.Success;
             return 0;
         }

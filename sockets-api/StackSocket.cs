@@ -37,6 +37,7 @@ public sealed partial class StackSocket : IDisposable
     private bool _bindingReuse;
     private bool _listenerBoundByCaller; // bind() before listen(): the port stays the socket's when it stops listening
     private InternetEndpoint? _boundBeforeConnect; // bind() before connect(): the socket keeps it if the attempt fails
+    private bool _portLocked; // bind() named a port (Linux's SOCK_BINDPORT_LOCK; an accepted socket has its listener's)
     private TcpAcceptor? _listener;
     private TcpConnection? _connection;
     private bool _accepted;
@@ -113,6 +114,7 @@ public sealed partial class StackSocket : IDisposable
     {
         _connection = connection;
         _accepted = true;
+        _portLocked = listener._portLocked;
         _dualMode = listener._dualMode;
         _noDelay = listener._noDelay;
         _keepAlive = listener._keepAlive;
@@ -541,7 +543,7 @@ public sealed partial class StackSocket : IDisposable
     {
         InternetEndpoint local = FromEndPoint(localEP);
         using StackCall call = Enter();
-        if (LocalIpEndpoint is not null)
+        if (LocalIpEndpoint is not null && !PortReleasedByEndedConnection)
         {
             throw SocketErrors.Exception(SocketError.InvalidArgument);
         }
@@ -558,6 +560,7 @@ public sealed partial class StackSocket : IDisposable
             {
                 _binding = bound;
                 _bindingReuse = _reuseAddress;
+                _portLocked = local.Port != 0;
             }
         }
 
@@ -956,11 +959,23 @@ public sealed partial class StackSocket : IDisposable
         return call;
     }
 
+    // A binding comes before the connection only after the connection ended: the port the socket
+    // kept (KeepLockedPortAfterConnection) or a new one bind() named (PortReleasedByEndedConnection).
     private InternetEndpoint? LocalIpEndpoint
         => _udp is not null ? _udp.LocalEndpoint
             : _listener is not null ? _listener.LocalEndpoint
-            : _connection is not null ? _connection.Tuple.Local
-            : _binding;
+            : _binding is not null ? _binding
+            : _connection?.Tuple.Local;
+
+    // Linux: a connection that ends (reset, or its close completed, or TIME-WAIT reached while the
+    // application still holds the socket) puts the socket in TCP_CLOSE, and tcp_set_state then
+    // releases a port the socket did not bind itself (inet_put_port unless SOCK_BINDPORT_LOCK). So
+    // inet_bind's "already bound" check (inet_num) passes and bind() may name a port again, with the
+    // usual conflicts; getsockname still shows the old port until then. A socket whose port was
+    // bound by the caller (or accepted on a listener whose port was) keeps it: EINVAL.
+    private bool PortReleasedByEndedConnection
+        => _udp is null && _listener is null && _binding is null && !_portLocked
+            && _connection is { State: TcpConnectionState.Closed or TcpConnectionState.TimeWait };
 
     private InternetEndpoint? RemoteIpEndpoint
         => _udp is not null ? _udp.RemoteEndpoint
@@ -1217,7 +1232,25 @@ public sealed partial class StackSocket : IDisposable
         }
     }
 
-    private void OnStateChanged() => WakeAll();
+    private void OnStateChanged()
+    {
+        KeepLockedPortAfterConnection();
+        WakeAll();
+    }
+
+    // Linux: when a connection ends (reset, its close completed, or TIME-WAIT reached while the
+    // application holds the socket), the socket keeps a port bind() named, or its listener's
+    // (tcp_set_state(TCP_CLOSE) calls inet_put_port only without SOCK_BINDPORT_LOCK): it stays in
+    // the bind table, so other binds to it conflict until the socket is closed, and a bind() on
+    // the socket itself is EINVAL. A connect() that fails keeps the binding in UpdateConnecting.
+    private void KeepLockedPortAfterConnection()
+    {
+        if (_portLocked && !_connecting && !_closed && _binding is null
+            && _connection is { State: TcpConnectionState.Closed or TcpConnectionState.TimeWait } ended)
+        {
+            KeepCallerBinding(_runner.StackUnderGate, ended.Tuple.Local);
+        }
+    }
 
     private void WakeAll()
     {

@@ -46,4 +46,9 @@ public enum StackError
     NoBufferSpace,
     /// <summary>EBADF: the endpoint is closed.</summary>
     Closed,
+    /// <summary>
+    /// EPIPE: the peer reset a connection after it had closed its own side (a RST in CLOSE-WAIT),
+    /// which Linux's tcp_reset reports as EPIPE rather than ECONNRESET.
+    /// </summary>
+    BrokenPipe,
 }

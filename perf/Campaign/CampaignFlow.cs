@@ -270,7 +270,7 @@ internal sealed class CampaignFlow
         TcpConnection s = _s;
         if (s.Error != StackError.None)
         {
-            if (_cAborted && s.Error == StackError.ConnectionReset)
+            if (_cAborted && s.Error is StackError.ConnectionReset or StackError.BrokenPipe)
             {
                 s.Close();
                 _sDone = true;
@@ -437,7 +437,7 @@ internal sealed class CampaignFlow
                 return true;
             }
 
-            if (_cAborted && error == StackError.ConnectionReset)
+            if (_cAborted && error is StackError.ConnectionReset or StackError.BrokenPipe)
             {
                 return true; // seen by the caller through the connection's Error
             }

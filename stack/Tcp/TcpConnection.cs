@@ -478,15 +478,16 @@ public sealed partial class TcpConnection
             return n;
         }
 
-        if (Error != StackError.None)
+        // End of stream once the peer's FIN was read up to, even when a reset came after it
+        // (Linux's tcp_recvmsg checks SOCK_DONE before sk_err; the error stays for the next send).
+        if (Receiver.FinReceived)
         {
-            error = Error;
-        }
-        else if (!Receiver.FinReceived)
-        {
-            error = State is TcpConnectionState.Closed ? StackError.NotConnected : StackError.WouldBlock;
+            return 0;
         }
 
+        error = Error != StackError.None ? Error
+            : State is TcpConnectionState.Closed ? StackError.NotConnected
+            : StackError.WouldBlock;
         return 0;
     }
 
@@ -706,7 +707,15 @@ public sealed partial class TcpConnection
                 return;
             }
 
-            Fail(State is TcpConnectionState.SynReceived ? StackError.ConnectionRefused : State is TcpConnectionState.Closing or TcpConnectionState.LastAck or TcpConnectionState.TimeWait ? StackError.None : StackError.ConnectionReset);
+            // The error by state, as Linux's tcp_reset: refused in a handshake, EPIPE in CLOSE-WAIT
+            // (the peer had finished its side), a normal end once our FIN is out after theirs.
+            Fail(State switch
+            {
+                TcpConnectionState.SynReceived => StackError.ConnectionRefused,
+                TcpConnectionState.CloseWait => StackError.BrokenPipe,
+                TcpConnectionState.Closing or TcpConnectionState.LastAck or TcpConnectionState.TimeWait => StackError.None,
+                _ => StackError.ConnectionReset,
+            });
             return;
         }
 

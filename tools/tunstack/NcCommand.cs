@@ -363,6 +363,7 @@ public static class NcCommand
     {
         StackError.ConnectionRefused => "connection refused",
         StackError.ConnectionReset => "connection reset by peer",
+        StackError.BrokenPipe => "broken pipe (reset by the peer after its FIN)",
         StackError.TimedOut => "connection timed out",
         StackError.NetworkUnreachable => "network unreachable (no route)",
         StackError.HostUnreachable => "host unreachable",

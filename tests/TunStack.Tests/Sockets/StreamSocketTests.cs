@@ -313,6 +313,136 @@ public class StreamSocketTests
     }
 
     [Fact]
+    public void ConnectionReset_PortConnectPicked_BindNamesAPortAgain()
+    {
+        // Linux: the reset puts the socket in TCP_CLOSE and releases the port connect() picked
+        // (tcp_set_state, inet_put_port), so bind() passes inet_bind's "already bound" check
+        // (found by SocketCallSequenceTests with kernel sockets as the model).
+        using var h = new SocketHost();
+        (StackSocket client, StackSocket server) = h.Pair(97);
+        var picked = (IPEndPoint)client.LocalEndPoint!;
+        server.LingerState = new LingerOption(true, 0);
+        server.Dispose(); // RST
+        Assert.True(client.Poll(5_000_000, SelectMode.SelectError));
+        Assert.Equal(picked, client.LocalEndPoint); // getsockname keeps the old port until a bind
+
+        using StackSocket listener = h.Listen(96);
+        Assert.Equal(SocketError.AddressAlreadyInUse, ErrorOf(() => client.Bind(SocketHost.At(96)))); // with the usual conflicts
+        client.Bind(SocketHost.At(98));
+
+        Assert.Equal(SocketHost.At(98), client.LocalEndPoint);
+        Assert.Equal(SocketError.InvalidArgument, ErrorOf(() => client.Bind(SocketHost.At(99)))); // bound now
+        Assert.Equal(SocketError.InvalidArgument, ErrorOf(() => client.Listen(1))); // still SS_CONNECTED
+        Assert.Equal(SocketError.IsConnected, ErrorOf(() => client.Connect(SocketHost.At(97))));
+        client.Dispose();
+        using StackSocket again = h.Tcp();
+        again.Bind(SocketHost.At(98)); // the close gave the binding back
+    }
+
+    [Fact]
+    public void ConnectionClosedInTimeWait_PortConnectPicked_BindNamesAPortAgain()
+    {
+        // TIME-WAIT reached while the application holds the socket: Linux's socket is in
+        // TCP_CLOSE (tcp_time_wait hands the port to the TIME-WAIT record), so bind() is allowed.
+        using var h = new SocketHost();
+        (StackSocket client, StackSocket server) = h.Pair(100);
+        client.Shutdown(SocketShutdown.Send);
+        Assert.Equal(0, server.Receive(new byte[1]));
+        server.Dispose();
+        Assert.Equal(0, client.Receive(new byte[1])); // the server's FIN: the client is in TIME-WAIT
+
+        client.Bind(SocketHost.At(101));
+
+        Assert.Equal(SocketHost.At(101), client.LocalEndPoint);
+    }
+
+    [Fact]
+    public void ConnectionReset_PortTheCallerBound_BindIsEinval()
+    {
+        // Linux keeps a port bind() named (SOCK_BINDPORT_LOCK) after the connection, on the
+        // connecting side and on a socket accepted from a listener whose port was bound.
+        using var h = new SocketHost();
+        using StackSocket listener = h.Listen(102);
+        using StackSocket client = h.Tcp();
+        client.Bind(SocketHost.At(103));
+        client.Connect(SocketHost.At(102));
+        using StackSocket server = listener.Accept();
+        using StackSocket secondClient = h.Tcp();
+        secondClient.Connect(SocketHost.At(102));
+        using StackSocket secondServer = listener.Accept();
+        server.LingerState = new LingerOption(true, 0);
+        secondClient.LingerState = new LingerOption(true, 0);
+
+        server.Dispose();       // RST to the client that bound its port
+        secondClient.Dispose(); // RST to the socket accepted on the bound listener
+        Assert.True(client.Poll(5_000_000, SelectMode.SelectError));
+        Assert.True(secondServer.Poll(5_000_000, SelectMode.SelectError));
+
+        Assert.Equal(SocketError.InvalidArgument, ErrorOf(() => client.Bind(SocketHost.At(104))));
+        Assert.Equal(SocketError.InvalidArgument, ErrorOf(() => secondServer.Bind(SocketHost.At(104))));
+    }
+
+    [Fact]
+    public void ConnectionReset_PortTheCallerBound_StaysTakenUntilTheSocketCloses()
+    {
+        // Linux: the ended connection's socket stays in the bind table with a port bind() named
+        // (found by SocketCallSequenceTests: another socket's bind() to it was EADDRINUSE there).
+        using var h = new SocketHost();
+        StackSocket listener = h.Listen(105);
+        using StackSocket client = h.Tcp();
+        client.Bind(SocketHost.At(106));
+        client.Connect(SocketHost.At(105));
+        listener.Dispose(); // resets the connection nobody accepted
+        Assert.True(client.Poll(5_000_000, SelectMode.SelectError));
+        using StackSocket other = h.Tcp();
+
+        Assert.Equal(SocketError.AddressAlreadyInUse, ErrorOf(() => other.Bind(SocketHost.At(106))));
+        client.Dispose();
+        other.Bind(SocketHost.At(106));
+    }
+
+    [Fact]
+    public void CloseWait_PeerResets_ReadsStayAtEndOfStream_SendIsEpipe()
+    {
+        // Linux: tcp_reset in CLOSE_WAIT sets EPIPE, and tcp_recvmsg returns 0 once the FIN was
+        // seen (SOCK_DONE) before it looks at the error (found by SocketCallSequenceTests).
+        using var h = new SocketHost();
+        (StackSocket client, StackSocket server) = h.Pair(107);
+        client.Shutdown(SocketShutdown.Send);
+        Assert.Equal(0, server.Receive(new byte[1])); // the FIN: the server is in CLOSE-WAIT
+        client.LingerState = new LingerOption(true, 0);
+        client.Dispose(); // RST
+        Assert.True(server.Poll(5_000_000, SelectMode.SelectError));
+
+        Assert.Equal(0, server.Receive(new byte[1]));
+        Assert.Equal(SocketError.Shutdown, ErrorOf(() => server.Send("x"u8))); // EPIPE, not ECONNRESET
+        Assert.Equal(0, server.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)); // reported once
+    }
+
+    [Fact]
+    public void ShutDownBothWays_PeerResets_SendAndReceiveReportTheResetOnce()
+    {
+        // Linux: a pending error comes before EPIPE in tcp_sendmsg (sk_stream_error) and before
+        // RCV_SHUTDOWN's end of file in tcp_recvmsg (found by SocketCallSequenceTests).
+        using var h = new SocketHost();
+        (StackSocket client, StackSocket server) = h.Pair(108);
+        (StackSocket reader, StackSocket readerPeer) = h.Pair(109);
+        client.Shutdown(SocketShutdown.Send);
+        reader.Shutdown(SocketShutdown.Receive);
+        server.LingerState = new LingerOption(true, 0);
+        readerPeer.LingerState = new LingerOption(true, 0);
+        server.Dispose();
+        readerPeer.Dispose();
+        Assert.True(client.Poll(5_000_000, SelectMode.SelectError));
+        Assert.True(reader.Poll(5_000_000, SelectMode.SelectError));
+
+        Assert.Equal(SocketError.ConnectionReset, ErrorOf(() => client.Send("x"u8)));
+        Assert.Equal(SocketError.Shutdown, ErrorOf(() => client.Send("x"u8)));
+        Assert.Equal(SocketError.ConnectionReset, ErrorOf(() => reader.Receive(new byte[1])));
+        Assert.Equal(0, reader.Receive(new byte[1]));
+    }
+
+    [Fact]
     public void ShutdownSend_SendsFinWhileReadingGoesOn_ThenWriteIsEpipe()
     {
         using var h = new SocketHost();
