@@ -48,11 +48,12 @@ public sealed class TunDevice : ILink
     private static int t_threadId;
     private bool _streaming;
     private int _drainsSkipped;
+    private PacketBatch? _probed; // a packet ReadsCanSkipWaiting read at open: the first read returns it
     private const int StreamBurst = 4, DrainsSkippedAfterNoBurst = 32;
 
     private TunDevice(string name, int mtu, SafeFileDescriptor[] queues, bool vnet, LinkOffloads offloads, string? offloadFallback, bool createdByUs)
     {
-        _readsCanSkipWaiting = queues.Length == 1 && ReadsCanSkipWaiting(queues[0].Fd, vnet, PacketOffload.LargestPacket(offloads, mtu));
+        _readsCanSkipWaiting = queues.Length == 1 && ReadsCanSkipWaiting(queues[0].Fd, vnet, PacketOffload.LargestPacket(offloads, mtu), out _probed, ref _counts);
         Name = name;
         Mtu = mtu;
         _queues = queues;
@@ -237,14 +238,27 @@ public sealed class TunDevice : ILink
 
     // Whether reads of this queue can be told not to wait (preadv2 with RWF_NOWAIT, which a TUN
     // honours from Linux 6.x; older kernels refuse the flag with EOPNOTSUPP). Asked while the
-    // descriptor is still nonblocking, so the question itself never waits; a packet already queued
-    // (an existing device that was up) is read by it and dropped, as a full queue would drop it.
-    private static bool ReadsCanSkipWaiting(int fd, bool vnet, int maxPacketLength)
+    // descriptor is still nonblocking, so the question itself never waits. A packet already queued
+    // (an existing device that was up) is read by it and kept in probed for the first read.
+    internal static bool ReadsCanSkipWaiting(int fd, bool vnet, int maxPacketLength, out PacketBatch? probed, ref TunQueueCounts counts)
     {
         var probe = new PacketBatch(1, maxPacketLength);
-        TunQueueCounts counts = default;
         TunQueue.ReadPackets(fd, vnet, new byte[VirtioNetHeader.Length], probe, 1, Libc.RWF_NOWAIT, ref counts, out _, out int error);
+        probed = probe.Count > 0 ? probe : null;
         return error is not (Libc.EOPNOTSUPP or Libc.EINVAL);
+    }
+
+    // The packet the probe at open read, moved into the first read's batch (true), once.
+    private bool TakeProbed(PacketBatch batch)
+    {
+        PacketBatch? probed = _probed;
+        if (probed is null)
+        {
+            return false;
+        }
+
+        _probed = null;
+        return batch.TryAdd(probed[0], probed.OffloadAt(0));
     }
 
     private void Start()
@@ -261,6 +275,11 @@ public sealed class TunDevice : ILink
         if (_readingBlocking)
         {
             return 0; // the reader thread reads (ReadBlocking)
+        }
+
+        if (_probed is not null && TakeProbed(batch))
+        {
+            return 1;
         }
 
         if (_waitedOn)
@@ -415,6 +434,10 @@ public sealed class TunDevice : ILink
         }
 
         Volatile.Write(ref _readerThreadId, t_threadId);
+        if (_probed is not null && TakeProbed(batch))
+        {
+            return 1;
+        }
 
         int fd = _queues[0].Fd;
         int before = batch.Count;
