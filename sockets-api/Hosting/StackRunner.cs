@@ -351,11 +351,23 @@ public sealed class StackRunner : IDisposable
         }
         catch (Exception e)
         {
-            _failure ??= e;
-            _stopping = true;
-            _work.Writer.TryComplete();
-            _completion.TrySetException(e);
-            Wake();
+            Fail(e);
+        }
+    }
+
+    // A failure of either thread stops both: the loop ends at its next turn, the reader at its
+    // next packet or sooner (its read is interrupted; Stop repeats that until it has left), and
+    // Stop rethrows the first failure.
+    private void Fail(Exception e)
+    {
+        Interlocked.CompareExchange(ref _failure, e, null);
+        _stopping = true;
+        _work.Writer.TryComplete();
+        _completion.TrySetException(e);
+        Wake();
+        if (_reader is not null && Thread.CurrentThread != _reader)
+        {
+            _link.InterruptRead();
         }
     }
 
@@ -428,9 +440,7 @@ public sealed class StackRunner : IDisposable
         }
         catch (Exception e)
         {
-            _failure = e;
-            _work.Writer.TryComplete();
-            _completion.TrySetException(e);
+            Fail(e);
         }
 
         _completion.TrySetResult();
