@@ -76,11 +76,7 @@ public sealed class ImpairedLink : ILink
             return n;
         }
 
-        for (int i = 0; i < n; i++)
-        {
-            OfferAsWirePackets(_ingress, batch, i, now);
-        }
-
+        OfferEach(_ingress, batch, n, now);
         batch.Clear();
         return _ingress.ReleaseInto(batch, now);
     }
@@ -130,10 +126,7 @@ public sealed class ImpairedLink : ILink
         {
             _scratch.Clear();
             int n = _inner.Receive(_scratch, now);
-            for (int i = 0; i < n; i++)
-            {
-                OfferAsWirePackets(_ingress, _scratch, i, now);
-            }
+            OfferEach(_ingress, _scratch, n, now);
 
             if (n < _scratch.Capacity)
             {
@@ -153,12 +146,17 @@ public sealed class ImpairedLink : ILink
             return;
         }
 
-        for (int i = 0; i < batch.Count; i++)
-        {
-            OfferAsWirePackets(_egress, batch, i, now);
-        }
-
+        OfferEach(_egress, batch, batch.Count, now);
         ReleaseEgress(now);
+    }
+
+    // The first count packets of batch, each offered to line as the wire packets it stands for.
+    private void OfferEach(DelayLine line, PacketBatch batch, int count, Instant now)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            OfferAsWirePackets(line, batch, i, now);
+        }
     }
 
     // An offloaded packet is impaired as the wire packets it stands for.
