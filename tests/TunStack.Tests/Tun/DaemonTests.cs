@@ -344,6 +344,7 @@ for i in range(10): s.sendto(b"d" * 100, ("10.77.0.2", 9009))
     public void Sigint_StopsCleanlyLikeSigterm()
     {
         TunRequirements.Require();
+        TunRequirements.RequireSignalNotIgnored(2, "SIGINT");
         using TestNamespace ns = TestNamespace.Create();
         using TunstackProcess daemon = StartDaemon(ns.Name);
         Assert.Equal(0, daemon.Terminate(signal: "INT"));

@@ -43,6 +43,32 @@ internal static class TunRequirements
         Skip.If(missing is not null, $"TUN test needs {missing}");
     }
 
+    /// <summary>
+    /// A signal this test process ignores is ignored by the processes it starts too (the
+    /// disposition is inherited, and a shell without job control starts its background commands
+    /// with SIGINT and SIGQUIT ignored), so a test that stops a child with it cannot run.
+    /// </summary>
+    public static void RequireSignalNotIgnored(int signal, string name)
+    {
+        ulong ignored = 0;
+        foreach (string line in File.ReadLines("/proc/self/status"))
+        {
+            if (line.StartsWith("SigIgn:", StringComparison.Ordinal))
+            {
+                ignored = ulong.Parse(line["SigIgn:".Length..].Trim(), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        bool isIgnored = (ignored & (1UL << (signal - 1))) != 0;
+        string reason = $"{name} is ignored in this test process, so the daemon it starts ignores it too (run the tests in the foreground, or from a shell with job control)";
+        if (isIgnored && Environment.GetEnvironmentVariable("CI") == "true")
+        {
+            Assert.Fail($"{reason}; under CI=true that is a failure, not a skip.");
+        }
+
+        Skip.If(isIgnored, reason);
+    }
+
     private static uint GetEuid()
     {
         foreach (string line in File.ReadLines("/proc/self/status"))
