@@ -707,7 +707,7 @@ public sealed partial class StackSocket : IDisposable
             return;
         }
 
-        if (_udp is null && (_connection is null || (!_connecting && _connection.State is TcpConnectionState.Closed or TcpConnectionState.TimeWait)))
+        if (_udp is null && (_connection is null || (!_connecting && ConnectionEnded)))
         {
             // Linux inet_shutdown on TCP_CLOSE (never connected, a connection reset, or over):
             // ENOTCONN, after setting the flags all the same (reads return 0, writes EPIPE; a
@@ -967,15 +967,18 @@ public sealed partial class StackSocket : IDisposable
             : _binding is not null ? _binding
             : _connection?.Tuple.Local;
 
-    // Linux: a connection that ends (reset, or its close completed, or TIME-WAIT reached while the
-    // application still holds the socket) puts the socket in TCP_CLOSE, and tcp_set_state then
-    // releases a port the socket did not bind itself (inet_put_port unless SOCK_BINDPORT_LOCK). So
-    // inet_bind's "already bound" check (inet_num) passes and bind() may name a port again, with the
-    // usual conflicts; getsockname still shows the old port until then. A socket whose port was
-    // bound by the caller (or accepted on a listener whose port was) keeps it: EINVAL.
+    // The connection has ended as Linux counts it for the socket (TCP_CLOSE): reset, its close
+    // completed, or TIME-WAIT reached while the application still holds the socket (the wait is
+    // then a record of its own, Linux's tcp_timewait_sock, and the socket itself is closed).
+    private bool ConnectionEnded => _connection is { State: TcpConnectionState.Closed or TcpConnectionState.TimeWait };
+
+    // Linux: when the connection ends, tcp_set_state(TCP_CLOSE) releases a port the socket did not
+    // bind itself (inet_put_port unless SOCK_BINDPORT_LOCK). So inet_bind's "already bound" check
+    // (inet_num) passes and bind() may name a port again, with the usual conflicts; getsockname
+    // still shows the old port until then. A socket whose port was bound by the caller (or
+    // accepted on a listener whose port was) keeps it: EINVAL.
     private bool PortReleasedByEndedConnection
-        => _udp is null && _listener is null && _binding is null && !_portLocked
-            && _connection is { State: TcpConnectionState.Closed or TcpConnectionState.TimeWait };
+        => _udp is null && _listener is null && _binding is null && !_portLocked && ConnectionEnded;
 
     private InternetEndpoint? RemoteIpEndpoint
         => _udp is not null ? _udp.RemoteEndpoint
@@ -1238,17 +1241,16 @@ public sealed partial class StackSocket : IDisposable
         WakeAll();
     }
 
-    // Linux: when a connection ends (reset, its close completed, or TIME-WAIT reached while the
-    // application holds the socket), the socket keeps a port bind() named, or its listener's
-    // (tcp_set_state(TCP_CLOSE) calls inet_put_port only without SOCK_BINDPORT_LOCK): it stays in
-    // the bind table, so other binds to it conflict until the socket is closed, and a bind() on
-    // the socket itself is EINVAL. A connect() that fails keeps the binding in UpdateConnecting.
+    // Linux: when the connection ends (ConnectionEnded), the socket keeps a port bind() named, or
+    // its listener's (tcp_set_state(TCP_CLOSE) calls inet_put_port only without
+    // SOCK_BINDPORT_LOCK): it stays in the bind table, so other binds to it conflict until the
+    // socket is closed, and a bind() on the socket itself is EINVAL. A connect() that fails keeps
+    // the binding in UpdateConnecting.
     private void KeepLockedPortAfterConnection()
     {
-        if (_portLocked && !_connecting && !_closed && _binding is null
-            && _connection is { State: TcpConnectionState.Closed or TcpConnectionState.TimeWait } ended)
+        if (_portLocked && !_connecting && !_closed && _binding is null && ConnectionEnded)
         {
-            KeepCallerBinding(_runner.StackUnderGate, ended.Tuple.Local);
+            KeepCallerBinding(_runner.StackUnderGate, _connection!.Tuple.Local);
         }
     }
 
