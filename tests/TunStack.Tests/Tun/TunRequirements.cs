@@ -35,12 +35,7 @@ internal static class TunRequirements
             }
         }
 
-        if (missing is not null && Environment.GetEnvironmentVariable("CI") == "true")
-        {
-            Assert.Fail($"TUN test needs {missing}; under CI=true that is a failure, not a skip.");
-        }
-
-        Skip.If(missing is not null, $"TUN test needs {missing}");
+        SkipOrFail(missing is null ? null : $"TUN test needs {missing}");
     }
 
     /// <summary>
@@ -50,35 +45,38 @@ internal static class TunRequirements
     /// </summary>
     public static void RequireSignalNotIgnored(int signal, string name)
     {
-        ulong ignored = 0;
-        foreach (string line in File.ReadLines("/proc/self/status"))
-        {
-            if (line.StartsWith("SigIgn:", StringComparison.Ordinal))
-            {
-                ignored = ulong.Parse(line["SigIgn:".Length..].Trim(), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
-            }
-        }
+        ulong ignored = ulong.Parse(StatusField("SigIgn:") ?? "0", System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
+        SkipOrFail((ignored & (1UL << (signal - 1))) == 0 ? null
+            : $"{name} is ignored in this test process, so the daemon it starts ignores it too (run the tests in the foreground, or from a shell with job control)");
+    }
 
-        bool isIgnored = (ignored & (1UL << (signal - 1))) != 0;
-        string reason = $"{name} is ignored in this test process, so the daemon it starts ignores it too (run the tests in the foreground, or from a shell with job control)";
-        if (isIgnored && Environment.GetEnvironmentVariable("CI") == "true")
+    // What is missing (null: nothing): a skip with the reason, a failure under CI=true.
+    private static void SkipOrFail(string? reason)
+    {
+        if (reason is not null && Environment.GetEnvironmentVariable("CI") == "true")
         {
             Assert.Fail($"{reason}; under CI=true that is a failure, not a skip.");
         }
 
-        Skip.If(isIgnored, reason);
+        Skip.If(reason is not null, reason);
     }
 
     private static uint GetEuid()
+        => StatusField("Uid:") is { } uid
+            ? uint.Parse(uid.Split('\t', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture)
+            : uint.MaxValue;
+
+    // The value of one line of /proc/self/status ("Uid:", "SigIgn:"), after the name; null if absent.
+    private static string? StatusField(string name)
     {
         foreach (string line in File.ReadLines("/proc/self/status"))
         {
-            if (line.StartsWith("Uid:", StringComparison.Ordinal))
+            if (line.StartsWith(name, StringComparison.Ordinal))
             {
-                return uint.Parse(line.Split('\t', StringSplitOptions.RemoveEmptyEntries)[2], System.Globalization.CultureInfo.InvariantCulture);
+                return line[name.Length..].Trim();
             }
         }
 
-        return uint.MaxValue;
+        return null;
     }
 }
