@@ -114,20 +114,14 @@ public class SocketCallSequenceTests
                 switch (step.Call)
                 {
                     case Call.Bind:
-                        results[n] = KernelSocketCalls.Bind(fd, Port(basePort, step.Argument));
-                        bound[i] = results[n] == "ok" ? Port(basePort, step.Argument) : bound[i];
+                        results[n] = Bind(i, fd, Port(basePort, step.Argument));
                         break;
                     case Call.Listen:
-                        results[n] = shutBeforeConnected[i] ? ShutListener : KernelSocketCalls.Listen(fd);
+                        results[n] = Listen(i, fd);
                         break;
                     case Call.Serve:
-                        results[n] = KernelSocketCalls.Bind(fd, Port(basePort, step.Argument));
-                        if (results[n] == "ok")
-                        {
-                            bound[i] = Port(basePort, step.Argument);
-                            results[n] = shutBeforeConnected[i] ? ShutListener : KernelSocketCalls.Listen(fd);
-                        }
-
+                        string bindResult = Bind(i, fd, Port(basePort, step.Argument));
+                        results[n] = bindResult == "ok" ? Listen(i, fd) : bindResult;
                         break;
                     case Call.Connect:
                         results[n] = bound[i] == Port(basePort, step.Argument) ? SelfConnect : KernelSocketCalls.Connect(fd, Port(basePort, step.Argument));
@@ -179,6 +173,15 @@ public class SocketCallSequenceTests
         }
 
         return results;
+
+        string Bind(int i, int fd, int port)
+        {
+            string result = KernelSocketCalls.Bind(fd, port);
+            bound[i] = result == "ok" ? port : bound[i];
+            return result;
+        }
+
+        string Listen(int i, int fd) => shutBeforeConnected[i] ? ShutListener : KernelSocketCalls.Listen(fd);
     }
 
     private static string[] RunOnStackSocket(Step[] steps, int basePort)
@@ -203,27 +206,12 @@ public class SocketCallSequenceTests
                 switch (step.Call)
                 {
                     case Call.Bind:
-                        socket.Bind(SocketHost.At(Port(basePort, step.Argument)));
-                        bound[i] = Port(basePort, step.Argument);
-                        return "ok";
+                        return Bind(socket, i, Port(basePort, step.Argument));
                     case Call.Listen:
-                        if (shutBeforeConnected[i])
-                        {
-                            return ShutListener;
-                        }
-
-                        socket.Listen(8);
-                        return "ok";
+                        return Listen(socket, i);
                     case Call.Serve:
-                        socket.Bind(SocketHost.At(Port(basePort, step.Argument)));
-                        bound[i] = Port(basePort, step.Argument);
-                        if (shutBeforeConnected[i])
-                        {
-                            return ShutListener;
-                        }
-
-                        socket.Listen(8);
-                        return "ok";
+                        Bind(socket, i, Port(basePort, step.Argument));
+                        return Listen(socket, i);
                     case Call.Connect:
                         if (bound[i] == Port(basePort, step.Argument))
                         {
@@ -299,6 +287,24 @@ public class SocketCallSequenceTests
         }
 
         return results;
+
+        string Bind(StackSocket socket, int i, int port)
+        {
+            socket.Bind(SocketHost.At(port));
+            bound[i] = port;
+            return "ok";
+        }
+
+        string Listen(StackSocket socket, int i)
+        {
+            if (shutBeforeConnected[i])
+            {
+                return ShutListener;
+            }
+
+            socket.Listen(8);
+            return "ok";
+        }
     }
 
     private static string Outcome(Func<string> call)
