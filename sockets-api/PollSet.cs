@@ -377,21 +377,21 @@ public sealed class PollSet : IDisposable
     private int Report(PollSetEntry? taken, Span<ReadySocket> ready)
     {
         int reported = 0;
-        object? held = null;
+        Lock? held = null;
         try
         {
             for (PollSetEntry? entry = taken; entry is not null; entry = entry.ReadyNext)
             {
-                object gate = entry.Socket.Gate;
-                if (!ReferenceEquals(gate, held))
+                Lock gate = entry.Socket.Gate;
+                if (gate != held)
                 {
                     if (held is not null)
                     {
-                        Monitor.Exit(held);
+                        held.Exit();
                         held = null;
                     }
 
-                    Monitor.Enter(gate);
+                    gate.Enter();
                     held = gate;
                 }
 
@@ -435,10 +435,7 @@ public sealed class PollSet : IDisposable
         }
         finally
         {
-            if (held is not null)
-            {
-                Monitor.Exit(held);
-            }
+            held?.Exit();
         }
 
         lock (_lock)

@@ -17,13 +17,18 @@ internal sealed class ReadinessSignal : IValueTaskSource
     private const int Idle = 0, Blocking = 1, Awaiting = 2;
     private const string AlreadyWaiting = "Another call is already waiting here (a socket takes one reader and one writer at a time, a PollSet one WaitAsync).";
     private static readonly Action<object?, CancellationToken> s_cancel = static (state, token) => ((ReadinessSignal)state!).Cancel(token);
-    private readonly object _gate;
+    private readonly Lock? _gate;
+    private readonly object? _monitor;
     private readonly ManualResetEventSlim _event = new(false, spinCount: 0);
     private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
     private CancellationTokenRegistration _registration;
     private int _mode;
 
-    public ReadinessSignal(object gate) => _gate = gate;
+    /// <summary>A signal armed and signalled under a host's gate.</summary>
+    public ReadinessSignal(Lock gate) => _gate = gate;
+
+    /// <summary>A signal armed and signalled under a monitor (a PollSet's lock, which it also waits on).</summary>
+    public ReadinessSignal(object monitor) => _monitor = monitor;
 
     /// <summary>True while a caller waits.</summary>
     public bool IsArmed => _mode != Idle;
@@ -48,13 +53,18 @@ internal sealed class ReadinessSignal : IValueTaskSource
             return true;
         }
 
-        lock (_gate)
+        EnterLock();
+        try
         {
             if (_mode == Blocking)
             {
                 _mode = Idle;
                 return false;
             }
+        }
+        finally
+        {
+            ExitLock();
         }
 
         return true;
@@ -96,13 +106,42 @@ internal sealed class ReadinessSignal : IValueTaskSource
 
     private void Cancel(CancellationToken token)
     {
-        lock (_gate)
+        EnterLock();
+        try
         {
             if (_mode == Awaiting)
             {
                 _mode = Idle;
                 _core.SetException(new OperationCanceledException(token));
             }
+        }
+        finally
+        {
+            ExitLock();
+        }
+    }
+
+    private void EnterLock()
+    {
+        if (_gate is not null)
+        {
+            _gate.Enter();
+        }
+        else
+        {
+            Monitor.Enter(_monitor!);
+        }
+    }
+
+    private void ExitLock()
+    {
+        if (_gate is not null)
+        {
+            _gate.Exit();
+        }
+        else
+        {
+            Monitor.Exit(_monitor!);
         }
     }
 

@@ -149,7 +149,7 @@ public sealed partial class StackSocket : IDisposable
     private Action OnStateChangedAction => () => OnStateChanged();
 
     /// <summary>The gate of the socket's host: held to read readiness and to change <see cref="Watchers"/>.</summary>
-    internal object Gate => _runner.Gate;
+    internal Lock Gate => _runner.Gate;
 
     /// <summary>Under <see cref="Gate"/>: the polls and PollSet entries watching this socket.</summary>
     internal ref ReadinessWatcherList Watchers => ref _watchers;
