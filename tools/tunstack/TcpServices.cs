@@ -13,7 +13,9 @@ namespace TunStack.Cli;
 public sealed class TcpServices
 {
     private static readonly byte[] s_chargen = BuildChargen();
-    private readonly Dictionary<string, (long Connections, long BytesIn, long BytesOut)> _statistics = new();
+    // Per service: connections, bytes in, bytes out. A connection's callbacks hold its service's
+    // array, so counting costs no lookup by name on the data path.
+    private readonly Dictionary<string, long[]> _statistics = new();
     private readonly List<(ServiceSpec Spec, TcpAcceptor Listener)> _listeners = new();
     private readonly byte[] _buffer = new byte[64 * 1024];
     private readonly ConsoleLog _log;
@@ -47,7 +49,7 @@ public sealed class TcpServices
         {
             TcpAcceptor listener = stack.ListenTcp(new InternetEndpoint(InternetAddress.AnyV6, spec.Port), 4096, out StackError error)
                 ?? throw new InvalidOperationException($"cannot listen on tcp {spec.Name} port {spec.Port}: {error}");
-            _statistics.TryAdd(spec.Name, (0, 0, 0));
+            _statistics.TryAdd(spec.Name, new long[3]);
             listener.Readable = () => Accept(spec, listener);
             _listeners.Add((spec, listener));
         }
@@ -58,17 +60,18 @@ public sealed class TcpServices
 
     /// <summary>A copy of the per-service totals (call on the stack's thread), for <see cref="Statistics(IEnumerable{IReadOnlyList{ValueTuple{string, long, long, long}}})"/>.</summary>
     public IReadOnlyList<(string Name, long Connections, long BytesIn, long BytesOut)> Totals()
-        => _statistics.Select(s => (s.Key, s.Value.Connections, s.Value.BytesIn, s.Value.BytesOut)).ToList();
+        => _statistics.Select(s => (s.Key, s.Value[0], s.Value[1], s.Value[2])).ToList();
 
     /// <summary>"tcp echo 3 connections 120 bytes in 120 bytes out" per service, summed over the partitions' <see cref="Totals"/>.</summary>
     public static IEnumerable<string> Statistics(IEnumerable<IReadOnlyList<(string Name, long Connections, long BytesIn, long BytesOut)>> partitions)
         => partitions.SelectMany(p => p).GroupBy(t => t.Name)
             .Select(g => $"tcp {g.Key} {g.Sum(t => t.Connections)} connections {g.Sum(t => t.BytesIn)} bytes in {g.Sum(t => t.BytesOut)} bytes out");
 
-    private void Count(string name, long connections, long bytesIn, long bytesOut)
+    private static void Count(long[] tally, long connections, long bytesIn, long bytesOut)
     {
-        (long c, long i, long o) = _statistics[name];
-        _statistics[name] = (c + connections, i + bytesIn, o + bytesOut);
+        tally[0] += connections;
+        tally[1] += bytesIn;
+        tally[2] += bytesOut;
     }
 
     private void Accept(ServiceSpec spec, TcpAcceptor listener)
@@ -76,7 +79,8 @@ public sealed class TcpServices
         while (listener.TryAccept(out TcpConnection? connection))
         {
             TcpConnection c = connection!;
-            Count(spec.Name, 1, 0, 0);
+            long[] tally = _statistics[spec.Name];
+            Count(tally, 1, 0, 0);
             if (_log.IsDebug)
             {
                 _log.Debug($"tcp {spec.Name}: connection from {c.Tuple.Remote}");
@@ -85,25 +89,25 @@ public sealed class TcpServices
             switch (spec.Name)
             {
                 case "echo":
-                    c.Readable = () => Echo(c);
-                    c.Writable = () => Echo(c);
-                    Echo(c);
+                    c.Readable = () => Echo(c, tally);
+                    c.Writable = () => Echo(c, tally);
+                    Echo(c, tally);
                     break;
                 case "discard":
-                    c.Readable = () => Discard(c);
-                    Discard(c);
+                    c.Readable = () => Discard(c, tally);
+                    Discard(c, tally);
                     break;
                 case "chargen":
                     int position = 0;
-                    c.Writable = () => position = Chargen(c, position);
-                    c.Readable = () => Discard(c, closeOnEof: true, name: "chargen");
-                    position = Chargen(c, position);
+                    c.Writable = () => position = Chargen(c, position, tally);
+                    c.Readable = () => Discard(c, tally);
+                    position = Chargen(c, position, tally);
                     break;
                 default:
                     byte[] now = Encoding.ASCII.GetBytes(DateTime.UtcNow.ToString("dddd, MMMM d, yyyy HH:mm:ss-'UTC'", CultureInfo.InvariantCulture) + "\r\n");
                     c.Send(now, out _);
-                    Count("daytime", 0, 0, now.Length);
-                    c.Readable = () => Discard(c, closeOnEof: true, name: "daytime");
+                    Count(tally, 0, 0, now.Length);
+                    c.Readable = () => Discard(c, tally);
                     c.Close();
                     break;
             }
@@ -111,7 +115,7 @@ public sealed class TcpServices
     }
 
     // Reads only what the send buffer can take back, so nothing is ever held here.
-    private void Echo(TcpConnection c)
+    private void Echo(TcpConnection c, long[] tally)
     {
         while (true)
         {
@@ -125,7 +129,7 @@ public sealed class TcpServices
             if (n > 0)
             {
                 c.Send(_buffer.AsSpan(0, n), out _);
-                Count("echo", 0, n, n);
+                Count(tally, 0, n, n);
                 continue;
             }
 
@@ -146,22 +150,22 @@ public sealed class TcpServices
         }
     }
 
-    private void Discard(TcpConnection c, bool closeOnEof = true, string name = "discard")
+    private void Discard(TcpConnection c, long[] tally)
     {
         int n;
         StackError error;
         while ((n = c.Receive(_buffer, out error)) > 0)
         {
-            Count(name, 0, n, 0);
+            Count(tally, 0, n, 0);
         }
 
-        if (error == StackError.None && closeOnEof)
+        if (error == StackError.None)
         {
             c.Close();
         }
     }
 
-    private int Chargen(TcpConnection c, int position)
+    private static int Chargen(TcpConnection c, int position, long[] tally)
     {
         if (c.State is not (TcpConnectionState.Established or TcpConnectionState.CloseWait))
         {
@@ -176,7 +180,7 @@ public sealed class TcpServices
                 break;
             }
 
-            Count("chargen", 0, 0, n);
+            Count(tally, 0, 0, n);
             position = (position + n) % (s_chargen.Length / 2);
         }
 
