@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using TunStack.Links;
 using TunStack.Storage;
 using TunStack.Tun.Interop;
@@ -138,7 +139,7 @@ public sealed class TunQueue : ILink
 
         if (n < 0)
         {
-            return Libc.LastError;
+            return Marshal.GetLastSystemError();
         }
 
         if (vnet && n < VirtioNetHeader.Length)

@@ -12,23 +12,27 @@ internal static partial class Libc
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
 
-    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
+    // The reads and writes of packets and eventfds run once or more per packet, so they leave
+    // out SetLastError's bookkeeping (clearing errno before the call, copying it into the
+    // runtime's per-thread slot after): a caller that needs the errno of a failure reads it
+    // with Marshal.GetLastSystemError() right after the call that returned -1.
+    [LibraryImport("libc", EntryPoint = "read")]
     public static unsafe partial nint Read(int fd, byte* buffer, nuint count);
 
-    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
+    [LibraryImport("libc", EntryPoint = "write")]
     public static unsafe partial nint Write(int fd, byte* buffer, nuint count);
 
-    [LibraryImport("libc", EntryPoint = "writev", SetLastError = true)]
+    [LibraryImport("libc", EntryPoint = "writev")]
     public static unsafe partial nint WriteVector(int fd, IoVector* vectors, int count);
 
-    [LibraryImport("libc", EntryPoint = "readv", SetLastError = true)]
+    [LibraryImport("libc", EntryPoint = "readv")]
     public static unsafe partial nint ReadVector(int fd, IoVector* vectors, int count);
 
     /// <summary>preadv2's flag for a read that must not wait (Linux 4.14; a TUN honours it from Linux 6.x).</summary>
     public const int RWF_NOWAIT = 0x8;
 
     // preadv2 with offset -1 reads at the current position, as readv does, with per-call flags.
-    [LibraryImport("libc", EntryPoint = "preadv2", SetLastError = true)]
+    [LibraryImport("libc", EntryPoint = "preadv2")]
     public static unsafe partial nint ReadVector(int fd, IoVector* vectors, int count, long offset, int flags);
 
     public const int F_GETFL = 3, F_SETFL = 4;
