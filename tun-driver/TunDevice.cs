@@ -50,9 +50,12 @@ public sealed class TunDevice : ILink
     private int _drainsSkipped;
     private PacketBatch? _probed; // a packet ReadsCanSkipWaiting read at open: the first read returns it
     private const int StreamBurst = 4, DrainsSkippedAfterNoBurst = 32;
+    private readonly BusyPollWindow _busyPoll;
+    private long _busyPolls, _busyPollHits;
 
-    private TunDevice(string name, int mtu, SafeFileDescriptor[] queues, bool vnet, LinkOffloads offloads, string? offloadFallback, bool createdByUs)
+    private TunDevice(string name, int mtu, SafeFileDescriptor[] queues, bool vnet, LinkOffloads offloads, string? offloadFallback, bool createdByUs, TimeSpan busyPoll)
     {
+        _busyPoll = new BusyPollWindow(busyPoll);
         _readsCanSkipWaiting = queues.Length == 1 && ReadsCanSkipWaiting(queues[0].Fd, vnet, PacketOffload.LargestPacket(offloads, mtu), out _probed, ref _counts);
         Name = name;
         Mtu = mtu;
@@ -111,6 +114,15 @@ public sealed class TunDevice : ILink
 
     /// <summary>Packets the kernel refused to take (write failed); counted, never retried.</summary>
     public long WriteDrops => _counts.WriteDrops;
+
+    /// <summary>The most the blocking reader polls before it blocks (<see cref="TunOptions.BusyPoll"/>).</summary>
+    public TimeSpan BusyPollLimit => _busyPoll.Limit;
+
+    /// <summary>Blocking reads that polled the queue first (<see cref="TunOptions.BusyPoll"/>).</summary>
+    public long BusyPolls => Volatile.Read(ref _busyPolls);
+
+    /// <summary>Of <see cref="BusyPolls"/>, those that found a packet while polling, so did not block.</summary>
+    public long BusyPollHits => Volatile.Read(ref _busyPollHits);
 
     /// <inheritdoc/>
     public Action? ReceiveReady { get; set; }
@@ -175,7 +187,7 @@ public sealed class TunDevice : ILink
             throw;
         }
 
-        var device = new TunDevice(options.Name, options.Mtu, queues, vnet, offloads, fallback, createdByUs: !existed);
+        var device = new TunDevice(options.Name, options.Mtu, queues, vnet, offloads, fallback, createdByUs: !existed, options.BusyPoll);
         device.Start();
         return device;
     }
@@ -453,7 +465,25 @@ public sealed class TunDevice : ILink
             }
 
             long started = System.Diagnostics.Stopwatch.GetTimestamp();
-            int received = TunQueue.ReadPackets(fd, _vnet, _vnetScratch, batch, 1, flags: 0, ref _counts, out _, out int error);
+            long attempted = started;
+            int received = 0, error = 0;
+            TimeSpan window = _busyPoll.Window;
+            if (window > TimeSpan.Zero)
+            {
+                received = Poll(fd, batch, started, window, ref attempted, out error);
+            }
+
+            bool polled = received > 0;
+            if (!polled && error is (0 or Libc.EAGAIN) && Volatile.Read(ref _interruptRead) == 0)
+            {
+                attempted = System.Diagnostics.Stopwatch.GetTimestamp();
+                received = TunQueue.ReadPackets(fd, _vnet, _vnetScratch, batch, 1, flags: 0, ref _counts, out _, out error);
+                if (received > 0)
+                {
+                    _busyPoll.OnBlocked(System.Diagnostics.Stopwatch.GetElapsedTime(started));
+                }
+            }
+
             Volatile.Write(ref _inRead, 0);
             if (received > 0)
             {
@@ -468,7 +498,7 @@ public sealed class TunDevice : ILink
                 // request/response or a handshake): it drains on trial, and after a trial that
                 // found no burst the next 32 quick reads do not. A lone request that the read
                 // waited for is delivered alone, with no read that finds the queue empty.
-                bool quick = System.Diagnostics.Stopwatch.GetElapsedTime(started) < s_queuedWithin || batch[before].Length >= Mtu;
+                bool quick = System.Diagnostics.Stopwatch.GetElapsedTime(attempted) < s_queuedWithin || batch[before].Length >= Mtu;
                 if (_streaming || (quick && --_drainsSkipped < 0))
                 {
                     int drained = TunQueue.ReadPackets(fd, _vnet, _vnetScratch, batch, int.MaxValue, Libc.RWF_NOWAIT, ref _counts, out _, out _);
@@ -483,6 +513,32 @@ public sealed class TunDevice : ILink
             {
                 throw new TunException($"reading TUN device {Name} failed: {Libc.Describe(error)}", error);
             }
+        }
+    }
+
+    // Reads that do not wait, until one finds a packet, window has passed since started, an error
+    // other than EAGAIN ends them, or InterruptRead asks the reader to leave. attempted is the start
+    // of the last read (a packet it found was already queued if that read returned at once).
+    private int Poll(int fd, PacketBatch batch, long started, TimeSpan window, ref long attempted, out int error)
+    {
+        long until = started + (long)(window.Ticks * (System.Diagnostics.Stopwatch.Frequency / (double)TimeSpan.TicksPerSecond));
+        _busyPolls++; // one writer, the reader thread
+        while (true)
+        {
+            int received = TunQueue.ReadPackets(fd, _vnet, _vnetScratch, batch, 1, Libc.RWF_NOWAIT, ref _counts, out _, out error);
+            if (received > 0)
+            {
+                _busyPollHits++;
+                return received;
+            }
+
+            long now = System.Diagnostics.Stopwatch.GetTimestamp();
+            if (error is not (0 or Libc.EAGAIN) || now >= until || Volatile.Read(ref _interruptRead) == 1)
+            {
+                return 0;
+            }
+
+            attempted = now;
         }
     }
 

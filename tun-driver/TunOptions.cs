@@ -31,6 +31,20 @@ public sealed record TunOptions
     /// </summary>
     internal uint OffloadFlags { get; init; } = 0x01 | 0x02 | 0x04;
 
+    /// <summary>
+    /// How long, at most, the thread that reads a single-queue TUN in blocking reads
+    /// (<see cref="TunDevice.ReadBlocking"/>) polls the queue with reads that do not wait before
+    /// it blocks. The poll adapts between zero and this limit to the gaps between packets (it
+    /// opens while packets come within the limit of each other, and closes when they stop), so an
+    /// idle device costs nothing; a request/response exchange is answered without the sleep and
+    /// wake-up of a blocked thread, at the price of a busy CPU while it lasts. Zero turns polling
+    /// off. Default: <see cref="DefaultBusyPoll"/>.
+    /// </summary>
+    public TimeSpan BusyPoll { get; init; } = DefaultBusyPoll;
+
+    /// <summary>The default <see cref="BusyPoll"/> limit, 50 µs.</summary>
+    public static readonly TimeSpan DefaultBusyPoll = TimeSpan.FromMicroseconds(50);
+
     /// <summary>The clone device (tests point it elsewhere to simulate a missing driver).</summary>
     public string DevicePath { get; init; } = "/dev/net/tun";
 }

@@ -28,6 +28,7 @@ public sealed class Daemon
         ("queues", s => s.Queues.ToString(CultureInfo.InvariantCulture)),
         ("vnetHdr", s => s.VnetHdr ? "true" : "false"),
         ("offload", s => s.Offload),
+        ("busyPoll", s => s.BusyPoll),
         ("control", s => s.Control ?? "(the default path)"),
         ("logFormat", s => s.LogFormat.ToString().ToLowerInvariant()),
         ("force", s => s.Force ? "true" : "false"),
@@ -124,7 +125,7 @@ public sealed class Daemon
     {
         string reach = _started.StackAddresses.First().Address.ToString();
         string prefix = _started.Netns is null ? string.Empty : $"ip netns exec {_started.Netns} ";
-        _log.Info($"ready: {_started.Describe(_session.Interface)}; {DescribeServices()}; try: {prefix}ping {reach}");
+        _log.Info($"ready: {_started.Describe(_session.Interface, _session.Runner.HasReaderThread)}; {DescribeServices()}; try: {prefix}ping {reach}");
 
         using SystemdNotifier? systemd = SystemdNotifier.Start(_session.Partitions, _log);
 

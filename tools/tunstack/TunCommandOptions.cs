@@ -18,6 +18,7 @@ public sealed class TunCommandOptions
     private readonly Option<int> _queues = new Option<int>("--queues") { Description = "TUN queues (IFF_MULTI_QUEUE when more than 1; default 1); up runs one stack loop per queue." }.Number();
     private readonly Option<bool> _vnetHdr = new("--vnet-hdr") { Description = "Open the TUN with a virtio-net header (IFF_VNET_HDR)." };
     private readonly Option<string> _offload = new("--offload") { Description = "Virtio-net offloads on the TUN (checksum, TSO4, TSO6: 64 KiB TCP super-segments each way): auto (default: on where the kernel accepts them), on, or off." };
+    private readonly Option<string> _busyPoll = new("--busy-poll") { Description = "How long the TUN's reader polls for the next packet before it sleeps, at most: a duration up to 1ms such as 50us (default), or off. It adapts to the gaps between packets and stops polling when they are longer, so an idle daemon does not poll." };
     private readonly Option<string> _impair = new("--impair") { Description = "Impair both directions: loss=1%,delay=10ms,jitter=2ms,reorder=5%,dup=1%,corrupt=0.1%,rate=100mbit,seed=N (reproducible from the seed)." };
     private readonly Option<string> _impairIn = new("--impair-in") { Description = "Impair only what the stack receives (same syntax as --impair)." };
     private readonly Option<string> _impairOut = new("--impair-out") { Description = "Impair only what the stack sends (same syntax as --impair)." };
@@ -31,7 +32,7 @@ public sealed class TunCommandOptions
     /// <summary>Adds the options to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
     {
-        foreach (Option option in new Option[] { _tun, _address, _peer, _route, _mtu, _netns, _capture, _config, _logLevel, _disableIpv6, _queues, _vnetHdr, _offload, _impair, _impairIn, _impairOut, _maxConnections, _tcpMemory, _congestion, _tcpEcn, _profile, _force })
+        foreach (Option option in new Option[] { _tun, _address, _peer, _route, _mtu, _netns, _capture, _config, _logLevel, _disableIpv6, _queues, _vnetHdr, _offload, _busyPoll, _impair, _impairIn, _impairOut, _maxConnections, _tcpMemory, _congestion, _tcpEcn, _profile, _force })
         {
             command.Options.Add(option);
         }
@@ -69,6 +70,7 @@ public sealed class TunCommandOptions
         Override(result, loaded, "disableKernelIpv6", _disableIpv6, value => loaded.DisableKernelIpv6 |= value);
         Override(result, loaded, "vnetHdr", _vnetHdr, value => loaded.VnetHdr |= value);
         Override(result, loaded, "offload", _offload, value => loaded.Offload = value);
+        Override(result, loaded, "busyPoll", _busyPoll, value => loaded.BusyPoll = value);
         Override(result, loaded, "maxConnections", _maxConnections, value => loaded.MaxConnections = value);
         Override(result, loaded, "tcpMemory", _tcpMemory, value => loaded.TcpMemory = value);
         Override(result, loaded, "congestion", _congestion, value => loaded.Congestion = value);

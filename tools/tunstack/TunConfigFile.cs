@@ -186,6 +186,7 @@ public static class TunConfigFile
             case "congestion": settings.Congestion = text; break;
             case "profile": settings.Profile = text; break;
             case "offload": settings.Offload = text!; break;
+            case "busyPoll": settings.BusyPoll = text!; break;
             case "impairIn": settings.ImpairIn = text; break;
             case "control": settings.Control = text; break;
             default: settings.ImpairOut = text; break;

@@ -33,6 +33,7 @@ public sealed class TunSettings
         ["queues"] = "--queues",
         ["vnetHdr"] = "--vnet-hdr",
         ["offload"] = "--offload",
+        ["busyPoll"] = "--busy-poll",
         ["impair"] = "--impair",
         ["impairIn"] = "--impair-in",
         ["impairOut"] = "--impair-out",
@@ -45,6 +46,8 @@ public sealed class TunSettings
         ["control"] = "--control",
         ["logFormat"] = "--log-format",
     };
+
+    private const long MaxBusyPollMicroseconds = 1000;
 
     // Keys whose value came from a config file, with the file.
     private readonly Dictionary<string, string> _fromFile = new();
@@ -77,6 +80,12 @@ public sealed class TunSettings
 
     /// <summary>Parsed <see cref="Offload"/> (after <see cref="Validate"/>).</summary>
     public TunOffload OffloadMode { get; private set; } = TunOffload.Auto;
+
+    /// <summary>How long the TUN's reader polls before it blocks, at most: "off" or a duration such as "50us" (TunOptions.BusyPoll).</summary>
+    public string BusyPoll { get; set; } = "50us";
+
+    /// <summary>Parsed <see cref="BusyPoll"/> (after <see cref="Validate"/>).</summary>
+    public TimeSpan BusyPollLimit { get; private set; } = TunOptions.DefaultBusyPoll;
     /// <summary>Open the TUN with a virtio-net header.</summary>
     public bool VnetHdr { get; set; }
     /// <summary>Impairment of both directions, "loss=1%,delay=10ms,..." (ImpairedLink), or null.</summary>
@@ -203,6 +212,19 @@ public sealed class TunSettings
             case "on": OffloadMode = TunOffload.On; break;
             case "off": OffloadMode = TunOffload.Off; break;
             default: return $"{Label("offload")} must be auto, on or off, not '{Offload}'";
+        }
+
+        if (string.Equals(BusyPoll, "off", StringComparison.OrdinalIgnoreCase))
+        {
+            BusyPollLimit = TimeSpan.Zero;
+        }
+        else if (TunStack.Lab.LabQuantity.TryParseDuration(BusyPoll, out long micros) && micros is >= 0 and <= MaxBusyPollMicroseconds)
+        {
+            BusyPollLimit = TimeSpan.FromMicroseconds(micros);
+        }
+        else
+        {
+            return $"{Label("busyPoll")} must be off or a duration of at most 1ms such as 50us, not '{BusyPoll}'";
         }
 
         if (!Enum.TryParse(LogLevel, ignoreCase: true, out LogLevel level) || !Enum.IsDefined(level) || int.TryParse(LogLevel, out _))
@@ -481,6 +503,7 @@ public sealed class TunSettings
             Queues = Queues,
             VnetHeader = VnetHdr,
             Offload = OffloadMode,
+            BusyPoll = BusyPollLimit,
             DevicePath = Environment.GetEnvironmentVariable("TUNSTACK_TUN_DEVICE") ?? "/dev/net/tun",
         },
         KernelAddresses = KernelAddresses,
@@ -489,15 +512,21 @@ public sealed class TunSettings
         DisableKernelIpv6 = DisableKernelIpv6 || !StackAddresses.Any(a => a.Address.IsV6),
     };
 
-    /// <summary>A one-line summary for the ready line.</summary>
-    public string Describe(TunInterface tun)
+    /// <summary>A one-line summary for the ready line; <paramref name="readerThread"/> when a thread of its own reads the TUN (StackRunner.HasReaderThread).</summary>
+    public string Describe(TunInterface tun, bool readerThread)
     {
         TcpSettings tcp = ToStackOptions().Tcp; // the TCP bounds the stack takes, given or defaulted
         return string.Create(CultureInfo.InvariantCulture,
             $"tun {Tun}{(Netns is null ? string.Empty : $" in netns {Netns}")}{(tun.Attached ? " (attached)" : string.Empty)}, mtu {Mtu}; "
             + $"stack {string.Join(' ', StackAddresses)}; kernel side {(tun.Attached ? "(as configured)" : string.Join(' ', KernelAddresses.Select(k => k.Address)))}; "
-            + $"{DescribeOffloads(tun.Device)}; TCP memory {tcp.MemoryLimit >> 20} MiB, at most {tcp.MaxConnections} connections");
+            + $"{DescribeOffloads(tun.Device)}; {DescribeBusyPoll(tun.Device, readerThread)}; TCP memory {tcp.MemoryLimit >> 20} MiB, at most {tcp.MaxConnections} connections");
     }
+
+    // Whether the TUN's reader polls before it blocks, for the ready line: only a single-queue TUN
+    // read by a thread of its own does (StackRunner.HasReaderThread); loops that wait in poll() do not.
+    private static string DescribeBusyPoll(TunDevice device, bool readerThread) => device.BusyPollLimit == TimeSpan.Zero
+        ? "busy poll off"
+        : !readerThread ? "busy poll off (no reader thread: the loop waits in poll())" : string.Create(CultureInfo.InvariantCulture, $"busy poll up to {device.BusyPollLimit.TotalMicroseconds:0}us");
 
     // Which offloads the TUN runs with, for the ready line.
     private static string DescribeOffloads(TunDevice device) => device.Offloads == LinkOffloads.None

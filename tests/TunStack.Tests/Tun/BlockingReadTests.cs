@@ -89,4 +89,38 @@ public class BlockingReadTests
 
         Assert.False(TestNamespace.Exists(netns));
     }
+
+    [SkippableFact]
+    public void StackHostOnSingleQueueTun_PingPongThenSlowPings_ReaderPollsCatchPacketsThenStopsPolling()
+    {
+        TunRequirements.Require(("ping", "iputils-ping"));
+        using TestNamespace reserved = TestNamespace.Reserve();
+        var options = new StackOptions();
+        options.Addresses.Add(IpPrefix.Parse("10.95.0.2/24"));
+        var tun = new TunInterfaceOptions
+        {
+            Device = new TunOptions { Name = "blkread2" },
+            KernelAddresses = new[] { IpPrefix.Parse("10.95.0.1/24") },
+            Namespace = reserved.Name,
+            DisableKernelIpv6 = true,
+        };
+        using StackHost host = StackHost.StartOnTun(tun, options);
+        Skip.IfNot(host.Runner.HasReaderThread, "this kernel's TUN does not honour preadv2's RWF_NOWAIT (Linux 6.x): the loop polls instead");
+        TunDevice device = host.Tun!.Device;
+        Assert.Equal(TunOptions.DefaultBusyPoll, device.BusyPollLimit);
+
+        // A flood ping sends each request as the last reply arrives: packets within microseconds
+        // of each other, so the window opens and some requests are caught by the poll.
+        (int code, string output, string errors) = reserved.Exec("ping", "-f", "-c", "2000", "-W", "1", "10.95.0.2");
+        Assert.True(code == 0, output + errors);
+        Assert.True(device.BusyPollHits > 0, $"{device.BusyPolls} polls, none found a packet");
+
+        // Pings 200 ms apart: each blocked read waits far longer than the limit, so the window
+        // halves with each and is closed after three (50 -> 25 -> 12.5 -> 0 µs); no poll finds a packet.
+        long polls = device.BusyPolls, hits = device.BusyPollHits;
+        (code, output, errors) = reserved.Exec("ping", "-c", "6", "-i", "0.2", "-W", "2", "10.95.0.2");
+        Assert.True(code == 0, output + errors);
+        Assert.Equal(hits, device.BusyPollHits);
+        Assert.InRange(device.BusyPolls - polls, 0, 3);
+    }
 }
