@@ -82,11 +82,12 @@ public sealed partial class StackSocket
                 {
                     if (_connecting && _connection is not null)
                     {
+                        InternetEndpoint abandonedLocal = _connection.Tuple.Local;
                         Unwire(_connection);
                         _connection.Abort();
                         _connection = null;
                         _connecting = false;
-                        KeepBindingAfterFailedConnect();
+                        KeepBindingAfterFailedConnect(abandonedLocal);
                     }
                 }
 

@@ -37,6 +37,7 @@ public sealed partial class StackSocket : IDisposable
     private bool _bindingReuse;
     private bool _listenerBoundByCaller; // bind() before listen(): the port stays the socket's when it stops listening
     private InternetEndpoint? _boundBeforeConnect; // bind() before connect(): the socket keeps it if the attempt fails
+    private InternetEndpoint? _releasedLocal; // the local end of a failed connect whose port was let go: getsockname shows it until bind, connect or listen
     private bool _portLocked; // bind() named a port (Linux's SOCK_BINDPORT_LOCK; an accepted socket has its listener's)
     private TcpAcceptor? _listener;
     private TcpConnection? _connection;
@@ -561,6 +562,7 @@ public sealed partial class StackSocket : IDisposable
                 _binding = bound;
                 _bindingReuse = _reuseAddress;
                 _portLocked = local.Port != 0;
+                _releasedLocal = null;
             }
         }
 
@@ -597,6 +599,7 @@ public sealed partial class StackSocket : IDisposable
             InternetAddress any = AddressFamily == AddressFamily.InterNetworkV6 ? InternetAddress.AnyV6 : InternetAddress.AnyV4;
             ThrowIf(call.Stack.BindTcp(new InternetEndpoint(any, 0), _reuseAddress, out InternetEndpoint bound));
             _binding = bound;
+            _releasedLocal = null;
             _bindingReuse = _reuseAddress;
         }
 
@@ -965,7 +968,7 @@ public sealed partial class StackSocket : IDisposable
         => _udp is not null ? _udp.LocalEndpoint
             : _listener is not null ? _listener.LocalEndpoint
             : _binding is not null ? _binding
-            : _connection?.Tuple.Local;
+            : _connection?.Tuple.Local ?? _releasedLocal;
 
     // The connection has ended as Linux counts it for the socket (TCP_CLOSE): reset, its close
     // completed, or TIME-WAIT reached while the application still holds the socket (the wait is
@@ -978,7 +981,7 @@ public sealed partial class StackSocket : IDisposable
     // still shows the old port until then. A socket whose port was bound by the caller (or
     // accepted on a listener whose port was) keeps it: EINVAL.
     private bool PortReleasedByEndedConnection
-        => _udp is null && _listener is null && _binding is null && !_portLocked && ConnectionEnded;
+        => _udp is null && _listener is null && _binding is null && !_portLocked && (ConnectionEnded || (_connection is null && _releasedLocal is not null));
 
     private InternetEndpoint? RemoteIpEndpoint
         => _udp is not null ? _udp.RemoteEndpoint
@@ -1071,6 +1074,7 @@ public sealed partial class StackSocket : IDisposable
         }
 
         _binding = null;
+        _releasedLocal = null;
         _pendingError = StackError.None;
         _fatalReported = false;
         _connection = connection;
@@ -1142,23 +1146,34 @@ public sealed partial class StackSocket : IDisposable
             // socket may connect again, with its shutdown flags cleared (Linux's inet_stream_connect
             // disconnects the failed socket, and tcp_disconnect resets sk_shutdown).
             _pendingError = _connection.Error;
+            InternetEndpoint failedLocal = _connection.Tuple.Local;
             Unwire(_connection);
             _connection = null;
             _shutdownSend = false;
             _shutdownReceive = false;
-            KeepBindingAfterFailedConnect();
+            KeepBindingAfterFailedConnect(failedLocal);
         }
 
         return false;
     }
 
-    // Linux: a port the caller bound stays bound when a connect fails (SOCK_BINDPORT_LOCK), so
-    // the socket may connect again from it, and a second bind() is EINVAL; an ephemeral one goes.
-    private void KeepBindingAfterFailedConnect()
+    // Linux: a port the caller named in bind() stays bound when a connect fails
+    // (SOCK_BINDPORT_LOCK), so the socket may connect again from it, and a second bind() is
+    // EINVAL. Any other port goes (tcp_done -> inet_put_port clears inet_num): one connect()
+    // picked, and one bind() picked for port 0 (inet_bind sets SOCK_BINDPORT_LOCK only for a
+    // port it was given). Then another socket may bind it, this one may bind() again, and
+    // getsockname still shows it (inet_sport stays) until the socket binds or connects anew.
+    private void KeepBindingAfterFailedConnect(InternetEndpoint failedLocal)
     {
-        if (_boundBeforeConnect is { } bound)
+        if (_boundBeforeConnect is { } bound && _portLocked)
         {
             KeepCallerBinding(_runner.StackUnderGate, bound);
+        }
+        else
+        {
+            // Without a bound address the source address goes too (tcp_disconnect -> inet_reset_saddr).
+            InternetAddress any = AddressFamily == AddressFamily.InterNetworkV6 ? InternetAddress.AnyV6 : InternetAddress.AnyV4;
+            _releasedLocal = _boundBeforeConnect ?? new InternetEndpoint(any, failedLocal.Port);
         }
 
         _boundBeforeConnect = null;

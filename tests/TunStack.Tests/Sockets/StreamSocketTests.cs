@@ -247,6 +247,54 @@ public class StreamSocketTests
     }
 
     [Fact]
+    public void BoundToPortZero_ConnectRefused_PortReleasedSoAnotherSocketAndTheSameOneMayBind()
+    {
+        // Linux sets SOCK_BINDPORT_LOCK only for a bind that names a port: a port bind() picked is
+        // let go when the connection ends (tcp_set_state(TCP_CLOSE) -> inet_put_port), and
+        // getsockname keeps showing it until the socket binds or connects again.
+        using var h = new SocketHost();
+        using StackSocket s = h.Tcp();
+        s.Bind(SocketHost.At(0));
+        int picked = ((IPEndPoint)s.LocalEndPoint!).Port;
+        Assert.NotEqual(0, picked);
+        Assert.Equal(SocketError.ConnectionRefused, ErrorOf(() => s.Connect(SocketHost.At(1))));
+        Assert.Equal(picked, ((IPEndPoint)s.LocalEndPoint!).Port);
+
+        using StackSocket other = h.Tcp();
+        other.Bind(SocketHost.At(picked));
+        s.Bind(SocketHost.At(0));
+        Assert.NotEqual(picked, ((IPEndPoint)s.LocalEndPoint!).Port);
+    }
+
+    [Fact]
+    public void Unbound_ConnectRefused_GetsocknameShowsThePortOnAnyAddress_AndItIsFree()
+    {
+        // Linux's tcp_disconnect after the failed attempt resets the source address of a socket
+        // that did not bind one, and tcp_done let the port go; getsockname keeps the port.
+        using var h = new SocketHost();
+        using StackSocket s = h.Tcp();
+        Assert.Equal(SocketError.ConnectionRefused, ErrorOf(() => s.Connect(SocketHost.At(1))));
+        var local = (IPEndPoint)s.LocalEndPoint!;
+        Assert.Equal(IPAddress.Any, local.Address);
+        Assert.NotEqual(0, local.Port);
+        using StackSocket other = h.Tcp();
+        other.Bind(SocketHost.At(local.Port));
+    }
+
+    [Fact]
+    public void BoundToNamedPort_ConnectRefused_PortStaysTheSockets()
+    {
+        using var h = new SocketHost();
+        using StackSocket s = h.Tcp();
+        s.Bind(SocketHost.At(7150));
+        Assert.Equal(SocketError.ConnectionRefused, ErrorOf(() => s.Connect(SocketHost.At(1))));
+        Assert.Equal(7150, ((IPEndPoint)s.LocalEndPoint!).Port);
+        using StackSocket other = h.Tcp();
+        Assert.Equal(SocketError.AddressAlreadyInUse, ErrorOf(() => other.Bind(SocketHost.At(7150))));
+        Assert.Equal(SocketError.InvalidArgument, ErrorOf(() => s.Bind(SocketHost.At(0))));
+    }
+
+    [Fact]
     public void ReuseAddress_ListenerRebinds_WhileOldConnectionsSitInTimeWait()
     {
         // On the real clock: the virtual one leaps to the next deadline whenever the stack is idle
