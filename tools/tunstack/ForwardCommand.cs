@@ -24,6 +24,7 @@ public static class ForwardCommand
         var mtu = new Option<int>("--mtu") { Description = "MTU, 1280-65535 (default 1500)." }.Number();
         var tun = new Option<string>("--tun") { Description = "The TUN device's name in the namespace (default tunstack0)." };
         var offload = new Option<string>("--offload") { Description = "Virtio-net offloads on the TUN: auto (default), on, or off." };
+        var busyPoll = new Option<string>("--busy-poll") { Description = "How long the TUN's reader polls for the next packet before it sleeps, at most: a duration up to 1ms such as 50us (default), or off." };
         var capture = new Option<string>("--capture") { Description = "Write every packet on the TUN as pcapng." };
         var logLevel = new Option<string>("--log-level") { Description = "error, warn, info (default) or debug." };
         Option<LogFormat> logFormat = ConsoleLog.FormatOption();
@@ -36,7 +37,7 @@ public static class ForwardCommand
         var ipv6 = new Option<bool>("--ipv6") { Description = "IPv6 too: the namespace gets fd00::100/64 and a default route via fd00::2 (the gateway; DNS at fd00::3), as slirp4netns --enable-ipv6." };
         Option<string> control = ControlOption.Create();
         var command = new Command("forward", "Give a network namespace its network through the stack (user-space networking, as slirp4netns).");
-        foreach (Option option in new Option[] { netns, address, gateway, dns, dnsUpstream, allowLoopback, publish, socks, ipv6, mtu, tun, offload, capture, logLevel, logFormat, maxFlows, connectTimeout, udpTimeout, tcpIdle, control })
+        foreach (Option option in new Option[] { netns, address, gateway, dns, dnsUpstream, allowLoopback, publish, socks, ipv6, mtu, tun, offload, busyPoll, capture, logLevel, logFormat, maxFlows, connectTimeout, udpTimeout, tcpIdle, control })
         {
             command.Options.Add(option);
         }
@@ -92,6 +93,7 @@ public static class ForwardCommand
                 Netns = name,
                 Mtu = result.GetResult(mtu) is null ? 1500 : result.GetValue(mtu),
                 Offload = result.GetValue(offload) ?? "auto",
+                BusyPoll = result.GetValue(busyPoll) ?? "50us",
                 Capture = result.GetValue(capture),
                 LogLevel = result.GetValue(logLevel) ?? "info",
                 LogFormat = result.GetValue(logFormat),

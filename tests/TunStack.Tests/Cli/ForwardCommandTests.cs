@@ -20,6 +20,7 @@ public class ForwardCommandTests
     [InlineData(new[] { "--netns", "app", "--dns-upstream", "x" }, "--dns-upstream: 'x'")]
     [InlineData(new[] { "--netns", "app", "--mtu", "99" }, "mtu must be between 1280 and 65535")]
     [InlineData(new[] { "--netns", "app", "--offload", "maybe" }, "must be auto, on or off")]
+    [InlineData(new[] { "--netns", "app", "--busy-poll", "forever" }, "--busy-poll must be off or a duration of at most 1ms such as 50us, not 'forever'")]
     [InlineData(new[] { "--netns", "app", "--max-flows", "0" }, "--max-flows must be between 1 and 1000000")]
     [InlineData(new[] { "--netns", "app", "--bogus" }, "--bogus")]
     [InlineData(new[] { "--netns", "app", "--publish", "8080" }, "--publish: '8080' is not HOSTPORT:PORT")]
