@@ -4,6 +4,7 @@
 #   2. Kestrel on its own socket transport (the kernel's TCP), reached over a veth pair.
 # Each runs in namespaces this script creates and removes (also on failure). Needs root and wrk.
 # Usage: perf/http-vs-kernel.sh [connections=200] [seconds=10] [runs=3]
+# UP_FLAGS adds options to the daemon's command line (for example UP_FLAGS="--busy-poll off").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 connections=${1:-200}
@@ -28,7 +29,7 @@ wait_for() { for _ in $(seq 1 100); do grep -q "$2" "$1" 2>/dev/null && return 0
 
 # 1. TunStack: the daemon owns a TUN in $ns_tun; wrk runs on the kernel side of it.
 ip netns add "$ns_tun"
-dotnet "$cli" up --netns "$ns_tun" --serve http --log-level info > /tmp/$tag-tun.log 2>&1 &
+dotnet "$cli" up --netns "$ns_tun" --serve http --log-level info ${UP_FLAGS:-} > /tmp/$tag-tun.log 2>&1 &
 pids+=($!)
 wait_for /tmp/$tag-tun.log "ready:"
 
