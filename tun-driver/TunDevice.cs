@@ -517,8 +517,11 @@ public sealed class TunDevice : ILink
     }
 
     // Reads that do not wait, until one finds a packet, window has passed since started, an error
-    // other than EAGAIN ends them, or InterruptRead asks the reader to leave. attempted is the start
-    // of the last read (a packet it found was already queued if that read returned at once).
+    // other than EAGAIN ends them, or InterruptRead asks the reader to leave. Between reads the
+    // thread yields its CPU (sched_yield), so that a thread waiting for that CPU (the application's,
+    // or the peer's on the same CPU) runs rather than waiting for the poll to end: on a machine
+    // whose CPUs are all busy the poll then costs little. attempted is the start of the last read
+    // (a packet it found was already queued if that read returned at once).
     private int Poll(int fd, PacketBatch batch, long started, TimeSpan window, ref long attempted, out int error)
     {
         long until = started + (long)(window.Ticks * (System.Diagnostics.Stopwatch.Frequency / (double)TimeSpan.TicksPerSecond));
@@ -538,7 +541,8 @@ public sealed class TunDevice : ILink
                 return 0;
             }
 
-            attempted = now;
+            Thread.Yield();
+            attempted = System.Diagnostics.Stopwatch.GetTimestamp();
         }
     }
 
