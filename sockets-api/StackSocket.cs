@@ -596,8 +596,7 @@ public sealed partial class StackSocket : IDisposable
         _listenerBoundByCaller = _binding is not null;
         if (_binding is null)
         {
-            InternetAddress any = AddressFamily == AddressFamily.InterNetworkV6 ? InternetAddress.AnyV6 : InternetAddress.AnyV4;
-            ThrowIf(call.Stack.BindTcp(new InternetEndpoint(any, 0), _reuseAddress, out InternetEndpoint bound));
+            ThrowIf(call.Stack.BindTcp(new InternetEndpoint(WildcardAddress, 0), _reuseAddress, out InternetEndpoint bound));
             _binding = bound;
             _releasedLocal = null;
             _bindingReuse = _reuseAddress;
@@ -983,6 +982,9 @@ public sealed partial class StackSocket : IDisposable
     private bool PortReleasedByEndedConnection
         => _udp is null && _listener is null && _binding is null && !_portLocked && (ConnectionEnded || (_connection is null && _releasedLocal is not null));
 
+    // The socket's family's wildcard address (0.0.0.0 or ::).
+    private InternetAddress WildcardAddress => AddressFamily == AddressFamily.InterNetworkV6 ? InternetAddress.AnyV6 : InternetAddress.AnyV4;
+
     private InternetEndpoint? RemoteIpEndpoint
         => _udp is not null ? _udp.RemoteEndpoint
             : _connection is { State: not (TcpConnectionState.SynSent or TcpConnectionState.Closed) } c ? c.Tuple.Remote
@@ -1172,8 +1174,7 @@ public sealed partial class StackSocket : IDisposable
         else
         {
             // Without a bound address the source address goes too (tcp_disconnect -> inet_reset_saddr).
-            InternetAddress any = AddressFamily == AddressFamily.InterNetworkV6 ? InternetAddress.AnyV6 : InternetAddress.AnyV4;
-            _releasedLocal = _boundBeforeConnect ?? new InternetEndpoint(any, failedLocal.Port);
+            _releasedLocal = _boundBeforeConnect ?? new InternetEndpoint(WildcardAddress, failedLocal.Port);
         }
 
         _boundBeforeConnect = null;

@@ -473,8 +473,7 @@ public sealed class TunDevice : ILink
                 received = Poll(fd, batch, started, window, ref attempted, out error);
             }
 
-            bool polled = received > 0;
-            if (!polled && error is (0 or Libc.EAGAIN) && Volatile.Read(ref _interruptRead) == 0)
+            if (received == 0 && error is (0 or Libc.EAGAIN) && Volatile.Read(ref _interruptRead) == 0)
             {
                 attempted = System.Diagnostics.Stopwatch.GetTimestamp();
                 received = TunQueue.ReadPackets(fd, _vnet, _vnetScratch, batch, 1, flags: 0, ref _counts, out _, out error);

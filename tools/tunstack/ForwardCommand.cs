@@ -93,7 +93,7 @@ public static class ForwardCommand
                 Netns = name,
                 Mtu = result.GetResult(mtu) is null ? 1500 : result.GetValue(mtu),
                 Offload = result.GetValue(offload) ?? "auto",
-                BusyPoll = result.GetValue(busyPoll) ?? "50us",
+                BusyPoll = result.GetValue(busyPoll) ?? TunSettings.DefaultBusyPoll,
                 Capture = result.GetValue(capture),
                 LogLevel = result.GetValue(logLevel) ?? "info",
                 LogFormat = result.GetValue(logFormat),

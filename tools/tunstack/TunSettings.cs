@@ -81,8 +81,11 @@ public sealed class TunSettings
     /// <summary>Parsed <see cref="Offload"/> (after <see cref="Validate"/>).</summary>
     public TunOffload OffloadMode { get; private set; } = TunOffload.Auto;
 
+    /// <summary>The default <see cref="BusyPoll"/>: TunOptions.DefaultBusyPoll written as a duration ("50us").</summary>
+    public static readonly string DefaultBusyPoll = string.Create(CultureInfo.InvariantCulture, $"{TunOptions.DefaultBusyPoll.TotalMicroseconds:0}us");
+
     /// <summary>How long the TUN's reader polls before it blocks, at most: "off" or a duration such as "50us" (TunOptions.BusyPoll).</summary>
-    public string BusyPoll { get; set; } = "50us";
+    public string BusyPoll { get; set; } = DefaultBusyPoll;
 
     /// <summary>Parsed <see cref="BusyPoll"/> (after <see cref="Validate"/>).</summary>
     public TimeSpan BusyPollLimit { get; private set; } = TunOptions.DefaultBusyPoll;
